@@ -1,0 +1,62 @@
+//! The one error type. Messages name fields and formats, never learners.
+
+/// Every failure the library reports. Match on [`MasteryError::code`] for a stable string.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum MasteryError {
+    /// Input was readable but a field is missing or holds a bad value.
+    #[error("invalid {field}: {reason}")]
+    InvalidInput { field: String, reason: String },
+    /// Input could not be read at all (not JSON, not CSV, truncated).
+    #[error("cannot parse {format}: {reason}")]
+    Parse { format: &'static str, reason: String },
+    /// A document declares a version this library does not read.
+    #[error("unsupported {what} version {version}")]
+    UnsupportedVersion { what: &'static str, version: String },
+    /// A prerequisite (`precedes`) or hierarchy cycle; names the competencies on it.
+    #[error("cycle in {relation} through competencies {competencies:?}")]
+    Cycle { relation: &'static str, competencies: Vec<String> },
+    /// A record the caller asked for does not exist.
+    #[error("{what} not found")]
+    NotFound { what: &'static str },
+    /// The access policy refused the call. Never returned as an empty success.
+    #[error("access denied: {action}")]
+    AccessDenied { action: String },
+    /// The storage backend failed.
+    #[error("store failure: {reason}")]
+    Store { reason: String },
+}
+
+impl MasteryError {
+    /// A stable, machine-readable code; bindings expose it as `.code`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::InvalidInput { .. } => "invalid_input",
+            Self::Parse { .. } => "parse_error",
+            Self::UnsupportedVersion { .. } => "unsupported_version",
+            Self::Cycle { .. } => "cycle",
+            Self::NotFound { .. } => "not_found",
+            Self::AccessDenied { .. } => "access_denied",
+            Self::Store { .. } => "store_error",
+        }
+    }
+
+    /// The input field the error is about, when there is one.
+    pub fn field(&self) -> Option<&str> {
+        match self {
+            Self::InvalidInput { field, .. } => Some(field),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn invalid(field: impl Into<String>, reason: impl Into<String>) -> Self {
+        Self::InvalidInput { field: field.into(), reason: reason.into() }
+    }
+
+    pub(crate) fn parse(format: &'static str, reason: impl ToString) -> Self {
+        Self::Parse { format, reason: reason.to_string() }
+    }
+}
+
+/// Shorthand used throughout the crate.
+pub type Result<T, E = MasteryError> = std::result::Result<T, E>;

@@ -1,0 +1,157 @@
+//! CASE (1EdTech Competencies and Academic Standards Exchange) package import and export.
+
+use serde_json::{Map, Value};
+
+use super::{Association, AssociationType, Competency, Framework};
+use crate::error::{MasteryError, Result};
+use crate::json::{as_obj, parse_document};
+
+const DOCUMENT_FIELDS: &[&str] = &[
+    "identifier", "uri", "frameworkType", "caseVersion", "creator", "title", "lastChangeDateTime",
+    "officialSourceURL", "publisher", "description", "subject", "subjectURI", "language", "version",
+    "adoptionStatus", "statusStartDate", "statusEndDate", "licenseURI", "notes", "extensions",
+];
+const ITEM_FIELDS: &[&str] = &[
+    "identifier", "fullStatement", "alternativeLabel", "CFItemType", "uri", "humanCodingScheme",
+    "listEnumeration", "abbreviatedStatement", "conceptKeywords", "conceptKeywordsURI", "notes", "subject",
+    "subjectURI", "language", "educationLevel", "CFItemTypeURI", "licenseURI", "statusStartDate",
+    "statusEndDate", "lastChangeDateTime", "extensions",
+];
+const ASSOCIATION_FIELDS: &[&str] = &[
+    "identifier", "associationType", "sequenceNumber", "uri", "originNodeURI", "destinationNodeURI",
+    "CFAssociationGroupingURI", "lastChangeDateTime", "notes", "extensions",
+];
+const PACKAGE_FIELDS: &[&str] = &["CFDocument", "CFItems", "CFAssociations", "CFDefinitions", "CFRubrics", "extensions"];
+
+pub(super) fn import(text: &str) -> Result<Framework> {
+    let package = parse_document(text, "CASE package")?;
+    // Some servers wrap the package: {"CFPackage": {...}}.
+    let package = match package.get("CFPackage") {
+        Some(inner) if package.get("CFDocument").is_none() => inner.clone(),
+        _ => package,
+    };
+    let root = as_obj(&package, "")?;
+    let document = root.req_obj("CFDocument", "CFDocument")?;
+    document.req_str("identifier")?;
+    let items = list(&root, "CFItems")?
+        .iter()
+        .enumerate()
+        .map(|(i, v)| item(v, i))
+        .collect::<Result<Vec<_>>>()?;
+    let associations = list(&root, "CFAssociations")?
+        .iter()
+        .enumerate()
+        .map(|(i, v)| association(v, i))
+        .collect::<Result<Vec<_>>>()?;
+    let rest = root
+        .map
+        .iter()
+        .filter(|(k, _)| !matches!(k.as_str(), "CFDocument" | "CFItems" | "CFAssociations"))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    Framework::build(document.map.clone(), items, associations, rest)
+}
+
+fn list<'a>(root: &crate::json::Obj<'a>, key: &str) -> Result<&'a [Value]> {
+    match root.get(key) {
+        None => Ok(&[]),
+        Some(Value::Array(items)) => Ok(items),
+        Some(_) => Err(MasteryError::invalid(key, "must be a list")),
+    }
+}
+
+fn item(value: &Value, index: usize) -> Result<Competency> {
+    let path = format!("CFItems[{index}]");
+    let o = as_obj(value, &path)?;
+    let text = |key: &str| -> Result<Option<String>> { Ok(o.str(key)?.map(str::to_owned)) };
+    // 1.0/1.1 write CFItemType as a string; the draft also has CFItemTypeURI.title.
+    let item_type = text("CFItemType")?.or_else(|| {
+        o.get("CFItemTypeURI").and_then(|t| t.get("title")).and_then(Value::as_str).map(str::to_owned)
+    });
+    Ok(Competency {
+        identifier: o.req_str("identifier")?.to_owned(),
+        full_statement: text("fullStatement")?.unwrap_or_default(),
+        human_coding_scheme: text("humanCodingScheme")?,
+        item_type,
+        uri: text("uri")?,
+        record: o.map.clone(),
+    })
+}
+
+fn association(value: &Value, index: usize) -> Result<Association> {
+    let path = format!("CFAssociations[{index}]");
+    let o = as_obj(value, &path)?;
+    // 1.0/1.1: originNodeURI {identifier}; the 2016 draft also (or only) has originNodeIdentifier.
+    let node = |link: &str, plain: &str| -> Result<String> {
+        if let Some(id) = o.get(link).and_then(|l| l.get("identifier")).and_then(Value::as_str) {
+            return Ok(id.to_owned());
+        }
+        o.str(plain)?.map(str::to_owned).ok_or_else(|| MasteryError::invalid(o.field(link), "is required"))
+    };
+    let sequence_number = match o.get("sequenceNumber") {
+        None => None,
+        Some(Value::Number(n)) => n.as_i64(),
+        // Some exporters write "1"; read it, keep the original in the record.
+        Some(Value::String(s)) => s.trim().parse().ok(),
+        Some(_) => return Err(MasteryError::invalid(o.field("sequenceNumber"), "must be an integer")),
+    };
+    Ok(Association {
+        identifier: o.req_str("identifier")?.to_owned(),
+        association_type: AssociationType::parse(o.req_str("associationType")?),
+        origin: node("originNodeURI", "originNodeIdentifier")?,
+        destination: node("destinationNodeURI", "destinationNodeIdentifier")?,
+        sequence_number,
+        record: o.map.clone(),
+    })
+}
+
+/// Keeps the fields CASE 1.1 defines and moves the others into `extensions`.
+fn conform(record: &Map<String, Value>, known: &[&str]) -> Value {
+    let mut out = Map::new();
+    let mut extensions = match record.get("extensions") {
+        Some(Value::Object(e)) => e.clone(),
+        _ => Map::new(),
+    };
+    for (key, value) in record {
+        if key == "extensions" {
+            continue;
+        }
+        if known.contains(&key.as_str()) {
+            out.insert(key.clone(), value.clone());
+        } else {
+            extensions.insert(key.clone(), value.clone());
+        }
+    }
+    if !extensions.is_empty() {
+        out.insert("extensions".to_owned(), Value::Object(extensions));
+    }
+    Value::Object(out)
+}
+
+pub(super) fn export(framework: &Framework) -> Value {
+    let mut package = Map::new();
+    package.insert("CFDocument".to_owned(), conform(&framework.document, DOCUMENT_FIELDS));
+    package.insert(
+        "CFItems".to_owned(),
+        Value::Array(framework.items.iter().map(|i| conform(&i.record, ITEM_FIELDS)).collect()),
+    );
+    package.insert(
+        "CFAssociations".to_owned(),
+        Value::Array(framework.associations.iter().map(|a| conform(&a.record, ASSOCIATION_FIELDS)).collect()),
+    );
+    let mut extensions = Map::new();
+    for (key, value) in &framework.rest {
+        if PACKAGE_FIELDS.contains(&key.as_str()) {
+            package.insert(key.clone(), value.clone());
+        } else {
+            extensions.insert(key.clone(), value.clone());
+        }
+    }
+    if !extensions.is_empty() {
+        let slot = package.entry("extensions").or_insert_with(|| Value::Object(Map::new()));
+        if let Value::Object(existing) = slot {
+            existing.extend(extensions);
+        }
+    }
+    Value::Object(package)
+}

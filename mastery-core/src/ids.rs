@@ -1,0 +1,61 @@
+//! String newtype identifiers. Ids cross every binding as plain strings.
+
+use serde::{Deserialize, Serialize};
+
+macro_rules! string_id {
+    ($(#[$doc:meta])* $name:ident, redacted = $redacted:literal) => {
+        $(#[$doc])*
+        #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(String);
+
+        impl $name {
+            /// Wraps an identifier string.
+            pub fn new(id: impl Into<String>) -> Self {
+                Self(id.into())
+            }
+            /// The identifier as a string slice.
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl std::fmt::Debug for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                if $redacted {
+                    write!(f, concat!(stringify!($name), "(<redacted>)"))
+                } else {
+                    write!(f, concat!(stringify!($name), "({:?})"), self.0)
+                }
+            }
+        }
+
+        impl From<&str> for $name {
+            fn from(id: &str) -> Self {
+                Self(id.to_owned())
+            }
+        }
+
+        impl From<String> for $name {
+            fn from(id: String) -> Self {
+                Self(id)
+            }
+        }
+    };
+}
+
+string_id!(
+    /// A tenant (institution) boundary; nothing crosses it.
+    TenantId, redacted = false);
+string_id!(
+    /// A person: learner, instructor or admin. Redacted in `Debug` so it never reaches a log.
+    UserId, redacted = true);
+string_id!(
+    /// A course (or course section) that scopes instructors' access.
+    CourseId, redacted = false);
+string_id!(
+    /// A competency: a CASE `CFItem` identifier or a host's own skill name.
+    CompetencyId, redacted = false);
+string_id!(
+    /// An evidence record's idempotency key: the same key is ingested once.
+    EvidenceId, redacted = false);

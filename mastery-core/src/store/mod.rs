@@ -1,0 +1,88 @@
+//! Storage: the traits a host implements over its own database, and the embedded in-memory store.
+//!
+//! Traits are synchronous and object-safe; every call takes the caller's [`AccessContext`] so a
+//! host's row-level-security store can run the query under that identity. The backend's own error
+//! type converts into [`MasteryError`]; [`ErasedStore`] turns any store into `dyn Store<Error = MasteryError>`.
+
+#[cfg(any(test, feature = "conformance"))]
+pub mod conformance;
+mod memory;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::access::AccessContext;
+use crate::error::MasteryError;
+use crate::evidence::Evidence;
+use crate::ids::{CourseId, UserId};
+
+pub use memory::MemoryStore;
+
+/// Whether an append stored a new record or found its idempotency key already present.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Appended {
+    New,
+    Duplicate,
+}
+
+/// Where a piece of derived state (mastery, streak, credentials, ...) lives.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct StateKey {
+    pub learner: UserId,
+    /// The course the state belongs to, which decides which instructors may read it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub course: Option<CourseId>,
+    /// The owning component, e.g. `mastery` or `streak`.
+    pub namespace: String,
+    pub name: String,
+}
+
+/// The storage a host provides. All methods enforce the access policy for `ctx`.
+pub trait Store {
+    /// The backend's error; it must say what it means in library terms.
+    type Error: Into<MasteryError> + std::fmt::Debug;
+
+    /// Stores evidence once per (tenant, id). A second append with the same id is a `Duplicate`
+    /// and changes nothing.
+    fn append_evidence(&self, ctx: &AccessContext, evidence: &Evidence) -> Result<Appended, Self::Error>;
+
+    /// One learner's evidence in the order it was appended.
+    fn learner_evidence(&self, ctx: &AccessContext, learner: &UserId) -> Result<Vec<Evidence>, Self::Error>;
+
+    /// A course's evidence in the order it was appended.
+    fn course_evidence(&self, ctx: &AccessContext, course: &CourseId) -> Result<Vec<Evidence>, Self::Error>;
+
+    /// Reads derived state.
+    fn get_state(&self, ctx: &AccessContext, key: &StateKey) -> Result<Option<Value>, Self::Error>;
+
+    /// Writes derived state (last write wins).
+    fn put_state(&self, ctx: &AccessContext, key: &StateKey, value: &Value) -> Result<(), Self::Error>;
+}
+
+/// Wraps any store so callers can hold `Box<dyn Store<Error = MasteryError>>`.
+#[derive(Debug)]
+pub struct ErasedStore<S>(pub S);
+
+impl<S: Store> Store for ErasedStore<S> {
+    type Error = MasteryError;
+
+    fn append_evidence(&self, ctx: &AccessContext, evidence: &Evidence) -> Result<Appended, MasteryError> {
+        self.0.append_evidence(ctx, evidence).map_err(Into::into)
+    }
+    fn learner_evidence(&self, ctx: &AccessContext, learner: &UserId) -> Result<Vec<Evidence>, MasteryError> {
+        self.0.learner_evidence(ctx, learner).map_err(Into::into)
+    }
+    fn course_evidence(&self, ctx: &AccessContext, course: &CourseId) -> Result<Vec<Evidence>, MasteryError> {
+        self.0.course_evidence(ctx, course).map_err(Into::into)
+    }
+    fn get_state(&self, ctx: &AccessContext, key: &StateKey) -> Result<Option<Value>, MasteryError> {
+        self.0.get_state(ctx, key).map_err(Into::into)
+    }
+    fn put_state(&self, ctx: &AccessContext, key: &StateKey, value: &Value) -> Result<(), MasteryError> {
+        self.0.put_state(ctx, key, value).map_err(Into::into)
+    }
+}
+
+/// A type-erased store.
+pub type DynStore = Box<dyn Store<Error = MasteryError> + Send + Sync>;

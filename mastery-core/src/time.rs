@@ -1,0 +1,104 @@
+//! Instants, durations and IANA zones. The clock is always an argument: nothing here reads it.
+
+use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, TimeZone, Utc};
+use chrono_tz::Tz;
+
+use crate::error::{MasteryError, Result};
+
+/// An instant that keeps the offset it was recorded with.
+pub type Instant = DateTime<FixedOffset>;
+
+/// Parses an ISO 8601 / RFC 3339 timestamp. A timestamp without an offset is read as UTC,
+/// as xAPI prescribes; anything else that is not a calendar-valid instant is an error for `field`.
+pub fn parse_instant(text: &str, field: &str) -> Result<Instant> {
+    if let Ok(t) = DateTime::parse_from_rfc3339(text) {
+        return Ok(t);
+    }
+    for format in ["%Y-%m-%dT%H:%M:%S%.f%z", "%Y-%m-%dT%H:%M:%S%.f%:z"] {
+        if let Ok(t) = DateTime::parse_from_str(text, format) {
+            return Ok(t);
+        }
+    }
+    for format in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S"] {
+        if let Ok(naive) = NaiveDateTime::parse_from_str(text, format) {
+            return Ok(Utc.from_utc_datetime(&naive).fixed_offset());
+        }
+    }
+    Err(MasteryError::invalid(field, "not an ISO 8601 date-time"))
+}
+
+/// Parses an ISO 8601 duration (`PT1H0M0S`, `P1DT2.5S`, `PT90M`) into seconds.
+/// Years and months are refused: their length depends on the calendar.
+pub fn parse_duration_seconds(text: &str, field: &str) -> Result<f64> {
+    let bad = || MasteryError::invalid(field, "not an ISO 8601 duration");
+    let rest = text.strip_prefix('P').ok_or_else(bad)?;
+    if rest.is_empty() {
+        return Err(bad());
+    }
+    let (mut seconds, mut in_time, mut number, mut any) = (0.0, false, String::new(), false);
+    for c in rest.chars() {
+        match c {
+            'T' if !in_time && number.is_empty() => in_time = true,
+            '0'..='9' | '.' | ',' => number.push(if c == ',' { '.' } else { c }),
+            unit => {
+                let value: f64 = number.parse().map_err(|_| bad())?;
+                number.clear();
+                any = true;
+                seconds += value
+                    * match (in_time, unit) {
+                        (false, 'W') => 604_800.0,
+                        (false, 'D') => 86_400.0,
+                        (true, 'H') => 3_600.0,
+                        (true, 'M') => 60.0,
+                        (true, 'S') => 1.0,
+                        _ => return Err(bad()),
+                    };
+            }
+        }
+    }
+    if !number.is_empty() || !any || !seconds.is_finite() {
+        return Err(bad());
+    }
+    Ok(seconds)
+}
+
+/// Looks up an IANA zone name such as `Europe/London`.
+pub fn parse_zone(name: &str) -> Result<Tz> {
+    name.parse::<Tz>().map_err(|_| MasteryError::invalid("time_zone", "not an IANA zone name"))
+}
+
+/// The learner's calendar day for an instant, in the zone they were in at that instant.
+pub fn local_date(instant: &Instant, zone: Tz) -> NaiveDate {
+    instant.with_timezone(&zone).date_naive()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn instants_keep_their_offset_and_default_to_utc() {
+        let t = parse_instant("2015-11-18T12:17:00+09:00", "t").unwrap();
+        assert_eq!(t.offset().local_minus_utc(), 9 * 3600);
+        let t = parse_instant("2013-05-18T05:32:34.804", "t").unwrap();
+        assert_eq!(t.to_rfc3339(), "2013-05-18T05:32:34.804+00:00");
+        assert_eq!(parse_instant("2019-13-01T00:00:00Z", "t").unwrap_err().field(), Some("t"));
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration_seconds("PT1H0M0S", "d").unwrap(), 3600.0);
+        assert_eq!(parse_duration_seconds("P1DT2.5S", "d").unwrap(), 86_402.5);
+        assert_eq!(parse_duration_seconds("PT90M", "d").unwrap(), 5400.0);
+        for bad in ["", "P", "PT", "1H", "PT1X", "P1M", "PT1H2"] {
+            assert!(parse_duration_seconds(bad, "d").is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn local_dates_follow_the_zone() {
+        let t = parse_instant("2026-03-08T04:30:00Z", "t").unwrap();
+        assert_eq!(local_date(&t, parse_zone("America/New_York").unwrap()).to_string(), "2026-03-07");
+        assert!(parse_zone("Mars/Olympus").is_err());
+    }
+}
