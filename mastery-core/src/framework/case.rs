@@ -117,7 +117,23 @@ fn conform(record: &Map<String, Value>, known: &[&str]) -> Value {
             continue;
         }
         if known.contains(&key.as_str()) {
-            out.insert(key.clone(), value.clone());
+            // CASE 1.1 writes absent values by leaving them out, and sequence numbers as integers.
+            match (key.as_str(), value) {
+                (_, Value::Null) => {}
+                ("subject" | "conceptKeywords" | "educationLevel", Value::String(one)) => {
+                    out.insert(key.clone(), Value::Array(vec![Value::String(one.clone())]));
+                }
+                // A link without its title, identifier and uri is not a CASE 1.1 LinkURI: keep it aside.
+                (k, Value::Object(link)) if k.ends_with("URI") && !is_link(link) => {
+                    extensions.insert(key.clone(), value.clone());
+                }
+                ("sequenceNumber", Value::String(s)) if s.trim().parse::<i64>().is_ok() => {
+                    out.insert(key.clone(), Value::from(s.trim().parse::<i64>().unwrap_or_default()));
+                }
+                _ => {
+                    out.insert(key.clone(), without_nulls(value));
+                }
+            }
         } else {
             extensions.insert(key.clone(), value.clone());
         }
@@ -126,6 +142,20 @@ fn conform(record: &Map<String, Value>, known: &[&str]) -> Value {
         out.insert("extensions".to_owned(), Value::Object(extensions));
     }
     Value::Object(out)
+}
+
+fn is_link(link: &Map<String, Value>) -> bool {
+    ["title", "identifier", "uri"].iter().all(|k| link.get(*k).is_some_and(Value::is_string))
+}
+
+fn without_nulls(value: &Value) -> Value {
+    match value {
+        Value::Object(map) => {
+            Value::Object(map.iter().filter(|(_, v)| !v.is_null()).map(|(k, v)| (k.clone(), without_nulls(v))).collect())
+        }
+        Value::Array(items) => Value::Array(items.iter().map(without_nulls).collect()),
+        other => other.clone(),
+    }
 }
 
 pub(super) fn export(framework: &Framework) -> Value {
@@ -142,7 +172,7 @@ pub(super) fn export(framework: &Framework) -> Value {
     let mut extensions = Map::new();
     for (key, value) in &framework.rest {
         if PACKAGE_FIELDS.contains(&key.as_str()) {
-            package.insert(key.clone(), value.clone());
+            package.insert(key.clone(), without_nulls(value));
         } else {
             extensions.insert(key.clone(), value.clone());
         }

@@ -4,7 +4,7 @@
 //! host's row-level-security store can run the query under that identity. The backend's own error
 //! type converts into [`MasteryError`]; [`ErasedStore`] turns any store into `dyn Store<Error = MasteryError>`.
 
-#[cfg(any(test, feature = "conformance"))]
+#[cfg(feature = "conformance")]
 pub mod conformance;
 mod memory;
 
