@@ -14,13 +14,14 @@ use serde_json::{Map, Value};
 use crate::error::{MasteryError, Result};
 
 /// One competency (a CASE `CFItem`): the fields the library reads, plus the whole original record.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Competency {
     pub identifier: String,
     pub full_statement: String,
     pub human_coding_scheme: Option<String>,
     pub item_type: Option<String>,
     pub uri: Option<String>,
+    #[serde(skip)]
     record: Map<String, Value>,
 }
 
@@ -73,13 +74,14 @@ impl AssociationType {
 }
 
 /// A typed, directed link between two nodes (items, the document, or nodes in other frameworks).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Association {
     pub identifier: String,
     pub association_type: AssociationType,
     pub origin: String,
     pub destination: String,
     pub sequence_number: Option<i64>,
+    #[serde(skip)]
     record: Map<String, Value>,
 }
 

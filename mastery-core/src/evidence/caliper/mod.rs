@@ -110,8 +110,12 @@ fn event(value: &Value, mapping: &EvidenceMapping, context_required: bool) -> Re
     }
     check_event(&e, context_required)?;
     let action = e.req_str("action")?;
-    let learner = reference_id(e.get("actor"), "actor")?;
     let object = e.get("object");
+    // A grade is about the attempt's assignee; the actor is the grader (often a machine).
+    let learner = match object.and_then(|o| o.get("assignee")) {
+        Some(assignee) if event_type == "GradeEvent" => reference_id(Some(assignee), "object.assignee")?,
+        _ => reference_id(e.get("actor"), "actor")?,
+    };
     let activity = reference_id(object, "object")?;
     let mut related = vec![activity.clone()];
     if let Some(Value::Object(o)) = object {

@@ -1,0 +1,118 @@
+//! Runs every language-neutral case in `fixtures/cases` against the core (the bindings run the
+//! same files). See `fixtures/README.md` for the format and the matching rule.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use mastery_core::{
+    parse_caliper, parse_pybkt_csv, parse_xapi, validate_caliper, EvidenceMapping, Framework, MasteryError,
+};
+use serde_json::{json, Value};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fixtures")
+}
+
+fn cases(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            cases(&path, out);
+        } else if path.extension().is_some_and(|e| e == "json") {
+            out.push(path);
+        }
+    }
+}
+
+fn text(input: &Value) -> String {
+    match (input.get("text"), input.get("file")) {
+        (Some(Value::String(t)), _) => t.clone(),
+        (_, Some(Value::String(f))) => fs::read_to_string(root().join(f)).unwrap(),
+        _ => panic!("case input needs `text` or `file`"),
+    }
+}
+
+fn mapping(input: &Value) -> EvidenceMapping {
+    input.get("mapping").map(|m| serde_json::from_value(m.clone()).unwrap()).unwrap_or_default()
+}
+
+fn to_json<T: serde::Serialize>(value: T) -> Value {
+    serde_json::to_value(value).unwrap()
+}
+
+fn run(op: &str, input: &Value) -> Result<Value, MasteryError> {
+    Ok(match op {
+        "case_summary" => to_json(Framework::from_case_json(&text(input))?.summary()),
+        "case_import" => to_json(Framework::from_case_json(&text(input))?.summary()),
+        "case_query" => {
+            let f = Framework::from_case_json(&text(input))?;
+            let mut results = Vec::new();
+            for q in input["queries"].as_array().unwrap() {
+                let id = q.get("id").and_then(Value::as_str).unwrap_or_default();
+                results.push(match q["query"].as_str().unwrap() {
+                    "find_by_code" => to_json(f.find_by_code(q["code"].as_str().unwrap())),
+                    "item" => to_json(f.item(id)),
+                    "children" => to_json(f.children(id)?),
+                    "ancestors" => to_json(f.ancestors(id)?),
+                    "descendants" => to_json(f.descendants(id)?),
+                    "prerequisites" => to_json(f.prerequisites(id)?),
+                    "topological_order" => to_json(f.topological_order()),
+                    other => panic!("unknown query {other}"),
+                });
+            }
+            Value::Array(results)
+        }
+        "xapi_ingest" => to_json(parse_xapi(&text(input), &mapping(input))?),
+        "caliper_ingest" => to_json(parse_caliper(&text(input), &mapping(input))?),
+        "caliper_validate" => {
+            validate_caliper(&text(input))?;
+            Value::Null
+        }
+        "pybkt_csv_ingest" => to_json(parse_pybkt_csv(&text(input))?),
+        other => panic!("unknown op {other}"),
+    })
+}
+
+/// `expected` matches when every key it names matches (extra keys in `actual` are fine), arrays
+/// match element-wise with equal length, numbers within `tolerance`, and `null` matches absence.
+fn matches(expected: &Value, actual: Option<&Value>, tolerance: f64, path: &str) -> Result<(), String> {
+    let actual = actual.unwrap_or(&Value::Null);
+    match (expected, actual) {
+        (Value::Object(e), Value::Object(a)) => {
+            e.iter().try_for_each(|(k, v)| matches(v, a.get(k), tolerance, &format!("{path}.{k}")))
+        }
+        (Value::Array(e), Value::Array(a)) if e.len() == a.len() => {
+            e.iter().zip(a).enumerate().try_for_each(|(i, (e, a))| matches(e, Some(a), tolerance, &format!("{path}[{i}]")))
+        }
+        (Value::Number(e), Value::Number(a)) => {
+            let (e, a) = (e.as_f64().unwrap(), a.as_f64().unwrap());
+            ((e - a).abs() <= tolerance).then_some(()).ok_or_else(|| format!("{path}: expected {e}, got {a}"))
+        }
+        (e, a) if e == a => Ok(()),
+        (e, a) => Err(format!("{path}: expected {e}, got {a}")),
+    }
+}
+
+#[test]
+fn every_fixture_case_passes() {
+    let mut files = Vec::new();
+    cases(&root().join("cases"), &mut files);
+    files.sort();
+    assert!(files.len() >= 20, "fixture cases missing");
+    let mut failures = Vec::new();
+    for file in &files {
+        let case: Value = serde_json::from_str(&fs::read_to_string(file).unwrap()).unwrap();
+        let tolerance = case["tolerance"].as_f64().unwrap_or(0.0);
+        let outcome = run(case["op"].as_str().unwrap(), &case["input"]);
+        let verdict = match (case.get("error"), outcome) {
+            (Some(error), Err(e)) => matches(error, Some(&json!({"code": e.code(), "field": e.field()})), 0.0, "error"),
+            (Some(_), Ok(v)) => Err(format!("expected an error, got {v}")),
+            (None, Ok(v)) => matches(&case["expected"], Some(&v), tolerance, "result"),
+            (None, Err(e)) => Err(format!("unexpected error {e}")),
+        };
+        if let Err(why) = verdict {
+            failures.push(format!("{}: {why}", file.strip_prefix(root()).unwrap().display()));
+        }
+    }
+    assert!(failures.is_empty(), "{} of {} fixture cases failed:\n{}", failures.len(), files.len(), failures.join("\n"));
+}
