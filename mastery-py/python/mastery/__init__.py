@@ -1,0 +1,73 @@
+"""mastery: competency mastery, streaks, micro-credentials and at-risk prediction.
+
+The logic lives in the Rust core; this package converts Python data to and from it.
+Documents may be passed as JSON text or as already-parsed dicts and lists.
+"""
+
+from __future__ import annotations
+
+import json as _json
+from typing import Any, Mapping, Optional, Union
+
+from . import _mastery
+from ._mastery import Framework, MasteryError, __version__
+
+__all__ = [
+    "Framework",
+    "MasteryError",
+    "ingest_xapi",
+    "ingest_caliper",
+    "validate_caliper",
+    "ingest_pybkt_csv",
+    "evidence_frame",
+    "__version__",
+]
+
+Document = Union[str, bytes, Mapping[str, Any], list]
+
+
+def _text(document: Document) -> str:
+    if isinstance(document, bytes):
+        return document.decode("utf-8")
+    if isinstance(document, str):
+        return document
+    return _json.dumps(document)
+
+
+def ingest_xapi(statements: Document, mapping: Optional[Mapping[str, Any]] = None) -> dict:
+    """Read xAPI 1.0.3 / 2.0 statements into evidence.
+
+    Returns ``{"accepted": [...], "rejected": [{"index", "code", "field", "reason"}]}``;
+    raises :class:`MasteryError` only when the batch is not JSON at all.
+    """
+    return _mastery.ingest_xapi(_text(statements), mapping)
+
+
+def ingest_caliper(document: Document, mapping: Optional[Mapping[str, Any]] = None) -> dict:
+    """Read a Caliper 1.2 envelope, event or list of events into evidence (same report shape)."""
+    return _mastery.ingest_caliper(_text(document), mapping)
+
+
+def validate_caliper(document: Document) -> None:
+    """Validate any Caliper 1.2 document; raises :class:`MasteryError` naming the first bad field."""
+    _mastery.validate_caliper(_text(document))
+
+
+def ingest_pybkt_csv(data: Any) -> dict:
+    """Read a pyBKT-style log (``user_id, skill_name, correct[, order_id]``).
+
+    ``data`` is CSV text, a path-like object, or a pandas DataFrame with those columns.
+    """
+    if hasattr(data, "to_csv"):
+        data = data.to_csv(index=False)
+    elif hasattr(data, "__fspath__"):
+        with open(data, encoding="utf-8") as f:
+            data = f.read()
+    return _mastery.ingest_pybkt_csv(data)
+
+
+def evidence_frame(report: Mapping[str, Any]):
+    """The accepted evidence of a report as a pandas DataFrame (requires pandas)."""
+    import pandas as pd
+
+    return pd.json_normalize(report["accepted"])

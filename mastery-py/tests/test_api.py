@@ -1,0 +1,53 @@
+"""Python-specific behaviour: the exception class, dict input, DataFrames."""
+
+import json
+
+import pytest
+
+import mastery
+
+
+def test_errors_are_real_exceptions_with_a_code():
+    with pytest.raises(mastery.MasteryError) as info:
+        mastery.Framework.from_case_json("{}")
+    assert isinstance(info.value, Exception)
+    assert info.value.code == "invalid_input"
+    assert info.value.field == "CFDocument"
+
+
+def test_documents_may_be_dicts_and_errors_hold_no_learner_data():
+    statement = {"actor": {"mbox": "mailto:secret.person@example.org"}, "verb": {"id": "not an iri"},
+                 "object": {"id": "http://example.com/a"}}
+    report = mastery.ingest_xapi([statement])
+    assert report["accepted"] == []
+    assert report["rejected"][0]["field"] == "verb.id"
+    assert "secret.person" not in json.dumps(report["rejected"])
+
+
+def test_bad_mapping_shape_is_a_type_error():
+    with pytest.raises(TypeError):
+        mastery.ingest_xapi("[]", {"competencies": 3})
+
+
+def test_framework_queries():
+    package = {
+        "CFDocument": {"identifier": "doc", "uri": "https://x/doc", "creator": "c", "title": "T",
+                       "lastChangeDateTime": "2024-01-01T00:00:00Z"},
+        "CFItems": [{"identifier": i, "fullStatement": i, "uri": "https://x/" + i,
+                     "lastChangeDateTime": "2024-01-01T00:00:00Z"} for i in "ab"],
+        "CFAssociations": [],
+    }
+    f = mastery.Framework.from_case_json(json.dumps(package))
+    assert len(f) == 2 and f.title == "T"
+    assert json.loads(f.to_case_json()) == package
+    with pytest.raises(mastery.MasteryError) as info:
+        f.children("zzz")
+    assert info.value.code == "not_found"
+
+
+def test_pybkt_from_a_dataframe():
+    pd = pytest.importorskip("pandas")
+    df = pd.DataFrame({"user_id": ["u1", "u1"], "skill_name": ["s", "s"], "correct": [1, 0], "order_id": [1, 2]})
+    report = mastery.ingest_pybkt_csv(df)
+    frame = mastery.evidence_frame(report)
+    assert list(frame["success"]) == [True, False]
