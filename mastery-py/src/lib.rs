@@ -11,6 +11,7 @@ use error::{IntoPyResult, MasteryError};
 
 /// A competency framework imported from CASE JSON.
 #[pyclass(module = "mastery", frozen)]
+#[derive(Debug)]
 struct Framework {
     inner: core::Framework,
 }

@@ -1,0 +1,32 @@
+// JS-specific behaviour: real Error objects with .code, optional mappings, no BigInt anywhere.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { createRequire } from "node:module";
+
+const m = createRequire(import.meta.url)("../pkg/node/mastery_wasm.js");
+
+test("errors are Error instances with a stable code and field", () => {
+  try {
+    m.Framework.fromCaseJson("{}");
+    assert.fail("should throw");
+  } catch (e) {
+    assert.ok(e instanceof Error);
+    assert.equal(e.code, "invalid_input");
+    assert.equal(e.field, "CFDocument");
+    assert.equal(e.name, "MasteryError");
+  }
+});
+
+test("a mapping of the wrong shape is a TypeError, not a crash", () => {
+  assert.throws(() => m.ingestXapi("[]", { competencies: 3 }), TypeError);
+  // The instance is still usable afterwards.
+  assert.deepEqual(m.ingestXapi("[]").accepted, []);
+});
+
+test("numbers are plain numbers and instants are strings", () => {
+  const report = m.ingestPybktCsv("user_id,skill_name,correct,order_id\nu,s,1,9007199254740\n");
+  assert.equal(typeof report.accepted[0].sequence, "number");
+  const x = m.ingestXapi(JSON.stringify({ actor: { mbox: "mailto:a@b.c" }, verb: { id: "http://x/v" },
+    object: { id: "http://x/o" }, timestamp: "2026-03-08T01:00:00-05:00" }));
+  assert.equal(x.accepted[0].occurred_at, "2026-03-08T01:00:00-05:00");
+});
