@@ -1,0 +1,45 @@
+//! The uniffi error enum: one variant per stable code (Kotlin `MasteryException.InvalidInput`, ...).
+
+/// Every failure of the library, by its stable code.
+#[derive(Debug, thiserror::Error, uniffi::Error)]
+#[non_exhaustive]
+pub enum MasteryError {
+    #[error("{detail}")]
+    InvalidInput { field: String, detail: String },
+    #[error("{detail}")]
+    Parse { detail: String },
+    #[error("{detail}")]
+    UnsupportedVersion { detail: String },
+    #[error("{detail}")]
+    Cycle { competencies: Vec<String>, detail: String },
+    #[error("{detail}")]
+    NotFound { detail: String },
+    #[error("{detail}")]
+    AccessDenied { detail: String },
+    #[error("{detail}")]
+    Store { detail: String },
+    /// Something the library did not anticipate; reported instead of crashing the app.
+    #[error("{detail}")]
+    Internal { detail: String },
+}
+
+impl From<mastery_core::MasteryError> for MasteryError {
+    fn from(e: mastery_core::MasteryError) -> Self {
+        let detail = e.to_string();
+        match e {
+            mastery_core::MasteryError::InvalidInput { field, .. } => Self::InvalidInput { field, detail },
+            mastery_core::MasteryError::Parse { .. } => Self::Parse { detail },
+            mastery_core::MasteryError::UnsupportedVersion { .. } => Self::UnsupportedVersion { detail },
+            mastery_core::MasteryError::Cycle { competencies, .. } => Self::Cycle { competencies, detail },
+            mastery_core::MasteryError::NotFound { .. } => Self::NotFound { detail },
+            mastery_core::MasteryError::AccessDenied { .. } => Self::AccessDenied { detail },
+            _ => Self::Store { detail },
+        }
+    }
+}
+
+impl From<uniffi::UnexpectedUniFFICallbackError> for MasteryError {
+    fn from(e: uniffi::UnexpectedUniFFICallbackError) -> Self {
+        Self::Internal { detail: e.reason }
+    }
+}

@@ -1,0 +1,126 @@
+// Every fixture case, through the uniffi-generated Kotlin bindings on the JVM (JNA).
+// Run by .ci/test-all: kotlinc compiles this with the generated sources; `main` exits 1 on failure.
+import com.google.gson.FieldNamingPolicy
+import com.google.gson.GsonBuilder
+import com.google.gson.JsonElement
+import com.google.gson.JsonNull
+import com.google.gson.JsonObject
+import com.google.gson.JsonParser
+import com.google.gson.JsonPrimitive
+import com.google.gson.JsonSerializer
+import java.io.File
+import kotlin.math.abs
+import kotlin.system.exitProcess
+import uniffi.mastery_ffi.*
+
+val gson = GsonBuilder()
+    .setFieldNamingPolicy(FieldNamingPolicy.LOWER_CASE_WITH_UNDERSCORES)
+    .registerTypeAdapter(EvidenceKind::class.java, JsonSerializer<EvidenceKind> { k, _, _ -> JsonPrimitive(k.name.lowercase()) })
+    .registerTypeAdapter(ULong::class.java, JsonSerializer<ULong> { v, _, _ -> JsonPrimitive(v.toLong()) })
+    .serializeNulls()
+    .create()
+
+fun plain(value: Any?): JsonElement = if (value == null || value == Unit) JsonNull.INSTANCE else gson.toJsonTree(value)
+
+fun text(fixtures: File, input: JsonObject): String =
+    input.get("text")?.asString ?: File(fixtures, input.get("file").asString).readText()
+
+fun mapping(input: JsonObject): EvidenceMapping {
+    val raw = input.getAsJsonObject("mapping") ?: JsonObject()
+    fun strings(key: String) = raw.getAsJsonObject(key)?.entrySet()?.associate { it.key to it.value.asString } ?: emptyMap()
+    return EvidenceMapping(
+        competencies = raw.getAsJsonObject("competencies")?.entrySet()
+            ?.associate { e -> e.key to e.value.asJsonArray.map { it.asString } } ?: emptyMap(),
+        kinds = strings("kinds").mapValues { EvidenceKind.valueOf(it.value.uppercase()) },
+        courses = strings("courses"),
+        defaultTime = raw.get("default_time")?.asString,
+    )
+}
+
+fun run(fixtures: File, op: String, input: JsonObject): JsonElement = when (op) {
+    "case_summary", "case_import" -> plain(Framework.fromCaseJson(text(fixtures, input)).summary())
+    "case_query" -> {
+        val f = Framework.fromCaseJson(text(fixtures, input))
+        val out = com.google.gson.JsonArray()
+        for (q in input.getAsJsonArray("queries").map { it.asJsonObject }) {
+            val id = q.get("id")?.asString ?: ""
+            out.add(when (q.get("query").asString) {
+                "find_by_code" -> plain(f.findByCode(q.get("code").asString))
+                "item" -> plain(f.item(id))
+                "children" -> plain(f.children(id))
+                "ancestors" -> plain(f.ancestors(id))
+                "descendants" -> plain(f.descendants(id))
+                "prerequisites" -> plain(f.prerequisites(id))
+                "topological_order" -> plain(f.topologicalOrder())
+                else -> error("unknown query")
+            })
+        }
+        out
+    }
+    "xapi_ingest" -> plain(ingestXapi(text(fixtures, input), mapping(input)))
+    "caliper_ingest" -> plain(ingestCaliper(text(fixtures, input), mapping(input)))
+    "caliper_validate" -> { validateCaliper(text(fixtures, input)); JsonNull.INSTANCE }
+    "pybkt_csv_ingest" -> plain(ingestPybktCsv(text(fixtures, input)))
+    else -> error("unknown op $op")
+}
+
+fun code(e: MasteryException): Pair<String, String?> = when (e) {
+    is MasteryException.InvalidInput -> "invalid_input" to e.field
+    is MasteryException.Parse -> "parse_error" to null
+    is MasteryException.UnsupportedVersion -> "unsupported_version" to null
+    is MasteryException.Cycle -> "cycle" to null
+    is MasteryException.NotFound -> "not_found" to null
+    is MasteryException.AccessDenied -> "access_denied" to null
+    is MasteryException.Store -> "store_error" to null
+    is MasteryException.Internal -> "internal" to null
+}
+
+fun matches(expected: JsonElement, actual: JsonElement?, tol: Double, path: String) {
+    val a = actual ?: JsonNull.INSTANCE
+    when {
+        expected.isJsonNull -> check(a.isJsonNull) { "$path: expected null, got $a" }
+        expected.isJsonArray -> {
+            check(a.isJsonArray && a.asJsonArray.size() == expected.asJsonArray.size()) { "$path: expected $expected, got $a" }
+            expected.asJsonArray.forEachIndexed { i, e -> matches(e, a.asJsonArray[i], tol, "$path[$i]") }
+        }
+        expected.isJsonObject -> {
+            check(a.isJsonObject) { "$path: expected an object, got $a" }
+            for ((k, v) in expected.asJsonObject.entrySet()) matches(v, a.asJsonObject.get(k), tol, "$path.$k")
+        }
+        expected.asJsonPrimitive.isNumber -> check(a.isJsonPrimitive && a.asJsonPrimitive.isNumber &&
+            abs(expected.asDouble - a.asDouble) <= tol) { "$path: expected $expected, got $a" }
+        else -> check(expected == a) { "$path: expected $expected, got $a" }
+    }
+}
+
+fun main(args: Array<String>) {
+    val fixtures = File(args[0])
+    val files = File(fixtures, "cases").walkTopDown().filter { it.isFile && it.name.endsWith(".json") }.sorted().toList()
+    check(files.size >= 20) { "fixture cases missing" }
+    var failed = 0
+    for (file in files) {
+        val case = JsonParser.parseString(file.readText()).asJsonObject
+        val tol = case.get("tolerance")?.asDouble ?: 0.0
+        try {
+            val outcome = runCatching { run(fixtures, case.get("op").asString, case.getAsJsonObject("input")) }
+            val error = case.getAsJsonObject("error")
+            val thrown = outcome.exceptionOrNull()
+            when {
+                error != null && thrown is MasteryException -> {
+                    val (c, field) = code(thrown)
+                    val got = JsonObject().apply { addProperty("code", c); addProperty("field", field) }
+                    matches(error, got, 0.0, "error")
+                }
+                thrown != null -> throw thrown
+                error != null -> error("expected error $error, got ${outcome.getOrNull()}")
+                else -> matches(case.get("expected"), outcome.getOrNull(), tol, "result")
+            }
+            println("ok   ${file.relativeTo(fixtures)}")
+        } catch (e: Throwable) {
+            failed++
+            println("FAIL ${file.relativeTo(fixtures)}: ${e.message}")
+        }
+    }
+    println("kotlin fixtures: ${files.size - failed} passed, $failed failed")
+    if (failed > 0) exitProcess(1)
+}
