@@ -14,7 +14,9 @@ use crate::ids::{CourseId, TenantId, UserId};
 #[serde(tag = "role", rename_all = "snake_case")]
 pub enum Role {
     Learner,
-    Instructor { courses: Vec<CourseId> },
+    Instructor {
+        courses: Vec<CourseId>,
+    },
     Admin,
     /// A trusted back-end process of the host (an importer, a scheduler).
     Service,

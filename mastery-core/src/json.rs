@@ -100,7 +100,11 @@ pub(crate) fn as_obj<'a>(value: &'a Value, path: &'a str) -> Result<Obj<'a>> {
 }
 
 fn display(path: &str) -> String {
-    if path.is_empty() { "document".to_owned() } else { path.to_owned() }
+    if path.is_empty() {
+        "document".to_owned()
+    } else {
+        path.to_owned()
+    }
 }
 
 impl<'a> Obj<'a> {

@@ -25,6 +25,7 @@
 //! # Ok::<(), mastery_core::MasteryError>(())
 //! ```
 #![forbid(unsafe_code)]
+#![cfg_attr(test, allow(clippy::unwrap_used))]
 #![warn(missing_debug_implementations)]
 
 pub mod access;
@@ -41,8 +42,8 @@ pub use access::{AccessContext, Operation, Principal, Role};
 pub use engine::{Engine, IngestOutcome};
 pub use error::{MasteryError, Result};
 pub use evidence::{
-    parse_caliper, parse_oulad_assessments, parse_oulad_vle, parse_pybkt_csv, parse_xapi, validate_caliper,
-    Evidence, EvidenceKind, EvidenceMapping, EvidenceSource, IngestReport, Rejection, Score,
+    parse_caliper, parse_oulad_assessments, parse_oulad_vle, parse_pybkt_csv, parse_xapi, validate_caliper, Evidence,
+    EvidenceKind, EvidenceMapping, EvidenceSource, IngestReport, Rejection, Score,
 };
 pub use framework::{Association, AssociationType, Competency, Framework, FrameworkSummary};
 pub use ids::{CompetencyId, CourseId, EvidenceId, TenantId, UserId};

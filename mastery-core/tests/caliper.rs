@@ -1,5 +1,7 @@
 //! Caliper 1.2: every valid fixture of the specification validates and every malformed one is refused.
 
+#![allow(clippy::unwrap_used)]
+
 use std::fs;
 use std::path::PathBuf;
 
@@ -25,10 +27,8 @@ fn json_files(dir: PathBuf) -> Vec<(String, String)> {
 fn every_specification_fixture_validates() {
     let files = json_files(dir());
     assert_eq!(files.len(), 144);
-    let failures: Vec<String> = files
-        .iter()
-        .filter_map(|(name, text)| validate_caliper(text).err().map(|e| format!("{name}: {e}")))
-        .collect();
+    let failures: Vec<String> =
+        files.iter().filter_map(|(name, text)| validate_caliper(text).err().map(|e| format!("{name}: {e}"))).collect();
     assert!(failures.is_empty(), "{} valid fixtures refused:\n{}", failures.len(), failures.join("\n"));
 }
 

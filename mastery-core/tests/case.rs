@@ -1,5 +1,7 @@
 //! CASE import, queries and a lossless export that validates against the official 1.1 schema.
 
+#![allow(clippy::unwrap_used)]
+
 use std::fs;
 use std::path::PathBuf;
 
@@ -34,9 +36,11 @@ fn common_core_draft_imports_as_703_items_703_links_depth_5() {
     let cluster = f.find_by_code("CCSS.Math.Content.1.G.A").expect("lookup by humanCodingScheme");
     let ancestors = f.ancestors(&cluster.identifier).unwrap();
     assert!(!ancestors.is_empty());
-    assert!(f.children(&cluster.identifier).unwrap().iter().all(|c| {
-        f.ancestors(&c.identifier).unwrap().first().map(|a| &a.identifier) == Some(&cluster.identifier)
-    }));
+    assert!(f
+        .children(&cluster.identifier)
+        .unwrap()
+        .iter()
+        .all(|c| { f.ancestors(&c.identifier).unwrap().first().map(|a| &a.identifier) == Some(&cluster.identifier) }));
     // Every item hangs under the document.
     assert_eq!(f.descendants(f.identifier()).unwrap().len(), 703);
 }
@@ -76,7 +80,8 @@ fn every_framework_exports_valid_and_unknown_fields_survive() {
         // These sources' CFDefinitions lack fields 1.1 requires (lastChangeDateTime, description),
         // which no export can invent; their document, items and associations must validate.
         exported.as_object_mut().unwrap().remove("CFDefinitions");
-        let errors: Vec<String> = validator.iter_errors(&exported).take(5).map(|e| format!("{} at {}", e, e.instance_path())).collect();
+        let errors: Vec<String> =
+            validator.iter_errors(&exported).take(5).map(|e| format!("{} at {}", e, e.instance_path())).collect();
         assert!(errors.is_empty(), "{name}: {errors:?}");
     }
 }
@@ -91,10 +96,9 @@ fn prerequisites_and_other_associations_are_kept() {
     let order: Vec<&str> = f.topological_order().iter().map(|c| c.identifier.as_str()).collect();
     assert_eq!(order.len(), 16);
     for a in f.associations_of(&AssociationType::Precedes) {
-        let (Some(before), Some(after)) = (
-            order.iter().position(|id| *id == a.origin),
-            order.iter().position(|id| *id == a.destination),
-        ) else {
+        let (Some(before), Some(after)) =
+            (order.iter().position(|id| *id == a.origin), order.iter().position(|id| *id == a.destination))
+        else {
             continue;
         };
         assert!(before < after);
@@ -128,8 +132,10 @@ fn utf8_titles_survive() {
 }
 
 fn package(associations: Value) -> String {
-    let item = |id: &str| json!({"identifier": id, "fullStatement": id, "humanCodingScheme": id.to_uppercase(),
-        "uri": format!("https://x/{id}"), "lastChangeDateTime": "2024-01-01T00:00:00Z"});
+    let item = |id: &str| {
+        json!({"identifier": id, "fullStatement": id, "humanCodingScheme": id.to_uppercase(),
+        "uri": format!("https://x/{id}"), "lastChangeDateTime": "2024-01-01T00:00:00Z"})
+    };
     json!({
         "CFDocument": {"identifier": "doc", "uri": "https://x/doc", "creator": "c", "title": "t",
                        "lastChangeDateTime": "2024-01-01T00:00:00Z"},
@@ -170,13 +176,18 @@ fn bad_packages_name_the_field() {
         ("{}", "CFDocument"),
         (r#"{"CFDocument": {"identifier": "d"}, "CFItems": {}}"#, "CFItems"),
         (r#"{"CFDocument": {"identifier": "d"}, "CFItems": [{"fullStatement": "x"}]}"#, "CFItems[0].identifier"),
-        (r#"{"CFDocument": {"identifier": "d"}, "CFAssociations": [{"identifier": "x", "associationType": "isChildOf"}]}"#,
-         "CFAssociations[0].originNodeURI"),
+        (
+            r#"{"CFDocument": {"identifier": "d"}, "CFAssociations": [{"identifier": "x", "associationType": "isChildOf"}]}"#,
+            "CFAssociations[0].originNodeURI",
+        ),
     ];
     for (text, field) in cases {
         let err = Framework::from_case_json(text).unwrap_err();
         assert_eq!(err.field(), Some(field), "{text}: {err}");
     }
     assert_eq!(Framework::from_case_json("not json").unwrap_err().code(), "parse_error");
-    assert_eq!(Framework::from_case_json(&package(json!([]))).unwrap().children("nope").unwrap_err().code(), "not_found");
+    assert_eq!(
+        Framework::from_case_json(&package(json!([]))).unwrap().children("nope").unwrap_err().code(),
+        "not_found"
+    );
 }

@@ -1,6 +1,8 @@
 //! Runs every language-neutral case in `fixtures/cases` against the core (the bindings run the
 //! same files). See `fixtures/README.md` for the format and the matching rule.
 
+#![allow(clippy::unwrap_used)]
+
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -81,9 +83,11 @@ fn matches(expected: &Value, actual: Option<&Value>, tolerance: f64, path: &str)
         (Value::Object(e), Value::Object(a)) => {
             e.iter().try_for_each(|(k, v)| matches(v, a.get(k), tolerance, &format!("{path}.{k}")))
         }
-        (Value::Array(e), Value::Array(a)) if e.len() == a.len() => {
-            e.iter().zip(a).enumerate().try_for_each(|(i, (e, a))| matches(e, Some(a), tolerance, &format!("{path}[{i}]")))
-        }
+        (Value::Array(e), Value::Array(a)) if e.len() == a.len() => e
+            .iter()
+            .zip(a)
+            .enumerate()
+            .try_for_each(|(i, (e, a))| matches(e, Some(a), tolerance, &format!("{path}[{i}]"))),
         (Value::Number(e), Value::Number(a)) => {
             let (e, a) = (e.as_f64().unwrap(), a.as_f64().unwrap());
             ((e - a).abs() <= tolerance).then_some(()).ok_or_else(|| format!("{path}: expected {e}, got {a}"))
@@ -114,5 +118,11 @@ fn every_fixture_case_passes() {
             failures.push(format!("{}: {why}", file.strip_prefix(root()).unwrap().display()));
         }
     }
-    assert!(failures.is_empty(), "{} of {} fixture cases failed:\n{}", failures.len(), files.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} fixture cases failed:\n{}",
+        failures.len(),
+        files.len(),
+        failures.join("\n")
+    );
 }

@@ -1,5 +1,7 @@
 //! The in-memory store passes the conformance suite, survives a crash and replays to the same state.
 
+#![allow(clippy::unwrap_used)]
+
 use std::fs::OpenOptions;
 use std::io::Write;
 
@@ -64,7 +66,8 @@ fn reopening_replays_acknowledged_writes_and_drops_a_torn_line() {
     journal.write_all(br#"{"seq": 4, "tenant": "t1", "evidence": {"id": "e3", "lear"#).unwrap();
     drop(journal);
     let store = MemoryStore::open(dir.path()).unwrap();
-    let ids: Vec<String> = store.learner_evidence(&service(), &"amy".into()).unwrap().iter().map(|e| e.id.as_str().into()).collect();
+    let ids: Vec<String> =
+        store.learner_evidence(&service(), &"amy".into()).unwrap().iter().map(|e| e.id.as_str().into()).collect();
     assert_eq!(ids, ["e1", "e2"]);
     assert_eq!(store.get_state(&service(), &key).unwrap(), Some(json!({"p": 0.9})));
     // The torn tail was cut, so new writes land on a clean line.

@@ -98,8 +98,16 @@ macro_rules! same_variants {
         }
     };
 }
-same_variants!(core::EvidenceKind, EvidenceKind, [Response, Assessment, Attempt, Submission, Completion, Mastery, View, Navigation, Session, Other]);
-same_variants!(EvidenceKind, core::EvidenceKind, [Response, Assessment, Attempt, Submission, Completion, Mastery, View, Navigation, Session, Other]);
+same_variants!(
+    core::EvidenceKind,
+    EvidenceKind,
+    [Response, Assessment, Attempt, Submission, Completion, Mastery, View, Navigation, Session, Other]
+);
+same_variants!(
+    EvidenceKind,
+    core::EvidenceKind,
+    [Response, Assessment, Attempt, Submission, Completion, Mastery, View, Navigation, Session, Other]
+);
 
 #[derive(Debug, Clone, PartialEq, uniffi::Record)]
 pub struct Score {
@@ -209,10 +217,7 @@ impl TryFrom<EvidenceMapping> for core::EvidenceMapping {
                 .collect(),
             kinds: m.kinds.into_iter().map(|(k, v)| (k, v.into())).collect(),
             courses: m.courses.into_iter().map(|(k, v)| (k, core::CourseId::new(v))).collect(),
-            default_time: m
-                .default_time
-                .map(|t| core::time::parse_instant(&t, "default_time"))
-                .transpose()?,
+            default_time: m.default_time.map(|t| core::time::parse_instant(&t, "default_time")).transpose()?,
         })
     }
 }

@@ -10,8 +10,7 @@ use std::sync::Arc;
 use mastery_core as core;
 
 pub use convert::{
-    Association, Competency, Evidence, EvidenceKind, EvidenceMapping, FrameworkSummary, IngestReport, Rejection,
-    Score,
+    Association, Competency, Evidence, EvidenceKind, EvidenceMapping, FrameworkSummary, IngestReport, Rejection, Score,
 };
 pub use error::MasteryError;
 

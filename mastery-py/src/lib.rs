@@ -95,7 +95,11 @@ fn ingest_xapi<'py>(py: Python<'py>, text: &str, mapping: Option<&Bound<'py, PyA
 /// A Caliper 1.2 envelope, event or list of events → the same report shape as `ingest_xapi`.
 #[pyfunction]
 #[pyo3(signature = (text, mapping=None))]
-fn ingest_caliper<'py>(py: Python<'py>, text: &str, mapping: Option<&Bound<'py, PyAny>>) -> PyResult<Bound<'py, PyAny>> {
+fn ingest_caliper<'py>(
+    py: Python<'py>,
+    text: &str,
+    mapping: Option<&Bound<'py, PyAny>>,
+) -> PyResult<Bound<'py, PyAny>> {
     let mapping: core::EvidenceMapping = from_python(mapping)?;
     to_python(py, &core::parse_caliper(text, &mapping).py_err(py)?)
 }

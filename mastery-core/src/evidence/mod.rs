@@ -55,10 +55,7 @@ pub struct Evidence {
 impl Evidence {
     /// The score on 0..=1: `scaled`, else `raw` within `min..max`, else success as 1 or 0.
     pub fn normalized_score(&self) -> Option<f64> {
-        self.score
-            .as_ref()
-            .and_then(Score::normalized)
-            .or(self.success.map(|s| if s { 1.0 } else { 0.0 }))
+        self.score.as_ref().and_then(Score::normalized).or(self.success.map(|s| if s { 1.0 } else { 0.0 }))
     }
 }
 

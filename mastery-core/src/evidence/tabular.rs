@@ -139,8 +139,10 @@ pub fn parse_oulad_assessments(
     for (index, record) in oulad_reader(student_assessment_csv).records().enumerate() {
         let row = record.map_err(|e| MasteryError::parse("CSV", e)).and_then(|r| {
             let id = r.get(0).unwrap_or_default();
-            let assessment = by_id.get(id).ok_or_else(|| MasteryError::invalid("id_assessment", "unknown assessment"))?;
-            let student = r.get(1).filter(|s| !s.is_empty()).ok_or_else(|| MasteryError::invalid("id_student", "is empty"))?;
+            let assessment =
+                by_id.get(id).ok_or_else(|| MasteryError::invalid("id_assessment", "unknown assessment"))?;
+            let student =
+                r.get(1).filter(|s| !s.is_empty()).ok_or_else(|| MasteryError::invalid("id_student", "is empty"))?;
             let day: Option<i64> = optional(r.get(2), "date_submitted")?;
             let score: Option<f64> = optional(r.get(4), "score")?;
             if score.is_some_and(|s| !(0.0..=100.0).contains(&s)) {
@@ -175,11 +177,14 @@ pub fn parse_oulad_vle(student_vle_csv: &str) -> Result<IngestReport> {
     let mut report = IngestReport::default();
     for (index, record) in oulad_reader(student_vle_csv).records().enumerate() {
         let row = record.map_err(|e| MasteryError::parse("CSV", e)).and_then(|r| {
-            let get = |i: usize, name: &str| r.get(i).filter(|v| !v.is_empty()).ok_or_else(|| MasteryError::invalid(name, "is empty"));
+            let get = |i: usize, name: &str| {
+                r.get(i).filter(|v| !v.is_empty()).ok_or_else(|| MasteryError::invalid(name, "is empty"))
+            };
             let (module, presentation, student, site) =
                 (get(0, "code_module")?, get(1, "code_presentation")?, get(2, "id_student")?, get(3, "id_site")?);
             let day: i64 = get(4, "date")?.parse().map_err(|_| MasteryError::invalid("date", "must be an integer"))?;
-            let clicks: f64 = get(5, "sum_click")?.parse().map_err(|_| MasteryError::invalid("sum_click", "is not a number"))?;
+            let clicks: f64 =
+                get(5, "sum_click")?.parse().map_err(|_| MasteryError::invalid("sum_click", "is not a number"))?;
             Ok(Evidence {
                 id: EvidenceId::new(format!("oulad:vle:{module}-{presentation}:{student}:{site}:{day}:{index}")),
                 learner: UserId::new(student),
@@ -200,4 +205,3 @@ pub fn parse_oulad_vle(student_vle_csv: &str) -> Result<IngestReport> {
     }
     Ok(report)
 }
-

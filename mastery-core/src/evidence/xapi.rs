@@ -2,10 +2,10 @@
 
 use serde_json::Value;
 
-use crate::json::{as_obj, content_key, is_iri, join, parse_batch, Obj};
 use super::{Evidence, EvidenceKind, EvidenceMapping, EvidenceSource, IngestReport, Score};
 use crate::error::{MasteryError, Result};
 use crate::ids::{EvidenceId, UserId};
+use crate::json::{as_obj, content_key, is_iri, join, parse_batch, Obj};
 use crate::time::{parse_duration_seconds, parse_instant};
 
 /// Parses one statement or an array of statements. Fails as a whole only when the text is not JSON.
@@ -72,9 +72,8 @@ fn learner(actor: &Obj<'_>) -> Result<UserId> {
         Some(_) => return Err(MasteryError::invalid("actor.objectType", "must be Agent or Group")),
     }
     let ifi = identifier(actor)?;
-    ifi.map(UserId::new).ok_or_else(|| {
-        MasteryError::invalid("actor", "needs exactly one of mbox, mbox_sha1sum, openid, account")
-    })
+    ifi.map(UserId::new)
+        .ok_or_else(|| MasteryError::invalid("actor", "needs exactly one of mbox, mbox_sha1sum, openid, account"))
 }
 
 /// An agent's or identified group's IFI; `None` when it has none. Two IFIs are an error.
@@ -203,8 +202,9 @@ fn kind_of_verb(verb: &str) -> EvidenceKind {
         "completed" | "progressed" => EvidenceKind::Completion,
         "mastered" => EvidenceKind::Mastery,
         "experienced" | "viewed" | "attended" | "watched" | "read" => EvidenceKind::View,
-        "launched" | "initialized" | "terminated" | "exited" | "suspended" | "resumed" | "logged-in"
-        | "logged-out" => EvidenceKind::Session,
+        "launched" | "initialized" | "terminated" | "exited" | "suspended" | "resumed" | "logged-in" | "logged-out" => {
+            EvidenceKind::Session
+        }
         "submitted" => EvidenceKind::Submission,
         _ => EvidenceKind::Other,
     }

@@ -7,21 +7,64 @@ use crate::error::{MasteryError, Result};
 use crate::json::{as_obj, parse_document};
 
 const DOCUMENT_FIELDS: &[&str] = &[
-    "identifier", "uri", "frameworkType", "caseVersion", "creator", "title", "lastChangeDateTime",
-    "officialSourceURL", "publisher", "description", "subject", "subjectURI", "language", "version",
-    "adoptionStatus", "statusStartDate", "statusEndDate", "licenseURI", "notes", "extensions",
+    "identifier",
+    "uri",
+    "frameworkType",
+    "caseVersion",
+    "creator",
+    "title",
+    "lastChangeDateTime",
+    "officialSourceURL",
+    "publisher",
+    "description",
+    "subject",
+    "subjectURI",
+    "language",
+    "version",
+    "adoptionStatus",
+    "statusStartDate",
+    "statusEndDate",
+    "licenseURI",
+    "notes",
+    "extensions",
 ];
 const ITEM_FIELDS: &[&str] = &[
-    "identifier", "fullStatement", "alternativeLabel", "CFItemType", "uri", "humanCodingScheme",
-    "listEnumeration", "abbreviatedStatement", "conceptKeywords", "conceptKeywordsURI", "notes", "subject",
-    "subjectURI", "language", "educationLevel", "CFItemTypeURI", "licenseURI", "statusStartDate",
-    "statusEndDate", "lastChangeDateTime", "extensions",
+    "identifier",
+    "fullStatement",
+    "alternativeLabel",
+    "CFItemType",
+    "uri",
+    "humanCodingScheme",
+    "listEnumeration",
+    "abbreviatedStatement",
+    "conceptKeywords",
+    "conceptKeywordsURI",
+    "notes",
+    "subject",
+    "subjectURI",
+    "language",
+    "educationLevel",
+    "CFItemTypeURI",
+    "licenseURI",
+    "statusStartDate",
+    "statusEndDate",
+    "lastChangeDateTime",
+    "extensions",
 ];
 const ASSOCIATION_FIELDS: &[&str] = &[
-    "identifier", "associationType", "sequenceNumber", "uri", "originNodeURI", "destinationNodeURI",
-    "CFAssociationGroupingURI", "lastChangeDateTime", "notes", "extensions",
+    "identifier",
+    "associationType",
+    "sequenceNumber",
+    "uri",
+    "originNodeURI",
+    "destinationNodeURI",
+    "CFAssociationGroupingURI",
+    "lastChangeDateTime",
+    "notes",
+    "extensions",
 ];
-const PACKAGE_FIELDS: &[&str] = &["CFDocument", "CFItems", "CFAssociations", "CFDefinitions", "CFRubrics", "extensions"];
+const PACKAGE_FIELDS: &[&str] =
+    &["CFDocument", "CFItems", "CFAssociations", "CFDefinitions", "CFRubrics", "extensions"];
 
 pub(super) fn import(text: &str) -> Result<Framework> {
     let package = parse_document(text, "CASE package")?;
@@ -33,11 +76,7 @@ pub(super) fn import(text: &str) -> Result<Framework> {
     let root = as_obj(&package, "")?;
     let document = root.req_obj("CFDocument", "CFDocument")?;
     document.req_str("identifier")?;
-    let items = list(&root, "CFItems")?
-        .iter()
-        .enumerate()
-        .map(|(i, v)| item(v, i))
-        .collect::<Result<Vec<_>>>()?;
+    let items = list(&root, "CFItems")?.iter().enumerate().map(|(i, v)| item(v, i)).collect::<Result<Vec<_>>>()?;
     let associations = list(&root, "CFAssociations")?
         .iter()
         .enumerate()
@@ -65,9 +104,8 @@ fn item(value: &Value, index: usize) -> Result<Competency> {
     let o = as_obj(value, &path)?;
     let text = |key: &str| -> Result<Option<String>> { Ok(o.str(key)?.map(str::to_owned)) };
     // 1.0/1.1 write CFItemType as a string; the draft also has CFItemTypeURI.title.
-    let item_type = text("CFItemType")?.or_else(|| {
-        o.get("CFItemTypeURI").and_then(|t| t.get("title")).and_then(Value::as_str).map(str::to_owned)
-    });
+    let item_type = text("CFItemType")?
+        .or_else(|| o.get("CFItemTypeURI").and_then(|t| t.get("title")).and_then(Value::as_str).map(str::to_owned));
     Ok(Competency {
         identifier: o.req_str("identifier")?.to_owned(),
         full_statement: text("fullStatement")?.unwrap_or_default(),
@@ -150,9 +188,9 @@ fn is_link(link: &Map<String, Value>) -> bool {
 
 fn without_nulls(value: &Value) -> Value {
     match value {
-        Value::Object(map) => {
-            Value::Object(map.iter().filter(|(_, v)| !v.is_null()).map(|(k, v)| (k.clone(), without_nulls(v))).collect())
-        }
+        Value::Object(map) => Value::Object(
+            map.iter().filter(|(_, v)| !v.is_null()).map(|(k, v)| (k.clone(), without_nulls(v))).collect(),
+        ),
         Value::Array(items) => Value::Array(items.iter().map(without_nulls).collect()),
         other => other.clone(),
     }

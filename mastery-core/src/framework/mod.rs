@@ -145,7 +145,10 @@ impl Framework {
         let mut index = HashMap::new();
         for (i, item) in items.iter().enumerate() {
             if index.insert(item.identifier.clone(), i).is_some() {
-                return Err(MasteryError::invalid("CFItems.identifier", format!("duplicate identifier {}", item.identifier)));
+                return Err(MasteryError::invalid(
+                    "CFItems.identifier",
+                    format!("duplicate identifier {}", item.identifier),
+                ));
             }
         }
         let mut framework = Self {
@@ -380,8 +383,6 @@ impl Framework {
 
     /// `humanCodingScheme` when there is one, else the identifier.
     fn label(&self, identifier: &str) -> String {
-        self.item(identifier)
-            .and_then(|c| c.human_coding_scheme.clone())
-            .unwrap_or_else(|| identifier.to_owned())
+        self.item(identifier).and_then(|c| c.human_coding_scheme.clone()).unwrap_or_else(|| identifier.to_owned())
     }
 }

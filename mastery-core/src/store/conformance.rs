@@ -147,7 +147,10 @@ fn state<S: Store>(s: &S) -> Result<(), String> {
         return Err("state did not round-trip, or the last write did not win".into());
     }
     expect_denied(s.get_state(&ctx(Principal::learner("t1", "bob")), &key), "bob reads amy's state")?;
-    expect_denied(s.put_state(&ctx(Principal::instructor("t1", "tia", vec!["c2".into()])), &key, &json!(1)), "other course writes")
+    expect_denied(
+        s.put_state(&ctx(Principal::instructor("t1", "tia", vec!["c2".into()])), &key, &json!(1)),
+        "other course writes",
+    )
 }
 
 fn order<S: Store>(s: &S) -> Result<(), String> {

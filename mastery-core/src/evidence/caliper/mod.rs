@@ -11,10 +11,10 @@ use std::sync::OnceLock;
 
 use serde_json::Value;
 
-use crate::json::{as_obj, is_iri, join, parse_batch, parse_document, Obj};
 use super::{Evidence, EvidenceKind, EvidenceMapping, EvidenceSource, IngestReport, Score};
 use crate::error::{MasteryError, Result};
 use crate::ids::{CourseId, EvidenceId, UserId};
+use crate::json::{as_obj, is_iri, join, parse_batch, parse_document, Obj};
 use crate::time::{parse_duration_seconds, parse_instant};
 
 mod rules;
@@ -242,7 +242,9 @@ fn check_entity(o: &Obj<'_>, context_required: bool, entity_root: Option<bool>) 
         if let Some(allowed) = rules::range(ty, key) {
             check_range(value, allowed, &field)?;
         }
-        if let Some(datatype) = rules::datatype_override(ty, key).or_else(|| context().properties.get(key.as_str()).copied()) {
+        if let Some(datatype) =
+            rules::datatype_override(ty, key).or_else(|| context().properties.get(key.as_str()).copied())
+        {
             check_datatype(value, &datatype, &field, key)?;
         }
     }
@@ -256,10 +258,10 @@ fn check_context(context: &Value, field: &str) -> Result<()> {
     let known = |v: &Value| v.as_str() == Some(CONTEXT_IRI);
     let ok = match context {
         Value::String(_) => known(context),
-        Value::Array(items) => {
-            items.iter().any(known) && items.iter().all(|i| i.is_object() || known(i))
+        Value::Array(items) => items.iter().any(known) && items.iter().all(|i| i.is_object() || known(i)),
+        Value::Object(inline) => {
+            inline.get("caliper").and_then(Value::as_str) == Some("http://purl.imsglobal.org/caliper/")
         }
-        Value::Object(inline) => inline.get("caliper").and_then(Value::as_str) == Some("http://purl.imsglobal.org/caliper/"),
         _ => false,
     };
     if ok {

@@ -68,10 +68,27 @@ const EVENTS: &[(&str, &[&str])] = &[
     (
         "MediaEvent",
         &[
-            "Started", "Ended", "Paused", "Resumed", "Restarted", "ForwardedTo", "JumpedTo", "ChangedResolution",
-            "ChangedSize", "ChangedSpeed", "ChangedVolume", "EnabledCloseCaptioning", "DisabledCloseCaptioning",
-            "EnabledClosedCaptioning", "DisabledClosedCaptioning",
-            "EnteredFullScreen", "ExitedFullScreen", "Muted", "Unmuted", "OpenedPopout", "ClosedPopout",
+            "Started",
+            "Ended",
+            "Paused",
+            "Resumed",
+            "Restarted",
+            "ForwardedTo",
+            "JumpedTo",
+            "ChangedResolution",
+            "ChangedSize",
+            "ChangedSpeed",
+            "ChangedVolume",
+            "EnabledCloseCaptioning",
+            "DisabledCloseCaptioning",
+            "EnabledClosedCaptioning",
+            "DisabledClosedCaptioning",
+            "EnteredFullScreen",
+            "ExitedFullScreen",
+            "Muted",
+            "Unmuted",
+            "OpenedPopout",
+            "ClosedPopout",
         ],
     ),
     ("MessageEvent", &["Posted", "MarkedAsRead", "MarkedAsUnread"]),
@@ -81,8 +98,20 @@ const EVENTS: &[(&str, &[&str])] = &[
     (
         "ResourceManagementEvent",
         &[
-            "Archived", "Copied", "Created", "Deleted", "Described", "Downloaded", "Modified", "Printed", "Published",
-            "Restored", "Retrieved", "Saved", "Unpublished", "Uploaded",
+            "Archived",
+            "Copied",
+            "Created",
+            "Deleted",
+            "Described",
+            "Downloaded",
+            "Modified",
+            "Printed",
+            "Published",
+            "Restored",
+            "Retrieved",
+            "Saved",
+            "Unpublished",
+            "Uploaded",
         ],
     ),
     ("SearchEvent", &["Searched"]),
@@ -234,7 +263,10 @@ pub(super) fn allows_action(event_type: &str, action: &str) -> bool {
     if !vocabulary_allows("action", action) {
         return false;
     }
-    EVENTS.iter().find(|(t, _)| *t == event_type).is_some_and(|(_, actions)| actions.is_empty() || actions.contains(&action))
+    EVENTS
+        .iter()
+        .find(|(t, _)| *t == event_type)
+        .is_some_and(|(_, actions)| actions.is_empty() || actions.contains(&action))
 }
 
 /// The most specific range declared for `property` on `ty` or one of its ancestors.
@@ -271,23 +303,59 @@ pub(super) fn entity_requirement(ty: &str, entity: &Map<String, Value>) -> Optio
 }
 
 const PROFILES: &[&str] = &[
-    "GeneralProfile", "AnnotationProfile", "AssessmentProfile", "AssignableProfile", "FeedbackProfile",
-    "ForumProfile", "GradingProfile", "MediaProfile", "ReadingProfile", "ResourceManagementProfile",
-    "SearchProfile", "SessionProfile", "SurveyProfile", "ToolLaunchProfile", "ToolUseProfile",
+    "GeneralProfile",
+    "AnnotationProfile",
+    "AssessmentProfile",
+    "AssignableProfile",
+    "FeedbackProfile",
+    "ForumProfile",
+    "GradingProfile",
+    "MediaProfile",
+    "ReadingProfile",
+    "ResourceManagementProfile",
+    "SearchProfile",
+    "SessionProfile",
+    "SurveyProfile",
+    "ToolLaunchProfile",
+    "ToolUseProfile",
 ];
 
 const METRICS: &[&str] = &[
-    "AssessmentsSubmitted", "AssessmentsPassed", "MinutesOnTask", "SkillsMastered", "StandardsMastered",
-    "UnitsCompleted", "UnitsPassed", "WordsRead",
+    "AssessmentsSubmitted",
+    "AssessmentsPassed",
+    "MinutesOnTask",
+    "SkillsMastered",
+    "StandardsMastered",
+    "UnitsCompleted",
+    "UnitsPassed",
+    "WordsRead",
 ];
 
 const IDENTIFIER_TYPES: &[&str] = &[
-    "AccountUserName", "CaseItemUri", "EmailAddress", "LisSourcedId", "LtiContextId", "LtiDeploymentId",
-    "LtiPlatformId", "LtiToolId", "LtiUserId", "OneRosterSourcedId", "Other", "SisSourcedId", "SystemId",
+    "AccountUserName",
+    "CaseItemUri",
+    "EmailAddress",
+    "LisSourcedId",
+    "LtiContextId",
+    "LtiDeploymentId",
+    "LtiPlatformId",
+    "LtiToolId",
+    "LtiUserId",
+    "OneRosterSourcedId",
+    "Other",
+    "SisSourcedId",
+    "SystemId",
 ];
 
 const ROLES: &[&str] = &[
-    "Learner", "Instructor", "Administrator", "ContentDeveloper", "Manager", "Member", "Mentor", "Officer",
+    "Learner",
+    "Instructor",
+    "Administrator",
+    "ContentDeveloper",
+    "Manager",
+    "Member",
+    "Mentor",
+    "Officer",
     "TeachingAssistant",
 ];
 
@@ -313,10 +381,28 @@ pub(super) fn datatype_override(ty: &str, property: &str) -> Option<Datatype> {
 /// Terms of the closed Caliper vocabularies (actions, profiles, metrics); open ones accept any string.
 pub(super) fn vocabulary_allows(property: &str, term: &str) -> bool {
     match property {
-        "action" => EVENTS.iter().flat_map(|(_, a)| a.iter()).any(|a| *a == term)
-            || ["Abandoned", "Added", "Attached", "Classified", "Disliked", "Hid", "Identified", "Liked",
-                "Linked", "Questioned", "Recommended", "Removed", "Rewound", "Showed", "Used", "Viewed"]
-                .contains(&term),
+        "action" => {
+            EVENTS.iter().flat_map(|(_, a)| a.iter()).any(|a| *a == term)
+                || [
+                    "Abandoned",
+                    "Added",
+                    "Attached",
+                    "Classified",
+                    "Disliked",
+                    "Hid",
+                    "Identified",
+                    "Liked",
+                    "Linked",
+                    "Questioned",
+                    "Recommended",
+                    "Removed",
+                    "Rewound",
+                    "Showed",
+                    "Used",
+                    "Viewed",
+                ]
+                .contains(&term)
+        }
         "profile" => PROFILES.contains(&term),
         "status" => ["Active", "Inactive"].contains(&term),
         "messageType" => ["LtiResourceLinkRequest", "LtiDeepLinkingRequest"].contains(&term),
