@@ -38,6 +38,11 @@ mod json;
 pub mod store;
 pub mod time;
 
+/// The README's Rust examples run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct ReadmeDoctests;
+
 pub use access::{AccessContext, Operation, Principal, Role};
 pub use engine::{Engine, IngestOutcome};
 pub use error::{MasteryError, Result};
