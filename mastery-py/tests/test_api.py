@@ -51,3 +51,16 @@ def test_pybkt_from_a_dataframe():
     report = mastery.ingest_pybkt_csv(df)
     frame = mastery.evidence_frame(report)
     assert list(frame["success"]) == [True, False]
+
+
+def test_stubs_cover_the_public_api():
+    import ast
+    from pathlib import Path
+
+    stub = Path(mastery.__file__).with_name("__init__.pyi")
+    declared = {
+        node.name for node in ast.parse(stub.read_text()).body if isinstance(node, (ast.FunctionDef, ast.ClassDef))
+    } | {node.target.id for node in ast.parse(stub.read_text()).body if isinstance(node, ast.AnnAssign)}
+    missing = set(mastery.__all__) - declared
+    assert not missing, f"public names without a stub: {missing}"
+    assert stub.with_name("py.typed").exists()

@@ -1,6 +1,9 @@
 //! The Caliper 1.2 rules the JSON-LD context does not carry: the type hierarchy, the actions each
 //! event type allows, and the entity types each property may hold.
 
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
 use serde_json::{Map, Value};
 
 use super::{Datatype, Kind};
@@ -228,6 +231,22 @@ const RANGES: &[(&str, &str, &[&str])] = &[
     ("SystemIdentifier", "source", &["SoftwareApplication", "Organization"]),
 ];
 
+/// The tables above, indexed once.
+struct Index {
+    parents: HashMap<&'static str, &'static str>,
+    ranges: HashMap<(&'static str, &'static str), &'static [&'static str]>,
+    events: HashMap<&'static str, &'static [&'static str]>,
+}
+
+fn index() -> &'static Index {
+    static INDEX: OnceLock<Index> = OnceLock::new();
+    INDEX.get_or_init(|| Index {
+        parents: PARENTS.iter().copied().collect(),
+        ranges: RANGES.iter().map(|(owner, property, allowed)| ((*owner, *property), *allowed)).collect(),
+        events: EVENTS.iter().copied().collect(),
+    })
+}
+
 pub(super) fn parent(ty: &str) -> Option<&'static str> {
     if ty == "Entity" || ty == "Event" {
         return None;
@@ -235,7 +254,7 @@ pub(super) fn parent(ty: &str) -> Option<&'static str> {
     if is_event(ty) {
         return Some("Event");
     }
-    Some(PARENTS.iter().find(|(t, _)| *t == ty).map_or("Entity", |(_, p)| p))
+    Some(index().parents.get(ty).copied().unwrap_or("Entity"))
 }
 
 /// Whether `ty` is `ancestor` or descends from it.
@@ -256,24 +275,21 @@ pub(super) fn has_no_id(ty: &str) -> bool {
 }
 
 pub(super) fn is_event(ty: &str) -> bool {
-    EVENTS.iter().any(|(t, _)| *t == ty)
+    index().events.contains_key(ty)
 }
 
 pub(super) fn allows_action(event_type: &str, action: &str) -> bool {
     if !vocabulary_allows("action", action) {
         return false;
     }
-    EVENTS
-        .iter()
-        .find(|(t, _)| *t == event_type)
-        .is_some_and(|(_, actions)| actions.is_empty() || actions.contains(&action))
+    index().events.get(event_type).is_some_and(|actions| actions.is_empty() || actions.contains(&action))
 }
 
 /// The most specific range declared for `property` on `ty` or one of its ancestors.
 pub(super) fn range(ty: &str, property: &str) -> Option<&'static [&'static str]> {
     let mut current = Some(ty);
     while let Some(t) = current {
-        if let Some((_, _, allowed)) = RANGES.iter().find(|(owner, p, _)| *owner == t && *p == property) {
+        if let Some(allowed) = index().ranges.get(&(t, property)) {
             return (!allowed.is_empty()).then_some(*allowed);
         }
         current = parent(t);
