@@ -46,6 +46,9 @@ fn run(op: &str, input: &Value) -> Result<Value, MasteryError> {
     Ok(match op {
         "case_summary" => to_json(Framework::from_case_json(&text(input))?.summary()),
         "case_import" => to_json(Framework::from_case_json(&text(input))?.summary()),
+        "case_roundtrip" => {
+            to_json(Framework::from_case_json(&Framework::from_case_json(&text(input))?.to_case_json())?.summary())
+        }
         "case_query" => {
             let f = Framework::from_case_json(&text(input))?;
             let mut results = Vec::new();

@@ -39,6 +39,8 @@ fun mapping(input: JsonObject): EvidenceMapping {
 
 fun run(fixtures: File, op: String, input: JsonObject): JsonElement = when (op) {
     "case_summary", "case_import" -> plain(Framework.fromCaseJson(text(fixtures, input)).summary())
+    "case_roundtrip" ->
+        plain(Framework.fromCaseJson(Framework.fromCaseJson(text(fixtures, input)).toCaseJson()).summary())
     "case_query" -> {
         val f = Framework.fromCaseJson(text(fixtures, input))
         val out = com.google.gson.JsonArray()

@@ -46,6 +46,9 @@ def mapping(inp):
 def run(op, inp):
     if op in ("case_summary", "case_import"):
         return plain(m.Framework.from_case_json(text(inp)).summary())
+    if op == "case_roundtrip":
+        exported = m.Framework.from_case_json(text(inp)).to_case_json()
+        return plain(m.Framework.from_case_json(exported).summary())
     if op == "case_query":
         f = m.Framework.from_case_json(text(inp))
         out = []

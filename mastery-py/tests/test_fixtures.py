@@ -9,6 +9,9 @@ from fixture_runner import cases, check, text
 def run(op, inp):
     if op in ("case_summary", "case_import"):
         return mastery.Framework.from_case_json(text(inp)).summary()
+    if op == "case_roundtrip":
+        exported = mastery.Framework.from_case_json(text(inp)).to_case_json()
+        return mastery.Framework.from_case_json(exported).summary()
     if op == "case_query":
         f = mastery.Framework.from_case_json(text(inp))
         out = []

@@ -11,6 +11,8 @@ function run(op, input) {
     case "case_summary":
     case "case_import":
       return m.Framework.fromCaseJson(text(input)).summary();
+    case "case_roundtrip":
+      return m.Framework.fromCaseJson(m.Framework.fromCaseJson(text(input)).toCaseJson()).summary();
     case "case_query": {
       const f = m.Framework.fromCaseJson(text(input));
       return input.queries.map((q) => {

@@ -196,6 +196,23 @@ fn without_nulls(value: &Value) -> Value {
     }
 }
 
+/// An association in 1.1 form that always re-imports: if its origin or destination link was not a
+/// complete LinkURI (it moved to `extensions`), a complete one is rebuilt from the identifier.
+fn association_record(a: &Association) -> Value {
+    let mut record = conform(&a.record, ASSOCIATION_FIELDS);
+    if let Value::Object(out) = &mut record {
+        for (key, identifier) in [("originNodeURI", &a.origin), ("destinationNodeURI", &a.destination)] {
+            if !out.contains_key(key) {
+                let original = a.record.get(key);
+                let text = |k: &str| original.and_then(|o| o.get(k)).and_then(Value::as_str).unwrap_or(identifier);
+                let link = serde_json::json!({"title": text("title"), "identifier": identifier, "uri": text("uri")});
+                out.insert(key.to_owned(), link);
+            }
+        }
+    }
+    record
+}
+
 pub(super) fn export(framework: &Framework) -> Value {
     let mut package = Map::new();
     package.insert("CFDocument".to_owned(), conform(&framework.document, DOCUMENT_FIELDS));
@@ -205,7 +222,7 @@ pub(super) fn export(framework: &Framework) -> Value {
     );
     package.insert(
         "CFAssociations".to_owned(),
-        Value::Array(framework.associations.iter().map(|a| conform(&a.record, ASSOCIATION_FIELDS)).collect()),
+        Value::Array(framework.associations.iter().map(association_record).collect()),
     );
     let mut extensions = Map::new();
     for (key, value) in &framework.rest {
