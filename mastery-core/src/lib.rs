@@ -34,6 +34,7 @@ pub mod error;
 pub mod evidence;
 pub mod framework;
 pub mod ids;
+pub mod mastery;
 mod json;
 pub mod store;
 pub mod time;

@@ -1,4 +1,5 @@
 //! Python bindings: conversion and error mapping only; the logic lives in `mastery-core`.
+//! Parsing runs with the GIL released, so other Python threads keep working.
 
 mod convert;
 mod error;
@@ -21,7 +22,7 @@ impl Framework {
     /// Imports a CASE 1.0 / 1.1 CFPackage (or the 2016 draft format) from its JSON text.
     #[staticmethod]
     fn from_case_json(py: Python<'_>, text: &str) -> PyResult<Self> {
-        core::Framework::from_case_json(text).py_err(py).map(|inner| Self { inner })
+        py.detach(|| core::Framework::from_case_json(text)).py_err(py).map(|inner| Self { inner })
     }
 
     /// Exports CASE 1.1 JSON; unknown fields are kept under `extensions`.
@@ -89,7 +90,8 @@ impl Framework {
 #[pyo3(signature = (text, mapping=None))]
 fn ingest_xapi<'py>(py: Python<'py>, text: &str, mapping: Option<&Bound<'py, PyAny>>) -> PyResult<Bound<'py, PyAny>> {
     let mapping: core::EvidenceMapping = from_python(mapping)?;
-    to_python(py, &core::parse_xapi(text, &mapping).py_err(py)?)
+    let report = py.detach(|| core::parse_xapi(text, &mapping));
+    to_python(py, &report.py_err(py)?)
 }
 
 /// A Caliper 1.2 envelope, event or list of events → the same report shape as `ingest_xapi`.
@@ -101,7 +103,8 @@ fn ingest_caliper<'py>(
     mapping: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyAny>> {
     let mapping: core::EvidenceMapping = from_python(mapping)?;
-    to_python(py, &core::parse_caliper(text, &mapping).py_err(py)?)
+    let report = py.detach(|| core::parse_caliper(text, &mapping));
+    to_python(py, &report.py_err(py)?)
 }
 
 /// Validates any Caliper 1.2 document; raises `MasteryError` naming the first bad field.
@@ -113,7 +116,8 @@ fn validate_caliper(py: Python<'_>, text: &str) -> PyResult<()> {
 /// A pyBKT-style CSV (`user_id, skill_name, correct[, order_id]`) → a report.
 #[pyfunction]
 fn ingest_pybkt_csv<'py>(py: Python<'py>, text: &str) -> PyResult<Bound<'py, PyAny>> {
-    to_python(py, &core::parse_pybkt_csv(text).py_err(py)?)
+    let report = py.detach(|| core::parse_pybkt_csv(text));
+    to_python(py, &report.py_err(py)?)
 }
 
 #[pymodule]

@@ -1,0 +1,492 @@
+//! Bayesian Knowledge Tracing with pyBKT's semantics: the standard model plus `forgets`,
+//! `multilearn` (learn/forget per template), `multigs` (guess/slip per template); EM with seeded
+//! restarts and bounds; prediction; and an O(1) online update.
+//!
+//! Conventions (as pyBKT): the transition into attempt t uses the learn class of attempt t-1;
+//! guess and slip use the attempt's own class; `state` is P(known) *before* the attempt is
+//! observed and `correct` = P(known)(1 - slip) + (1 - P(known)) guess.
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde::{Deserialize, Serialize};
+
+use super::metrics::{evaluate, Evaluation};
+use super::rng::SplitMix64;
+use crate::error::{MasteryError, Result};
+
+/// One skill's parameters. Learn/forget have one entry per learn class, guess/slip per guess-slip class.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BktParams {
+    pub prior: f64,
+    pub learns: Vec<f64>,
+    pub forgets: Vec<f64>,
+    pub guesses: Vec<f64>,
+    pub slips: Vec<f64>,
+}
+
+impl BktParams {
+    fn validate(&self) -> Result<()> {
+        let probabilities = std::iter::once(&self.prior)
+            .chain(&self.learns)
+            .chain(&self.forgets)
+            .chain(&self.guesses)
+            .chain(&self.slips);
+        if probabilities.clone().any(|p| !(0.0..=1.0).contains(p)) {
+            return Err(MasteryError::invalid("params", "every parameter must be a probability in [0, 1]"));
+        }
+        if self.learns.is_empty() || self.learns.len() != self.forgets.len() {
+            return Err(MasteryError::invalid("params.learns", "need one learn and one forget per learn class"));
+        }
+        if self.guesses.is_empty() || self.guesses.len() != self.slips.len() {
+            return Err(MasteryError::invalid("params.guesses", "need one guess and one slip per guess class"));
+        }
+        Ok(())
+    }
+}
+
+/// What to fit and how.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct BktOptions {
+    /// Fit a forget probability (knowledge can be lost between attempts).
+    pub forgets: bool,
+    /// One learn (and forget) rate per template.
+    pub multilearn: bool,
+    /// One guess and slip per template.
+    pub multigs: bool,
+    /// Random restarts; the fit with the highest log-likelihood wins.
+    pub num_fits: usize,
+    pub max_iter: usize,
+    /// Stop when the log-likelihood changes by at most this much (pyBKT's rule).
+    pub tol: f64,
+    pub seed: u64,
+    /// Caps that keep fits from degenerating (guess or slip above 0.5 inverts the model).
+    pub max_guess: Option<f64>,
+    pub max_slip: Option<f64>,
+}
+
+impl Default for BktOptions {
+    fn default() -> Self {
+        Self {
+            forgets: false,
+            multilearn: false,
+            multigs: false,
+            num_fits: 5,
+            max_iter: 100,
+            tol: 0.005,
+            seed: 42,
+            max_guess: Some(0.3),
+            max_slip: Some(0.3),
+        }
+    }
+}
+
+/// One observed answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Response {
+    pub learner: String,
+    pub skill: String,
+    pub correct: bool,
+    /// Position in the learner's history; rows without one keep their input order.
+    #[serde(default)]
+    pub order: Option<i64>,
+    /// The item template (for `multilearn` / `multigs`).
+    #[serde(default)]
+    pub template: Option<String>,
+}
+
+/// P(correct) and P(known) for one row.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Prediction {
+    pub correct: f64,
+    pub state: f64,
+}
+
+/// One learner's knowledge of one skill, updated online: 16 bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct KnowledgeState {
+    pub p_known: f64,
+    pub attempts: u32,
+    pub correct: u32,
+}
+
+/// A fitted skill: parameters and the template → class maps they refer to.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SkillModel {
+    pub params: BktParams,
+    #[serde(default)]
+    pub learn_classes: BTreeMap<String, usize>,
+    #[serde(default)]
+    pub gs_classes: BTreeMap<String, usize>,
+    #[serde(default)]
+    pub log_likelihood: f64,
+}
+
+impl SkillModel {
+    fn learn_class(&self, template: Option<&str>) -> usize {
+        template.and_then(|t| self.learn_classes.get(t).copied()).unwrap_or(0)
+    }
+
+    fn gs_class(&self, template: Option<&str>) -> usize {
+        template.and_then(|t| self.gs_classes.get(t).copied()).unwrap_or(0)
+    }
+
+    /// The state of a learner who has not answered yet.
+    pub fn initial_state(&self) -> KnowledgeState {
+        KnowledgeState { p_known: self.params.prior, attempts: 0, correct: 0 }
+    }
+
+    /// P(correct) on the next attempt of this template.
+    pub fn predict_correct(&self, state: &KnowledgeState, template: Option<&str>) -> f64 {
+        let g = self.gs_class(template);
+        let p = state.p_known;
+        p * (1.0 - self.params.slips[g]) + (1.0 - p) * self.params.guesses[g]
+    }
+
+    /// Observes one answer and moves to the next attempt: O(1), no allocation.
+    pub fn update(&self, state: &mut KnowledgeState, correct: bool, template: Option<&str>) {
+        let (g, c) = (self.gs_class(template), self.learn_class(template));
+        state.p_known = step(state.p_known, correct, self.params.guesses[g], self.params.slips[g], self.params.learns[c], self.params.forgets[c]);
+        state.attempts = state.attempts.saturating_add(1);
+        state.correct = state.correct.saturating_add(u32::from(correct));
+    }
+}
+
+/// Posterior after observing, then the transition to the next attempt.
+#[inline]
+fn step(p: f64, correct: bool, guess: f64, slip: f64, learn: f64, forget: f64) -> f64 {
+    let (known, unknown) = if correct { (p * (1.0 - slip), (1.0 - p) * guess) } else { (p * slip, (1.0 - p) * (1.0 - guess)) };
+    let total = known + unknown;
+    let posterior = if total > 0.0 { known / total } else { p };
+    posterior * (1.0 - forget) + (1.0 - posterior) * learn
+}
+
+/// A BKT model: one [`SkillModel`] per skill.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BktModel {
+    pub options: BktOptions,
+    pub skills: BTreeMap<String, SkillModel>,
+}
+
+/// Responses of one skill laid out for EM: contiguous per learner, in time order.
+#[derive(Debug, Default)]
+pub(crate) struct Sequences {
+    obs: Vec<bool>,
+    learn: Vec<u16>,
+    gs: Vec<u16>,
+    /// `(start, end)` of each learner's sequence.
+    bounds: Vec<(usize, usize)>,
+    /// The input row of each position.
+    rows: Vec<usize>,
+}
+
+/// Groups rows by skill, then by learner (first appearance), each learner's rows sorted by order.
+fn by_skill(rows: &[Response]) -> BTreeMap<&str, Vec<Vec<usize>>> {
+    let mut skills: BTreeMap<&str, (HashMap<&str, usize>, Vec<Vec<usize>>)> = BTreeMap::new();
+    for (i, r) in rows.iter().enumerate() {
+        let (index, learners) = skills.entry(r.skill.as_str()).or_default();
+        let slot = *index.entry(r.learner.as_str()).or_insert_with(|| {
+            learners.push(Vec::new());
+            learners.len() - 1
+        });
+        learners[slot].push(i);
+    }
+    skills
+        .into_iter()
+        .map(|(skill, (_, mut learners))| {
+            for l in &mut learners {
+                l.sort_by_key(|&i| rows[i].order.unwrap_or(i64::MIN)); // stable: ties keep input order
+            }
+            (skill, learners)
+        })
+        .collect()
+}
+
+fn sequences(rows: &[Response], learners: &[Vec<usize>], model: &SkillModel) -> Sequences {
+    let mut s = Sequences::default();
+    for learner in learners {
+        let start = s.obs.len();
+        for &i in learner {
+            let t = rows[i].template.as_deref();
+            s.obs.push(rows[i].correct);
+            s.learn.push(model.learn_class(t) as u16);
+            s.gs.push(model.gs_class(t) as u16);
+            s.rows.push(i);
+        }
+        s.bounds.push((start, s.obs.len()));
+    }
+    s
+}
+
+/// Expected counts gathered by the E-step.
+#[derive(Debug, Clone)]
+struct Counts {
+    /// Per learn class, `[from][to]` (0 = unknown, 1 = known).
+    trans: Vec<[[f64; 2]; 2]>,
+    /// Per guess class, `[state][observed correct]`.
+    emit: Vec<[[f64; 2]; 2]>,
+    init: [f64; 2],
+}
+
+/// One E-step over all sequences; returns the log-likelihood under `p`.
+fn e_step(p: &BktParams, s: &Sequences, counts: &mut Counts, alpha: &mut Vec<[f64; 2]>) -> f64 {
+    counts.trans.iter_mut().for_each(|c| *c = [[0.0; 2]; 2]);
+    counts.emit.iter_mut().for_each(|c| *c = [[0.0; 2]; 2]);
+    counts.init = [0.0; 2];
+    let emission = |g: usize, correct: bool| -> [f64; 2] {
+        if correct {
+            [p.guesses[g], 1.0 - p.slips[g]]
+        } else {
+            [1.0 - p.guesses[g], p.slips[g]]
+        }
+    };
+    let mut log_likelihood = 0.0;
+    for &(start, end) in &s.bounds {
+        alpha.clear();
+        // Forward: filtered P(state | answers so far), normalised at every step.
+        let mut a = [1.0 - p.prior, p.prior];
+        for t in start..end {
+            if t > start {
+                let c = s.learn[t - 1] as usize;
+                let (l, f) = (p.learns[c], p.forgets[c]);
+                a = [a[0] * (1.0 - l) + a[1] * f, a[0] * l + a[1] * (1.0 - f)];
+            }
+            let lk = emission(s.gs[t] as usize, s.obs[t]);
+            a = [a[0] * lk[0], a[1] * lk[1]];
+            let norm = a[0] + a[1];
+            log_likelihood += norm.ln();
+            a = [a[0] / norm, a[1] / norm];
+            alpha.push(a);
+        }
+        // Backward (Rauch-Tung-Striebel form): smoothed posteriors and pair counts.
+        let last = end - start - 1;
+        let mut gamma = alpha[last];
+        let emit = &mut counts.emit[s.gs[end - 1] as usize];
+        let o = usize::from(s.obs[end - 1]);
+        emit[0][o] += gamma[0];
+        emit[1][o] += gamma[1];
+        for k in (0..last).rev() {
+            let t = start + k;
+            let c = s.learn[t] as usize;
+            let (l, f) = (p.learns[c], p.forgets[c]);
+            let transition = [[1.0 - l, l], [f, 1.0 - f]];
+            let at = alpha[k];
+            let predicted = [at[0] * transition[0][0] + at[1] * transition[1][0], at[0] * transition[0][1] + at[1] * transition[1][1]];
+            let ratio = [ratio(gamma[0], predicted[0]), ratio(gamma[1], predicted[1])];
+            let mut xi = [[0.0; 2]; 2];
+            for from in 0..2 {
+                for to in 0..2 {
+                    xi[from][to] = at[from] * transition[from][to] * ratio[to];
+                }
+            }
+            let trans = &mut counts.trans[c];
+            for from in 0..2 {
+                for to in 0..2 {
+                    trans[from][to] += xi[from][to];
+                }
+            }
+            gamma = [xi[0][0] + xi[0][1], xi[1][0] + xi[1][1]];
+            let emit = &mut counts.emit[s.gs[t] as usize];
+            let o = usize::from(s.obs[t]);
+            emit[0][o] += gamma[0];
+            emit[1][o] += gamma[1];
+        }
+        counts.init[0] += gamma[0];
+        counts.init[1] += gamma[1];
+    }
+    log_likelihood
+}
+
+#[inline]
+fn ratio(numerator: f64, denominator: f64) -> f64 {
+    if denominator > 0.0 {
+        numerator / denominator
+    } else {
+        0.0
+    }
+}
+
+/// pyBKT's M-step, including its rules for classes without observations.
+fn m_step(p: &mut BktParams, counts: &Counts, options: &BktOptions) {
+    for (c, t) in counts.trans.iter().enumerate() {
+        let from_unknown = t[0][0] + t[0][1];
+        p.learns[c] = if from_unknown == 0.0 { 1.0 } else { t[0][1] / from_unknown };
+        let from_known = t[1][0] + t[1][1];
+        p.forgets[c] = if from_known == 0.0 { 0.0 } else { t[1][0] / from_known };
+    }
+    for (g, e) in counts.emit.iter().enumerate() {
+        let unknown = e[0][0] + e[0][1];
+        p.guesses[g] = if unknown == 0.0 { 0.5 } else { e[0][1] / unknown };
+        let known = e[1][0] + e[1][1];
+        p.slips[g] = if known == 0.0 { 0.5 } else { e[1][0] / known };
+        if let Some(cap) = options.max_guess {
+            p.guesses[g] = p.guesses[g].min(cap);
+        }
+        if let Some(cap) = options.max_slip {
+            p.slips[g] = p.slips[g].min(cap);
+        }
+    }
+    p.prior = counts.init[1] / (counts.init[0] + counts.init[1]);
+}
+
+/// Runs EM from `start`: at most `max_iter` iterations, stopping (before the M-step) when the
+/// log-likelihood moved by at most `tol`. Returns the parameters and the log-likelihood per iteration.
+pub(crate) fn em(start: &BktParams, s: &Sequences, options: &BktOptions) -> (BktParams, Vec<f64>) {
+    let mut p = start.clone();
+    let mut counts = Counts {
+        trans: vec![[[0.0; 2]; 2]; p.learns.len()],
+        emit: vec![[[0.0; 2]; 2]; p.guesses.len()],
+        init: [0.0; 2],
+    };
+    let mut alpha = Vec::new();
+    let mut history: Vec<f64> = Vec::with_capacity(options.max_iter);
+    for i in 0..options.max_iter {
+        let ll = e_step(&p, s, &mut counts, &mut alpha);
+        history.push(ll);
+        if i > 1 && (ll - history[i - 1]).abs() <= options.tol {
+            break;
+        }
+        m_step(&mut p, &counts, options);
+    }
+    (p, history)
+}
+
+fn random_start(rng: &mut SplitMix64, learn_classes: usize, gs_classes: usize, options: &BktOptions) -> BktParams {
+    let cap = |c: Option<f64>| c.unwrap_or(0.3).min(0.3);
+    BktParams {
+        prior: rng.uniform(0.05, 0.95),
+        learns: (0..learn_classes).map(|_| rng.uniform(0.02, 0.4)).collect(),
+        forgets: (0..learn_classes).map(|_| if options.forgets { rng.uniform(0.0, 0.1) } else { 0.0 }).collect(),
+        guesses: (0..gs_classes).map(|_| rng.uniform(0.01, cap(options.max_guess))).collect(),
+        slips: (0..gs_classes).map(|_| rng.uniform(0.01, cap(options.max_slip))).collect(),
+    }
+}
+
+fn classes(rows: &[Response], learners: &[Vec<usize>], enabled: bool) -> BTreeMap<String, usize> {
+    if !enabled {
+        return BTreeMap::new();
+    }
+    let mut names: Vec<&str> = learners.iter().flatten().filter_map(|&i| rows[i].template.as_deref()).collect();
+    names.sort_unstable();
+    names.dedup();
+    names.into_iter().enumerate().map(|(i, n)| (n.to_owned(), i)).collect()
+}
+
+fn check_rows(rows: &[Response]) -> Result<()> {
+    if rows.iter().any(|r| r.learner.is_empty()) {
+        return Err(MasteryError::invalid("user_id", "is empty"));
+    }
+    if rows.iter().any(|r| r.skill.is_empty()) {
+        return Err(MasteryError::invalid("skill_name", "is empty"));
+    }
+    Ok(())
+}
+
+impl BktModel {
+    /// Fits one model per skill. Restarts are seeded per skill, so results do not depend on
+    /// which other skills are in the data.
+    pub fn fit(rows: &[Response], options: &BktOptions) -> Result<Self> {
+        check_rows(rows)?;
+        if options.num_fits == 0 || options.max_iter == 0 {
+            return Err(MasteryError::invalid("num_fits", "num_fits and max_iter must be at least 1"));
+        }
+        let mut skills = BTreeMap::new();
+        for (skill, learners) in by_skill(rows) {
+            let learn_classes = classes(rows, &learners, options.multilearn);
+            let gs_classes = classes(rows, &learners, options.multigs);
+            let mut model = SkillModel { params: BktParams { prior: 0.0, learns: vec![], forgets: vec![], guesses: vec![], slips: vec![] }, learn_classes, gs_classes, log_likelihood: f64::NEG_INFINITY };
+            let s = sequences(rows, &learners, &model);
+            let mut rng = SplitMix64::new(options.seed ^ fnv1a(skill));
+            for _ in 0..options.num_fits {
+                let start = random_start(&mut rng, model.learn_classes.len().max(1), model.gs_classes.len().max(1), options);
+                let (params, history) = em(&start, &s, options);
+                let ll = history.last().copied().unwrap_or(f64::NEG_INFINITY);
+                if ll > model.log_likelihood || model.params.learns.is_empty() {
+                    model.params = params;
+                    model.log_likelihood = ll;
+                }
+            }
+            skills.insert(skill.to_owned(), model);
+        }
+        Ok(Self { options: options.clone(), skills })
+    }
+
+    /// Runs exactly `iterations` EM steps from given parameters (no restarts, no early stop):
+    /// how pyBKT's parity tests fit.
+    pub fn fit_from(rows: &[Response], start: &BTreeMap<String, SkillModel>, iterations: usize, options: &BktOptions) -> Result<Self> {
+        check_rows(rows)?;
+        let options = BktOptions { max_iter: iterations, tol: -1.0, ..options.clone() };
+        let mut skills = BTreeMap::new();
+        for (skill, learners) in by_skill(rows) {
+            let mut model = start.get(skill).cloned().ok_or(MasteryError::NotFound { what: "start model for skill" })?;
+            model.params.validate()?;
+            let s = sequences(rows, &learners, &model);
+            let (params, history) = em(&model.params, &s, &options);
+            model.params = params;
+            model.log_likelihood = history.last().copied().unwrap_or(f64::NEG_INFINITY);
+            skills.insert(skill.to_owned(), model);
+        }
+        Ok(Self { options, skills })
+    }
+
+    /// Log-likelihood of every EM iteration from `start` for one skill (for convergence checks).
+    pub fn log_likelihood_trace(rows: &[Response], skill: &SkillModel, iterations: usize) -> Vec<f64> {
+        let options = BktOptions { max_iter: iterations, tol: -1.0, max_guess: None, max_slip: None, ..BktOptions::default() };
+        let grouped = by_skill(rows);
+        let Some(learners) = grouped.values().next() else { return Vec::new() };
+        em(&skill.params, &sequences(rows, learners, skill), &options).1
+    }
+
+    /// P(correct) and P(known) for every row, in input order, replaying each learner's history.
+    pub fn predict(&self, rows: &[Response]) -> Result<Vec<Prediction>> {
+        check_rows(rows)?;
+        let mut out = vec![Prediction { correct: f64::NAN, state: f64::NAN }; rows.len()];
+        for (skill, learners) in by_skill(rows) {
+            let model = self.skills.get(skill).ok_or_else(|| MasteryError::invalid("skill_name", "no fitted model for this skill"))?;
+            for learner in &learners {
+                let mut state = model.initial_state();
+                for &i in learner {
+                    let t = rows[i].template.as_deref();
+                    out[i] = Prediction { correct: model.predict_correct(&state, t), state: state.p_known };
+                    model.update(&mut state, rows[i].correct, t);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// RMSE, accuracy and AUC of `predict` on these rows.
+    pub fn evaluate(&self, rows: &[Response]) -> Result<Evaluation> {
+        let predicted: Vec<f64> = self.predict(rows)?.iter().map(|p| p.correct).collect();
+        let outcomes: Vec<bool> = rows.iter().map(|r| r.correct).collect();
+        evaluate(&predicted, &outcomes)
+    }
+
+    /// k-fold cross-validation over learners (each learner's rows stay in one fold).
+    pub fn crossvalidate(rows: &[Response], options: &BktOptions, folds: usize) -> Result<Vec<Evaluation>> {
+        if folds < 2 {
+            return Err(MasteryError::invalid("folds", "must be at least 2"));
+        }
+        let mut learners: Vec<&str> = rows.iter().map(|r| r.learner.as_str()).collect();
+        learners.sort_unstable();
+        learners.dedup();
+        let mut rng = SplitMix64::new(options.seed);
+        for i in (1..learners.len()).rev() {
+            learners.swap(i, (rng.next_u64() % (i as u64 + 1)) as usize);
+        }
+        let fold_of: HashMap<&str, usize> = learners.iter().enumerate().map(|(i, l)| (*l, i % folds)).collect();
+        (0..folds)
+            .map(|k| {
+                let (test, train): (Vec<Response>, Vec<Response>) = rows.iter().cloned().partition(|r| fold_of[r.learner.as_str()] == k);
+                let model = Self::fit(&train, options)?;
+                let known: Vec<Response> = test.into_iter().filter(|r| model.skills.contains_key(&r.skill)).collect();
+                model.evaluate(&known)
+            })
+            .collect()
+    }
+}
+
+/// FNV-1a: a stable hash of a skill name for per-skill seeds.
+fn fnv1a(text: &str) -> u64 {
+    text.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3))
+}
