@@ -34,8 +34,8 @@ pub mod error;
 pub mod evidence;
 pub mod framework;
 pub mod ids;
-pub mod mastery;
 mod json;
+pub mod mastery;
 pub mod store;
 pub mod time;
 

@@ -69,11 +69,14 @@ fn twenty_em_iterations_reproduce_pybkt_within_1e_9() {
         let rows = attempts(&format!("pybkt_reference/inputs/em_parity_{case}_attempts.csv"));
         let start = start_model(&starts[case]);
         let no_caps = BktOptions { max_guess: None, max_slip: None, ..BktOptions::default() };
-        let fitted = BktModel::fit_from(&rows, &BTreeMap::from([("skill".to_owned(), start.clone())]), 20, &no_caps).unwrap();
+        let fitted =
+            BktModel::fit_from(&rows, &BTreeMap::from([("skill".to_owned(), start.clone())]), 20, &no_caps).unwrap();
         let p = &fitted.skills["skill"].params;
         let e = &expected[case];
         close(p.prior, e["prior"][0].as_f64().unwrap(), 1e-9, &format!("{case} prior"));
-        for (name, got) in [("learns", &p.learns), ("forgets", &p.forgets), ("guesses", &p.guesses), ("slips", &p.slips)] {
+        for (name, got) in
+            [("learns", &p.learns), ("forgets", &p.forgets), ("guesses", &p.guesses), ("slips", &p.slips)]
+        {
             let want = floats(&e[name]);
             assert_eq!(got.len(), want.len(), "{case} {name}");
             for (g, w) in got.iter().zip(&want) {
@@ -99,12 +102,19 @@ fn predictions_reproduce_pybkt_within_1e_12() {
             let r = &reference[build][case];
             let p = floats(&r["params"]); // [prior, learn, guess, slip, forget]
             let skill = SkillModel {
-                params: BktParams { prior: p[0], learns: vec![p[1]], guesses: vec![p[2]], slips: vec![p[3]], forgets: vec![p[4]] },
+                params: BktParams {
+                    prior: p[0],
+                    learns: vec![p[1]],
+                    guesses: vec![p[2]],
+                    slips: vec![p[3]],
+                    forgets: vec![p[4]],
+                },
                 learn_classes: BTreeMap::new(),
                 gs_classes: BTreeMap::new(),
                 log_likelihood: 0.0,
             };
-            let model = BktModel { options: BktOptions::default(), skills: BTreeMap::from([("skill".to_owned(), skill)]) };
+            let model =
+                BktModel { options: BktOptions::default(), skills: BTreeMap::from([("skill".to_owned(), skill)]) };
             let predicted = model.predict(&rows).unwrap();
             let (correct, state) = (floats(&r["correct_predictions"]), floats(&r["state_predictions"]));
             assert_eq!(predicted.len(), correct.len());
@@ -121,7 +131,9 @@ fn parameters_are_recovered_from_simulated_learners() {
     let rows = attempts("pybkt_reference/inputs/param_recovery_standard_seed3_attempts.csv");
     let fitted = BktModel::fit(&rows, &BktOptions { num_fits: 3, ..BktOptions::default() }).unwrap();
     let p = &fitted.skills.values().next().unwrap().params;
-    for (got, truth, name) in [(p.prior, 0.3, "prior"), (p.learns[0], 0.15, "learn"), (p.guesses[0], 0.2, "guess"), (p.slips[0], 0.1, "slip")] {
+    for (got, truth, name) in
+        [(p.prior, 0.3, "prior"), (p.learns[0], 0.15, "learn"), (p.guesses[0], 0.2, "guess"), (p.slips[0], 0.1, "slip")]
+    {
         close(got, truth, 0.03, name);
     }
     let rows = attempts("pybkt_reference/inputs/param_recovery_multigs_seed4_attempts.csv");
@@ -141,10 +153,18 @@ fn dkt(path: &str) -> Vec<Response> {
     let lines: Vec<&str> = text.lines().collect();
     let mut rows = Vec::new();
     for (student, chunk) in lines.chunks(3).enumerate() {
-        let values = |l: &str| l.split(',').filter(|x| !x.trim().is_empty()).map(str::trim).map(String::from).collect::<Vec<_>>();
+        let values = |l: &str| {
+            l.split(',').filter(|x| !x.trim().is_empty()).map(str::trim).map(String::from).collect::<Vec<_>>()
+        };
         let (skills, correct) = (values(chunk[1]), values(chunk[2]));
         for (i, (skill, c)) in skills.iter().zip(&correct).enumerate() {
-            rows.push(Response { learner: format!("{path}:{student}"), skill: skill.clone(), correct: c == "1", order: Some(i as i64), template: None });
+            rows.push(Response {
+                learner: format!("{path}:{student}"),
+                skill: skill.clone(),
+                correct: c == "1",
+                order: Some(i as i64),
+                template: None,
+            });
         }
     }
     rows
@@ -157,7 +177,9 @@ fn assistments_test_auc_reaches_0_755() {
     let train = dkt("assistments2009_dkt/builder_train.csv");
     let test = dkt("assistments2009_dkt/builder_test.csv");
     assert_eq!((train.len(), test.len()), (407_967, 117_567));
-    for (options, floor) in [(BktOptions { forgets: true, ..BktOptions::default() }, 0.755), (BktOptions::default(), 0.73)] {
+    for (options, floor) in
+        [(BktOptions { forgets: true, ..BktOptions::default() }, 0.755), (BktOptions::default(), 0.73)]
+    {
         let model = BktModel::fit(&train, &options).unwrap();
         let known: Vec<Response> = test.iter().filter(|r| model.skills.contains_key(&r.skill)).cloned().collect();
         let evaluation = model.evaluate(&known).unwrap();

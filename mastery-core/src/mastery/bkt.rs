@@ -146,7 +146,14 @@ impl SkillModel {
     /// Observes one answer and moves to the next attempt: O(1), no allocation.
     pub fn update(&self, state: &mut KnowledgeState, correct: bool, template: Option<&str>) {
         let (g, c) = (self.gs_class(template), self.learn_class(template));
-        state.p_known = step(state.p_known, correct, self.params.guesses[g], self.params.slips[g], self.params.learns[c], self.params.forgets[c]);
+        state.p_known = step(
+            state.p_known,
+            correct,
+            self.params.guesses[g],
+            self.params.slips[g],
+            self.params.learns[c],
+            self.params.forgets[c],
+        );
         state.attempts = state.attempts.saturating_add(1);
         state.correct = state.correct.saturating_add(u32::from(correct));
     }
@@ -155,7 +162,8 @@ impl SkillModel {
 /// Posterior after observing, then the transition to the next attempt.
 #[inline]
 fn step(p: f64, correct: bool, guess: f64, slip: f64, learn: f64, forget: f64) -> f64 {
-    let (known, unknown) = if correct { (p * (1.0 - slip), (1.0 - p) * guess) } else { (p * slip, (1.0 - p) * (1.0 - guess)) };
+    let (known, unknown) =
+        if correct { (p * (1.0 - slip), (1.0 - p) * guess) } else { (p * slip, (1.0 - p) * (1.0 - guess)) };
     let total = known + unknown;
     let posterior = if total > 0.0 { known / total } else { p };
     posterior * (1.0 - forget) + (1.0 - posterior) * learn
@@ -182,7 +190,9 @@ pub(crate) struct Sequences {
 
 /// Groups rows by skill, then by learner (first appearance), each learner's rows sorted by order.
 fn by_skill(rows: &[Response]) -> BTreeMap<&str, Vec<Vec<usize>>> {
-    let mut skills: BTreeMap<&str, (HashMap<&str, usize>, Vec<Vec<usize>>)> = BTreeMap::new();
+    /// Per skill: learner → slot, and each slot's row indexes.
+    type Learners<'a> = (HashMap<&'a str, usize>, Vec<Vec<usize>>);
+    let mut skills: BTreeMap<&str, Learners<'_>> = BTreeMap::new();
     for (i, r) in rows.iter().enumerate() {
         let (index, learners) = skills.entry(r.skill.as_str()).or_default();
         let slot = *index.entry(r.learner.as_str()).or_insert_with(|| {
@@ -271,7 +281,10 @@ fn e_step(p: &BktParams, s: &Sequences, counts: &mut Counts, alpha: &mut Vec<[f6
             let (l, f) = (p.learns[c], p.forgets[c]);
             let transition = [[1.0 - l, l], [f, 1.0 - f]];
             let at = alpha[k];
-            let predicted = [at[0] * transition[0][0] + at[1] * transition[1][0], at[0] * transition[0][1] + at[1] * transition[1][1]];
+            let predicted = [
+                at[0] * transition[0][0] + at[1] * transition[1][0],
+                at[0] * transition[0][1] + at[1] * transition[1][1],
+            ];
             let ratio = [ratio(gamma[0], predicted[0]), ratio(gamma[1], predicted[1])];
             let mut xi = [[0.0; 2]; 2];
             for from in 0..2 {
@@ -394,11 +407,17 @@ impl BktModel {
         for (skill, learners) in by_skill(rows) {
             let learn_classes = classes(rows, &learners, options.multilearn);
             let gs_classes = classes(rows, &learners, options.multigs);
-            let mut model = SkillModel { params: BktParams { prior: 0.0, learns: vec![], forgets: vec![], guesses: vec![], slips: vec![] }, learn_classes, gs_classes, log_likelihood: f64::NEG_INFINITY };
+            let mut model = SkillModel {
+                params: BktParams { prior: 0.0, learns: vec![], forgets: vec![], guesses: vec![], slips: vec![] },
+                learn_classes,
+                gs_classes,
+                log_likelihood: f64::NEG_INFINITY,
+            };
             let s = sequences(rows, &learners, &model);
             let mut rng = SplitMix64::new(options.seed ^ fnv1a(skill));
             for _ in 0..options.num_fits {
-                let start = random_start(&mut rng, model.learn_classes.len().max(1), model.gs_classes.len().max(1), options);
+                let start =
+                    random_start(&mut rng, model.learn_classes.len().max(1), model.gs_classes.len().max(1), options);
                 let (params, history) = em(&start, &s, options);
                 let ll = history.last().copied().unwrap_or(f64::NEG_INFINITY);
                 if ll > model.log_likelihood || model.params.learns.is_empty() {
@@ -413,12 +432,18 @@ impl BktModel {
 
     /// Runs exactly `iterations` EM steps from given parameters (no restarts, no early stop):
     /// how pyBKT's parity tests fit.
-    pub fn fit_from(rows: &[Response], start: &BTreeMap<String, SkillModel>, iterations: usize, options: &BktOptions) -> Result<Self> {
+    pub fn fit_from(
+        rows: &[Response],
+        start: &BTreeMap<String, SkillModel>,
+        iterations: usize,
+        options: &BktOptions,
+    ) -> Result<Self> {
         check_rows(rows)?;
         let options = BktOptions { max_iter: iterations, tol: -1.0, ..options.clone() };
         let mut skills = BTreeMap::new();
         for (skill, learners) in by_skill(rows) {
-            let mut model = start.get(skill).cloned().ok_or(MasteryError::NotFound { what: "start model for skill" })?;
+            let mut model =
+                start.get(skill).cloned().ok_or(MasteryError::NotFound { what: "start model for skill" })?;
             model.params.validate()?;
             let s = sequences(rows, &learners, &model);
             let (params, history) = em(&model.params, &s, &options);
@@ -431,7 +456,8 @@ impl BktModel {
 
     /// Log-likelihood of every EM iteration from `start` for one skill (for convergence checks).
     pub fn log_likelihood_trace(rows: &[Response], skill: &SkillModel, iterations: usize) -> Vec<f64> {
-        let options = BktOptions { max_iter: iterations, tol: -1.0, max_guess: None, max_slip: None, ..BktOptions::default() };
+        let options =
+            BktOptions { max_iter: iterations, tol: -1.0, max_guess: None, max_slip: None, ..BktOptions::default() };
         let grouped = by_skill(rows);
         let Some(learners) = grouped.values().next() else { return Vec::new() };
         em(&skill.params, &sequences(rows, learners, skill), &options).1
@@ -442,7 +468,10 @@ impl BktModel {
         check_rows(rows)?;
         let mut out = vec![Prediction { correct: f64::NAN, state: f64::NAN }; rows.len()];
         for (skill, learners) in by_skill(rows) {
-            let model = self.skills.get(skill).ok_or_else(|| MasteryError::invalid("skill_name", "no fitted model for this skill"))?;
+            let model = self
+                .skills
+                .get(skill)
+                .ok_or_else(|| MasteryError::invalid("skill_name", "no fitted model for this skill"))?;
             for learner in &learners {
                 let mut state = model.initial_state();
                 for &i in learner {
@@ -477,7 +506,8 @@ impl BktModel {
         let fold_of: HashMap<&str, usize> = learners.iter().enumerate().map(|(i, l)| (*l, i % folds)).collect();
         (0..folds)
             .map(|k| {
-                let (test, train): (Vec<Response>, Vec<Response>) = rows.iter().cloned().partition(|r| fold_of[r.learner.as_str()] == k);
+                let (test, train): (Vec<Response>, Vec<Response>) =
+                    rows.iter().cloned().partition(|r| fold_of[r.learner.as_str()] == k);
                 let model = Self::fit(&train, options)?;
                 let known: Vec<Response> = test.into_iter().filter(|r| model.skills.contains_key(&r.skill)).collect();
                 model.evaluate(&known)
