@@ -1,8 +1,19 @@
-//! Mastery estimation: Bayesian Knowledge Tracing and the metrics to judge it.
+//! Mastery estimation: teachers' calculation methods, proficiency scales, Bayesian Knowledge
+//! Tracing, decay, roll-ups along the framework, gaps and class-wide views.
 
 pub mod bkt;
+pub mod class;
+pub mod decay;
+pub mod methods;
 pub mod metrics;
 mod rng;
+pub mod rollup;
+pub mod scale;
 
 pub use bkt::{BktModel, BktOptions, BktParams, KnowledgeState, Prediction, Response, SkillModel};
+pub use class::{class_summary, least_proficient, CompetencySummary, LevelCount};
+pub use decay::{Decay, Freshness};
+pub use methods::{CalculationMethod, EvidenceOrder, ScoredEvidence};
 pub use metrics::{auc, evaluate, Evaluation};
+pub use rollup::{frontier, roll_up, Recommendation, RolledUp, RollupRule, Standing};
+pub use scale::{ProficiencyScale, Rating};

@@ -1,0 +1,64 @@
+//! Mastery that fades: exponential decay with a half-life since the last evidence, so a state
+//! can be "mastered, needs re-verification".
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{MasteryError, Result};
+use crate::time::Instant;
+
+/// Exponential decay of a 0..1 mastery value.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Decay {
+    pub half_life_days: f64,
+}
+
+/// What the decayed value means for the learner.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Freshness {
+    Mastered,
+    /// Was mastered at the last evidence, has decayed below the threshold since.
+    NeedsReverification,
+    NotMastered,
+}
+
+impl Decay {
+    pub fn new(half_life_days: f64) -> Result<Self> {
+        if !(half_life_days.is_finite() && half_life_days > 0.0) {
+            return Err(MasteryError::invalid("half_life_days", "must be a positive number of days"));
+        }
+        Ok(Self { half_life_days })
+    }
+
+    /// `value × 0.5^(elapsed / half-life)`; no decay before the last evidence.
+    pub fn apply(&self, value: f64, last_evidence: Instant, now: Instant) -> f64 {
+        let days = (now - last_evidence).num_milliseconds() as f64 / 86_400_000.0;
+        value * 0.5f64.powf(days.max(0.0) / self.half_life_days)
+    }
+
+    /// Mastered, needs re-verification, or not mastered, against `threshold`.
+    pub fn freshness(&self, value: f64, last_evidence: Instant, now: Instant, threshold: f64) -> Freshness {
+        match (value >= threshold, self.apply(value, last_evidence, now) >= threshold) {
+            (true, true) => Freshness::Mastered,
+            (true, false) => Freshness::NeedsReverification,
+            _ => Freshness::NotMastered,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::time::parse_instant;
+
+    #[test]
+    fn one_half_life_halves() {
+        let d = Decay::new(30.0).unwrap();
+        let t0 = parse_instant("2026-01-01T00:00:00Z", "t").unwrap();
+        let t1 = parse_instant("2026-01-31T00:00:00Z", "t").unwrap();
+        assert!((d.apply(0.96, t0, t1) - 0.48).abs() < 1e-12);
+        assert_eq!(d.apply(0.96, t1, t0), 0.96);
+        assert_eq!(d.freshness(0.96, t0, t1, 0.95), Freshness::NeedsReverification);
+        assert!(Decay::new(0.0).is_err());
+    }
+}
