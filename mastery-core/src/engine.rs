@@ -1,13 +1,51 @@
 //! The one stateful facade: a store plus the rules that turn evidence into state.
 //!
-//! Today the engine stores evidence idempotently under the access policy; mastery, streaks and
-//! credentials hang off [`Engine::ingest`] as they land.
+//! `ingest` stores each evidence record once, then updates the learner's mastery of every
+//! competency it bears on and records each change through a [`ChangeLog`] the host provides.
+//! The state after any order of ingestion, duplicates included, equals [`Engine::replay`] of
+//! the stored log.
+
+use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
 use crate::access::AccessContext;
+use crate::error::{MasteryError, Result};
 use crate::evidence::{Evidence, Rejection};
-use crate::store::{Appended, Store};
+use crate::ids::{CourseId, UserId};
+use crate::mastery::{CompetencyState, MasteryConfig, Observation};
+use crate::store::{Appended, StateKey, Store};
+
+const NAMESPACE: &str = "mastery";
+
+/// One mastery change: who, what, before, after, and which evidence moved it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MasteryChange {
+    pub learner: UserId,
+    pub course: Option<CourseId>,
+    pub competency: String,
+    pub evidence: String,
+    pub score_before: Option<f64>,
+    pub score_after: Option<f64>,
+    pub p_known_before: Option<f64>,
+    pub p_known_after: Option<f64>,
+    pub mastered_after: bool,
+}
+
+/// Where the engine records mastery changes (the host's audit log).
+pub trait ChangeLog {
+    fn record(&self, change: &MasteryChange);
+}
+
+/// Keeps changes in memory (tests, small hosts).
+#[derive(Debug, Default)]
+pub struct MemoryChangeLog(pub std::sync::Mutex<Vec<MasteryChange>>);
+
+impl ChangeLog for MemoryChangeLog {
+    fn record(&self, change: &MasteryChange) {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).push(change.clone());
+    }
+}
 
 /// What one `ingest` call did.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -18,17 +56,47 @@ pub struct IngestOutcome {
     pub duplicates: usize,
     /// Records refused (by the policy or the store), by their index in the batch.
     pub rejected: Vec<Rejection>,
+    /// Mastery changes the new records caused.
+    pub changes: usize,
 }
 
-/// Store + domain rules.
-#[derive(Debug)]
+/// Store + mastery rules + change log.
 pub struct Engine<S> {
     store: S,
+    config: MasteryConfig,
+    log: Option<Box<dyn ChangeLog + Send + Sync>>,
+}
+
+impl<S: std::fmt::Debug> std::fmt::Debug for Engine<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine").field("store", &self.store).field("config", &self.config).finish_non_exhaustive()
+    }
+}
+
+fn observation(e: &Evidence) -> Option<Observation> {
+    Some(Observation {
+        evidence: e.id.as_str().to_owned(),
+        score: e.normalized_score()?,
+        at: e.occurred_at,
+        sequence: e.sequence,
+        template: e.activity.clone(),
+    })
 }
 
 impl<S: Store> Engine<S> {
+    /// An engine with the default mastery rules (decaying average 65 %, Canvas's scale).
     pub fn new(store: S) -> Self {
-        Self { store }
+        Self::with_config(store, MasteryConfig::default())
+    }
+
+    pub fn with_config(store: S, config: MasteryConfig) -> Self {
+        Self { store, config, log: None }
+    }
+
+    /// Routes every mastery change to `log`.
+    pub fn with_change_log(mut self, log: impl ChangeLog + Send + Sync + 'static) -> Self {
+        self.log = Some(Box::new(log));
+        self
     }
 
     /// The underlying store, for reads.
@@ -36,16 +104,111 @@ impl<S: Store> Engine<S> {
         &self.store
     }
 
-    /// Stores each record once. A refused record is reported and the rest go on.
+    pub fn config(&self) -> &MasteryConfig {
+        &self.config
+    }
+
+    /// Stores each record once and updates mastery. A refused record is reported; the rest go on.
     pub fn ingest(&self, ctx: &AccessContext, batch: &[Evidence]) -> IngestOutcome {
         let mut outcome = IngestOutcome::default();
         for (index, evidence) in batch.iter().enumerate() {
-            match self.store.append_evidence(ctx, evidence).map_err(Into::into) {
-                Ok(Appended::New) => outcome.new += 1,
-                Ok(Appended::Duplicate) => outcome.duplicates += 1,
+            match self.ingest_one(ctx, evidence) {
+                Ok(None) => outcome.duplicates += 1,
+                Ok(Some(changes)) => {
+                    outcome.new += 1;
+                    outcome.changes += changes;
+                }
                 Err(error) => outcome.rejected.push(Rejection::new(index, &error)),
             }
         }
         outcome
+    }
+
+    fn key(evidence: &Evidence, competency: &str) -> StateKey {
+        StateKey {
+            learner: evidence.learner.clone(),
+            course: evidence.course.clone(),
+            namespace: NAMESPACE.to_owned(),
+            name: competency.to_owned(),
+        }
+    }
+
+    fn ingest_one(&self, ctx: &AccessContext, evidence: &Evidence) -> Result<Option<usize>> {
+        if self.store.append_evidence(ctx, evidence).map_err(Into::into)? == Appended::Duplicate {
+            return Ok(None);
+        }
+        let Some(obs) = observation(evidence) else { return Ok(Some(0)) };
+        let mut changes = 0;
+        for competency in &evidence.competencies {
+            let key = Self::key(evidence, competency.as_str());
+            let mut state = match self.store.get_state(ctx, &key).map_err(Into::into)? {
+                Some(v) => serde_json::from_value(v)
+                    .map_err(|_| MasteryError::Store { reason: "stored mastery state is unreadable".into() })?,
+                None => CompetencyState::new(competency.as_str()),
+            };
+            let before = (state.score, state.knowledge.map(|k| k.p_known));
+            if !state.observe(obs.clone(), &self.config)? {
+                continue;
+            }
+            let value = serde_json::to_value(&state).map_err(|e| MasteryError::Store { reason: e.to_string() })?;
+            self.store.put_state(ctx, &key, &value).map_err(Into::into)?;
+            changes += 1;
+            if let Some(log) = &self.log {
+                log.record(&MasteryChange {
+                    learner: evidence.learner.clone(),
+                    course: evidence.course.clone(),
+                    competency: competency.as_str().to_owned(),
+                    evidence: evidence.id.as_str().to_owned(),
+                    score_before: before.0,
+                    score_after: state.score,
+                    p_known_before: before.1,
+                    p_known_after: state.knowledge.map(|k| k.p_known),
+                    mastered_after: state.mastered,
+                });
+            }
+        }
+        Ok(Some(changes))
+    }
+
+    /// A learner's stored state on one competency (in a course, or outside any).
+    pub fn mastery(
+        &self,
+        ctx: &AccessContext,
+        learner: &UserId,
+        course: Option<&CourseId>,
+        competency: &str,
+    ) -> Result<Option<CompetencyState>> {
+        let key = StateKey {
+            learner: learner.clone(),
+            course: course.cloned(),
+            namespace: NAMESPACE.into(),
+            name: competency.into(),
+        };
+        match self.store.get_state(ctx, &key).map_err(Into::into)? {
+            Some(v) => serde_json::from_value(v)
+                .map(Some)
+                .map_err(|_| MasteryError::Store { reason: "stored mastery state is unreadable".into() }),
+            None => Ok(None),
+        }
+    }
+
+    /// Recomputes a learner's states from the stored evidence log, from scratch, without writing:
+    /// `(course, competency) → state`.
+    pub fn replay(
+        &self,
+        ctx: &AccessContext,
+        learner: &UserId,
+    ) -> Result<BTreeMap<(Option<CourseId>, String), CompetencyState>> {
+        let mut states: BTreeMap<(Option<CourseId>, String), CompetencyState> = BTreeMap::new();
+        for evidence in self.store.learner_evidence(ctx, learner).map_err(Into::into)? {
+            let Some(obs) = observation(&evidence) else { continue };
+            for competency in &evidence.competencies {
+                states
+                    .entry((evidence.course.clone(), competency.as_str().to_owned()))
+                    .or_insert_with(|| CompetencyState::new(competency.as_str()))
+                    .observe(obs.clone(), &self.config)?;
+            }
+        }
+        Ok(states)
     }
 }

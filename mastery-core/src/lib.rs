@@ -45,7 +45,7 @@ pub mod time;
 struct ReadmeDoctests;
 
 pub use access::{AccessContext, Operation, Principal, Role};
-pub use engine::{Engine, IngestOutcome};
+pub use engine::{ChangeLog, Engine, IngestOutcome, MasteryChange, MemoryChangeLog};
 pub use error::{MasteryError, Result};
 pub use evidence::{
     parse_caliper, parse_oulad_assessments, parse_oulad_vle, parse_pybkt_csv, parse_xapi, validate_caliper, Evidence,

@@ -11,11 +11,17 @@ use crate::time::Instant;
 pub enum CalculationMethod {
     /// Canvas's legacy "decaying average": `w` × latest + (1 − `w`) × mean of the older scores.
     /// `weight` is a percentage, 1–99 (Canvas default 65).
-    WeightedAverage { weight: u8 },
+    WeightedAverage {
+        weight: u8,
+    },
     /// `d = (1 − r) × d_prev + r × score`, in order; `rate` is a percentage, 50–99 (default 65).
-    DecayingAverage { rate: u8 },
+    DecayingAverage {
+        rate: u8,
+    },
     /// Drop scores below the mastery points; the mean of the rest if at least `n` remain, else no result.
-    NMastery { n: u8 },
+    NMastery {
+        n: u8,
+    },
     Latest,
     Highest,
     Average,
@@ -64,7 +70,12 @@ impl CalculationMethod {
 
     /// The score, rounded to 2 decimals as Canvas does; `None` when the method yields no result
     /// (no evidence, or too few scores at mastery for `n_mastery`).
-    pub fn calculate(&self, evidence: &[ScoredEvidence], mastery_points: f64, order: EvidenceOrder) -> Result<Option<f64>> {
+    pub fn calculate(
+        &self,
+        evidence: &[ScoredEvidence],
+        mastery_points: f64,
+        order: EvidenceOrder,
+    ) -> Result<Option<f64>> {
         self.validate()?;
         if evidence.iter().any(|e| !e.score.is_finite()) {
             return Err(MasteryError::invalid("score", "must be a finite number"));
@@ -75,6 +86,15 @@ impl CalculationMethod {
             EvidenceOrder::Due => e.due_at.unwrap_or(e.assessed_at),
         });
         let scores: Vec<f64> = sorted.iter().map(|e| e.score).collect();
+        self.calculate_ordered(&scores, mastery_points)
+    }
+
+    /// The same on scores already in order, oldest first.
+    pub fn calculate_ordered(&self, scores: &[f64], mastery_points: f64) -> Result<Option<f64>> {
+        self.validate()?;
+        if scores.iter().any(|s| !s.is_finite()) {
+            return Err(MasteryError::invalid("score", "must be a finite number"));
+        }
         let Some(&latest) = scores.last() else { return Ok(None) };
         let mean = |s: &[f64]| s.iter().sum::<f64>() / s.len() as f64;
         let value = match *self {

@@ -9,6 +9,7 @@ pub mod metrics;
 mod rng;
 pub mod rollup;
 pub mod scale;
+pub mod state;
 
 pub use bkt::{BktModel, BktOptions, BktParams, KnowledgeState, Prediction, Response, SkillModel};
 pub use class::{class_summary, least_proficient, CompetencySummary, LevelCount};
@@ -17,3 +18,4 @@ pub use methods::{CalculationMethod, EvidenceOrder, ScoredEvidence};
 pub use metrics::{auc, evaluate, Evaluation};
 pub use rollup::{frontier, roll_up, Recommendation, RolledUp, RollupRule, Standing};
 pub use scale::{ProficiencyScale, Rating};
+pub use state::{CompetencyState, MasteryConfig, Observation};

@@ -171,8 +171,19 @@ pub fn frontier(framework: &Framework, standings: &BTreeMap<String, Standing>) -
             (p, 0) => format!("all {p} prerequisites mastered"),
             (p, n) => format!("all {p} prerequisites mastered; unblocks {n} competencies"),
         };
-        out.push((order, Recommendation { competency: item.identifier.clone(), human_coding_scheme: item.human_coding_scheme.clone(), unblocks, current_value, reason }));
+        out.push((
+            order,
+            Recommendation {
+                competency: item.identifier.clone(),
+                human_coding_scheme: item.human_coding_scheme.clone(),
+                unblocks,
+                current_value,
+                reason,
+            },
+        ));
     }
-    out.sort_by(|(oa, a), (ob, b)| b.unblocks.cmp(&a.unblocks).then(b.current_value.total_cmp(&a.current_value)).then(oa.cmp(ob)));
+    out.sort_by(|(oa, a), (ob, b)| {
+        b.unblocks.cmp(&a.unblocks).then(b.current_value.total_cmp(&a.current_value)).then(oa.cmp(ob))
+    });
     out.into_iter().map(|(_, r)| r).collect()
 }
