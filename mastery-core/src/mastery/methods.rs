@@ -63,7 +63,7 @@ impl CalculationMethod {
             Self::DecayingAverage { rate } if !(50..=99).contains(&rate) => {
                 Err(MasteryError::invalid("rate", "must be 50-99 (percent)"))
             }
-            Self::NMastery { n } if n == 0 => Err(MasteryError::invalid("n", "must be at least 1")),
+            Self::NMastery { n: 0 } => Err(MasteryError::invalid("n", "must be at least 1")),
             _ => Ok(()),
         }
     }
@@ -120,7 +120,7 @@ impl CalculationMethod {
             }
             Self::Latest => latest,
             Self::Highest => scores.iter().copied().fold(f64::NEG_INFINITY, f64::max),
-            Self::Average => mean(&scores),
+            Self::Average => mean(scores),
         };
         Ok(Some(round2(value)))
     }
