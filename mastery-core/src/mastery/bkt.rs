@@ -516,6 +516,59 @@ impl BktModel {
     }
 }
 
+/// The model file: versioned JSON, floats round-trip exactly.
+#[derive(Serialize)]
+struct ModelFileRef<'a> {
+    format: &'a str,
+    version: u32,
+    model: &'a BktModel,
+}
+
+#[derive(Deserialize)]
+struct ModelFile {
+    model: BktModel,
+}
+
+const FORMAT: &str = "mastery.bkt";
+const VERSION: u32 = 1;
+
+impl BktModel {
+    /// Serialises the model as versioned JSON (`{"format": "mastery.bkt", "version": 1, ...}`).
+    pub fn to_json(&self) -> String {
+        let file = ModelFileRef { format: FORMAT, version: VERSION, model: self };
+        serde_json::to_string(&file).unwrap_or_default()
+    }
+
+    /// Reads a model file; an unknown format or version is a typed error.
+    pub fn from_json(text: &str) -> Result<Self> {
+        let value: serde_json::Value = serde_json::from_str(text).map_err(|e| MasteryError::parse("BKT model file", e))?;
+        if value.get("format").and_then(serde_json::Value::as_str) != Some(FORMAT) {
+            return Err(MasteryError::invalid("format", "not a mastery BKT model file"));
+        }
+        match value.get("version").and_then(serde_json::Value::as_u64) {
+            Some(v) if v == u64::from(VERSION) => {}
+            other => {
+                return Err(MasteryError::UnsupportedVersion {
+                    what: "BKT model file",
+                    version: other.map_or("missing".into(), |v| v.to_string()),
+                })
+            }
+        }
+        let file: ModelFile =
+            serde_json::from_value(value).map_err(|e| MasteryError::invalid("model", e.to_string()))?;
+        let model = file.model;
+        for skill in model.skills.values() {
+            skill.params.validate()?;
+        }
+        Ok(model)
+    }
+
+    /// The fitted skill for a competency.
+    pub fn skill(&self, skill: &str) -> Result<&SkillModel> {
+        self.skills.get(skill).ok_or(MasteryError::NotFound { what: "skill" })
+    }
+}
+
 /// FNV-1a: a stable hash of a skill name for per-skill seeds.
 fn fnv1a(text: &str) -> u64 {
     text.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3))
