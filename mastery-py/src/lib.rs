@@ -120,6 +120,174 @@ fn ingest_pybkt_csv<'py>(py: Python<'py>, text: &str) -> PyResult<Bound<'py, PyA
     to_python(py, &report.py_err(py)?)
 }
 
+/// A fitted BKT model (the native half of `mastery.BKTModel`).
+#[pyclass(module = "mastery", frozen)]
+#[derive(Debug)]
+struct NativeBktModel {
+    inner: core::mastery::BktModel,
+}
+
+/// Columns → responses; `correct` holds 0/1.
+fn responses(
+    learners: Vec<String>,
+    skills: Vec<String>,
+    correct: Vec<i64>,
+    orders: Option<Vec<i64>>,
+    templates: Option<Vec<String>>,
+) -> Result<Vec<core::mastery::Response>, core::MasteryError> {
+    let n = learners.len();
+    if skills.len() != n || correct.len() != n || orders.as_ref().is_some_and(|o| o.len() != n) || templates.as_ref().is_some_and(|t| t.len() != n) {
+        return Err(core::MasteryError::InvalidInput { field: "columns".into(), reason: "must all have the same length".into() });
+    }
+    if correct.iter().any(|c| *c != 0 && *c != 1) {
+        return Err(core::MasteryError::InvalidInput { field: "correct".into(), reason: "must be 0 or 1".into() });
+    }
+    let mut orders = orders.map(Vec::into_iter);
+    let mut templates = templates.map(Vec::into_iter);
+    Ok(learners
+        .into_iter()
+        .zip(skills)
+        .zip(correct)
+        .map(|((learner, skill), c)| core::mastery::Response {
+            learner,
+            skill,
+            correct: c == 1,
+            order: orders.as_mut().and_then(Iterator::next),
+            template: templates.as_mut().and_then(Iterator::next),
+        })
+        .collect())
+}
+
+#[pymethods]
+impl NativeBktModel {
+    #[staticmethod]
+    #[pyo3(signature = (learners, skills, correct, orders=None, templates=None, options=None))]
+    fn fit(
+        py: Python<'_>,
+        learners: Vec<String>,
+        skills: Vec<String>,
+        correct: Vec<i64>,
+        orders: Option<Vec<i64>>,
+        templates: Option<Vec<String>>,
+        options: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Self> {
+        let options: core::mastery::BktOptions = from_python(options)?;
+        let rows = responses(learners, skills, correct, orders, templates).py_err(py)?;
+        let inner = py.detach(|| core::mastery::BktModel::fit(&rows, &options)).py_err(py)?;
+        Ok(Self { inner })
+    }
+
+    /// `(P(correct), P(known))` per row, in input order.
+    #[pyo3(signature = (learners, skills, correct, orders=None, templates=None))]
+    fn predict(
+        &self,
+        py: Python<'_>,
+        learners: Vec<String>,
+        skills: Vec<String>,
+        correct: Vec<i64>,
+        orders: Option<Vec<i64>>,
+        templates: Option<Vec<String>>,
+    ) -> PyResult<(Vec<f64>, Vec<f64>)> {
+        let rows = responses(learners, skills, correct, orders, templates).py_err(py)?;
+        let predictions = py.detach(|| self.inner.predict(&rows)).py_err(py)?;
+        Ok(predictions.iter().map(|p| (p.correct, p.state)).unzip())
+    }
+
+    #[staticmethod]
+    fn from_json(py: Python<'_>, text: &str) -> PyResult<Self> {
+        core::mastery::BktModel::from_json(text).py_err(py).map(|inner| Self { inner })
+    }
+
+    fn to_json(&self) -> String {
+        self.inner.to_json()
+    }
+
+    /// `{skill: {"params": {...}, "learn_classes": {...}, "gs_classes": {...}}}`
+    fn skills<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        to_python(py, &self.inner.skills)
+    }
+
+    /// One online step: the state after observing `correct` on `skill`.
+    #[pyo3(signature = (skill, state, correct, template=None))]
+    fn update<'py>(&self, py: Python<'py>, skill: &str, state: Option<&Bound<'py, PyAny>>, correct: bool, template: Option<&str>) -> PyResult<Bound<'py, PyAny>> {
+        let model = self.inner.skill(skill).py_err(py)?;
+        let mut state = match state {
+            Some(s) if !s.is_none() => from_python::<Option<core::mastery::KnowledgeState>>(Some(s))?.unwrap_or(model.initial_state()),
+            _ => model.initial_state(),
+        };
+        model.update(&mut state, correct, template);
+        to_python(py, &state)
+    }
+}
+
+/// Canvas calculation: `method` like `{"method": "decaying_average", "rate": 65}`; `evidence`
+/// a list of `{"score", "assessed_at", "due_at"?}`; `order` "assessed" or "due".
+#[pyfunction]
+#[pyo3(signature = (method, evidence, mastery_points, order=None))]
+fn calculate(py: Python<'_>, method: &Bound<'_, PyAny>, evidence: &Bound<'_, PyAny>, mastery_points: f64, order: Option<&Bound<'_, PyAny>>) -> PyResult<Option<f64>> {
+    let method: core::mastery::CalculationMethod = from_python(Some(method))?;
+    let evidence: Vec<core::mastery::ScoredEvidence> = from_python(Some(evidence))?;
+    let order: core::mastery::EvidenceOrder = from_python(order)?;
+    method.calculate(&evidence, mastery_points, order).py_err(py)
+}
+
+/// A ready-made scale: "canvas" or "khan".
+#[pyfunction]
+fn proficiency_scale<'py>(py: Python<'py>, name: &str) -> PyResult<Bound<'py, PyAny>> {
+    let scale = match name {
+        "canvas" => core::mastery::ProficiencyScale::canvas_default(),
+        "khan" => core::mastery::ProficiencyScale::khan_ladder(),
+        _ => return Err(error::to_py(py, core::MasteryError::InvalidInput { field: "name".into(), reason: "must be canvas or khan".into() })),
+    };
+    to_python(py, &scale)
+}
+
+/// The rating a score earns on a scale (validated first).
+#[pyfunction]
+fn rating_for<'py>(py: Python<'py>, scale: &Bound<'py, PyAny>, score: f64) -> PyResult<Bound<'py, PyAny>> {
+    let scale = validated_scale(py, scale)?;
+    to_python(py, scale.rating_for(score))
+}
+
+fn validated_scale(py: Python<'_>, scale: &Bound<'_, PyAny>) -> PyResult<core::mastery::ProficiencyScale> {
+    let raw: core::mastery::ProficiencyScaleInput = from_python(Some(scale))?;
+    core::mastery::ProficiencyScale::new(raw.ratings, raw.display_cut_points).py_err(py)
+}
+
+/// The learner's frontier: `standings` is `{competency: {"value": 0..1, "mastered": bool}}`.
+#[pyfunction]
+fn frontier<'py>(py: Python<'py>, framework: &Framework, standings: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    let standings: std::collections::BTreeMap<String, core::mastery::Standing> = from_python(Some(standings))?;
+    to_python(py, &core::mastery::frontier(&framework.inner, &standings))
+}
+
+/// Parents' standings from their children (`rules` per parent id, `default` otherwise).
+#[pyfunction]
+#[pyo3(signature = (framework, standings, rules=None, default=None))]
+fn roll_up<'py>(py: Python<'py>, framework: &Framework, standings: &Bound<'py, PyAny>, rules: Option<&Bound<'py, PyAny>>, default: Option<&Bound<'py, PyAny>>) -> PyResult<Bound<'py, PyAny>> {
+    let standings: std::collections::BTreeMap<String, core::mastery::Standing> = from_python(Some(standings))?;
+    let rules: std::collections::BTreeMap<String, core::mastery::RollupRule> = from_python(rules)?;
+    let default: Option<core::mastery::RollupRule> = from_python(default)?;
+    let result = core::mastery::roll_up(&framework.inner, &standings, &rules, &default.unwrap_or(core::mastery::RollupRule::All)).py_err(py)?;
+    to_python(py, &result)
+}
+
+/// Per-competency class summary: `scores` is `{learner: {competency: points}}`.
+#[pyfunction]
+#[pyo3(signature = (scores, scale, competencies=None))]
+fn class_summary<'py>(py: Python<'py>, scores: &Bound<'py, PyAny>, scale: &Bound<'py, PyAny>, competencies: Option<Vec<String>>) -> PyResult<Bound<'py, PyAny>> {
+    let scores: std::collections::BTreeMap<String, std::collections::BTreeMap<String, f64>> = from_python(Some(scores))?;
+    let scale = validated_scale(py, scale)?;
+    to_python(py, &core::mastery::class_summary(&scores, &scale, competencies.as_deref()))
+}
+
+/// RMSE, accuracy and AUC of predicted probabilities against 0/1 outcomes.
+#[pyfunction]
+fn evaluate<'py>(py: Python<'py>, predicted: Vec<f64>, outcomes: Vec<i64>) -> PyResult<Bound<'py, PyAny>> {
+    let outcomes: Vec<bool> = outcomes.iter().map(|o| *o == 1).collect();
+    to_python(py, &core::mastery::evaluate(&predicted, &outcomes).py_err(py)?)
+}
+
 #[pymodule]
 fn _mastery(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("MasteryError", m.py().get_type::<MasteryError>())?;
@@ -129,5 +297,13 @@ fn _mastery(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(ingest_caliper, m)?)?;
     m.add_function(wrap_pyfunction!(validate_caliper, m)?)?;
     m.add_function(wrap_pyfunction!(ingest_pybkt_csv, m)?)?;
+    m.add_class::<NativeBktModel>()?;
+    m.add_function(wrap_pyfunction!(evaluate, m)?)?;
+    m.add_function(wrap_pyfunction!(calculate, m)?)?;
+    m.add_function(wrap_pyfunction!(proficiency_scale, m)?)?;
+    m.add_function(wrap_pyfunction!(rating_for, m)?)?;
+    m.add_function(wrap_pyfunction!(frontier, m)?)?;
+    m.add_function(wrap_pyfunction!(roll_up, m)?)?;
+    m.add_function(wrap_pyfunction!(class_summary, m)?)?;
     Ok(())
 }

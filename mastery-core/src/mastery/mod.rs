@@ -17,5 +17,5 @@ pub use decay::{Decay, Freshness};
 pub use methods::{CalculationMethod, EvidenceOrder, ScoredEvidence};
 pub use metrics::{auc, evaluate, Evaluation};
 pub use rollup::{frontier, roll_up, Recommendation, RolledUp, RollupRule, Standing};
-pub use scale::{ProficiencyScale, Rating};
+pub use scale::{ProficiencyScale, ProficiencyScaleInput, Rating};
 pub use state::{CompetencyState, MasteryConfig, Observation};

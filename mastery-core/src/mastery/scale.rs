@@ -24,6 +24,14 @@ pub struct ProficiencyScale {
     pub display_cut_points: Vec<f64>,
 }
 
+/// A scale as a host sends it, before [`ProficiencyScale::new`] validates it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ProficiencyScaleInput {
+    pub ratings: Vec<Rating>,
+    #[serde(default)]
+    pub display_cut_points: Vec<f64>,
+}
+
 impl ProficiencyScale {
     /// Validates and orders the ratings: at least one, distinct points, exactly one mastery level.
     pub fn new(mut ratings: Vec<Rating>, display_cut_points: Vec<f64>) -> Result<Self> {

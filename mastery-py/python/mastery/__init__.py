@@ -10,7 +10,18 @@ import json as _json
 from typing import Any, Mapping, Optional, Union
 
 from . import _mastery
-from ._mastery import Framework, MasteryError, __version__
+from ._mastery import (
+    Framework,
+    MasteryError,
+    __version__,
+    calculate,
+    class_summary,
+    frontier,
+    proficiency_scale,
+    rating_for,
+    roll_up,
+)
+from .bkt import BKTModel
 
 __all__ = [
     "Framework",
@@ -20,6 +31,13 @@ __all__ = [
     "validate_caliper",
     "ingest_pybkt_csv",
     "evidence_frame",
+    "BKTModel",
+    "calculate",
+    "proficiency_scale",
+    "rating_for",
+    "frontier",
+    "roll_up",
+    "class_summary",
     "__version__",
 ]
 

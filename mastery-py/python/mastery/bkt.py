@@ -1,0 +1,188 @@
+"""A pyBKT-compatible front end: ``from mastery.pybkt import Model`` instead of
+``from pyBKT.models import Model``. Fitting and prediction run in Rust with the GIL released."""
+
+from __future__ import annotations
+
+from typing import Any, Iterable, Optional, Sequence, Union
+
+from . import _mastery
+
+_DEFAULTS = {
+    "order_id": "order_id",
+    "skill_name": "skill_name",
+    "correct": "correct",
+    "user_id": "user_id",
+    "template_id": "template_id",
+}
+
+
+def _metric(name, predicted, correct):
+    predicted, correct = list(map(float, predicted)), list(map(int, correct))
+    if callable(name):
+        return name(correct, predicted)
+    if name not in ("rmse", "accuracy", "auc"):
+        raise ValueError(f"unknown metric {name!r}")
+    return _mastery.evaluate(predicted, correct)[name]
+
+
+class BKTModel:
+    """Bayesian Knowledge Tracing with pyBKT's parameters, semantics and method names."""
+
+    def __init__(self, seed: int = 42, num_fits: int = 5, parallel: bool = False, **options: Any):
+        self.seed = seed
+        self.num_fits = num_fits
+        self.parallel = parallel  # accepted for compatibility; fitting is single-threaded
+        self.options = options
+        self.defaults = dict(_DEFAULTS)
+        self._native: Optional[_mastery.NativeBktModel] = None
+        self._columns: dict = {}
+
+    # ------------------------------------------------------------------ data
+    def _frame(self, data_path=None, data=None, skills: Union[None, str, Sequence[str]] = None):
+        import pandas as pd
+
+        if data is None:
+            if data_path is None:
+                raise ValueError("pass data= (a DataFrame) or data_path=")
+            data = pd.read_csv(data_path, low_memory=False)
+        if skills is not None:
+            wanted = [skills] if isinstance(skills, str) else list(skills)
+            data = data[data[self.defaults["skill_name"]].astype(str).isin(wanted)]
+        return data
+
+    def _columns_of(self, df, multilearn, multigs):
+        d = self.defaults
+        for key in ("user_id", "skill_name", "correct"):
+            if d[key] not in df.columns:
+                raise ValueError(f"data has no {d[key]!r} column")
+        template_column = None
+        for flag in (multilearn, multigs):
+            if flag:
+                template_column = flag if isinstance(flag, str) else d["template_id"]
+        correct = df[d["correct"]].astype(int)
+        return (
+            df[d["user_id"]].astype(str).tolist(),
+            df[d["skill_name"]].astype(str).tolist(),
+            correct.clip(0, 1).tolist(),
+            df[d["order_id"]].astype("int64").tolist() if d["order_id"] in df.columns else None,
+            df[template_column].astype(str).tolist() if template_column else None,
+        )
+
+    # ------------------------------------------------------------------ pyBKT API
+    def fit(self, data_path=None, data=None, skills=None, forgets=False, multilearn=False, multigs=False,
+            multiprior=False, defaults=None, **options):
+        """Fits one model per skill (``forgets``, ``multilearn``, ``multigs`` as in pyBKT)."""
+        if multiprior:
+            raise NotImplementedError("multiprior is not supported yet")
+        if defaults:
+            self.defaults.update(defaults)
+        df = self._frame(data_path, data, skills)
+        columns = self._columns_of(df, multilearn, multigs)
+        opts = {"forgets": bool(forgets), "multilearn": bool(multilearn), "multigs": bool(multigs),
+                "num_fits": self.num_fits, "seed": self.seed}
+        opts.update(self.options)
+        opts.update(options)
+        self._columns = {"multilearn": multilearn, "multigs": multigs}
+        self._native = _mastery.NativeBktModel.fit(*columns, options=opts)
+        return self
+
+    def _require(self):
+        if self._native is None:
+            raise ValueError("model is not fitted; call fit() or load() first")
+        return self._native
+
+    def predict(self, data_path=None, data=None):
+        """The data with ``correct_predictions`` and ``state_predictions`` columns added."""
+        native = self._require()
+        df = self._frame(data_path, data).copy()
+        columns = self._columns_of(df, self._columns.get("multilearn"), self._columns.get("multigs"))
+        correct, state = native.predict(*columns)
+        df["correct_predictions"] = correct
+        df["state_predictions"] = state
+        return df
+
+    def evaluate(self, data_path=None, data=None, metric: Union[str, Iterable] = "rmse"):
+        predicted = self.predict(data_path, data)
+        truth = predicted[self.defaults["correct"]].astype(int).clip(0, 1)
+        metrics = [metric] if isinstance(metric, str) or callable(metric) else list(metric)
+        values = [_metric(m, predicted["correct_predictions"], truth) for m in metrics]
+        return values[0] if len(values) == 1 else values
+
+    def crossvalidate(self, data_path=None, data=None, skills=None, folds: int = 5, metric="rmse", **fit_options):
+        """k-fold cross-validation by learner; one row per skill with the mean metric."""
+        import numpy as np
+        import pandas as pd
+
+        df = self._frame(data_path, data, skills)
+        users = df[self.defaults["user_id"]].astype(str)
+        unique = np.array(sorted(users.unique()))
+        np.random.default_rng(self.seed).shuffle(unique)
+        fold_of = {u: i % folds for i, u in enumerate(unique)}
+        fold = users.map(fold_of)
+        rows = []
+        for skill, part in df.groupby(self.defaults["skill_name"]):
+            scores = []
+            for k in range(folds):
+                train, test = part[fold.loc[part.index] != k], part[fold.loc[part.index] == k]
+                if train.empty or test.empty:
+                    continue
+                model = BKTModel(seed=self.seed, num_fits=self.num_fits, **self.options)
+                model.defaults = dict(self.defaults)
+                model.fit(data=train, **fit_options)
+                scores.append(model.evaluate(data=test, metric=metric))
+            rows.append({"skill": skill, f"mean_{metric}": float(np.mean(scores)) if scores else float("nan")})
+        return pd.DataFrame(rows).set_index("skill")
+
+    def params(self):
+        """pyBKT's layout: index (skill, param, class), column ``value``."""
+        import pandas as pd
+
+        rows = []
+        for skill, m in self._require().skills().items():
+            p = m["params"]
+            rows.append((skill, "prior", "default", p["prior"]))
+            learn_names = sorted(m["learn_classes"], key=m["learn_classes"].get) or ["default"]
+            gs_names = sorted(m["gs_classes"], key=m["gs_classes"].get) or ["default"]
+            for name, value in zip(learn_names, p["learns"]):
+                rows.append((skill, "learns", name, value))
+            for name, value in zip(gs_names, p["guesses"]):
+                rows.append((skill, "guesses", name, value))
+            for name, value in zip(gs_names, p["slips"]):
+                rows.append((skill, "slips", name, value))
+            for name, value in zip(learn_names, p["forgets"]):
+                rows.append((skill, "forgets", name, value))
+        return pd.DataFrame(rows, columns=["skill", "param", "class", "value"]).set_index(["skill", "param", "class"])
+
+    def update(self, skill: str, state: Optional[dict], correct: bool, template: Optional[str] = None) -> dict:
+        """One O(1) online step for one learner: returns the new ``{p_known, attempts, correct}``."""
+        return self._require().update(skill, state, bool(correct), template)
+
+    def save(self, path: str) -> None:
+        """Writes the versioned JSON model file (loadable in Rust, WASM and on mobile)."""
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(self.to_json())
+
+    def load(self, path: str) -> "BKTModel":
+        with open(path, encoding="utf-8") as f:
+            self._native = _mastery.NativeBktModel.from_json(f.read())
+        self._columns = {}
+        return self
+
+    def to_json(self) -> str:
+        return self._require().to_json()
+
+    @classmethod
+    def from_json(cls, text: str) -> "BKTModel":
+        model = cls()
+        model._native = _mastery.NativeBktModel.from_json(text)
+        return model
+
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        state["_native"] = self._native.to_json() if self._native is not None else None
+        return state
+
+    def __setstate__(self, state):
+        native = state.pop("_native")
+        self.__dict__.update(state)
+        self._native = _mastery.NativeBktModel.from_json(native) if native else None

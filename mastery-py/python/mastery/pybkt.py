@@ -1,0 +1,5 @@
+"""Drop-in for ``from pyBKT.models import Model``."""
+
+from .bkt import BKTModel as Model
+
+__all__ = ["Model"]
