@@ -6,10 +6,15 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use mastery_core::mastery::{
+    class_summary, frontier, roll_up, BktModel, CalculationMethod, EvidenceOrder, ProficiencyScale,
+    ProficiencyScaleInput, Response, RollupRule, ScoredEvidence,
+};
 use mastery_core::{
     parse_caliper, parse_pybkt_csv, parse_xapi, validate_caliper, EvidenceMapping, Framework, MasteryError,
 };
 use serde_json::{json, Value};
+use std::collections::BTreeMap;
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fixtures")
@@ -36,6 +41,22 @@ fn text(input: &Value) -> String {
 
 fn mapping(input: &Value) -> EvidenceMapping {
     input.get("mapping").map(|m| serde_json::from_value(m.clone()).unwrap()).unwrap_or_default()
+}
+
+fn from<T: serde::de::DeserializeOwned>(value: &Value) -> T {
+    serde_json::from_value(value.clone()).unwrap()
+}
+
+/// `"canvas"`, `"khan"`, or a scale object (validated).
+fn scale(value: &Value) -> Result<ProficiencyScale, MasteryError> {
+    match value.as_str() {
+        Some("canvas") => Ok(ProficiencyScale::canvas_default()),
+        Some("khan") => Ok(ProficiencyScale::khan_ladder()),
+        _ => {
+            let raw: ProficiencyScaleInput = from(value);
+            ProficiencyScale::new(raw.ratings, raw.display_cut_points)
+        }
+    }
 }
 
 fn to_json<T: serde::Serialize>(value: T) -> Value {
@@ -74,6 +95,43 @@ fn run(op: &str, input: &Value) -> Result<Value, MasteryError> {
             Value::Null
         }
         "pybkt_csv_ingest" => to_json(parse_pybkt_csv(&text(input))?),
+        "calculate" => {
+            let method: CalculationMethod = from(&input["method"]);
+            let evidence: Vec<ScoredEvidence> = from(&input["evidence"]);
+            let order: EvidenceOrder = input.get("order").map(from).unwrap_or_default();
+            to_json(method.calculate(&evidence, input["mastery_points"].as_f64().unwrap(), order)?)
+        }
+        "rating_for" => to_json(scale(&input["scale"])?.rating_for(input["score"].as_f64().unwrap())),
+        "bkt_predict" => {
+            let model = BktModel::from_json(&input["model"].to_string())?;
+            to_json(model.predict(&from::<Vec<Response>>(&input["rows"]))?)
+        }
+        "bkt_update" => {
+            let model = BktModel::from_json(&input["model"].to_string())?;
+            let skill = model.skill(input["skill"].as_str().unwrap())?;
+            let mut state = skill.initial_state();
+            let mut states = Vec::new();
+            for o in input["observations"].as_array().unwrap() {
+                skill.update(&mut state, o["correct"].as_bool().unwrap(), o.get("template").and_then(Value::as_str));
+                states.push(state);
+            }
+            to_json(states)
+        }
+        "bkt_load" => to_json(BktModel::from_json(&text(input))?.skills),
+        "frontier" => {
+            let f = Framework::from_case_json(&text(input))?;
+            to_json(frontier(&f, &from(&input["standings"])))
+        }
+        "roll_up" => {
+            let f = Framework::from_case_json(&text(input))?;
+            let rules: BTreeMap<String, RollupRule> = input.get("rules").map(from).unwrap_or_default();
+            let default: RollupRule = input.get("default").map(from).unwrap_or(RollupRule::All);
+            to_json(roll_up(&f, &from(&input["standings"]), &rules, &default)?)
+        }
+        "class_summary" => {
+            let competencies: Option<Vec<String>> = input.get("competencies").map(from);
+            to_json(class_summary(&from(&input["scores"]), &scale(&input["scale"])?, competencies.as_deref()))
+        }
         other => panic!("unknown op {other}"),
     })
 }

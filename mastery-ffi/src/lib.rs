@@ -4,6 +4,7 @@
 
 mod convert;
 mod error;
+mod mastery;
 
 use std::sync::Arc;
 
@@ -13,6 +14,11 @@ pub use convert::{
     Association, Competency, Evidence, EvidenceKind, EvidenceMapping, FrameworkSummary, IngestReport, Rejection, Score,
 };
 pub use error::MasteryError;
+pub use mastery::{
+    calculate, class_summary, frontier, proficiency_scale, rating_for, roll_up, BktModel, BktOptions, BktPrediction,
+    BktResponse, CalculationMethod, CompetencySummary, KnowledgeState, LevelCount, ProficiencyScale, Rating,
+    Recommendation, RolledUp, RollupRule, ScoredEvidence, Standing,
+};
 
 uniffi::setup_scaffolding!();
 
@@ -21,7 +27,7 @@ type Result<T> = std::result::Result<T, MasteryError>;
 /// A competency framework imported from CASE JSON.
 #[derive(Debug, uniffi::Object)]
 pub struct Framework {
-    inner: core::Framework,
+    pub(crate) inner: core::Framework,
 }
 
 #[uniffi::export]

@@ -17,6 +17,8 @@ val gson = GsonBuilder()
     .setFieldNamingPolicy(FieldNamingPolicy.LOWER_CASE_WITH_UNDERSCORES)
     .registerTypeAdapter(EvidenceKind::class.java, JsonSerializer<EvidenceKind> { k, _, _ -> JsonPrimitive(k.name.lowercase()) })
     .registerTypeAdapter(ULong::class.java, JsonSerializer<ULong> { v, _, _ -> JsonPrimitive(v.toLong()) })
+    .registerTypeAdapter(UInt::class.java, JsonSerializer<UInt> { v, _, _ -> JsonPrimitive(v.toLong()) })
+    .serializeSpecialFloatingPointValues()
     .serializeNulls()
     .create()
 
@@ -63,7 +65,81 @@ fun run(fixtures: File, op: String, input: JsonObject): JsonElement = when (op) 
     "caliper_ingest" -> plain(ingestCaliper(text(fixtures, input), mapping(input)))
     "caliper_validate" -> { validateCaliper(text(fixtures, input)); JsonNull.INSTANCE }
     "pybkt_csv_ingest" -> plain(ingestPybktCsv(text(fixtures, input)))
+    "calculate" -> {
+        val evidence = input.getAsJsonArray("evidence").map { it.asJsonObject }.map {
+            ScoredEvidence(it.get("score").asDouble, it.get("assessed_at").asString, it.get("due_at")?.asString)
+        }
+        plain(calculate(method(input.getAsJsonObject("method")), evidence, input.get("mastery_points").asDouble,
+            input.get("order")?.asString == "due"))
+    }
+    "rating_for" -> plain(ratingFor(scale(input.get("scale")), input.get("score").asDouble))
+    "bkt_predict" -> {
+        val rows = input.getAsJsonArray("rows").map { it.asJsonObject }.map {
+            BktResponse(it.get("learner").asString, it.get("skill").asString, it.get("correct").asBoolean,
+                it.get("order")?.asLong, it.get("template")?.asString)
+        }
+        plain(BktModel.fromJson(input.get("model").toString()).predict(rows))
+    }
+    "bkt_update" -> {
+        val model = BktModel.fromJson(input.get("model").toString())
+        var state: KnowledgeState? = null
+        val out = com.google.gson.JsonArray()
+        for (o in input.getAsJsonArray("observations").map { it.asJsonObject }) {
+            state = model.update(input.get("skill").asString, state, o.get("correct").asBoolean, o.get("template")?.asString)
+            out.add(plain(state))
+        }
+        out
+    }
+    "bkt_load" -> JsonParser.parseString(BktModel.fromJson(text(fixtures, input)).toJson())
+        .asJsonObject.getAsJsonObject("model").get("skills")
+    "frontier" -> plain(frontier(Framework.fromCaseJson(text(fixtures, input)), standings(input.getAsJsonObject("standings"))))
+    "roll_up" -> {
+        val rules = input.getAsJsonObject("rules")?.entrySet()?.associate { it.key to rule(it.value.asJsonObject) } ?: emptyMap()
+        val default = input.getAsJsonObject("default")?.let { rule(it) } ?: RollupRule.All
+        plain(rollUp(Framework.fromCaseJson(text(fixtures, input)), standings(input.getAsJsonObject("standings")), rules, default))
+    }
+    "class_summary" -> {
+        val scores = input.getAsJsonObject("scores").entrySet().associate { l ->
+            l.key to l.value.asJsonObject.entrySet().associate { it.key to it.value.asDouble }
+        }
+        plain(classSummary(scores, scale(input.get("scale")), input.getAsJsonArray("competencies")?.map { it.asString }))
+    }
     else -> error("unknown op $op")
+}
+
+fun method(spec: JsonObject): CalculationMethod = when (spec.get("method").asString) {
+    "weighted_average" -> CalculationMethod.WeightedAverage(spec.get("weight").asInt.toUByte())
+    "decaying_average" -> CalculationMethod.DecayingAverage(spec.get("rate").asInt.toUByte())
+    "n_mastery" -> CalculationMethod.NMastery(spec.get("n").asInt.toUByte())
+    "latest" -> CalculationMethod.Latest
+    "highest" -> CalculationMethod.Highest
+    else -> CalculationMethod.Average
+}
+
+fun scale(value: JsonElement): ProficiencyScale =
+    if (value.isJsonPrimitive) proficiencyScale(value.asString)
+    else ProficiencyScale(
+        value.asJsonObject.getAsJsonArray("ratings").map { it.asJsonObject }.map {
+            Rating(it.get("points").asDouble, it.get("description").asString, it.get("color").asString, it.get("mastery")?.asBoolean ?: false)
+        },
+        value.asJsonObject.getAsJsonArray("display_cut_points")?.map { it.asDouble } ?: emptyList(),
+    )
+
+fun standings(raw: JsonObject): Map<String, Standing> =
+    raw.entrySet().associate { it.key to Standing(it.value.asJsonObject.get("value").asDouble, it.value.asJsonObject.get("mastered").asBoolean) }
+
+fun rule(spec: JsonObject): RollupRule = when (spec.get("rule").asString) {
+    "all" -> RollupRule.All
+    "k_of_n" -> RollupRule.KOfN(spec.get("k").asInt.toUInt())
+    "points" -> RollupRule.Points(
+        spec.get("required_points").asDouble,
+        spec.getAsJsonObject("points")?.entrySet()?.associate { it.key to it.value.asDouble } ?: emptyMap(),
+        spec.getAsJsonArray("required")?.map { it.asString } ?: emptyList(),
+    )
+    else -> RollupRule.Weighted(
+        spec.getAsJsonObject("weights")?.entrySet()?.associate { it.key to it.value.asDouble } ?: emptyMap(),
+        spec.get("threshold").asDouble,
+    )
 }
 
 fun code(e: MasteryException): Pair<String, String?> = when (e) {

@@ -1,6 +1,7 @@
 """Every fixture case, through the uniffi-generated Python bindings."""
 
 import enum
+import json
 
 import pytest
 
@@ -69,7 +70,65 @@ def run(op, inp):
         return m.validate_caliper(text(inp))
     if op == "pybkt_csv_ingest":
         return plain(m.ingest_pybkt_csv(text(inp)))
+    if op == "calculate":
+        evidence = [m.ScoredEvidence(score=e["score"], assessed_at=e["assessed_at"], due_at=e.get("due_at")) for e in inp["evidence"]]
+        return m.calculate(method(inp["method"]), evidence, inp["mastery_points"], inp.get("order") == "due")
+    if op == "rating_for":
+        return plain(m.rating_for(scale(inp["scale"]), inp["score"]))
+    if op == "bkt_predict":
+        rows = [m.BktResponse(learner=r["learner"], skill=r["skill"], correct=r["correct"], order=r.get("order"), template=r.get("template")) for r in inp["rows"]]
+        return plain(m.BktModel.from_json(json.dumps(inp["model"])).predict(rows))
+    if op == "bkt_update":
+        model = m.BktModel.from_json(json.dumps(inp["model"]))
+        states, state = [], None
+        for o in inp["observations"]:
+            state = model.update(inp["skill"], state, o["correct"], o.get("template"))
+            states.append(plain(state))
+        return states
+    if op == "bkt_load":
+        return json.loads(m.BktModel.from_json(text(inp)).to_json())["model"]["skills"]
+    if op == "frontier":
+        return plain(m.frontier(m.Framework.from_case_json(text(inp)), standings(inp["standings"])))
+    if op == "roll_up":
+        rules = {k: rule(v) for k, v in (inp.get("rules") or {}).items()}
+        default = rule(inp["default"]) if inp.get("default") else m.RollupRule.ALL()
+        return plain(m.roll_up(m.Framework.from_case_json(text(inp)), standings(inp["standings"]), rules, default))
+    if op == "class_summary":
+        return plain(m.class_summary(inp["scores"], scale(inp["scale"]), inp.get("competencies")))
     raise ValueError(op)
+
+
+def method(spec):
+    kind = spec["method"]
+    if kind == "weighted_average":
+        return m.CalculationMethod.WEIGHTED_AVERAGE(weight=spec["weight"])
+    if kind == "decaying_average":
+        return m.CalculationMethod.DECAYING_AVERAGE(rate=spec["rate"])
+    if kind == "n_mastery":
+        return m.CalculationMethod.N_MASTERY(n=spec["n"])
+    return getattr(m.CalculationMethod, kind.upper())()
+
+
+def scale(value):
+    if isinstance(value, str):
+        return m.proficiency_scale(value)
+    ratings = [m.Rating(points=r["points"], description=r["description"], color=r["color"], mastery=r.get("mastery", False)) for r in value["ratings"]]
+    return m.ProficiencyScale(ratings=ratings, display_cut_points=value.get("display_cut_points", []))
+
+
+def standings(raw):
+    return {k: m.Standing(value=v["value"], mastered=v["mastered"]) for k, v in raw.items()}
+
+
+def rule(spec):
+    kind = spec["rule"]
+    if kind == "all":
+        return m.RollupRule.ALL()
+    if kind == "k_of_n":
+        return m.RollupRule.K_OF_N(k=spec["k"])
+    if kind == "points":
+        return m.RollupRule.POINTS(required_points=spec["required_points"], points=spec.get("points", {}), required=spec.get("required", []))
+    return m.RollupRule.WEIGHTED(weights=spec.get("weights", {}), threshold=spec["threshold"])
 
 
 def error_of(exc):

@@ -136,8 +136,15 @@ fn responses(
     templates: Option<Vec<String>>,
 ) -> Result<Vec<core::mastery::Response>, core::MasteryError> {
     let n = learners.len();
-    if skills.len() != n || correct.len() != n || orders.as_ref().is_some_and(|o| o.len() != n) || templates.as_ref().is_some_and(|t| t.len() != n) {
-        return Err(core::MasteryError::InvalidInput { field: "columns".into(), reason: "must all have the same length".into() });
+    if skills.len() != n
+        || correct.len() != n
+        || orders.as_ref().is_some_and(|o| o.len() != n)
+        || templates.as_ref().is_some_and(|t| t.len() != n)
+    {
+        return Err(core::MasteryError::InvalidInput {
+            field: "columns".into(),
+            reason: "must all have the same length".into(),
+        });
     }
     if correct.iter().any(|c| *c != 0 && *c != 1) {
         return Err(core::MasteryError::InvalidInput { field: "correct".into(), reason: "must be 0 or 1".into() });
@@ -209,10 +216,19 @@ impl NativeBktModel {
 
     /// One online step: the state after observing `correct` on `skill`.
     #[pyo3(signature = (skill, state, correct, template=None))]
-    fn update<'py>(&self, py: Python<'py>, skill: &str, state: Option<&Bound<'py, PyAny>>, correct: bool, template: Option<&str>) -> PyResult<Bound<'py, PyAny>> {
+    fn update<'py>(
+        &self,
+        py: Python<'py>,
+        skill: &str,
+        state: Option<&Bound<'py, PyAny>>,
+        correct: bool,
+        template: Option<&str>,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let model = self.inner.skill(skill).py_err(py)?;
         let mut state = match state {
-            Some(s) if !s.is_none() => from_python::<Option<core::mastery::KnowledgeState>>(Some(s))?.unwrap_or(model.initial_state()),
+            Some(s) if !s.is_none() => {
+                from_python::<Option<core::mastery::KnowledgeState>>(Some(s))?.unwrap_or(model.initial_state())
+            }
             _ => model.initial_state(),
         };
         model.update(&mut state, correct, template);
@@ -224,7 +240,13 @@ impl NativeBktModel {
 /// a list of `{"score", "assessed_at", "due_at"?}`; `order` "assessed" or "due".
 #[pyfunction]
 #[pyo3(signature = (method, evidence, mastery_points, order=None))]
-fn calculate(py: Python<'_>, method: &Bound<'_, PyAny>, evidence: &Bound<'_, PyAny>, mastery_points: f64, order: Option<&Bound<'_, PyAny>>) -> PyResult<Option<f64>> {
+fn calculate(
+    py: Python<'_>,
+    method: &Bound<'_, PyAny>,
+    evidence: &Bound<'_, PyAny>,
+    mastery_points: f64,
+    order: Option<&Bound<'_, PyAny>>,
+) -> PyResult<Option<f64>> {
     let method: core::mastery::CalculationMethod = from_python(Some(method))?;
     let evidence: Vec<core::mastery::ScoredEvidence> = from_python(Some(evidence))?;
     let order: core::mastery::EvidenceOrder = from_python(order)?;
@@ -237,7 +259,12 @@ fn proficiency_scale<'py>(py: Python<'py>, name: &str) -> PyResult<Bound<'py, Py
     let scale = match name {
         "canvas" => core::mastery::ProficiencyScale::canvas_default(),
         "khan" => core::mastery::ProficiencyScale::khan_ladder(),
-        _ => return Err(error::to_py(py, core::MasteryError::InvalidInput { field: "name".into(), reason: "must be canvas or khan".into() })),
+        _ => {
+            return Err(error::to_py(
+                py,
+                core::MasteryError::InvalidInput { field: "name".into(), reason: "must be canvas or khan".into() },
+            ))
+        }
     };
     to_python(py, &scale)
 }
@@ -264,19 +291,37 @@ fn frontier<'py>(py: Python<'py>, framework: &Framework, standings: &Bound<'py, 
 /// Parents' standings from their children (`rules` per parent id, `default` otherwise).
 #[pyfunction]
 #[pyo3(signature = (framework, standings, rules=None, default=None))]
-fn roll_up<'py>(py: Python<'py>, framework: &Framework, standings: &Bound<'py, PyAny>, rules: Option<&Bound<'py, PyAny>>, default: Option<&Bound<'py, PyAny>>) -> PyResult<Bound<'py, PyAny>> {
+fn roll_up<'py>(
+    py: Python<'py>,
+    framework: &Framework,
+    standings: &Bound<'py, PyAny>,
+    rules: Option<&Bound<'py, PyAny>>,
+    default: Option<&Bound<'py, PyAny>>,
+) -> PyResult<Bound<'py, PyAny>> {
     let standings: std::collections::BTreeMap<String, core::mastery::Standing> = from_python(Some(standings))?;
     let rules: std::collections::BTreeMap<String, core::mastery::RollupRule> = from_python(rules)?;
     let default: Option<core::mastery::RollupRule> = from_python(default)?;
-    let result = core::mastery::roll_up(&framework.inner, &standings, &rules, &default.unwrap_or(core::mastery::RollupRule::All)).py_err(py)?;
+    let result = core::mastery::roll_up(
+        &framework.inner,
+        &standings,
+        &rules,
+        &default.unwrap_or(core::mastery::RollupRule::All),
+    )
+    .py_err(py)?;
     to_python(py, &result)
 }
 
 /// Per-competency class summary: `scores` is `{learner: {competency: points}}`.
 #[pyfunction]
 #[pyo3(signature = (scores, scale, competencies=None))]
-fn class_summary<'py>(py: Python<'py>, scores: &Bound<'py, PyAny>, scale: &Bound<'py, PyAny>, competencies: Option<Vec<String>>) -> PyResult<Bound<'py, PyAny>> {
-    let scores: std::collections::BTreeMap<String, std::collections::BTreeMap<String, f64>> = from_python(Some(scores))?;
+fn class_summary<'py>(
+    py: Python<'py>,
+    scores: &Bound<'py, PyAny>,
+    scale: &Bound<'py, PyAny>,
+    competencies: Option<Vec<String>>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let scores: std::collections::BTreeMap<String, std::collections::BTreeMap<String, f64>> =
+        from_python(Some(scores))?;
     let scale = validated_scale(py, scale)?;
     to_python(py, &core::mastery::class_summary(&scores, &scale, competencies.as_deref()))
 }

@@ -1,5 +1,7 @@
 """Every fixture case, through the Python binding."""
 
+import json
+
 import pytest
 
 import mastery
@@ -32,7 +34,38 @@ def run(op, inp):
         return mastery.validate_caliper(text(inp))
     if op == "pybkt_csv_ingest":
         return mastery.ingest_pybkt_csv(text(inp))
+    if op == "calculate":
+        return mastery.calculate(inp["method"], inp["evidence"], inp["mastery_points"], inp.get("order"))
+    if op == "rating_for":
+        return mastery.rating_for(scale(inp["scale"]), inp["score"])
+    if op == "bkt_predict":
+        model = mastery.BKTModel.from_json(json.dumps(inp["model"]))
+        rows = inp["rows"]
+        columns = ([r["learner"] for r in rows], [r["skill"] for r in rows], [int(r["correct"]) for r in rows],
+                   [r["order"] for r in rows] if all("order" in r for r in rows) else None,
+                   [r["template"] for r in rows] if all("template" in r for r in rows) else None)
+        correct, state = model._native.predict(*columns)
+        return [{"correct": c, "state": s} for c, s in zip(correct, state)]
+    if op == "bkt_update":
+        model = mastery.BKTModel.from_json(json.dumps(inp["model"]))
+        states, state = [], None
+        for o in inp["observations"]:
+            state = model.update(inp["skill"], state, o["correct"], o.get("template"))
+            states.append(state)
+        return states
+    if op == "bkt_load":
+        return mastery.BKTModel.from_json(text(inp))._native.skills()
+    if op == "frontier":
+        return mastery.frontier(mastery.Framework.from_case_json(text(inp)), inp["standings"])
+    if op == "roll_up":
+        return mastery.roll_up(mastery.Framework.from_case_json(text(inp)), inp["standings"], inp.get("rules"), inp.get("default"))
+    if op == "class_summary":
+        return mastery.class_summary(inp["scores"], scale(inp["scale"]), inp.get("competencies"))
     raise ValueError(op)
+
+
+def scale(value):
+    return mastery.proficiency_scale(value) if isinstance(value, str) else value
 
 
 def error_of(exc):

@@ -60,6 +60,36 @@ export interface EvidenceMapping {
   courses?: Record<string, string>;
   default_time?: string;
 }
+export type CalculationMethod =
+  | { method: "weighted_average"; weight: number }
+  | { method: "decaying_average"; rate: number }
+  | { method: "n_mastery"; n: number }
+  | { method: "latest" } | { method: "highest" } | { method: "average" };
+export interface ScoredEvidence { score: number; assessed_at: string; due_at?: string; }
+export interface Rating { points: number; description: string; color: string; mastery: boolean; }
+export interface ProficiencyScale { ratings: Rating[]; display_cut_points: number[]; }
+export interface BktResponse { learner: string; skill: string; correct: boolean; order?: number; template?: string; }
+export interface BktPrediction { correct: number; state: number; }
+export interface KnowledgeState { p_known: number; attempts: number; correct: number; }
+export interface BktOptions {
+  forgets?: boolean; multilearn?: boolean; multigs?: boolean; num_fits?: number; max_iter?: number;
+  tol?: number; seed?: number; max_guess?: number | null; max_slip?: number | null;
+}
+export interface Standing { value: number; mastered: boolean; }
+export type RollupRule =
+  | { rule: "all" }
+  | { rule: "points"; required_points: number; points?: Record<string, number>; required?: string[] }
+  | { rule: "weighted"; weights?: Record<string, number>; threshold: number }
+  | { rule: "k_of_n"; k: number };
+export interface RolledUp { competency: string; standing: Standing; children_mastered: number; children: number; }
+export interface Recommendation {
+  competency: string; human_coding_scheme: string | null; unblocks: number; current_value: number; reason: string;
+}
+export interface LevelCount { description: string; color: string; count: number; }
+export interface CompetencySummary {
+  competency: string; learners: number; mean: number; median: number; mastered_share: number; levels: LevelCount[];
+}
+export interface Evaluation { rmse: number; accuracy: number; auc: number; rows: number; }
 /** Every error thrown by this package: a real Error with a stable `code`. */
 export interface MasteryError extends Error { code: string; field: string | null; }
 "#;
@@ -176,4 +206,161 @@ pub fn validate_caliper(text: &str) -> Result<(), JsValue> {
 #[wasm_bindgen(js_name = ingestPybktCsv, unchecked_return_type = "IngestReport")]
 pub fn ingest_pybkt_csv(text: &str) -> Result<JsValue, JsValue> {
     to_js(&core::parse_pybkt_csv(text).map_err(err)?)
+}
+
+/// A fitted BKT model (pyBKT semantics); load one trained in Python with `fromJson`.
+#[wasm_bindgen]
+#[derive(Debug)]
+pub struct BktModel {
+    inner: core::mastery::BktModel,
+}
+
+#[wasm_bindgen]
+impl BktModel {
+    #[wasm_bindgen(js_name = fromJson)]
+    pub fn from_json(text: &str) -> Result<BktModel, JsValue> {
+        core::mastery::BktModel::from_json(text).map(|inner| Self { inner }).map_err(err)
+    }
+
+    #[wasm_bindgen(js_name = toJson)]
+    pub fn to_json(&self) -> String {
+        self.inner.to_json()
+    }
+
+    /// Fits one model per skill (single-threaded).
+    pub fn fit(
+        #[wasm_bindgen(unchecked_param_type = "BktResponse[]")] rows: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "BktOptions | null")] options: Option<JsValue>,
+    ) -> Result<BktModel, JsValue> {
+        let rows: Vec<core::mastery::Response> = from_js(rows)?;
+        let options: core::mastery::BktOptions = from_js(options.unwrap_or(JsValue::UNDEFINED))?;
+        core::mastery::BktModel::fit(&rows, &options).map(|inner| Self { inner }).map_err(err)
+    }
+
+    #[wasm_bindgen(unchecked_return_type = "BktPrediction[]")]
+    pub fn predict(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "BktResponse[]")] rows: JsValue,
+    ) -> Result<JsValue, JsValue> {
+        let rows: Vec<core::mastery::Response> = from_js(rows)?;
+        to_js(&self.inner.predict(&rows).map_err(err)?)
+    }
+
+    /// One O(1) online step; pass `null` as the state of a learner's first answer.
+    #[wasm_bindgen(unchecked_return_type = "KnowledgeState")]
+    pub fn update(
+        &self,
+        skill: &str,
+        #[wasm_bindgen(unchecked_param_type = "KnowledgeState | null")] state: JsValue,
+        correct: bool,
+        template: Option<String>,
+    ) -> Result<JsValue, JsValue> {
+        let model = self.inner.skill(skill).map_err(err)?;
+        let mut state = from_js::<Option<core::mastery::KnowledgeState>>(state)?.unwrap_or(model.initial_state());
+        model.update(&mut state, correct, template.as_deref());
+        to_js(&state)
+    }
+
+    /// P(correct) on the next attempt.
+    #[wasm_bindgen(js_name = predictCorrect)]
+    pub fn predict_correct(
+        &self,
+        skill: &str,
+        #[wasm_bindgen(unchecked_param_type = "KnowledgeState | null")] state: JsValue,
+        template: Option<String>,
+    ) -> Result<f64, JsValue> {
+        let model = self.inner.skill(skill).map_err(err)?;
+        let state = from_js::<Option<core::mastery::KnowledgeState>>(state)?.unwrap_or(model.initial_state());
+        Ok(model.predict_correct(&state, template.as_deref()))
+    }
+}
+
+/// A Canvas calculation method over scored evidence; `null` when it yields no result.
+#[wasm_bindgen]
+pub fn calculate(
+    #[wasm_bindgen(unchecked_param_type = "CalculationMethod")] method: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "ScoredEvidence[]")] evidence: JsValue,
+    #[wasm_bindgen(js_name = masteryPoints)] mastery_points: f64,
+    #[wasm_bindgen(unchecked_param_type = "\"assessed\" | \"due\" | null")] order: Option<JsValue>,
+) -> Result<Option<f64>, JsValue> {
+    let method: core::mastery::CalculationMethod = from_js(method)?;
+    let evidence: Vec<core::mastery::ScoredEvidence> = from_js(evidence)?;
+    let order: core::mastery::EvidenceOrder = from_js(order.unwrap_or(JsValue::UNDEFINED))?;
+    method.calculate(&evidence, mastery_points, order).map_err(err)
+}
+
+/// A ready-made scale: `"canvas"` or `"khan"`.
+#[wasm_bindgen(js_name = proficiencyScale, unchecked_return_type = "ProficiencyScale")]
+pub fn proficiency_scale(name: &str) -> Result<JsValue, JsValue> {
+    match name {
+        "canvas" => to_js(&core::mastery::ProficiencyScale::canvas_default()),
+        "khan" => to_js(&core::mastery::ProficiencyScale::khan_ladder()),
+        _ => {
+            Err(err(core::MasteryError::InvalidInput { field: "name".into(), reason: "must be canvas or khan".into() }))
+        }
+    }
+}
+
+fn scale(value: JsValue) -> Result<core::mastery::ProficiencyScale, JsValue> {
+    let raw: core::mastery::ProficiencyScaleInput = from_js(value)?;
+    core::mastery::ProficiencyScale::new(raw.ratings, raw.display_cut_points).map_err(err)
+}
+
+/// The rating a score earns on a scale.
+#[wasm_bindgen(js_name = ratingFor, unchecked_return_type = "Rating")]
+pub fn rating_for(
+    #[wasm_bindgen(unchecked_param_type = "ProficiencyScale")] scale_value: JsValue,
+    score: f64,
+) -> Result<JsValue, JsValue> {
+    to_js(scale(scale_value)?.rating_for(score))
+}
+
+/// The learner's next competencies: not mastered, prerequisites mastered, ranked.
+#[wasm_bindgen(unchecked_return_type = "Recommendation[]")]
+pub fn frontier(
+    framework: &Framework,
+    #[wasm_bindgen(unchecked_param_type = "Record<string, Standing>")] standings: JsValue,
+) -> Result<JsValue, JsValue> {
+    let standings: std::collections::BTreeMap<String, core::mastery::Standing> = from_js(standings)?;
+    to_js(&core::mastery::frontier(&framework.inner, &standings))
+}
+
+/// Parents' standings from their children.
+#[wasm_bindgen(js_name = rollUp, unchecked_return_type = "Record<string, RolledUp>")]
+pub fn roll_up(
+    framework: &Framework,
+    #[wasm_bindgen(unchecked_param_type = "Record<string, Standing>")] standings: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "Record<string, RollupRule> | null")] rules: Option<JsValue>,
+    #[wasm_bindgen(unchecked_param_type = "RollupRule | null")] default_rule: Option<JsValue>,
+) -> Result<JsValue, JsValue> {
+    let standings: std::collections::BTreeMap<String, core::mastery::Standing> = from_js(standings)?;
+    let rules: std::collections::BTreeMap<String, core::mastery::RollupRule> =
+        from_js(rules.unwrap_or(JsValue::UNDEFINED))?;
+    let default_rule: Option<core::mastery::RollupRule> = from_js(default_rule.unwrap_or(JsValue::UNDEFINED))?;
+    let result = core::mastery::roll_up(
+        &framework.inner,
+        &standings,
+        &rules,
+        &default_rule.unwrap_or(core::mastery::RollupRule::All),
+    )
+    .map_err(err)?;
+    to_js(&result)
+}
+
+/// Per-competency class summary: `scores[learner][competency]` on the scale's points.
+#[wasm_bindgen(js_name = classSummary, unchecked_return_type = "CompetencySummary[]")]
+pub fn class_summary(
+    #[wasm_bindgen(unchecked_param_type = "Record<string, Record<string, number>>")] scores: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "ProficiencyScale")] scale_value: JsValue,
+    competencies: Option<Vec<String>>,
+) -> Result<JsValue, JsValue> {
+    let scores: std::collections::BTreeMap<String, std::collections::BTreeMap<String, f64>> = from_js(scores)?;
+    to_js(&core::mastery::class_summary(&scores, &scale(scale_value)?, competencies.as_deref()))
+}
+
+/// RMSE, accuracy and AUC of probabilities against 0/1 outcomes.
+#[wasm_bindgen(unchecked_return_type = "Evaluation")]
+pub fn evaluate(predicted: Vec<f64>, outcomes: Vec<u8>) -> Result<JsValue, JsValue> {
+    let outcomes: Vec<bool> = outcomes.iter().map(|o| *o == 1).collect();
+    to_js(&core::mastery::evaluate(&predicted, &outcomes).map_err(err)?)
 }

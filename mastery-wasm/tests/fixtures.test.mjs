@@ -27,9 +27,24 @@ function run(op, input) {
     case "caliper_ingest": return m.ingestCaliper(text(input), input.mapping);
     case "caliper_validate": return m.validateCaliper(text(input));
     case "pybkt_csv_ingest": return m.ingestPybktCsv(text(input));
+    case "calculate": return m.calculate(input.method, input.evidence, input.mastery_points, input.order ?? null);
+    case "rating_for": return m.ratingFor(scale(input.scale), input.score);
+    case "bkt_predict": return m.BktModel.fromJson(JSON.stringify(input.model)).predict(input.rows);
+    case "bkt_update": {
+      const model = m.BktModel.fromJson(JSON.stringify(input.model));
+      let state = null;
+      return input.observations.map((o) => (state = model.update(input.skill, state, o.correct, o.template ?? null)));
+    }
+    case "bkt_load": return JSON.parse(m.BktModel.fromJson(text(input)).toJson()).model.skills;
+    case "frontier": return m.frontier(m.Framework.fromCaseJson(text(input)), input.standings);
+    case "roll_up":
+      return m.rollUp(m.Framework.fromCaseJson(text(input)), input.standings, input.rules ?? null, input.default ?? null);
+    case "class_summary": return m.classSummary(input.scores, scale(input.scale), input.competencies ?? null);
     default: throw new TypeError(`unknown op ${op}`);
   }
 }
+
+const scale = (s) => (typeof s === "string" ? m.proficiencyScale(s) : s);
 
 const all = cases();
 test("there are fixtures", () => assert.ok(all.length >= 20));

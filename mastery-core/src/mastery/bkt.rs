@@ -541,7 +541,8 @@ impl BktModel {
 
     /// Reads a model file; an unknown format or version is a typed error.
     pub fn from_json(text: &str) -> Result<Self> {
-        let value: serde_json::Value = serde_json::from_str(text).map_err(|e| MasteryError::parse("BKT model file", e))?;
+        let value: serde_json::Value =
+            serde_json::from_str(text).map_err(|e| MasteryError::parse("BKT model file", e))?;
         if value.get("format").and_then(serde_json::Value::as_str) != Some(FORMAT) {
             return Err(MasteryError::invalid("format", "not a mastery BKT model file"));
         }
