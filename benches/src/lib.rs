@@ -1,6 +1,57 @@
 //! Deterministic input generators shared by the benchmarks.
 
+use mastery_core::mastery::Response;
 use serde_json::json;
+
+/// SplitMix64: the same stream on every platform.
+struct Rng(u64);
+
+impl Rng {
+    fn unit(&mut self) -> f64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        ((z ^ (z >> 31)) >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+/// A BKT response log simulated from known parameters: `skills` × `learners` × `attempts` rows,
+/// ordered by learner, then skill, then attempt (`order_id` is the global row number).
+/// Each skill has its own truth: prior 0.1-0.5, learn 0.05-0.3, guess 0.1-0.3, slip 0.05-0.2.
+pub fn bkt_log(skills: usize, learners: usize, attempts: usize, seed: u64) -> Vec<Response> {
+    let mut rng = Rng(seed);
+    let truth: Vec<[f64; 4]> = (0..skills)
+        .map(|_| [0.1 + 0.4 * rng.unit(), 0.05 + 0.25 * rng.unit(), 0.1 + 0.2 * rng.unit(), 0.05 + 0.15 * rng.unit()])
+        .collect();
+    let mut rows = Vec::with_capacity(skills * learners * attempts);
+    for learner in 0..learners {
+        for (skill, &[prior, learn, guess, slip]) in truth.iter().enumerate() {
+            let mut known = rng.unit() < prior;
+            for _ in 0..attempts {
+                let correct = if known { rng.unit() >= slip } else { rng.unit() < guess };
+                rows.push(Response {
+                    learner: format!("learner{learner}"),
+                    skill: format!("skill{skill}"),
+                    correct,
+                    order: Some(rows.len() as i64),
+                    template: None,
+                });
+                known = known || rng.unit() < learn;
+            }
+        }
+    }
+    rows
+}
+
+/// The log as pyBKT's CSV (`order_id,user_id,skill_name,correct`).
+pub fn bkt_csv(rows: &[Response]) -> String {
+    let mut out = String::from("order_id,user_id,skill_name,correct\n");
+    for r in rows {
+        out.push_str(&format!("{},{},{},{}\n", r.order.unwrap_or_default(), r.learner, r.skill, u8::from(r.correct)));
+    }
+    out
+}
 
 /// `n` xAPI statements from `learners` learners over `activities` activities; no randomness,
 /// so every run measures the same bytes.

@@ -95,6 +95,123 @@ pub struct Response {
     pub template: Option<String>,
 }
 
+/// Responses in columns, with learners, skills and templates as indexes into name lists: the
+/// compact form fitting and prediction work on (and what bindings build from DataFrame codes).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ResponseTable {
+    pub learner: Vec<u32>,
+    pub skill: Vec<u32>,
+    pub correct: Vec<bool>,
+    /// Position in the learner's history; without it rows keep their input order.
+    #[serde(default)]
+    pub order: Option<Vec<i64>>,
+    /// Template index per row (for `multilearn` / `multigs`).
+    #[serde(default)]
+    pub template: Option<Vec<u32>>,
+    pub skill_names: Vec<String>,
+    #[serde(default)]
+    pub template_names: Vec<String>,
+}
+
+impl ResponseTable {
+    /// Interns names; learner codes follow first appearance.
+    pub fn from_rows(rows: &[Response]) -> Self {
+        fn code<'a>(names: &mut HashMap<&'a str, u32>, name: &'a str) -> u32 {
+            let next = names.len() as u32;
+            *names.entry(name).or_insert(next)
+        }
+        let (mut learners, mut skills, mut templates) = (HashMap::new(), HashMap::new(), HashMap::new());
+        let mut table = Self::default();
+        let any_order = rows.iter().any(|r| r.order.is_some());
+        let any_template = rows.iter().any(|r| r.template.is_some());
+        for r in rows {
+            table.learner.push(code(&mut learners, &r.learner));
+            table.skill.push(code(&mut skills, &r.skill));
+            table.correct.push(r.correct);
+            if any_order {
+                table.order.get_or_insert_with(Vec::new).push(r.order.unwrap_or(i64::MIN));
+            }
+            if any_template {
+                let t = r.template.as_deref().unwrap_or("");
+                table.template.get_or_insert_with(Vec::new).push(code(&mut templates, t));
+            }
+        }
+        table.skill_names = names(skills);
+        table.template_names = names(templates);
+        table
+    }
+
+    pub fn len(&self) -> usize {
+        self.correct.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.correct.is_empty()
+    }
+
+    fn validate(&self) -> Result<()> {
+        let n = self.len();
+        if self.learner.len() != n
+            || self.skill.len() != n
+            || self.order.as_ref().is_some_and(|o| o.len() != n)
+            || self.template.as_ref().is_some_and(|t| t.len() != n)
+        {
+            return Err(MasteryError::invalid("columns", "must all have the same length"));
+        }
+        if self.skill.iter().any(|&s| s as usize >= self.skill_names.len()) {
+            return Err(MasteryError::invalid("skill_name", "code without a name"));
+        }
+        if self.template.as_ref().is_some_and(|t| t.iter().any(|&x| x as usize >= self.template_names.len())) {
+            return Err(MasteryError::invalid("template_id", "code without a name"));
+        }
+        if self.skill_names.iter().any(String::is_empty) {
+            return Err(MasteryError::invalid("skill_name", "is empty"));
+        }
+        Ok(())
+    }
+
+    fn template_of(&self, row: usize) -> Option<&str> {
+        self.template.as_ref().map(|t| self.template_names[t[row] as usize].as_str())
+    }
+
+    /// Row indexes grouped by skill, then learner, each learner's rows in order:
+    /// `(skill code, rows, learner boundaries)`.
+    fn grouped(&self) -> Vec<(u32, Vec<u32>, Vec<usize>)> {
+        let mut buckets: Vec<Vec<u32>> = vec![Vec::new(); self.skill_names.len()];
+        for (i, &s) in self.skill.iter().enumerate() {
+            buckets[s as usize].push(i as u32);
+        }
+        buckets
+            .into_iter()
+            .enumerate()
+            .filter(|(_, rows)| !rows.is_empty())
+            .map(|(skill, mut rows)| {
+                // Stable and adaptive: logs that are already grouped sort in linear time.
+                match &self.order {
+                    Some(order) => rows.sort_by_key(|&i| (self.learner[i as usize], order[i as usize])),
+                    None => rows.sort_by_key(|&i| self.learner[i as usize]),
+                }
+                let mut bounds = vec![0];
+                for k in 1..rows.len() {
+                    if self.learner[rows[k] as usize] != self.learner[rows[k - 1] as usize] {
+                        bounds.push(k);
+                    }
+                }
+                bounds.push(rows.len());
+                (skill as u32, rows, bounds)
+            })
+            .collect()
+    }
+}
+
+fn names(map: HashMap<&str, u32>) -> Vec<String> {
+    let mut names = vec![String::new(); map.len()];
+    for (name, code) in map {
+        names[code as usize] = name.to_owned();
+    }
+    names
+}
+
 /// P(correct) and P(known) for one row.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Prediction {
@@ -182,49 +299,69 @@ pub(crate) struct Sequences {
     obs: Vec<bool>,
     learn: Vec<u16>,
     gs: Vec<u16>,
-    /// `(start, end)` of each learner's sequence.
+    /// `(start, end)` of each distinct sequence.
     bounds: Vec<(usize, usize)>,
-    /// The input row of each position.
-    rows: Vec<usize>,
+    /// How many learners had exactly that sequence (EM's statistics are sums over learners,
+    /// so identical sequences are computed once and weighted).
+    weights: Vec<f64>,
+    /// Distinct sequences of equal length in groups of [`LANES`], computed side by side: the
+    /// forward pass is a chain of dependent divisions, and independent chains overlap.
+    groups: Vec<[usize; LANES]>,
+    /// Sequences left over after grouping.
+    singles: Vec<usize>,
 }
 
-/// Groups rows by skill, then by learner (first appearance), each learner's rows sorted by order.
-fn by_skill(rows: &[Response]) -> BTreeMap<&str, Vec<Vec<usize>>> {
-    /// Per skill: learner → slot, and each slot's row indexes.
-    type Learners<'a> = (HashMap<&'a str, usize>, Vec<Vec<usize>>);
-    let mut skills: BTreeMap<&str, Learners<'_>> = BTreeMap::new();
-    for (i, r) in rows.iter().enumerate() {
-        let (index, learners) = skills.entry(r.skill.as_str()).or_default();
-        let slot = *index.entry(r.learner.as_str()).or_insert_with(|| {
-            learners.push(Vec::new());
-            learners.len() - 1
-        });
-        learners[slot].push(i);
-    }
-    skills
-        .into_iter()
-        .map(|(skill, (_, mut learners))| {
-            for l in &mut learners {
-                l.sort_by_key(|&i| rows[i].order.unwrap_or(i64::MIN)); // stable: ties keep input order
-            }
-            (skill, learners)
-        })
-        .collect()
-}
+const LANES: usize = 4;
 
-fn sequences(rows: &[Response], learners: &[Vec<usize>], model: &SkillModel) -> Sequences {
-    let mut s = Sequences::default();
-    for learner in learners {
-        let start = s.obs.len();
-        for &i in learner {
-            let t = rows[i].template.as_deref();
-            s.obs.push(rows[i].correct);
-            s.learn.push(model.learn_class(t) as u16);
-            s.gs.push(model.gs_class(t) as u16);
-            s.rows.push(i);
+impl Sequences {
+    fn group_by_length(&mut self) {
+        let mut ids: Vec<usize> = (0..self.bounds.len()).collect();
+        ids.sort_by_key(|&i| (self.bounds[i].1 - self.bounds[i].0, i));
+        let (mut groups, mut singles) = (Vec::new(), Vec::new());
+        for run in ids.chunk_by(|&a, &b| self.bounds[a].1 - self.bounds[a].0 == self.bounds[b].1 - self.bounds[b].0) {
+            let mut chunks = run.chunks_exact(LANES);
+            groups.extend(chunks.by_ref().map(|c| [c[0], c[1], c[2], c[3]]));
+            singles.extend_from_slice(chunks.remainder());
         }
-        s.bounds.push((start, s.obs.len()));
+        self.groups = groups;
+        self.singles = singles;
     }
+}
+
+fn sequences(table: &ResponseTable, rows: &[u32], bounds: &[usize], model: &SkillModel) -> Sequences {
+    // Per template code, its classes in this skill's model.
+    let classes: Vec<(u16, u16)> = table
+        .template_names
+        .iter()
+        .map(|t| (model.learn_class(Some(t)) as u16, model.gs_class(Some(t)) as u16))
+        .collect();
+    let mut s = Sequences { obs: Vec::with_capacity(rows.len()), ..Sequences::default() };
+    let mut seen: HashMap<Vec<u32>, usize> = HashMap::new();
+    for w in bounds.windows(2) {
+        // A sequence's identity: each attempt's outcome and classes packed in one u32.
+        let key: Vec<u32> = rows[w[0]..w[1]]
+            .iter()
+            .map(|&i| {
+                let i = i as usize;
+                let (l, g) = table.template.as_ref().map_or((0, 0), |t| classes[t[i] as usize]);
+                u32::from(table.correct[i]) | u32::from(l) << 1 | u32::from(g) << 16
+            })
+            .collect();
+        if let Some(&k) = seen.get(&key) {
+            s.weights[k] += 1.0;
+            continue;
+        }
+        let start = s.obs.len();
+        for &packed in &key {
+            s.obs.push(packed & 1 == 1);
+            s.learn.push(((packed >> 1) & 0x7fff) as u16);
+            s.gs.push((packed >> 16) as u16);
+        }
+        seen.insert(key, s.bounds.len());
+        s.bounds.push((start, s.obs.len()));
+        s.weights.push(1.0);
+    }
+    s.group_by_length();
     s
 }
 
@@ -236,6 +373,111 @@ struct Counts {
     /// Per guess class, `[state][observed correct]`.
     emit: Vec<[[f64; 2]; 2]>,
     init: [f64; 2],
+}
+
+/// The E-step of the standard model (one learn class, one guess class): the arithmetic of
+/// [`e_step`], with counts in registers and [`LANES`] sequences of equal length side by side.
+fn e_step_single(p: &BktParams, s: &Sequences, counts: &mut Counts, buffer: &mut Vec<[[f64; LANES]; 4]>) -> f64 {
+    let (l, f, g, sl) = (p.learns[0], p.forgets[0], p.guesses[0], p.slips[0]);
+    let (t00, t01, t10, t11) = (1.0 - l, l, f, 1.0 - f);
+    let mut totals = Totals::default();
+    for group in &s.groups {
+        lanes(p.prior, [t00, t01, t10, t11], [g, sl], s, group, false, &mut totals, buffer);
+    }
+    for &one in &s.singles {
+        // A lone sequence fills every lane; only lane 0 counts.
+        lanes(p.prior, [t00, t01, t10, t11], [g, sl], s, &[one; LANES], true, &mut totals, buffer);
+    }
+    counts.trans[0] = [[totals.tr[0], totals.tr[1]], [totals.tr[2], totals.tr[3]]];
+    counts.emit[0] = [[totals.em[0], totals.em[1]], [totals.em[2], totals.em[3]]];
+    counts.init = totals.init;
+    totals.log_likelihood
+}
+
+/// Weighted sums of one E-step of the standard model.
+#[derive(Debug, Default)]
+struct Totals {
+    tr: [f64; 4],
+    em: [f64; 4],
+    init: [f64; 2],
+    log_likelihood: f64,
+}
+
+#[inline]
+#[allow(clippy::too_many_arguments)]
+fn lanes(
+    prior: f64,
+    [t00, t01, t10, t11]: [f64; 4],
+    [g, sl]: [f64; 2],
+    s: &Sequences,
+    group: &[usize; LANES],
+    only_first: bool,
+    totals: &mut Totals,
+    buffer: &mut Vec<[[f64; LANES]; 4]>,
+) {
+    let starts: [usize; LANES] = std::array::from_fn(|j| s.bounds[group[j]].0);
+    let len = s.bounds[group[0]].1 - starts[0];
+    let weights: [f64; LANES] = std::array::from_fn(|j| if only_first && j > 0 { 0.0 } else { s.weights[group[j]] });
+    buffer.clear();
+    let (mut a0, mut a1) = ([1.0 - prior; LANES], [prior; LANES]);
+    let mut product = [1.0f64; LANES];
+    let mut log_likelihood = [0.0f64; LANES];
+    for t in 0..len {
+        let (mut q0, mut q1) = (a0, a1);
+        for j in 0..LANES {
+            if t > 0 {
+                q0[j] = a0[j] * t00 + a1[j] * t10;
+                q1[j] = a0[j] * t01 + a1[j] * t11;
+            }
+            let correct = s.obs[starts[j] + t];
+            let (e0, e1) = if correct { (g, 1.0 - sl) } else { (1.0 - g, sl) };
+            let (b0, b1) = (q0[j] * e0, q1[j] * e1);
+            let norm = b0 + b1;
+            product[j] *= norm;
+            if product[j] < 1e-250 {
+                log_likelihood[j] += product[j].ln();
+                product[j] = 1.0;
+            }
+            a0[j] = b0 / norm;
+            a1[j] = b1 / norm;
+        }
+        buffer.push([a0, a1, q0, q1]);
+    }
+    let (mut sx, mut se) = ([[0.0f64; LANES]; 4], [[0.0f64; LANES]; 4]);
+    let (mut g0, mut g1) = (a0, a1);
+    for j in 0..LANES {
+        let o = usize::from(s.obs[starts[j] + len - 1]);
+        se[o][j] += g0[j];
+        se[2 + o][j] += g1[j];
+    }
+    for k in (0..len - 1).rev() {
+        let [f0, f1, _, _] = buffer[k];
+        let [_, _, q0, q1] = buffer[k + 1];
+        for j in 0..LANES {
+            let r0 = if q0[j] > 0.0 { g0[j] / q0[j] } else { 0.0 };
+            let r1 = if q1[j] > 0.0 { g1[j] / q1[j] } else { 0.0 };
+            let (x00, x01, x10, x11) = (f0[j] * t00 * r0, f0[j] * t01 * r1, f1[j] * t10 * r0, f1[j] * t11 * r1);
+            sx[0][j] += x00;
+            sx[1][j] += x01;
+            sx[2][j] += x10;
+            sx[3][j] += x11;
+            g0[j] = x00 + x01;
+            g1[j] = x10 + x11;
+            let o = usize::from(s.obs[starts[j] + k]);
+            se[o][j] += g0[j];
+            se[2 + o][j] += g1[j];
+        }
+    }
+    for j in 0..LANES {
+        let w = weights[j];
+        for i in 0..4 {
+            totals.tr[i] += w * sx[i][j];
+            totals.em[i] += w * se[i][j];
+        }
+        totals.init[0] += w * g0[j];
+        totals.init[1] += w * g1[j];
+        totals.log_likelihood += w * (log_likelihood[j] + product[j].ln());
+    }
 }
 
 /// One E-step over all sequences; returns the log-likelihood under `p`.
@@ -250,8 +492,10 @@ fn e_step(p: &BktParams, s: &Sequences, counts: &mut Counts, alpha: &mut Vec<[f6
             [1.0 - p.guesses[g], p.slips[g]]
         }
     };
+    // Sum of ln(norm) taken as the ln of running products: one ln per sequence, not per step.
     let mut log_likelihood = 0.0;
-    for &(start, end) in &s.bounds {
+    for (&(start, end), &weight) in s.bounds.iter().zip(&s.weights) {
+        let mut product = 1.0f64;
         alpha.clear();
         // Forward: filtered P(state | answers so far), normalised at every step.
         let mut a = [1.0 - p.prior, p.prior];
@@ -264,17 +508,22 @@ fn e_step(p: &BktParams, s: &Sequences, counts: &mut Counts, alpha: &mut Vec<[f6
             let lk = emission(s.gs[t] as usize, s.obs[t]);
             a = [a[0] * lk[0], a[1] * lk[1]];
             let norm = a[0] + a[1];
-            log_likelihood += norm.ln();
+            product *= norm;
+            if product < 1e-250 {
+                log_likelihood += weight * product.ln();
+                product = 1.0;
+            }
             a = [a[0] / norm, a[1] / norm];
             alpha.push(a);
         }
         // Backward (Rauch-Tung-Striebel form): smoothed posteriors and pair counts.
         let last = end - start - 1;
+        log_likelihood += weight * product.ln();
         let mut gamma = alpha[last];
         let emit = &mut counts.emit[s.gs[end - 1] as usize];
         let o = usize::from(s.obs[end - 1]);
-        emit[0][o] += gamma[0];
-        emit[1][o] += gamma[1];
+        emit[0][o] += weight * gamma[0];
+        emit[1][o] += weight * gamma[1];
         for k in (0..last).rev() {
             let t = start + k;
             let c = s.learn[t] as usize;
@@ -295,17 +544,17 @@ fn e_step(p: &BktParams, s: &Sequences, counts: &mut Counts, alpha: &mut Vec<[f6
             let trans = &mut counts.trans[c];
             for from in 0..2 {
                 for to in 0..2 {
-                    trans[from][to] += xi[from][to];
+                    trans[from][to] += weight * xi[from][to];
                 }
             }
             gamma = [xi[0][0] + xi[0][1], xi[1][0] + xi[1][1]];
             let emit = &mut counts.emit[s.gs[t] as usize];
             let o = usize::from(s.obs[t]);
-            emit[0][o] += gamma[0];
-            emit[1][o] += gamma[1];
+            emit[0][o] += weight * gamma[0];
+            emit[1][o] += weight * gamma[1];
         }
-        counts.init[0] += gamma[0];
-        counts.init[1] += gamma[1];
+        counts.init[0] += weight * gamma[0];
+        counts.init[1] += weight * gamma[1];
     }
     log_likelihood
 }
@@ -351,10 +600,11 @@ pub(crate) fn em(start: &BktParams, s: &Sequences, options: &BktOptions) -> (Bkt
         emit: vec![[[0.0; 2]; 2]; p.guesses.len()],
         init: [0.0; 2],
     };
-    let mut alpha = Vec::new();
+    let (mut alpha, mut buffer) = (Vec::new(), Vec::new());
+    let single = p.learns.len() == 1 && p.guesses.len() == 1;
     let mut history: Vec<f64> = Vec::with_capacity(options.max_iter);
     for i in 0..options.max_iter {
-        let ll = e_step(&p, s, &mut counts, &mut alpha);
+        let ll = if single { e_step_single(&p, s, &mut counts, &mut buffer) } else { e_step(&p, s, &mut counts, &mut alpha) };
         history.push(ll);
         if i > 1 && (ll - history[i - 1]).abs() <= options.tol {
             break;
@@ -375,14 +625,12 @@ fn random_start(rng: &mut SplitMix64, learn_classes: usize, gs_classes: usize, o
     }
 }
 
-fn classes(rows: &[Response], learners: &[Vec<usize>], enabled: bool) -> BTreeMap<String, usize> {
-    if !enabled {
-        return BTreeMap::new();
-    }
-    let mut names: Vec<&str> = learners.iter().flatten().filter_map(|&i| rows[i].template.as_deref()).collect();
-    names.sort_unstable();
-    names.dedup();
-    names.into_iter().enumerate().map(|(i, n)| (n.to_owned(), i)).collect()
+fn classes(table: &ResponseTable, rows: &[u32], enabled: bool) -> BTreeMap<String, usize> {
+    let Some(templates) = table.template.as_ref().filter(|_| enabled) else { return BTreeMap::new() };
+    let mut used: Vec<&str> = rows.iter().map(|&i| table.template_names[templates[i as usize] as usize].as_str()).collect();
+    used.sort_unstable();
+    used.dedup();
+    used.into_iter().enumerate().map(|(i, n)| (n.to_owned(), i)).collect()
 }
 
 fn check_rows(rows: &[Response]) -> Result<()> {
@@ -400,24 +648,29 @@ impl BktModel {
     /// which other skills are in the data.
     pub fn fit(rows: &[Response], options: &BktOptions) -> Result<Self> {
         check_rows(rows)?;
+        Self::fit_table(&ResponseTable::from_rows(rows), options)
+    }
+
+    /// [`BktModel::fit`] on columns.
+    pub fn fit_table(table: &ResponseTable, options: &BktOptions) -> Result<Self> {
+        table.validate()?;
         if options.num_fits == 0 || options.max_iter == 0 {
             return Err(MasteryError::invalid("num_fits", "num_fits and max_iter must be at least 1"));
         }
         let mut skills = BTreeMap::new();
-        for (skill, learners) in by_skill(rows) {
-            let learn_classes = classes(rows, &learners, options.multilearn);
-            let gs_classes = classes(rows, &learners, options.multigs);
+        for (skill, rows, bounds) in table.grouped() {
+            let name = &table.skill_names[skill as usize];
             let mut model = SkillModel {
                 params: BktParams { prior: 0.0, learns: vec![], forgets: vec![], guesses: vec![], slips: vec![] },
-                learn_classes,
-                gs_classes,
+                learn_classes: classes(table, &rows, options.multilearn),
+                gs_classes: classes(table, &rows, options.multigs),
                 log_likelihood: f64::NEG_INFINITY,
             };
-            let s = sequences(rows, &learners, &model);
-            let mut rng = SplitMix64::new(options.seed ^ fnv1a(skill));
+            let s = sequences(table, &rows, &bounds, &model);
+            drop(rows);
+            let mut rng = SplitMix64::new(options.seed ^ fnv1a(name));
             for _ in 0..options.num_fits {
-                let start =
-                    random_start(&mut rng, model.learn_classes.len().max(1), model.gs_classes.len().max(1), options);
+                let start = random_start(&mut rng, model.learn_classes.len().max(1), model.gs_classes.len().max(1), options);
                 let (params, history) = em(&start, &s, options);
                 let ll = history.last().copied().unwrap_or(f64::NEG_INFINITY);
                 if ll > model.log_likelihood || model.params.learns.is_empty() {
@@ -425,59 +678,61 @@ impl BktModel {
                     model.log_likelihood = ll;
                 }
             }
-            skills.insert(skill.to_owned(), model);
+            skills.insert(name.clone(), model);
         }
         Ok(Self { options: options.clone(), skills })
     }
 
     /// Runs exactly `iterations` EM steps from given parameters (no restarts, no early stop):
     /// how pyBKT's parity tests fit.
-    pub fn fit_from(
-        rows: &[Response],
-        start: &BTreeMap<String, SkillModel>,
-        iterations: usize,
-        options: &BktOptions,
-    ) -> Result<Self> {
+    pub fn fit_from(rows: &[Response], start: &BTreeMap<String, SkillModel>, iterations: usize, options: &BktOptions) -> Result<Self> {
         check_rows(rows)?;
+        let table = ResponseTable::from_rows(rows);
         let options = BktOptions { max_iter: iterations, tol: -1.0, ..options.clone() };
         let mut skills = BTreeMap::new();
-        for (skill, learners) in by_skill(rows) {
-            let mut model =
-                start.get(skill).cloned().ok_or(MasteryError::NotFound { what: "start model for skill" })?;
+        for (skill, rows, bounds) in table.grouped() {
+            let name = &table.skill_names[skill as usize];
+            let mut model = start.get(name).cloned().ok_or(MasteryError::NotFound { what: "start model for skill" })?;
             model.params.validate()?;
-            let s = sequences(rows, &learners, &model);
+            let s = sequences(&table, &rows, &bounds, &model);
             let (params, history) = em(&model.params, &s, &options);
             model.params = params;
             model.log_likelihood = history.last().copied().unwrap_or(f64::NEG_INFINITY);
-            skills.insert(skill.to_owned(), model);
+            skills.insert(name.clone(), model);
         }
         Ok(Self { options, skills })
     }
 
-    /// Log-likelihood of every EM iteration from `start` for one skill (for convergence checks).
+    /// Log-likelihood of every EM iteration from `skill`'s parameters, over the first skill of
+    /// `rows` (for convergence checks).
     pub fn log_likelihood_trace(rows: &[Response], skill: &SkillModel, iterations: usize) -> Vec<f64> {
-        let options =
-            BktOptions { max_iter: iterations, tol: -1.0, max_guess: None, max_slip: None, ..BktOptions::default() };
-        let grouped = by_skill(rows);
-        let Some(learners) = grouped.values().next() else { return Vec::new() };
-        em(&skill.params, &sequences(rows, learners, skill), &options).1
+        let options = BktOptions { max_iter: iterations, tol: -1.0, max_guess: None, max_slip: None, ..BktOptions::default() };
+        let table = ResponseTable::from_rows(rows);
+        let Some((_, rows, bounds)) = table.grouped().into_iter().next() else { return Vec::new() };
+        em(&skill.params, &sequences(&table, &rows, &bounds, skill), &options).1
     }
 
     /// P(correct) and P(known) for every row, in input order, replaying each learner's history.
     pub fn predict(&self, rows: &[Response]) -> Result<Vec<Prediction>> {
         check_rows(rows)?;
-        let mut out = vec![Prediction { correct: f64::NAN, state: f64::NAN }; rows.len()];
-        for (skill, learners) in by_skill(rows) {
+        self.predict_table(&ResponseTable::from_rows(rows))
+    }
+
+    /// [`BktModel::predict`] on columns.
+    pub fn predict_table(&self, table: &ResponseTable) -> Result<Vec<Prediction>> {
+        table.validate()?;
+        let mut out = vec![Prediction { correct: f64::NAN, state: f64::NAN }; table.len()];
+        for (skill, rows, bounds) in table.grouped() {
             let model = self
                 .skills
-                .get(skill)
+                .get(&table.skill_names[skill as usize])
                 .ok_or_else(|| MasteryError::invalid("skill_name", "no fitted model for this skill"))?;
-            for learner in &learners {
+            for w in bounds.windows(2) {
                 let mut state = model.initial_state();
-                for &i in learner {
-                    let t = rows[i].template.as_deref();
+                for &i in &rows[w[0]..w[1]] {
+                    let (i, t) = (i as usize, table.template_of(i as usize));
                     out[i] = Prediction { correct: model.predict_correct(&state, t), state: state.p_known };
-                    model.update(&mut state, rows[i].correct, t);
+                    model.update(&mut state, table.correct[i], t);
                 }
             }
         }

@@ -1,0 +1,64 @@
+//! The Rust side of the BKT comparison, one thread:
+//! `cargo run --release -p mastery-benches --bin bkt-bench -- [--write-csv PATH]`
+//! Generates the 2-million-row log (50 skills × 2,000 learners × 20 attempts), optionally writes
+//! it for pyBKT, then times fit (1 and 5 restarts), predict and online updates, as JSON.
+
+use std::hint::black_box;
+use std::time::Instant;
+
+use mastery_benches::{bkt_csv, bkt_log};
+use mastery_core::mastery::{BktModel, BktOptions, ResponseTable};
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let rows = bkt_log(50, 2_000, 20, 2026);
+    if let Some(i) = args.iter().position(|a| a == "--write-csv") {
+        let path = args.get(i + 1).expect("--write-csv needs a path");
+        std::fs::write(path, bkt_csv(&rows)).expect("write csv");
+    }
+    // pyBKT's defaults except the caps, which pyBKT does not have.
+    let options = |num_fits| BktOptions { num_fits, max_guess: None, max_slip: None, ..BktOptions::default() };
+    let time = |f: &mut dyn FnMut()| {
+        let t = Instant::now();
+        f();
+        t.elapsed().as_secs_f64()
+    };
+    let mut table = None;
+    let intern = time(&mut || table = Some(ResponseTable::from_rows(&rows)));
+    let table = table.expect("table");
+    let fit1_table = time(&mut || {
+        black_box(BktModel::fit_table(&table, &options(1)).expect("fit"));
+    });
+    let mut model = None;
+    let fit1 = time(&mut || model = Some(BktModel::fit(&rows, &options(1)).expect("fit")));
+    let fit5 = time(&mut || {
+        black_box(BktModel::fit(&rows, &options(5)).expect("fit"));
+    });
+    let model = model.expect("fitted");
+    let predict = time(&mut || {
+        black_box(model.predict(&rows).expect("predict"));
+    });
+    let skill = model.skill("skill0").expect("skill");
+    let mut state = skill.initial_state();
+    let n = 100_000_000u64;
+    let online = time(&mut || {
+        for i in 0..n {
+            skill.update(black_box(&mut state), i % 3 != 0, None);
+        }
+    });
+    let p = &model.skills["skill0"].params;
+    println!(
+        "{}",
+        serde_json::json!({
+            "rows": rows.len(),
+            "fit_1_s": fit1,
+            "of_which_interning_s": intern,
+            "fit_1_on_columns_s": fit1_table,
+            "fit_5_s": fit5,
+            "predict_s": predict,
+            "online_updates_per_s": n as f64 / online,
+            "state_bytes": std::mem::size_of::<mastery_core::mastery::KnowledgeState>(),
+            "skill0": [p.prior, p.learns[0], p.guesses[0], p.slips[0]],
+        })
+    );
+}
