@@ -5,6 +5,7 @@ mod convert;
 mod error;
 
 use mastery_core as core;
+use numpy::{IntoPyArray, PyArray1, PyReadonlyArray1};
 use pyo3::prelude::*;
 
 use convert::{from_python, to_python};
@@ -127,77 +128,89 @@ struct NativeBktModel {
     inner: core::mastery::BktModel,
 }
 
-/// Columns → responses; `correct` holds 0/1.
-fn responses(
-    learners: Vec<String>,
-    skills: Vec<String>,
-    correct: Vec<i64>,
-    orders: Option<Vec<i64>>,
-    templates: Option<Vec<String>>,
-) -> Result<Vec<core::mastery::Response>, core::MasteryError> {
-    let n = learners.len();
-    if skills.len() != n
-        || correct.len() != n
-        || orders.as_ref().is_some_and(|o| o.len() != n)
-        || templates.as_ref().is_some_and(|t| t.len() != n)
-    {
-        return Err(core::MasteryError::InvalidInput {
-            field: "columns".into(),
-            reason: "must all have the same length".into(),
-        });
-    }
-    if correct.iter().any(|c| *c != 0 && *c != 1) {
-        return Err(core::MasteryError::InvalidInput { field: "correct".into(), reason: "must be 0 or 1".into() });
-    }
-    let mut orders = orders.map(Vec::into_iter);
-    let mut templates = templates.map(Vec::into_iter);
-    Ok(learners
-        .into_iter()
-        .zip(skills)
-        .zip(correct)
-        .map(|((learner, skill), c)| core::mastery::Response {
-            learner,
-            skill,
-            correct: c == 1,
-            order: orders.as_mut().and_then(Iterator::next),
-            template: templates.as_mut().and_then(Iterator::next),
+/// Columns (numpy int64 arrays, read in place) → the core's response table. Learners, skills and
+/// templates arrive as codes (`pandas.factorize`) with the names of skill and template codes.
+#[allow(clippy::too_many_arguments)]
+fn table(
+    learner: PyReadonlyArray1<'_, i64>,
+    skill: PyReadonlyArray1<'_, i64>,
+    correct: PyReadonlyArray1<'_, i64>,
+    order: Option<PyReadonlyArray1<'_, i64>>,
+    template: Option<PyReadonlyArray1<'_, i64>>,
+    skill_names: Vec<String>,
+    template_names: Vec<String>,
+) -> Result<core::mastery::ResponseTable, core::MasteryError> {
+    let codes = |a: &PyReadonlyArray1<'_, i64>, field: &str| -> Result<Vec<u32>, core::MasteryError> {
+        a.as_array()
+            .iter()
+            .map(|&c| {
+                u32::try_from(c).map_err(|_| core::MasteryError::InvalidInput {
+                    field: field.into(),
+                    reason: "codes must be non-negative".into(),
+                })
+            })
+            .collect()
+    };
+    let correct = correct
+        .as_array()
+        .iter()
+        .map(|&c| match c {
+            0 => Ok(false),
+            1 => Ok(true),
+            _ => Err(core::MasteryError::InvalidInput { field: "correct".into(), reason: "must be 0 or 1".into() }),
         })
-        .collect())
+        .collect::<Result<Vec<bool>, _>>()?;
+    Ok(core::mastery::ResponseTable {
+        learner: codes(&learner, "user_id")?,
+        skill: codes(&skill, "skill_name")?,
+        correct,
+        order: order.map(|o| o.as_array().to_vec()),
+        template: template.map(|t| codes(&t, "template_id")).transpose()?,
+        skill_names,
+        template_names,
+    })
 }
 
 #[pymethods]
 impl NativeBktModel {
     #[staticmethod]
-    #[pyo3(signature = (learners, skills, correct, orders=None, templates=None, options=None))]
+    #[pyo3(signature = (learner, skill, correct, order, template, skill_names, template_names, options=None))]
+    #[allow(clippy::too_many_arguments)]
     fn fit(
         py: Python<'_>,
-        learners: Vec<String>,
-        skills: Vec<String>,
-        correct: Vec<i64>,
-        orders: Option<Vec<i64>>,
-        templates: Option<Vec<String>>,
+        learner: PyReadonlyArray1<'_, i64>,
+        skill: PyReadonlyArray1<'_, i64>,
+        correct: PyReadonlyArray1<'_, i64>,
+        order: Option<PyReadonlyArray1<'_, i64>>,
+        template: Option<PyReadonlyArray1<'_, i64>>,
+        skill_names: Vec<String>,
+        template_names: Vec<String>,
         options: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
         let options: core::mastery::BktOptions = from_python(options)?;
-        let rows = responses(learners, skills, correct, orders, templates).py_err(py)?;
-        let inner = py.detach(|| core::mastery::BktModel::fit(&rows, &options)).py_err(py)?;
+        let table = table(learner, skill, correct, order, template, skill_names, template_names).py_err(py)?;
+        let inner = py.detach(|| core::mastery::BktModel::fit_table(&table, &options)).py_err(py)?;
         Ok(Self { inner })
     }
 
-    /// `(P(correct), P(known))` per row, in input order.
-    #[pyo3(signature = (learners, skills, correct, orders=None, templates=None))]
-    fn predict(
+    /// `(P(correct), P(known))` per row as numpy arrays, in input order.
+    #[pyo3(signature = (learner, skill, correct, order, template, skill_names, template_names))]
+    #[allow(clippy::too_many_arguments, clippy::type_complexity)]
+    fn predict<'py>(
         &self,
-        py: Python<'_>,
-        learners: Vec<String>,
-        skills: Vec<String>,
-        correct: Vec<i64>,
-        orders: Option<Vec<i64>>,
-        templates: Option<Vec<String>>,
-    ) -> PyResult<(Vec<f64>, Vec<f64>)> {
-        let rows = responses(learners, skills, correct, orders, templates).py_err(py)?;
-        let predictions = py.detach(|| self.inner.predict(&rows)).py_err(py)?;
-        Ok(predictions.iter().map(|p| (p.correct, p.state)).unzip())
+        py: Python<'py>,
+        learner: PyReadonlyArray1<'py, i64>,
+        skill: PyReadonlyArray1<'py, i64>,
+        correct: PyReadonlyArray1<'py, i64>,
+        order: Option<PyReadonlyArray1<'py, i64>>,
+        template: Option<PyReadonlyArray1<'py, i64>>,
+        skill_names: Vec<String>,
+        template_names: Vec<String>,
+    ) -> PyResult<(Bound<'py, PyArray1<f64>>, Bound<'py, PyArray1<f64>>)> {
+        let table = table(learner, skill, correct, order, template, skill_names, template_names).py_err(py)?;
+        let predictions = py.detach(|| self.inner.predict_table(&table)).py_err(py)?;
+        let (c, s): (Vec<f64>, Vec<f64>) = predictions.iter().map(|p| (p.correct, p.state)).unzip();
+        Ok((c.into_pyarray(py), s.into_pyarray(py)))
     }
 
     #[staticmethod]

@@ -39,13 +39,14 @@ def run(op, inp):
     if op == "rating_for":
         return mastery.rating_for(scale(inp["scale"]), inp["score"])
     if op == "bkt_predict":
+        import pandas as pd
+
         model = mastery.BKTModel.from_json(json.dumps(inp["model"]))
-        rows = inp["rows"]
-        columns = ([r["learner"] for r in rows], [r["skill"] for r in rows], [int(r["correct"]) for r in rows],
-                   [r["order"] for r in rows] if all("order" in r for r in rows) else None,
-                   [r["template"] for r in rows] if all("template" in r for r in rows) else None)
-        correct, state = model._native.predict(*columns)
-        return [{"correct": c, "state": s} for c, s in zip(correct, state)]
+        names = {"learner": "user_id", "skill": "skill_name", "order": "order_id", "template": "template_id"}
+        frame = pd.DataFrame(inp["rows"]).rename(columns=names)
+        frame["correct"] = frame["correct"].astype(int)
+        out = model.predict(data=frame)
+        return [{"correct": float(c), "state": float(s)} for c, s in zip(out["correct_predictions"], out["state_predictions"])]
     if op == "bkt_update":
         model = mastery.BKTModel.from_json(json.dumps(inp["model"]))
         states, state = [], None

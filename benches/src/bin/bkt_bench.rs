@@ -43,7 +43,7 @@ fn main() {
     let n = 100_000_000u64;
     let online = time(&mut || {
         for i in 0..n {
-            skill.update(black_box(&mut state), i % 3 != 0, None);
+            skill.update(black_box(&mut state), !i.is_multiple_of(3), None);
         }
     });
     let p = &model.skills["skill0"].params;

@@ -1,7 +1,8 @@
 //! The main job, end to end on real public data shipped in `fixtures/data`:
 //! load the Common Core maths framework (CASE), ingest real OULAD assessment results, the xAPI
 //! specification's statements and the Caliper 1.2 example events, store them under the access
-//! policy, and read them back as an instructor and as a learner.
+//! policy, and read them back as an instructor and as a learner; then estimate mastery (a class's
+//! mastery per competency, each learner's next competency) and fit BKT on real ASSISTments logs.
 //!
 //! `cargo run -p mastery-examples --bin demo`
 
@@ -11,6 +12,7 @@ use std::fs;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
+use mastery_core::mastery::{class_summary, frontier, BktModel, BktOptions, Response, Standing};
 use mastery_core::{
     parse_caliper, parse_oulad_assessments, parse_xapi, AccessContext, Engine, EvidenceMapping, Framework,
     IngestReport, MemoryStore, Principal, Store,
@@ -115,5 +117,113 @@ fn main() -> Result<(), Box<dyn Error>> {
     let learner = learners.iter().next().ok_or("no learners")?;
     let own = AccessContext::new(Principal::learner("open-university", learner.clone()));
     println!("A learner sees their own {} results", engine.store().learner_evidence(&own, learner)?.len());
+
+    mastery_demo(&assessment_table, &assessments)?;
+    bkt_demo()
+}
+
+/// OULAD's AAA-2013J assessments mapped onto ratio standards of a small CASE framework with
+/// prerequisites: mastery per competency for the class, and each learner's next competency.
+fn mastery_demo(assessment_table: &str, results: &str) -> Result<(), Box<dyn Error>> {
+    let framework = Framework::from_case_json(&read("case/opensalt_what_standards_could_be_20c5134f.json")?)?;
+    let code = |c: &str| framework.find_by_code(c).map(|i| i.identifier.clone()).ok_or("code missing");
+    let plan = [
+        ("1752", "CCSS.Math.Content.6.RP.A.1"),
+        ("1753", "CCSS.Math.Content.6.RP.A.2"),
+        ("1754", "CCSS.Math.Content.6.RP.A.3a"),
+        ("1755", "CCSS.Math.Content.6.RP.A.3b"),
+        ("1756", "CCSS.Math.Content.7.RP.A.1"),
+        ("1757", "CCSS.Math.Content.7.RP.A.2a"),
+    ];
+    let mut mapping = EvidenceMapping::default();
+    for (assessment, standard) in plan {
+        mapping.competencies.insert(format!("oulad:assessment:{assessment}"), vec![code(standard)?.into()]);
+    }
+    let (_, report) = parse_oulad_assessments(assessment_table, results, &mapping)?;
+    let class: Vec<_> = report.accepted.into_iter().filter(|e| !e.competencies.is_empty()).collect();
+    let engine = Engine::new(MemoryStore::new()); // decaying average 65 %, Canvas's 0-4 scale
+    let importer = AccessContext::new(Principal::service("open-university", "importer"));
+    let outcome = engine.ingest(&importer, &class);
+    println!(
+        "\nMastery (AAA-2013J assessments mapped onto CCSS ratio standards): {} results, {} mastery changes",
+        outcome.new, outcome.changes
+    );
+
+    let learners: std::collections::BTreeSet<_> = class.iter().map(|e| e.learner.clone()).collect();
+    let course: mastery_core::CourseId = "AAA-2013J".into();
+    let scale = &engine.config().scale;
+    let mut scores: BTreeMap<String, BTreeMap<String, f64>> = BTreeMap::new();
+    let mut standings: BTreeMap<String, BTreeMap<String, Standing>> = BTreeMap::new();
+    for learner in &learners {
+        for (_, standard) in plan {
+            let id = code(standard)?;
+            if let Some(state) = engine.mastery(&importer, learner, Some(&course), &id)? {
+                if let Some(score) = state.score {
+                    scores.entry(learner.as_str().into()).or_default().insert(id.clone(), score);
+                    let top = scale.ratings[0].points;
+                    standings
+                        .entry(learner.as_str().into())
+                        .or_default()
+                        .insert(id.clone(), Standing { value: score / top, mastered: state.mastered });
+                }
+            }
+        }
+    }
+    println!("  {:<28} {:>8} {:>6} {:>7} {:>9}", "competency", "learners", "mean", "median", "mastered");
+    for summary in class_summary(&scores, scale, None) {
+        let label = framework.item(&summary.competency).and_then(|c| c.human_coding_scheme.clone()).unwrap_or_default();
+        println!(
+            "  {:<28} {:>8} {:>6.2} {:>7.2} {:>8.0}%",
+            label,
+            summary.learners,
+            summary.mean,
+            summary.median,
+            summary.mastered_share * 100.0
+        );
+    }
+    for (learner, standing) in standings.iter().take(5) {
+        let next = frontier(&framework, standing);
+        match next.first() {
+            Some(r) => println!(
+                "  learner {learner}: next {} ({})",
+                r.human_coding_scheme.as_deref().unwrap_or(&r.competency),
+                r.reason
+            ),
+            None => println!("  learner {learner}: every assessable competency mastered"),
+        }
+    }
+    Ok(())
+}
+
+/// BKT with forgetting on the real ASSISTments 2009 skill-builder logs (DKT split).
+fn bkt_demo() -> Result<(), Box<dyn Error>> {
+    let load = |name: &str| -> Result<Vec<Response>, Box<dyn Error>> {
+        let text = read(&format!("bkt/assistments2009_dkt/{name}"))?;
+        let lines: Vec<&str> = text.lines().collect();
+        let mut rows = Vec::new();
+        for (student, chunk) in lines.chunks(3).enumerate() {
+            let (Some(skills), Some(correct)) = (chunk.get(1), chunk.get(2)) else { continue };
+            let cells =
+                |l: &str| l.split(',').map(str::trim).filter(|x| !x.is_empty()).map(String::from).collect::<Vec<_>>();
+            for (i, (skill, c)) in cells(skills).into_iter().zip(cells(correct)).enumerate() {
+                rows.push(Response {
+                    learner: format!("{name}:{student}"),
+                    skill,
+                    correct: c == "1",
+                    order: Some(i as i64),
+                    template: None,
+                });
+            }
+        }
+        Ok(rows)
+    };
+    let (train, test) = (load("builder_train.csv")?, load("builder_test.csv")?);
+    let model = BktModel::fit(&train, &BktOptions { forgets: true, ..BktOptions::default() })?;
+    let known: Vec<Response> = test.into_iter().filter(|r| model.skills.contains_key(&r.skill)).collect();
+    let evaluation = model.evaluate(&known)?;
+    println!(
+        "\nBKT with forgetting, one model per skill, ASSISTments 2009: {} skills fitted on {} responses; test AUC {:.3}, RMSE {:.3} on {} responses",
+        model.skills.len(), train.len(), evaluation.auc, evaluation.rmse, known.len()
+    );
     Ok(())
 }

@@ -604,7 +604,11 @@ pub(crate) fn em(start: &BktParams, s: &Sequences, options: &BktOptions) -> (Bkt
     let single = p.learns.len() == 1 && p.guesses.len() == 1;
     let mut history: Vec<f64> = Vec::with_capacity(options.max_iter);
     for i in 0..options.max_iter {
-        let ll = if single { e_step_single(&p, s, &mut counts, &mut buffer) } else { e_step(&p, s, &mut counts, &mut alpha) };
+        let ll = if single {
+            e_step_single(&p, s, &mut counts, &mut buffer)
+        } else {
+            e_step(&p, s, &mut counts, &mut alpha)
+        };
         history.push(ll);
         if i > 1 && (ll - history[i - 1]).abs() <= options.tol {
             break;
@@ -627,7 +631,8 @@ fn random_start(rng: &mut SplitMix64, learn_classes: usize, gs_classes: usize, o
 
 fn classes(table: &ResponseTable, rows: &[u32], enabled: bool) -> BTreeMap<String, usize> {
     let Some(templates) = table.template.as_ref().filter(|_| enabled) else { return BTreeMap::new() };
-    let mut used: Vec<&str> = rows.iter().map(|&i| table.template_names[templates[i as usize] as usize].as_str()).collect();
+    let mut used: Vec<&str> =
+        rows.iter().map(|&i| table.template_names[templates[i as usize] as usize].as_str()).collect();
     used.sort_unstable();
     used.dedup();
     used.into_iter().enumerate().map(|(i, n)| (n.to_owned(), i)).collect()
@@ -670,7 +675,8 @@ impl BktModel {
             drop(rows);
             let mut rng = SplitMix64::new(options.seed ^ fnv1a(name));
             for _ in 0..options.num_fits {
-                let start = random_start(&mut rng, model.learn_classes.len().max(1), model.gs_classes.len().max(1), options);
+                let start =
+                    random_start(&mut rng, model.learn_classes.len().max(1), model.gs_classes.len().max(1), options);
                 let (params, history) = em(&start, &s, options);
                 let ll = history.last().copied().unwrap_or(f64::NEG_INFINITY);
                 if ll > model.log_likelihood || model.params.learns.is_empty() {
@@ -685,7 +691,12 @@ impl BktModel {
 
     /// Runs exactly `iterations` EM steps from given parameters (no restarts, no early stop):
     /// how pyBKT's parity tests fit.
-    pub fn fit_from(rows: &[Response], start: &BTreeMap<String, SkillModel>, iterations: usize, options: &BktOptions) -> Result<Self> {
+    pub fn fit_from(
+        rows: &[Response],
+        start: &BTreeMap<String, SkillModel>,
+        iterations: usize,
+        options: &BktOptions,
+    ) -> Result<Self> {
         check_rows(rows)?;
         let table = ResponseTable::from_rows(rows);
         let options = BktOptions { max_iter: iterations, tol: -1.0, ..options.clone() };
@@ -706,7 +717,8 @@ impl BktModel {
     /// Log-likelihood of every EM iteration from `skill`'s parameters, over the first skill of
     /// `rows` (for convergence checks).
     pub fn log_likelihood_trace(rows: &[Response], skill: &SkillModel, iterations: usize) -> Vec<f64> {
-        let options = BktOptions { max_iter: iterations, tol: -1.0, max_guess: None, max_slip: None, ..BktOptions::default() };
+        let options =
+            BktOptions { max_iter: iterations, tol: -1.0, max_guess: None, max_slip: None, ..BktOptions::default() };
         let table = ResponseTable::from_rows(rows);
         let Some((_, rows, bounds)) = table.grouped().into_iter().next() else { return Vec::new() };
         em(&skill.params, &sequences(&table, &rows, &bounds, skill), &options).1

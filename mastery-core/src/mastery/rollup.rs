@@ -165,11 +165,15 @@ pub fn frontier(framework: &Framework, standings: &BTreeMap<String, Standing>) -
         }
         let unblocks = downstream(&item.identifier);
         let current_value = standings.get(&item.identifier).map_or(0.0, |s| s.value);
-        let reason = match (prerequisites.len(), unblocks) {
-            (0, 0) => "no prerequisites; not yet mastered".to_owned(),
-            (0, n) => format!("no prerequisites; unblocks {n} competencies"),
-            (p, 0) => format!("all {p} prerequisites mastered"),
-            (p, n) => format!("all {p} prerequisites mastered; unblocks {n} competencies"),
+        let prerequisites_text = match prerequisites.len() {
+            0 => "no prerequisites".to_owned(),
+            1 => "its prerequisite is mastered".to_owned(),
+            p => format!("all {p} prerequisites mastered"),
+        };
+        let reason = match unblocks {
+            0 => prerequisites_text,
+            1 => format!("{prerequisites_text}; unblocks 1 competency"),
+            n => format!("{prerequisites_text}; unblocks {n} competencies"),
         };
         out.push((
             order,

@@ -51,6 +51,10 @@ class BKTModel:
         return data
 
     def _columns_of(self, df, multilearn, multigs):
+        """numpy int64 codes (``pandas.factorize``, first-appearance order) and the names."""
+        import numpy as np
+        import pandas as pd
+
         d = self.defaults
         for key in ("user_id", "skill_name", "correct"):
             if d[key] not in df.columns:
@@ -59,14 +63,15 @@ class BKTModel:
         for flag in (multilearn, multigs):
             if flag:
                 template_column = flag if isinstance(flag, str) else d["template_id"]
-        correct = df[d["correct"]].astype(int)
-        return (
-            df[d["user_id"]].astype(str).tolist(),
-            df[d["skill_name"]].astype(str).tolist(),
-            correct.clip(0, 1).tolist(),
-            df[d["order_id"]].astype("int64").tolist() if d["order_id"] in df.columns else None,
-            df[template_column].astype(str).tolist() if template_column else None,
-        )
+        learner = pd.factorize(df[d["user_id"]])[0].astype(np.int64)
+        skill, skill_names = pd.factorize(df[d["skill_name"]].astype(str))
+        correct = np.clip(df[d["correct"]].to_numpy(dtype=np.int64), 0, 1)
+        order = df[d["order_id"]].to_numpy(dtype=np.int64) if d["order_id"] in df.columns else None
+        template, template_names = None, []
+        if template_column:
+            codes, names = pd.factorize(df[template_column].astype(str))
+            template, template_names = codes.astype(np.int64), [str(n) for n in names]
+        return (learner, skill.astype(np.int64), correct, order, template, [str(n) for n in skill_names], template_names)
 
     # ------------------------------------------------------------------ pyBKT API
     def fit(self, data_path=None, data=None, skills=None, forgets=False, multilearn=False, multigs=False,
