@@ -36,6 +36,7 @@ pub fn bkt_log(skills: usize, learners: usize, attempts: usize, seed: u64) -> Ve
                     correct,
                     order: Some(rows.len() as i64),
                     template: None,
+                    prior_group: None,
                 });
                 known = known || rng.unit() < learn;
             }

@@ -25,6 +25,7 @@ fn attempts(path: &str) -> Vec<Response> {
                 skill: f[1].into(),
                 order: Some(f[2].parse().unwrap()),
                 template: Some(f[3].into()),
+                prior_group: None,
                 correct: f[4] == "1",
             }
         })
@@ -38,6 +39,7 @@ fn floats(v: &Value) -> Vec<f64> {
 fn start_model(case: &Value) -> SkillModel {
     let params = BktParams {
         prior: case["prior"].as_f64().unwrap(),
+        priors: vec![],
         learns: floats(&case["learns"]),
         forgets: floats(&case["forgets"]),
         guesses: floats(&case["guesses"]),
@@ -52,6 +54,7 @@ fn start_model(case: &Value) -> SkillModel {
     SkillModel {
         learn_classes: map("resource_names", 1, params.learns.len() > 1),
         gs_classes: map("gs_names", 0, params.guesses.len() > 1),
+        prior_groups: BTreeMap::new(),
         params,
         log_likelihood: 0.0,
     }
@@ -104,6 +107,7 @@ fn predictions_reproduce_pybkt_within_1e_12() {
             let skill = SkillModel {
                 params: BktParams {
                     prior: p[0],
+                    priors: vec![],
                     learns: vec![p[1]],
                     guesses: vec![p[2]],
                     slips: vec![p[3]],
@@ -111,6 +115,7 @@ fn predictions_reproduce_pybkt_within_1e_12() {
                 },
                 learn_classes: BTreeMap::new(),
                 gs_classes: BTreeMap::new(),
+                prior_groups: BTreeMap::new(),
                 log_likelihood: 0.0,
             };
             let model =
@@ -164,6 +169,7 @@ fn dkt(path: &str) -> Vec<Response> {
                 correct: c == "1",
                 order: Some(i as i64),
                 template: None,
+                prior_group: None,
             });
         }
     }
@@ -201,4 +207,44 @@ fn online_updates_equal_batch_prediction() {
         skill.update(state, row.correct, None);
     }
     assert_eq!(std::mem::size_of::<mastery_core::mastery::KnowledgeState>(), 16);
+}
+
+/// `multiprior`: learners of two groups start from different priors; the fit recovers both.
+#[test]
+fn multiprior_recovers_a_prior_per_group() {
+    let mut seed = 11u64;
+    let mut unit = || {
+        seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        (seed >> 11) as f64 / (1u64 << 53) as f64
+    };
+    let mut rows = Vec::new();
+    for learner in 0..3000 {
+        let (group, prior) = if learner % 2 == 0 { ("strong", 0.8) } else { ("new", 0.1) };
+        let mut known = unit() < prior;
+        for attempt in 0..10 {
+            let correct = if known { unit() >= 0.1 } else { unit() < 0.2 };
+            rows.push(Response {
+                learner: format!("l{learner}"),
+                skill: "s".into(),
+                correct,
+                order: Some(attempt),
+                template: None,
+                prior_group: Some(group.into()),
+            });
+            known = known || unit() < 0.15;
+        }
+    }
+    let options = BktOptions { multiprior: true, num_fits: 2, ..BktOptions::default() };
+    let model = BktModel::fit(&rows, &options).unwrap();
+    let skill = &model.skills["s"];
+    let prior_of = |g: &str| skill.params.priors[skill.prior_groups[g]];
+    close(prior_of("strong"), 0.8, 0.04, "strong prior");
+    close(prior_of("new"), 0.1, 0.04, "new prior");
+    close(skill.params.learns[0], 0.15, 0.03, "learn");
+    // Prediction starts each learner from their group's prior.
+    let first = model.predict(&rows[..1]).unwrap()[0];
+    close(first.state, prior_of("strong"), 1e-12, "first state");
+    // The model file keeps the groups.
+    let again = BktModel::from_json(&model.to_json()).unwrap();
+    assert_eq!(again.skills["s"].prior_groups, skill.prior_groups);
 }

@@ -13,9 +13,17 @@ use proptest::prelude::*;
 
 fn config() -> MasteryConfig {
     let skill = SkillModel {
-        params: BktParams { prior: 0.2, learns: vec![0.15], forgets: vec![0.02], guesses: vec![0.2], slips: vec![0.1] },
+        params: BktParams {
+            prior: 0.2,
+            priors: vec![],
+            learns: vec![0.15],
+            forgets: vec![0.02],
+            guesses: vec![0.2],
+            slips: vec![0.1],
+        },
         learn_classes: BTreeMap::new(),
         gs_classes: BTreeMap::new(),
+        prior_groups: BTreeMap::new(),
         log_likelihood: 0.0,
     };
     MasteryConfig {

@@ -19,11 +19,21 @@ pub struct BktResponse {
     pub order: Option<i64>,
     #[uniffi(default)]
     pub template: Option<String>,
+    /// The prior group (`multiprior`); a learner's first row decides.
+    #[uniffi(default)]
+    pub prior_group: Option<String>,
 }
 
 impl From<BktResponse> for core::mastery::Response {
     fn from(r: BktResponse) -> Self {
-        Self { learner: r.learner, skill: r.skill, correct: r.correct, order: r.order, template: r.template }
+        Self {
+            learner: r.learner,
+            skill: r.skill,
+            correct: r.correct,
+            order: r.order,
+            template: r.template,
+            prior_group: r.prior_group,
+        }
     }
 }
 
@@ -62,6 +72,8 @@ pub struct BktOptions {
     #[uniffi(default)]
     pub multigs: bool,
     #[uniffi(default)]
+    pub multiprior: bool,
+    #[uniffi(default)]
     pub num_fits: Option<u32>,
     #[uniffi(default)]
     pub seed: Option<u64>,
@@ -87,6 +99,7 @@ impl BktModel {
             forgets: options.forgets,
             multilearn: options.multilearn,
             multigs: options.multigs,
+            multiprior: options.multiprior,
             num_fits: options.num_fits.map_or(defaults.num_fits, |n| n as usize),
             seed: options.seed.unwrap_or(defaults.seed),
             ..defaults

@@ -137,8 +137,8 @@ fn table(
     correct: PyReadonlyArray1<'_, i64>,
     order: Option<PyReadonlyArray1<'_, i64>>,
     template: Option<PyReadonlyArray1<'_, i64>>,
-    skill_names: Vec<String>,
-    template_names: Vec<String>,
+    prior_group: Option<PyReadonlyArray1<'_, i64>>,
+    [skill_names, template_names, prior_group_names]: [Vec<String>; 3],
 ) -> Result<core::mastery::ResponseTable, core::MasteryError> {
     let codes = |a: &PyReadonlyArray1<'_, i64>, field: &str| -> Result<Vec<u32>, core::MasteryError> {
         a.as_array()
@@ -166,15 +166,17 @@ fn table(
         correct,
         order: order.map(|o| o.as_array().to_vec()),
         template: template.map(|t| codes(&t, "template_id")).transpose()?,
+        prior_group: prior_group.map(|t| codes(&t, "multiprior")).transpose()?,
         skill_names,
         template_names,
+        prior_group_names,
     })
 }
 
 #[pymethods]
 impl NativeBktModel {
     #[staticmethod]
-    #[pyo3(signature = (learner, skill, correct, order, template, skill_names, template_names, options=None))]
+    #[pyo3(signature = (learner, skill, correct, order, template, prior_group, names, options=None))]
     #[allow(clippy::too_many_arguments)]
     fn fit(
         py: Python<'_>,
@@ -183,18 +185,18 @@ impl NativeBktModel {
         correct: PyReadonlyArray1<'_, i64>,
         order: Option<PyReadonlyArray1<'_, i64>>,
         template: Option<PyReadonlyArray1<'_, i64>>,
-        skill_names: Vec<String>,
-        template_names: Vec<String>,
+        prior_group: Option<PyReadonlyArray1<'_, i64>>,
+        names: [Vec<String>; 3],
         options: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
         let options: core::mastery::BktOptions = from_python(options)?;
-        let table = table(learner, skill, correct, order, template, skill_names, template_names).py_err(py)?;
+        let table = table(learner, skill, correct, order, template, prior_group, names).py_err(py)?;
         let inner = py.detach(|| core::mastery::BktModel::fit_table(&table, &options)).py_err(py)?;
         Ok(Self { inner })
     }
 
     /// `(P(correct), P(known))` per row as numpy arrays, in input order.
-    #[pyo3(signature = (learner, skill, correct, order, template, skill_names, template_names))]
+    #[pyo3(signature = (learner, skill, correct, order, template, prior_group, names))]
     #[allow(clippy::too_many_arguments, clippy::type_complexity)]
     fn predict<'py>(
         &self,
@@ -204,10 +206,10 @@ impl NativeBktModel {
         correct: PyReadonlyArray1<'py, i64>,
         order: Option<PyReadonlyArray1<'py, i64>>,
         template: Option<PyReadonlyArray1<'py, i64>>,
-        skill_names: Vec<String>,
-        template_names: Vec<String>,
+        prior_group: Option<PyReadonlyArray1<'py, i64>>,
+        names: [Vec<String>; 3],
     ) -> PyResult<(Bound<'py, PyArray1<f64>>, Bound<'py, PyArray1<f64>>)> {
-        let table = table(learner, skill, correct, order, template, skill_names, template_names).py_err(py)?;
+        let table = table(learner, skill, correct, order, template, prior_group, names).py_err(py)?;
         let predictions = py.detach(|| self.inner.predict_table(&table)).py_err(py)?;
         let (c, s): (Vec<f64>, Vec<f64>) = predictions.iter().map(|p| (p.correct, p.state)).unzip();
         Ok((c.into_pyarray(py), s.into_pyarray(py)))
@@ -227,8 +229,10 @@ impl NativeBktModel {
         to_python(py, &self.inner.skills)
     }
 
-    /// One online step: the state after observing `correct` on `skill`.
-    #[pyo3(signature = (skill, state, correct, template=None))]
+    /// One online step: the state after observing `correct` on `skill` (a learner's first step
+    /// starts from their prior group's prior under `multiprior`).
+    #[pyo3(signature = (skill, state, correct, template=None, prior_group=None))]
+    #[allow(clippy::too_many_arguments)]
     fn update<'py>(
         &self,
         py: Python<'py>,
@@ -236,13 +240,13 @@ impl NativeBktModel {
         state: Option<&Bound<'py, PyAny>>,
         correct: bool,
         template: Option<&str>,
+        prior_group: Option<&str>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let model = self.inner.skill(skill).py_err(py)?;
+        let first = model.initial_state_in(prior_group);
         let mut state = match state {
-            Some(s) if !s.is_none() => {
-                from_python::<Option<core::mastery::KnowledgeState>>(Some(s))?.unwrap_or(model.initial_state())
-            }
-            _ => model.initial_state(),
+            Some(s) if !s.is_none() => from_python::<Option<core::mastery::KnowledgeState>>(Some(s))?.unwrap_or(first),
+            _ => first,
         };
         model.update(&mut state, correct, template);
         to_python(py, &state)

@@ -84,3 +84,13 @@ def test_calculation_methods_scales_gaps():
     bad = {"ratings": [{"points": 1, "description": "x", "color": "#000000", "mastery": False}]}
     with pytest.raises(mastery.MasteryError):
         mastery.rating_for(bad, 1)
+
+
+def test_multiprior_groups_learners_by_their_first_answer():
+    df = pd.read_csv(REF / "inputs" / "param_recovery_standard_seed3_attempts.csv")
+    model = Model(num_fits=2).fit(data=df, multiprior=True)
+    priors = model.params().xs("prior", level="param")["value"]
+    # Learners whose first answer was right start far more likely to know the skill.
+    assert priors.loc[("skill", "1")] > priors.loc[("skill", "0")] + 0.3
+    state = model.update("skill", None, True, prior_group="1")
+    assert state["attempts"] == 1

@@ -68,11 +68,13 @@ export type CalculationMethod =
 export interface ScoredEvidence { score: number; assessed_at: string; due_at?: string; }
 export interface Rating { points: number; description: string; color: string; mastery: boolean; }
 export interface ProficiencyScale { ratings: Rating[]; display_cut_points: number[]; }
-export interface BktResponse { learner: string; skill: string; correct: boolean; order?: number; template?: string; }
+export interface BktResponse {
+  learner: string; skill: string; correct: boolean; order?: number; template?: string; prior_group?: string;
+}
 export interface BktPrediction { correct: number; state: number; }
 export interface KnowledgeState { p_known: number; attempts: number; correct: number; }
 export interface BktOptions {
-  forgets?: boolean; multilearn?: boolean; multigs?: boolean; num_fits?: number; max_iter?: number;
+  forgets?: boolean; multilearn?: boolean; multigs?: boolean; multiprior?: boolean; num_fits?: number; max_iter?: number;
   tol?: number; seed?: number; max_guess?: number | null; max_slip?: number | null;
 }
 export interface Standing { value: number; mastered: boolean; }
@@ -254,9 +256,11 @@ impl BktModel {
         #[wasm_bindgen(unchecked_param_type = "KnowledgeState | null")] state: JsValue,
         correct: bool,
         template: Option<String>,
+        #[wasm_bindgen(js_name = priorGroup)] prior_group: Option<String>,
     ) -> Result<JsValue, JsValue> {
         let model = self.inner.skill(skill).map_err(err)?;
-        let mut state = from_js::<Option<core::mastery::KnowledgeState>>(state)?.unwrap_or(model.initial_state());
+        let first = model.initial_state_in(prior_group.as_deref());
+        let mut state = from_js::<Option<core::mastery::KnowledgeState>>(state)?.unwrap_or(first);
         model.update(&mut state, correct, template.as_deref());
         to_js(&state)
     }

@@ -212,6 +212,7 @@ fn bkt_demo() -> Result<(), Box<dyn Error>> {
                     correct: c == "1",
                     order: Some(i as i64),
                     template: None,
+                    prior_group: None,
                 });
             }
         }

@@ -17,7 +17,12 @@ use crate::error::{MasteryError, Result};
 /// One skill's parameters. Learn/forget have one entry per learn class, guess/slip per guess-slip class.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BktParams {
+    /// P(known) before the first attempt (for learners of a prior group the model has not seen,
+    /// when `priors` is used).
     pub prior: f64,
+    /// `multiprior`: P(known) before the first attempt, per prior group (see `prior_groups`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub priors: Vec<f64>,
     pub learns: Vec<f64>,
     pub forgets: Vec<f64>,
     pub guesses: Vec<f64>,
@@ -27,6 +32,7 @@ pub struct BktParams {
 impl BktParams {
     fn validate(&self) -> Result<()> {
         let probabilities = std::iter::once(&self.prior)
+            .chain(&self.priors)
             .chain(&self.learns)
             .chain(&self.forgets)
             .chain(&self.guesses)
@@ -54,6 +60,9 @@ pub struct BktOptions {
     pub multilearn: bool,
     /// One guess and slip per template.
     pub multigs: bool,
+    /// One prior per prior group (each learner's group is the `prior_group` of their first row;
+    /// pyBKT groups by the first answer's correctness by default).
+    pub multiprior: bool,
     /// Random restarts; the fit with the highest log-likelihood wins.
     pub num_fits: usize,
     pub max_iter: usize,
@@ -71,6 +80,7 @@ impl Default for BktOptions {
             forgets: false,
             multilearn: false,
             multigs: false,
+            multiprior: false,
             num_fits: 5,
             max_iter: 100,
             tol: 0.005,
@@ -93,6 +103,9 @@ pub struct Response {
     /// The item template (for `multilearn` / `multigs`).
     #[serde(default)]
     pub template: Option<String>,
+    /// The prior group (for `multiprior`); a learner's first row decides.
+    #[serde(default)]
+    pub prior_group: Option<String>,
 }
 
 /// Responses in columns, with learners, skills and templates as indexes into name lists: the
@@ -108,9 +121,14 @@ pub struct ResponseTable {
     /// Template index per row (for `multilearn` / `multigs`).
     #[serde(default)]
     pub template: Option<Vec<u32>>,
+    /// Prior-group index per row (for `multiprior`).
+    #[serde(default)]
+    pub prior_group: Option<Vec<u32>>,
     pub skill_names: Vec<String>,
     #[serde(default)]
     pub template_names: Vec<String>,
+    #[serde(default)]
+    pub prior_group_names: Vec<String>,
 }
 
 impl ResponseTable {
@@ -121,9 +139,11 @@ impl ResponseTable {
             *names.entry(name).or_insert(next)
         }
         let (mut learners, mut skills, mut templates) = (HashMap::new(), HashMap::new(), HashMap::new());
+        let mut groups = HashMap::new();
         let mut table = Self::default();
         let any_order = rows.iter().any(|r| r.order.is_some());
         let any_template = rows.iter().any(|r| r.template.is_some());
+        let any_group = rows.iter().any(|r| r.prior_group.is_some());
         for r in rows {
             table.learner.push(code(&mut learners, &r.learner));
             table.skill.push(code(&mut skills, &r.skill));
@@ -135,9 +155,14 @@ impl ResponseTable {
                 let t = r.template.as_deref().unwrap_or("");
                 table.template.get_or_insert_with(Vec::new).push(code(&mut templates, t));
             }
+            if any_group {
+                let g = r.prior_group.as_deref().unwrap_or("");
+                table.prior_group.get_or_insert_with(Vec::new).push(code(&mut groups, g));
+            }
         }
         table.skill_names = names(skills);
         table.template_names = names(templates);
+        table.prior_group_names = names(groups);
         table
     }
 
@@ -155,6 +180,7 @@ impl ResponseTable {
             || self.skill.len() != n
             || self.order.as_ref().is_some_and(|o| o.len() != n)
             || self.template.as_ref().is_some_and(|t| t.len() != n)
+            || self.prior_group.as_ref().is_some_and(|t| t.len() != n)
         {
             return Err(MasteryError::invalid("columns", "must all have the same length"));
         }
@@ -164,6 +190,9 @@ impl ResponseTable {
         if self.template.as_ref().is_some_and(|t| t.iter().any(|&x| x as usize >= self.template_names.len())) {
             return Err(MasteryError::invalid("template_id", "code without a name"));
         }
+        if self.prior_group.as_ref().is_some_and(|t| t.iter().any(|&x| x as usize >= self.prior_group_names.len())) {
+            return Err(MasteryError::invalid("prior_group", "code without a name"));
+        }
         if self.skill_names.iter().any(String::is_empty) {
             return Err(MasteryError::invalid("skill_name", "is empty"));
         }
@@ -172,6 +201,10 @@ impl ResponseTable {
 
     fn template_of(&self, row: usize) -> Option<&str> {
         self.template.as_ref().map(|t| self.template_names[t[row] as usize].as_str())
+    }
+
+    fn prior_group_of(&self, row: usize) -> Option<&str> {
+        self.prior_group.as_ref().map(|t| self.prior_group_names[t[row] as usize].as_str())
     }
 
     /// Row indexes grouped by skill, then learner, each learner's rows in order:
@@ -235,6 +268,9 @@ pub struct SkillModel {
     pub learn_classes: BTreeMap<String, usize>,
     #[serde(default)]
     pub gs_classes: BTreeMap<String, usize>,
+    /// `multiprior`: prior group → index into `params.priors`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub prior_groups: BTreeMap<String, usize>,
     #[serde(default)]
     pub log_likelihood: f64,
 }
@@ -251,6 +287,16 @@ impl SkillModel {
     /// The state of a learner who has not answered yet.
     pub fn initial_state(&self) -> KnowledgeState {
         KnowledgeState { p_known: self.params.prior, attempts: 0, correct: 0 }
+    }
+
+    /// The state of a learner of a prior group (`multiprior`) who has not answered yet.
+    pub fn initial_state_in(&self, prior_group: Option<&str>) -> KnowledgeState {
+        let p_known = self.prior_class(prior_group).map_or(self.params.prior, |c| self.params.priors[c]);
+        KnowledgeState { p_known, attempts: 0, correct: 0 }
+    }
+
+    fn prior_class(&self, prior_group: Option<&str>) -> Option<usize> {
+        prior_group.and_then(|g| self.prior_groups.get(g).copied()).filter(|&c| c < self.params.priors.len())
     }
 
     /// P(correct) on the next attempt of this template.
@@ -301,6 +347,8 @@ pub(crate) struct Sequences {
     gs: Vec<u16>,
     /// `(start, end)` of each distinct sequence.
     bounds: Vec<(usize, usize)>,
+    /// Prior class of each distinct sequence (0 without `multiprior`).
+    prior_class: Vec<u16>,
     /// How many learners had exactly that sequence (EM's statistics are sums over learners,
     /// so identical sequences are computed once and weighted).
     weights: Vec<f64>,
@@ -338,27 +386,29 @@ fn sequences(table: &ResponseTable, rows: &[u32], bounds: &[usize], model: &Skil
     let mut s = Sequences { obs: Vec::with_capacity(rows.len()), ..Sequences::default() };
     let mut seen: HashMap<Vec<u32>, usize> = HashMap::new();
     for w in bounds.windows(2) {
-        // A sequence's identity: each attempt's outcome and classes packed in one u32.
-        let key: Vec<u32> = rows[w[0]..w[1]]
-            .iter()
-            .map(|&i| {
+        let group = table.prior_group_of(rows[w[0]] as usize);
+        let prior_class = group.and_then(|g| model.prior_groups.get(g).copied()).unwrap_or(0) as u16;
+        // A sequence's identity: its prior class, then each attempt's outcome and classes in one u32.
+        let key: Vec<u32> = std::iter::once(u32::from(prior_class))
+            .chain(rows[w[0]..w[1]].iter().map(|&i| {
                 let i = i as usize;
                 let (l, g) = table.template.as_ref().map_or((0, 0), |t| classes[t[i] as usize]);
                 u32::from(table.correct[i]) | u32::from(l) << 1 | u32::from(g) << 16
-            })
+            }))
             .collect();
         if let Some(&k) = seen.get(&key) {
             s.weights[k] += 1.0;
             continue;
         }
         let start = s.obs.len();
-        for &packed in &key {
+        for &packed in &key[1..] {
             s.obs.push(packed & 1 == 1);
             s.learn.push(((packed >> 1) & 0x7fff) as u16);
             s.gs.push((packed >> 16) as u16);
         }
         seen.insert(key, s.bounds.len());
         s.bounds.push((start, s.obs.len()));
+        s.prior_class.push(prior_class);
         s.weights.push(1.0);
     }
     s.group_by_length();
@@ -372,7 +422,8 @@ struct Counts {
     trans: Vec<[[f64; 2]; 2]>,
     /// Per guess class, `[state][observed correct]`.
     emit: Vec<[[f64; 2]; 2]>,
-    init: [f64; 2],
+    /// Per prior class, the posterior before the first attempt.
+    init: Vec<[f64; 2]>,
 }
 
 /// The E-step of the standard model (one learn class, one guess class): the arithmetic of
@@ -380,13 +431,14 @@ struct Counts {
 fn e_step_single(p: &BktParams, s: &Sequences, counts: &mut Counts, buffer: &mut Vec<[[f64; LANES]; 4]>) -> f64 {
     let (l, f, g, sl) = (p.learns[0], p.forgets[0], p.guesses[0], p.slips[0]);
     let (t00, t01, t10, t11) = (1.0 - l, l, f, 1.0 - f);
-    let mut totals = Totals::default();
+    let priors = initial_priors(p);
+    let mut totals = Totals { init: vec![[0.0; 2]; priors.len()], ..Totals::default() };
     for group in &s.groups {
-        lanes(p.prior, [t00, t01, t10, t11], [g, sl], s, group, false, &mut totals, buffer);
+        lanes(&priors, [t00, t01, t10, t11], [g, sl], s, group, false, &mut totals, buffer);
     }
     for &one in &s.singles {
         // A lone sequence fills every lane; only lane 0 counts.
-        lanes(p.prior, [t00, t01, t10, t11], [g, sl], s, &[one; LANES], true, &mut totals, buffer);
+        lanes(&priors, [t00, t01, t10, t11], [g, sl], s, &[one; LANES], true, &mut totals, buffer);
     }
     counts.trans[0] = [[totals.tr[0], totals.tr[1]], [totals.tr[2], totals.tr[3]]];
     counts.emit[0] = [[totals.em[0], totals.em[1]], [totals.em[2], totals.em[3]]];
@@ -399,14 +451,23 @@ fn e_step_single(p: &BktParams, s: &Sequences, counts: &mut Counts, buffer: &mut
 struct Totals {
     tr: [f64; 4],
     em: [f64; 4],
-    init: [f64; 2],
+    init: Vec<[f64; 2]>,
     log_likelihood: f64,
+}
+
+/// The prior of each prior class: `priors` under `multiprior`, else the one `prior`.
+fn initial_priors(p: &BktParams) -> Vec<f64> {
+    if p.priors.is_empty() {
+        vec![p.prior]
+    } else {
+        p.priors.clone()
+    }
 }
 
 #[inline]
 #[allow(clippy::too_many_arguments)]
 fn lanes(
-    prior: f64,
+    priors: &[f64],
     [t00, t01, t10, t11]: [f64; 4],
     [g, sl]: [f64; 2],
     s: &Sequences,
@@ -419,7 +480,9 @@ fn lanes(
     let len = s.bounds[group[0]].1 - starts[0];
     let weights: [f64; LANES] = std::array::from_fn(|j| if only_first && j > 0 { 0.0 } else { s.weights[group[j]] });
     buffer.clear();
-    let (mut a0, mut a1) = ([1.0 - prior; LANES], [prior; LANES]);
+    let classes: [usize; LANES] = std::array::from_fn(|j| usize::from(s.prior_class[group[j]]));
+    let (mut a0, mut a1): ([f64; LANES], [f64; LANES]) =
+        (std::array::from_fn(|j| 1.0 - priors[classes[j]]), std::array::from_fn(|j| priors[classes[j]]));
     let mut product = [1.0f64; LANES];
     let mut log_likelihood = [0.0f64; LANES];
     for t in 0..len {
@@ -474,8 +537,8 @@ fn lanes(
             totals.tr[i] += w * sx[i][j];
             totals.em[i] += w * se[i][j];
         }
-        totals.init[0] += w * g0[j];
-        totals.init[1] += w * g1[j];
+        totals.init[classes[j]][0] += w * g0[j];
+        totals.init[classes[j]][1] += w * g1[j];
         totals.log_likelihood += w * (log_likelihood[j] + product[j].ln());
     }
 }
@@ -484,7 +547,8 @@ fn lanes(
 fn e_step(p: &BktParams, s: &Sequences, counts: &mut Counts, alpha: &mut Vec<[f64; 2]>) -> f64 {
     counts.trans.iter_mut().for_each(|c| *c = [[0.0; 2]; 2]);
     counts.emit.iter_mut().for_each(|c| *c = [[0.0; 2]; 2]);
-    counts.init = [0.0; 2];
+    let priors = initial_priors(p);
+    counts.init = vec![[0.0; 2]; priors.len()];
     let emission = |g: usize, correct: bool| -> [f64; 2] {
         if correct {
             [p.guesses[g], 1.0 - p.slips[g]]
@@ -494,11 +558,12 @@ fn e_step(p: &BktParams, s: &Sequences, counts: &mut Counts, alpha: &mut Vec<[f6
     };
     // Sum of ln(norm) taken as the ln of running products: one ln per sequence, not per step.
     let mut log_likelihood = 0.0;
-    for (&(start, end), &weight) in s.bounds.iter().zip(&s.weights) {
+    for ((&(start, end), &weight), &class) in s.bounds.iter().zip(&s.weights).zip(&s.prior_class) {
         let mut product = 1.0f64;
         alpha.clear();
         // Forward: filtered P(state | answers so far), normalised at every step.
-        let mut a = [1.0 - p.prior, p.prior];
+        let prior = priors[usize::from(class)];
+        let mut a = [1.0 - prior, prior];
         for t in start..end {
             if t > start {
                 let c = s.learn[t - 1] as usize;
@@ -553,8 +618,8 @@ fn e_step(p: &BktParams, s: &Sequences, counts: &mut Counts, alpha: &mut Vec<[f6
             emit[0][o] += weight * gamma[0];
             emit[1][o] += weight * gamma[1];
         }
-        counts.init[0] += weight * gamma[0];
-        counts.init[1] += weight * gamma[1];
+        counts.init[usize::from(class)][0] += weight * gamma[0];
+        counts.init[usize::from(class)][1] += weight * gamma[1];
     }
     log_likelihood
 }
@@ -588,7 +653,16 @@ fn m_step(p: &mut BktParams, counts: &Counts, options: &BktOptions) {
             p.slips[g] = p.slips[g].min(cap);
         }
     }
-    p.prior = counts.init[1] / (counts.init[0] + counts.init[1]);
+    let (known, total) = counts.init.iter().fold((0.0, 0.0), |(k, t), c| (k + c[1], t + c[0] + c[1]));
+    p.prior = known / total;
+    if !p.priors.is_empty() {
+        for (prior, c) in p.priors.iter_mut().zip(&counts.init) {
+            let total = c[0] + c[1];
+            if total > 0.0 {
+                *prior = c[1] / total;
+            }
+        }
+    }
 }
 
 /// Runs EM from `start`: at most `max_iter` iterations, stopping (before the M-step) when the
@@ -598,7 +672,7 @@ pub(crate) fn em(start: &BktParams, s: &Sequences, options: &BktOptions) -> (Bkt
     let mut counts = Counts {
         trans: vec![[[0.0; 2]; 2]; p.learns.len()],
         emit: vec![[[0.0; 2]; 2]; p.guesses.len()],
-        init: [0.0; 2],
+        init: Vec::new(),
     };
     let (mut alpha, mut buffer) = (Vec::new(), Vec::new());
     let single = p.learns.len() == 1 && p.guesses.len() == 1;
@@ -618,10 +692,17 @@ pub(crate) fn em(start: &BktParams, s: &Sequences, options: &BktOptions) -> (Bkt
     (p, history)
 }
 
-fn random_start(rng: &mut SplitMix64, learn_classes: usize, gs_classes: usize, options: &BktOptions) -> BktParams {
+fn random_start(
+    rng: &mut SplitMix64,
+    learn_classes: usize,
+    gs_classes: usize,
+    prior_groups: usize,
+    options: &BktOptions,
+) -> BktParams {
     let cap = |c: Option<f64>| c.unwrap_or(0.3).min(0.3);
     BktParams {
         prior: rng.uniform(0.05, 0.95),
+        priors: (0..prior_groups).map(|_| rng.uniform(0.05, 0.95)).collect(),
         learns: (0..learn_classes).map(|_| rng.uniform(0.02, 0.4)).collect(),
         forgets: (0..learn_classes).map(|_| if options.forgets { rng.uniform(0.0, 0.1) } else { 0.0 }).collect(),
         guesses: (0..gs_classes).map(|_| rng.uniform(0.01, cap(options.max_guess))).collect(),
@@ -633,6 +714,18 @@ fn classes(table: &ResponseTable, rows: &[u32], enabled: bool) -> BTreeMap<Strin
     let Some(templates) = table.template.as_ref().filter(|_| enabled) else { return BTreeMap::new() };
     let mut used: Vec<&str> =
         rows.iter().map(|&i| table.template_names[templates[i as usize] as usize].as_str()).collect();
+    used.sort_unstable();
+    used.dedup();
+    used.into_iter().enumerate().map(|(i, n)| (n.to_owned(), i)).collect()
+}
+
+/// `multiprior`: the prior groups of learners' first rows, numbered in sorted order.
+fn first_row_groups(table: &ResponseTable, rows: &[u32], bounds: &[usize], enabled: bool) -> BTreeMap<String, usize> {
+    if !enabled {
+        return BTreeMap::new();
+    }
+    let mut used: Vec<&str> =
+        bounds[..bounds.len() - 1].iter().filter_map(|&b| table.prior_group_of(rows[b] as usize)).collect();
     used.sort_unstable();
     used.dedup();
     used.into_iter().enumerate().map(|(i, n)| (n.to_owned(), i)).collect()
@@ -666,17 +759,26 @@ impl BktModel {
         for (skill, rows, bounds) in table.grouped() {
             let name = &table.skill_names[skill as usize];
             let mut model = SkillModel {
-                params: BktParams { prior: 0.0, learns: vec![], forgets: vec![], guesses: vec![], slips: vec![] },
+                params: BktParams {
+                    prior: 0.0,
+                    priors: vec![],
+                    learns: vec![],
+                    forgets: vec![],
+                    guesses: vec![],
+                    slips: vec![],
+                },
                 learn_classes: classes(table, &rows, options.multilearn),
                 gs_classes: classes(table, &rows, options.multigs),
+                prior_groups: first_row_groups(table, &rows, &bounds, options.multiprior),
                 log_likelihood: f64::NEG_INFINITY,
             };
             let s = sequences(table, &rows, &bounds, &model);
             drop(rows);
             let mut rng = SplitMix64::new(options.seed ^ fnv1a(name));
             for _ in 0..options.num_fits {
-                let start =
-                    random_start(&mut rng, model.learn_classes.len().max(1), model.gs_classes.len().max(1), options);
+                let (learn, gs, groups) =
+                    (model.learn_classes.len().max(1), model.gs_classes.len().max(1), model.prior_groups.len());
+                let start = random_start(&mut rng, learn, gs, groups, options);
                 let (params, history) = em(&start, &s, options);
                 let ll = history.last().copied().unwrap_or(f64::NEG_INFINITY);
                 if ll > model.log_likelihood || model.params.learns.is_empty() {
@@ -740,7 +842,7 @@ impl BktModel {
                 .get(&table.skill_names[skill as usize])
                 .ok_or_else(|| MasteryError::invalid("skill_name", "no fitted model for this skill"))?;
             for w in bounds.windows(2) {
-                let mut state = model.initial_state();
+                let mut state = model.initial_state_in(table.prior_group_of(rows[w[0]] as usize));
                 for &i in &rows[w[0]..w[1]] {
                     let (i, t) = (i as usize, table.template_of(i as usize));
                     out[i] = Prediction { correct: model.predict_correct(&state, t), state: state.p_known };

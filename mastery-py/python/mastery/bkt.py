@@ -50,7 +50,7 @@ class BKTModel:
             data = data[data[self.defaults["skill_name"]].astype(str).isin(wanted)]
         return data
 
-    def _columns_of(self, df, multilearn, multigs):
+    def _columns_of(self, df, multilearn, multigs, multiprior=False):
         """numpy int64 codes (``pandas.factorize``, first-appearance order) and the names."""
         import numpy as np
         import pandas as pd
@@ -67,27 +67,32 @@ class BKTModel:
         skill, skill_names = pd.factorize(df[d["skill_name"]].astype(str))
         correct = np.clip(df[d["correct"]].to_numpy(dtype=np.int64), 0, 1)
         order = df[d["order_id"]].to_numpy(dtype=np.int64) if d["order_id"] in df.columns else None
-        template, template_names = None, []
-        if template_column:
-            codes, names = pd.factorize(df[template_column].astype(str))
-            template, template_names = codes.astype(np.int64), [str(n) for n in names]
-        return (learner, skill.astype(np.int64), correct, order, template, [str(n) for n in skill_names], template_names)
+        def coded(column):
+            if not column:
+                return None, []
+            codes, names = pd.factorize(df[column].astype(str))
+            return codes.astype(np.int64), [str(n) for n in names]
+
+        template, template_names = coded(template_column)
+        # pyBKT's multiprior groups learners by their first answer's correctness by default.
+        prior_column = (multiprior if isinstance(multiprior, str) else d["correct"]) if multiprior else None
+        prior_group, prior_names = coded(prior_column)
+        names = [[str(n) for n in skill_names], template_names, prior_names]
+        return (learner, skill.astype(np.int64), correct, order, template, prior_group, names)
 
     # ------------------------------------------------------------------ pyBKT API
     def fit(self, data_path=None, data=None, skills=None, forgets=False, multilearn=False, multigs=False,
             multiprior=False, defaults=None, **options):
         """Fits one model per skill (``forgets``, ``multilearn``, ``multigs`` as in pyBKT)."""
-        if multiprior:
-            raise NotImplementedError("multiprior is not supported yet")
         if defaults:
             self.defaults.update(defaults)
         df = self._frame(data_path, data, skills)
-        columns = self._columns_of(df, multilearn, multigs)
+        columns = self._columns_of(df, multilearn, multigs, multiprior)
         opts = {"forgets": bool(forgets), "multilearn": bool(multilearn), "multigs": bool(multigs),
-                "num_fits": self.num_fits, "seed": self.seed}
+                "multiprior": bool(multiprior), "num_fits": self.num_fits, "seed": self.seed}
         opts.update(self.options)
         opts.update(options)
-        self._columns = {"multilearn": multilearn, "multigs": multigs}
+        self._columns = {"multilearn": multilearn, "multigs": multigs, "multiprior": multiprior}
         self._native = _mastery.NativeBktModel.fit(*columns, options=opts)
         return self
 
@@ -100,7 +105,8 @@ class BKTModel:
         """The data with ``correct_predictions`` and ``state_predictions`` columns added."""
         native = self._require()
         df = self._frame(data_path, data).copy()
-        columns = self._columns_of(df, self._columns.get("multilearn"), self._columns.get("multigs"))
+        columns = self._columns_of(df, self._columns.get("multilearn"), self._columns.get("multigs"),
+                                   self._columns.get("multiprior"))
         correct, state = native.predict(*columns)
         df["correct_predictions"] = correct
         df["state_predictions"] = state
@@ -146,6 +152,8 @@ class BKTModel:
         for skill, m in self._require().skills().items():
             p = m["params"]
             rows.append((skill, "prior", "default", p["prior"]))
+            for name in sorted(m.get("prior_groups", {}), key=m.get("prior_groups", {}).get):
+                rows.append((skill, "prior", name, p["priors"][m["prior_groups"][name]]))
             learn_names = sorted(m["learn_classes"], key=m["learn_classes"].get) or ["default"]
             gs_names = sorted(m["gs_classes"], key=m["gs_classes"].get) or ["default"]
             for name, value in zip(learn_names, p["learns"]):
@@ -158,9 +166,10 @@ class BKTModel:
                 rows.append((skill, "forgets", name, value))
         return pd.DataFrame(rows, columns=["skill", "param", "class", "value"]).set_index(["skill", "param", "class"])
 
-    def update(self, skill: str, state: Optional[dict], correct: bool, template: Optional[str] = None) -> dict:
+    def update(self, skill: str, state: Optional[dict], correct: bool, template: Optional[str] = None,
+               prior_group: Optional[str] = None) -> dict:
         """One O(1) online step for one learner: returns the new ``{p_known, attempts, correct}``."""
-        return self._require().update(skill, state, bool(correct), template)
+        return self._require().update(skill, state, bool(correct), template, prior_group)
 
     def save(self, path: str) -> None:
         """Writes the versioned JSON model file (loadable in Rust, WASM and on mobile)."""
