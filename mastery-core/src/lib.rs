@@ -37,6 +37,7 @@ pub mod ids;
 mod json;
 pub mod mastery;
 pub mod store;
+pub mod streak;
 pub mod time;
 
 /// The README's Rust examples run as doc tests.
