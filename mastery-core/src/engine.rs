@@ -192,6 +192,55 @@ impl<S: Store> Engine<S> {
         }
     }
 
+    /// A learner's competency states in one course (or outside any), recomputed from the evidence
+    /// the caller may read: what a learner dashboard shows.
+    pub fn learner_states(
+        &self,
+        ctx: &AccessContext,
+        learner: &UserId,
+        course: Option<&CourseId>,
+    ) -> Result<Vec<CompetencyState>> {
+        Ok(self.replay(ctx, learner)?.into_iter().filter(|((c, _), _)| c.as_ref() == course).map(|(_, s)| s).collect())
+    }
+
+    /// Every learner's states in a course (instructors of the course, admins, services): what an
+    /// instructor dashboard shows. Learner ids are keys, never logged.
+    pub fn class_states(
+        &self,
+        ctx: &AccessContext,
+        course: &CourseId,
+    ) -> Result<BTreeMap<String, Vec<CompetencyState>>> {
+        let mut by_learner: BTreeMap<String, BTreeMap<String, CompetencyState>> = BTreeMap::new();
+        for evidence in self.store.course_evidence(ctx, course).map_err(Into::into)? {
+            let Some(obs) = observation(&evidence) else { continue };
+            for competency in &evidence.competencies {
+                by_learner
+                    .entry(evidence.learner.as_str().to_owned())
+                    .or_default()
+                    .entry(competency.as_str().to_owned())
+                    .or_insert_with(|| CompetencyState::new(competency.as_str()))
+                    .observe(obs.clone(), &self.config)?;
+            }
+        }
+        Ok(by_learner.into_iter().map(|(l, m)| (l, m.into_values().collect())).collect())
+    }
+
+    /// Standings (0..1 value, mastered) for roll-ups, gaps and ring charts.
+    pub fn standings(&self, states: &[CompetencyState]) -> BTreeMap<String, crate::mastery::Standing> {
+        let top = self.config.scale.ratings.first().map_or(1.0, |r| r.points);
+        states
+            .iter()
+            .filter_map(|s| {
+                s.score.map(|score| {
+                    (
+                        s.competency.clone(),
+                        crate::mastery::Standing { value: (score / top).clamp(0.0, 1.0), mastered: s.mastered },
+                    )
+                })
+            })
+            .collect()
+    }
+
     /// Recomputes a learner's states from the stored evidence log, from scratch, without writing:
     /// `(course, competency) → state`.
     pub fn replay(

@@ -1,0 +1,359 @@
+//! View models for dashboards: ring chart, streak tracker, heatmaps, progress over time.
+
+use std::collections::BTreeMap;
+
+use chrono::{Datelike, Duration, NaiveDate, Weekday};
+use serde::{Deserialize, Serialize};
+
+use crate::error::Result;
+use crate::framework::Framework;
+use crate::mastery::{CompetencyState, MasteryConfig, ProficiencyScale, Standing};
+use crate::streak::{DayState, StreakReport};
+use crate::time::Instant;
+
+/// An id with its display label (and a link a UI can follow).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Label {
+    pub id: String,
+    pub label: String,
+}
+
+/// What a ring's value means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RingMetric {
+    /// Share of the area's assessable competencies mastered.
+    #[default]
+    ShareMastered,
+    /// Mean 0..1 value over the area's assessable competencies (missing counts 0).
+    MeanValue,
+}
+
+/// One ring: a competency area (a framework subtree).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Ring {
+    pub competency: String,
+    pub label: String,
+    /// 0..1.
+    pub value: f64,
+    pub mastered: usize,
+    pub total: usize,
+    /// From the proficiency scale, for the value.
+    pub color: String,
+    pub rating: String,
+    /// The competency's CASE URI, when it has one.
+    pub link: Option<String>,
+}
+
+/// Concentric rings, innermost first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RingChart {
+    pub title: String,
+    pub metric: RingMetric,
+    pub rings: Vec<Ring>,
+}
+
+fn label_of(framework: &Framework, id: &str) -> String {
+    framework.item(id).map_or_else(
+        || framework.title().to_owned(),
+        |c| match &c.human_coding_scheme {
+            Some(code) => format!("{code} {}", c.full_statement),
+            None => c.full_statement.clone(),
+        },
+    )
+}
+
+/// A ring per area (default: the framework's top-level competencies), over the assessable
+/// competencies (leaves) below each. Colours come from `scale` on a 0..1 value (the value times
+/// the scale's top points).
+pub fn ring_chart(
+    framework: &Framework,
+    standings: &BTreeMap<String, Standing>,
+    areas: Option<&[String]>,
+    metric: RingMetric,
+    scale: &ProficiencyScale,
+) -> Result<RingChart> {
+    let default_areas: Vec<String>;
+    let areas = match areas {
+        Some(a) => a,
+        None => {
+            default_areas = framework.children(framework.identifier())?.iter().map(|c| c.identifier.clone()).collect();
+            &default_areas
+        }
+    };
+    let top = scale.ratings.first().map_or(1.0, |r| r.points);
+    let mut rings = Vec::with_capacity(areas.len());
+    for area in areas {
+        let mut leaves: Vec<&str> = framework
+            .descendants(area)?
+            .into_iter()
+            .filter(|c| framework.children(&c.identifier).map(|k| k.is_empty()).unwrap_or(true))
+            .map(|c| c.identifier.as_str())
+            .collect();
+        if leaves.is_empty() {
+            leaves.push(area.as_str());
+        }
+        let standing = |id: &str| standings.get(id).copied().unwrap_or(Standing { value: 0.0, mastered: false });
+        let mastered = leaves.iter().filter(|id| standing(id).mastered).count();
+        let value = match metric {
+            RingMetric::ShareMastered => mastered as f64 / leaves.len() as f64,
+            RingMetric::MeanValue => leaves.iter().map(|id| standing(id).value).sum::<f64>() / leaves.len() as f64,
+        };
+        let rating = scale.rating_for(value * top);
+        rings.push(Ring {
+            competency: area.clone(),
+            label: label_of(framework, area),
+            value,
+            mastered,
+            total: leaves.len(),
+            color: rating.color.clone(),
+            rating: rating.description.clone(),
+            link: framework.item(area).and_then(|c| c.uri.clone()),
+        });
+    }
+    Ok(RingChart { title: framework.title().to_owned(), metric, rings })
+}
+
+/// One date of the streak tracker.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrackerDay {
+    pub date: NaiveDate,
+    /// `None` for dates before the learner's first activity.
+    pub state: Option<DayState>,
+    pub events: u32,
+}
+
+/// Current and longest streak, freezes left, and the last weeks as a calendar (Monday first).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StreakTracker {
+    pub current: u32,
+    pub longest: u32,
+    pub freezes_left: u32,
+    /// `weeks[w][d]`: week `w` (oldest first), weekday `d` (Monday = 0).
+    pub weeks: Vec<Vec<TrackerDay>>,
+}
+
+/// The last `weeks` weeks up to `today` from a streak report.
+pub fn streak_tracker(report: &StreakReport, today: NaiveDate, weeks: usize) -> StreakTracker {
+    let by_date: BTreeMap<NaiveDate, &crate::streak::Day> = report.days.iter().map(|d| (d.date, d)).collect();
+    let this_monday = today - Duration::days(i64::from(today.weekday().num_days_from_monday()));
+    let first = this_monday - Duration::weeks(weeks.saturating_sub(1) as i64);
+    let grid = (0..weeks)
+        .map(|w| {
+            (0..7)
+                .map(|d| {
+                    let date = first + Duration::days((w * 7 + d) as i64);
+                    let day = by_date.get(&date);
+                    TrackerDay { date, state: day.map(|x| x.state), events: day.map_or(0, |x| x.events) }
+                })
+                .collect()
+        })
+        .collect();
+    StreakTracker { current: report.current, longest: report.longest, freezes_left: report.freezes_left, weeks: grid }
+}
+
+/// One cell of a heatmap: a 0..1 value (or none) and its colour.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HeatmapCell {
+    pub value: Option<f64>,
+    pub color: String,
+    /// What a screen reader or tooltip says.
+    pub text: String,
+}
+
+/// Rows × columns of cells.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Heatmap {
+    pub title: String,
+    pub rows: Vec<Label>,
+    pub columns: Vec<Label>,
+    /// `cells[row][column]`.
+    pub cells: Vec<Vec<HeatmapCell>>,
+}
+
+const EMPTY: &str = "#eeeeee";
+
+fn cell(value: Option<f64>, scale: &ProficiencyScale, text: String) -> HeatmapCell {
+    let top = scale.ratings.first().map_or(1.0, |r| r.points);
+    let color = value.map_or(EMPTY.to_owned(), |v| scale.rating_for(v * top).color.clone());
+    HeatmapCell { value, color, text }
+}
+
+/// Learners × competencies for a class: `values[learner][competency]` on 0..1, restricted to
+/// `competencies` (a course's or an area's) in that order.
+pub fn class_heatmap(
+    values: &BTreeMap<String, BTreeMap<String, f64>>,
+    competencies: &[Label],
+    scale: &ProficiencyScale,
+) -> Heatmap {
+    let rows: Vec<Label> = values.keys().map(|l| Label { id: l.clone(), label: l.clone() }).collect();
+    let cells = values
+        .iter()
+        .map(|(learner, by)| {
+            competencies
+                .iter()
+                .map(|c| {
+                    let v = by.get(&c.id).copied();
+                    let text = match v {
+                        Some(v) => format!("{learner}, {}: {:.0}%", c.label, v * 100.0),
+                        None => format!("{learner}, {}: no evidence", c.label),
+                    };
+                    cell(v, scale, text)
+                })
+                .collect()
+        })
+        .collect();
+    Heatmap { title: "Class mastery by competency".into(), rows, columns: competencies.to_vec(), cells }
+}
+
+/// A window of time for views; either end may be open.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+pub struct TimeWindow {
+    pub from: Option<Instant>,
+    pub to: Option<Instant>,
+}
+
+impl TimeWindow {
+    fn contains(&self, t: &Instant) -> bool {
+        self.from.is_none_or(|f| *t >= f) && self.to.is_none_or(|e| *t < e)
+    }
+}
+
+/// Competencies × weeks for one learner: each week's cell is the competency's mastery value after
+/// the last evidence of that week (weeks start on Monday, in UTC).
+pub fn competency_weeks_heatmap(
+    states: &[CompetencyState],
+    labels: &BTreeMap<String, String>,
+    window: TimeWindow,
+    config: &MasteryConfig,
+) -> Heatmap {
+    let scale = &config.scale;
+    let progress = progress_over_time(states, labels, window, config);
+    let mut weeks: Vec<NaiveDate> =
+        progress.series.iter().flat_map(|s| s.points.iter().map(|p| monday(p.at.date_naive()))).collect();
+    weeks.sort();
+    weeks.dedup();
+    let columns: Vec<Label> =
+        weeks.iter().map(|w| Label { id: w.to_string(), label: format!("week of {w}") }).collect();
+    let rows: Vec<Label> =
+        progress.series.iter().map(|s| Label { id: s.competency.clone(), label: s.label.clone() }).collect();
+    let cells = progress
+        .series
+        .iter()
+        .map(|s| {
+            weeks
+                .iter()
+                .map(|w| {
+                    let last = s.points.iter().rfind(|p| monday(p.at.date_naive()) == *w);
+                    let v = last.map(|p| p.value);
+                    let text = match v {
+                        Some(v) => format!("{}, week of {w}: {:.0}%", s.label, v * 100.0),
+                        None => format!("{}, week of {w}: no evidence", s.label),
+                    };
+                    cell(v, scale, text)
+                })
+                .collect()
+        })
+        .collect();
+    Heatmap { title: "Mastery by week".into(), rows, columns, cells }
+}
+
+fn monday(d: NaiveDate) -> NaiveDate {
+    d - Duration::days(i64::from(d.weekday().num_days_from_monday()))
+}
+
+/// Activity per date as weeks (rows) × weekdays (columns, Monday first), coloured by events.
+pub fn activity_calendar(report: &StreakReport, window_days: Option<(NaiveDate, NaiveDate)>) -> Heatmap {
+    let days: Vec<&crate::streak::Day> =
+        report.days.iter().filter(|d| window_days.is_none_or(|(from, to)| d.date >= from && d.date <= to)).collect();
+    let max = days.iter().map(|d| d.events).max().unwrap_or(0).max(1);
+    let mut weeks: BTreeMap<NaiveDate, [Option<&crate::streak::Day>; 7]> = BTreeMap::new();
+    for d in &days {
+        weeks.entry(monday(d.date)).or_default()[d.date.weekday().num_days_from_monday() as usize] = Some(d);
+    }
+    let weekdays = [Weekday::Mon, Weekday::Tue, Weekday::Wed, Weekday::Thu, Weekday::Fri, Weekday::Sat, Weekday::Sun];
+    let columns = weekdays.iter().map(|w| Label { id: format!("{w}"), label: format!("{w}") }).collect();
+    let rows = weeks.keys().map(|w| Label { id: w.to_string(), label: format!("week of {w}") }).collect();
+    let cells = weeks
+        .values()
+        .map(|week| {
+            week.iter()
+                .map(|d| match d {
+                    None => HeatmapCell { value: None, color: EMPTY.into(), text: "no data".into() },
+                    Some(d) => {
+                        let v = f64::from(d.events) / f64::from(max);
+                        let color = if d.events == 0 {
+                            EMPTY.to_owned()
+                        } else {
+                            super::svg::SEQUENTIAL[((v * 4.0).ceil() as usize).clamp(1, 4) - 1].to_owned()
+                        };
+                        HeatmapCell {
+                            value: Some(v),
+                            color,
+                            text: format!("{}: {} activities ({:?})", d.date, d.events, d.state),
+                        }
+                    }
+                })
+                .collect()
+        })
+        .collect();
+    Heatmap { title: "Activity calendar".into(), rows, columns, cells }
+}
+
+/// One point of a trajectory: the value after a piece of evidence.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProgressPoint {
+    pub at: Instant,
+    /// 0..1 (the calculation method's score over the scale's top points).
+    pub value: f64,
+    pub evidence: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProgressSeries {
+    pub competency: String,
+    pub label: String,
+    pub points: Vec<ProgressPoint>,
+}
+
+/// Mastery trajectories per competency, with the evidence that moved each point.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProgressView {
+    pub series: Vec<ProgressSeries>,
+}
+
+/// Each competency's score after every observation (in the state's history order) within
+/// `window`, with the engine's calculation method and scale.
+pub fn progress_over_time(
+    states: &[CompetencyState],
+    labels: &BTreeMap<String, String>,
+    window: TimeWindow,
+    config: &MasteryConfig,
+) -> ProgressView {
+    let scale = &config.scale;
+    let top = scale.ratings.first().map_or(1.0, |r| r.points);
+    let method = config.method;
+    let series = states
+        .iter()
+        .map(|state| {
+            let mut scores = Vec::new();
+            let mut points = Vec::new();
+            for o in &state.history {
+                scores.push(o.score * top);
+                let Some(at) = o.at else { continue };
+                if !window.contains(&at) {
+                    continue;
+                }
+                if let Ok(Some(score)) = method.calculate_ordered(&scores, scale.mastery_points()) {
+                    points.push(ProgressPoint { at, value: score / top, evidence: o.evidence.clone() });
+                }
+            }
+            ProgressSeries {
+                competency: state.competency.clone(),
+                label: labels.get(&state.competency).cloned().unwrap_or_else(|| state.competency.clone()),
+                points,
+            }
+        })
+        .collect();
+    ProgressView { series }
+}
