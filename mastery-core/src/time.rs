@@ -5,6 +5,9 @@ use chrono_tz::Tz;
 
 use crate::error::{MasteryError, Result};
 
+/// A calendar date (`YYYY-MM-DD`).
+pub type Date = NaiveDate;
+
 /// An instant that keeps the offset it was recorded with.
 pub type Instant = DateTime<FixedOffset>;
 

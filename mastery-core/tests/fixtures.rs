@@ -6,10 +6,13 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use mastery_core::dashboard::{class_heatmap, render_ring_chart, ring_chart, streak_tracker, Label};
 use mastery_core::mastery::{
     class_summary, frontier, roll_up, BktModel, CalculationMethod, EvidenceOrder, ProficiencyScale,
     ProficiencyScaleInput, Response, RollupRule, ScoredEvidence,
 };
+use mastery_core::streak::{evaluate_streak, Activity, StreakPolicy, StreakReport};
+use mastery_core::time::{parse_instant, parse_zone};
 use mastery_core::{
     parse_caliper, parse_pybkt_csv, parse_xapi, validate_caliper, EvidenceMapping, Framework, MasteryError,
 };
@@ -57,6 +60,13 @@ fn scale(value: &Value) -> Result<ProficiencyScale, MasteryError> {
             ProficiencyScale::new(raw.ratings, raw.display_cut_points)
         }
     }
+}
+
+fn streak_report(input: &Value) -> Result<StreakReport, MasteryError> {
+    let activities: Vec<Activity> = from(&input["activities"]);
+    let policy: StreakPolicy = from(&input["policy"]);
+    let now = parse_instant(input["now"].as_str().unwrap(), "now")?;
+    evaluate_streak(&activities, &policy, now, input["current_zone"].as_str().unwrap())
 }
 
 fn to_json<T: serde::Serialize>(value: T) -> Value {
@@ -132,6 +142,29 @@ fn run(op: &str, input: &Value) -> Result<Value, MasteryError> {
             let competencies: Option<Vec<String>> = input.get("competencies").map(from);
             to_json(class_summary(&from(&input["scores"]), &scale(&input["scale"])?, competencies.as_deref()))
         }
+        "streak" => to_json(streak_report(input)?),
+        "streak_tracker" => {
+            let report = streak_report(input)?;
+            let now = parse_instant(input["now"].as_str().unwrap(), "now")?;
+            let today = now.with_timezone(&parse_zone(input["current_zone"].as_str().unwrap())?).date_naive();
+            to_json(streak_tracker(&report, today, input["weeks"].as_u64().unwrap() as usize))
+        }
+        "ring_chart" => {
+            let f = Framework::from_case_json(&text(input))?;
+            let areas: Option<Vec<String>> = input.get("areas").map(from);
+            to_json(ring_chart(
+                &f,
+                &from(&input["standings"]),
+                areas.as_deref(),
+                from(&input["metric"]),
+                &scale(&input["scale"])?,
+            )?)
+        }
+        "class_heatmap" => {
+            let competencies: Vec<Label> = from(&input["competencies"]);
+            to_json(class_heatmap(&from(&input["values"]), &competencies, &scale(&input["scale"])?))
+        }
+        "render_ring_chart" => Value::String(render_ring_chart(&from(&input["chart"]))),
         other => panic!("unknown op {other}"),
     })
 }

@@ -3,6 +3,7 @@
 //! `uniffi-bindgen` of this workspace.
 
 mod convert;
+mod dashboard;
 mod error;
 mod mastery;
 
@@ -12,6 +13,10 @@ use mastery_core as core;
 
 pub use convert::{
     Association, Competency, Evidence, EvidenceKind, EvidenceMapping, FrameworkSummary, IngestReport, Rejection, Score,
+};
+pub use dashboard::{
+    class_heatmap_json, evaluate_streak, render_svg, ring_chart_json, streak_tracker_json, DayState, StreakActivity,
+    StreakDay, StreakReport,
 };
 pub use error::MasteryError;
 pub use mastery::{

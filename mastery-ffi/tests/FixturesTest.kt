@@ -16,6 +16,7 @@ import uniffi.mastery_ffi.*
 val gson = GsonBuilder()
     .setFieldNamingPolicy(FieldNamingPolicy.LOWER_CASE_WITH_UNDERSCORES)
     .registerTypeAdapter(EvidenceKind::class.java, JsonSerializer<EvidenceKind> { k, _, _ -> JsonPrimitive(k.name.lowercase()) })
+    .registerTypeAdapter(DayState::class.java, JsonSerializer<DayState> { k, _, _ -> JsonPrimitive(k.name.lowercase()) })
     .registerTypeAdapter(ULong::class.java, JsonSerializer<ULong> { v, _, _ -> JsonPrimitive(v.toLong()) })
     .registerTypeAdapter(UInt::class.java, JsonSerializer<UInt> { v, _, _ -> JsonPrimitive(v.toLong()) })
     .serializeSpecialFloatingPointValues()
@@ -98,6 +99,13 @@ fun run(fixtures: File, op: String, input: JsonObject): JsonElement = when (op) 
         val default = input.getAsJsonObject("default")?.let { rule(it) } ?: RollupRule.All
         plain(rollUp(Framework.fromCaseJson(text(fixtures, input)), standings(input.getAsJsonObject("standings")), rules, default))
     }
+    "streak" -> plain(evaluateStreak(activities(input), input.get("now").asString, input.get("current_zone").asString, input.get("policy").toString()))
+    "streak_tracker" -> JsonParser.parseString(streakTrackerJson(activities(input), input.get("now").asString,
+        input.get("current_zone").asString, input.get("weeks").asInt.toUInt(), input.get("policy").toString()))
+    "ring_chart" -> JsonParser.parseString(ringChartJson(Framework.fromCaseJson(text(fixtures, input)), input.get("standings").toString(),
+        scaleJson(input.get("scale")), input.get("metric").asString, input.getAsJsonArray("areas")?.map { it.asString }))
+    "class_heatmap" -> JsonParser.parseString(classHeatmapJson(input.get("values").toString(), input.get("competencies").toString(), scaleJson(input.get("scale"))))
+    "render_ring_chart" -> JsonPrimitive(renderSvg("ring_chart", input.get("chart").toString()))
     "class_summary" -> {
         val scores = input.getAsJsonObject("scores").entrySet().associate { l ->
             l.key to l.value.asJsonObject.entrySet().associate { it.key to it.value.asDouble }
@@ -106,6 +114,12 @@ fun run(fixtures: File, op: String, input: JsonObject): JsonElement = when (op) 
     }
     else -> error("unknown op $op")
 }
+
+fun activities(input: JsonObject): List<StreakActivity> = input.getAsJsonArray("activities").map { it.asJsonObject }.map {
+    StreakActivity(it.get("at").asString, it.get("zone").asString, it.get("minutes")?.asDouble ?: 0.0, it.get("points")?.asDouble ?: 0.0)
+}
+
+fun scaleJson(value: JsonElement): String = if (value.isJsonPrimitive) value.asString else value.toString()
 
 fun method(spec: JsonObject): CalculationMethod = when (spec.get("method").asString) {
     "weighted_average" -> CalculationMethod.WeightedAverage(spec.get("weight").asInt.toUByte())

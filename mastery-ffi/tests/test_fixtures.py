@@ -95,7 +95,26 @@ def run(op, inp):
         return plain(m.roll_up(m.Framework.from_case_json(text(inp)), standings(inp["standings"]), rules, default))
     if op == "class_summary":
         return plain(m.class_summary(inp["scores"], scale(inp["scale"]), inp.get("competencies")))
+    if op == "streak":
+        return plain(m.evaluate_streak(activities(inp), inp["now"], inp["current_zone"], json.dumps(inp["policy"])))
+    if op == "streak_tracker":
+        return json.loads(m.streak_tracker_json(activities(inp), inp["now"], inp["current_zone"], inp["weeks"], json.dumps(inp["policy"])))
+    if op == "ring_chart":
+        f = m.Framework.from_case_json(text(inp))
+        return json.loads(m.ring_chart_json(f, json.dumps(inp["standings"]), scale_json(inp["scale"]), inp["metric"], inp.get("areas")))
+    if op == "class_heatmap":
+        return json.loads(m.class_heatmap_json(json.dumps(inp["values"]), json.dumps(inp["competencies"]), scale_json(inp["scale"])))
+    if op == "render_ring_chart":
+        return m.render_svg("ring_chart", json.dumps(inp["chart"]))
     raise ValueError(op)
+
+
+def activities(inp):
+    return [m.StreakActivity(at=a["at"], zone=a["zone"], minutes=a.get("minutes", 0.0), points=a.get("points", 0.0)) for a in inp["activities"]]
+
+
+def scale_json(value):
+    return value if isinstance(value, str) else json.dumps(value)
 
 
 def method(spec):

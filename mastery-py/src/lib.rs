@@ -350,6 +350,110 @@ fn evaluate<'py>(py: Python<'py>, predicted: Vec<f64>, outcomes: Vec<i64>) -> Py
     to_python(py, &core::mastery::evaluate(&predicted, &outcomes).py_err(py)?)
 }
 
+/// The streak and its explained calendar: `activities` are `{"at", "zone", "minutes"?, "points"?}`.
+#[pyfunction]
+#[pyo3(signature = (activities, now, current_zone, policy=None))]
+fn evaluate_streak<'py>(
+    py: Python<'py>,
+    activities: &Bound<'py, PyAny>,
+    now: &str,
+    current_zone: &str,
+    policy: Option<&Bound<'py, PyAny>>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let activities: Vec<core::streak::Activity> = from_python(Some(activities))?;
+    let policy: core::streak::StreakPolicy = from_python(policy)?;
+    let now = core::time::parse_instant(now, "now").py_err(py)?;
+    to_python(py, &core::streak::evaluate_streak(&activities, &policy, now, current_zone).py_err(py)?)
+}
+
+/// The last `weeks` weeks of a streak report as a Monday-first calendar.
+#[pyfunction]
+fn streak_tracker<'py>(
+    py: Python<'py>,
+    report: &Bound<'py, PyAny>,
+    today: &str,
+    weeks: usize,
+) -> PyResult<Bound<'py, PyAny>> {
+    let report: Option<core::streak::StreakReport> = from_python(Some(report))?;
+    let today: core::time::Date = today.parse().map_err(|_| {
+        error::to_py(
+            py,
+            core::MasteryError::InvalidInput { field: "today".into(), reason: "not a date (YYYY-MM-DD)".into() },
+        )
+    })?;
+    let report = report.ok_or_else(|| pyo3::exceptions::PyTypeError::new_err("report is required"))?;
+    to_python(py, &core::dashboard::streak_tracker(&report, today, weeks))
+}
+
+/// Activity per date as weeks x weekdays.
+#[pyfunction]
+fn activity_calendar<'py>(py: Python<'py>, report: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    let report: Option<core::streak::StreakReport> = from_python(Some(report))?;
+    let report = report.ok_or_else(|| pyo3::exceptions::PyTypeError::new_err("report is required"))?;
+    to_python(py, &core::dashboard::activity_calendar(&report, None))
+}
+
+/// Concentric rings per competency area.
+#[pyfunction]
+#[pyo3(signature = (framework, standings, scale, areas=None, metric=None))]
+fn ring_chart<'py>(
+    py: Python<'py>,
+    framework: &Framework,
+    standings: &Bound<'py, PyAny>,
+    scale: &Bound<'py, PyAny>,
+    areas: Option<Vec<String>>,
+    metric: Option<&Bound<'py, PyAny>>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let standings: std::collections::BTreeMap<String, core::mastery::Standing> = from_python(Some(standings))?;
+    let metric: core::dashboard::RingMetric = from_python(metric)?;
+    let chart = core::dashboard::ring_chart(
+        &framework.inner,
+        &standings,
+        areas.as_deref(),
+        metric,
+        &validated_scale(py, scale)?,
+    )
+    .py_err(py)?;
+    to_python(py, &chart)
+}
+
+/// Learners x competencies: `values[learner][competency]` on 0..1.
+#[pyfunction]
+fn class_heatmap<'py>(
+    py: Python<'py>,
+    values: &Bound<'py, PyAny>,
+    competencies: &Bound<'py, PyAny>,
+    scale: &Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let values: std::collections::BTreeMap<String, std::collections::BTreeMap<String, f64>> =
+        from_python(Some(values))?;
+    let competencies: Vec<core::dashboard::Label> = from_python(Some(competencies))?;
+    to_python(py, &core::dashboard::class_heatmap(&values, &competencies, &validated_scale(py, scale)?))
+}
+
+/// Renders a view model (`kind`: ring_chart, streak_tracker, heatmap, progress) as accessible SVG.
+#[pyfunction]
+fn render_svg(kind: &str, view: &Bound<'_, PyAny>) -> PyResult<String> {
+    use core::dashboard as d;
+    Ok(match kind {
+        "ring_chart" => d::render_ring_chart(&from_python::<Option<d::RingChart>>(Some(view))?.ok_or_else(missing)?),
+        "streak_tracker" => {
+            d::render_streak_tracker(&from_python::<Option<d::StreakTracker>>(Some(view))?.ok_or_else(missing)?)
+        }
+        "heatmap" => d::render_heatmap(&from_python::<Option<d::Heatmap>>(Some(view))?.ok_or_else(missing)?),
+        "progress" => d::render_progress(&from_python::<Option<d::ProgressView>>(Some(view))?.ok_or_else(missing)?),
+        _ => {
+            return Err(pyo3::exceptions::PyValueError::new_err(
+                "kind must be ring_chart, streak_tracker, heatmap or progress",
+            ))
+        }
+    })
+}
+
+fn missing() -> PyErr {
+    pyo3::exceptions::PyTypeError::new_err("a view model is required")
+}
+
 #[pymodule]
 fn _mastery(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("MasteryError", m.py().get_type::<MasteryError>())?;
@@ -361,6 +465,12 @@ fn _mastery(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(ingest_pybkt_csv, m)?)?;
     m.add_class::<NativeBktModel>()?;
     m.add_function(wrap_pyfunction!(evaluate, m)?)?;
+    m.add_function(wrap_pyfunction!(evaluate_streak, m)?)?;
+    m.add_function(wrap_pyfunction!(streak_tracker, m)?)?;
+    m.add_function(wrap_pyfunction!(activity_calendar, m)?)?;
+    m.add_function(wrap_pyfunction!(ring_chart, m)?)?;
+    m.add_function(wrap_pyfunction!(class_heatmap, m)?)?;
+    m.add_function(wrap_pyfunction!(render_svg, m)?)?;
     m.add_function(wrap_pyfunction!(calculate, m)?)?;
     m.add_function(wrap_pyfunction!(proficiency_scale, m)?)?;
     m.add_function(wrap_pyfunction!(rating_for, m)?)?;

@@ -62,7 +62,27 @@ def run(op, inp):
         return mastery.roll_up(mastery.Framework.from_case_json(text(inp)), inp["standings"], inp.get("rules"), inp.get("default"))
     if op == "class_summary":
         return mastery.class_summary(inp["scores"], scale(inp["scale"]), inp.get("competencies"))
+    if op == "streak":
+        return mastery.evaluate_streak(inp["activities"], inp["now"], inp["current_zone"], inp["policy"])
+    if op == "streak_tracker":
+        report = mastery.evaluate_streak(inp["activities"], inp["now"], inp["current_zone"], inp["policy"])
+        today = local_date(inp["now"], inp["current_zone"])
+        return mastery.streak_tracker(report, today, inp["weeks"])
+    if op == "ring_chart":
+        f = mastery.Framework.from_case_json(text(inp))
+        return mastery.ring_chart(f, inp["standings"], scale(inp["scale"]), inp.get("areas"), inp["metric"])
+    if op == "class_heatmap":
+        return mastery.class_heatmap(inp["values"], inp["competencies"], scale(inp["scale"]))
+    if op == "render_ring_chart":
+        return str(mastery.render("ring_chart", inp["chart"]))
     raise ValueError(op)
+
+
+def local_date(instant, zone):
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    return datetime.fromisoformat(instant).astimezone(ZoneInfo(zone)).date().isoformat()
 
 
 def scale(value):

@@ -92,6 +92,27 @@ export interface CompetencySummary {
   competency: string; learners: number; mean: number; median: number; mastered_share: number; levels: LevelCount[];
 }
 export interface Evaluation { rmse: number; accuracy: number; auc: number; rows: number; }
+export interface StreakActivity { at: string; zone: string; minutes?: number; points?: number; }
+export type DayState = "met" | "frozen" | "repaired" | "rest" | "missed" | "pending_today" | "not_lived";
+export interface StreakPolicy {
+  goal?: { min_events?: number; min_minutes?: number; min_points?: number };
+  period?: { period: "daily" } | { period: "weekly"; week_start: string };
+  rest_days?: string[]; initial_freezes?: number; max_freezes?: number; earn_freeze_every?: number;
+  repair?: { max_repairs: number; window: number } | null;
+}
+export interface StreakDay { date: string; state: DayState; events: number; minutes: number; points: number; streak: number; freezes_left: number; }
+export interface StreakReport {
+  current: number; longest: number; freezes_left: number; freezes_used: number; freezes_earned: number;
+  days: StreakDay[]; period: { period: string };
+}
+export interface TrackerDay { date: string; state: DayState | null; events: number; }
+export interface StreakTracker { current: number; longest: number; freezes_left: number; weeks: TrackerDay[][]; }
+export interface Ring { competency: string; label: string; value: number; mastered: number; total: number; color: string; rating: string; link: string | null; }
+export interface RingChart { title: string; metric: "share_mastered" | "mean_value"; rings: Ring[]; }
+export interface Label { id: string; label: string; }
+export interface HeatmapCell { value: number | null; color: string; text: string; }
+export interface Heatmap { title: string; rows: Label[]; columns: Label[]; cells: HeatmapCell[][]; }
+export interface ProgressView { series: { competency: string; label: string; points: { at: string; value: number; evidence: string }[] }[]; }
 /** Every error thrown by this package: a real Error with a stable `code`. */
 export interface MasteryError extends Error { code: string; field: string | null; }
 "#;
@@ -367,4 +388,92 @@ pub fn class_summary(
 pub fn evaluate(predicted: Vec<f64>, outcomes: Vec<u8>) -> Result<JsValue, JsValue> {
     let outcomes: Vec<bool> = outcomes.iter().map(|o| *o == 1).collect();
     to_js(&core::mastery::evaluate(&predicted, &outcomes).map_err(err)?)
+}
+
+/// The streak and its explained calendar.
+#[wasm_bindgen(js_name = evaluateStreak, unchecked_return_type = "StreakReport")]
+pub fn evaluate_streak(
+    #[wasm_bindgen(unchecked_param_type = "StreakActivity[]")] activities: JsValue,
+    now: &str,
+    #[wasm_bindgen(js_name = currentZone)] current_zone: &str,
+    #[wasm_bindgen(unchecked_param_type = "StreakPolicy | null")] policy: Option<JsValue>,
+) -> Result<JsValue, JsValue> {
+    let activities: Vec<core::streak::Activity> = from_js(activities)?;
+    let policy: core::streak::StreakPolicy = from_js(policy.unwrap_or(JsValue::UNDEFINED))?;
+    let now = core::time::parse_instant(now, "now").map_err(err)?;
+    to_js(&core::streak::evaluate_streak(&activities, &policy, now, current_zone).map_err(err)?)
+}
+
+fn report(value: JsValue) -> Result<core::streak::StreakReport, JsValue> {
+    from_js::<Option<core::streak::StreakReport>>(value)?
+        .ok_or_else(|| error::type_error("a streak report is required"))
+}
+
+/// The last `weeks` weeks of a report as a Monday-first calendar; `today` is `YYYY-MM-DD`.
+#[wasm_bindgen(js_name = streakTracker, unchecked_return_type = "StreakTracker")]
+pub fn streak_tracker(
+    #[wasm_bindgen(unchecked_param_type = "StreakReport")] report_value: JsValue,
+    today: &str,
+    weeks: usize,
+) -> Result<JsValue, JsValue> {
+    let today: core::time::Date = today.parse().map_err(|_| {
+        err(core::MasteryError::InvalidInput { field: "today".into(), reason: "not a date (YYYY-MM-DD)".into() })
+    })?;
+    to_js(&core::dashboard::streak_tracker(&report(report_value)?, today, weeks))
+}
+
+/// Activity per date as weeks x weekdays.
+#[wasm_bindgen(js_name = activityCalendar, unchecked_return_type = "Heatmap")]
+pub fn activity_calendar(
+    #[wasm_bindgen(unchecked_param_type = "StreakReport")] report_value: JsValue,
+) -> Result<JsValue, JsValue> {
+    to_js(&core::dashboard::activity_calendar(&report(report_value)?, None))
+}
+
+/// Concentric rings per competency area (default: the framework's top level).
+#[wasm_bindgen(js_name = ringChart, unchecked_return_type = "RingChart")]
+pub fn ring_chart(
+    framework: &Framework,
+    #[wasm_bindgen(unchecked_param_type = "Record<string, Standing>")] standings: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "ProficiencyScale")] scale_value: JsValue,
+    areas: Option<Vec<String>>,
+    #[wasm_bindgen(unchecked_param_type = "\"share_mastered\" | \"mean_value\" | null")] metric: Option<JsValue>,
+) -> Result<JsValue, JsValue> {
+    let standings: std::collections::BTreeMap<String, core::mastery::Standing> = from_js(standings)?;
+    let metric: core::dashboard::RingMetric = from_js(metric.unwrap_or(JsValue::UNDEFINED))?;
+    let chart =
+        core::dashboard::ring_chart(&framework.inner, &standings, areas.as_deref(), metric, &scale(scale_value)?)
+            .map_err(err)?;
+    to_js(&chart)
+}
+
+/// Learners x competencies: `values[learner][competency]` on 0..1.
+#[wasm_bindgen(js_name = classHeatmap, unchecked_return_type = "Heatmap")]
+pub fn class_heatmap(
+    #[wasm_bindgen(unchecked_param_type = "Record<string, Record<string, number>>")] values: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "Label[]")] competencies: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "ProficiencyScale")] scale_value: JsValue,
+) -> Result<JsValue, JsValue> {
+    let values: std::collections::BTreeMap<String, std::collections::BTreeMap<String, f64>> = from_js(values)?;
+    let competencies: Vec<core::dashboard::Label> = from_js(competencies)?;
+    to_js(&core::dashboard::class_heatmap(&values, &competencies, &scale(scale_value)?))
+}
+
+/// Accessible SVG for a view model; `kind`: ring_chart, streak_tracker, heatmap or progress.
+#[wasm_bindgen(js_name = renderSvg)]
+pub fn render_svg(
+    kind: &str,
+    #[wasm_bindgen(unchecked_param_type = "RingChart | StreakTracker | Heatmap | ProgressView")] view: JsValue,
+) -> Result<String, JsValue> {
+    use core::dashboard as d;
+    fn view_of<T: serde::de::DeserializeOwned>(v: JsValue) -> Result<T, JsValue> {
+        from_js::<Option<T>>(v)?.ok_or_else(|| error::type_error("a view model is required"))
+    }
+    Ok(match kind {
+        "ring_chart" => d::render_ring_chart(&view_of(view)?),
+        "streak_tracker" => d::render_streak_tracker(&view_of(view)?),
+        "heatmap" => d::render_heatmap(&view_of(view)?),
+        "progress" => d::render_progress(&view_of(view)?),
+        _ => return Err(error::type_error("kind must be ring_chart, streak_tracker, heatmap or progress")),
+    })
 }

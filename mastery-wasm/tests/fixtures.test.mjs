@@ -40,6 +40,16 @@ function run(op, input) {
     case "roll_up":
       return m.rollUp(m.Framework.fromCaseJson(text(input)), input.standings, input.rules ?? null, input.default ?? null);
     case "class_summary": return m.classSummary(input.scores, scale(input.scale), input.competencies ?? null);
+    case "streak": return m.evaluateStreak(input.activities, input.now, input.current_zone, input.policy);
+    case "streak_tracker": {
+      const report = m.evaluateStreak(input.activities, input.now, input.current_zone, input.policy);
+      const today = new Intl.DateTimeFormat("en-CA", { timeZone: input.current_zone }).format(new Date(input.now));
+      return m.streakTracker(report, today, input.weeks);
+    }
+    case "ring_chart":
+      return m.ringChart(m.Framework.fromCaseJson(text(input)), input.standings, scale(input.scale), input.areas ?? null, input.metric);
+    case "class_heatmap": return m.classHeatmap(input.values, input.competencies, scale(input.scale));
+    case "render_ring_chart": return m.renderSvg("ring_chart", input.chart);
     default: throw new TypeError(`unknown op ${op}`);
   }
 }

@@ -21,6 +21,7 @@ from ._mastery import (
     rating_for,
     roll_up,
 )
+from ._mastery import activity_calendar, class_heatmap, evaluate_streak, ring_chart, streak_tracker
 from .bkt import BKTModel
 
 __all__ = [
@@ -38,6 +39,13 @@ __all__ = [
     "frontier",
     "roll_up",
     "class_summary",
+    "evaluate_streak",
+    "streak_tracker",
+    "activity_calendar",
+    "ring_chart",
+    "class_heatmap",
+    "render",
+    "Svg",
     "__version__",
 ]
 
@@ -89,3 +97,15 @@ def evidence_frame(report: Mapping[str, Any]):
     import pandas as pd
 
     return pd.json_normalize(report["accepted"])
+
+
+class Svg(str):
+    """An SVG document; Jupyter shows it as an image."""
+
+    def _repr_svg_(self) -> str:
+        return str(self)
+
+
+def render(kind: str, view: Mapping[str, Any]) -> Svg:
+    """Accessible SVG for a view model: ``kind`` is ring_chart, streak_tracker, heatmap or progress."""
+    return Svg(_mastery.render_svg(kind, view))

@@ -1,0 +1,210 @@
+//! Streaks (typed records) and dashboards (view models as JSON in the shapes every binding shares,
+//! and accessible SVG) over uniffi.
+
+use std::sync::Arc;
+
+use mastery_core as core;
+
+use crate::error::MasteryError;
+use crate::Framework;
+
+type Result<T> = std::result::Result<T, MasteryError>;
+
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct StreakActivity {
+    /// RFC 3339 with its offset.
+    pub at: String,
+    /// IANA zone the learner was in.
+    pub zone: String,
+    #[uniffi(default = 0.0)]
+    pub minutes: f64,
+    #[uniffi(default = 0.0)]
+    pub points: f64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum DayState {
+    Met,
+    Frozen,
+    Repaired,
+    Rest,
+    Missed,
+    PendingToday,
+    NotLived,
+}
+
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct StreakDay {
+    /// `YYYY-MM-DD` on the learner's calendar.
+    pub date: String,
+    pub state: DayState,
+    pub events: u32,
+    pub minutes: f64,
+    pub points: f64,
+    pub streak: u32,
+    pub freezes_left: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct StreakReport {
+    pub current: u32,
+    pub longest: u32,
+    pub freezes_left: u32,
+    pub freezes_used: u32,
+    pub freezes_earned: u32,
+    pub days: Vec<StreakDay>,
+}
+
+fn state(s: core::streak::DayState) -> DayState {
+    use core::streak::DayState as S;
+    match s {
+        S::Met => DayState::Met,
+        S::Frozen => DayState::Frozen,
+        S::Repaired => DayState::Repaired,
+        S::Rest => DayState::Rest,
+        S::Missed => DayState::Missed,
+        S::PendingToday => DayState::PendingToday,
+        S::NotLived => DayState::NotLived,
+    }
+}
+
+fn json_error(field: &str, e: serde_json::Error) -> MasteryError {
+    MasteryError::InvalidInput { field: field.into(), detail: format!("invalid {field}: {e}") }
+}
+
+/// Evaluates a streak. `policy_json` is the StreakPolicy shape of the README (empty = defaults).
+#[uniffi::export(default(policy_json = "{}"))]
+pub fn evaluate_streak(
+    activities: Vec<StreakActivity>,
+    now: String,
+    current_zone: String,
+    policy_json: String,
+) -> Result<StreakReport> {
+    let policy: core::streak::StreakPolicy = serde_json::from_str(&policy_json).map_err(|e| json_error("policy", e))?;
+    let activities = activities
+        .into_iter()
+        .enumerate()
+        .map(|(i, a)| {
+            Ok(core::streak::Activity {
+                at: core::time::parse_instant(&a.at, &format!("activities[{i}].at"))?,
+                zone: a.zone,
+                minutes: a.minutes,
+                points: a.points,
+            })
+        })
+        .collect::<std::result::Result<Vec<_>, core::MasteryError>>()?;
+    let now = core::time::parse_instant(&now, "now")?;
+    let r = core::streak::evaluate_streak(&activities, &policy, now, &current_zone)?;
+    Ok(StreakReport {
+        current: r.current,
+        longest: r.longest,
+        freezes_left: r.freezes_left,
+        freezes_used: r.freezes_used,
+        freezes_earned: r.freezes_earned,
+        days: r
+            .days
+            .into_iter()
+            .map(|d| StreakDay {
+                date: d.date.to_string(),
+                state: state(d.state),
+                events: d.events,
+                minutes: d.minutes,
+                points: d.points,
+                streak: d.streak,
+                freezes_left: d.freezes_left,
+            })
+            .collect(),
+    })
+}
+
+fn scale(scale_json: &str) -> Result<core::mastery::ProficiencyScale> {
+    match scale_json {
+        "canvas" => Ok(core::mastery::ProficiencyScale::canvas_default()),
+        "khan" => Ok(core::mastery::ProficiencyScale::khan_ladder()),
+        text => {
+            let raw: core::mastery::ProficiencyScaleInput =
+                serde_json::from_str(text).map_err(|e| json_error("scale", e))?;
+            Ok(core::mastery::ProficiencyScale::new(raw.ratings, raw.display_cut_points)?)
+        }
+    }
+}
+
+fn to_json<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_string(value).unwrap_or_default()
+}
+
+/// The streak tracker view model (JSON) for the last `weeks` weeks; same inputs as `evaluate_streak`.
+#[uniffi::export(default(policy_json = "{}"))]
+pub fn streak_tracker_json(
+    activities: Vec<StreakActivity>,
+    now: String,
+    current_zone: String,
+    weeks: u32,
+    policy_json: String,
+) -> Result<String> {
+    let policy: core::streak::StreakPolicy = serde_json::from_str(&policy_json).map_err(|e| json_error("policy", e))?;
+    let activities = activities
+        .into_iter()
+        .map(|a| {
+            Ok(core::streak::Activity {
+                at: core::time::parse_instant(&a.at, "at")?,
+                zone: a.zone,
+                minutes: a.minutes,
+                points: a.points,
+            })
+        })
+        .collect::<std::result::Result<Vec<_>, core::MasteryError>>()?;
+    let now_at = core::time::parse_instant(&now, "now")?;
+    let report = core::streak::evaluate_streak(&activities, &policy, now_at, &current_zone)?;
+    let today = core::time::local_date(&now_at, core::time::parse_zone(&current_zone)?);
+    Ok(to_json(&core::dashboard::streak_tracker(&report, today, weeks as usize)))
+}
+
+/// The ring chart view model (JSON). `standings_json`: `{competency: {"value", "mastered"}}`;
+/// `scale_json`: "canvas", "khan" or a scale; `metric`: "share_mastered" or "mean_value".
+#[uniffi::export]
+pub fn ring_chart_json(
+    framework: Arc<Framework>,
+    standings_json: String,
+    scale_json: String,
+    metric: String,
+    areas: Option<Vec<String>>,
+) -> Result<String> {
+    let standings: std::collections::BTreeMap<String, core::mastery::Standing> =
+        serde_json::from_str(&standings_json).map_err(|e| json_error("standings", e))?;
+    let metric: core::dashboard::RingMetric =
+        serde_json::from_value(serde_json::Value::String(metric)).map_err(|e| json_error("metric", e))?;
+    let chart =
+        core::dashboard::ring_chart(&framework.inner, &standings, areas.as_deref(), metric, &scale(&scale_json)?)?;
+    Ok(to_json(&chart))
+}
+
+/// The class heatmap view model (JSON). `values_json`: `{learner: {competency: 0..1}}`;
+/// `competencies_json`: `[{"id", "label"}]`.
+#[uniffi::export]
+pub fn class_heatmap_json(values_json: String, competencies_json: String, scale_json: String) -> Result<String> {
+    let values: std::collections::BTreeMap<String, std::collections::BTreeMap<String, f64>> =
+        serde_json::from_str(&values_json).map_err(|e| json_error("values", e))?;
+    let competencies: Vec<core::dashboard::Label> =
+        serde_json::from_str(&competencies_json).map_err(|e| json_error("competencies", e))?;
+    Ok(to_json(&core::dashboard::class_heatmap(&values, &competencies, &scale(&scale_json)?)))
+}
+
+/// Accessible SVG for a view model given as JSON; `kind`: ring_chart, streak_tracker, heatmap, progress.
+#[uniffi::export]
+pub fn render_svg(kind: String, view_json: String) -> Result<String> {
+    use core::dashboard as d;
+    let bad = |e| json_error("view", e);
+    Ok(match kind.as_str() {
+        "ring_chart" => d::render_ring_chart(&serde_json::from_str(&view_json).map_err(bad)?),
+        "streak_tracker" => d::render_streak_tracker(&serde_json::from_str(&view_json).map_err(bad)?),
+        "heatmap" => d::render_heatmap(&serde_json::from_str(&view_json).map_err(bad)?),
+        "progress" => d::render_progress(&serde_json::from_str(&view_json).map_err(bad)?),
+        _ => {
+            return Err(MasteryError::InvalidInput {
+                field: "kind".into(),
+                detail: "must be ring_chart, streak_tracker, heatmap or progress".into(),
+            })
+        }
+    })
+}
