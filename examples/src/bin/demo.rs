@@ -181,6 +181,7 @@ fn mastery_demo(assessment_table: &str, results: &str) -> Result<(), Box<dyn Err
             summary.mastered_share * 100.0
         );
     }
+    write_dashboards(&engine, &framework, &course, &class)?;
     for (learner, standing) in standings.iter().take(5) {
         let next = frontier(&framework, standing);
         match next.first() {
@@ -193,6 +194,90 @@ fn mastery_demo(assessment_table: &str, results: &str) -> Result<(), Box<dyn Err
         }
     }
     Ok(())
+}
+
+/// A learner dashboard and an instructor dashboard as HTML pages of accessible SVG, from the
+/// engine's states (read under the access policy) and OULAD's click log for the streak.
+fn write_dashboards(
+    engine: &Engine<MemoryStore>,
+    framework: &Framework,
+    course: &mastery_core::CourseId,
+    class: &[mastery_core::Evidence],
+) -> Result<(), Box<dyn Error>> {
+    use mastery_core::dashboard::*;
+    let out = Path::new(env!("CARGO_MANIFEST_DIR")).join("out");
+    fs::create_dir_all(&out)?;
+    let labels: BTreeMap<String, String> = framework
+        .items()
+        .iter()
+        .map(|c| (c.identifier.clone(), c.human_coding_scheme.clone().unwrap_or_default()))
+        .collect();
+
+    // The learner: their own view, under their own principal.
+    let learner = class.first().ok_or("no evidence")?.learner.clone();
+    let me = AccessContext::new(Principal::learner("open-university", learner.clone()));
+    let states = engine.learner_states(&me, &learner, Some(course))?;
+    let rings = ring_chart(framework, &engine.standings(&states), None, RingMetric::MeanValue, &engine.config().scale)?;
+    let progress = progress_over_time(&states, &labels, TimeWindow::default(), engine.config());
+    let vle = mastery_core::parse_oulad_vle(&read("oulad/studentVle_sample_AAA2013J_first5000.csv")?)?;
+    let clicker = vle.accepted.first().ok_or("no clicks")?.learner.clone();
+    let activities: Vec<mastery_core::streak::Activity> = vle
+        .accepted
+        .iter()
+        .filter(|e| e.learner == clicker)
+        .filter_map(|e| {
+            Some(mastery_core::streak::Activity {
+                at: e.occurred_at?,
+                zone: "Europe/London".into(),
+                minutes: 0.0,
+                points: e.score.as_ref()?.raw?,
+            })
+        })
+        .collect();
+    let now = activities.iter().map(|a| a.at).max().ok_or("no activity")?;
+    let policy = mastery_core::streak::StreakPolicy { initial_freezes: 1, ..Default::default() };
+    let streak = mastery_core::streak::evaluate_streak(&activities, &policy, now, "Europe/London")?;
+    let tracker = streak_tracker(&streak, now.date_naive(), 2);
+    let learner_page = [
+        ("Competency areas", render_ring_chart(&rings)),
+        ("Progress over time", render_progress(&progress)),
+        ("Learning streak (OULAD clicks, AAA-2013J)", render_streak_tracker(&tracker)),
+        ("Activity calendar", render_heatmap(&activity_calendar(&streak, None))),
+    ];
+    fs::write(out.join("learner_dashboard.html"), page("Learner dashboard", &learner_page))?;
+
+    // The instructor: the class, under an instructor principal of the course.
+    let tutor = AccessContext::new(Principal::instructor("open-university", "tutor-1", vec![course.clone()]));
+    let class_states = engine.class_states(&tutor, course)?;
+    let values: BTreeMap<String, BTreeMap<String, f64>> = class_states
+        .iter()
+        .take(40)
+        .map(|(l, s)| (l.clone(), engine.standings(s).into_iter().map(|(c, v)| (c, v.value)).collect()))
+        .collect();
+    let competencies: Vec<Label> = framework
+        .items()
+        .iter()
+        .filter(|c| framework.is_leaf(&c.identifier))
+        .map(|c| Label { id: c.identifier.clone(), label: labels[&c.identifier].clone() })
+        .collect();
+    let instructor_page = [(
+        "Class mastery (first 40 learners)",
+        render_heatmap(&class_heatmap(&values, &competencies, &engine.config().scale)),
+    )];
+    fs::write(out.join("instructor_dashboard.html"), page("Instructor dashboard", &instructor_page))?;
+    println!(
+        "  wrote {} and {} (streak of the first OULAD clicker: current {}, longest {})",
+        out.join("learner_dashboard.html").display(),
+        out.join("instructor_dashboard.html").display(),
+        streak.current,
+        streak.longest
+    );
+    Ok(())
+}
+
+fn page(title: &str, sections: &[(&str, String)]) -> String {
+    let body: String = sections.iter().map(|(h, svg)| format!("<section><h2>{h}</h2>{svg}</section>\n")).collect();
+    format!("<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{title}</title><style>body{{font-family:sans-serif;max-width:60rem;margin:auto}}svg{{max-width:100%;height:auto}}</style></head><body><h1>{title}</h1>\n{body}</body></html>\n")
 }
 
 /// BKT with forgetting on the real ASSISTments 2009 skill-builder logs (DKT split).

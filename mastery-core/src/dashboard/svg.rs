@@ -40,7 +40,7 @@ fn open(out: &mut String, id: &str, width: f64, height: f64, title: &str, desc: 
 /// Concentric rings, innermost first; each arc's length is its value, with a text label.
 pub fn render_ring_chart(chart: &RingChart) -> String {
     let n = chart.rings.len().max(1) as f64;
-    let (width, height) = (640.0, 360.0);
+    let (width, height) = (760.0, 360.0);
     let (cx, cy, stroke) = (180.0, 180.0, (150.0 / n).clamp(6.0, 24.0));
     let desc: Vec<String> =
         chart.rings.iter().map(|r| format!("{}: {:.0}% ({})", r.label, r.value * 100.0, r.rating)).collect();
@@ -64,11 +64,15 @@ pub fn render_ring_chart(chart: &RingChart) -> String {
             y,
             escape(&ring.color),
             y + 10.0,
-            escape(&truncate(&desc[i], 38))
+            escape(&truncate(&desc[i], 52))
         );
     }
     out.push_str("</svg>");
     out
+}
+
+fn plural(n: u32, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
 }
 
 fn truncate(text: &str, max: usize) -> String {
@@ -95,14 +99,14 @@ fn state_style(state: Option<DayState>) -> (&'static str, &'static str) {
 /// Current/longest streak, freezes left, and a week-by-week calendar with a legend.
 pub fn render_streak_tracker(tracker: &StreakTracker) -> String {
     let cell = 18.0;
-    let width = 40.0 + tracker.weeks.len() as f64 * (cell + 4.0) + 160.0;
+    let width = (40.0 + tracker.weeks.len() as f64 * (cell + 4.0) + 160.0).max(360.0);
     let height = 40.0 + 7.0 * (cell + 4.0) + 40.0;
     let title = format!("Streak: {} (longest {})", tracker.current, tracker.longest);
+    let freezes = plural(tracker.freezes_left, "freeze", "freezes");
     let desc = format!(
-        "Current streak {} periods, longest {}, {} freezes left; the last {} weeks, one square per day.",
+        "Current streak {}, longest {}, {freezes} left; the last {} weeks, one square per day.",
         tracker.current,
         tracker.longest,
-        tracker.freezes_left,
         tracker.weeks.len()
     );
     let mut out = String::new();
@@ -176,10 +180,12 @@ pub fn render_heatmap(map: &Heatmap) -> String {
             y + 11.0,
             escape(&truncate(&row.label, 24))
         );
+        let row_label = escape(&row.label);
         for (c, value) in map.cells.get(r).into_iter().flatten().enumerate() {
+            let column = map.columns.get(c).map(|l| escape(&l.label)).unwrap_or_default();
             let _ = write!(
                 out,
-                r##"<rect x="{:.1}" y="{y:.1}" width="{cell}" height="{cell}" fill="{}" stroke="#ffffff" stroke-width="1"><title>{}</title></rect>"##,
+                r##"<rect x="{:.1}" y="{y:.1}" width="{cell}" height="{cell}" fill="{}" stroke="#ffffff" stroke-width="1"><title>{row_label}, {column}: {}</title></rect>"##,
                 left + c as f64 * cell,
                 escape(&value.color),
                 escape(&value.text)

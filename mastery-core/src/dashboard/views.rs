@@ -87,7 +87,7 @@ pub fn ring_chart(
         let mut leaves: Vec<&str> = framework
             .descendants(area)?
             .into_iter()
-            .filter(|c| framework.children(&c.identifier).map(|k| k.is_empty()).unwrap_or(true))
+            .filter(|c| framework.is_leaf(&c.identifier))
             .map(|c| c.identifier.as_str())
             .collect();
         if leaves.is_empty() {
@@ -152,12 +152,20 @@ pub fn streak_tracker(report: &StreakReport, today: NaiveDate, weeks: usize) -> 
     StreakTracker { current: report.current, longest: report.longest, freezes_left: report.freezes_left, weeks: grid }
 }
 
+/// `90%`, or `no evidence`.
+fn percent(value: Option<f64>) -> String {
+    match value {
+        Some(v) => format!("{}%", (v * 100.0).round() as i64),
+        None => "no evidence".to_owned(),
+    }
+}
+
 /// One cell of a heatmap: a 0..1 value (or none) and its colour.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct HeatmapCell {
     pub value: Option<f64>,
     pub color: String,
-    /// What a screen reader or tooltip says.
+    /// The value in words (`90%`, `no evidence`); renderers prefix the row and column labels.
     pub text: String,
 }
 
@@ -189,16 +197,12 @@ pub fn class_heatmap(
     let rows: Vec<Label> = values.keys().map(|l| Label { id: l.clone(), label: l.clone() }).collect();
     let cells = values
         .iter()
-        .map(|(learner, by)| {
+        .map(|(_, by)| {
             competencies
                 .iter()
                 .map(|c| {
                     let v = by.get(&c.id).copied();
-                    let text = match v {
-                        Some(v) => format!("{learner}, {}: {:.0}%", c.label, v * 100.0),
-                        None => format!("{learner}, {}: no evidence", c.label),
-                    };
-                    cell(v, scale, text)
+                    cell(v, scale, percent(v))
                 })
                 .collect()
         })
@@ -246,11 +250,7 @@ pub fn competency_weeks_heatmap(
                 .map(|w| {
                     let last = s.points.iter().rfind(|p| monday(p.at.date_naive()) == *w);
                     let v = last.map(|p| p.value);
-                    let text = match v {
-                        Some(v) => format!("{}, week of {w}: {:.0}%", s.label, v * 100.0),
-                        None => format!("{}, week of {w}: no evidence", s.label),
-                    };
-                    cell(v, scale, text)
+                    cell(v, scale, percent(v))
                 })
                 .collect()
         })

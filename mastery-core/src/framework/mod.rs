@@ -237,6 +237,11 @@ impl Framework {
         Ok(self.children.get(identifier).into_iter().flatten().map(|&i| &self.items[i]).collect())
     }
 
+    /// Whether the competency has no children (an assessable leaf). Unknown ids are leaves.
+    pub fn is_leaf(&self, identifier: &str) -> bool {
+        self.children.get(identifier).is_none_or(Vec::is_empty)
+    }
+
     /// Parents, grandparents, ... nearest first, each once; the document is not included.
     pub fn ancestors(&self, identifier: &str) -> Result<Vec<&Competency>> {
         self.require(identifier)?;

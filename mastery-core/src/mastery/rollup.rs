@@ -155,8 +155,7 @@ pub fn frontier(framework: &Framework, standings: &BTreeMap<String, Standing>) -
     let mastered = |id: &str| standings.get(id).is_some_and(|s| s.mastered);
     let mut out: Vec<(usize, Recommendation)> = Vec::new();
     for (order, item) in framework.items().iter().enumerate() {
-        let leaf = framework.children(&item.identifier).map(|c| c.is_empty()).unwrap_or(false);
-        if !leaf || mastered(&item.identifier) {
+        if !framework.is_leaf(&item.identifier) || mastered(&item.identifier) {
             continue;
         }
         let prerequisites = framework.prerequisites(&item.identifier).unwrap_or_default();
