@@ -196,8 +196,8 @@ pub fn class_heatmap(
 ) -> Heatmap {
     let rows: Vec<Label> = values.keys().map(|l| Label { id: l.clone(), label: l.clone() }).collect();
     let cells = values
-        .iter()
-        .map(|(_, by)| {
+        .values()
+        .map(|by| {
             competencies
                 .iter()
                 .map(|c| {
