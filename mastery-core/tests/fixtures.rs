@@ -6,11 +6,14 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use mastery_core::dashboard::{class_heatmap, render_ring_chart, ring_chart, streak_tracker, Label};
+use mastery_core::dashboard::{
+    class_heatmap, progress_over_time, render_ring_chart, ring_chart, streak_tracker, Label,
+};
 use mastery_core::mastery::{
     class_summary, frontier, roll_up, BktModel, CalculationMethod, EvidenceOrder, ProficiencyScale,
     ProficiencyScaleInput, Response, RollupRule, ScoredEvidence,
 };
+use mastery_core::mastery::{CompetencyState, MasteryConfig};
 use mastery_core::streak::{evaluate_streak, Activity, StreakPolicy, StreakReport};
 use mastery_core::time::{parse_instant, parse_zone};
 use mastery_core::{
@@ -163,6 +166,19 @@ fn run(op: &str, input: &Value) -> Result<Value, MasteryError> {
         "class_heatmap" => {
             let competencies: Vec<Label> = from(&input["competencies"]);
             to_json(class_heatmap(&from(&input["values"]), &competencies, &scale(&input["scale"])?))
+        }
+        "progress_over_time" => {
+            let config = MasteryConfig {
+                method: from(&input["method"]),
+                scale: scale(&input["scale"])?,
+                ..MasteryConfig::default()
+            };
+            to_json(progress_over_time(
+                &from::<Vec<CompetencyState>>(&input["states"]),
+                &from(&input["labels"]),
+                from(&input["window"]),
+                &config,
+            ))
         }
         "render_ring_chart" => Value::String(render_ring_chart(&from(&input["chart"]))),
         other => panic!("unknown op {other}"),

@@ -208,3 +208,35 @@ pub fn render_svg(kind: String, view_json: String) -> Result<String> {
         }
     })
 }
+
+/// Trajectories per competency (or, with `weeks`, competencies x weeks) as JSON. `states_json`:
+/// `[{"competency", "history": [{"evidence", "score", "at"}]}]`; `labels_json`: `{id: name}`;
+/// `window_json`: `{"from"?, "to"?}`; `method_json`: a calculation method (`{}` for the default).
+#[uniffi::export(default(labels_json = "{}", window_json = "{}", method_json = "null", weeks = false))]
+pub fn progress_over_time_json(
+    states_json: String,
+    scale_json: String,
+    labels_json: String,
+    window_json: String,
+    method_json: String,
+    weeks: bool,
+) -> Result<String> {
+    let states: Vec<core::mastery::CompetencyState> =
+        serde_json::from_str(&states_json).map_err(|e| json_error("states", e))?;
+    let labels: std::collections::BTreeMap<String, String> =
+        serde_json::from_str(&labels_json).map_err(|e| json_error("labels", e))?;
+    let window: core::dashboard::TimeWindow =
+        serde_json::from_str(&window_json).map_err(|e| json_error("window", e))?;
+    let method: Option<core::mastery::CalculationMethod> =
+        serde_json::from_str(&method_json).map_err(|e| json_error("method", e))?;
+    let config = core::mastery::MasteryConfig {
+        method: method.unwrap_or_default(),
+        scale: scale(&scale_json)?,
+        ..core::mastery::MasteryConfig::default()
+    };
+    Ok(if weeks {
+        to_json(&core::dashboard::competency_weeks_heatmap(&states, &labels, window, &config))
+    } else {
+        to_json(&core::dashboard::progress_over_time(&states, &labels, window, &config))
+    })
+}

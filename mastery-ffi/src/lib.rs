@@ -15,8 +15,8 @@ pub use convert::{
     Association, Competency, Evidence, EvidenceKind, EvidenceMapping, FrameworkSummary, IngestReport, Rejection, Score,
 };
 pub use dashboard::{
-    class_heatmap_json, evaluate_streak, render_svg, ring_chart_json, streak_tracker_json, DayState, StreakActivity,
-    StreakDay, StreakReport,
+    class_heatmap_json, evaluate_streak, progress_over_time_json, render_svg, ring_chart_json, streak_tracker_json,
+    DayState, StreakActivity, StreakDay, StreakReport,
 };
 pub use error::MasteryError;
 pub use mastery::{

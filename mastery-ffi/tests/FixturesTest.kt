@@ -105,6 +105,8 @@ fun run(fixtures: File, op: String, input: JsonObject): JsonElement = when (op) 
     "ring_chart" -> JsonParser.parseString(ringChartJson(Framework.fromCaseJson(text(fixtures, input)), input.get("standings").toString(),
         scaleJson(input.get("scale")), input.get("metric").asString, input.getAsJsonArray("areas")?.map { it.asString }))
     "class_heatmap" -> JsonParser.parseString(classHeatmapJson(input.get("values").toString(), input.get("competencies").toString(), scaleJson(input.get("scale"))))
+    "progress_over_time" -> JsonParser.parseString(progressOverTimeJson(input.get("states").toString(), scaleJson(input.get("scale")),
+        input.get("labels").toString(), input.get("window").toString(), input.get("method").toString(), false))
     "render_ring_chart" -> JsonPrimitive(renderSvg("ring_chart", input.get("chart").toString()))
     "class_summary" -> {
         val scores = input.getAsJsonObject("scores").entrySet().associate { l ->

@@ -104,6 +104,9 @@ def run(op, inp):
         return json.loads(m.ring_chart_json(f, json.dumps(inp["standings"]), scale_json(inp["scale"]), inp["metric"], inp.get("areas")))
     if op == "class_heatmap":
         return json.loads(m.class_heatmap_json(json.dumps(inp["values"]), json.dumps(inp["competencies"]), scale_json(inp["scale"])))
+    if op == "progress_over_time":
+        return json.loads(m.progress_over_time_json(json.dumps(inp["states"]), scale_json(inp["scale"]), json.dumps(inp["labels"]),
+                                                    json.dumps(inp["window"]), json.dumps(inp["method"]), False))
     if op == "render_ring_chart":
         return m.render_svg("ring_chart", json.dumps(inp["chart"]))
     raise ValueError(op)

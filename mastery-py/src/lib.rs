@@ -431,6 +431,37 @@ fn class_heatmap<'py>(
     to_python(py, &core::dashboard::class_heatmap(&values, &competencies, &validated_scale(py, scale)?))
 }
 
+/// Trajectories per competency: `states` are `{"competency", "history": [{"evidence", "score", "at"}]}`
+/// (the engine's state shape), `labels` maps competency ids to names, `window` is
+/// `{"from"?, "to"?}`, `method` a calculation method, `scale` a proficiency scale.
+#[pyfunction]
+#[pyo3(signature = (states, scale, labels=None, window=None, method=None, weeks=false))]
+#[allow(clippy::too_many_arguments)]
+fn progress_over_time<'py>(
+    py: Python<'py>,
+    states: &Bound<'py, PyAny>,
+    scale: &Bound<'py, PyAny>,
+    labels: Option<&Bound<'py, PyAny>>,
+    window: Option<&Bound<'py, PyAny>>,
+    method: Option<&Bound<'py, PyAny>>,
+    weeks: bool,
+) -> PyResult<Bound<'py, PyAny>> {
+    let states: Vec<core::mastery::CompetencyState> = from_python(Some(states))?;
+    let labels: std::collections::BTreeMap<String, String> = from_python(labels)?;
+    let window: core::dashboard::TimeWindow = from_python(window)?;
+    let method: core::mastery::CalculationMethod = from_python(method)?;
+    let config = core::mastery::MasteryConfig {
+        method,
+        scale: validated_scale(py, scale)?,
+        ..core::mastery::MasteryConfig::default()
+    };
+    if weeks {
+        to_python(py, &core::dashboard::competency_weeks_heatmap(&states, &labels, window, &config))
+    } else {
+        to_python(py, &core::dashboard::progress_over_time(&states, &labels, window, &config))
+    }
+}
+
 /// Renders a view model (`kind`: ring_chart, streak_tracker, heatmap, progress) as accessible SVG.
 #[pyfunction]
 fn render_svg(kind: &str, view: &Bound<'_, PyAny>) -> PyResult<String> {
@@ -471,6 +502,7 @@ fn _mastery(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(ring_chart, m)?)?;
     m.add_function(wrap_pyfunction!(class_heatmap, m)?)?;
     m.add_function(wrap_pyfunction!(render_svg, m)?)?;
+    m.add_function(wrap_pyfunction!(progress_over_time, m)?)?;
     m.add_function(wrap_pyfunction!(calculate, m)?)?;
     m.add_function(wrap_pyfunction!(proficiency_scale, m)?)?;
     m.add_function(wrap_pyfunction!(rating_for, m)?)?;

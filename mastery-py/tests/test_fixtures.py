@@ -73,6 +73,8 @@ def run(op, inp):
         return mastery.ring_chart(f, inp["standings"], scale(inp["scale"]), inp.get("areas"), inp["metric"])
     if op == "class_heatmap":
         return mastery.class_heatmap(inp["values"], inp["competencies"], scale(inp["scale"]))
+    if op == "progress_over_time":
+        return mastery.progress_over_time(inp["states"], scale(inp["scale"]), inp["labels"], inp["window"], inp["method"])
     if op == "render_ring_chart":
         return str(mastery.render("ring_chart", inp["chart"]))
     raise ValueError(op)

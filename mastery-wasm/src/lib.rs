@@ -477,3 +477,30 @@ pub fn render_svg(
         _ => return Err(error::type_error("kind must be ring_chart, streak_tracker, heatmap or progress")),
     })
 }
+
+/// Trajectories per competency (or, with `weeks`, competencies x weeks): `states` in the engine's
+/// shape (`{competency, history: [{evidence, score, at}]}`).
+#[wasm_bindgen(js_name = progressOverTime, unchecked_return_type = "ProgressView | Heatmap")]
+pub fn progress_over_time(
+    #[wasm_bindgen(
+        unchecked_param_type = "{ competency: string; history: { evidence: string; score: number; at?: string }[] }[]"
+    )]
+    states: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "ProficiencyScale")] scale_value: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "Record<string, string> | null")] labels: Option<JsValue>,
+    #[wasm_bindgen(unchecked_param_type = "{ from?: string; to?: string } | null")] window: Option<JsValue>,
+    #[wasm_bindgen(unchecked_param_type = "CalculationMethod | null")] method: Option<JsValue>,
+    weeks: Option<bool>,
+) -> Result<JsValue, JsValue> {
+    let states: Vec<core::mastery::CompetencyState> = from_js(states)?;
+    let labels: std::collections::BTreeMap<String, String> = from_js(labels.unwrap_or(JsValue::UNDEFINED))?;
+    let window: core::dashboard::TimeWindow = from_js(window.unwrap_or(JsValue::UNDEFINED))?;
+    let method: core::mastery::CalculationMethod = from_js(method.unwrap_or(JsValue::UNDEFINED))?;
+    let config =
+        core::mastery::MasteryConfig { method, scale: scale(scale_value)?, ..core::mastery::MasteryConfig::default() };
+    if weeks.unwrap_or(false) {
+        to_js(&core::dashboard::competency_weeks_heatmap(&states, &labels, window, &config))
+    } else {
+        to_js(&core::dashboard::progress_over_time(&states, &labels, window, &config))
+    }
+}

@@ -49,6 +49,8 @@ function run(op, input) {
     case "ring_chart":
       return m.ringChart(m.Framework.fromCaseJson(text(input)), input.standings, scale(input.scale), input.areas ?? null, input.metric);
     case "class_heatmap": return m.classHeatmap(input.values, input.competencies, scale(input.scale));
+    case "progress_over_time":
+      return m.progressOverTime(input.states, scale(input.scale), input.labels, input.window, input.method, false);
     case "render_ring_chart": return m.renderSvg("ring_chart", input.chart);
     default: throw new TypeError(`unknown op ${op}`);
   }

@@ -212,6 +212,7 @@ pub fn class_heatmap(
 
 /// A window of time for views; either end may be open.
 #[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct TimeWindow {
     pub from: Option<Instant>,
     pub to: Option<Instant>,

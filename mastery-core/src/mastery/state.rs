@@ -56,17 +56,24 @@ impl Default for MasteryConfig {
     }
 }
 
-/// A learner's mastery of one competency.
+/// A learner's mastery of one competency. Only `competency` and `history` are needed to read
+/// one back; the rest is derived.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CompetencyState {
     pub competency: String,
     /// The calculation method's result on the scale's points, over the history in time order.
+    #[serde(default)]
     pub score: Option<f64>,
+    #[serde(default)]
     pub rating: Option<String>,
+    #[serde(default)]
     pub mastered: bool,
     /// BKT's P(known) after the last observation, when the competency has a fitted skill.
+    #[serde(default)]
     pub knowledge: Option<KnowledgeState>,
+    #[serde(default)]
     pub last_evidence: Option<Instant>,
+    #[serde(default)]
     pub history: Vec<Observation>,
 }
 

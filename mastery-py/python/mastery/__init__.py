@@ -21,7 +21,7 @@ from ._mastery import (
     rating_for,
     roll_up,
 )
-from ._mastery import activity_calendar, class_heatmap, evaluate_streak, ring_chart, streak_tracker
+from ._mastery import activity_calendar, class_heatmap, evaluate_streak, progress_over_time, ring_chart, streak_tracker
 from .bkt import BKTModel
 
 __all__ = [
@@ -44,6 +44,7 @@ __all__ = [
     "activity_calendar",
     "ring_chart",
     "class_heatmap",
+    "progress_over_time",
     "render",
     "Svg",
     "__version__",
