@@ -24,6 +24,12 @@ pub struct ProficiencyScale {
     pub display_cut_points: Vec<f64>,
 }
 
+impl Rating {
+    pub fn new(points: f64, description: &str, color: &str, mastery: bool) -> Self {
+        Self { points, description: description.into(), color: color.into(), mastery }
+    }
+}
+
 /// A scale as a host sends it, before [`ProficiencyScale::new`] validates it.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ProficiencyScaleInput {
@@ -56,12 +62,7 @@ impl ProficiencyScale {
 
     /// Canvas's default 5-level scale (Exceeds 4 … No Evidence 0, mastery at 3).
     pub fn canvas_default() -> Self {
-        let r = |points: f64, description: &str, color: &str, mastery: bool| Rating {
-            points,
-            description: description.into(),
-            color: color.into(),
-            mastery,
-        };
+        let r = Rating::new;
         Self {
             ratings: vec![
                 r(4.0, "Exceeds Mastery", "#127a1b", false),
@@ -76,12 +77,7 @@ impl ProficiencyScale {
 
     /// A Khan-style ladder on P(known) or a 0..1 score: attempted, familiar, proficient, mastered.
     pub fn khan_ladder() -> Self {
-        let r = |points: f64, description: &str, color: &str, mastery: bool| Rating {
-            points,
-            description: description.into(),
-            color: color.into(),
-            mastery,
-        };
+        let r = Rating::new;
         Self {
             ratings: vec![
                 r(0.95, "Mastered", "#1b5e20", true),

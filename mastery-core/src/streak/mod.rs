@@ -243,6 +243,18 @@ impl<'a> Counter<'a> {
         DayState::Met
     }
 
+    fn report(&self, days: Vec<Day>) -> StreakReport {
+        StreakReport {
+            current: self.current,
+            longest: self.longest,
+            freezes_left: self.freezes,
+            freezes_used: self.used,
+            freezes_earned: self.earned,
+            days,
+            period: self.policy.period,
+        }
+    }
+
     /// A missed period at index `index`: a freeze if one is left, else a repair if the policy
     /// allows one more in its window, else the streak breaks.
     fn missed(&mut self, index: usize) -> DayState {
@@ -300,15 +312,7 @@ fn daily(
             freezes_left: c.freezes,
         });
     }
-    StreakReport {
-        current: c.current,
-        longest: c.longest,
-        freezes_left: c.freezes,
-        freezes_used: c.used,
-        freezes_earned: c.earned,
-        days,
-        period: policy.period,
-    }
+    c.report(days)
 }
 
 fn weekly(
@@ -352,13 +356,5 @@ fn weekly(
             });
         }
     }
-    StreakReport {
-        current: c.current,
-        longest: c.longest,
-        freezes_left: c.freezes,
-        freezes_used: c.used,
-        freezes_earned: c.earned,
-        days,
-        period: policy.period,
-    }
+    c.report(days)
 }
