@@ -29,6 +29,7 @@
 #![warn(missing_debug_implementations)]
 
 pub mod access;
+pub mod credential;
 pub mod dashboard;
 pub mod engine;
 pub mod error;

@@ -1,0 +1,203 @@
+//! Credentials: OB 3.0 schema-valid, signed and verified as VC-JWT, exactly once.
+
+#![allow(clippy::unwrap_used)]
+
+use std::collections::BTreeSet;
+
+use mastery_core::credential::*;
+use mastery_core::time::parse_instant;
+use proptest::prelude::*;
+use serde_json::Value;
+
+fn data(path: &str) -> String {
+    std::fs::read_to_string(
+        std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fixtures/data/openbadges").join(path),
+    )
+    .unwrap()
+}
+
+fn achievement(id: &str, competency: &str) -> Achievement {
+    Achievement {
+        id: format!("https://badges.example.edu/achievements/{id}"),
+        version: 1,
+        name: format!("Ratios {id}"),
+        description: "Reasons with ratios".into(),
+        criteria: "Master the competency".into(),
+        image: Some("https://badges.example.edu/img/ratios.png".into()),
+        achievement_type: AchievementType::Badge,
+        alignments: vec![(format!("https://case.example.org/uri/{competency}"), "CCSS.Math.Content.6.RP.A.1".into())],
+        valid_days: Some(365),
+        rule: AwardRule::Mastery { competency: competency.into(), min_points: None },
+    }
+}
+
+fn key(seed: u8) -> IssuerKey {
+    IssuerKey::from_seed(&[seed; 32]).unwrap()
+}
+
+fn credential(key: &IssuerKey, status_index: u64) -> Value {
+    let issuer =
+        IssuerProfile { id: key.did(), name: "Example University".into(), url: Some("https://example.edu".into()) };
+    let status = StatusEntry { status_list_credential: "https://example.edu/status/1".into(), index: status_index };
+    achievement_credential(
+        "urn:uuid:3e1b7a6c-1b2a-4c3d-9e8f-0a1b2c3d4e5f",
+        &achievement("a1", "c1"),
+        &issuer,
+        "learner-42",
+        "s4lt",
+        parse_instant("2026-01-10T12:00:00Z", "t").unwrap(),
+        &["https://lms.example.edu/evidence/1".into()],
+        Some(&status),
+    )
+}
+
+#[test]
+fn issued_credentials_validate_against_the_official_ob3_schema() {
+    let schema: Value = serde_json::from_str(&data("ob3/schema/ob_v3p0_achievementcredential_schema.json")).unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let c = credential(&key(1), 7);
+    let errors: Vec<String> = validator.iter_errors(&c).map(|e| format!("{e} at {}", e.instance_path())).collect();
+    assert!(errors.is_empty(), "{errors:?}");
+    // The learner appears only as a salted hash.
+    assert!(!c.to_string().contains("learner-42"));
+    // The spec's own full example validates too (the schema test is not vacuous).
+    assert!(!validator.is_valid(&serde_json::json!({"type": ["VerifiableCredential"]})));
+}
+
+#[test]
+fn sign_and_verify_and_every_failure_is_reported() {
+    let k = key(1);
+    let jwt = sign_vc_jwt(&credential(&k, 7), &k).unwrap();
+    let now = parse_instant("2026-06-01T00:00:00Z", "t").unwrap();
+    let ok =
+        verify_vc_jwt(&jwt, &VerifyOptions { now, expected_issuer: Some(k.did()), revoked_indexes: BTreeSet::new() })
+            .unwrap();
+    assert!(ok.valid, "{:?}", ok.checks);
+    assert_eq!(
+        ok.checks.iter().map(|c| c.name.as_str()).collect::<Vec<_>>(),
+        ["signature", "schema", "validity", "status", "issuer"]
+    );
+    let failed = |v: &Verification| v.checks.iter().filter(|c| !c.passed).map(|c| c.name.clone()).collect::<Vec<_>>();
+
+    // Tampered payload: the signature no longer verifies.
+    let parts: Vec<&str> = jwt.split('.').collect();
+    use base64::Engine as _;
+    let engine = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let mut payload: Value = serde_json::from_slice(&engine.decode(parts[1]).unwrap()).unwrap();
+    payload["name"] = "Something else".into();
+    let tampered = format!("{}.{}.{}", parts[0], engine.encode(payload.to_string()), parts[2]);
+    assert_eq!(
+        failed(
+            &verify_vc_jwt(&tampered, &VerifyOptions { now, expected_issuer: None, revoked_indexes: BTreeSet::new() })
+                .unwrap()
+        ),
+        ["signature"]
+    );
+
+    let expired = verify_vc_jwt(
+        &jwt,
+        &VerifyOptions {
+            now: parse_instant("2027-02-01T00:00:00Z", "t").unwrap(),
+            expected_issuer: None,
+            revoked_indexes: BTreeSet::new(),
+        },
+    )
+    .unwrap();
+    assert_eq!(failed(&expired), ["validity"]);
+    let early = verify_vc_jwt(
+        &jwt,
+        &VerifyOptions {
+            now: parse_instant("2025-01-01T00:00:00Z", "t").unwrap(),
+            expected_issuer: None,
+            revoked_indexes: BTreeSet::new(),
+        },
+    )
+    .unwrap();
+    assert_eq!(failed(&early), ["validity"]);
+    let revoked =
+        verify_vc_jwt(&jwt, &VerifyOptions { now, expected_issuer: None, revoked_indexes: BTreeSet::from([7]) })
+            .unwrap();
+    assert_eq!(failed(&revoked), ["status"]);
+    let wrong = verify_vc_jwt(
+        &jwt,
+        &VerifyOptions { now, expected_issuer: Some(key(2).did()), revoked_indexes: BTreeSet::new() },
+    )
+    .unwrap();
+    assert_eq!(failed(&wrong), ["issuer"]);
+    // A key cannot sign a credential naming another issuer.
+    assert_eq!(sign_vc_jwt(&credential(&k, 7), &key(2)).unwrap_err().field(), Some("issuer.id"));
+    assert_eq!(
+        verify_vc_jwt("not a jwt", &VerifyOptions { now, expected_issuer: None, revoked_indexes: BTreeSet::new() })
+            .unwrap_err()
+            .code(),
+        "parse_error"
+    );
+}
+
+#[test]
+fn did_keys_round_trip_and_private_keys_never_print() {
+    let k = key(9);
+    assert!(k.did().starts_with("did:key:z6Mk"));
+    assert_eq!(public_key_from_did_key(&k.key_id()).unwrap(), k.public_key());
+    assert_eq!(did_key_from_public(&public_key_from_did_key(&k.did()).unwrap()), k.did());
+    // The validator's did:key sample decodes.
+    let sample = "did:key:z6MkjZRZv3aez3r18pB1RBFJR1kwUVJ5jHt92JmQwXbd5hwi";
+    assert_eq!(did_key_from_public(&public_key_from_did_key(sample).unwrap()), sample);
+    let debug = format!("{k:?}");
+    assert!(debug.contains("<redacted>") && !debug.contains("9, 9, 9"));
+}
+
+#[test]
+fn revocation_and_outbox() {
+    let mut ledger = CredentialLedger::new();
+    let a = [achievement("a1", "c1")];
+    let facts = LearnerFacts { mastered: ["c1".to_owned()].into(), ..Default::default() };
+    let now = parse_instant("2026-01-10T12:00:00Z", "t").unwrap();
+    assert_eq!(ledger.evaluate("amy", &facts, &a, None, None, now).len(), 1);
+    assert!(ledger.revoke("amy", &a[0].id, 1, "issued in error").unwrap());
+    assert!(!ledger.revoke("amy", &a[0].id, 1, "again").unwrap());
+    let pending = ledger.pending(10);
+    assert_eq!(
+        pending.iter().map(|n| n.kind).collect::<Vec<_>>(),
+        [NotificationKind::Awarded, NotificationKind::Revoked]
+    );
+    ledger.acknowledge(&[pending[0].id, pending[0].id]);
+    assert_eq!(ledger.pending(10).len(), 1);
+    // Only achievements whose rules depend on a changed competency are evaluated.
+    let many = [achievement("a1", "c1"), achievement("a2", "c2")];
+    assert_eq!(CredentialLedger::affected(&many, None, &["c2".into()], false), BTreeSet::from([1]));
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+    /// Whatever the order, duplication or replay of state changes, each learner earns each
+    /// achievement once, and each award is announced exactly once.
+    #[test]
+    fn exactly_once(events in prop::collection::vec((0u8..3, 0u8..4), 1..40), replays in 1usize..3) {
+        let achievements: Vec<Achievement> = (0..4).map(|c| achievement(&format!("a{c}"), &format!("c{c}"))).collect();
+        let mut ledger = CredentialLedger::new();
+        let now = parse_instant("2026-01-10T12:00:00Z", "t").unwrap();
+        let mut facts: Vec<LearnerFacts> = vec![LearnerFacts::default(); 3];
+        let mut announced = Vec::new();
+        for _ in 0..replays {
+            for &(learner, competency) in &events {
+                facts[learner as usize].mastered.insert(format!("c{competency}"));
+                let only = CredentialLedger::affected(&achievements, None, &[format!("c{competency}")], false);
+                ledger.evaluate(&format!("l{learner}"), &facts[learner as usize], &achievements, None, Some(&only), now);
+                // The host delivers some notifications now and acknowledges them.
+                let batch = ledger.pending(2);
+                announced.extend(batch.iter().map(|n| (n.learner.clone(), n.achievement.clone())));
+                ledger.acknowledge(&batch.iter().map(|n| n.id).collect::<Vec<_>>());
+            }
+        }
+        let rest = ledger.pending(usize::MAX);
+        announced.extend(rest.iter().map(|n| (n.learner.clone(), n.achievement.clone())));
+        let distinct: BTreeSet<(u8, u8)> = events.iter().copied().collect();
+        prop_assert_eq!(announced.len(), distinct.len());
+        let unique: BTreeSet<_> = announced.iter().cloned().collect();
+        prop_assert_eq!(unique.len(), announced.len());
+        for l in 0..3 {
+            prop_assert_eq!(ledger.awards_of(&format!("l{l}")).len(), distinct.iter().filter(|(x, _)| *x == l).count());
+        }
+    }
+}
