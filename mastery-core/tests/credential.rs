@@ -201,3 +201,45 @@ proptest! {
         }
     }
 }
+
+fn bytes(path: &str) -> Vec<u8> {
+    std::fs::read(std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fixtures/data/openbadges").join(path))
+        .unwrap()
+}
+
+#[test]
+fn the_validators_baked_badges_unbake() {
+    let (v, json) = unbake_png(&bytes("ob3/validator_tests/simple-json.png")).unwrap().unwrap();
+    assert_eq!(v, BadgeVersion::Ob3);
+    assert!(serde_json::from_str::<Value>(&json).unwrap()["type"].to_string().contains("OpenBadgeCredential"));
+    let (_, jwt) = unbake_png(&bytes("ob3/validator_tests/simple-jwt.png")).unwrap().unwrap();
+    assert_eq!(jwt.split('.').count(), 3);
+    let (_, json) = unbake_svg(&data("ob3/validator_tests/simple-json.svg")).unwrap().unwrap();
+    assert!(serde_json::from_str::<Value>(&json).is_ok());
+    let (_, jwt) = unbake_svg(&data("ob3/validator_tests/simple-jwt.svg")).unwrap().unwrap();
+    assert_eq!(jwt.split('.').count(), 3);
+    let (v, _) = unbake_png(&bytes("ob2/validator_tests/simple-badge.png")).unwrap().unwrap();
+    assert_eq!(v, BadgeVersion::Ob2);
+}
+
+#[test]
+fn bake_then_unbake_round_trips_and_replaces() {
+    let k = key(3);
+    let jwt = sign_vc_jwt(&credential(&k, 1), &k).unwrap();
+    let png = bytes("ob3/validator_tests/simple-json.png");
+    let baked = bake_png(&png, &jwt, BadgeVersion::Ob3).unwrap();
+    assert_eq!(unbake_png(&baked).unwrap().unwrap(), (BadgeVersion::Ob3, jwt.clone()));
+    let svg = r#"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 10 10"><circle r="4"/></svg>"#;
+    let json = credential(&k, 1).to_string();
+    let baked = bake_svg(svg, &json, BadgeVersion::Ob3).unwrap();
+    assert!(roxmltree::Document::parse(&baked).is_ok(), "{baked}");
+    assert_eq!(unbake_svg(&baked).unwrap().unwrap().1, json);
+    let rebaked = bake_svg(&baked, &jwt, BadgeVersion::Ob3).unwrap();
+    assert_eq!(unbake_svg(&rebaked).unwrap().unwrap().1, jwt);
+    assert_eq!(rebaked.matches("<openbadges:credential>").count(), 1);
+    // A broken PNG is a typed error, not a panic.
+    let mut broken = png.clone();
+    broken[40] ^= 0xff;
+    assert_eq!(unbake_png(&broken).unwrap_err().field(), Some("png"));
+    assert!(unbake_png(b"GIF89a").is_err());
+}

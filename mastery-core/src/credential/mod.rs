@@ -1,12 +1,14 @@
 //! Micro-credentials: achievements, award rules over learner state, exactly-once issuance with an
 //! outbox, Open Badges 3.0 credentials, and VC-JWT (EdDSA / Ed25519) signing and verification.
 
+mod baking;
 mod jwt;
 mod keys;
 mod ledger;
 mod ob3;
 mod rules;
 
+pub use baking::{bake_png, bake_svg, unbake_png, unbake_svg, BadgeVersion};
 pub use jwt::{sign_vc_jwt, verify_vc_jwt, Check, Verification, VerifyOptions};
 pub use keys::{did_key_from_public, public_key_from_did_key, IssuerKey};
 pub use ledger::{Award, CredentialLedger, Notification, NotificationKind};
