@@ -6,6 +6,9 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use mastery_core::credential::{
+    achievement_credential, sign_vc_jwt, unbake_png, verify_vc_jwt, BadgeVersion, IssuerKey, StatusEntry, VerifyOptions,
+};
 use mastery_core::dashboard::{
     class_heatmap, progress_over_time, render_ring_chart, ring_chart, streak_tracker, Label,
 };
@@ -179,6 +182,42 @@ fn run(op: &str, input: &Value) -> Result<Value, MasteryError> {
                 from(&input["window"]),
                 &config,
             ))
+        }
+        "achievement_credential" => {
+            let issued_at = parse_instant(input["issued_at"].as_str().unwrap(), "issued_at")?;
+            let status: Option<StatusEntry> = from(&input["status"]);
+            achievement_credential(
+                input["credential_id"].as_str().unwrap(),
+                &from(&input["achievement"]),
+                &from(&input["issuer"]),
+                input["learner_identifier"].as_str().unwrap(),
+                input["salt"].as_str().unwrap(),
+                issued_at,
+                &from::<Vec<String>>(&input["evidence_urls"]),
+                status.as_ref(),
+            )
+        }
+        "vc_sign" => {
+            let seed: Vec<u8> = (0..64)
+                .step_by(2)
+                .map(|i| u8::from_str_radix(&input["seed_hex"].as_str().unwrap()[i..i + 2], 16).unwrap())
+                .collect();
+            Value::String(sign_vc_jwt(&input["credential"], &IssuerKey::from_seed(&seed)?)?)
+        }
+        "vc_verify" => {
+            let options = VerifyOptions {
+                now: parse_instant(input["now"].as_str().unwrap(), "now")?,
+                expected_issuer: input.get("expected_issuer").and_then(Value::as_str).map(str::to_owned),
+                revoked_indexes: from(&input["revoked_indexes"]),
+            };
+            to_json(verify_vc_jwt(input["jwt"].as_str().unwrap(), &options)?)
+        }
+        "unbake_png" => {
+            let png = fs::read(root().join(input["file"].as_str().unwrap())).unwrap();
+            match unbake_png(&png)? {
+                Some((v, text)) => json!({"version": if v == BadgeVersion::Ob3 { "ob3" } else { "ob2" }, "text": text}),
+                None => Value::Null,
+            }
         }
         "render_ring_chart" => Value::String(render_ring_chart(&from(&input["chart"]))),
         other => panic!("unknown op {other}"),

@@ -3,6 +3,7 @@
 //! `uniffi-bindgen` of this workspace.
 
 mod convert;
+mod credential;
 mod dashboard;
 mod error;
 mod mastery;
@@ -13,6 +14,10 @@ use mastery_core as core;
 
 pub use convert::{
     Association, Competency, Evidence, EvidenceKind, EvidenceMapping, FrameworkSummary, IngestReport, Rejection, Score,
+};
+pub use credential::{
+    achievement_credential_json, bake_png, bake_svg, issuer_did, sign_vc_jwt, unbake_png, unbake_svg, verify_vc_jwt,
+    BadgeVersion, CredentialVerification, Unbaked, VerificationCheck,
 };
 pub use dashboard::{
     class_heatmap_json, evaluate_streak, progress_over_time_json, render_svg, ring_chart_json, streak_tracker_json,

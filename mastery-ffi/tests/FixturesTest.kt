@@ -107,6 +107,19 @@ fun run(fixtures: File, op: String, input: JsonObject): JsonElement = when (op) 
     "class_heatmap" -> JsonParser.parseString(classHeatmapJson(input.get("values").toString(), input.get("competencies").toString(), scaleJson(input.get("scale"))))
     "progress_over_time" -> JsonParser.parseString(progressOverTimeJson(input.get("states").toString(), scaleJson(input.get("scale")),
         input.get("labels").toString(), input.get("window").toString(), input.get("method").toString(), false))
+    "achievement_credential" -> JsonParser.parseString(achievementCredentialJson(input.get("credential_id").asString,
+        input.get("achievement").toString(), input.get("issuer").toString(), input.get("learner_identifier").asString,
+        input.get("salt").asString, input.get("issued_at").asString, input.getAsJsonArray("evidence_urls").map { it.asString },
+        input.get("status").toString()))
+    "vc_sign" -> JsonPrimitive(signVcJwt(input.get("credential").toString(), hex(input.get("seed_hex").asString)))
+    "vc_verify" -> {
+        val v = verifyVcJwt(input.get("jwt").asString, input.get("now").asString, input.get("expected_issuer")?.asString,
+            input.getAsJsonArray("revoked_indexes").map { it.asLong.toULong() })
+        JsonObject().apply { addProperty("valid", v.valid); add("checks", plain(v.checks)) }
+    }
+    "unbake_png" -> unbakePng(File(fixtures, input.get("file").asString).readBytes())
+        ?.let { JsonObject().apply { addProperty("version", it.version.name.lowercase()); addProperty("text", it.text) } }
+        ?: JsonNull.INSTANCE
     "render_ring_chart" -> JsonPrimitive(renderSvg("ring_chart", input.get("chart").toString()))
     "class_summary" -> {
         val scores = input.getAsJsonObject("scores").entrySet().associate { l ->
@@ -120,6 +133,8 @@ fun run(fixtures: File, op: String, input: JsonObject): JsonElement = when (op) 
 fun activities(input: JsonObject): List<StreakActivity> = input.getAsJsonArray("activities").map { it.asJsonObject }.map {
     StreakActivity(it.get("at").asString, it.get("zone").asString, it.get("minutes")?.asDouble ?: 0.0, it.get("points")?.asDouble ?: 0.0)
 }
+
+fun hex(text: String): ByteArray = text.chunked(2).map { it.toInt(16).toByte() }.toByteArray()
 
 fun scaleJson(value: JsonElement): String = if (value.isJsonPrimitive) value.asString else value.toString()
 

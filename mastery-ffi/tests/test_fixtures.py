@@ -6,7 +6,7 @@ import json
 import pytest
 
 import mastery_ffi as m
-from fixture_runner import cases, check, text
+from fixture_runner import FIXTURES, cases, check, text
 
 # uniffi error variants → the core's stable codes.
 CODES = {
@@ -107,6 +107,18 @@ def run(op, inp):
     if op == "progress_over_time":
         return json.loads(m.progress_over_time_json(json.dumps(inp["states"]), scale_json(inp["scale"]), json.dumps(inp["labels"]),
                                                     json.dumps(inp["window"]), json.dumps(inp["method"]), False))
+    if op == "achievement_credential":
+        return json.loads(m.achievement_credential_json(inp["credential_id"], json.dumps(inp["achievement"]), json.dumps(inp["issuer"]),
+                                                        inp["learner_identifier"], inp["salt"], inp["issued_at"], inp["evidence_urls"],
+                                                        json.dumps(inp["status"])))
+    if op == "vc_sign":
+        return m.sign_vc_jwt(json.dumps(inp["credential"]), bytes.fromhex(inp["seed_hex"]))
+    if op == "vc_verify":
+        v = m.verify_vc_jwt(inp["jwt"], inp["now"], inp.get("expected_issuer"), inp["revoked_indexes"])
+        return {"valid": v.valid, "checks": plain(v.checks)}
+    if op == "unbake_png":
+        found = m.unbake_png((FIXTURES / inp["file"]).read_bytes())
+        return None if found is None else {"version": found.version.name.lower(), "text": found.text}
     if op == "render_ring_chart":
         return m.render_svg("ring_chart", json.dumps(inp["chart"]))
     raise ValueError(op)

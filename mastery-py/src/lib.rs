@@ -485,6 +485,128 @@ fn missing() -> PyErr {
     pyo3::exceptions::PyTypeError::new_err("a view model is required")
 }
 
+/// The `did:key` of the Ed25519 issuer key with this 32-byte seed.
+#[pyfunction]
+fn issuer_did(py: Python<'_>, seed: &[u8]) -> PyResult<String> {
+    Ok(core::credential::IssuerKey::from_seed(seed).py_err(py)?.did())
+}
+
+/// An OB 3.0 OpenBadgeCredential for one award (the learner only as a salted hash).
+#[pyfunction]
+#[pyo3(signature = (credential_id, achievement, issuer, learner_identifier, salt, issued_at, evidence_urls=None, status=None))]
+#[allow(clippy::too_many_arguments)]
+fn achievement_credential<'py>(
+    py: Python<'py>,
+    credential_id: &str,
+    achievement: &Bound<'py, PyAny>,
+    issuer: &Bound<'py, PyAny>,
+    learner_identifier: &str,
+    salt: &str,
+    issued_at: &str,
+    evidence_urls: Option<Vec<String>>,
+    status: Option<&Bound<'py, PyAny>>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let achievement: Option<core::credential::Achievement> = from_python(Some(achievement))?;
+    let issuer: Option<core::credential::IssuerProfile> = from_python(Some(issuer))?;
+    let status: Option<core::credential::StatusEntry> = from_python(status)?;
+    let (Some(achievement), Some(issuer)) = (achievement, issuer) else {
+        return Err(pyo3::exceptions::PyTypeError::new_err("achievement and issuer are required"));
+    };
+    let issued_at = core::time::parse_instant(issued_at, "issued_at").py_err(py)?;
+    let c = core::credential::achievement_credential(
+        credential_id,
+        &achievement,
+        &issuer,
+        learner_identifier,
+        salt,
+        issued_at,
+        &evidence_urls.unwrap_or_default(),
+        status.as_ref(),
+    );
+    to_python(py, &c)
+}
+
+/// Signs a credential (a dict or JSON text) as a compact VC-JWT with the issuer's seed.
+#[pyfunction]
+fn sign_vc_jwt(py: Python<'_>, credential: &Bound<'_, PyAny>, seed: &[u8]) -> PyResult<String> {
+    let credential: serde_json::Value = match credential.extract::<String>() {
+        Ok(text) => serde_json::from_str(&text).map_err(|e| {
+            error::to_py(py, core::MasteryError::InvalidInput { field: "credential".into(), reason: e.to_string() })
+        })?,
+        Err(_) => from_python(Some(credential))?,
+    };
+    let key = core::credential::IssuerKey::from_seed(seed).py_err(py)?;
+    core::credential::sign_vc_jwt(&credential, &key).py_err(py)
+}
+
+/// Verifies a VC-JWT: `{"valid", "checks": [{"name", "passed", "detail"}], "credential"}`.
+#[pyfunction]
+#[pyo3(signature = (jwt, now, expected_issuer=None, revoked_indexes=None))]
+fn verify_vc_jwt<'py>(
+    py: Python<'py>,
+    jwt: &str,
+    now: &str,
+    expected_issuer: Option<String>,
+    revoked_indexes: Option<Vec<u64>>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let options = core::credential::VerifyOptions {
+        now: core::time::parse_instant(now, "now").py_err(py)?,
+        expected_issuer,
+        revoked_indexes: revoked_indexes.unwrap_or_default().into_iter().collect(),
+    };
+    to_python(py, &core::credential::verify_vc_jwt(jwt, &options).py_err(py)?)
+}
+
+fn badge_version(py: Python<'_>, version: &str) -> PyResult<core::credential::BadgeVersion> {
+    match version {
+        "ob3" => Ok(core::credential::BadgeVersion::Ob3),
+        "ob2" => Ok(core::credential::BadgeVersion::Ob2),
+        _ => Err(error::to_py(
+            py,
+            core::MasteryError::InvalidInput { field: "version".into(), reason: "must be ob3 or ob2".into() },
+        )),
+    }
+}
+
+fn version_name(v: core::credential::BadgeVersion) -> &'static str {
+    match v {
+        core::credential::BadgeVersion::Ob3 => "ob3",
+        core::credential::BadgeVersion::Ob2 => "ob2",
+    }
+}
+
+/// Bakes a credential (JSON text or JWT) into PNG bytes.
+#[pyfunction]
+#[pyo3(signature = (png, credential, version="ob3"))]
+fn bake_png<'py>(
+    py: Python<'py>,
+    png: &[u8],
+    credential: &str,
+    version: &str,
+) -> PyResult<Bound<'py, pyo3::types::PyBytes>> {
+    let baked = core::credential::bake_png(png, credential, badge_version(py, version)?).py_err(py)?;
+    Ok(pyo3::types::PyBytes::new(py, &baked))
+}
+
+/// `(version, credential text)` baked into PNG bytes, or None.
+#[pyfunction]
+fn unbake_png(py: Python<'_>, png: &[u8]) -> PyResult<Option<(String, String)>> {
+    Ok(core::credential::unbake_png(png).py_err(py)?.map(|(v, t)| (version_name(v).to_owned(), t)))
+}
+
+/// Bakes a credential into SVG text.
+#[pyfunction]
+#[pyo3(signature = (svg, credential, version="ob3"))]
+fn bake_svg(py: Python<'_>, svg: &str, credential: &str, version: &str) -> PyResult<String> {
+    core::credential::bake_svg(svg, credential, badge_version(py, version)?).py_err(py)
+}
+
+/// `(version, credential text)` baked into SVG text, or None.
+#[pyfunction]
+fn unbake_svg(py: Python<'_>, svg: &str) -> PyResult<Option<(String, String)>> {
+    Ok(core::credential::unbake_svg(svg).py_err(py)?.map(|(v, t)| (version_name(v).to_owned(), t)))
+}
+
 #[pymodule]
 fn _mastery(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("MasteryError", m.py().get_type::<MasteryError>())?;
@@ -503,6 +625,14 @@ fn _mastery(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(class_heatmap, m)?)?;
     m.add_function(wrap_pyfunction!(render_svg, m)?)?;
     m.add_function(wrap_pyfunction!(progress_over_time, m)?)?;
+    m.add_function(wrap_pyfunction!(issuer_did, m)?)?;
+    m.add_function(wrap_pyfunction!(achievement_credential, m)?)?;
+    m.add_function(wrap_pyfunction!(sign_vc_jwt, m)?)?;
+    m.add_function(wrap_pyfunction!(verify_vc_jwt, m)?)?;
+    m.add_function(wrap_pyfunction!(bake_png, m)?)?;
+    m.add_function(wrap_pyfunction!(unbake_png, m)?)?;
+    m.add_function(wrap_pyfunction!(bake_svg, m)?)?;
+    m.add_function(wrap_pyfunction!(unbake_svg, m)?)?;
     m.add_function(wrap_pyfunction!(calculate, m)?)?;
     m.add_function(wrap_pyfunction!(proficiency_scale, m)?)?;
     m.add_function(wrap_pyfunction!(rating_for, m)?)?;

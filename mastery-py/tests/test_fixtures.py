@@ -5,7 +5,7 @@ import json
 import pytest
 
 import mastery
-from fixture_runner import cases, check, text
+from fixture_runner import FIXTURES, cases, check, text
 
 
 def run(op, inp):
@@ -75,6 +75,15 @@ def run(op, inp):
         return mastery.class_heatmap(inp["values"], inp["competencies"], scale(inp["scale"]))
     if op == "progress_over_time":
         return mastery.progress_over_time(inp["states"], scale(inp["scale"]), inp["labels"], inp["window"], inp["method"])
+    if op == "achievement_credential":
+        return mastery.achievement_credential(**inp)
+    if op == "vc_sign":
+        return mastery.sign_vc_jwt(inp["credential"], bytes.fromhex(inp["seed_hex"]))
+    if op == "vc_verify":
+        return mastery.verify_vc_jwt(inp["jwt"], inp["now"], inp.get("expected_issuer"), inp["revoked_indexes"])
+    if op == "unbake_png":
+        found = mastery.unbake_png((FIXTURES / inp["file"]).read_bytes())
+        return None if found is None else {"version": found[0], "text": found[1]}
     if op == "render_ring_chart":
         return str(mastery.render("ring_chart", inp["chart"]))
     raise ValueError(op)

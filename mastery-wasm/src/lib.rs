@@ -113,6 +113,15 @@ export interface Label { id: string; label: string; }
 export interface HeatmapCell { value: number | null; color: string; text: string; }
 export interface Heatmap { title: string; rows: Label[]; columns: Label[]; cells: HeatmapCell[][]; }
 export interface ProgressView { series: { competency: string; label: string; points: { at: string; value: number; evidence: string }[] }[]; }
+export interface Achievement {
+  id: string; version?: number; name: string; description: string; criteria: string; image?: string;
+  achievement_type?: "Badge" | "MicroCredential" | "Certificate" | "Competency" | "Course";
+  alignments?: [string, string][]; valid_days?: number; rule: unknown;
+}
+export interface IssuerProfile { id: string; name: string; url?: string; }
+export interface StatusEntry { status_list_credential: string; index: number; }
+export interface Verification { valid: boolean; checks: { name: string; passed: boolean; detail: string }[]; credential: unknown; }
+export interface Unbaked { version: "ob3" | "ob2"; text: string; }
 /** Every error thrown by this package: a real Error with a stable `code`. */
 export interface MasteryError extends Error { code: string; field: string | null; }
 "#;
@@ -503,4 +512,114 @@ pub fn progress_over_time(
     } else {
         to_js(&core::dashboard::progress_over_time(&states, &labels, window, &config))
     }
+}
+
+fn badge_version(version: Option<String>) -> Result<core::credential::BadgeVersion, JsValue> {
+    match version.as_deref().unwrap_or("ob3") {
+        "ob3" => Ok(core::credential::BadgeVersion::Ob3),
+        "ob2" => Ok(core::credential::BadgeVersion::Ob2),
+        _ => {
+            Err(err(core::MasteryError::InvalidInput { field: "version".into(), reason: "must be ob3 or ob2".into() }))
+        }
+    }
+}
+
+fn unbaked(found: Option<(core::credential::BadgeVersion, String)>) -> Result<JsValue, JsValue> {
+    let found = found.map(|(v, text)| {
+        let version = if v == core::credential::BadgeVersion::Ob3 { "ob3" } else { "ob2" };
+        serde_json::json!({"version": version, "text": text})
+    });
+    to_js(&found)
+}
+
+/// The `did:key` of the Ed25519 issuer key with this 32-byte seed.
+#[wasm_bindgen(js_name = issuerDid)]
+pub fn issuer_did(seed: &[u8]) -> Result<String, JsValue> {
+    Ok(core::credential::IssuerKey::from_seed(seed).map_err(err)?.did())
+}
+
+/// An OB 3.0 OpenBadgeCredential for one award (the learner only as a salted hash).
+#[wasm_bindgen(js_name = achievementCredential)]
+#[allow(clippy::too_many_arguments)]
+pub fn achievement_credential(
+    #[wasm_bindgen(js_name = credentialId)] credential_id: &str,
+    #[wasm_bindgen(unchecked_param_type = "Achievement")] achievement: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "IssuerProfile")] issuer: JsValue,
+    #[wasm_bindgen(js_name = learnerIdentifier)] learner_identifier: &str,
+    salt: &str,
+    #[wasm_bindgen(js_name = issuedAt)] issued_at: &str,
+    #[wasm_bindgen(js_name = evidenceUrls)] evidence_urls: Option<Vec<String>>,
+    #[wasm_bindgen(unchecked_param_type = "StatusEntry | null")] status: Option<JsValue>,
+) -> Result<JsValue, JsValue> {
+    let achievement: core::credential::Achievement =
+        from_js::<Option<_>>(achievement)?.ok_or_else(|| error::type_error("achievement is required"))?;
+    let issuer: core::credential::IssuerProfile =
+        from_js::<Option<_>>(issuer)?.ok_or_else(|| error::type_error("issuer is required"))?;
+    let status: Option<core::credential::StatusEntry> = from_js(status.unwrap_or(JsValue::UNDEFINED))?;
+    let issued_at = core::time::parse_instant(issued_at, "issued_at").map_err(err)?;
+    let c = core::credential::achievement_credential(
+        credential_id,
+        &achievement,
+        &issuer,
+        learner_identifier,
+        salt,
+        issued_at,
+        &evidence_urls.unwrap_or_default(),
+        status.as_ref(),
+    );
+    to_js(&c)
+}
+
+/// Signs a credential (JSON text) as a compact VC-JWT with the issuer's seed.
+#[wasm_bindgen(js_name = signVcJwt)]
+pub fn sign_vc_jwt(credential: &str, seed: &[u8]) -> Result<String, JsValue> {
+    let credential: serde_json::Value = serde_json::from_str(credential)
+        .map_err(|e| err(core::MasteryError::InvalidInput { field: "credential".into(), reason: e.to_string() }))?;
+    let key = core::credential::IssuerKey::from_seed(seed).map_err(err)?;
+    core::credential::sign_vc_jwt(&credential, &key).map_err(err)
+}
+
+/// Verifies a VC-JWT in the browser: every check (signature, schema, validity, status, issuer).
+#[wasm_bindgen(js_name = verifyVcJwt, unchecked_return_type = "Verification")]
+pub fn verify_vc_jwt(
+    jwt: &str,
+    now: &str,
+    #[wasm_bindgen(js_name = expectedIssuer)] expected_issuer: Option<String>,
+    #[wasm_bindgen(js_name = revokedIndexes)] revoked_indexes: Option<Vec<f64>>,
+) -> Result<JsValue, JsValue> {
+    let options = core::credential::VerifyOptions {
+        now: core::time::parse_instant(now, "now").map_err(err)?,
+        expected_issuer,
+        revoked_indexes: revoked_indexes
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|i| *i >= 0.0)
+            .map(|i| i as u64)
+            .collect(),
+    };
+    to_js(&core::credential::verify_vc_jwt(jwt, &options).map_err(err)?)
+}
+
+/// Bakes a credential (JSON text or JWT) into PNG bytes.
+#[wasm_bindgen(js_name = bakePng)]
+pub fn bake_png(png: &[u8], credential: &str, version: Option<String>) -> Result<Vec<u8>, JsValue> {
+    core::credential::bake_png(png, credential, badge_version(version)?).map_err(err)
+}
+
+/// `{version, text}` baked into PNG bytes, or null.
+#[wasm_bindgen(js_name = unbakePng, unchecked_return_type = "Unbaked | null")]
+pub fn unbake_png(png: &[u8]) -> Result<JsValue, JsValue> {
+    unbaked(core::credential::unbake_png(png).map_err(err)?)
+}
+
+/// Bakes a credential into SVG text.
+#[wasm_bindgen(js_name = bakeSvg)]
+pub fn bake_svg(svg: &str, credential: &str, version: Option<String>) -> Result<String, JsValue> {
+    core::credential::bake_svg(svg, credential, badge_version(version)?).map_err(err)
+}
+
+/// `{version, text}` baked into SVG text, or null.
+#[wasm_bindgen(js_name = unbakeSvg, unchecked_return_type = "Unbaked | null")]
+pub fn unbake_svg(svg: &str) -> Result<JsValue, JsValue> {
+    unbaked(core::credential::unbake_svg(svg).map_err(err)?)
 }

@@ -2,7 +2,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createRequire } from "node:module";
-import { caseName, cases, check, text } from "./fixture_runner.mjs";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { FIXTURES, caseName, cases, check, text } from "./fixture_runner.mjs";
 
 const m = createRequire(import.meta.url)("../pkg/node/mastery_wasm.js");
 
@@ -51,6 +53,12 @@ function run(op, input) {
     case "class_heatmap": return m.classHeatmap(input.values, input.competencies, scale(input.scale));
     case "progress_over_time":
       return m.progressOverTime(input.states, scale(input.scale), input.labels, input.window, input.method, false);
+    case "achievement_credential":
+      return m.achievementCredential(input.credential_id, input.achievement, input.issuer, input.learner_identifier, input.salt,
+        input.issued_at, input.evidence_urls, input.status);
+    case "vc_sign": return m.signVcJwt(JSON.stringify(input.credential), Buffer.from(input.seed_hex, "hex"));
+    case "vc_verify": return m.verifyVcJwt(input.jwt, input.now, input.expected_issuer ?? null, input.revoked_indexes);
+    case "unbake_png": return m.unbakePng(readFileSync(join(FIXTURES, input.file)));
     case "render_ring_chart": return m.renderSvg("ring_chart", input.chart);
     default: throw new TypeError(`unknown op ${op}`);
   }

@@ -22,6 +22,16 @@ from ._mastery import (
     roll_up,
 )
 from ._mastery import activity_calendar, class_heatmap, evaluate_streak, progress_over_time, ring_chart, streak_tracker
+from ._mastery import (
+    achievement_credential,
+    bake_png,
+    bake_svg,
+    issuer_did,
+    sign_vc_jwt,
+    unbake_png,
+    unbake_svg,
+    verify_vc_jwt,
+)
 from .bkt import BKTModel
 
 __all__ = [
@@ -47,6 +57,14 @@ __all__ = [
     "progress_over_time",
     "render",
     "Svg",
+    "issuer_did",
+    "achievement_credential",
+    "sign_vc_jwt",
+    "verify_vc_jwt",
+    "bake_png",
+    "unbake_png",
+    "bake_svg",
+    "unbake_svg",
     "__version__",
 ]
 
