@@ -55,8 +55,9 @@ pub struct CredentialLedger {
     next_notification: u64,
 }
 
+/// Learner × achievement × version, unambiguous (the learner's length comes first).
 fn key(learner: &str, achievement: &str, version: u32) -> String {
-    serde_json::to_string(&(learner, achievement, version)).unwrap_or_default()
+    format!("{}:{learner}|{version}|{achievement}", learner.len())
 }
 
 /// `urn:uuid:` derived from the award's key (a name-based id: the same award, the same id).
@@ -174,5 +175,47 @@ impl CredentialLedger {
 
     pub fn award(&self, learner: &str, achievement: &str, version: u32) -> Option<&Award> {
         self.awards.get(&key(learner, achievement, version))
+    }
+}
+
+/// Achievements indexed by what can make their rules hold, so a change evaluates only those.
+#[derive(Debug, Clone, Default)]
+pub struct RuleIndex {
+    by_competency: std::collections::HashMap<String, Vec<usize>>,
+    on_streak: Vec<usize>,
+    on_any_evidence: Vec<usize>,
+}
+
+impl RuleIndex {
+    pub fn new(achievements: &[Achievement], framework: Option<&Framework>) -> Self {
+        let mut index = Self::default();
+        for (i, a) in achievements.iter().enumerate() {
+            let (mut deps, mut streak) = (BTreeSet::new(), false);
+            a.rule.depends_on(framework, &mut deps, &mut streak);
+            if streak {
+                index.on_streak.push(i);
+            }
+            for d in deps {
+                if d == "*" {
+                    index.on_any_evidence.push(i);
+                } else {
+                    index.by_competency.entry(d).or_default().push(i);
+                }
+            }
+        }
+        index
+    }
+
+    /// The achievements a change to these competencies (or to the streak) can affect.
+    pub fn affected(&self, changed: &[String], streak_changed: bool) -> BTreeSet<usize> {
+        let mut out: BTreeSet<usize> =
+            changed.iter().flat_map(|c| self.by_competency.get(c).into_iter().flatten().copied()).collect();
+        if !changed.is_empty() {
+            out.extend(&self.on_any_evidence);
+        }
+        if streak_changed {
+            out.extend(&self.on_streak);
+        }
+        out
     }
 }
