@@ -243,3 +243,39 @@ fn bake_then_unbake_round_trips_and_replaces() {
     assert_eq!(unbake_png(&broken).unwrap_err().field(), Some("png"));
     assert!(unbake_png(b"GIF89a").is_err());
 }
+
+/// The 1EdTech validator's OB 3.0 inputs (VALIDATOR_EXPECTATIONS.md) and the check each must
+/// (at least) fail here. Signatures of embedded Data Integrity proofs are not verified yet, so every JSON
+/// input fails `signature` too; the expectation is about the other checks.
+#[test]
+fn validator_vectors_fail_the_checks_the_validator_fails() {
+    let now = parse_instant("2026-06-01T00:00:00Z", "t").unwrap();
+    let options = VerifyOptions { now, expected_issuer: None, revoked_indexes: BTreeSet::new() };
+    let cases = [
+        ("simple.json", vec![]),
+        ("simple-context-alias.json", vec![]),
+        ("simple-err-type.json", vec!["schema"]),
+        ("simple-err-context.json", vec!["schema"]),
+        ("simple-err-expired.json", vec!["validity"]),
+        ("simple-err-issued.json", vec!["validity"]),
+        ("simple-err-issuer.json", vec!["schema", "issuer"]),
+        ("simple-err-issuer-type.json", vec!["schema"]),
+        ("simple-err-evidence-type.json", vec!["schema"]),
+        ("simple-err-credential-subject-type.json", vec!["schema"]),
+        ("simple-err-credential-subject-identifier-type.json", vec!["schema"]),
+        ("simple-err-credential-subject-result-type.json", vec!["schema"]),
+    ];
+    for (file, expected) in cases {
+        let doc: Value = serde_json::from_str(&data(&format!("ob3/validator_tests/{file}"))).unwrap();
+        let v = verify_credential_json(&doc, &options);
+        let failed: Vec<&str> =
+            v.checks.iter().filter(|c| !c.passed && c.name != "signature").map(|c| c.name.as_str()).collect();
+        // The validator names the probe that must fail; valid inputs must fail nothing.
+        if expected.is_empty() {
+            assert!(failed.is_empty(), "{file}: {:?}", v.checks);
+        } else {
+            assert!(expected.iter().all(|e| failed.contains(e)), "{file}: {:?}", v.checks);
+        }
+        assert!(!v.valid && v.checks[0].detail.contains("not"), "{file}");
+    }
+}

@@ -118,8 +118,41 @@ pub fn verify_vc_jwt(jwt: &str, options: &VerifyOptions) -> Result<Verification>
         },
     );
 
+    let key_did = kid.split('#').next().unwrap_or_default();
+    let iss = payload.get("iss").and_then(Value::as_str).unwrap_or_default();
+    let issuer = issuer_id(&payload).unwrap_or_default();
+    document_checks(&payload, options, &mut checks, issuer == key_did && iss == issuer);
+    let valid = checks.iter().all(|c| c.passed);
+    Ok(Verification { valid, checks, credential: payload })
+}
+
+/// Checks an OB 3.0 credential given as JSON (with an embedded proof, or none). Everything but
+/// the signature is checked; Data Integrity proofs (`eddsa-rdfc-2022`) are not verified yet, so
+/// the signature check of a JSON credential always fails and says so.
+pub fn verify_credential_json(credential: &Value, options: &VerifyOptions) -> Verification {
+    let proof = match credential.get("proof") {
+        Some(Value::Array(list)) => list.first(),
+        other => other,
+    };
+    let detail = match proof.and_then(|p| p.get("cryptosuite").or(p.get("type"))).and_then(Value::as_str) {
+        Some(suite) => {
+            format!("embedded proof ({suite}) is not verified: Data Integrity proofs are not implemented yet")
+        }
+        None => "unsigned: no proof".to_owned(),
+    };
+    let mut checks = vec![Check { name: "signature".into(), passed: false, detail }];
+    // The proof's verification method must belong to the issuer.
+    let method = proof.and_then(|p| p.get("verificationMethod")).and_then(Value::as_str).unwrap_or_default();
+    let issuer = issuer_id(credential).unwrap_or_default();
+    let issuer_bound = !issuer.is_empty() && (proof.is_none() || method.split('#').next() == Some(issuer.as_str()));
+    document_checks(credential, options, &mut checks, issuer_bound);
+    Verification { valid: false, checks, credential: credential.clone() }
+}
+
+fn document_checks(payload: &Value, options: &VerifyOptions, checks: &mut Vec<Check>, issuer_bound: bool) {
+    let mut check = |name: &str, passed: bool, detail: String| checks.push(Check { name: name.into(), passed, detail });
     // Shape.
-    let shape = shape_problem(&payload);
+    let shape = shape_problem(payload);
     check("schema", shape.is_none(), shape.unwrap_or_else(|| "OB 3.0 OpenBadgeCredential".into()));
 
     // Validity window.
@@ -140,24 +173,15 @@ pub fn verify_vc_jwt(jwt: &str, options: &VerifyOptions) -> Result<Verification>
     let revoked = index.is_some_and(|i| options.revoked_indexes.contains(&i));
     check("status", !revoked, if revoked { "revoked in its status list".into() } else { "not revoked".into() });
 
-    // Issuer: the credential's, the JWT's and the key's must agree, and match the expected one.
-    let issuer = issuer_id(&payload).unwrap_or_default();
-    let key_did = kid.split('#').next().unwrap_or_default();
-    let iss = payload.get("iss").and_then(Value::as_str).unwrap_or_default();
-    let issuer_ok =
-        issuer == key_did && iss == issuer && options.expected_issuer.as_deref().is_none_or(|e| e == issuer);
-    check(
-        "issuer",
-        issuer_ok,
-        if issuer_ok {
-            format!("issued by {issuer}")
-        } else {
-            "issuer does not match the key or the expected issuer".into()
-        },
-    );
-
-    let valid = checks.iter().all(|c| c.passed);
-    Ok(Verification { valid, checks, credential: payload })
+    // Issuer: bound to the key or proof, and the one the relying party expects.
+    let issuer = issuer_id(payload).unwrap_or_default();
+    let issuer_ok = issuer_bound && options.expected_issuer.as_deref().is_none_or(|e| e == issuer);
+    let detail = if issuer_ok {
+        format!("issued by {issuer}")
+    } else {
+        "issuer does not match the key or the expected issuer".into()
+    };
+    check("issuer", issuer_ok, detail);
 }
 
 /// The first OB 3.0 structural rule the credential breaks.
@@ -181,9 +205,30 @@ fn shape_problem(c: &Value) -> Option<String> {
     {
         return Some("type must include VerifiableCredential and OpenBadgeCredential".into());
     }
+    match c.get("issuer") {
+        Some(Value::String(_)) => {}
+        Some(issuer @ Value::Object(_)) if types(issuer.get("type")).iter().any(|x| x == "Profile") => {}
+        Some(_) => return Some("issuer.type must include Profile".into()),
+        None => return Some("issuer is required".into()),
+    }
+    for (i, e) in c.get("evidence").and_then(Value::as_array).into_iter().flatten().enumerate() {
+        if !types(e.get("type")).iter().any(|x| x == "Evidence") {
+            return Some(format!("evidence[{i}].type must include Evidence"));
+        }
+    }
     let subject = c.get("credentialSubject")?;
     if !types(subject.get("type")).iter().any(|x| x == "AchievementSubject") {
         return Some("credentialSubject.type must include AchievementSubject".into());
+    }
+    for (i, id) in subject.get("identifier").and_then(Value::as_array).into_iter().flatten().enumerate() {
+        if id.get("type").and_then(Value::as_str) != Some("IdentityObject") {
+            return Some(format!("credentialSubject.identifier[{i}].type must be IdentityObject"));
+        }
+    }
+    for (i, r) in subject.get("result").and_then(Value::as_array).into_iter().flatten().enumerate() {
+        if !types(r.get("type")).iter().any(|x| x == "Result") {
+            return Some(format!("credentialSubject.result[{i}].type must include Result"));
+        }
     }
     let achievement = subject.get("achievement")?;
     for field in ["id", "type", "criteria", "description", "name"] {

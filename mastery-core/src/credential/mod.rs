@@ -9,7 +9,7 @@ mod ob3;
 mod rules;
 
 pub use baking::{bake_png, bake_svg, unbake_png, unbake_svg, BadgeVersion};
-pub use jwt::{sign_vc_jwt, verify_vc_jwt, Check, Verification, VerifyOptions};
+pub use jwt::{sign_vc_jwt, verify_credential_json, verify_vc_jwt, Check, Verification, VerifyOptions};
 pub use keys::{did_key_from_public, public_key_from_did_key, IssuerKey};
 pub use ledger::{Award, CredentialLedger, Notification, NotificationKind, RuleIndex};
 pub use ob3::{achievement_credential, Achievement, AchievementType, IssuerProfile, StatusEntry};
