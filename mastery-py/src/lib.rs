@@ -558,21 +558,7 @@ fn verify_vc_jwt<'py>(
 }
 
 fn badge_version(py: Python<'_>, version: &str) -> PyResult<core::credential::BadgeVersion> {
-    match version {
-        "ob3" => Ok(core::credential::BadgeVersion::Ob3),
-        "ob2" => Ok(core::credential::BadgeVersion::Ob2),
-        _ => Err(error::to_py(
-            py,
-            core::MasteryError::InvalidInput { field: "version".into(), reason: "must be ob3 or ob2".into() },
-        )),
-    }
-}
-
-fn version_name(v: core::credential::BadgeVersion) -> &'static str {
-    match v {
-        core::credential::BadgeVersion::Ob3 => "ob3",
-        core::credential::BadgeVersion::Ob2 => "ob2",
-    }
+    core::credential::BadgeVersion::parse(version).py_err(py)
 }
 
 /// Bakes a credential (JSON text or JWT) into PNG bytes.
@@ -591,7 +577,7 @@ fn bake_png<'py>(
 /// `(version, credential text)` baked into PNG bytes, or None.
 #[pyfunction]
 fn unbake_png(py: Python<'_>, png: &[u8]) -> PyResult<Option<(String, String)>> {
-    Ok(core::credential::unbake_png(png).py_err(py)?.map(|(v, t)| (version_name(v).to_owned(), t)))
+    Ok(core::credential::unbake_png(png).py_err(py)?.map(|(v, t)| (v.name().to_owned(), t)))
 }
 
 /// Bakes a credential into SVG text.
@@ -604,7 +590,7 @@ fn bake_svg(py: Python<'_>, svg: &str, credential: &str, version: &str) -> PyRes
 /// `(version, credential text)` baked into SVG text, or None.
 #[pyfunction]
 fn unbake_svg(py: Python<'_>, svg: &str) -> PyResult<Option<(String, String)>> {
-    Ok(core::credential::unbake_svg(svg).py_err(py)?.map(|(v, t)| (version_name(v).to_owned(), t)))
+    Ok(core::credential::unbake_svg(svg).py_err(py)?.map(|(v, t)| (v.name().to_owned(), t)))
 }
 
 #[pymodule]

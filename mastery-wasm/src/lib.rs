@@ -515,21 +515,11 @@ pub fn progress_over_time(
 }
 
 fn badge_version(version: Option<String>) -> Result<core::credential::BadgeVersion, JsValue> {
-    match version.as_deref().unwrap_or("ob3") {
-        "ob3" => Ok(core::credential::BadgeVersion::Ob3),
-        "ob2" => Ok(core::credential::BadgeVersion::Ob2),
-        _ => {
-            Err(err(core::MasteryError::InvalidInput { field: "version".into(), reason: "must be ob3 or ob2".into() }))
-        }
-    }
+    core::credential::BadgeVersion::parse(version.as_deref().unwrap_or("ob3")).map_err(err)
 }
 
 fn unbaked(found: Option<(core::credential::BadgeVersion, String)>) -> Result<JsValue, JsValue> {
-    let found = found.map(|(v, text)| {
-        let version = if v == core::credential::BadgeVersion::Ob3 { "ob3" } else { "ob2" };
-        serde_json::json!({"version": version, "text": text})
-    });
-    to_js(&found)
+    to_js(&found.map(|(v, text)| serde_json::json!({"version": v.name(), "text": text})))
 }
 
 /// The `did:key` of the Ed25519 issuer key with this 32-byte seed.

@@ -18,6 +18,22 @@ pub enum BadgeVersion {
 }
 
 impl BadgeVersion {
+    /// `"ob3"` or `"ob2"`.
+    pub fn parse(name: &str) -> Result<Self> {
+        match name {
+            "ob3" => Ok(Self::Ob3),
+            "ob2" => Ok(Self::Ob2),
+            _ => Err(MasteryError::invalid("version", "must be ob3 or ob2")),
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Ob3 => "ob3",
+            Self::Ob2 => "ob2",
+        }
+    }
+
     fn png_keyword(self) -> &'static [u8] {
         match self {
             Self::Ob2 => b"openbadges",
