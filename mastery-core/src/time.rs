@@ -33,6 +33,16 @@ pub fn parse_instant(text: &str, field: &str) -> Result<Instant> {
 /// Parses an ISO 8601 duration (`PT1H0M0S`, `P1DT2.5S`, `PT90M`) into seconds.
 /// Years and months are refused: their length depends on the calendar.
 pub fn parse_duration_seconds(text: &str, field: &str) -> Result<f64> {
+    parse_duration(text, field, false)
+}
+
+/// Whether `text` is an ISO 8601 duration, calendar units (`P1Y2M`) allowed.
+pub fn is_iso_duration(text: &str) -> bool {
+    parse_duration(text, "duration", true).is_ok()
+}
+
+/// Seconds of a duration; with `calendar`, years and months count as 365 and 30 days.
+fn parse_duration(text: &str, field: &str, calendar: bool) -> Result<f64> {
     let bad = || MasteryError::invalid(field, "not an ISO 8601 duration");
     let rest = text.strip_prefix('P').ok_or_else(bad)?;
     if rest.is_empty() {
@@ -49,6 +59,8 @@ pub fn parse_duration_seconds(text: &str, field: &str) -> Result<f64> {
                 any = true;
                 seconds += value
                     * match (in_time, unit) {
+                        (false, 'Y') if calendar => 31_536_000.0,
+                        (false, 'M') if calendar => 2_592_000.0,
                         (false, 'W') => 604_800.0,
                         (false, 'D') => 86_400.0,
                         (true, 'H') => 3_600.0,
@@ -96,6 +108,7 @@ mod tests {
         for bad in ["", "P", "PT", "1H", "PT1X", "P1M", "PT1H2"] {
             assert!(parse_duration_seconds(bad, "d").is_err(), "{bad}");
         }
+        assert!(is_iso_duration("P1Y2MT3H") && is_iso_duration("P1M") && !is_iso_duration("PT1Y"));
     }
 
     #[test]

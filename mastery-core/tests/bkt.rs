@@ -248,3 +248,14 @@ fn multiprior_recovers_a_prior_per_group() {
     let again = BktModel::from_json(&model.to_json()).unwrap();
     assert_eq!(again.skills["s"].prior_groups, skill.prior_groups);
 }
+
+#[test]
+fn crossvalidation_evaluates_every_fold_per_skill() {
+    let rows = attempts("pybkt_reference/inputs/param_recovery_standard_seed3_attempts.csv");
+    let folds = BktModel::crossvalidate(&rows, &BktOptions { num_fits: 1, ..BktOptions::default() }, 3).unwrap();
+    let skill = &folds["skill"];
+    assert_eq!(skill.len(), 3);
+    assert_eq!(skill.iter().map(|e| e.rows).sum::<usize>(), rows.len());
+    assert!(skill.iter().all(|e| e.auc > 0.7), "{skill:?}");
+    assert!(BktModel::crossvalidate(&rows, &BktOptions::default(), 1).is_err());
+}

@@ -59,12 +59,8 @@ fn from<T: serde::de::DeserializeOwned>(value: &Value) -> T {
 /// `"canvas"`, `"khan"`, or a scale object (validated).
 fn scale(value: &Value) -> Result<ProficiencyScale, MasteryError> {
     match value.as_str() {
-        Some("canvas") => Ok(ProficiencyScale::canvas_default()),
-        Some("khan") => Ok(ProficiencyScale::khan_ladder()),
-        _ => {
-            let raw: ProficiencyScaleInput = from(value);
-            ProficiencyScale::new(raw.ratings, raw.display_cut_points)
-        }
+        Some(name) => ProficiencyScale::named(name),
+        None => ProficiencyScale::from_input(from::<ProficiencyScaleInput>(value)),
     }
 }
 

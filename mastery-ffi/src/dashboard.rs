@@ -118,15 +118,11 @@ pub fn evaluate_streak(
 }
 
 fn scale(scale_json: &str) -> Result<core::mastery::ProficiencyScale> {
-    match scale_json {
-        "canvas" => Ok(core::mastery::ProficiencyScale::canvas_default()),
-        "khan" => Ok(core::mastery::ProficiencyScale::khan_ladder()),
-        text => {
-            let raw: core::mastery::ProficiencyScaleInput =
-                serde_json::from_str(text).map_err(|e| json_error("scale", e))?;
-            Ok(core::mastery::ProficiencyScale::new(raw.ratings, raw.display_cut_points)?)
-        }
+    if let Ok(named) = core::mastery::ProficiencyScale::named(scale_json) {
+        return Ok(named);
     }
+    let input = serde_json::from_str(scale_json).map_err(|e| json_error("scale", e))?;
+    Ok(core::mastery::ProficiencyScale::from_input(input)?)
 }
 
 fn to_json<T: serde::Serialize>(value: &T) -> String {

@@ -25,9 +25,9 @@ pub use dashboard::{
 };
 pub use error::MasteryError;
 pub use mastery::{
-    calculate, class_summary, frontier, proficiency_scale, rating_for, roll_up, BktModel, BktOptions, BktPrediction,
-    BktResponse, CalculationMethod, CompetencySummary, KnowledgeState, LevelCount, ProficiencyScale, Rating,
-    Recommendation, RolledUp, RollupRule, ScoredEvidence, Standing,
+    bkt_crossvalidate, calculate, class_summary, frontier, proficiency_scale, rating_for, roll_up, BktModel,
+    BktOptions, BktPrediction, BktResponse, CalculationMethod, CompetencySummary, Evaluation, KnowledgeState,
+    LevelCount, ProficiencyScale, Rating, Recommendation, RolledUp, RollupRule, ScoredEvidence, Standing,
 };
 
 uniffi::setup_scaffolding!();

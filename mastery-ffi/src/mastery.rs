@@ -85,6 +85,49 @@ pub struct BktModel {
     inner: core::mastery::BktModel,
 }
 
+/// How well predictions match outcomes.
+#[derive(Debug, Clone, Copy, PartialEq, uniffi::Record)]
+pub struct Evaluation {
+    pub rmse: f64,
+    pub accuracy: f64,
+    pub auc: f64,
+    pub rows: u64,
+}
+
+/// k-fold cross-validation by learner: per skill, an evaluation per fold.
+#[uniffi::export]
+pub fn bkt_crossvalidate(
+    rows: Vec<BktResponse>,
+    options: BktOptions,
+    folds: u32,
+) -> Result<HashMap<String, Vec<Evaluation>>> {
+    let rows: Vec<core::mastery::Response> = rows.into_iter().map(Into::into).collect();
+    let result = core::mastery::BktModel::crossvalidate(&rows, &core_options(options), folds as usize)?;
+    Ok(result
+        .into_iter()
+        .map(|(skill, evals)| {
+            let evals = evals
+                .into_iter()
+                .map(|e| Evaluation { rmse: e.rmse, accuracy: e.accuracy, auc: e.auc, rows: e.rows as u64 })
+                .collect();
+            (skill, evals)
+        })
+        .collect())
+}
+
+fn core_options(options: BktOptions) -> core::mastery::BktOptions {
+    let defaults = core::mastery::BktOptions::default();
+    core::mastery::BktOptions {
+        forgets: options.forgets,
+        multilearn: options.multilearn,
+        multigs: options.multigs,
+        multiprior: options.multiprior,
+        num_fits: options.num_fits.map_or(defaults.num_fits, |n| n as usize),
+        seed: options.seed.unwrap_or(defaults.seed),
+        ..defaults
+    }
+}
+
 #[uniffi::export]
 impl BktModel {
     #[uniffi::constructor]
@@ -94,16 +137,7 @@ impl BktModel {
 
     #[uniffi::constructor]
     pub fn fit(rows: Vec<BktResponse>, options: BktOptions) -> Result<Arc<Self>> {
-        let defaults = core::mastery::BktOptions::default();
-        let options = core::mastery::BktOptions {
-            forgets: options.forgets,
-            multilearn: options.multilearn,
-            multigs: options.multigs,
-            multiprior: options.multiprior,
-            num_fits: options.num_fits.map_or(defaults.num_fits, |n| n as usize),
-            seed: options.seed.unwrap_or(defaults.seed),
-            ..defaults
-        };
+        let options = core_options(options);
         let rows: Vec<core::mastery::Response> = rows.into_iter().map(Into::into).collect();
         Ok(Arc::new(Self { inner: core::mastery::BktModel::fit(&rows, &options)? }))
     }
@@ -241,11 +275,7 @@ fn to_core_scale(s: ProficiencyScale) -> Result<core::mastery::ProficiencyScale>
 /// A ready-made scale: "canvas" or "khan".
 #[uniffi::export]
 pub fn proficiency_scale(name: String) -> Result<ProficiencyScale> {
-    let s = match name.as_str() {
-        "canvas" => core::mastery::ProficiencyScale::canvas_default(),
-        "khan" => core::mastery::ProficiencyScale::khan_ladder(),
-        _ => return Err(MasteryError::InvalidInput { field: "name".into(), detail: "must be canvas or khan".into() }),
-    };
+    let s = core::mastery::ProficiencyScale::named(&name)?;
     Ok(ProficiencyScale { ratings: s.ratings.iter().map(rating).collect(), display_cut_points: s.display_cut_points })
 }
 

@@ -180,3 +180,10 @@ def test_errors_are_typed_variants():
     with pytest.raises(m.MasteryError.InvalidInput) as info:
         m.Framework.from_case_json("{}")
     assert info.value.field == "CFDocument"
+
+
+def test_crossvalidation_is_exposed():
+    rows = [m.BktResponse(learner=f"l{l}", skill="s", correct=t > l % 5, order=t, template=None, prior_group=None)
+            for l in range(60) for t in range(8)]
+    folds = m.bkt_crossvalidate(rows, m.BktOptions(forgets=False, multilearn=False, multigs=False, multiprior=False, num_fits=1, seed=None), 3)
+    assert len(folds["s"]) == 3 and sum(e.rows for e in folds["s"]) == len(rows)

@@ -195,6 +195,28 @@ impl NativeBktModel {
         Ok(Self { inner })
     }
 
+    /// k-fold cross-validation by learner: `{skill: [evaluation per fold]}`.
+    #[staticmethod]
+    #[pyo3(signature = (learner, skill, correct, order, template, prior_group, names, folds, options=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn crossvalidate<'py>(
+        py: Python<'py>,
+        learner: PyReadonlyArray1<'py, i64>,
+        skill: PyReadonlyArray1<'py, i64>,
+        correct: PyReadonlyArray1<'py, i64>,
+        order: Option<PyReadonlyArray1<'py, i64>>,
+        template: Option<PyReadonlyArray1<'py, i64>>,
+        prior_group: Option<PyReadonlyArray1<'py, i64>>,
+        names: [Vec<String>; 3],
+        folds: usize,
+        options: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let options: core::mastery::BktOptions = from_python(options)?;
+        let table = table(learner, skill, correct, order, template, prior_group, names).py_err(py)?;
+        let result = py.detach(|| core::mastery::BktModel::crossvalidate_table(&table, &options, folds)).py_err(py)?;
+        to_python(py, &result)
+    }
+
     /// `(P(correct), P(known))` per row as numpy arrays, in input order.
     #[pyo3(signature = (learner, skill, correct, order, template, prior_group, names))]
     #[allow(clippy::too_many_arguments, clippy::type_complexity)]
@@ -273,17 +295,7 @@ fn calculate(
 /// A ready-made scale: "canvas" or "khan".
 #[pyfunction]
 fn proficiency_scale<'py>(py: Python<'py>, name: &str) -> PyResult<Bound<'py, PyAny>> {
-    let scale = match name {
-        "canvas" => core::mastery::ProficiencyScale::canvas_default(),
-        "khan" => core::mastery::ProficiencyScale::khan_ladder(),
-        _ => {
-            return Err(error::to_py(
-                py,
-                core::MasteryError::InvalidInput { field: "name".into(), reason: "must be canvas or khan".into() },
-            ))
-        }
-    };
-    to_python(py, &scale)
+    to_python(py, &core::mastery::ProficiencyScale::named(name).py_err(py)?)
 }
 
 /// The rating a score earns on a scale (validated first).
@@ -294,8 +306,7 @@ fn rating_for<'py>(py: Python<'py>, scale: &Bound<'py, PyAny>, score: f64) -> Py
 }
 
 fn validated_scale(py: Python<'_>, scale: &Bound<'_, PyAny>) -> PyResult<core::mastery::ProficiencyScale> {
-    let raw: core::mastery::ProficiencyScaleInput = from_python(Some(scale))?;
-    core::mastery::ProficiencyScale::new(raw.ratings, raw.display_cut_points).py_err(py)
+    core::mastery::ProficiencyScale::from_input(from_python(Some(scale))?).py_err(py)
 }
 
 /// The learner's frontier: `standings` is `{competency: {"value": 0..1, "mastered": bool}}`.

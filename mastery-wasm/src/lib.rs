@@ -269,6 +269,18 @@ impl BktModel {
         core::mastery::BktModel::fit(&rows, &options).map(|inner| Self { inner }).map_err(err)
     }
 
+    /// k-fold cross-validation by learner: per skill, an evaluation per fold.
+    #[wasm_bindgen(unchecked_return_type = "Record<string, Evaluation[]>")]
+    pub fn crossvalidate(
+        #[wasm_bindgen(unchecked_param_type = "BktResponse[]")] rows: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "BktOptions | null")] options: Option<JsValue>,
+        folds: usize,
+    ) -> Result<JsValue, JsValue> {
+        let rows: Vec<core::mastery::Response> = from_js(rows)?;
+        let options: core::mastery::BktOptions = from_js(options.unwrap_or(JsValue::UNDEFINED))?;
+        to_js(&core::mastery::BktModel::crossvalidate(&rows, &options, folds).map_err(err)?)
+    }
+
     #[wasm_bindgen(unchecked_return_type = "BktPrediction[]")]
     pub fn predict(
         &self,
@@ -326,18 +338,11 @@ pub fn calculate(
 /// A ready-made scale: `"canvas"` or `"khan"`.
 #[wasm_bindgen(js_name = proficiencyScale, unchecked_return_type = "ProficiencyScale")]
 pub fn proficiency_scale(name: &str) -> Result<JsValue, JsValue> {
-    match name {
-        "canvas" => to_js(&core::mastery::ProficiencyScale::canvas_default()),
-        "khan" => to_js(&core::mastery::ProficiencyScale::khan_ladder()),
-        _ => {
-            Err(err(core::MasteryError::InvalidInput { field: "name".into(), reason: "must be canvas or khan".into() }))
-        }
-    }
+    to_js(&core::mastery::ProficiencyScale::named(name).map_err(err)?)
 }
 
 fn scale(value: JsValue) -> Result<core::mastery::ProficiencyScale, JsValue> {
-    let raw: core::mastery::ProficiencyScaleInput = from_js(value)?;
-    core::mastery::ProficiencyScale::new(raw.ratings, raw.display_cut_points).map_err(err)
+    core::mastery::ProficiencyScale::from_input(from_js(value)?).map_err(err)
 }
 
 /// The rating a score earns on a scale.

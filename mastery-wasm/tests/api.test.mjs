@@ -30,3 +30,11 @@ test("numbers are plain numbers and instants are strings", () => {
     object: { id: "http://x/o" }, timestamp: "2026-03-08T01:00:00-05:00" }));
   assert.equal(x.accepted[0].occurred_at, "2026-03-08T01:00:00-05:00");
 });
+
+test("cross-validation runs in the core: every fold of every skill is evaluated", () => {
+  const rows = [];
+  for (let l = 0; l < 60; l++) for (let t = 0; t < 8; t++) rows.push({ learner: `l${l}`, skill: "s", correct: t > l % 5, order: t });
+  const folds = m.BktModel.crossvalidate(rows, { num_fits: 1 }, 3);
+  assert.equal(folds.s.length, 3);
+  assert.equal(folds.s.reduce((n, e) => n + e.rows, 0), rows.length);
+});

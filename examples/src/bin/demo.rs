@@ -149,26 +149,16 @@ fn mastery_demo(assessment_table: &str, results: &str) -> Result<(), Box<dyn Err
         outcome.new, outcome.changes
     );
 
-    let learners: std::collections::BTreeSet<_> = class.iter().map(|e| e.learner.clone()).collect();
     let course: mastery_core::CourseId = "AAA-2013J".into();
     let scale = &engine.config().scale;
-    let mut scores: BTreeMap<String, BTreeMap<String, f64>> = BTreeMap::new();
-    let mut standings: BTreeMap<String, BTreeMap<String, Standing>> = BTreeMap::new();
-    for learner in &learners {
-        for (_, standard) in plan {
-            let id = code(standard)?;
-            if let Some(state) = engine.mastery(&importer, learner, Some(&course), &id)? {
-                if let Some(score) = state.score {
-                    scores.entry(learner.as_str().into()).or_default().insert(id.clone(), score);
-                    let top = scale.ratings[0].points;
-                    standings
-                        .entry(learner.as_str().into())
-                        .or_default()
-                        .insert(id.clone(), Standing { value: score / top, mastered: state.mastered });
-                }
-            }
-        }
-    }
+    // Every learner's states in the course, and from them scores and standings.
+    let class_states = engine.class_states(&importer, &course)?;
+    let scores: BTreeMap<String, BTreeMap<String, f64>> = class_states
+        .iter()
+        .map(|(l, states)| (l.clone(), states.iter().filter_map(|s| Some((s.competency.clone(), s.score?))).collect()))
+        .collect();
+    let standings: BTreeMap<String, BTreeMap<String, Standing>> =
+        class_states.iter().map(|(l, states)| (l.clone(), engine.standings(states))).collect();
     println!("  {:<28} {:>8} {:>6} {:>7} {:>9}", "competency", "learners", "mean", "median", "mastered");
     for summary in class_summary(&scores, scale, None) {
         let label = framework.item(&summary.competency).and_then(|c| c.human_coding_scheme.clone()).unwrap_or_default();

@@ -199,6 +199,23 @@ impl ResponseTable {
         Ok(())
     }
 
+    /// The rows for which `keep` holds, with the same name lists.
+    pub fn select(&self, keep: impl Fn(usize) -> bool) -> Self {
+        let rows: Vec<usize> = (0..self.len()).filter(|&r| keep(r)).collect();
+        let pick = |v: &Vec<u32>| rows.iter().map(|&r| v[r]).collect::<Vec<u32>>();
+        Self {
+            learner: pick(&self.learner),
+            skill: pick(&self.skill),
+            correct: rows.iter().map(|&r| self.correct[r]).collect(),
+            order: self.order.as_ref().map(|o| rows.iter().map(|&r| o[r]).collect()),
+            template: self.template.as_ref().map(pick),
+            prior_group: self.prior_group.as_ref().map(pick),
+            skill_names: self.skill_names.clone(),
+            template_names: self.template_names.clone(),
+            prior_group_names: self.prior_group_names.clone(),
+        }
+    }
+
     fn template_of(&self, row: usize) -> Option<&str> {
         self.template.as_ref().map(|t| self.template_names[t[row] as usize].as_str())
     }
@@ -860,28 +877,55 @@ impl BktModel {
         evaluate(&predicted, &outcomes)
     }
 
-    /// k-fold cross-validation over learners (each learner's rows stay in one fold).
-    pub fn crossvalidate(rows: &[Response], options: &BktOptions, folds: usize) -> Result<Vec<Evaluation>> {
+    /// k-fold cross-validation over learners (each learner's rows stay in one fold): per skill,
+    /// the evaluation of each fold's held-out rows by a model fitted on the other folds.
+    pub fn crossvalidate(
+        rows: &[Response],
+        options: &BktOptions,
+        folds: usize,
+    ) -> Result<BTreeMap<String, Vec<Evaluation>>> {
+        check_rows(rows)?;
+        Self::crossvalidate_table(&ResponseTable::from_rows(rows), options, folds)
+    }
+
+    /// [`BktModel::crossvalidate`] on columns.
+    pub fn crossvalidate_table(
+        table: &ResponseTable,
+        options: &BktOptions,
+        folds: usize,
+    ) -> Result<BTreeMap<String, Vec<Evaluation>>> {
+        table.validate()?;
         if folds < 2 {
             return Err(MasteryError::invalid("folds", "must be at least 2"));
         }
-        let mut learners: Vec<&str> = rows.iter().map(|r| r.learner.as_str()).collect();
-        learners.sort_unstable();
-        learners.dedup();
+        let learners = table.learner.iter().max().map_or(0, |&m| m as usize + 1);
+        let mut order: Vec<usize> = (0..learners).collect();
         let mut rng = SplitMix64::new(options.seed);
-        for i in (1..learners.len()).rev() {
-            learners.swap(i, (rng.next_u64() % (i as u64 + 1)) as usize);
+        for i in (1..order.len()).rev() {
+            order.swap(i, (rng.next_u64() % (i as u64 + 1)) as usize);
         }
-        let fold_of: HashMap<&str, usize> = learners.iter().enumerate().map(|(i, l)| (*l, i % folds)).collect();
-        (0..folds)
-            .map(|k| {
-                let (test, train): (Vec<Response>, Vec<Response>) =
-                    rows.iter().cloned().partition(|r| fold_of[r.learner.as_str()] == k);
-                let model = Self::fit(&train, options)?;
-                let known: Vec<Response> = test.into_iter().filter(|r| model.skills.contains_key(&r.skill)).collect();
-                model.evaluate(&known)
-            })
-            .collect()
+        let mut fold_of = vec![0; learners];
+        for (position, &learner) in order.iter().enumerate() {
+            fold_of[learner] = position % folds;
+        }
+        let mut out: BTreeMap<String, Vec<Evaluation>> = BTreeMap::new();
+        for k in 0..folds {
+            let in_test = |row: usize| fold_of[table.learner[row] as usize] == k;
+            let model = Self::fit_table(&table.select(|row| !in_test(row)), options)?;
+            let test = table
+                .select(|row| in_test(row) && model.skills.contains_key(&table.skill_names[table.skill[row] as usize]));
+            let predicted = model.predict_table(&test)?;
+            let mut by_skill: BTreeMap<&str, (Vec<f64>, Vec<bool>)> = BTreeMap::new();
+            for (row, p) in predicted.iter().enumerate() {
+                let entry = by_skill.entry(test.skill_names[test.skill[row] as usize].as_str()).or_default();
+                entry.0.push(p.correct);
+                entry.1.push(test.correct[row]);
+            }
+            for (skill, (p, y)) in by_skill {
+                out.entry(skill.to_owned()).or_default().push(evaluate(&p, &y)?);
+            }
+        }
+        Ok(out)
     }
 }
 

@@ -89,6 +89,20 @@ impl ProficiencyScale {
         }
     }
 
+    /// A ready-made scale by name: `canvas` or `khan`.
+    pub fn named(name: &str) -> Result<Self> {
+        match name {
+            "canvas" => Ok(Self::canvas_default()),
+            "khan" => Ok(Self::khan_ladder()),
+            _ => Err(MasteryError::invalid("name", "must be canvas or khan")),
+        }
+    }
+
+    /// A named scale, or a scale given as data (validated).
+    pub fn from_input(input: ProficiencyScaleInput) -> Result<Self> {
+        Self::new(input.ratings, input.display_cut_points)
+    }
+
     /// The points a score must reach to count as mastered.
     pub fn mastery_points(&self) -> f64 {
         self.ratings.iter().find(|r| r.mastery).map_or(f64::INFINITY, |r| r.points)

@@ -119,29 +119,22 @@ class BKTModel:
         values = [_metric(m, predicted["correct_predictions"], truth) for m in metrics]
         return values[0] if len(values) == 1 else values
 
-    def crossvalidate(self, data_path=None, data=None, skills=None, folds: int = 5, metric="rmse", **fit_options):
-        """k-fold cross-validation by learner; one row per skill with the mean metric."""
-        import numpy as np
+    def crossvalidate(self, data_path=None, data=None, skills=None, folds: int = 5, metric="rmse", forgets=False,
+                      multilearn=False, multigs=False, multiprior=False, **options):
+        """k-fold cross-validation by learner (in Rust); one row per skill with the mean metric."""
         import pandas as pd
 
+        if metric not in ("rmse", "accuracy", "auc"):
+            raise ValueError(f"unknown metric {metric!r}")
         df = self._frame(data_path, data, skills)
-        users = df[self.defaults["user_id"]].astype(str)
-        unique = np.array(sorted(users.unique()))
-        np.random.default_rng(self.seed).shuffle(unique)
-        fold_of = {u: i % folds for i, u in enumerate(unique)}
-        fold = users.map(fold_of)
-        rows = []
-        for skill, part in df.groupby(self.defaults["skill_name"]):
-            scores = []
-            for k in range(folds):
-                train, test = part[fold.loc[part.index] != k], part[fold.loc[part.index] == k]
-                if train.empty or test.empty:
-                    continue
-                model = BKTModel(seed=self.seed, num_fits=self.num_fits, **self.options)
-                model.defaults = dict(self.defaults)
-                model.fit(data=train, **fit_options)
-                scores.append(model.evaluate(data=test, metric=metric))
-            rows.append({"skill": skill, f"mean_{metric}": float(np.mean(scores)) if scores else float("nan")})
+        columns = self._columns_of(df, multilearn, multigs, multiprior)
+        opts = {"forgets": bool(forgets), "multilearn": bool(multilearn), "multigs": bool(multigs),
+                "multiprior": bool(multiprior), "num_fits": self.num_fits, "seed": self.seed}
+        opts.update(self.options)
+        opts.update(options)
+        per_skill = _mastery.NativeBktModel.crossvalidate(*columns, folds, options=opts)
+        rows = [{"skill": skill, f"mean_{metric}": sum(f[metric] for f in evals) / len(evals)}
+                for skill, evals in per_skill.items()]
         return pd.DataFrame(rows).set_index("skill")
 
     def params(self):

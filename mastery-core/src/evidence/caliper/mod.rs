@@ -15,7 +15,7 @@ use super::{Evidence, EvidenceKind, EvidenceMapping, EvidenceSource, IngestRepor
 use crate::error::{MasteryError, Result};
 use crate::ids::{CourseId, EvidenceId, UserId};
 use crate::json::{as_obj, is_iri, join, parse_batch, parse_document, Obj};
-use crate::time::{parse_duration_seconds, parse_instant};
+use crate::time::{is_iso_duration, parse_duration_seconds, parse_instant};
 
 mod rules;
 
@@ -305,8 +305,8 @@ fn check_item(value: &Value, datatype: &Datatype, field: &str, key: &str, in_lis
         (Kind::Any, _) => Ok(()),
         (Kind::DateTime, Value::String(s)) => parse_instant(s, field).map(drop),
         (Kind::DateTime, _) => bad("a date-time string"),
-        (Kind::Duration, Value::String(s)) => parse_duration_or_calendar(s, field),
-        (Kind::Duration, _) => bad("a duration string"),
+        (Kind::Duration, Value::String(s)) if is_iso_duration(s) => Ok(()),
+        (Kind::Duration, _) => bad("an ISO 8601 duration"),
         (Kind::Integer, Value::Number(n)) if n.is_i64() || n.is_u64() => Ok(()),
         (Kind::Integer, _) => bad("an integer"),
         (Kind::NonNegativeInteger, Value::Number(n)) if n.is_u64() => Ok(()),
@@ -327,12 +327,6 @@ fn check_item(value: &Value, datatype: &Datatype, field: &str, key: &str, in_lis
         (Kind::Reference, Value::Object(_)) => check_entity(&as_obj(value, field)?, false, None),
         (Kind::Reference, _) => bad("an entity or an IRI"),
     }
-}
-
-fn parse_duration_or_calendar(text: &str, field: &str) -> Result<()> {
-    // Caliper allows calendar units (P1Y2M) that `parse_duration_seconds` refuses on purpose.
-    let calendar_free = text.replace(['Y'], "D").replacen('M', "D", usize::from(!text.contains('T')));
-    parse_duration_seconds(text, field).or_else(|_| parse_duration_seconds(&calendar_free, field)).map(drop)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
