@@ -38,6 +38,11 @@ impl IssuerKey {
         format!("{did}#{fragment}")
     }
 
+    /// The public key as a Multikey `publicKeyMultibase` (`z6Mk…`).
+    pub fn public_multibase(&self) -> String {
+        multibase_from_public(&self.key.verifying_key())
+    }
+
     pub fn public_key(&self) -> VerifyingKey {
         self.key.verifying_key()
     }
@@ -49,20 +54,28 @@ impl IssuerKey {
 }
 
 pub fn did_key_from_public(key: &VerifyingKey) -> String {
+    format!("did:key:{}", multibase_from_public(key))
+}
+
+fn multibase_from_public(key: &VerifyingKey) -> String {
     let mut bytes = ED25519_PUB.to_vec();
     bytes.extend_from_slice(key.as_bytes());
-    format!("did:key:z{}", bs58::encode(bytes).into_string())
+    format!("z{}", bs58::encode(bytes).into_string())
 }
 
 /// The Ed25519 public key a `did:key` (or a key id `did:key:…#…`) names.
 pub fn public_key_from_did_key(did: &str) -> Result<VerifyingKey> {
-    let bad = |why: &str| MasteryError::invalid("issuer", why.to_owned());
     let id = did.split('#').next().unwrap_or_default();
-    let encoded = id.strip_prefix("did:key:z").ok_or_else(|| bad("not a did:key in base58btc"))?;
+    let multibase = id.strip_prefix("did:key:").ok_or_else(|| MasteryError::invalid("issuer", "not a did:key"))?;
+    public_key_from_multibase(multibase)
+}
+
+/// An Ed25519 public key from its Multikey form (`z6Mk…`: base58btc, multicodec 0xed01).
+pub fn public_key_from_multibase(multibase: &str) -> Result<VerifyingKey> {
+    let bad = |why: &str| MasteryError::invalid("publicKeyMultibase", why.to_owned());
+    let encoded = multibase.strip_prefix('z').ok_or_else(|| bad("not base58btc"))?;
     let bytes = bs58::decode(encoded).into_vec().map_err(|_| bad("not base58btc"))?;
-    let key: [u8; 32] = bytes
-        .strip_prefix(&ED25519_PUB)
-        .and_then(|k| k.try_into().ok())
-        .ok_or_else(|| bad("not an Ed25519 did:key"))?;
+    let key: [u8; 32] =
+        bytes.strip_prefix(&ED25519_PUB).and_then(|k| k.try_into().ok()).ok_or_else(|| bad("not an Ed25519 key"))?;
     VerifyingKey::from_bytes(&key).map_err(|_| bad("not a valid Ed25519 point"))
 }
