@@ -386,3 +386,115 @@ fn validator_vectors_fail_the_checks_the_validator_fails() {
         assert_eq!(v.valid, expected.is_empty());
     }
 }
+
+#[test]
+fn certificates_render_as_svg_and_pdf() {
+    let k = key(1);
+    let c = credential(&k, 7);
+    let cert = Certificate::from_credential(&c, "Ada Lovelace & Co", "https://badges.example.edu/verify/abc").unwrap();
+    assert_eq!(cert.issued_on, "2026-01-10");
+    assert_eq!(cert.valid_until.as_deref(), Some("2027-01-10"));
+    let template = CertificateTemplate::default();
+    let svg = certificate_svg(&cert, &template).unwrap();
+    let doc = roxmltree::Document::parse(&svg).unwrap();
+    let texts: Vec<&str> = doc.descendants().filter(|n| n.has_tag_name("text")).filter_map(|n| n.text()).collect();
+    assert!(texts.contains(&"Ada Lovelace & Co") && texts.contains(&"Ratios a1"), "{texts:?}");
+    // The QR code is there: many dark modules.
+    assert!(doc.descendants().filter(|n| n.has_tag_name("rect")).count() > 200);
+    let pdf = certificate_pdf(&cert, &template).unwrap();
+    assert!(pdf.starts_with(b"%PDF-") && pdf.windows(5).any(|w| w == b"%%EOF"));
+    let needle = b"(Ada Lovelace & Co)";
+    assert!(pdf.windows(needle.len()).any(|w| w == needle));
+    // A restyled template changes colours; a bad colour is a typed error.
+    let red = CertificateTemplate { accent: "#aa0000".into(), ..CertificateTemplate::default() };
+    assert!(certificate_svg(&cert, &red).unwrap().contains("#aa0000"));
+    assert_eq!(certificate_pdf(&cert, &CertificateTemplate { text: "red".into(), ..red }).unwrap_err().field(), Some("text"));
+    assert_eq!(Certificate::from_credential(&serde_json::json!({}), "A", "u").unwrap_err().code(), "invalid_input");
+}
+
+#[test]
+fn gallery_shows_earned_progress_expired_and_revoked() {
+    let mut ledger = CredentialLedger::new();
+    let mut two = achievement("a2", "c2");
+    two.rule = AwardRule::All {
+        rules: vec![
+            AwardRule::Mastery { competency: "c2".into(), min_points: None },
+            AwardRule::Streak { periods: 10 },
+        ],
+    };
+    let achievements = vec![achievement("a1", "c1"), two, achievement("a3", "c3")];
+    let t0 = parse_instant("2026-01-10T12:00:00Z", "t").unwrap();
+    let mut facts = LearnerFacts::default();
+    facts.mastered.insert("c1".into());
+    facts.mastered.insert("c3".into());
+    facts.streak = 5;
+    ledger.evaluate("l1", &facts, &achievements, None, None, t0);
+    ledger.revoke("l1", &achievements[2].id, 1, "academic misconduct").unwrap();
+    let now = parse_instant("2026-06-01T00:00:00Z", "t").unwrap();
+    let gallery = badge_gallery(&ledger, "l1", &facts, &achievements, None, now);
+    let status: Vec<BadgeStatus> = gallery.iter().map(|g| g.status).collect();
+    assert_eq!(status, [BadgeStatus::Earned, BadgeStatus::InProgress, BadgeStatus::Revoked]);
+    // Half of a 10-day streak and no mastery yet: a quarter of the way.
+    assert!((gallery[1].progress - 0.25).abs() < 1e-12, "{}", gallery[1].progress);
+    assert_eq!(gallery[2].revocation_reason.as_deref(), Some("academic misconduct"));
+    let later = parse_instant("2027-02-01T00:00:00Z", "t").unwrap();
+    assert_eq!(badge_gallery(&ledger, "l1", &facts, &achievements, None, later)[0].status, BadgeStatus::Expired);
+}
+
+#[test]
+fn valid_until_follows_decay_and_renews() {
+    let decay = mastery_core::mastery::Decay::new(30.0).unwrap();
+    let c = credential(&key(1), 7);
+    let t0 = parse_instant("2026-01-10T12:00:00Z", "t").unwrap();
+    // 0.96 halves to 0.48 in 30 days.
+    let tied = expire_with_decay(&c, &decay, 0.96, t0, 0.48);
+    assert_eq!(tied["validUntil"], "2026-02-09T12:00:00Z");
+    // Re-verification a month later renews it; never beyond the achievement's own validUntil.
+    let renewed = expire_with_decay(&c, &decay, 0.96, parse_instant("2026-03-01T00:00:00Z", "t").unwrap(), 0.48);
+    assert_eq!(renewed["validUntil"], "2026-03-31T00:00:00Z");
+    let late = expire_with_decay(&c, &decay, 0.96, parse_instant("2026-12-30T00:00:00Z", "t").unwrap(), 0.48);
+    assert_eq!(late["validUntil"], c["validUntil"]);
+}
+
+#[test]
+fn ob2_export_and_lossless_parsing() {
+    let a = achievement("a1", "c1");
+    let issuer = IssuerProfile { id: key(1).did(), name: "Example University".into(), url: Some("https://example.edu".into()) };
+    let t0 = parse_instant("2026-01-10T12:00:00Z", "t").unwrap();
+    let assertion = ob2_assertion("https://example.edu/assertions/1", &a, "ada@example.edu", "email", "s4lt", t0, &[]);
+    assert!(!assertion.to_string().contains("ada@example.edu"));
+    assert_eq!(assertion["expires"], "2027-01-10T12:00:00Z");
+    let parsed = BadgeDocument::parse(&assertion.to_string()).unwrap();
+    assert_eq!((parsed.version, parsed.kind.as_deref()), (BadgeVersion::Ob2, Some("Assertion")));
+    assert_eq!(ob2_badge_class(&a, &issuer).unwrap()["alignment"][0]["targetUrl"], "https://case.example.org/uri/c1");
+    assert_eq!(ob2_issuer(&issuer).unwrap()["id"], "https://example.edu");
+    let no_url = IssuerProfile { url: None, ..issuer };
+    assert_eq!(ob2_issuer(&no_url).unwrap_err().field(), Some("issuer.url"));
+
+    // Every strict-JSON spec example parses and keeps every field; the seven that are not JSON
+    // (raw newlines in strings, trailing commas) and a bare JWS header without context are refused.
+    let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fixtures/data/openbadges");
+    let (mut parsed, mut refused) = (0, 0);
+    for sub in ["ob2/examples_spec", "ob3/examples_spec"] {
+        for entry in std::fs::read_dir(dir.join(sub)).unwrap() {
+            let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+            match BadgeDocument::parse(&text) {
+                Ok(doc) => {
+                    assert_eq!(doc.document, serde_json::from_str::<Value>(&text).unwrap());
+                    parsed += 1;
+                }
+                Err(e) => {
+                    let not_json = serde_json::from_str::<Value>(&text).is_err();
+                    assert!(not_json || e.field() == Some("@context"), "{e}");
+                    refused += 1;
+                }
+            }
+        }
+    }
+    assert_eq!((parsed, refused), (25, 8));
+    // The validator's expired and not-yet-issued OB 2.0 assertions.
+    let expired = BadgeDocument::parse(&data("ob2/validator_tests/basic-assertion-expired.json")).unwrap();
+    assert!(expired.expires().unwrap() < parse_instant("2026-06-01T00:00:00Z", "t").unwrap());
+    let future = BadgeDocument::parse(&data("ob2/validator_tests/basic-assertion-in-future.json")).unwrap();
+    assert!(future.issued().unwrap() > parse_instant("2026-06-01T00:00:00Z", "t").unwrap());
+}

@@ -80,6 +80,47 @@ impl AwardRule {
         }
     }
 
+    /// How far the learner is towards the rule, 0..=1 (1 exactly when it holds): the share of
+    /// mastered competencies, streak periods or evidence reached, combined through the nesting
+    /// (the best of `any`, the best `k` of `k_of_n`).
+    pub fn progress(&self, facts: &LearnerFacts, framework: Option<&Framework>) -> f64 {
+        if self.holds(facts, framework) {
+            return 1.0;
+        }
+        let ratio = |have: f64, need: f64| if need <= 0.0 { 1.0 } else { (have / need).clamp(0.0, 1.0) };
+        let progress = match self {
+            Self::Mastery { competency, min_points } => match min_points {
+                Some(p) => ratio(facts.scores.get(competency).copied().unwrap_or(0.0), *p),
+                None => 0.0,
+            },
+            Self::All { rules } => {
+                rules.iter().map(|r| r.progress(facts, framework)).sum::<f64>() / rules.len().max(1) as f64
+            }
+            Self::Any { rules } => rules.iter().map(|r| r.progress(facts, framework)).fold(0.0, f64::max),
+            Self::KOfN { k, rules } => {
+                let mut each: Vec<f64> = rules.iter().map(|r| r.progress(facts, framework)).collect();
+                each.sort_by(|a, b| b.total_cmp(a));
+                each.iter().take(*k).sum::<f64>() / (*k).max(1) as f64
+            }
+            Self::SubtreeMastered { root } => framework.map_or(0.0, |f| {
+                let leaves: Vec<_> =
+                    f.descendants(root).unwrap_or_default().into_iter().filter(|c| f.is_leaf(&c.identifier)).collect();
+                let done = leaves.iter().filter(|c| facts.mastered.contains(&c.identifier)).count();
+                ratio(done as f64, leaves.len() as f64)
+            }),
+            Self::Streak { periods } => ratio(f64::from(facts.streak), f64::from(*periods)),
+            Self::EvidenceCount { min, competency } => {
+                let have = match competency {
+                    Some(c) => facts.evidence.get(c).copied().unwrap_or(0),
+                    None => facts.evidence.values().sum::<u32>(),
+                };
+                ratio(f64::from(have), f64::from(*min))
+            }
+        };
+        // Not yet earned is never shown as complete.
+        progress.min(0.99)
+    }
+
     /// The competencies whose change can make the rule hold (subtrees expanded through
     /// `framework`); `streak` tells whether a streak change can. The engine indexes rules by these.
     pub fn depends_on(&self, framework: Option<&Framework>, competencies: &mut BTreeSet<String>, streak: &mut bool) {

@@ -1,7 +1,7 @@
 //! Chart-ready view models (plain serde data, the same shapes in every binding) and accessible
 //! SVG renderers for them.
 
-mod svg;
+pub(crate) mod svg;
 mod views;
 
 pub use svg::{render_heatmap, render_progress, render_ring_chart, render_streak_tracker, PALETTE};

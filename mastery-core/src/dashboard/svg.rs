@@ -12,7 +12,7 @@ pub const PALETTE: [&str; 8] = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56
 /// Light to dark blue (ColorBrewer "Blues"), for counts.
 pub(crate) const SEQUENTIAL: [&str; 4] = ["#c6dbef", "#6baed6", "#2171b5", "#08306b"];
 
-fn escape(text: &str) -> String {
+pub(crate) fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {

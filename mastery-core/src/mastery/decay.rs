@@ -36,6 +36,16 @@ impl Decay {
         value * 0.5f64.powf(days.max(0.0) / self.half_life_days)
     }
 
+    /// When the decayed value falls below `threshold` (none: it never was above it). A
+    /// credential tied to decay takes this as its `validUntil`; new evidence moves it.
+    pub fn mastered_until(&self, value: f64, last_evidence: Instant, threshold: f64) -> Option<Instant> {
+        if !(value >= threshold && threshold > 0.0) {
+            return None;
+        }
+        let days = self.half_life_days * (value / threshold).log2();
+        Some(last_evidence + chrono::Duration::milliseconds((days * 86_400_000.0) as i64))
+    }
+
     /// Mastered, needs re-verification, or not mastered, against `threshold`.
     pub fn freshness(&self, value: f64, last_evidence: Instant, now: Instant, threshold: f64) -> Freshness {
         match (value >= threshold, self.apply(value, last_evidence, now) >= threshold) {
@@ -60,5 +70,8 @@ mod tests {
         assert_eq!(d.apply(0.96, t1, t0), 0.96);
         assert_eq!(d.freshness(0.96, t0, t1, 0.95), Freshness::NeedsReverification);
         assert!(Decay::new(0.0).is_err());
+        // 0.96 decays to 0.48 in one half-life, so it stays above 0.48 for exactly 30 days.
+        assert_eq!(d.mastered_until(0.96, t0, 0.48), Some(t1));
+        assert_eq!(d.mastered_until(0.4, t0, 0.48), None);
     }
 }
