@@ -7,7 +7,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use mastery_core::credential::{
-    achievement_credential, sign_vc_jwt, unbake_png, verify_vc_jwt, BadgeVersion, IssuerKey, StatusEntry, VerifyOptions,
+    achievement_credential, canonicalize, certificate_pdf, certificate_svg, sign_data_integrity, sign_vc_jwt, unbake_png,
+    verify_credential, verify_vc_jwt, BadgeVersion, Certificate, CertificateTemplate, IssuerKey, StatusEntry, VerifyOptions,
 };
 use mastery_core::dashboard::{
     class_heatmap, progress_over_time, render_ring_chart, ring_chart, streak_tracker, Label,
@@ -194,17 +195,14 @@ fn run(op: &str, input: &Value) -> Result<Value, MasteryError> {
             )
         }
         "vc_sign" => {
-            let seed: Vec<u8> = (0..64)
-                .step_by(2)
-                .map(|i| u8::from_str_radix(&input["seed_hex"].as_str().unwrap()[i..i + 2], 16).unwrap())
-                .collect();
+            let seed = hex(input["seed_hex"].as_str().unwrap());
             Value::String(sign_vc_jwt(&input["credential"], &IssuerKey::from_seed(&seed)?)?)
         }
         "vc_verify" => {
             let options = VerifyOptions {
-                now: parse_instant(input["now"].as_str().unwrap(), "now")?,
                 expected_issuer: input.get("expected_issuer").and_then(Value::as_str).map(str::to_owned),
                 revoked_indexes: from(&input["revoked_indexes"]),
+                ..VerifyOptions::at(parse_instant(input["now"].as_str().unwrap(), "now")?)
             };
             to_json(verify_vc_jwt(input["jwt"].as_str().unwrap(), &options)?)
         }
@@ -215,9 +213,44 @@ fn run(op: &str, input: &Value) -> Result<Value, MasteryError> {
                 None => Value::Null,
             }
         }
+        "verify_credential" => {
+            let text = match input.get("credential") {
+                Some(c) => c.to_string(),
+                None => text(input),
+            };
+            to_json(verify_credential(&text, &from(&input["options"]))?)
+        }
+        "di_sign" => {
+            let key = IssuerKey::from_seed(&hex(input["seed_hex"].as_str().unwrap()))?;
+            let created = parse_instant(input["created"].as_str().unwrap(), "created")?;
+            sign_data_integrity(&input["credential"], &key, input["verification_method"].as_str(), created)?
+        }
+        "canonicalize" => Value::String(canonicalize(&input["document"])?),
+        "certificate" => {
+            let cert = Certificate::from_credential(
+                &input["credential"],
+                input["learner_name"].as_str().unwrap(),
+                input["verification_url"].as_str().unwrap(),
+            )?;
+            let template: CertificateTemplate = from(&input["template"]);
+            let sha = |bytes: &[u8]| sha256_hex(bytes);
+            json!({
+                "svg_sha256": sha(certificate_svg(&cert, &template)?.as_bytes()),
+                "pdf_sha256": sha(&certificate_pdf(&cert, &template)?),
+            })
+        }
         "render_ring_chart" => Value::String(render_ring_chart(&from(&input["chart"]))),
         other => panic!("unknown op {other}"),
     })
+}
+
+fn hex(text: &str) -> Vec<u8> {
+    (0..text.len()).step_by(2).map(|i| u8::from_str_radix(&text[i..i + 2], 16).unwrap()).collect()
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// `expected` matches when every key it names matches (extra keys in `actual` are fine), arrays

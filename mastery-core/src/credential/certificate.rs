@@ -149,7 +149,7 @@ pub fn certificate_svg(certificate: &Certificate, template: &CertificateTemplate
         Colour::Text => escape_xml(&template.text),
     };
     let mut svg = format!(
-        r#"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" width="{WIDTH}pt" height="{HEIGHT}pt" role="img" aria-labelledby="certificate-title"><title id="certificate-title">{} - {} - {}</title><rect width="100%" height="100%" fill="{}"/><g font-family="{}">"#,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" width="{WIDTH}pt" height="{HEIGHT}pt" role="img" aria-labelledby="certificate-title"><title id="certificate-title">{} - {} - {}</title><rect width="100%" height="100%" fill="{}"/><g font-family="{}" shape-rendering="crispEdges">"#,
         escape_xml(&template.title),
         escape_xml(&certificate.learner_name),
         escape_xml(&certificate.achievement),
