@@ -408,7 +408,10 @@ fn certificates_render_as_svg_and_pdf() {
     // A restyled template changes colours; a bad colour is a typed error.
     let red = CertificateTemplate { accent: "#aa0000".into(), ..CertificateTemplate::default() };
     assert!(certificate_svg(&cert, &red).unwrap().contains("#aa0000"));
-    assert_eq!(certificate_pdf(&cert, &CertificateTemplate { text: "red".into(), ..red }).unwrap_err().field(), Some("text"));
+    assert_eq!(
+        certificate_pdf(&cert, &CertificateTemplate { text: "red".into(), ..red }).unwrap_err().field(),
+        Some("text")
+    );
     assert_eq!(Certificate::from_credential(&serde_json::json!({}), "A", "u").unwrap_err().code(), "invalid_input");
 }
 
@@ -459,7 +462,8 @@ fn valid_until_follows_decay_and_renews() {
 #[test]
 fn ob2_export_and_lossless_parsing() {
     let a = achievement("a1", "c1");
-    let issuer = IssuerProfile { id: key(1).did(), name: "Example University".into(), url: Some("https://example.edu".into()) };
+    let issuer =
+        IssuerProfile { id: key(1).did(), name: "Example University".into(), url: Some("https://example.edu".into()) };
     let t0 = parse_instant("2026-01-10T12:00:00Z", "t").unwrap();
     let assertion = ob2_assertion("https://example.edu/assertions/1", &a, "ada@example.edu", "email", "s4lt", t0, &[]);
     assert!(!assertion.to_string().contains("ada@example.edu"));

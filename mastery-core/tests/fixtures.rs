@@ -7,8 +7,9 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use mastery_core::credential::{
-    achievement_credential, canonicalize, certificate_pdf, certificate_svg, sign_data_integrity, sign_vc_jwt, unbake_png,
-    verify_credential, verify_vc_jwt, BadgeVersion, Certificate, CertificateTemplate, IssuerKey, StatusEntry, VerifyOptions,
+    achievement_credential, canonicalize, certificate_pdf, certificate_svg, sign_data_integrity, sign_vc_jwt,
+    unbake_png, verify_credential, verify_vc_jwt, BadgeVersion, Certificate, CertificateTemplate, IssuerKey,
+    StatusEntry, VerifyOptions,
 };
 use mastery_core::dashboard::{
     class_heatmap, progress_over_time, render_ring_chart, ring_chart, streak_tracker, Label,

@@ -109,20 +109,105 @@ pub fn verify_vc_jwt(
     revoked_indexes: Vec<u64>,
 ) -> Result<CredentialVerification> {
     let options = core::credential::VerifyOptions {
-        now: core::time::parse_instant(&now, "now")?,
         expected_issuer,
         revoked_indexes: revoked_indexes.into_iter().collect(),
+        ..core::credential::VerifyOptions::at(core::time::parse_instant(&now, "now")?)
     };
-    let v = core::credential::verify_vc_jwt(&jwt, &options)?;
-    Ok(CredentialVerification {
-        valid: v.valid,
-        checks: v
-            .checks
-            .into_iter()
-            .map(|c| VerificationCheck { name: c.name, passed: c.passed, detail: c.detail })
-            .collect(),
-        credential_json: v.credential.to_string(),
-    })
+    Ok(core::credential::verify_vc_jwt(&jwt, &options)?.into())
+}
+
+impl From<core::credential::Verification> for CredentialVerification {
+    fn from(v: core::credential::Verification) -> Self {
+        Self {
+            valid: v.valid,
+            checks: v
+                .checks
+                .into_iter()
+                .map(|c| VerificationCheck { name: c.name, passed: c.passed, detail: c.detail })
+                .collect(),
+            credential_json: v.credential.to_string(),
+        }
+    }
+}
+
+fn parse(field: &str, text: &str) -> Result<serde_json::Value> {
+    serde_json::from_str(text).map_err(|e| json_error(field, e))
+}
+
+/// Adds an `eddsa-rdfc-2022` Data Integrity proof to a credential (JSON); returns it signed.
+#[uniffi::export(default(verification_method = None))]
+pub fn sign_data_integrity(
+    credential_json: String,
+    seed: Vec<u8>,
+    created: String,
+    verification_method: Option<String>,
+) -> Result<String> {
+    let key = core::credential::IssuerKey::from_seed(&seed)?;
+    let created = core::time::parse_instant(&created, "created")?;
+    let signed = core::credential::sign_data_integrity(
+        &parse("credential", &credential_json)?,
+        &key,
+        verification_method.as_deref(),
+        created,
+    )?;
+    Ok(signed.to_string())
+}
+
+/// Verifies a credential in either format (VC-JWT, or JSON with embedded proofs).
+/// `options_json`: `{"now", "expected_issuer", "revoked_indexes", "keys", "status_lists"}`.
+#[uniffi::export]
+pub fn verify_credential(credential: String, options_json: String) -> Result<CredentialVerification> {
+    let options: core::credential::VerifyOptions =
+        serde_json::from_str(&options_json).map_err(|e| json_error("options", e))?;
+    Ok(core::credential::verify_credential(&credential, &options)?.into())
+}
+
+/// RDFC-1.0 canonical N-Quads of a JSON-LD document (bundled contexts only).
+#[uniffi::export]
+pub fn canonicalize(document_json: String) -> Result<String> {
+    Ok(core::credential::canonicalize(&parse("document", &document_json)?)?)
+}
+
+fn certificate(
+    credential_json: &str,
+    learner_name: &str,
+    verification_url: &str,
+    template_json: Option<String>,
+) -> Result<(core::credential::Certificate, core::credential::CertificateTemplate)> {
+    let cert = core::credential::Certificate::from_credential(
+        &parse("credential", credential_json)?,
+        learner_name,
+        verification_url,
+    )?;
+    let template = match template_json {
+        Some(t) => serde_json::from_str(&t).map_err(|e| json_error("template", e))?,
+        None => core::credential::CertificateTemplate::default(),
+    };
+    Ok((cert, template))
+}
+
+/// The certificate of a credential (JSON) as SVG text.
+#[uniffi::export(default(template_json = None))]
+pub fn certificate_svg(
+    credential_json: String,
+    learner_name: String,
+    verification_url: String,
+    template_json: Option<String>,
+) -> Result<String> {
+    let (cert, template) = certificate(&credential_json, &learner_name, &verification_url, template_json)?;
+    Ok(core::credential::certificate_svg(&cert, &template)?)
+}
+
+/// The certificate of a credential (JSON) as PDF bytes.
+#[uniffi::export(default(template_json = None))]
+pub fn certificate_pdf(
+    credential_json: String,
+    learner_name: String,
+    verification_url: String,
+    template_json: Option<String>,
+) -> Result<Vec<u8>> {
+    let (cert, template) = certificate(&credential_json, &learner_name, &verification_url, template_json)?;
+    Ok(core::credential::certificate_pdf(&cert, &template)?)
 }
 
 #[uniffi::export]

@@ -117,6 +117,22 @@ fun run(fixtures: File, op: String, input: JsonObject): JsonElement = when (op) 
             input.getAsJsonArray("revoked_indexes").map { it.asLong.toULong() })
         JsonObject().apply { addProperty("valid", v.valid); add("checks", plain(v.checks)) }
     }
+    "verify_credential" -> {
+        val credential = if (input.has("credential")) input.get("credential").toString() else text(fixtures, input)
+        val v = verifyCredential(credential, input.get("options").toString())
+        JsonObject().apply { addProperty("valid", v.valid); add("checks", plain(v.checks)) }
+    }
+    "di_sign" -> JsonParser.parseString(signDataIntegrity(input.get("credential").toString(), hex(input.get("seed_hex").asString),
+        input.get("created").asString, input.get("verification_method")?.asString))
+    "canonicalize" -> JsonPrimitive(canonicalize(input.get("document").toString()))
+    "certificate" -> {
+        val args = listOf(input.get("credential").toString(), input.get("learner_name").asString, input.get("verification_url").asString)
+        val template = input.get("template").toString()
+        JsonObject().apply {
+            addProperty("svg_sha256", sha256(certificateSvg(args[0], args[1], args[2], template).toByteArray()))
+            addProperty("pdf_sha256", sha256(certificatePdf(args[0], args[1], args[2], template)))
+        }
+    }
     "unbake_png" -> unbakePng(File(fixtures, input.get("file").asString).readBytes())
         ?.let { JsonObject().apply { addProperty("version", it.version.name.lowercase()); addProperty("text", it.text) } }
         ?: JsonNull.INSTANCE
@@ -133,6 +149,9 @@ fun run(fixtures: File, op: String, input: JsonObject): JsonElement = when (op) 
 fun activities(input: JsonObject): List<StreakActivity> = input.getAsJsonArray("activities").map { it.asJsonObject }.map {
     StreakActivity(it.get("at").asString, it.get("zone").asString, it.get("minutes")?.asDouble ?: 0.0, it.get("points")?.asDouble ?: 0.0)
 }
+
+fun sha256(bytes: ByteArray): String =
+    java.security.MessageDigest.getInstance("SHA-256").digest(bytes).joinToString("") { "%02x".format(it) }
 
 fun hex(text: String): ByteArray = text.chunked(2).map { it.toInt(16).toByte() }.toByteArray()
 

@@ -561,11 +561,115 @@ fn verify_vc_jwt<'py>(
     revoked_indexes: Option<Vec<u64>>,
 ) -> PyResult<Bound<'py, PyAny>> {
     let options = core::credential::VerifyOptions {
-        now: core::time::parse_instant(now, "now").py_err(py)?,
         expected_issuer,
         revoked_indexes: revoked_indexes.unwrap_or_default().into_iter().collect(),
+        ..core::credential::VerifyOptions::at(core::time::parse_instant(now, "now").py_err(py)?)
     };
     to_python(py, &core::credential::verify_vc_jwt(jwt, &options).py_err(py)?)
+}
+
+/// A JSON argument given as a dict (or list) or as JSON text.
+fn json_arg(py: Python<'_>, value: &Bound<'_, PyAny>, field: &str) -> PyResult<serde_json::Value> {
+    match value.extract::<String>() {
+        Ok(text) => serde_json::from_str(&text).map_err(|e| {
+            error::to_py(py, core::MasteryError::InvalidInput { field: field.into(), reason: e.to_string() })
+        }),
+        Err(_) => from_python::<serde_json::Value>(Some(value)),
+    }
+}
+
+/// Adds an `eddsa-rdfc-2022` Data Integrity proof; returns the signed credential as a dict.
+#[pyfunction]
+#[pyo3(signature = (credential, seed, created, verification_method=None))]
+fn sign_data_integrity<'py>(
+    py: Python<'py>,
+    credential: &Bound<'py, PyAny>,
+    seed: &[u8],
+    created: &str,
+    verification_method: Option<&str>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let credential = json_arg(py, credential, "credential")?;
+    let key = core::credential::IssuerKey::from_seed(seed).py_err(py)?;
+    let created = core::time::parse_instant(created, "created").py_err(py)?;
+    let signed = py
+        .detach(|| core::credential::sign_data_integrity(&credential, &key, verification_method, created))
+        .py_err(py)?;
+    to_python(py, &signed)
+}
+
+/// Verifies a credential in either format (a VC-JWT, or JSON with embedded proofs). `options`:
+/// `{"now", "expected_issuer", "revoked_indexes", "keys", "status_lists"}`.
+#[pyfunction]
+fn verify_credential<'py>(
+    py: Python<'py>,
+    credential: &Bound<'py, PyAny>,
+    options: &Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let text = match credential.extract::<String>() {
+        Ok(text) => text,
+        Err(_) => json_arg(py, credential, "credential")?.to_string(),
+    };
+    let options: core::credential::VerifyOptions =
+        serde_json::from_value(json_arg(py, options, "options")?).map_err(|e| {
+            error::to_py(py, core::MasteryError::InvalidInput { field: "options".into(), reason: e.to_string() })
+        })?;
+    let verification = py.detach(|| core::credential::verify_credential(&text, &options)).py_err(py)?;
+    to_python(py, &verification)
+}
+
+/// RDFC-1.0 canonical N-Quads of a JSON-LD document (bundled contexts only).
+#[pyfunction]
+fn canonicalize(py: Python<'_>, document: &Bound<'_, PyAny>) -> PyResult<String> {
+    let document = json_arg(py, document, "document")?;
+    py.detach(|| core::credential::canonicalize(&document)).py_err(py)
+}
+
+fn certificate(
+    py: Python<'_>,
+    credential: &Bound<'_, PyAny>,
+    learner_name: &str,
+    verification_url: &str,
+    template: Option<&Bound<'_, PyAny>>,
+) -> PyResult<(core::credential::Certificate, core::credential::CertificateTemplate)> {
+    let credential = json_arg(py, credential, "credential")?;
+    let cert =
+        core::credential::Certificate::from_credential(&credential, learner_name, verification_url).py_err(py)?;
+    let template = match template {
+        Some(t) => serde_json::from_value(json_arg(py, t, "template")?).map_err(|e| {
+            error::to_py(py, core::MasteryError::InvalidInput { field: "template".into(), reason: e.to_string() })
+        })?,
+        None => core::credential::CertificateTemplate::default(),
+    };
+    Ok((cert, template))
+}
+
+/// The certificate of a credential as SVG text.
+#[pyfunction]
+#[pyo3(signature = (credential, learner_name, verification_url, template=None))]
+fn certificate_svg(
+    py: Python<'_>,
+    credential: &Bound<'_, PyAny>,
+    learner_name: &str,
+    verification_url: &str,
+    template: Option<&Bound<'_, PyAny>>,
+) -> PyResult<String> {
+    let (cert, template) = certificate(py, credential, learner_name, verification_url, template)?;
+    core::credential::certificate_svg(&cert, &template).py_err(py)
+}
+
+/// The certificate of a credential as PDF bytes (A4 landscape).
+#[pyfunction]
+#[pyo3(signature = (credential, learner_name, verification_url, template=None))]
+fn certificate_pdf<'py>(
+    py: Python<'py>,
+    credential: &Bound<'py, PyAny>,
+    learner_name: &str,
+    verification_url: &str,
+    template: Option<&Bound<'py, PyAny>>,
+) -> PyResult<Bound<'py, pyo3::types::PyBytes>> {
+    let (cert, template) = certificate(py, credential, learner_name, verification_url, template)?;
+    let pdf = core::credential::certificate_pdf(&cert, &template).py_err(py)?;
+    Ok(pyo3::types::PyBytes::new(py, &pdf))
 }
 
 fn badge_version(py: Python<'_>, version: &str) -> PyResult<core::credential::BadgeVersion> {
@@ -626,6 +730,11 @@ fn _mastery(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(achievement_credential, m)?)?;
     m.add_function(wrap_pyfunction!(sign_vc_jwt, m)?)?;
     m.add_function(wrap_pyfunction!(verify_vc_jwt, m)?)?;
+    m.add_function(wrap_pyfunction!(sign_data_integrity, m)?)?;
+    m.add_function(wrap_pyfunction!(verify_credential, m)?)?;
+    m.add_function(wrap_pyfunction!(canonicalize, m)?)?;
+    m.add_function(wrap_pyfunction!(certificate_svg, m)?)?;
+    m.add_function(wrap_pyfunction!(certificate_pdf, m)?)?;
     m.add_function(wrap_pyfunction!(bake_png, m)?)?;
     m.add_function(wrap_pyfunction!(unbake_png, m)?)?;
     m.add_function(wrap_pyfunction!(bake_svg, m)?)?;

@@ -1,5 +1,6 @@
 """Every fixture case, through the Python binding."""
 
+import hashlib
 import json
 
 import pytest
@@ -81,6 +82,19 @@ def run(op, inp):
         return mastery.sign_vc_jwt(inp["credential"], bytes.fromhex(inp["seed_hex"]))
     if op == "vc_verify":
         return mastery.verify_vc_jwt(inp["jwt"], inp["now"], inp.get("expected_issuer"), inp["revoked_indexes"])
+    if op == "verify_credential":
+        credential = inp["credential"] if "credential" in inp else text(inp)
+        return mastery.verify_credential(credential, inp["options"])
+    if op == "di_sign":
+        return mastery.sign_data_integrity(inp["credential"], bytes.fromhex(inp["seed_hex"]), inp["created"], inp.get("verification_method"))
+    if op == "canonicalize":
+        return mastery.canonicalize(inp["document"])
+    if op == "certificate":
+        args = (inp["credential"], inp["learner_name"], inp["verification_url"], inp["template"])
+        return {
+            "svg_sha256": hashlib.sha256(mastery.certificate_svg(*args).encode()).hexdigest(),
+            "pdf_sha256": hashlib.sha256(mastery.certificate_pdf(*args)).hexdigest(),
+        }
     if op == "unbake_png":
         found = mastery.unbake_png((FIXTURES / inp["file"]).read_bytes())
         return None if found is None else {"version": found[0], "text": found[1]}

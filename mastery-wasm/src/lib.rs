@@ -121,6 +121,8 @@ export interface Achievement {
 export interface IssuerProfile { id: string; name: string; url?: string; }
 export interface StatusEntry { status_list_credential: string; index: number; }
 export interface Verification { valid: boolean; checks: { name: string; passed: boolean; detail: string }[]; credential: unknown; }
+export interface VerifyOptions { now: string; expected_issuer?: string | null; revoked_indexes?: number[]; keys?: Record<string, string>; status_lists?: Record<string, unknown>; }
+export interface CertificateTemplate { title?: string; presented_to?: string; accent?: string; text?: string; background?: string; font_family?: string; verify_label?: string; }
 export interface Unbaked { version: "ob3" | "ob2"; text: string; }
 /** Every error thrown by this package: a real Error with a stable `code`. */
 export interface MasteryError extends Error { code: string; field: string | null; }
@@ -583,7 +585,6 @@ pub fn verify_vc_jwt(
     #[wasm_bindgen(js_name = revokedIndexes)] revoked_indexes: Option<Vec<f64>>,
 ) -> Result<JsValue, JsValue> {
     let options = core::credential::VerifyOptions {
-        now: core::time::parse_instant(now, "now").map_err(err)?,
         expected_issuer,
         revoked_indexes: revoked_indexes
             .unwrap_or_default()
@@ -591,8 +592,87 @@ pub fn verify_vc_jwt(
             .filter(|i| *i >= 0.0)
             .map(|i| i as u64)
             .collect(),
+        ..core::credential::VerifyOptions::at(core::time::parse_instant(now, "now").map_err(err)?)
     };
     to_js(&core::credential::verify_vc_jwt(jwt, &options).map_err(err)?)
+}
+
+fn json_text(text: &str, field: &str) -> Result<serde_json::Value, JsValue> {
+    serde_json::from_str(text)
+        .map_err(|e| err(core::MasteryError::InvalidInput { field: field.into(), reason: e.to_string() }))
+}
+
+/// Adds an `eddsa-rdfc-2022` Data Integrity proof to a credential (JSON text); returns the
+/// signed credential.
+#[wasm_bindgen(js_name = signDataIntegrity)]
+pub fn sign_data_integrity(
+    credential: &str,
+    seed: &[u8],
+    created: &str,
+    #[wasm_bindgen(js_name = verificationMethod)] verification_method: Option<String>,
+) -> Result<JsValue, JsValue> {
+    let credential = json_text(credential, "credential")?;
+    let key = core::credential::IssuerKey::from_seed(seed).map_err(err)?;
+    let created = core::time::parse_instant(created, "created").map_err(err)?;
+    to_js(
+        &core::credential::sign_data_integrity(&credential, &key, verification_method.as_deref(), created)
+            .map_err(err)?,
+    )
+}
+
+/// Verifies a credential in either format (VC-JWT text or JSON with embedded proofs) in the
+/// browser. `options`: `{now, expected_issuer, revoked_indexes, keys, status_lists}`.
+#[wasm_bindgen(js_name = verifyCredential, unchecked_return_type = "Verification")]
+pub fn verify_credential(
+    credential: &str,
+    #[wasm_bindgen(unchecked_param_type = "VerifyOptions")] options: JsValue,
+) -> Result<JsValue, JsValue> {
+    let options: core::credential::VerifyOptions =
+        from_js::<Option<_>>(options)?.ok_or_else(|| error::type_error("options are required"))?;
+    to_js(&core::credential::verify_credential(credential, &options).map_err(err)?)
+}
+
+/// RDFC-1.0 canonical N-Quads of a JSON-LD document (JSON text; bundled contexts only).
+#[wasm_bindgen]
+pub fn canonicalize(document: &str) -> Result<String, JsValue> {
+    core::credential::canonicalize(&json_text(document, "document")?).map_err(err)
+}
+
+fn certificate(
+    credential: &str,
+    learner_name: &str,
+    verification_url: &str,
+    template: JsValue,
+) -> Result<(core::credential::Certificate, core::credential::CertificateTemplate), JsValue> {
+    let credential = json_text(credential, "credential")?;
+    let cert =
+        core::credential::Certificate::from_credential(&credential, learner_name, verification_url).map_err(err)?;
+    let template: Option<core::credential::CertificateTemplate> = from_js(template)?;
+    Ok((cert, template.unwrap_or_default()))
+}
+
+/// The certificate of a credential (JSON text) as SVG text.
+#[wasm_bindgen(js_name = certificateSvg)]
+pub fn certificate_svg(
+    credential: &str,
+    #[wasm_bindgen(js_name = learnerName)] learner_name: &str,
+    #[wasm_bindgen(js_name = verificationUrl)] verification_url: &str,
+    #[wasm_bindgen(unchecked_param_type = "CertificateTemplate | null")] template: JsValue,
+) -> Result<String, JsValue> {
+    let (cert, template) = certificate(credential, learner_name, verification_url, template)?;
+    core::credential::certificate_svg(&cert, &template).map_err(err)
+}
+
+/// The certificate of a credential (JSON text) as PDF bytes, for download or print.
+#[wasm_bindgen(js_name = certificatePdf)]
+pub fn certificate_pdf(
+    credential: &str,
+    #[wasm_bindgen(js_name = learnerName)] learner_name: &str,
+    #[wasm_bindgen(js_name = verificationUrl)] verification_url: &str,
+    #[wasm_bindgen(unchecked_param_type = "CertificateTemplate | null")] template: JsValue,
+) -> Result<Vec<u8>, JsValue> {
+    let (cert, template) = certificate(credential, learner_name, verification_url, template)?;
+    core::credential::certificate_pdf(&cert, &template).map_err(err)
 }
 
 /// Bakes a credential (JSON text or JWT) into PNG bytes.

@@ -1,4 +1,5 @@
 // Every fixture case, through the WASM build (nodejs target).
+import { createHash } from "node:crypto";
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createRequire } from "node:module";
@@ -58,6 +59,16 @@ function run(op, input) {
         input.issued_at, input.evidence_urls, input.status);
     case "vc_sign": return m.signVcJwt(JSON.stringify(input.credential), Buffer.from(input.seed_hex, "hex"));
     case "vc_verify": return m.verifyVcJwt(input.jwt, input.now, input.expected_issuer ?? null, input.revoked_indexes);
+    case "verify_credential":
+      return m.verifyCredential(input.credential ? JSON.stringify(input.credential) : text(input), input.options);
+    case "di_sign":
+      return m.signDataIntegrity(JSON.stringify(input.credential), Buffer.from(input.seed_hex, "hex"), input.created, input.verification_method ?? null);
+    case "canonicalize": return m.canonicalize(JSON.stringify(input.document));
+    case "certificate": {
+      const args = [JSON.stringify(input.credential), input.learner_name, input.verification_url, input.template];
+      const sha = (bytes) => createHash("sha256").update(bytes).digest("hex");
+      return { svg_sha256: sha(m.certificateSvg(...args)), pdf_sha256: sha(m.certificatePdf(...args)) };
+    }
     case "unbake_png": return m.unbakePng(readFileSync(join(FIXTURES, input.file)));
     case "render_ring_chart": return m.renderSvg("ring_chart", input.chart);
     default: throw new TypeError(`unknown op ${op}`);

@@ -179,7 +179,8 @@ pub fn certificate_pdf(certificate: &Certificate, template: &CertificateTemplate
     let rgb = |hex: &str, field: &str| -> Result<[f32; 3]> {
         let bad = || MasteryError::invalid(field.to_owned(), "must be a #rrggbb colour");
         let hex = hex.strip_prefix('#').filter(|h| h.len() == 6).ok_or_else(bad)?;
-        let channel = |i: usize| u8::from_str_radix(&hex[i..i + 2], 16).map(|v| f32::from(v) / 255.0).map_err(|_| bad());
+        let channel =
+            |i: usize| u8::from_str_radix(&hex[i..i + 2], 16).map(|v| f32::from(v) / 255.0).map_err(|_| bad());
         Ok([channel(0)?, channel(2)?, channel(4)?])
     };
     let (accent, ink, paper) =

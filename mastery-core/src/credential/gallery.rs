@@ -49,8 +49,8 @@ pub fn badge_gallery(
         .iter()
         .map(|a| {
             let award = ledger.award(learner, &a.id, a.version);
-            let valid_until = award
-                .and_then(|w| a.valid_days.map(|d| w.awarded_at + chrono::Duration::days(i64::from(d))));
+            let valid_until =
+                award.and_then(|w| a.valid_days.map(|d| w.awarded_at + chrono::Duration::days(i64::from(d))));
             let status = match award {
                 None => BadgeStatus::InProgress,
                 Some(w) if w.revoked.is_some() => BadgeStatus::Revoked,

@@ -31,6 +31,11 @@ from ._mastery import (
     unbake_png,
     unbake_svg,
     verify_vc_jwt,
+    sign_data_integrity,
+    verify_credential,
+    canonicalize,
+    certificate_svg,
+    certificate_pdf,
 )
 from .bkt import BKTModel
 
@@ -61,6 +66,11 @@ __all__ = [
     "achievement_credential",
     "sign_vc_jwt",
     "verify_vc_jwt",
+    "sign_data_integrity",
+    "verify_credential",
+    "canonicalize",
+    "certificate_svg",
+    "certificate_pdf",
     "bake_png",
     "unbake_png",
     "bake_svg",
