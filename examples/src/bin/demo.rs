@@ -172,6 +172,7 @@ fn mastery_demo(assessment_table: &str, results: &str) -> Result<(), Box<dyn Err
         );
     }
     write_dashboards(&engine, &framework, &course, &class)?;
+    credentials_demo(&framework, &plan.map(|(_, standard)| standard), &standings)?;
     for (learner, standing) in standings.iter().take(5) {
         let next = frontier(&framework, standing);
         match next.first() {
@@ -183,6 +184,93 @@ fn mastery_demo(assessment_table: &str, results: &str) -> Result<(), Box<dyn Err
             None => println!("  learner {learner}: every assessable competency mastered"),
         }
     }
+    Ok(())
+}
+
+/// Micro-credentials from the class's mastery: a badge per ratio standard and one for all of
+/// them, awarded exactly once through the rule index and the ledger; the first award signed in
+/// both proof formats, verified, baked into a PNG and rendered as a PDF certificate.
+fn credentials_demo(
+    framework: &Framework,
+    standards: &[&str],
+    standings: &BTreeMap<String, BTreeMap<String, Standing>>,
+) -> Result<(), Box<dyn Error>> {
+    use mastery_core::credential::*;
+    let item = |code: &str| framework.find_by_code(code).ok_or("code missing");
+    let mut achievements = Vec::new();
+    for code in standards {
+        let c = item(code)?;
+        achievements.push(Achievement {
+            id: format!("https://badges.example.edu/achievements/{code}"),
+            version: 1,
+            name: format!("{code} mastered"),
+            description: c.full_statement.clone(),
+            criteria: format!("Mastery of {code} on the course's proficiency scale."),
+            image: None,
+            achievement_type: AchievementType::Competency,
+            alignments: vec![(c.uri.clone().unwrap_or_else(|| c.identifier.to_string()), (*code).to_owned())],
+            valid_days: Some(730),
+            rule: AwardRule::Mastery { competency: c.identifier.to_string(), min_points: None },
+        });
+    }
+    let all = standards.iter().map(|code| Ok(AwardRule::Mastery { competency: item(code)?.identifier.to_string(), min_points: None }));
+    achievements.push(Achievement {
+        id: "https://badges.example.edu/achievements/ratios".into(),
+        version: 1,
+        name: "Ratios and Proportional Relationships".into(),
+        description: "Every ratio standard of grades 6 and 7 mastered.".into(),
+        criteria: "Mastery of all six ratio standards.".into(),
+        image: None,
+        achievement_type: AchievementType::MicroCredential,
+        alignments: vec![],
+        valid_days: None,
+        rule: AwardRule::All { rules: all.collect::<Result<_, Box<dyn Error>>>()? },
+    });
+    let index = RuleIndex::new(&achievements, Some(framework));
+    let mut ledger = CredentialLedger::new();
+    let now = mastery_core::time::parse_instant("2013-12-20T12:00:00Z", "now")?;
+    for (learner, standing) in standings {
+        let facts = LearnerFacts {
+            mastered: standing.iter().filter(|(_, s)| s.mastered).map(|(c, _)| c.clone()).collect(),
+            ..LearnerFacts::default()
+        };
+        let changed: Vec<String> = standing.keys().cloned().collect();
+        ledger.evaluate(learner, &facts, &achievements, Some(framework), Some(&index.affected(&changed, false)), now);
+    }
+    let outbox = ledger.pending(usize::MAX);
+    println!("
+Credentials: {} awards announced in the outbox", outbox.len());
+    for a in &achievements {
+        let n = outbox.iter().filter(|n| n.achievement == a.id).count();
+        println!("  {:<45} {n:>4} learners", a.name);
+    }
+    let Some(first) = outbox.iter().find(|n| n.achievement.ends_with("ratios")).or(outbox.first()) else {
+        return Ok(());
+    };
+    let achievement = achievements.iter().find(|a| a.id == first.achievement).ok_or("achievement")?;
+    // A demo key: a host keeps its seed in a secret store.
+    let key = IssuerKey::from_seed(&[42; 32])?;
+    let issuer = IssuerProfile { id: key.did(), name: "Example Open University".into(), url: Some("https://example.edu".into()) };
+    let status = StatusEntry { status_list_credential: "https://example.edu/status/1".into(), index: 0 };
+    let award = ledger.award(&first.learner, &first.achievement, first.version).ok_or("award")?;
+    let credential = achievement_credential(&award.credential_id, achievement, &issuer, &first.learner, "demo-salt", award.awarded_at, &[], Some(&status));
+    let embedded = sign_data_integrity(&credential, &key, None, now)?;
+    let jwt = sign_vc_jwt(&credential, &key)?;
+    let options = VerifyOptions { expected_issuer: Some(key.did()), ..VerifyOptions::at(now) };
+    let checks = |v: Verification| v.checks.iter().map(|c| format!("{} {}", c.name, if c.passed { "ok" } else { "FAILED" })).collect::<Vec<_>>().join(", ");
+    println!("  {} for one learner:", achievement.name);
+    println!("    Data Integrity (eddsa-rdfc-2022): {}", checks(verify_credential_json(&embedded, &options)));
+    println!("    VC-JWT (EdDSA): {}", checks(verify_vc_jwt(&jwt, &options)?));
+    let out = Path::new(env!("CARGO_MANIFEST_DIR")).join("out");
+    fs::create_dir_all(&out)?;
+    fs::write(out.join("credential.json"), serde_json::to_string_pretty(&embedded)?)?;
+    fs::write(out.join("credential.jwt"), &jwt)?;
+    let png = fs::read(data().join("openbadges/ob3/validator_tests/simple-json.png"))?;
+    fs::write(out.join("badge.png"), bake_png(&png, &embedded.to_string(), BadgeVersion::Ob3)?)?;
+    let certificate = Certificate::from_credential(&embedded, "A. Learner", "https://example.edu/verify/ratios")?;
+    fs::write(out.join("certificate.pdf"), certificate_pdf(&certificate, &CertificateTemplate::default())?)?;
+    fs::write(out.join("certificate.svg"), certificate_svg(&certificate, &CertificateTemplate::default())?)?;
+    println!("  wrote examples/out/credential.json, credential.jwt, badge.png (baked), certificate.pdf and .svg");
     Ok(())
 }
 
