@@ -502,3 +502,23 @@ fn ob2_export_and_lossless_parsing() {
     let future = BadgeDocument::parse(&data("ob2/validator_tests/basic-assertion-in-future.json")).unwrap();
     assert!(future.issued().unwrap() > parse_instant("2026-06-01T00:00:00Z", "t").unwrap());
 }
+
+#[test]
+fn awards_are_readable_only_by_their_owner_instructors_and_admins() {
+    use mastery_core::{AccessContext, Principal};
+    let mut ledger = CredentialLedger::new();
+    let mut facts = LearnerFacts::default();
+    facts.mastered.insert("c1".into());
+    let t0 = parse_instant("2026-01-10T12:00:00Z", "t").unwrap();
+    ledger.evaluate("ada", &facts, &[achievement("a1", "c1")], None, None, t0);
+    let (tenant, course) = ("uni".into(), "math-101".into());
+    let read = |p: Principal| {
+        ledger.awards_for(&AccessContext::new(p), &tenant, &"ada".into(), Some(&course)).map(|a| a.len())
+    };
+    assert_eq!(read(Principal::learner("uni", "ada")).unwrap(), 1);
+    assert_eq!(read(Principal::instructor("uni", "tutor", vec!["math-101".into()])).unwrap(), 1);
+    assert_eq!(read(Principal::admin("uni", "root")).unwrap(), 1);
+    assert_eq!(read(Principal::learner("uni", "bob")).unwrap_err().code(), "access_denied");
+    assert_eq!(read(Principal::instructor("uni", "other", vec!["art-1".into()])).unwrap_err().code(), "access_denied");
+    assert_eq!(read(Principal::admin("other-uni", "root")).unwrap_err().code(), "access_denied");
+}

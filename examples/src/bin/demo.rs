@@ -213,7 +213,9 @@ fn credentials_demo(
             rule: AwardRule::Mastery { competency: c.identifier.to_string(), min_points: None },
         });
     }
-    let all = standards.iter().map(|code| Ok(AwardRule::Mastery { competency: item(code)?.identifier.to_string(), min_points: None }));
+    let all = standards
+        .iter()
+        .map(|code| Ok(AwardRule::Mastery { competency: item(code)?.identifier.to_string(), min_points: None }));
     achievements.push(Achievement {
         id: "https://badges.example.edu/achievements/ratios".into(),
         version: 1,
@@ -238,8 +240,11 @@ fn credentials_demo(
         ledger.evaluate(learner, &facts, &achievements, Some(framework), Some(&index.affected(&changed, false)), now);
     }
     let outbox = ledger.pending(usize::MAX);
-    println!("
-Credentials: {} awards announced in the outbox", outbox.len());
+    println!(
+        "
+Credentials: {} awards announced in the outbox",
+        outbox.len()
+    );
     for a in &achievements {
         let n = outbox.iter().filter(|n| n.achievement == a.id).count();
         println!("  {:<45} {n:>4} learners", a.name);
@@ -250,14 +255,33 @@ Credentials: {} awards announced in the outbox", outbox.len());
     let achievement = achievements.iter().find(|a| a.id == first.achievement).ok_or("achievement")?;
     // A demo key: a host keeps its seed in a secret store.
     let key = IssuerKey::from_seed(&[42; 32])?;
-    let issuer = IssuerProfile { id: key.did(), name: "Example Open University".into(), url: Some("https://example.edu".into()) };
+    let issuer = IssuerProfile {
+        id: key.did(),
+        name: "Example Open University".into(),
+        url: Some("https://example.edu".into()),
+    };
     let status = StatusEntry { status_list_credential: "https://example.edu/status/1".into(), index: 0 };
     let award = ledger.award(&first.learner, &first.achievement, first.version).ok_or("award")?;
-    let credential = achievement_credential(&award.credential_id, achievement, &issuer, &first.learner, "demo-salt", award.awarded_at, &[], Some(&status));
+    let credential = achievement_credential(
+        &award.credential_id,
+        achievement,
+        &issuer,
+        &first.learner,
+        "demo-salt",
+        award.awarded_at,
+        &[],
+        Some(&status),
+    );
     let embedded = sign_data_integrity(&credential, &key, None, now)?;
     let jwt = sign_vc_jwt(&credential, &key)?;
     let options = VerifyOptions { expected_issuer: Some(key.did()), ..VerifyOptions::at(now) };
-    let checks = |v: Verification| v.checks.iter().map(|c| format!("{} {}", c.name, if c.passed { "ok" } else { "FAILED" })).collect::<Vec<_>>().join(", ");
+    let checks = |v: Verification| {
+        v.checks
+            .iter()
+            .map(|c| format!("{} {}", c.name, if c.passed { "ok" } else { "FAILED" }))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
     println!("  {} for one learner:", achievement.name);
     println!("    Data Integrity (eddsa-rdfc-2022): {}", checks(verify_credential_json(&embedded, &options)));
     println!("    VC-JWT (EdDSA): {}", checks(verify_vc_jwt(&jwt, &options)?));

@@ -12,8 +12,10 @@ use serde::{Deserialize, Serialize};
 
 use super::ob3::Achievement;
 use super::rules::LearnerFacts;
+use crate::access::{authorize_learner, AccessContext, Operation};
 use crate::error::{MasteryError, Result};
 use crate::framework::Framework;
+use crate::ids::{CourseId, TenantId, UserId};
 use crate::time::Instant;
 
 /// One credential awarded to one learner.
@@ -168,7 +170,21 @@ impl CredentialLedger {
         }
     }
 
-    /// A learner's awards (revoked ones included, marked).
+    /// A learner's awards, under the access policy: the learner themself, instructors of
+    /// `course` (the course the credentials were earned in) and the tenant's admins and services.
+    pub fn awards_for(
+        &self,
+        ctx: &AccessContext,
+        tenant: &TenantId,
+        learner: &UserId,
+        course: Option<&CourseId>,
+    ) -> Result<Vec<&Award>> {
+        authorize_learner(ctx, Operation::Read, tenant, learner, course)?;
+        Ok(self.awards_of(learner.as_str()))
+    }
+
+    /// A learner's awards (revoked ones included, marked). Unchecked: for code that has already
+    /// authorised the caller; readers go through [`CredentialLedger::awards_for`].
     pub fn awards_of(&self, learner: &str) -> Vec<&Award> {
         self.awards.values().filter(|a| a.learner == learner).collect()
     }

@@ -6,7 +6,7 @@ pub mod class;
 pub mod decay;
 pub mod methods;
 pub mod metrics;
-mod rng;
+pub(crate) mod rng;
 pub mod rollup;
 pub mod scale;
 pub mod state;

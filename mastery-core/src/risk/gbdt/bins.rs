@@ -1,0 +1,124 @@
+//! Feature binning: each feature's values map to at most 255 ordered bins by quantile, and a
+//! missing value (NaN) to its own bin. Bin `b` holds the values `v <= upper[b]`, so a split "bin
+//! <= b" is the raw test `v <= upper[b]` at prediction time, with no bins needed.
+
+/// The bin of a missing value.
+pub(crate) const MISSING: u8 = 255;
+/// Histogram slots per feature: 255 value bins and the missing bin.
+pub(crate) const SLOTS: usize = 256;
+/// Values sampled per feature to place the bin boundaries.
+const SAMPLE: usize = 200_000;
+
+/// The upper bounds of one feature's bins (the last is +inf).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct BinMapper {
+    pub upper: Vec<f64>,
+}
+
+impl BinMapper {
+    /// Quantile bins from a column (a deterministic stride sample when the column is long).
+    pub fn fit(column: impl Iterator<Item = f64> + Clone, rows: usize, max_bin: usize) -> Self {
+        let stride = rows.div_ceil(SAMPLE).max(1);
+        let mut values: Vec<f64> = column.step_by(stride).filter(|v| !v.is_nan()).collect();
+        values.sort_by(f64::total_cmp);
+        let mut distinct: Vec<(f64, usize)> = Vec::new();
+        for v in values.iter().copied() {
+            match distinct.last_mut() {
+                Some((last, count)) if *last == v => *count += 1,
+                _ => distinct.push((v, 1)),
+            }
+        }
+        let max_bin = max_bin.clamp(2, 255);
+        let mut upper = Vec::with_capacity(max_bin);
+        if distinct.len() <= max_bin {
+            for pair in distinct.windows(2) {
+                upper.push(midpoint(pair[0].0, pair[1].0));
+            }
+        } else {
+            // Equal-frequency cuts over the distinct values, never splitting one value.
+            let per_bin = values.len() as f64 / max_bin as f64;
+            let (mut seen, mut next_cut) = (0usize, per_bin);
+            for pair in distinct.windows(2) {
+                seen += pair[0].1;
+                if seen as f64 >= next_cut && upper.len() + 1 < max_bin {
+                    upper.push(midpoint(pair[0].0, pair[1].0));
+                    while next_cut <= seen as f64 {
+                        next_cut += per_bin;
+                    }
+                }
+            }
+        }
+        upper.push(f64::INFINITY);
+        Self { upper }
+    }
+
+    pub fn bin(&self, value: f64) -> u8 {
+        if value.is_nan() {
+            MISSING
+        } else {
+            self.upper.partition_point(|u| *u < value) as u8
+        }
+    }
+
+    pub fn bins(&self) -> usize {
+        self.upper.len()
+    }
+}
+
+/// A threshold strictly between two values that prints and parses back exactly.
+fn midpoint(low: f64, high: f64) -> f64 {
+    let mid = low + (high - low) / 2.0;
+    if mid >= high || mid < low {
+        low
+    } else {
+        mid
+    }
+}
+
+/// A row-major matrix of bins: `bins[row * features + feature]`.
+#[derive(Debug, Clone)]
+pub(crate) struct BinnedMatrix {
+    pub bins: Vec<u8>,
+    pub features: usize,
+}
+
+impl BinnedMatrix {
+    pub fn new(x: ndarray::ArrayView2<'_, f64>, mappers: &[BinMapper]) -> Self {
+        let (rows, features) = x.dim();
+        let mut bins = vec![0u8; rows * features];
+        for (r, row) in x.outer_iter().enumerate() {
+            for (f, v) in row.iter().enumerate() {
+                bins[r * features + f] = mappers[f].bin(*v);
+            }
+        }
+        Self { bins, features }
+    }
+
+    pub fn row(&self, r: usize) -> &[u8] {
+        &self.bins[r * self.features..(r + 1) * self.features]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bins_agree_with_thresholds() {
+        let values: Vec<f64> = (0..1000).map(|i| ((i * 37) % 101) as f64 / 7.0).chain([f64::NAN]).collect();
+        let m = BinMapper::fit(values.iter().copied(), values.len(), 16);
+        assert!(m.bins() <= 16);
+        for v in &values {
+            let b = m.bin(*v);
+            if v.is_nan() {
+                assert_eq!(b, MISSING);
+                continue;
+            }
+            for (i, u) in m.upper.iter().enumerate() {
+                assert_eq!(*v <= *u, usize::from(b) <= i, "{v} bin {b} bound {i}");
+            }
+        }
+        let few = BinMapper::fit([1.0, 2.0, 2.0, 3.0].into_iter(), 4, 255);
+        assert_eq!(few.upper, [1.5, 2.5, f64::INFINITY]);
+    }
+}

@@ -1,0 +1,298 @@
+//! Growing one tree leaf-wise from gradient histograms (LightGBM's method): the leaf whose best
+//! split gains most splits next; a child's histogram is built for the smaller child only and the
+//! larger one's is the parent's minus it.
+
+use super::bins::{BinnedMatrix, MISSING, SLOTS};
+use super::tree::Tree;
+use super::GbdtParams;
+
+/// Sums of gradients, hessians and rows in one histogram slot (or a node).
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Sums {
+    pub g: f64,
+    pub h: f64,
+    pub n: u32,
+}
+
+impl Sums {
+    fn add(&mut self, o: &Sums) {
+        self.g += o.g;
+        self.h += o.h;
+        self.n += o.n;
+    }
+
+    fn minus(&self, o: &Sums) -> Sums {
+        Sums { g: self.g - o.g, h: self.h - o.h, n: self.n - o.n }
+    }
+}
+
+/// What a tree grower reads: the binned rows, the gradients, the per-feature bin counts and
+/// monotone constraints, and which features this tree may use.
+pub(crate) struct GrowInput<'a> {
+    pub x: &'a BinnedMatrix,
+    pub grad: &'a [(f64, f64)],
+    pub bins_per_feature: &'a [usize],
+    pub thresholds: &'a [Vec<f64>],
+    pub monotone: &'a [i8],
+    pub features: &'a [usize],
+    pub params: &'a GbdtParams,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Split {
+    gain: f64,
+    feature: usize,
+    bin: u8,
+    default_left: bool,
+    left: Sums,
+    right: Sums,
+    left_value: f64,
+    right_value: f64,
+}
+
+struct Leaf {
+    /// Its rows: `rows[start..end]`.
+    start: usize,
+    end: usize,
+    sums: Sums,
+    hist: Vec<Sums>,
+    depth: usize,
+    lower: f64,
+    upper: f64,
+    split: Option<Split>,
+    /// Where it hangs in the tree: (parent node, is left child); none for the root.
+    parent: Option<(usize, bool)>,
+}
+
+fn leaf_output(s: &Sums, lambda: f64, lower: f64, upper: f64) -> f64 {
+    (-s.g / (s.h + lambda)).clamp(lower, upper)
+}
+
+/// How much the loss falls with output `w` (the optimum gives `g² / (h + λ)`).
+fn score(s: &Sums, lambda: f64, w: f64) -> f64 {
+    -(2.0 * s.g * w + (s.h + lambda) * w * w)
+}
+
+fn build_histogram(input: &GrowInput<'_>, rows: &[u32]) -> Vec<Sums> {
+    let nf = input.x.features;
+    let mut hist = vec![Sums::default(); nf * SLOTS];
+    if input.features.len() == nf {
+        for &r in rows {
+            let r = r as usize;
+            let (g, h) = input.grad[r];
+            for (f, &b) in input.x.row(r).iter().enumerate() {
+                let slot = &mut hist[f * SLOTS + b as usize];
+                slot.g += g;
+                slot.h += h;
+                slot.n += 1;
+            }
+        }
+    } else {
+        for &r in rows {
+            let r = r as usize;
+            let (g, h) = input.grad[r];
+            let row = input.x.row(r);
+            for &f in input.features {
+                let slot = &mut hist[f * SLOTS + row[f] as usize];
+                slot.g += g;
+                slot.h += h;
+                slot.n += 1;
+            }
+        }
+    }
+    hist
+}
+
+fn best_split(input: &GrowInput<'_>, leaf: &Leaf) -> Option<Split> {
+    let p = input.params;
+    if leaf.depth >= p.max_depth || (leaf.sums.n as usize) < 2 * p.min_data_in_leaf {
+        return None;
+    }
+    let lambda = p.lambda_l2;
+    let parent_score = score(&leaf.sums, lambda, leaf_output(&leaf.sums, lambda, leaf.lower, leaf.upper));
+    let mut best: Option<Split> = None;
+    for &f in input.features {
+        let hist = &leaf.hist[f * SLOTS..(f + 1) * SLOTS];
+        let missing = hist[MISSING as usize];
+        let value_bins = input.bins_per_feature[f];
+        let mut acc = Sums::default();
+        for b in 0..value_bins.saturating_sub(1) {
+            acc.add(&hist[b]);
+            // Missing values go left, then right (once when there are none: the larger side).
+            let options: &[bool] = if missing.n > 0 { &[true, false] } else { &[false] };
+            for &default_left in options {
+                let mut left = acc;
+                if default_left {
+                    left.add(&missing);
+                }
+                let right = leaf.sums.minus(&left);
+                if (left.n as usize) < p.min_data_in_leaf
+                    || (right.n as usize) < p.min_data_in_leaf
+                    || left.h < p.min_sum_hessian_in_leaf
+                    || right.h < p.min_sum_hessian_in_leaf
+                {
+                    continue;
+                }
+                let wl = leaf_output(&left, lambda, leaf.lower, leaf.upper);
+                let wr = leaf_output(&right, lambda, leaf.lower, leaf.upper);
+                let monotone = input.monotone[f];
+                if (monotone > 0 && wl > wr) || (monotone < 0 && wl < wr) {
+                    continue;
+                }
+                let gain = score(&left, lambda, wl) + score(&right, lambda, wr) - parent_score;
+                if gain > p.min_gain_to_split && best.is_none_or(|s| gain > s.gain) {
+                    let default_left = if missing.n > 0 { default_left } else { left.n >= right.n };
+                    best = Some(Split {
+                        gain,
+                        feature: f,
+                        bin: b as u8,
+                        default_left,
+                        left,
+                        right,
+                        left_value: wl,
+                        right_value: wr,
+                    });
+                }
+            }
+        }
+    }
+    best
+}
+
+/// Grows one tree over `rows` (the bagged rows; reordered in place). Leaf values are scaled by
+/// the learning rate.
+pub(crate) fn grow(input: &GrowInput<'_>, rows: &mut [u32]) -> Tree {
+    let p = input.params;
+    let root_hist = build_histogram(input, rows);
+    let mut sums = Sums::default();
+    // Any one feature's slots add up to the node.
+    let f0 = input.features.first().copied().unwrap_or(0);
+    for slot in &root_hist[f0 * SLOTS..(f0 + 1) * SLOTS] {
+        sums.add(slot);
+    }
+    let mut leaves = vec![Leaf {
+        start: 0,
+        end: rows.len(),
+        sums,
+        hist: root_hist,
+        depth: 0,
+        lower: f64::NEG_INFINITY,
+        upper: f64::INFINITY,
+        split: None,
+        parent: None,
+    }];
+    leaves[0].split = best_split(input, &leaves[0]);
+    let mut tree = Tree::leaf(0.0, 0.0);
+    tree.leaf_value.clear();
+    tree.leaf_count.clear();
+
+    while leaves.len() < p.num_leaves {
+        let Some((i, split)) = leaves
+            .iter()
+            .enumerate()
+            .filter_map(|(i, l)| l.split.map(|s| (i, s)))
+            .max_by(|a, b| a.1.gain.total_cmp(&b.1.gain).then(b.0.cmp(&a.0)))
+        else {
+            break;
+        };
+        let leaf = leaves.swap_remove(i);
+        // The new internal node replaces the leaf in its parent.
+        let node = tree.feature.len();
+        tree.feature.push(split.feature as u32);
+        tree.threshold.push(input.thresholds[split.feature][split.bin as usize]);
+        tree.default_left.push(split.default_left);
+        tree.left.push(0);
+        tree.right.push(0);
+        tree.gain.push(split.gain);
+        tree.internal_count.push(f64::from(leaf.sums.n));
+        if let Some((parent, is_left)) = leaf.parent {
+            if is_left {
+                tree.left[parent] = node as i32;
+            } else {
+                tree.right[parent] = node as i32;
+            }
+        }
+        // Partition the leaf's rows.
+        let slice = &mut rows[leaf.start..leaf.end];
+        let goes_left = |r: u32| {
+            let b = input.x.bins[r as usize * input.x.features + split.feature];
+            if b == MISSING {
+                split.default_left
+            } else {
+                b <= split.bin
+            }
+        };
+        let mut mid = 0;
+        for k in 0..slice.len() {
+            if goes_left(slice[k]) {
+                slice.swap(mid, k);
+                mid += 1;
+            }
+        }
+        let mid = leaf.start + mid;
+        // Monotone splits bound their children on either side of the midpoint.
+        let (mut left_bounds, mut right_bounds) = ((leaf.lower, leaf.upper), (leaf.lower, leaf.upper));
+        let monotone = input.monotone[split.feature];
+        if monotone != 0 {
+            let m = (split.left_value + split.right_value) / 2.0;
+            if monotone > 0 {
+                left_bounds.1 = left_bounds.1.min(m);
+                right_bounds.0 = right_bounds.0.max(m);
+            } else {
+                left_bounds.0 = left_bounds.0.max(m);
+                right_bounds.1 = right_bounds.1.min(m);
+            }
+        }
+        let (small_is_left, small_rows) = if mid - leaf.start <= leaf.end - mid {
+            (true, &rows[leaf.start..mid])
+        } else {
+            (false, &rows[mid..leaf.end])
+        };
+        let small_hist = build_histogram(input, small_rows);
+        let large_hist: Vec<Sums> = leaf.hist.iter().zip(&small_hist).map(|(p, s)| p.minus(s)).collect();
+        let (left_hist, right_hist) = if small_is_left { (small_hist, large_hist) } else { (large_hist, small_hist) };
+        let depth = leaf.depth + 1;
+        let mut left = Leaf {
+            start: leaf.start,
+            end: mid,
+            sums: split.left,
+            hist: left_hist,
+            depth,
+            lower: left_bounds.0,
+            upper: left_bounds.1,
+            split: None,
+            parent: Some((node, true)),
+        };
+        let mut right = Leaf {
+            start: mid,
+            end: leaf.end,
+            sums: split.right,
+            hist: right_hist,
+            depth,
+            lower: right_bounds.0,
+            upper: right_bounds.1,
+            split: None,
+            parent: Some((node, false)),
+        };
+        left.split = best_split(input, &left);
+        right.split = best_split(input, &right);
+        leaves.push(left);
+        leaves.push(right);
+    }
+
+    // Number the leaves and hang them in the tree.
+    leaves.sort_by_key(|l| l.start);
+    for (k, leaf) in leaves.iter().enumerate() {
+        let value = leaf_output(&leaf.sums, p.lambda_l2, leaf.lower, leaf.upper) * p.learning_rate;
+        tree.leaf_value.push(value);
+        tree.leaf_count.push(f64::from(leaf.sums.n));
+        if let Some((parent, is_left)) = leaf.parent {
+            if is_left {
+                tree.left[parent] = !(k as i32);
+            } else {
+                tree.right[parent] = !(k as i32);
+            }
+        }
+    }
+    tree
+}

@@ -1,0 +1,10 @@
+//! At-risk prediction: leakage-safe features, a gradient-boosted tree classifier, TreeSHAP
+//! explanations in plain words, metrics, a logistic baseline, a versioned model file, and alerts
+//! with hysteresis and a retraining policy.
+
+pub mod gbdt;
+
+pub use gbdt::{Gbdt, GbdtParams, Tree, Validation};
+mod synthetic;
+
+pub use synthetic::{synthetic_risk_data, SYNTHETIC_FEATURES};
