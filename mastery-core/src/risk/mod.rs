@@ -8,3 +8,6 @@ pub use gbdt::{Gbdt, GbdtParams, Tree, Validation};
 mod synthetic;
 
 pub use synthetic::{synthetic_risk_data, SYNTHETIC_FEATURES};
+mod metrics;
+
+pub use metrics::{auc, brier, calibration_curve, evaluate, log_loss, pr_auc, CalibrationBin, Evaluation};

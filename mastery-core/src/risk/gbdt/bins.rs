@@ -75,23 +75,28 @@ fn midpoint(low: f64, high: f64) -> f64 {
     }
 }
 
-/// A row-major matrix of bins: `bins[row * features + feature]`.
+/// The bins of every value, twice: row-major (`bins[row * features + feature]`) for building
+/// histograms a row at a time, and column-major (`columns[feature][row]`) for partitioning a
+/// node's rows by one feature.
 #[derive(Debug, Clone)]
 pub(crate) struct BinnedMatrix {
     pub bins: Vec<u8>,
+    pub columns: Vec<Vec<u8>>,
     pub features: usize,
 }
 
 impl BinnedMatrix {
     pub fn new(x: ndarray::ArrayView2<'_, f64>, mappers: &[BinMapper]) -> Self {
         let (rows, features) = x.dim();
+        let columns: Vec<Vec<u8>> =
+            (0..features).map(|f| x.column(f).iter().map(|v| mappers[f].bin(*v)).collect()).collect();
         let mut bins = vec![0u8; rows * features];
-        for (r, row) in x.outer_iter().enumerate() {
-            for (f, v) in row.iter().enumerate() {
-                bins[r * features + f] = mappers[f].bin(*v);
+        for (f, column) in columns.iter().enumerate() {
+            for (r, b) in column.iter().enumerate() {
+                bins[r * features + f] = *b;
             }
         }
-        Self { bins, features }
+        Self { bins, columns, features }
     }
 
     pub fn row(&self, r: usize) -> &[u8] {

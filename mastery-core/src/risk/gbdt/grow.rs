@@ -55,7 +55,7 @@ struct Leaf {
     start: usize,
     end: usize,
     sums: Sums,
-    hist: Vec<Sums>,
+    hist: Vec<[Sums; SLOTS]>,
     depth: usize,
     lower: f64,
     upper: f64,
@@ -73,15 +73,15 @@ fn score(s: &Sums, lambda: f64, w: f64) -> f64 {
     -(2.0 * s.g * w + (s.h + lambda) * w * w)
 }
 
-fn build_histogram(input: &GrowInput<'_>, rows: &[u32]) -> Vec<Sums> {
+fn build_histogram(input: &GrowInput<'_>, rows: &[u32]) -> Vec<[Sums; SLOTS]> {
     let nf = input.x.features;
-    let mut hist = vec![Sums::default(); nf * SLOTS];
+    let mut hist = vec![[Sums::default(); SLOTS]; nf];
     if input.features.len() == nf {
         for &r in rows {
             let r = r as usize;
             let (g, h) = input.grad[r];
-            for (f, &b) in input.x.row(r).iter().enumerate() {
-                let slot = &mut hist[f * SLOTS + b as usize];
+            for (slots, &b) in hist.iter_mut().zip(input.x.row(r)) {
+                let slot = &mut slots[b as usize];
                 slot.g += g;
                 slot.h += h;
                 slot.n += 1;
@@ -93,7 +93,7 @@ fn build_histogram(input: &GrowInput<'_>, rows: &[u32]) -> Vec<Sums> {
             let (g, h) = input.grad[r];
             let row = input.x.row(r);
             for &f in input.features {
-                let slot = &mut hist[f * SLOTS + row[f] as usize];
+                let slot = &mut hist[f][row[f] as usize];
                 slot.g += g;
                 slot.h += h;
                 slot.n += 1;
@@ -112,7 +112,7 @@ fn best_split(input: &GrowInput<'_>, leaf: &Leaf) -> Option<Split> {
     let parent_score = score(&leaf.sums, lambda, leaf_output(&leaf.sums, lambda, leaf.lower, leaf.upper));
     let mut best: Option<Split> = None;
     for &f in input.features {
-        let hist = &leaf.hist[f * SLOTS..(f + 1) * SLOTS];
+        let hist = &leaf.hist[f];
         let missing = hist[MISSING as usize];
         let value_bins = input.bins_per_feature[f];
         let mut acc = Sums::default();
@@ -159,15 +159,15 @@ fn best_split(input: &GrowInput<'_>, leaf: &Leaf) -> Option<Split> {
     best
 }
 
-/// Grows one tree over `rows` (the bagged rows; reordered in place). Leaf values are scaled by
-/// the learning rate.
-pub(crate) fn grow(input: &GrowInput<'_>, rows: &mut [u32]) -> Tree {
+/// Grows one tree over `rows` (the bagged rows; reordered in place so that leaf `k` holds
+/// `rows[ranges[k]]`). Leaf values are scaled by the learning rate.
+pub(crate) fn grow(input: &GrowInput<'_>, rows: &mut [u32]) -> (Tree, Vec<std::ops::Range<usize>>) {
     let p = input.params;
     let root_hist = build_histogram(input, rows);
     let mut sums = Sums::default();
     // Any one feature's slots add up to the node.
     let f0 = input.features.first().copied().unwrap_or(0);
-    for slot in &root_hist[f0 * SLOTS..(f0 + 1) * SLOTS] {
+    for slot in &root_hist[f0] {
         sums.add(slot);
     }
     let mut leaves = vec![Leaf {
@@ -182,6 +182,7 @@ pub(crate) fn grow(input: &GrowInput<'_>, rows: &mut [u32]) -> Tree {
         parent: None,
     }];
     leaves[0].split = best_split(input, &leaves[0]);
+    let mut scratch: Vec<u32> = Vec::with_capacity(rows.len());
     let mut tree = Tree::leaf(0.0, 0.0);
     tree.leaf_value.clear();
     tree.leaf_count.clear();
@@ -212,23 +213,30 @@ pub(crate) fn grow(input: &GrowInput<'_>, rows: &mut [u32]) -> Tree {
                 tree.right[parent] = node as i32;
             }
         }
-        // Partition the leaf's rows.
-        let slice = &mut rows[leaf.start..leaf.end];
+        // Partition the leaf's rows, stably: rows stay in increasing order within every leaf,
+        // so histograms read memory forwards.
+        let column = &input.x.columns[split.feature];
         let goes_left = |r: u32| {
-            let b = input.x.bins[r as usize * input.x.features + split.feature];
+            let b = column[r as usize];
             if b == MISSING {
                 split.default_left
             } else {
                 b <= split.bin
             }
         };
+        let slice = &mut rows[leaf.start..leaf.end];
+        scratch.clear();
         let mut mid = 0;
         for k in 0..slice.len() {
-            if goes_left(slice[k]) {
-                slice.swap(mid, k);
+            let r = slice[k];
+            if goes_left(r) {
+                slice[mid] = r;
                 mid += 1;
+            } else {
+                scratch.push(r);
             }
         }
+        slice[mid..].copy_from_slice(&scratch);
         let mid = leaf.start + mid;
         // Monotone splits bound their children on either side of the midpoint.
         let (mut left_bounds, mut right_bounds) = ((leaf.lower, leaf.upper), (leaf.lower, leaf.upper));
@@ -249,7 +257,8 @@ pub(crate) fn grow(input: &GrowInput<'_>, rows: &mut [u32]) -> Tree {
             (false, &rows[mid..leaf.end])
         };
         let small_hist = build_histogram(input, small_rows);
-        let large_hist: Vec<Sums> = leaf.hist.iter().zip(&small_hist).map(|(p, s)| p.minus(s)).collect();
+        let large_hist: Vec<[Sums; SLOTS]> =
+            leaf.hist.iter().zip(&small_hist).map(|(p, s)| std::array::from_fn(|b| p[b].minus(&s[b]))).collect();
         let (left_hist, right_hist) = if small_is_left { (small_hist, large_hist) } else { (large_hist, small_hist) };
         let depth = leaf.depth + 1;
         let mut left = Leaf {
@@ -282,6 +291,7 @@ pub(crate) fn grow(input: &GrowInput<'_>, rows: &mut [u32]) -> Tree {
 
     // Number the leaves and hang them in the tree.
     leaves.sort_by_key(|l| l.start);
+    let ranges = leaves.iter().map(|l| l.start..l.end).collect();
     for (k, leaf) in leaves.iter().enumerate() {
         let value = leaf_output(&leaf.sums, p.lambda_l2, leaf.lower, leaf.upper) * p.learning_rate;
         tree.leaf_value.push(value);
@@ -294,5 +304,5 @@ pub(crate) fn grow(input: &GrowInput<'_>, rows: &mut [u32]) -> Tree {
             }
         }
     }
-    tree
+    (tree, ranges)
 }

@@ -235,9 +235,18 @@ impl Gbdt {
                 features: &chosen,
                 params,
             };
-            let tree = grow::grow(&input, &mut rows_buf);
-            for (r, m) in margin.iter_mut().enumerate() {
-                *m += tree_value_binned(&tree, &binned, r, &mappers);
+            let (tree, ranges) = grow::grow(&input, &mut rows_buf);
+            if rows_buf.len() == rows {
+                // Every row is in a leaf's range.
+                for (k, range) in ranges.into_iter().enumerate() {
+                    for &r in &rows_buf[range] {
+                        margin[r as usize] += tree.leaf_value[k];
+                    }
+                }
+            } else {
+                for (r, m) in margin.iter_mut().enumerate() {
+                    *m += tree_value_binned(&tree, &binned, r, &mappers);
+                }
             }
             if let (Some(v), Some(vm)) = (&validation, val_margin.as_mut()) {
                 for (r, row) in v.x.outer_iter().enumerate() {
@@ -283,14 +292,48 @@ impl Gbdt {
 
     /// P(at risk) per row.
     pub fn predict_proba(&self, x: ArrayView2<'_, f64>) -> Result<Vec<f64>> {
+        Ok(self.margins(x)?.into_iter().map(sigmoid).collect())
+    }
+
+    /// The log-odds per row. Rows go through the trees in blocks: each tree is walked for a
+    /// block of rows at once (its nodes stay in cache, and the independent walks overlap).
+    pub fn margins(&self, x: ArrayView2<'_, f64>) -> Result<Vec<f64>> {
         self.check_width(&x)?;
-        let mut row = vec![0.0; self.features];
-        Ok(x.outer_iter()
-            .map(|r| {
-                row.iter_mut().zip(r.iter()).for_each(|(d, s)| *d = *s);
-                sigmoid(self.margin_row(&row))
-            })
-            .collect())
+        const BLOCK: usize = 64;
+        let trees: Vec<(Vec<Node>, usize)> = self.trees.iter().map(Node::flatten).collect();
+        let nf = self.features;
+        let mut out = Vec::with_capacity(x.nrows());
+        let mut block = vec![0.0; BLOCK * nf];
+        let mut margins = [0.0; BLOCK];
+        let mut at = [0u32; BLOCK];
+        let mut start = 0;
+        while start < x.nrows() {
+            let n = BLOCK.min(x.nrows() - start);
+            for i in 0..n {
+                let row = x.row(start + i);
+                block[i * nf..(i + 1) * nf].iter_mut().zip(row.iter()).for_each(|(d, s)| *d = *s);
+            }
+            margins[..n].fill(self.init_score);
+            for (tree, (nodes, depth)) in self.trees.iter().zip(&trees) {
+                // Every row takes `depth` steps; leaves point at themselves, so no walk branches.
+                at[..n].fill(0);
+                for _ in 0..*depth {
+                    for (i, a) in at[..n].iter_mut().enumerate() {
+                        let nd = &nodes[*a as usize];
+                        let v = block[i * nf + nd.feature as usize];
+                        let left = (v <= nd.threshold) | (nd.default_left & v.is_nan());
+                        *a = if left { nd.left } else { nd.right };
+                    }
+                }
+                let first_leaf = tree.feature.len();
+                for (m, a) in margins[..n].iter_mut().zip(&at[..n]) {
+                    *m += tree.leaf_value[*a as usize - first_leaf];
+                }
+            }
+            out.extend_from_slice(&margins[..n]);
+            start += n;
+        }
+        Ok(out)
     }
 
     /// TreeSHAP contributions of one row: one per feature, then the base value; they sum to
@@ -324,6 +367,47 @@ impl Gbdt {
             return Err(MasteryError::invalid("trees", "the model's trees are malformed"));
         }
         Ok(())
+    }
+}
+
+/// One node, packed for prediction: internal nodes first, then one per leaf that sends every
+/// row back to itself.
+#[derive(Debug, Clone, Copy)]
+struct Node {
+    threshold: f64,
+    feature: u32,
+    left: u32,
+    right: u32,
+    default_left: bool,
+}
+
+impl Node {
+    /// The nodes and the tree's depth.
+    fn flatten(tree: &Tree) -> (Vec<Node>, usize) {
+        let internal = tree.feature.len();
+        let index = |child: i32| if child < 0 { (internal + !child as usize) as u32 } else { child as u32 };
+        let mut nodes: Vec<Node> = (0..internal)
+            .map(|i| Node {
+                threshold: tree.threshold[i],
+                feature: tree.feature[i],
+                left: index(tree.left[i]),
+                right: index(tree.right[i]),
+                default_left: tree.default_left[i],
+            })
+            .collect();
+        for leaf in 0..tree.leaf_value.len() {
+            let me = (internal + leaf) as u32;
+            nodes.push(Node { threshold: f64::INFINITY, feature: 0, left: me, right: me, default_left: true });
+        }
+        fn depth(tree: &Tree, child: i32) -> usize {
+            if child < 0 {
+                0
+            } else {
+                1 + depth(tree, tree.left[child as usize]).max(depth(tree, tree.right[child as usize]))
+            }
+        }
+        let d = if internal == 0 { 0 } else { depth(tree, 0) };
+        (nodes, d)
     }
 }
 
