@@ -11,3 +11,18 @@ pub use synthetic::{synthetic_risk_data, SYNTHETIC_FEATURES};
 mod metrics;
 
 pub use metrics::{auc, brier, calibration_curve, evaluate, log_loss, pr_auc, CalibrationBin, Evaluation};
+mod features;
+mod oulad;
+
+pub use features::{
+    activity_features, build_features, ActivityEvent, FeatureSpec, LearnerActivity, MasteryObservation, Submission,
+};
+pub use oulad::{oulad_risk_table, OuladTables, RiskTable};
+mod alerts;
+mod model;
+
+pub use alerts::{
+    population_stability_index, risk_alerts, Alert, PredictionLog, PredictionRecord, RetrainDecision, RetrainPolicy,
+    RiskBand, RiskBands,
+};
+pub use model::{Estimator, Explanation, Logistic, Reason, RiskModel, RiskModelFile, MODEL_FORMAT, MODEL_VERSION};
