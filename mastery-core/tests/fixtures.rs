@@ -240,6 +240,37 @@ fn run(op: &str, input: &Value) -> Result<Value, MasteryError> {
                 "pdf_sha256": sha(&certificate_pdf(&cert, &template)?),
             })
         }
+        "risk_predict" => {
+            use mastery_core::risk::RiskModel as _;
+            let model = mastery_core::risk::RiskModelFile::from_json(
+                &fs::read_to_string(root().join(input["model"].as_str().unwrap())).unwrap(),
+            )?;
+            let rows: Vec<Vec<f64>> = input["rows"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| r.as_array().unwrap().iter().map(|v| v.as_f64().unwrap_or(f64::NAN)).collect())
+                .collect();
+            let width = rows[0].len();
+            let x = ndarray::Array2::from_shape_vec((rows.len(), width), rows.concat()).unwrap();
+            to_json(model.predict_proba(x.view())?)
+        }
+        "risk_explain" => {
+            use mastery_core::risk::RiskModel as _;
+            let model = mastery_core::risk::RiskModelFile::from_json(
+                &fs::read_to_string(root().join(input["model"].as_str().unwrap())).unwrap(),
+            )?;
+            let row: Vec<f64> =
+                input["row"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap_or(f64::NAN)).collect();
+            to_json(model.explain(&row, input["top"].as_u64().unwrap() as usize)?)
+        }
+        "risk_band" => {
+            let bands = match input.get("bands") {
+                Some(b) => mastery_core::risk::RiskBands::new(from(b))?,
+                None => mastery_core::risk::RiskBands::default(),
+            };
+            to_json(bands.classify(input["score"].as_f64().unwrap(), input["previous"].as_str()))
+        }
         "render_ring_chart" => Value::String(render_ring_chart(&from(&input["chart"]))),
         other => panic!("unknown op {other}"),
     })

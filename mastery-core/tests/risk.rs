@@ -179,8 +179,8 @@ fn model_files_round_trip_bit_for_bit_and_refuse_what_they_cannot_read() {
     // Block prediction and one-row margins agree bit for bit.
     let Estimator::Gbdt(booster) = &model.estimator else { unreachable!() };
     let margins = booster.margins(x.view()).unwrap();
-    for r in 0..500 {
-        assert_eq!(margins[r].to_bits(), booster.margin_row(&x.row(r).to_vec()).to_bits());
+    for (r, m) in margins.iter().enumerate().take(500) {
+        assert_eq!(m.to_bits(), booster.margin_row(&x.row(r).to_vec()).to_bits());
     }
     // Explanations add up to the score's log-odds and read as words.
     let e = model.explain(&x.row(3).to_vec(), 3).unwrap();
@@ -307,4 +307,14 @@ mod leakage {
             prop_assert!(same(&before, &build_features(&b, cutoff)), "{:?} vs {:?}", before, build_features(&b, cutoff));
         }
     }
+}
+
+/// With the `parallel` feature, two threads train the same model as one.
+#[cfg(feature = "parallel")]
+#[test]
+fn thread_count_does_not_change_the_model() {
+    let (x, y) = synthetic_risk_data(150_000, 2);
+    let one = GbdtParams { n_estimators: 5, num_threads: 1, ..GbdtParams::default() };
+    let two = GbdtParams { num_threads: 2, ..one.clone() };
+    assert_eq!(Gbdt::fit(x.view(), &y, &one, None).unwrap(), Gbdt::fit(x.view(), &y, &two, None).unwrap());
 }

@@ -7,6 +7,7 @@ mod credential;
 mod dashboard;
 mod error;
 mod mastery;
+mod risk;
 
 use std::sync::Arc;
 

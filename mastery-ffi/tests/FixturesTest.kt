@@ -133,6 +133,24 @@ fun run(fixtures: File, op: String, input: JsonObject): JsonElement = when (op) 
             addProperty("pdf_sha256", sha256(certificatePdf(args[0], args[1], args[2], template)))
         }
     }
+    "risk_predict" -> {
+        val model = RiskModel.fromJson(File(fixtures, input.get("model").asString).readText())
+        val rows = input.getAsJsonArray("rows").map { r -> r.asJsonArray.map { if (it.isJsonNull) Double.NaN else it.asDouble } }
+        plain(model.predictProba(rows))
+    }
+    "risk_explain" -> {
+        val model = RiskModel.fromJson(File(fixtures, input.get("model").asString).readText())
+        val row = input.getAsJsonArray("row").map { if (it.isJsonNull) Double.NaN else it.asDouble }
+        plain(model.explain(row, input.get("top").asInt.toUInt()))
+    }
+    "risk_band" -> {
+        val bands = input.getAsJsonArray("bands")?.map { b ->
+            val o = b.asJsonObject
+            RiskBand(o.get("name").asString, o.get("enter").asDouble, o.get("exit").asDouble)
+        } ?: emptyList()
+        val previous = input.get("previous")?.takeIf { !it.isJsonNull }?.asString
+        riskBand(input.get("score").asDouble, previous, bands)?.let { JsonPrimitive(it) } ?: JsonNull.INSTANCE
+    }
     "unbake_png" -> unbakePng(File(fixtures, input.get("file").asString).readBytes())
         ?.let { JsonObject().apply { addProperty("version", it.version.name.lowercase()); addProperty("text", it.text) } }
         ?: JsonNull.INSTANCE

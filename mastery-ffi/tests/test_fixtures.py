@@ -3,6 +3,7 @@
 import enum
 import hashlib
 import json
+import math
 
 import pytest
 
@@ -132,6 +133,16 @@ def run(op, inp):
             "svg_sha256": hashlib.sha256(m.certificate_svg(*args).encode()).hexdigest(),
             "pdf_sha256": hashlib.sha256(m.certificate_pdf(*args)).hexdigest(),
         }
+    if op == "risk_predict":
+        model = m.RiskModel.from_json((FIXTURES / inp["model"]).read_text())
+        return model.predict_proba([[math.nan if v is None else v for v in r] for r in inp["rows"]])
+    if op == "risk_explain":
+        model = m.RiskModel.from_json((FIXTURES / inp["model"]).read_text())
+        e = model.explain([math.nan if v is None else v for v in inp["row"]], inp["top"])
+        return {"score": e.score, "margin": e.margin, "base": e.base, "reasons": plain(e.reasons)}
+    if op == "risk_band":
+        bands = [m.RiskBand(name=b["name"], enter=b["enter"], exit=b["exit"]) for b in inp.get("bands", [])]
+        return m.risk_band(inp["score"], inp["previous"], bands)
     if op == "unbake_png":
         found = m.unbake_png((FIXTURES / inp["file"]).read_bytes())
         return None if found is None else {"version": found.version.name.lower(), "text": found.text}

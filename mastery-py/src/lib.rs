@@ -3,6 +3,7 @@
 
 mod convert;
 mod error;
+mod risk;
 
 use mastery_core as core;
 use numpy::{IntoPyArray, PyArray1, PyReadonlyArray1};
@@ -569,7 +570,7 @@ fn verify_vc_jwt<'py>(
 }
 
 /// A JSON argument given as a dict (or list) or as JSON text.
-fn json_arg(py: Python<'_>, value: &Bound<'_, PyAny>, field: &str) -> PyResult<serde_json::Value> {
+pub(crate) fn json_arg(py: Python<'_>, value: &Bound<'_, PyAny>, field: &str) -> PyResult<serde_json::Value> {
     match value.extract::<String>() {
         Ok(text) => serde_json::from_str(&text).map_err(|e| {
             error::to_py(py, core::MasteryError::InvalidInput { field: field.into(), reason: e.to_string() })
@@ -740,6 +741,11 @@ fn _mastery(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(bake_svg, m)?)?;
     m.add_function(wrap_pyfunction!(unbake_svg, m)?)?;
     m.add_function(wrap_pyfunction!(calculate, m)?)?;
+    m.add_class::<risk::NativeRiskModel>()?;
+    m.add_function(wrap_pyfunction!(risk::risk_band, m)?)?;
+    m.add_function(wrap_pyfunction!(risk::population_stability_index, m)?)?;
+    m.add_function(wrap_pyfunction!(risk::risk_metrics, m)?)?;
+    m.add_function(wrap_pyfunction!(risk::synthetic_risk_data, m)?)?;
     m.add_function(wrap_pyfunction!(proficiency_scale, m)?)?;
     m.add_function(wrap_pyfunction!(rating_for, m)?)?;
     m.add_function(wrap_pyfunction!(frontier, m)?)?;

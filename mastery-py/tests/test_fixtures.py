@@ -2,7 +2,9 @@
 
 import hashlib
 import json
+import math
 
+import numpy as np
 import pytest
 
 import mastery
@@ -95,6 +97,14 @@ def run(op, inp):
             "svg_sha256": hashlib.sha256(mastery.certificate_svg(*args).encode()).hexdigest(),
             "pdf_sha256": hashlib.sha256(mastery.certificate_pdf(*args)).hexdigest(),
         }
+    if op == "risk_predict":
+        model = mastery.NativeRiskModel.from_json((FIXTURES / inp["model"]).read_text())
+        return model.predict_proba(np.array(inp["rows"], dtype=np.float64)).tolist()
+    if op == "risk_explain":
+        model = mastery.NativeRiskModel.from_json((FIXTURES / inp["model"]).read_text())
+        return model.explain([math.nan if v is None else v for v in inp["row"]], inp["top"])
+    if op == "risk_band":
+        return mastery.risk_band(inp["score"], inp["previous"], inp.get("bands"))
     if op == "unbake_png":
         found = mastery.unbake_png((FIXTURES / inp["file"]).read_bytes())
         return None if found is None else {"version": found[0], "text": found[1]}

@@ -124,6 +124,9 @@ export interface Verification { valid: boolean; checks: { name: string; passed: 
 export interface VerifyOptions { now: string; expected_issuer?: string | null; revoked_indexes?: number[]; keys?: Record<string, string>; status_lists?: Record<string, unknown>; }
 export interface CertificateTemplate { title?: string; presented_to?: string; accent?: string; text?: string; background?: string; font_family?: string; verify_label?: string; }
 export interface Unbaked { version: "ob3" | "ob2"; text: string; }
+export interface RiskReason { feature: string; value: number; contribution: number; text: string; }
+export interface RiskExplanation { score: number; margin: number; base: number; contributions: number[]; reasons: RiskReason[]; }
+export interface RiskBand { name: string; enter: number; exit: number; }
 /** Every error thrown by this package: a real Error with a stable `code`. */
 export interface MasteryError extends Error { code: string; field: string | null; }
 "#;
@@ -697,4 +700,74 @@ pub fn bake_svg(svg: &str, credential: &str, version: Option<String>) -> Result<
 #[wasm_bindgen(js_name = unbakeSvg, unchecked_return_type = "Unbaked | null")]
 pub fn unbake_svg(svg: &str) -> Result<JsValue, JsValue> {
     unbaked(core::credential::unbake_svg(svg).map_err(err)?)
+}
+
+/// A trained at-risk model loaded from its model file: scores, explanations and bands in the
+/// browser, bit for bit the same as in Python.
+#[wasm_bindgen]
+#[derive(Debug)]
+pub struct RiskModel {
+    inner: core::risk::RiskModelFile,
+}
+
+#[wasm_bindgen]
+impl RiskModel {
+    #[wasm_bindgen(js_name = fromJson)]
+    pub fn from_json(text: &str) -> Result<RiskModel, JsValue> {
+        core::risk::RiskModelFile::from_json(text).map(|inner| Self { inner }).map_err(err)
+    }
+
+    #[wasm_bindgen(js_name = toJson)]
+    pub fn to_json(&self) -> String {
+        self.inner.to_json()
+    }
+
+    #[wasm_bindgen(getter, js_name = featureNames)]
+    pub fn feature_names(&self) -> Vec<String> {
+        self.inner.features.iter().map(|f| f.name.clone()).collect()
+    }
+
+    #[wasm_bindgen(getter, js_name = modelVersion)]
+    pub fn model_version(&self) -> String {
+        self.inner.model_version.clone()
+    }
+
+    /// P(at risk) for rows given flat and row-major (`rows.length` = rows × features; use NaN
+    /// for a missing value).
+    #[wasm_bindgen(js_name = predictProba)]
+    pub fn predict_proba(&self, rows: &[f64]) -> Result<Vec<f64>, JsValue> {
+        use core::risk::RiskModel as _;
+        let width = self.inner.features.len();
+        if width == 0 || !rows.len().is_multiple_of(width) {
+            return Err(err(core::MasteryError::InvalidInput {
+                field: "features".into(),
+                reason: format!("expected a multiple of {width} values"),
+            }));
+        }
+        let x = ndarray::ArrayView2::from_shape((rows.len() / width, width), rows)
+            .map_err(|e| err(core::MasteryError::InvalidInput { field: "rows".into(), reason: e.to_string() }))?;
+        self.inner.predict_proba(x).map_err(err)
+    }
+
+    /// One row's score and its `top` reasons in words.
+    #[wasm_bindgen(unchecked_return_type = "RiskExplanation")]
+    pub fn explain(&self, row: &[f64], top: usize) -> Result<JsValue, JsValue> {
+        use core::risk::RiskModel as _;
+        to_js(&self.inner.explain(row, top).map_err(err)?)
+    }
+}
+
+/// The risk band for a score given the previous band (hysteresis); null below every band.
+#[wasm_bindgen(js_name = riskBand)]
+pub fn risk_band(
+    score: f64,
+    previous: Option<String>,
+    #[wasm_bindgen(unchecked_param_type = "RiskBand[] | null")] bands: JsValue,
+) -> Result<Option<String>, JsValue> {
+    let list: Option<Vec<core::risk::RiskBand>> = from_js(bands)?;
+    let bands = match list {
+        Some(list) => core::risk::RiskBands::new(list).map_err(err)?,
+        None => core::risk::RiskBands::default(),
+    };
+    Ok(bands.classify(score, previous.as_deref()).map(str::to_owned))
 }

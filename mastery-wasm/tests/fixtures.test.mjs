@@ -69,6 +69,15 @@ function run(op, input) {
       const sha = (bytes) => createHash("sha256").update(bytes).digest("hex");
       return { svg_sha256: sha(m.certificateSvg(...args)), pdf_sha256: sha(m.certificatePdf(...args)) };
     }
+    case "risk_predict": {
+      const model = m.RiskModel.fromJson(readFileSync(join(FIXTURES, input.model), "utf8"));
+      return Array.from(model.predictProba(Float64Array.from(input.rows.flat().map((v) => v ?? NaN))));
+    }
+    case "risk_explain": {
+      const model = m.RiskModel.fromJson(readFileSync(join(FIXTURES, input.model), "utf8"));
+      return model.explain(Float64Array.from(input.row.map((v) => v ?? NaN)), input.top);
+    }
+    case "risk_band": return m.riskBand(input.score, input.previous ?? null, input.bands ?? null) ?? null;
     case "unbake_png": return m.unbakePng(readFileSync(join(FIXTURES, input.file)));
     case "render_ring_chart": return m.renderSvg("ring_chart", input.chart);
     default: throw new TypeError(`unknown op ${op}`);

@@ -57,7 +57,7 @@ impl Normal {
 
 /// `rows` learners: the feature matrix (NaN = missing) and labels (1 = at risk).
 pub fn synthetic_risk_data(rows: usize, seed: u64) -> (Array2<f64>, Vec<f64>) {
-    let mut rng = Normal(SplitMix64::new(seed ^ 0x5EED_0F_415C));
+    let mut rng = Normal(SplitMix64::new(seed ^ 0x005E_ED0F_415C));
     let mut x = Array2::from_elem((rows, SYNTHETIC_FEATURES.len()), f64::NAN);
     let mut y = Vec::with_capacity(rows);
     for r in 0..rows {

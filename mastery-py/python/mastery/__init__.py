@@ -37,7 +37,9 @@ from ._mastery import (
     certificate_svg,
     certificate_pdf,
 )
+from ._mastery import population_stability_index, risk_band, risk_metrics, synthetic_risk_data
 from .bkt import BKTModel
+from .risk import NativeRiskModel, RiskClassifier
 
 __all__ = [
     "Framework",
@@ -48,6 +50,12 @@ __all__ = [
     "ingest_pybkt_csv",
     "evidence_frame",
     "BKTModel",
+    "RiskClassifier",
+    "NativeRiskModel",
+    "risk_band",
+    "risk_metrics",
+    "population_stability_index",
+    "synthetic_risk_data",
     "calculate",
     "proficiency_scale",
     "rating_for",

@@ -73,7 +73,30 @@ fn score(s: &Sums, lambda: f64, w: f64) -> f64 {
     -(2.0 * s.g * w + (s.h + lambda) * w * w)
 }
 
+/// The histograms of a node: row chunks are summed on their own, then added up in order. With
+/// the `parallel` feature the chunks run on the thread pool; the arithmetic is the same, so the
+/// model does not depend on the thread count.
 fn build_histogram(input: &GrowInput<'_>, rows: &[u32]) -> Vec<[Sums; SLOTS]> {
+    const CHUNK: usize = 65_536;
+    let merge = |parts: &mut dyn Iterator<Item = Vec<[Sums; SLOTS]>>| {
+        let mut total = vec![[Sums::default(); SLOTS]; input.x.features];
+        for part in parts {
+            for (t, p) in total.iter_mut().zip(&part) {
+                t.iter_mut().zip(p).for_each(|(t, p)| t.add(p));
+            }
+        }
+        total
+    };
+    #[cfg(feature = "parallel")]
+    if rayon::current_num_threads() > 1 && rows.len() >= 2 * CHUNK {
+        use rayon::prelude::*;
+        let parts: Vec<Vec<[Sums; SLOTS]>> = rows.par_chunks(CHUNK).map(|c| histogram_of(input, c)).collect();
+        return merge(&mut parts.into_iter());
+    }
+    merge(&mut rows.chunks(CHUNK).map(|c| histogram_of(input, c)))
+}
+
+fn histogram_of(input: &GrowInput<'_>, rows: &[u32]) -> Vec<[Sums; SLOTS]> {
     let nf = input.x.features;
     let mut hist = vec![[Sums::default(); SLOTS]; nf];
     if input.features.len() == nf {
@@ -116,8 +139,8 @@ fn best_split(input: &GrowInput<'_>, leaf: &Leaf) -> Option<Split> {
         let missing = hist[MISSING as usize];
         let value_bins = input.bins_per_feature[f];
         let mut acc = Sums::default();
-        for b in 0..value_bins.saturating_sub(1) {
-            acc.add(&hist[b]);
+        for (b, slot) in hist.iter().enumerate().take(value_bins.saturating_sub(1)) {
+            acc.add(slot);
             // Missing values go left, then right (once when there are none: the larger side).
             let options: &[bool] = if missing.n > 0 { &[true, false] } else { &[false] };
             for &default_left in options {

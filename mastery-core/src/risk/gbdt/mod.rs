@@ -42,6 +42,9 @@ pub struct GbdtParams {
     /// Stop when the validation log loss has not improved for this many rounds (0: never).
     pub early_stopping_rounds: usize,
     pub seed: u64,
+    /// Training threads with the `parallel` feature (0: one per core); ignored without it. The
+    /// model is the same whatever the number.
+    pub num_threads: usize,
 }
 
 impl Default for GbdtParams {
@@ -62,6 +65,7 @@ impl Default for GbdtParams {
             scale_pos_weight: 1.0,
             early_stopping_rounds: 0,
             seed: 0,
+            num_threads: 1,
         }
     }
 }
