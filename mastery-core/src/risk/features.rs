@@ -24,8 +24,10 @@ impl FeatureSpec {
     /// The reason in words for a value (missing values say so).
     pub fn reason_for(&self, value: f64) -> String {
         if value.is_nan() {
-            return format!("{}: not known yet", self.display);
+            return format!("no {} yet", self.display);
         }
+        // -0 reads as 0.
+        let value = if value == 0.0 { 0.0 } else { value };
         let shown =
             if value.fract() == 0.0 && value.abs() < 1e15 { format!("{value:.0}") } else { format!("{value:.1}") };
         self.reason.replace("{value}", &shown)

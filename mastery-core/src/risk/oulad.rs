@@ -64,11 +64,11 @@ fn ordinal(field: &str, value: &str) -> f64 {
 
 fn background_features() -> Vec<FeatureSpec> {
     vec![
-        FeatureSpec::new("module", "module", "module {value}", 0),
-        FeatureSpec::new("gender", "gender", "gender {value}", 0),
-        FeatureSpec::new("highest_education", "highest education", "prior education level {value}", 0),
-        FeatureSpec::new("imd_band", "deprivation band", "deprivation band {value}", 0),
-        FeatureSpec::new("age_band", "age band", "age band {value}", 0),
+        FeatureSpec::new("module", "module", "the module (code {value}) has many withdrawals", 0),
+        FeatureSpec::new("gender", "gender", "gender (code {value})", 0),
+        FeatureSpec::new("highest_education", "highest education", "prior education level {value} of 4", 0),
+        FeatureSpec::new("imd_band", "deprivation band", "deprivation decile {value} of 9 (0 = most deprived area)", 0),
+        FeatureSpec::new("age_band", "age band", "age band {value} (0: under 35)", 0),
         FeatureSpec::new("num_of_prev_attempts", "previous attempts", "{value} previous attempts at this module", 0),
         FeatureSpec::new("studied_credits", "credits studied", "studying {value} credits at once", 0),
         FeatureSpec::new("disability", "disability declared", "disability declared {value}", 0),

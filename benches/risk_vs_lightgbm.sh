@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Side by side: LightGBM (PyPI) and mastery train on the same 800,000 synthetic rows and predict
+# 1,000,000, one thread each; then two threads each, reported separately.
+# Usage: benches/risk_vs_lightgbm.sh   (sets up target/bench-venv the first time; takes minutes)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+VENV=target/bench-venv
+OUT=target/bench && mkdir -p "$OUT"
+if [ ! -x "$VENV/bin/python" ]; then python3 -m venv "$VENV"; fi
+"$VENV/bin/pip" install -q --disable-pip-version-check "numpy<2.3" "scikit-learn<1.7" pandas "maturin==1.16.0" lightgbm
+(cd mastery-py && PATH="$PWD/../$VENV/bin:$PATH" VIRTUAL_ENV="$PWD/../$VENV" maturin develop --release -q)
+cargo build --release -q -p mastery-benches --bin risk-bench
+./target/release/risk-bench --write "$OUT/risk" > "$OUT/risk_rust.json"
+"$VENV/bin/python" benches/risk_vs_lightgbm.py "$OUT/risk" "$OUT/risk_rust.json"
