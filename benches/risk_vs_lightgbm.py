@@ -14,20 +14,23 @@ CHILD = r"""
 import json, os, resource, sys, time
 import numpy as np
 peer, threads, data = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+# Import first, so module memory is not counted as training memory.
+if peer == "lightgbm":
+    import lightgbm
+else:
+    import mastery
+from sklearn.metrics import roc_auc_score
 x = np.fromfile(os.path.join(data, "x.f64"), dtype="<f8").reshape(-1, 30)
 y = np.fromfile(os.path.join(data, "y.f64"), dtype="<f8")
 base_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 xtr, ytr, xte, yte = x[:800_000], y[:800_000], x[800_000:], y[800_000:]
 params = dict(n_estimators=200, num_leaves=31, learning_rate=0.1, max_bin=255, n_jobs=threads)
 if peer == "lightgbm":
-    import lightgbm
     model = lightgbm.LGBMClassifier(objective="binary", verbose=-1, **params)
 else:
-    import mastery
     model = mastery.RiskClassifier(**params)
 t = time.perf_counter(); model.fit(xtr, ytr); train_s = time.perf_counter() - t
 train_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-from sklearn.metrics import roc_auc_score
 auc = roc_auc_score(yte, model.predict_proba(xte)[:, 1])
 t = time.perf_counter(); model.predict_proba(x); predict_s = time.perf_counter() - t
 row = x[123:124]

@@ -22,6 +22,20 @@ fn peak_rss_mb() -> f64 {
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
+    if args.iter().any(|a| a == "--quick") {
+        // Training only, 300,000 rows and 60 rounds, best of three (for tuning on a noisy machine).
+        let (x, y) = synthetic_risk_data(300_000, 2026);
+        let params = GbdtParams { n_estimators: 60, ..GbdtParams::default() };
+        let best = (0..3)
+            .map(|_| {
+                let t = Instant::now();
+                black_box(Gbdt::fit(x.view(), &y, &params, None).expect("fit"));
+                t.elapsed().as_secs_f64()
+            })
+            .fold(f64::INFINITY, f64::min);
+        println!("{}", serde_json::json!({ "quick_train_s": best }));
+        return;
+    }
     let (x, y) = synthetic_risk_data(1_000_000, 2026);
     if let Some(i) = args.iter().position(|a| a == "--write") {
         let dir = std::path::Path::new(args.get(i + 1).expect("--write needs a directory"));

@@ -6,7 +6,12 @@ use super::bins::{BinnedMatrix, MISSING, SLOTS};
 use super::tree::Tree;
 use super::GbdtParams;
 
-/// Sums of gradients, hessians and rows in one histogram slot (or a node).
+/// One histogram slot: the sums of gradients and hessians of its rows (16 bytes, added as one
+/// vector). Row counts are not kept per slot: like LightGBM, a split estimates them from the
+/// hessians, and the children get their exact counts from the partition.
+type Slot = [f64; 2];
+
+/// Sums of gradients, hessians and rows of a node.
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct Sums {
     pub g: f64,
@@ -19,10 +24,6 @@ impl Sums {
         self.g += o.g;
         self.h += o.h;
         self.n += o.n;
-    }
-
-    fn minus(&self, o: &Sums) -> Sums {
-        Sums { g: self.g - o.g, h: self.h - o.h, n: self.n - o.n }
     }
 }
 
@@ -55,7 +56,7 @@ struct Leaf {
     start: usize,
     end: usize,
     sums: Sums,
-    hist: Vec<[Sums; SLOTS]>,
+    hist: Vec<[Slot; SLOTS]>,
     depth: usize,
     lower: f64,
     upper: f64,
@@ -76,13 +77,16 @@ fn score(s: &Sums, lambda: f64, w: f64) -> f64 {
 /// The histograms of a node: row chunks are summed on their own, then added up in order. With
 /// the `parallel` feature the chunks run on the thread pool; the arithmetic is the same, so the
 /// model does not depend on the thread count.
-fn build_histogram(input: &GrowInput<'_>, rows: &[u32]) -> Vec<[Sums; SLOTS]> {
+fn build_histogram(input: &GrowInput<'_>, rows: &[u32]) -> Vec<[Slot; SLOTS]> {
     const CHUNK: usize = 65_536;
-    let merge = |parts: &mut dyn Iterator<Item = Vec<[Sums; SLOTS]>>| {
-        let mut total = vec![[Sums::default(); SLOTS]; input.x.features];
+    let merge = |parts: &mut dyn Iterator<Item = Vec<[Slot; SLOTS]>>| {
+        let mut total = vec![[[0.0; 2]; SLOTS]; input.x.features];
         for part in parts {
             for (t, p) in total.iter_mut().zip(&part) {
-                t.iter_mut().zip(p).for_each(|(t, p)| t.add(p));
+                t.iter_mut().zip(p).for_each(|(t, p)| {
+                    t[0] += p[0];
+                    t[1] += p[1];
+                });
             }
         }
         total
@@ -90,24 +94,31 @@ fn build_histogram(input: &GrowInput<'_>, rows: &[u32]) -> Vec<[Sums; SLOTS]> {
     #[cfg(feature = "parallel")]
     if rayon::current_num_threads() > 1 && rows.len() >= 2 * CHUNK {
         use rayon::prelude::*;
-        let parts: Vec<Vec<[Sums; SLOTS]>> = rows.par_chunks(CHUNK).map(|c| histogram_of(input, c)).collect();
+        let parts: Vec<Vec<[Slot; SLOTS]>> = rows.par_chunks(CHUNK).map(|c| histogram_of(input, c)).collect();
         return merge(&mut parts.into_iter());
     }
     merge(&mut rows.chunks(CHUNK).map(|c| histogram_of(input, c)))
 }
 
-fn histogram_of(input: &GrowInput<'_>, rows: &[u32]) -> Vec<[Sums; SLOTS]> {
+const PREFETCH: usize = 32;
+
+fn histogram_of(input: &GrowInput<'_>, rows: &[u32]) -> Vec<[Slot; SLOTS]> {
     let nf = input.x.features;
-    let mut hist = vec![[Sums::default(); SLOTS]; nf];
+    let mut hist = vec![[[0.0; 2]; SLOTS]; nf];
     if input.features.len() == nf {
-        for &r in rows {
+        for (k, &r) in rows.iter().enumerate() {
+            // A node's rows are sparse in memory: fetch a later row's bins and gradients early.
+            // (A load whose value is only kept alive, which safe Rust has instead of a prefetch.)
+            if let Some(&ahead) = rows.get(k + PREFETCH) {
+                let ahead = ahead as usize;
+                std::hint::black_box((input.x.bins[ahead * nf], input.grad[ahead].0));
+            }
             let r = r as usize;
             let (g, h) = input.grad[r];
             for (slots, &b) in hist.iter_mut().zip(input.x.row(r)) {
                 let slot = &mut slots[b as usize];
-                slot.g += g;
-                slot.h += h;
-                slot.n += 1;
+                slot[0] += g;
+                slot[1] += h;
             }
         }
     } else {
@@ -117,9 +128,8 @@ fn histogram_of(input: &GrowInput<'_>, rows: &[u32]) -> Vec<[Sums; SLOTS]> {
             let row = input.x.row(r);
             for &f in input.features {
                 let slot = &mut hist[f][row[f] as usize];
-                slot.g += g;
-                slot.h += h;
-                slot.n += 1;
+                slot[0] += g;
+                slot[1] += h;
             }
         }
     }
@@ -128,31 +138,39 @@ fn histogram_of(input: &GrowInput<'_>, rows: &[u32]) -> Vec<[Sums; SLOTS]> {
 
 fn best_split(input: &GrowInput<'_>, leaf: &Leaf) -> Option<Split> {
     let p = input.params;
-    if leaf.depth >= p.max_depth || (leaf.sums.n as usize) < 2 * p.min_data_in_leaf {
+    if leaf.depth >= p.max_depth.min(super::tree::MAX_DEPTH) || (leaf.sums.n as usize) < 2 * p.min_data_in_leaf {
         return None;
     }
     let lambda = p.lambda_l2;
     let parent_score = score(&leaf.sums, lambda, leaf_output(&leaf.sums, lambda, leaf.lower, leaf.upper));
     let mut best: Option<Split> = None;
+    // Rows per unit of hessian in this node: a slot's row count is estimated from its hessian.
+    let rows_per_hessian = f64::from(leaf.sums.n) / leaf.sums.h;
+    let sums_of = |slot: &Slot| Sums { g: slot[0], h: slot[1], n: (slot[1] * rows_per_hessian).round() as u32 };
     for &f in input.features {
         let hist = &leaf.hist[f];
-        let missing = hist[MISSING as usize];
+        let missing = sums_of(&hist[MISSING as usize]);
         let value_bins = input.bins_per_feature[f];
         let mut acc = Sums::default();
         for (b, slot) in hist.iter().enumerate().take(value_bins.saturating_sub(1)) {
-            acc.add(slot);
+            acc.g += slot[0];
+            acc.h += slot[1];
+            acc.n = (acc.h * rows_per_hessian).round() as u32;
             // Missing values go left, then right (once when there are none: the larger side).
-            let options: &[bool] = if missing.n > 0 { &[true, false] } else { &[false] };
+            let options: &[bool] = if missing.h > 0.0 { &[true, false] } else { &[false] };
             for &default_left in options {
                 let mut left = acc;
                 if default_left {
                     left.add(&missing);
                 }
-                let right = leaf.sums.minus(&left);
+                let right =
+                    Sums { g: leaf.sums.g - left.g, h: leaf.sums.h - left.h, n: leaf.sums.n.saturating_sub(left.n) };
                 if (left.n as usize) < p.min_data_in_leaf
                     || (right.n as usize) < p.min_data_in_leaf
                     || left.h < p.min_sum_hessian_in_leaf
                     || right.h < p.min_sum_hessian_in_leaf
+                    || left.h <= 0.0
+                    || right.h <= 0.0
                 {
                     continue;
                 }
@@ -164,7 +182,7 @@ fn best_split(input: &GrowInput<'_>, leaf: &Leaf) -> Option<Split> {
                 }
                 let gain = score(&left, lambda, wl) + score(&right, lambda, wr) - parent_score;
                 if gain > p.min_gain_to_split && best.is_none_or(|s| gain > s.gain) {
-                    let default_left = if missing.n > 0 { default_left } else { left.n >= right.n };
+                    let default_left = if missing.h > 0.0 { default_left } else { left.n >= right.n };
                     best = Some(Split {
                         gain,
                         feature: f,
@@ -187,11 +205,12 @@ fn best_split(input: &GrowInput<'_>, leaf: &Leaf) -> Option<Split> {
 pub(crate) fn grow(input: &GrowInput<'_>, rows: &mut [u32]) -> (Tree, Vec<std::ops::Range<usize>>) {
     let p = input.params;
     let root_hist = build_histogram(input, rows);
-    let mut sums = Sums::default();
+    let mut sums = Sums { g: 0.0, h: 0.0, n: rows.len() as u32 };
     // Any one feature's slots add up to the node.
     let f0 = input.features.first().copied().unwrap_or(0);
     for slot in &root_hist[f0] {
-        sums.add(slot);
+        sums.g += slot[0];
+        sums.h += slot[1];
     }
     let mut leaves = vec![Leaf {
         start: 0,
@@ -241,25 +260,21 @@ pub(crate) fn grow(input: &GrowInput<'_>, rows: &mut [u32]) -> (Tree, Vec<std::o
         let column = &input.x.columns[split.feature];
         let goes_left = |r: u32| {
             let b = column[r as usize];
-            if b == MISSING {
-                split.default_left
-            } else {
-                b <= split.bin
-            }
+            (b <= split.bin) & (b != MISSING) | (b == MISSING) & split.default_left
         };
         let slice = &mut rows[leaf.start..leaf.end];
-        scratch.clear();
-        let mut mid = 0;
+        // Branch-free: every row is written to both sides and the side it belongs to advances.
+        scratch.resize(slice.len(), 0);
+        let (mut mid, mut right) = (0, 0);
         for k in 0..slice.len() {
             let r = slice[k];
-            if goes_left(r) {
-                slice[mid] = r;
-                mid += 1;
-            } else {
-                scratch.push(r);
-            }
+            let left = usize::from(goes_left(r));
+            slice[mid] = r;
+            scratch[right] = r;
+            mid += left;
+            right += 1 - left;
         }
-        slice[mid..].copy_from_slice(&scratch);
+        slice[mid..].copy_from_slice(&scratch[..right]);
         let mid = leaf.start + mid;
         // Monotone splits bound their children on either side of the midpoint.
         let (mut left_bounds, mut right_bounds) = ((leaf.lower, leaf.upper), (leaf.lower, leaf.upper));
@@ -280,14 +295,18 @@ pub(crate) fn grow(input: &GrowInput<'_>, rows: &mut [u32]) -> (Tree, Vec<std::o
             (false, &rows[mid..leaf.end])
         };
         let small_hist = build_histogram(input, small_rows);
-        let large_hist: Vec<[Sums; SLOTS]> =
-            leaf.hist.iter().zip(&small_hist).map(|(p, s)| std::array::from_fn(|b| p[b].minus(&s[b]))).collect();
+        let large_hist: Vec<[Slot; SLOTS]> = leaf
+            .hist
+            .iter()
+            .zip(&small_hist)
+            .map(|(p, s)| std::array::from_fn(|b| [p[b][0] - s[b][0], p[b][1] - s[b][1]]))
+            .collect();
         let (left_hist, right_hist) = if small_is_left { (small_hist, large_hist) } else { (large_hist, small_hist) };
         let depth = leaf.depth + 1;
         let mut left = Leaf {
             start: leaf.start,
             end: mid,
-            sums: split.left,
+            sums: Sums { n: (mid - leaf.start) as u32, ..split.left },
             hist: left_hist,
             depth,
             lower: left_bounds.0,
@@ -298,7 +317,7 @@ pub(crate) fn grow(input: &GrowInput<'_>, rows: &mut [u32]) -> (Tree, Vec<std::o
         let mut right = Leaf {
             start: mid,
             end: leaf.end,
-            sums: split.right,
+            sums: Sums { n: (leaf.end - mid) as u32, ..split.right },
             hist: right_hist,
             depth,
             lower: right_bounds.0,

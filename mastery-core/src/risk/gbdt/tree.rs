@@ -4,6 +4,9 @@
 
 use serde::{Deserialize, Serialize};
 
+/// The deepest a tree may grow or load: the walks that explain a score recurse once per level.
+pub(crate) const MAX_DEPTH: usize = 200;
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Tree {
     pub feature: Vec<u32>,
@@ -58,20 +61,56 @@ impl Tree {
         self.leaf_value[self.leaf_index(x)]
     }
 
-    /// Checks the structure a loaded file claims (indexes in range, one leaf more than nodes).
+    /// Checks the structure a loaded file claims: indexes in range, one leaf more than internal
+    /// nodes, every child after its parent (so no cycles), every node reached once, positive
+    /// covers, and a depth the recursive walks can take.
     pub(crate) fn is_well_formed(&self, features: usize) -> bool {
         let nodes = self.feature.len();
         let leaves = self.leaf_value.len();
-        let child_ok = |c: i32| if c < 0 { (!c as usize) < leaves } else { (c as usize) < nodes && c > 0 };
-        leaves == nodes + 1
-            && [self.threshold.len(), self.default_left.len(), self.left.len(), self.right.len()]
-                .iter()
-                .all(|&n| n == nodes)
-            && self.internal_count.len() == nodes
-            && self.leaf_count.len() == leaves
-            && self.feature.iter().all(|&f| (f as usize) < features)
-            && self.left.iter().chain(&self.right).all(|&c| child_ok(c))
-            && self.leaf_value.iter().chain(&self.threshold).all(|v| !v.is_nan())
+        let lengths_ok = leaves == nodes + 1
+            && [
+                self.threshold.len(),
+                self.default_left.len(),
+                self.left.len(),
+                self.right.len(),
+                self.internal_count.len(),
+            ]
+            .iter()
+            .all(|&n| n == nodes)
+            && self.leaf_count.len() == leaves;
+        if !lengths_ok
+            || self.feature.iter().any(|&f| f as usize >= features)
+            || self.leaf_value.iter().chain(&self.threshold).any(|v| v.is_nan())
+            || self.internal_count.iter().any(|c| !(c.is_finite() && *c > 0.0))
+            || self.leaf_count.iter().any(|c| !(c.is_finite() && *c >= 0.0))
+        {
+            return false;
+        }
+        let (mut seen_nodes, mut seen_leaves) = (vec![false; nodes], vec![false; leaves]);
+        let mut depth = vec![0usize; nodes];
+        if nodes > 0 {
+            seen_nodes[0] = true;
+        }
+        for i in 0..nodes {
+            for c in [self.left[i], self.right[i]] {
+                if c < 0 {
+                    let leaf = !c as usize;
+                    if leaf >= leaves || std::mem::replace(&mut seen_leaves[leaf], true) {
+                        return false;
+                    }
+                } else {
+                    let c = c as usize;
+                    if c <= i || c >= nodes || std::mem::replace(&mut seen_nodes[c], true) {
+                        return false;
+                    }
+                    depth[c] = depth[i] + 1;
+                    if depth[c] > MAX_DEPTH {
+                        return false;
+                    }
+                }
+            }
+        }
+        seen_nodes.iter().all(|s| *s) && (nodes == 0 || seen_leaves.iter().all(|s| *s))
     }
 
     fn cover(&self, child: i32) -> f64 {
@@ -94,33 +133,53 @@ impl Tree {
     /// Adds the exact TreeSHAP contributions of `x` to `phi` (one per feature; Lundberg, Erion &
     /// Lee 2018, Algorithm 2). They sum to `predict(x) - expected_value()`.
     pub fn shap(&self, x: &[f64], phi: &mut [f64]) {
-        if !self.feature.is_empty() {
-            self.shap_recurse(0, x, phi, &[], 1.0, 1.0, -1);
+        if self.feature.is_empty() {
+            return;
         }
+        // Each level of the walk keeps its path in its own segment of one buffer.
+        let levels = self.depth() + 2;
+        let mut buffer = vec![PathElement::default(); levels * (levels + 1) / 2];
+        self.shap_recurse(0, x, phi, &mut buffer, 0, 0, 0, 1.0, 1.0, -1);
     }
 
+    fn depth(&self) -> usize {
+        fn walk(t: &Tree, child: i32) -> usize {
+            if child < 0 {
+                0
+            } else {
+                1 + walk(t, t.left[child as usize]).max(walk(t, t.right[child as usize]))
+            }
+        }
+        walk(self, 0)
+    }
+
+    /// This call's path lives at `buffer[start..=start + unique_depth]`; its first
+    /// `unique_depth` elements are copied from the parent's segment at `parent`.
     #[allow(clippy::too_many_arguments)]
     fn shap_recurse(
         &self,
         child: i32,
         x: &[f64],
         phi: &mut [f64],
-        parent: &[PathElement],
+        buffer: &mut [PathElement],
+        start: usize,
+        parent: usize,
+        unique_depth: usize,
         zero_fraction: f64,
         one_fraction: f64,
         feature: i64,
     ) {
-        let unique_depth = parent.len();
-        let mut path = Vec::with_capacity(unique_depth + 2);
-        path.extend_from_slice(parent);
-        path.push(PathElement::default());
-        extend(&mut path, unique_depth, zero_fraction, one_fraction, feature);
+        if unique_depth > 0 {
+            buffer.copy_within(parent..parent + unique_depth, start);
+        }
+        let path = &mut buffer[start..=start + unique_depth];
+        extend(path, unique_depth, zero_fraction, one_fraction, feature);
         if child < 0 {
             let value = self.leaf_value[!child as usize];
             for i in 1..=unique_depth {
                 let e = path[i];
                 phi[e.feature as usize] +=
-                    unwound_sum(&path, unique_depth, i) * (e.one_fraction - e.zero_fraction) * value;
+                    unwound_sum(path, unique_depth, i) * (e.one_fraction - e.zero_fraction) * value;
             }
             return;
         }
@@ -132,17 +191,18 @@ impl Tree {
         let cover = self.internal_count[node];
         let split_feature = i64::from(self.feature[node]);
         // A feature met again on the path is undone first, then extended again below.
-        let (mut incoming_zero, mut incoming_one) = (1.0, 1.0);
+        let (mut incoming_zero, mut incoming_one, mut depth) = (1.0, 1.0, unique_depth);
         if let Some(k) = path[1..].iter().position(|e| e.feature == split_feature).map(|k| k + 1) {
             incoming_zero = path[k].zero_fraction;
             incoming_one = path[k].one_fraction;
-            unwind(&mut path, unique_depth, k);
-            path.pop();
+            unwind(path, unique_depth, k);
+            depth -= 1;
         }
         let hot_zero = self.cover(hot) / cover * incoming_zero;
         let cold_zero = self.cover(cold) / cover * incoming_zero;
-        self.shap_recurse(hot, x, phi, &path, hot_zero, incoming_one, split_feature);
-        self.shap_recurse(cold, x, phi, &path, cold_zero, 0.0, split_feature);
+        let next = start + unique_depth + 1;
+        self.shap_recurse(hot, x, phi, buffer, next, start, depth + 1, hot_zero, incoming_one, split_feature);
+        self.shap_recurse(cold, x, phi, buffer, next, start, depth + 1, cold_zero, 0.0, split_feature);
     }
 }
 
