@@ -541,12 +541,7 @@ fn achievement_credential<'py>(
 /// Signs a credential (a dict or JSON text) as a compact VC-JWT with the issuer's seed.
 #[pyfunction]
 fn sign_vc_jwt(py: Python<'_>, credential: &Bound<'_, PyAny>, seed: &[u8]) -> PyResult<String> {
-    let credential: serde_json::Value = match credential.extract::<String>() {
-        Ok(text) => serde_json::from_str(&text).map_err(|e| {
-            error::to_py(py, core::MasteryError::InvalidInput { field: "credential".into(), reason: e.to_string() })
-        })?,
-        Err(_) => from_python(Some(credential))?,
-    };
+    let credential = json_arg(py, credential, "credential")?;
     let key = core::credential::IssuerKey::from_seed(seed).py_err(py)?;
     core::credential::sign_vc_jwt(&credential, &key).py_err(py)
 }
@@ -572,11 +567,19 @@ fn verify_vc_jwt<'py>(
 /// A JSON argument given as a dict (or list) or as JSON text.
 pub(crate) fn json_arg(py: Python<'_>, value: &Bound<'_, PyAny>, field: &str) -> PyResult<serde_json::Value> {
     match value.extract::<String>() {
-        Ok(text) => serde_json::from_str(&text).map_err(|e| {
-            error::to_py(py, core::MasteryError::InvalidInput { field: field.into(), reason: e.to_string() })
-        }),
+        Ok(text) => serde_json::from_str(&text).map_err(|e| invalid(py, field, e)),
         Err(_) => from_python::<serde_json::Value>(Some(value)),
     }
+}
+
+/// A JSON argument read into a core type (a dict, a list or JSON text).
+pub(crate) fn typed_arg<T: serde::de::DeserializeOwned>(py: Python<'_>, value: &Bound<'_, PyAny>, field: &str) -> PyResult<T> {
+    serde_json::from_value(json_arg(py, value, field)?).map_err(|e| invalid(py, field, e))
+}
+
+/// An `invalid_input` MasteryError naming the argument.
+pub(crate) fn invalid(py: Python<'_>, field: &str, reason: impl ToString) -> PyErr {
+    error::to_py(py, core::MasteryError::InvalidInput { field: field.into(), reason: reason.to_string() })
 }
 
 /// Adds an `eddsa-rdfc-2022` Data Integrity proof; returns the signed credential as a dict.
@@ -610,10 +613,7 @@ fn verify_credential<'py>(
         Ok(text) => text,
         Err(_) => json_arg(py, credential, "credential")?.to_string(),
     };
-    let options: core::credential::VerifyOptions =
-        serde_json::from_value(json_arg(py, options, "options")?).map_err(|e| {
-            error::to_py(py, core::MasteryError::InvalidInput { field: "options".into(), reason: e.to_string() })
-        })?;
+    let options: core::credential::VerifyOptions = typed_arg(py, options, "options")?;
     let verification = py.detach(|| core::credential::verify_credential(&text, &options)).py_err(py)?;
     to_python(py, &verification)
 }
@@ -636,9 +636,7 @@ fn certificate(
     let cert =
         core::credential::Certificate::from_credential(&credential, learner_name, verification_url).py_err(py)?;
     let template = match template {
-        Some(t) => serde_json::from_value(json_arg(py, t, "template")?).map_err(|e| {
-            error::to_py(py, core::MasteryError::InvalidInput { field: "template".into(), reason: e.to_string() })
-        })?,
+        Some(t) => typed_arg(py, t, "template")?,
         None => core::credential::CertificateTemplate::default(),
     };
     Ok((cert, template))

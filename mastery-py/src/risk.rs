@@ -25,13 +25,7 @@ fn specs(
     let given: Vec<core::risk::FeatureSpec> = from_python(features)?;
     if !given.is_empty() {
         if given.len() != names.len() {
-            return Err(crate::error::to_py(
-                py,
-                core::MasteryError::InvalidInput {
-                    field: "features".into(),
-                    reason: "one feature spec per column is required".into(),
-                },
-            ));
+            return Err(crate::invalid(py, "features", "one feature spec per column is required"));
         }
         return Ok(given);
     }
@@ -56,8 +50,7 @@ impl NativeRiskModel {
         model_version: &str,
     ) -> PyResult<Self> {
         let params: core::risk::GbdtParams = match params {
-            Some(p) if !p.is_none() => serde_json::from_value(crate::json_arg(py, p, "params")?)
-                .map_err(|e| pyo3::exceptions::PyTypeError::new_err(format!("params: {e}")))?,
+            Some(p) if !p.is_none() => crate::typed_arg(py, p, "params")?,
             _ => core::risk::GbdtParams::default(),
         };
         let features = specs(py, names, features)?;
