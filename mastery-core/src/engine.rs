@@ -30,11 +30,21 @@ pub struct MasteryChange {
     pub p_known_before: Option<f64>,
     pub p_known_after: Option<f64>,
     pub mastered_after: bool,
+    /// When the evidence happened, if it says.
+    #[serde(default)]
+    pub at: Option<crate::time::Instant>,
 }
 
 /// Where the engine records mastery changes (the host's audit log).
 pub trait ChangeLog {
     fn record(&self, change: &MasteryChange);
+}
+
+/// A shared log (the host keeps one handle, the engine another).
+impl<T: ChangeLog + ?Sized> ChangeLog for std::sync::Arc<T> {
+    fn record(&self, change: &MasteryChange) {
+        (**self).record(change);
+    }
 }
 
 /// Keeps changes in memory (tests, small hosts).
@@ -64,7 +74,7 @@ pub struct IngestOutcome {
 pub struct Engine<S> {
     store: S,
     config: MasteryConfig,
-    log: Option<Box<dyn ChangeLog + Send + Sync>>,
+    logs: Vec<Box<dyn ChangeLog + Send + Sync>>,
 }
 
 impl<S: std::fmt::Debug> std::fmt::Debug for Engine<S> {
@@ -90,12 +100,13 @@ impl<S: Store> Engine<S> {
     }
 
     pub fn with_config(store: S, config: MasteryConfig) -> Self {
-        Self { store, config, log: None }
+        Self { store, config, logs: Vec::new() }
     }
 
-    /// Routes every mastery change to `log`.
+    /// Routes every mastery change to `log` (in addition to any logs added before): an audit
+    /// log, a [`crate::credential::CredentialIssuer`] that awards badges as mastery changes, ...
     pub fn with_change_log(mut self, log: impl ChangeLog + Send + Sync + 'static) -> Self {
-        self.log = Some(Box::new(log));
+        self.logs.push(Box::new(log));
         self
     }
 
@@ -153,8 +164,8 @@ impl<S: Store> Engine<S> {
             let value = serde_json::to_value(&state).map_err(|e| MasteryError::Store { reason: e.to_string() })?;
             self.store.put_state(ctx, &key, &value).map_err(Into::into)?;
             changes += 1;
-            if let Some(log) = &self.log {
-                log.record(&MasteryChange {
+            if !self.logs.is_empty() {
+                let change = MasteryChange {
                     learner: evidence.learner.clone(),
                     course: evidence.course.clone(),
                     competency: competency.as_str().to_owned(),
@@ -164,7 +175,9 @@ impl<S: Store> Engine<S> {
                     p_known_before: before.1,
                     p_known_after: state.knowledge.map(|k| k.p_known),
                     mastered_after: state.mastered,
-                });
+                    at: evidence.occurred_at,
+                };
+                self.logs.iter().for_each(|log| log.record(&change));
             }
         }
         Ok(Some(changes))

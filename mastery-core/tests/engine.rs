@@ -114,3 +114,98 @@ fn every_change_is_logged_once_and_duplicates_change_nothing() {
     let state = engine.mastery(&service(), &"l0".into(), Some(&"c1".into()), "fractions").unwrap().unwrap();
     assert_eq!((state.rating.as_deref(), state.mastered), (Some("Near Mastery"), false));
 }
+
+mod awards {
+    use super::*;
+    use mastery_core::credential::{Achievement, AchievementType, AwardRule, CredentialIssuer, CredentialLedger};
+    use std::sync::Arc;
+
+    fn achievements() -> Vec<Achievement> {
+        let badge = |id: &str, rule: AwardRule| Achievement {
+            id: format!("https://badges.example.edu/{id}"),
+            version: 1,
+            name: id.into(),
+            description: id.into(),
+            criteria: id.into(),
+            image: None,
+            achievement_type: AchievementType::Badge,
+            alignments: vec![],
+            valid_days: None,
+            rule,
+        };
+        let mastery = |c: &str| AwardRule::Mastery { competency: c.into(), min_points: None };
+        vec![
+            badge("fractions", mastery("fractions")),
+            badge("both", AwardRule::All { rules: vec![mastery("fractions"), mastery("decimals")] }),
+            badge("practice", AwardRule::EvidenceCount { min: 3, competency: None }),
+        ]
+    }
+
+    fn issue(batch: &[Evidence], replays: usize) -> (Arc<CredentialIssuer>, Engine<MemoryStore>) {
+        let t0 = parse_instant("2026-03-01T00:00:00Z", "t").unwrap();
+        let issuer = Arc::new(CredentialIssuer::new(achievements(), None, CredentialLedger::new(), t0));
+        let engine = Engine::with_config(MemoryStore::new(), config()).with_change_log(issuer.clone());
+        for _ in 0..replays {
+            engine.ingest(&service(), batch);
+        }
+        (issuer, engine)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(48))]
+        /// Exactly once, through the engine: whatever the order, duplication or replay of the
+        /// events, no learner is awarded (or announced) one achievement twice, and every
+        /// achievement the final state earns has been awarded.
+        #[test]
+        fn engine_awards_exactly_once(
+            events in prop::collection::vec((0u8..3, 0u8..2, 0u8..60, 0u8..5), 1..30),
+            seed in any::<u64>(),
+            replays in 1usize..3,
+        ) {
+            let mut batch: Vec<Evidence> =
+                events.iter().enumerate().map(|(i, (l, c, m, s))| event(i as u8, *l, *c, *m, *s)).collect();
+            let extra: Vec<Evidence> = batch.iter().step_by(3).cloned().collect();
+            batch.extend(extra);
+            let mut rng = seed;
+            for i in (1..batch.len()).rev() {
+                rng = rng.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                batch.swap(i, (rng >> 33) as usize % (i + 1));
+            }
+            let (issuer, engine) = issue(&batch, replays);
+            let awards: Vec<(String, String)> =
+                issuer.with_ledger(|l| l.pending(usize::MAX).iter().map(|n| (n.learner.clone(), n.achievement.clone())).collect());
+            let mut unique = awards.clone();
+            unique.sort();
+            unique.dedup();
+            prop_assert_eq!(unique.len(), awards.len());
+            // What the final mastery state earns has been awarded.
+            for learner in 0..3u8 {
+                let states = engine.learner_states(&service(), &format!("l{learner}").into(), Some(&"c1".into())).unwrap();
+                let mastered = |c: &str| states.iter().any(|s| s.competency == c && s.mastered);
+                let has = |a: &str| awards.iter().any(|(l, x)| l == &format!("l{learner}") && x.ends_with(a));
+                if mastered("fractions") { prop_assert!(has("/fractions")); }
+                if mastered("fractions") && mastered("decimals") { prop_assert!(has("/both")); }
+            }
+        }
+    }
+
+    #[test]
+    fn ingest_awards_and_announces_once_and_replay_adds_nothing() {
+        // l0 answers fractions and decimals perfectly; l1 fractions poorly.
+        let batch: Vec<Evidence> = vec![
+            event(1, 0, 0, 1, 4),
+            event(2, 0, 0, 2, 4),
+            event(3, 0, 1, 3, 4),
+            event(4, 0, 1, 4, 4),
+            event(5, 1, 0, 5, 1),
+        ];
+        let (issuer, engine) = issue(&batch, 2);
+        let pending = issuer.with_ledger(|l| l.pending(usize::MAX));
+        let got: Vec<(&str, &str)> = pending.iter().map(|n| (n.learner.as_str(), n.achievement.rsplit('/').next().unwrap())).collect();
+        assert_eq!(got, [("l0", "fractions"), ("l0", "both"), ("l0", "practice")]);
+        // Delivered and acknowledged: a replay of the whole batch announces nothing new.
+        issuer.with_ledger(|l| l.acknowledge(&pending.iter().map(|n| n.id).collect::<Vec<_>>()));
+        engine.ingest(&service(), &batch);
+        assert!(issuer.with_ledger(|l| l.pending(10)).is_empty());
+    }
+}

@@ -573,7 +573,11 @@ pub(crate) fn json_arg(py: Python<'_>, value: &Bound<'_, PyAny>, field: &str) ->
 }
 
 /// A JSON argument read into a core type (a dict, a list or JSON text).
-pub(crate) fn typed_arg<T: serde::de::DeserializeOwned>(py: Python<'_>, value: &Bound<'_, PyAny>, field: &str) -> PyResult<T> {
+pub(crate) fn typed_arg<T: serde::de::DeserializeOwned>(
+    py: Python<'_>,
+    value: &Bound<'_, PyAny>,
+    field: &str,
+) -> PyResult<T> {
     serde_json::from_value(json_arg(py, value, field)?).map_err(|e| invalid(py, field, e))
 }
 

@@ -6,6 +6,7 @@ mod baking;
 mod certificate;
 mod gallery;
 mod integrity;
+mod issuer;
 mod jwt;
 mod keys;
 mod ledger;
@@ -20,6 +21,7 @@ pub use gallery::{badge_gallery, expire_with_decay, BadgeStatus, GalleryItem};
 pub use integrity::{
     canonicalize, did_web_document, did_web_url, keys_from_document, sign_data_integrity, CRYPTOSUITE,
 };
+pub use issuer::CredentialIssuer;
 pub use jwt::{
     sign_vc_jwt, verify_credential, verify_credential_json, verify_vc_jwt, Check, Verification, VerifyOptions,
 };

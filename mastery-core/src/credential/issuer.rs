@@ -1,0 +1,89 @@
+//! Awarding as mastery changes: a [`CredentialIssuer`] is a change log the engine feeds, so every
+//! ingest evaluates exactly the achievements the changed competencies can affect (through the
+//! rule index) and awards each learner × achievement × version once, into the ledger's outbox.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+
+use super::ledger::{Award, CredentialLedger, RuleIndex};
+use super::ob3::Achievement;
+use super::rules::LearnerFacts;
+use crate::engine::{ChangeLog, MasteryChange};
+use crate::framework::Framework;
+use crate::time::Instant;
+
+/// Achievements, their rule index and the ledger, fed by the engine's mastery changes.
+#[derive(Debug)]
+pub struct CredentialIssuer {
+    achievements: Vec<Achievement>,
+    index: RuleIndex,
+    framework: Option<Framework>,
+    /// The award time for evidence that carries no time of its own.
+    default_time: Instant,
+    state: Mutex<IssuerState>,
+}
+
+#[derive(Debug, Default)]
+struct IssuerState {
+    ledger: CredentialLedger,
+    facts: BTreeMap<String, LearnerFacts>,
+}
+
+impl CredentialIssuer {
+    pub fn new(
+        achievements: Vec<Achievement>,
+        framework: Option<Framework>,
+        ledger: CredentialLedger,
+        default_time: Instant,
+    ) -> Self {
+        let index = RuleIndex::new(&achievements, framework.as_ref());
+        Self {
+            achievements,
+            index,
+            framework,
+            default_time,
+            state: Mutex::new(IssuerState { ledger, ..IssuerState::default() }),
+        }
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, IssuerState> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Reads (or drains) the ledger: the host persists it and delivers its outbox.
+    pub fn with_ledger<T>(&self, f: impl FnOnce(&mut CredentialLedger) -> T) -> T {
+        f(&mut self.state().ledger)
+    }
+
+    /// A learner's streak changed (the streak engine runs on activity, not mastery).
+    pub fn streak_changed(&self, learner: &str, streak: u32, at: Instant) -> Vec<Award> {
+        let mut state = self.state();
+        let IssuerState { ledger, facts } = &mut *state;
+        let f = facts.entry(learner.to_owned()).or_default();
+        f.streak = streak;
+        let only = self.index.affected(&[], true);
+        ledger.evaluate(learner, f, &self.achievements, self.framework.as_ref(), Some(&only), at)
+    }
+}
+
+impl ChangeLog for CredentialIssuer {
+    fn record(&self, change: &MasteryChange) {
+        let mut state = self.state();
+        let IssuerState { ledger, facts } = &mut *state;
+        let learner = change.learner.as_str();
+        let f = facts.entry(learner.to_owned()).or_default();
+        let competency = change.competency.clone();
+        if let Some(score) = change.score_after {
+            f.scores.insert(competency.clone(), score);
+        }
+        if change.mastered_after {
+            f.mastered.insert(competency.clone());
+        } else {
+            f.mastered.remove(&competency);
+        }
+        *f.evidence.entry(competency.clone()).or_default() += 1;
+        let only = self.index.affected(std::slice::from_ref(&competency), false);
+        let at = change.at.unwrap_or(self.default_time);
+        ledger.evaluate(learner, f, &self.achievements, self.framework.as_ref(), Some(&only), at);
+    }
+}
