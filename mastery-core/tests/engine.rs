@@ -201,7 +201,8 @@ mod awards {
         ];
         let (issuer, engine) = issue(&batch, 2);
         let pending = issuer.with_ledger(|l| l.pending(usize::MAX));
-        let got: Vec<(&str, &str)> = pending.iter().map(|n| (n.learner.as_str(), n.achievement.rsplit('/').next().unwrap())).collect();
+        let got: Vec<(&str, &str)> =
+            pending.iter().map(|n| (n.learner.as_str(), n.achievement.rsplit('/').next().unwrap())).collect();
         assert_eq!(got, [("l0", "fractions"), ("l0", "both"), ("l0", "practice")]);
         // Delivered and acknowledged: a replay of the whole batch announces nothing new.
         issuer.with_ledger(|l| l.acknowledge(&pending.iter().map(|n| n.id).collect::<Vec<_>>()));
