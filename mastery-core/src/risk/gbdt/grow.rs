@@ -31,7 +31,7 @@ impl Sums {
 /// monotone constraints, and which features this tree may use.
 pub(crate) struct GrowInput<'a> {
     pub x: &'a BinnedMatrix,
-    pub grad: &'a [(f64, f64)],
+    pub grad: &'a [[f32; 2]],
     pub bins_per_feature: &'a [usize],
     pub thresholds: &'a [Vec<f64>],
     pub monotone: &'a [i8],
@@ -111,10 +111,11 @@ fn histogram_of(input: &GrowInput<'_>, rows: &[u32]) -> Vec<[Slot; SLOTS]> {
             // (A load whose value is only kept alive, which safe Rust has instead of a prefetch.)
             if let Some(&ahead) = rows.get(k + PREFETCH) {
                 let ahead = ahead as usize;
-                std::hint::black_box((input.x.bins[ahead * nf], input.grad[ahead].0));
+                std::hint::black_box((input.x.bins[ahead * nf], input.grad[ahead][0]));
             }
             let r = r as usize;
-            let (g, h) = input.grad[r];
+            let [g, h] = input.grad[r];
+            let (g, h) = (f64::from(g), f64::from(h));
             for (slots, &b) in hist.iter_mut().zip(input.x.row(r)) {
                 let slot = &mut slots[b as usize];
                 slot[0] += g;
@@ -124,7 +125,8 @@ fn histogram_of(input: &GrowInput<'_>, rows: &[u32]) -> Vec<[Slot; SLOTS]> {
     } else {
         for &r in rows {
             let r = r as usize;
-            let (g, h) = input.grad[r];
+            let [g, h] = input.grad[r];
+            let (g, h) = (f64::from(g), f64::from(h));
             let row = input.x.row(r);
             for &f in input.features {
                 let slot = &mut hist[f][row[f] as usize];

@@ -197,7 +197,7 @@ impl Gbdt {
         let init_score = libm::log(base / (1.0 - base));
 
         let mut margin = vec![init_score; rows];
-        let mut grad = vec![(0.0, 0.0); rows];
+        let mut grad = vec![[0.0f32; 2]; rows];
         let mut val_margin = validation.map(|v| vec![init_score; v.x.nrows()]);
         let mut val_row = vec![0.0; features];
         let mut rng = SplitMix64::new(params.seed);
@@ -209,7 +209,7 @@ impl Gbdt {
             for (i, g) in grad.iter_mut().enumerate() {
                 let p = sigmoid(margin[i]);
                 let w = weight(y[i]);
-                *g = ((p - y[i]) * w, (p * (1.0 - p)).max(1e-16) * w);
+                *g = [((p - y[i]) * w) as f32, ((p * (1.0 - p)).max(1e-16) * w) as f32];
             }
             rows_buf.clear();
             if params.bagging_fraction < 1.0 {
