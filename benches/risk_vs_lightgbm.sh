@@ -2,6 +2,7 @@
 # Side by side: LightGBM (PyPI) and mastery train on the same 800,000 synthetic rows and predict
 # 1,000,000, one thread each; then two threads each, reported separately.
 # Usage: benches/risk_vs_lightgbm.sh   (sets up target/bench-venv the first time; takes minutes)
+#        REPEAT=3 THREADS=1 benches/risk_vs_lightgbm.sh   (best of three fresh runs, one thread)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV=target/bench-venv
