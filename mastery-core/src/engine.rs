@@ -30,6 +30,9 @@ pub struct MasteryChange {
     pub p_known_before: Option<f64>,
     pub p_known_after: Option<f64>,
     pub mastered_after: bool,
+    /// Evidence records now counted for this competency (the state's history).
+    #[serde(default)]
+    pub evidence_count: usize,
     /// When the evidence happened, if it says.
     #[serde(default)]
     pub at: Option<crate::time::Instant>,
@@ -175,6 +178,7 @@ impl<S: Store> Engine<S> {
                     p_known_before: before.1,
                     p_known_after: state.knowledge.map(|k| k.p_known),
                     mastered_after: state.mastered,
+                    evidence_count: state.history.len(),
                     at: evidence.occurred_at,
                 };
                 self.logs.iter().for_each(|log| log.record(&change));

@@ -9,6 +9,20 @@ pub(crate) fn parse_document(text: &str, format: &'static str) -> Result<Value> 
     serde_json::from_str::<Strict>(text).map(|s| s.0).map_err(|e| MasteryError::parse(format, e))
 }
 
+/// A JSON-LD property that holds one item or a list of them (`proof`, `credentialStatus`).
+pub(crate) fn one_or_many(value: Option<&Value>) -> Vec<&Value> {
+    match value {
+        Some(Value::Array(list)) => list.iter().collect(),
+        Some(one) => vec![one],
+        None => Vec::new(),
+    }
+}
+
+/// The strings of a property that holds one string or a list of them (`type`, `@context`).
+pub(crate) fn strings(value: Option<&Value>) -> Vec<&str> {
+    one_or_many(value).into_iter().filter_map(Value::as_str).collect()
+}
+
 /// Splits a batch (a JSON array, or one record) into records parsed one by one, so a malformed
 /// record costs only itself. Only a batch that is not JSON at all fails as a whole.
 pub(crate) fn parse_batch(text: &str, format: &'static str) -> Result<Vec<Result<Value>>> {

@@ -265,11 +265,8 @@ fn run(op: &str, input: &Value) -> Result<Value, MasteryError> {
             to_json(model.explain(&row, input["top"].as_u64().unwrap() as usize)?)
         }
         "risk_band" => {
-            let bands = match input.get("bands") {
-                Some(b) => mastery_core::risk::RiskBands::new(from(b))?,
-                None => mastery_core::risk::RiskBands::default(),
-            };
-            to_json(bands.classify(input["score"].as_f64().unwrap(), input["previous"].as_str()))
+            let bands = input.get("bands").map(from);
+            to_json(mastery_core::risk::risk_band(input["score"].as_f64().unwrap(), input["previous"].as_str(), bands)?)
         }
         "render_ring_chart" => Value::String(render_ring_chart(&from(&input["chart"]))),
         other => panic!("unknown op {other}"),

@@ -98,12 +98,6 @@ impl RiskModel {
 /// `bands` means the defaults (high 0.7/0.6, medium 0.4/0.3).
 #[uniffi::export(default(previous = None, bands = []))]
 pub fn risk_band(score: f64, previous: Option<String>, bands: Vec<RiskBand>) -> Result<Option<String>> {
-    let bands = if bands.is_empty() {
-        core::risk::RiskBands::default()
-    } else {
-        core::risk::RiskBands::new(
-            bands.into_iter().map(|b| core::risk::RiskBand { name: b.name, enter: b.enter, exit: b.exit }).collect(),
-        )?
-    };
-    Ok(bands.classify(score, previous.as_deref()).map(str::to_owned))
+    let list = bands.into_iter().map(|b| core::risk::RiskBand { name: b.name, enter: b.enter, exit: b.exit }).collect();
+    Ok(core::risk::risk_band(score, previous.as_deref(), Some(list))?)
 }

@@ -177,14 +177,8 @@ pub fn risk_band(
     previous: Option<&str>,
     bands: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<Option<String>> {
-    let bands = match bands {
-        Some(b) if !b.is_none() => {
-            let list: Vec<core::risk::RiskBand> = from_python(Some(b))?;
-            core::risk::RiskBands::new(list).py_err(py)?
-        }
-        _ => core::risk::RiskBands::default(),
-    };
-    Ok(bands.classify(score, previous).map(str::to_owned))
+    let list: Option<Vec<core::risk::RiskBand>> = from_python(bands)?;
+    core::risk::risk_band(score, previous, list).py_err(py)
 }
 
 /// Population stability index of `actual` against `expected`.

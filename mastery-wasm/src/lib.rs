@@ -765,9 +765,5 @@ pub fn risk_band(
     #[wasm_bindgen(unchecked_param_type = "RiskBand[] | null")] bands: JsValue,
 ) -> Result<Option<String>, JsValue> {
     let list: Option<Vec<core::risk::RiskBand>> = from_js(bands)?;
-    let bands = match list {
-        Some(list) => core::risk::RiskBands::new(list).map_err(err)?,
-        None => core::risk::RiskBands::default(),
-    };
-    Ok(bands.classify(score, previous.as_deref()).map(str::to_owned))
+    core::risk::risk_band(score, previous.as_deref(), list).map_err(err)
 }

@@ -131,11 +131,7 @@ pub(crate) fn controller(method: &str) -> &str {
 
 /// The outcome of checking a credential's embedded proofs: whether all verify, and why not.
 pub(crate) fn verify_proofs(credential: &Value, keys: &BTreeMap<String, String>) -> (bool, String) {
-    let proofs: Vec<&Value> = match credential.get("proof") {
-        Some(Value::Array(list)) => list.iter().collect(),
-        Some(one) => vec![one],
-        None => return (false, "unsigned: no proof".into()),
-    };
+    let proofs = crate::json::one_or_many(credential.get("proof"));
     if proofs.is_empty() {
         return (false, "unsigned: no proof".into());
     }

@@ -81,7 +81,8 @@ impl ChangeLog for CredentialIssuer {
         } else {
             f.mastered.remove(&competency);
         }
-        *f.evidence.entry(competency.clone()).or_default() += 1;
+        // The state's own count, so replays and reordering cannot inflate it.
+        f.evidence.insert(competency.clone(), u32::try_from(change.evidence_count).unwrap_or(u32::MAX));
         let only = self.index.affected(std::slice::from_ref(&competency), false);
         let at = change.at.unwrap_or(self.default_time);
         ledger.evaluate(learner, f, &self.achievements, self.framework.as_ref(), Some(&only), at);

@@ -12,6 +12,7 @@ use super::integrity::{controller, verify_proofs};
 use super::keys::{public_key_from_did_key, IssuerKey};
 use super::status::{entry_index, StatusList};
 use crate::error::{MasteryError, Result};
+use crate::json::{one_or_many, strings};
 use crate::time::{parse_instant, Instant};
 
 /// Signs an OB 3.0 credential as a compact VC-JWT. The credential's issuer must be the key's DID.
@@ -156,11 +157,7 @@ pub fn verify_credential_json(credential: &Value, options: &VerifyOptions) -> Ve
     let mut checks = vec![Check { name: "signature".into(), passed: signed, detail }];
     // Every proof's verification method must belong to the issuer.
     let issuer = issuer_id(credential).unwrap_or_default();
-    let proofs: Vec<&Value> = match credential.get("proof") {
-        Some(Value::Array(list)) => list.iter().collect(),
-        Some(one) => vec![one],
-        None => Vec::new(),
-    };
+    let proofs = one_or_many(credential.get("proof"));
     let issuer_bound = !issuer.is_empty()
         && proofs.iter().all(|p| {
             let method = p.get("verificationMethod").and_then(Value::as_str).unwrap_or_default();
@@ -218,12 +215,7 @@ fn document_checks(payload: &Value, options: &VerifyOptions, checks: &mut Vec<Ch
 
 /// Why the credential's status entries say it may not be relied on, if they do.
 fn status_problem(payload: &Value, options: &VerifyOptions) -> std::result::Result<(), String> {
-    let entries: Vec<&Value> = match payload.get("credentialStatus") {
-        Some(Value::Array(list)) => list.iter().collect(),
-        Some(one) => vec![one],
-        None => return Ok(()),
-    };
-    for entry in entries {
+    for entry in one_or_many(payload.get("credentialStatus")) {
         let Some(index) = entry_index(entry) else { continue };
         if options.revoked_indexes.contains(&index) {
             return Err("revoked in its status list".into());
@@ -246,38 +238,31 @@ fn status_problem(payload: &Value, options: &VerifyOptions) -> std::result::Resu
 
 /// The first OB 3.0 structural rule the credential breaks.
 fn shape_problem(c: &Value) -> Option<String> {
-    let types = |v: Option<&Value>| -> Vec<String> {
-        match v {
-            Some(Value::String(s)) => vec![s.clone()],
-            Some(Value::Array(a)) => a.iter().filter_map(|x| x.as_str().map(str::to_owned)).collect(),
-            _ => Vec::new(),
-        }
-    };
-    let context = types(c.get("@context"));
-    if context.first().map(String::as_str) != Some("https://www.w3.org/ns/credentials/v2")
+    let context = strings(c.get("@context"));
+    if context.first().copied() != Some("https://www.w3.org/ns/credentials/v2")
         || !context.iter().any(|x| x.starts_with("https://purl.imsglobal.org/spec/ob/v3p0/context"))
     {
         return Some("@context must start with the VC 2.0 context and include the OB 3.0 context".into());
     }
-    let t = types(c.get("type"));
-    if !t.iter().any(|x| x == "VerifiableCredential")
-        || !t.iter().any(|x| x == "OpenBadgeCredential" || x == "AchievementCredential")
+    let t = strings(c.get("type"));
+    if !t.contains(&"VerifiableCredential")
+        || !(t.contains(&"OpenBadgeCredential") || t.contains(&"AchievementCredential"))
     {
         return Some("type must include VerifiableCredential and OpenBadgeCredential".into());
     }
     match c.get("issuer") {
         Some(Value::String(_)) => {}
-        Some(issuer @ Value::Object(_)) if types(issuer.get("type")).iter().any(|x| x == "Profile") => {}
+        Some(issuer @ Value::Object(_)) if strings(issuer.get("type")).contains(&"Profile") => {}
         Some(_) => return Some("issuer.type must include Profile".into()),
         None => return Some("issuer is required".into()),
     }
     for (i, e) in c.get("evidence").and_then(Value::as_array).into_iter().flatten().enumerate() {
-        if !types(e.get("type")).iter().any(|x| x == "Evidence") {
+        if !strings(e.get("type")).contains(&"Evidence") {
             return Some(format!("evidence[{i}].type must include Evidence"));
         }
     }
     let subject = c.get("credentialSubject")?;
-    if !types(subject.get("type")).iter().any(|x| x == "AchievementSubject") {
+    if !strings(subject.get("type")).contains(&"AchievementSubject") {
         return Some("credentialSubject.type must include AchievementSubject".into());
     }
     for (i, id) in subject.get("identifier").and_then(Value::as_array).into_iter().flatten().enumerate() {
@@ -286,7 +271,7 @@ fn shape_problem(c: &Value) -> Option<String> {
         }
     }
     for (i, r) in subject.get("result").and_then(Value::as_array).into_iter().flatten().enumerate() {
-        if !types(r.get("type")).iter().any(|x| x == "Result") {
+        if !strings(r.get("type")).contains(&"Result") {
             return Some(format!("credentialSubject.result[{i}].type must include Result"));
         }
     }

@@ -102,11 +102,7 @@ impl BadgeDocument {
     /// Parses strict JSON (duplicate keys refused) and tells OB 2.0 from 3.0 by the context.
     pub fn parse(text: &str) -> Result<Self> {
         let document = crate::json::parse_document(text, "Open Badges JSON")?;
-        let contexts: Vec<&str> = match document.get("@context") {
-            Some(Value::String(s)) => vec![s.as_str()],
-            Some(Value::Array(list)) => list.iter().filter_map(Value::as_str).collect(),
-            _ => Vec::new(),
-        };
+        let contexts = crate::json::strings(document.get("@context"));
         let version = if contexts.iter().any(|c| c.starts_with("https://purl.imsglobal.org/spec/ob/v3p0/")) {
             BadgeVersion::Ob3
         } else if contexts.iter().any(|c| c.trim_end_matches('/') == OB2_CONTEXT) {
@@ -114,11 +110,7 @@ impl BadgeDocument {
         } else {
             return Err(MasteryError::invalid("@context", "is neither Open Badges 2.0 nor 3.0"));
         };
-        let types: Vec<&str> = match document.get("type") {
-            Some(Value::String(s)) => vec![s.as_str()],
-            Some(Value::Array(list)) => list.iter().filter_map(Value::as_str).collect(),
-            _ => Vec::new(),
-        };
+        let types = crate::json::strings(document.get("type"));
         const KINDS: [&str; 9] = [
             "OpenBadgeCredential",
             "AchievementCredential",

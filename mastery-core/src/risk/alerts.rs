@@ -58,6 +58,16 @@ impl RiskBands {
     }
 }
 
+/// The band for `score` given the previous one, under `bands` (none or empty: the defaults,
+/// high 0.7/0.6 and medium 0.4/0.3). What every binding's `risk_band` calls.
+pub fn risk_band(score: f64, previous: Option<&str>, bands: Option<Vec<RiskBand>>) -> Result<Option<String>> {
+    let bands = match bands {
+        Some(list) if !list.is_empty() => RiskBands::new(list)?,
+        _ => RiskBands::default(),
+    };
+    Ok(bands.classify(score, previous).map(str::to_owned))
+}
+
 /// An alert for an instructor.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Alert {

@@ -22,7 +22,7 @@ mod alerts;
 mod model;
 
 pub use alerts::{
-    population_stability_index, risk_alerts, Alert, PredictionLog, PredictionRecord, RetrainDecision, RetrainPolicy,
-    RiskBand, RiskBands,
+    population_stability_index, risk_alerts, risk_band, Alert, PredictionLog, PredictionRecord, RetrainDecision,
+    RetrainPolicy, RiskBand, RiskBands,
 };
 pub use model::{Estimator, Explanation, Logistic, Reason, RiskModel, RiskModelFile, MODEL_FORMAT, MODEL_VERSION};

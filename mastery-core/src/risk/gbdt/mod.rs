@@ -304,6 +304,18 @@ impl Gbdt {
     pub fn margins(&self, x: ArrayView2<'_, f64>) -> Result<Vec<f64>> {
         self.check_width(&x)?;
         const BLOCK: usize = 64;
+        if x.nrows() < BLOCK {
+            // A few rows (one learner, an explanation): walk the trees as they are rather than
+            // packing them first. The sums are the same, bit for bit.
+            let mut row = vec![0.0; self.features];
+            return Ok(x
+                .outer_iter()
+                .map(|r| {
+                    row.iter_mut().zip(r.iter()).for_each(|(d, s)| *d = *s);
+                    self.margin_row(&row)
+                })
+                .collect());
+        }
         let trees: Vec<(Vec<Node>, usize)> = self.trees.iter().map(Node::flatten).collect();
         let nf = self.features;
         let mut out = Vec::with_capacity(x.nrows());
