@@ -33,11 +33,6 @@ def _matrix(X) -> np.ndarray:
     return np.ascontiguousarray(X, dtype=np.float64)
 
 
-def _labels(y) -> np.ndarray:
-    y = np.ascontiguousarray(np.asarray(y), dtype=np.float64).ravel()
-    return y
-
-
 class RiskClassifier(*_BASES):  # type: ignore[misc]
     """Gradient-boosted trees for P(at risk), in the style of ``lightgbm.LGBMClassifier``.
 

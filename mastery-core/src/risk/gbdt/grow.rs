@@ -227,9 +227,7 @@ pub(crate) fn grow(input: &GrowInput<'_>, rows: &mut [u32]) -> (Tree, Vec<std::o
     }];
     leaves[0].split = best_split(input, &leaves[0]);
     let mut scratch: Vec<u32> = Vec::with_capacity(rows.len());
-    let mut tree = Tree::leaf(0.0, 0.0);
-    tree.leaf_value.clear();
-    tree.leaf_count.clear();
+    let mut tree = Tree::default();
 
     while leaves.len() < p.num_leaves {
         let Some((i, split)) = leaves

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 /// The deepest a tree may grow or load: the walks that explain a score recurse once per level.
 pub(crate) const MAX_DEPTH: usize = 200;
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Tree {
     pub feature: Vec<u32>,
     pub threshold: Vec<f64>,
@@ -24,20 +24,6 @@ pub struct Tree {
 }
 
 impl Tree {
-    pub(crate) fn leaf(value: f64, count: f64) -> Self {
-        Self {
-            feature: vec![],
-            threshold: vec![],
-            default_left: vec![],
-            left: vec![],
-            right: vec![],
-            gain: vec![],
-            internal_count: vec![],
-            leaf_count: vec![count],
-            leaf_value: vec![value],
-        }
-    }
-
     /// The leaf a row falls into.
     #[inline]
     pub fn leaf_index(&self, x: &[f64]) -> usize {
