@@ -15,7 +15,8 @@ use crate::time::Instant;
 
 /// The JSON-LD contexts an OB 3.0 credential may name, bundled (see `contexts/README.md`).
 const CONTEXTS: &[(&str, &str)] = &[
-    ("https://www.w3.org/ns/credentials/v2", include_str!("contexts/validator_credentials-v2.jsonld")),
+    // The W3C Recommendation's context: with `@vocab`, so every term is signed (contexts/README.md).
+    ("https://www.w3.org/ns/credentials/v2", include_str!("contexts/credentials-v2.jsonld")),
     ("https://www.w3.org/2018/credentials/v1", include_str!("contexts/validator_2018-credentials-v1.jsonld")),
     ("https://w3id.org/security/data-integrity/v1", include_str!("contexts/validator_data-integrity-v1.jsonld")),
     ("https://purl.imsglobal.org/spec/ob/v3p0/context.json", include_str!("contexts/ob_v3p0_context.json")),
@@ -33,8 +34,13 @@ pub const CRYPTOSUITE: &str = "eddsa-rdfc-2022";
 /// The RDFC-1.0 canonical N-Quads of a JSON-LD document. A context that is not bundled is an
 /// error (no network access), as is any JSON-LD the processor refuses.
 pub fn canonicalize(document: &Value) -> Result<String> {
+    let quads: Vec<oxrdf_canon::Quad> = to_quads(document)?.into_iter().map(to_canon_quad).collect();
+    rdf_canon::canonicalize_quads(&quads).map_err(|e| MasteryError::parse("RDF canonicalisation", e))
+}
+
+/// The RDF quads of a JSON-LD document, expanded with the bundled contexts only.
+pub(crate) fn to_quads(document: &Value) -> Result<Vec<oxrdf::Quad>> {
     let text = serde_json::to_vec(document).map_err(|e| MasteryError::parse("JSON-LD", e))?;
-    let mut quads = Vec::new();
     let parser = oxjsonld::JsonLdParser::new().for_slice(&text).with_load_document_callback(|url, _| {
         let (_, body) = CONTEXTS
             .iter()
@@ -42,10 +48,7 @@ pub fn canonicalize(document: &Value) -> Result<String> {
             .ok_or_else(|| format!("context {url} is not bundled (contexts are never fetched)"))?;
         Ok(oxjsonld::JsonLdRemoteDocument { document: body.as_bytes().to_vec(), document_url: url.to_owned() })
     });
-    for quad in parser {
-        quads.push(to_canon_quad(quad.map_err(|e| MasteryError::parse("JSON-LD", e))?));
-    }
-    rdf_canon::canonicalize_quads(&quads).map_err(|e| MasteryError::parse("RDF canonicalisation", e))
+    parser.map(|quad| quad.map_err(|e| MasteryError::parse("JSON-LD", e))).collect()
 }
 
 /// oxjsonld speaks oxrdf 0.3, rdf-canon oxrdf 0.2: the same terms, rebuilt.
@@ -110,6 +113,13 @@ pub fn sign_data_integrity(
     if controller(&method) != issuer {
         return Err(MasteryError::invalid("verificationMethod", "must belong to the credential's issuer"));
     }
+    // JSON-LD drops what no context defines: such a property would not be signed.
+    if let Some(path) = super::signed::unsigned_property(credential)? {
+        return Err(MasteryError::invalid(
+            path,
+            "is not defined by the credential's contexts, so it would not be signed",
+        ));
+    }
     let mut proof = json!({
         "type": "DataIntegrityProof",
         "created": created.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
@@ -129,11 +139,15 @@ pub(crate) fn controller(method: &str) -> &str {
     method.split('#').next().unwrap_or_default()
 }
 
-/// The outcome of checking a credential's embedded proofs: whether all verify, and why not.
+/// The outcome of checking a credential's embedded proofs: whether all verify and cover what its
+/// JSON says, and why not.
 pub(crate) fn verify_proofs(credential: &Value, keys: &BTreeMap<String, String>) -> (bool, String) {
     let proofs = crate::json::one_or_many(credential.get("proof"));
     if proofs.is_empty() {
         return (false, "unsigned: no proof".into());
+    }
+    if let Some(why) = super::signed::json_rdf_problem(credential) {
+        return (false, why);
     }
     for (i, proof) in proofs.iter().enumerate() {
         if let Err(why) = verify_proof(credential, proof, keys) {

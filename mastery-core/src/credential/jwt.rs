@@ -46,6 +46,19 @@ pub fn sign_vc_jwt(credential: &Value, key: &IssuerKey) -> Result<String> {
     Ok(format!("{signing_input}.{}", URL_SAFE_NO_PAD.encode(signature)))
 }
 
+/// EdDSA over `header.payload` with the did:key named in the header's `kid`.
+fn jwt_signature_verifies(header: &Value, header_b64: &str, payload_b64: &str, signature: &[u8]) -> bool {
+    let kid = header.get("kid").and_then(Value::as_str).unwrap_or_default();
+    header.get("alg").and_then(Value::as_str) == Some("EdDSA")
+        && public_key_from_did_key(kid).ok().zip(<[u8; 64]>::try_from(signature).ok()).is_some_and(|(key, sig)| {
+            key.verify_strict(
+                format!("{header_b64}.{payload_b64}").as_bytes(),
+                &ed25519_dalek::Signature::from_bytes(&sig),
+            )
+            .is_ok()
+        })
+}
+
 pub(crate) fn issuer_id(credential: &Value) -> Option<String> {
     match credential.get("issuer")? {
         Value::String(s) => Some(s.clone()),
@@ -67,10 +80,16 @@ pub struct VerifyOptions {
     /// documents or issuer profiles, see `keys_from_document`): method id → `publicKeyMultibase`.
     #[serde(default)]
     pub keys: BTreeMap<String, String>,
-    /// Bitstring status list credentials the host fetched, by URL. A list that carries a proof
-    /// must verify with the same keys.
+    /// Bitstring status list credentials the host fetched, by URL: a JSON credential with a Data
+    /// Integrity proof, or a VC-JWT string. A list counts only when its issuer is the credential's
+    /// issuer and its proof verifies with that issuer's key.
     #[serde(default)]
     pub status_lists: BTreeMap<String, Value>,
+    /// Keys the host vouches for on behalf of issuers that publish none (a `urn:` issuer): issuer
+    /// id → verification method ids (a did:key, or a method id in `keys`). Without an entry here,
+    /// a proof speaks for an issuer only when the issuer controls its verification method.
+    #[serde(default)]
+    pub issuer_keys: BTreeMap<String, BTreeSet<String>>,
 }
 
 impl VerifyOptions {
@@ -82,6 +101,7 @@ impl VerifyOptions {
             revoked_indexes: BTreeSet::new(),
             keys: BTreeMap::new(),
             status_lists: BTreeMap::new(),
+            issuer_keys: BTreeMap::new(),
         }
     }
 }
@@ -122,16 +142,7 @@ pub fn verify_vc_jwt(jwt: &str, options: &VerifyOptions) -> Result<Verification>
 
     // Signature.
     let kid = header.get("kid").and_then(Value::as_str).unwrap_or_default();
-    let signed = header.get("alg").and_then(Value::as_str) == Some("EdDSA")
-        && public_key_from_did_key(kid).ok().zip(<[u8; 64]>::try_from(signature.as_slice()).ok()).is_some_and(
-            |(key, sig)| {
-                key.verify_strict(
-                    format!("{header_b64}.{payload_b64}").as_bytes(),
-                    &ed25519_dalek::Signature::from_bytes(&sig),
-                )
-                .is_ok()
-            },
-        );
+    let signed = jwt_signature_verifies(&header, header_b64, payload_b64, &signature);
     check(
         "signature",
         signed,
@@ -161,9 +172,7 @@ pub fn verify_credential_json(credential: &Value, options: &VerifyOptions) -> Ve
     let issuer_bound = !issuer.is_empty()
         && proofs.iter().all(|p| {
             let method = p.get("verificationMethod").and_then(Value::as_str).unwrap_or_default();
-            // A `urn:` issuer publishes no keys: a self-certifying did:key speaks for it (as the
-            // 1EdTech validator accepts). Any other issuer must control the method.
-            controller(method) == issuer || (issuer.starts_with("urn:") && method.starts_with("did:key:"))
+            speaks_for(&issuer, method, options)
         });
     document_checks(credential, options, &mut checks, issuer_bound);
     let valid = checks.iter().all(|c| c.passed);
@@ -180,6 +189,17 @@ pub fn verify_credential(text: &str, options: &VerifyOptions) -> Result<Verifica
     } else {
         verify_vc_jwt(text, options)
     }
+}
+
+/// Whether a proof made with `method` speaks for `issuer`: the issuer controls the method, or the
+/// host vouched for that key on the issuer's behalf. (A `urn:` issuer publishes no keys, so any
+/// did:key could otherwise claim to be it.)
+fn speaks_for(issuer: &str, method: &str, options: &VerifyOptions) -> bool {
+    controller(method) == issuer
+        || options
+            .issuer_keys
+            .get(issuer)
+            .is_some_and(|vouched| vouched.contains(method) || vouched.contains(controller(method)))
 }
 
 fn document_checks(payload: &Value, options: &VerifyOptions, checks: &mut Vec<Check>, issuer_bound: bool) {
@@ -215,6 +235,7 @@ fn document_checks(payload: &Value, options: &VerifyOptions, checks: &mut Vec<Ch
 
 /// Why the credential's status entries say it may not be relied on, if they do.
 fn status_problem(payload: &Value, options: &VerifyOptions) -> std::result::Result<(), String> {
+    let issuer = issuer_id(payload).unwrap_or_default();
     for entry in one_or_many(payload.get("credentialStatus")) {
         let Some(index) = entry_index(entry) else { continue };
         if options.revoked_indexes.contains(&index) {
@@ -222,18 +243,58 @@ fn status_problem(payload: &Value, options: &VerifyOptions) -> std::result::Resu
         }
         let url = entry.get("statusListCredential").and_then(Value::as_str).unwrap_or_default();
         let Some(list_credential) = options.status_lists.get(url) else { continue };
-        if list_credential.get("proof").is_some() {
-            let (signed, why) = verify_proofs(list_credential, &options.keys);
-            if !signed {
-                return Err(format!("status list does not verify: {why}"));
-            }
-        }
-        let (list, purpose) = StatusList::from_credential(list_credential).map_err(|e| e.to_string())?;
+        let list_credential = issuers_status_list(list_credential, &issuer, options)?;
+        let (list, purpose) = StatusList::from_credential(&list_credential).map_err(|e| e.to_string())?;
         if list.is_set(index).map_err(|e| e.to_string())? {
             return Err(format!("{purpose}: set in its status list"));
         }
     }
     Ok(())
+}
+
+/// The status list credential, once it is shown to come from `issuer`: signed (a Data Integrity
+/// proof or a VC-JWT) with a key that speaks for the issuer, and within its validity window.
+fn issuers_status_list(list: &Value, issuer: &str, options: &VerifyOptions) -> std::result::Result<Value, String> {
+    let (document, methods): (Value, Vec<String>) = match list {
+        Value::String(jwt) => {
+            let parts: Vec<&str> = jwt.trim().split('.').collect();
+            let [header_b64, payload_b64, signature_b64] = parts[..] else {
+                return Err("status list is not a VC-JWT".into());
+            };
+            let decode = |part: &str| URL_SAFE_NO_PAD.decode(part).ok();
+            let header: Value = decode(header_b64)
+                .and_then(|b| serde_json::from_slice(&b).ok())
+                .ok_or("status list JWT header is unreadable")?;
+            let payload: Value = decode(payload_b64)
+                .and_then(|b| serde_json::from_slice(&b).ok())
+                .ok_or("status list JWT payload is unreadable")?;
+            let signature = decode(signature_b64).ok_or("status list JWT signature is unreadable")?;
+            if !jwt_signature_verifies(&header, header_b64, payload_b64, &signature) {
+                return Err("status list signature does not verify".into());
+            }
+            let kid = header.get("kid").and_then(Value::as_str).unwrap_or_default().to_owned();
+            (payload, vec![kid])
+        }
+        document => {
+            let (signed, why) = verify_proofs(document, &options.keys);
+            if !signed {
+                return Err(format!("status list does not verify: {why}"));
+            }
+            let methods = one_or_many(document.get("proof"))
+                .iter()
+                .map(|p| p.get("verificationMethod").and_then(Value::as_str).unwrap_or_default().to_owned())
+                .collect();
+            (document.clone(), methods)
+        }
+    };
+    if issuer_id(&document).as_deref() != Some(issuer) || !methods.iter().all(|m| speaks_for(issuer, m, options)) {
+        return Err("status list is not signed by the credential's issuer".into());
+    }
+    let time = |field: &str| document.get(field).and_then(Value::as_str).and_then(|t| parse_instant(t, field).ok());
+    if time("validUntil").is_some_and(|until| options.now >= until) {
+        return Err("status list has expired".into());
+    }
+    Ok(document)
 }
 
 /// The first OB 3.0 structural rule the credential breaks.

@@ -13,6 +13,7 @@ mod ledger;
 mod ob2;
 mod ob3;
 mod rules;
+mod signed;
 mod status;
 
 pub use baking::{bake_png, bake_svg, unbake_png, unbake_svg, BadgeVersion};
