@@ -96,7 +96,8 @@ fn credentials(c: &mut Criterion) {
                     f.mastered.insert(competency.clone());
                 }
                 let only = index.affected(std::slice::from_ref(&competency), false);
-                awarded += ledger.evaluate(&format!("l{learner}"), f, &achievements, None, Some(&only), now).len();
+                let scope = AwardScope::new("uni", format!("l{learner}"), None);
+                awarded += ledger.evaluate(&scope, f, &achievements, None, Some(&only), now).len();
             }
             black_box(awarded)
         })

@@ -28,27 +28,36 @@ pub struct Principal {
     pub tenant: TenantId,
     pub user: UserId,
     pub roles: Vec<Role>,
+    /// The courses a learner is enrolled in: the only courses they may write evidence into
+    /// (evidence outside any course is always theirs to write).
+    #[serde(default)]
+    pub enrolled: Vec<CourseId>,
 }
 
 impl Principal {
     /// A learner acting for themself.
     pub fn learner(tenant: impl Into<TenantId>, user: impl Into<UserId>) -> Self {
-        Self { tenant: tenant.into(), user: user.into(), roles: vec![Role::Learner] }
+        Self { tenant: tenant.into(), user: user.into(), roles: vec![Role::Learner], enrolled: Vec::new() }
+    }
+
+    /// A learner enrolled in `courses`, who may write evidence into them.
+    pub fn enrolled_learner(tenant: impl Into<TenantId>, user: impl Into<UserId>, courses: Vec<CourseId>) -> Self {
+        Self { enrolled: courses, ..Self::learner(tenant, user) }
     }
 
     /// An instructor of the given courses.
     pub fn instructor(tenant: impl Into<TenantId>, user: impl Into<UserId>, courses: Vec<CourseId>) -> Self {
-        Self { tenant: tenant.into(), user: user.into(), roles: vec![Role::Instructor { courses }] }
+        Self { tenant: tenant.into(), user: user.into(), roles: vec![Role::Instructor { courses }], enrolled: Vec::new() }
     }
 
     /// A tenant administrator.
     pub fn admin(tenant: impl Into<TenantId>, user: impl Into<UserId>) -> Self {
-        Self { tenant: tenant.into(), user: user.into(), roles: vec![Role::Admin] }
+        Self { tenant: tenant.into(), user: user.into(), roles: vec![Role::Admin], enrolled: Vec::new() }
     }
 
     /// A back-end service of the host.
     pub fn service(tenant: impl Into<TenantId>, name: impl Into<UserId>) -> Self {
-        Self { tenant: tenant.into(), user: name.into(), roles: vec![Role::Service] }
+        Self { tenant: tenant.into(), user: name.into(), roles: vec![Role::Service], enrolled: Vec::new() }
     }
 
     fn is_trusted(&self) -> bool {
@@ -95,7 +104,8 @@ impl Operation {
     }
 }
 
-/// May the caller touch this learner's record (in this course, if it belongs to one)?
+/// May the caller touch this learner's record (in this course, if it belongs to one)? A learner
+/// reads all their own records but writes only outside courses or into courses they are enrolled in.
 pub fn authorize_learner(
     ctx: &AccessContext,
     op: Operation,
@@ -104,10 +114,10 @@ pub fn authorize_learner(
     course: Option<&CourseId>,
 ) -> Result<()> {
     let p = &ctx.principal;
-    let allowed = &p.tenant == tenant
-        && (p.is_trusted()
-            || (p.user == *learner && p.roles.contains(&Role::Learner))
-            || course.is_some_and(|c| p.teaches(c)));
+    let own = p.user == *learner
+        && p.roles.contains(&Role::Learner)
+        && (op == Operation::Read || course.is_none_or(|c| p.enrolled.contains(c)));
+    let allowed = &p.tenant == tenant && (p.is_trusted() || own || course.is_some_and(|c| p.teaches(c)));
     deny_unless(allowed, op, "learner record")
 }
 

@@ -12,15 +12,18 @@ use serde::{Deserialize, Serialize};
 use crate::access::AccessContext;
 use crate::error::{MasteryError, Result};
 use crate::evidence::{Evidence, Rejection};
-use crate::ids::{CourseId, UserId};
+use crate::ids::{CourseId, TenantId, UserId};
 use crate::mastery::{CompetencyState, MasteryConfig, Observation};
 use crate::store::{Appended, StateKey, Store};
 
 const NAMESPACE: &str = "mastery";
 
-/// One mastery change: who, what, before, after, and which evidence moved it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// One mastery change: who (in which tenant), what, before, after, and which evidence moved it.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 pub struct MasteryChange {
+    /// The tenant of the caller that ingested the evidence.
+    #[serde(default)]
+    pub tenant: TenantId,
     pub learner: UserId,
     pub course: Option<CourseId>,
     pub competency: String,
@@ -38,6 +41,19 @@ pub struct MasteryChange {
     pub at: Option<crate::time::Instant>,
 }
 
+/// Learner and evidence ids stay out of logs.
+impl std::fmt::Debug for MasteryChange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MasteryChange")
+            .field("tenant", &self.tenant)
+            .field("course", &self.course)
+            .field("competency", &self.competency)
+            .field("score_after", &self.score_after)
+            .field("mastered_after", &self.mastered_after)
+            .finish_non_exhaustive()
+    }
+}
+
 /// Where the engine records mastery changes (the host's audit log).
 pub trait ChangeLog {
     fn record(&self, change: &MasteryChange);
@@ -51,8 +67,15 @@ impl<T: ChangeLog + ?Sized> ChangeLog for std::sync::Arc<T> {
 }
 
 /// Keeps changes in memory (tests, small hosts).
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct MemoryChangeLog(pub std::sync::Mutex<Vec<MasteryChange>>);
+
+impl std::fmt::Debug for MemoryChangeLog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let n = self.0.lock().map_or(0, |c| c.len());
+        write!(f, "MemoryChangeLog({n} changes)")
+    }
+}
 
 impl ChangeLog for MemoryChangeLog {
     fn record(&self, change: &MasteryChange) {
@@ -169,6 +192,7 @@ impl<S: Store> Engine<S> {
             changes += 1;
             if !self.logs.is_empty() {
                 let change = MasteryChange {
+                    tenant: ctx.tenant().clone(),
                     learner: evidence.learner.clone(),
                     course: evidence.course.clone(),
                     competency: competency.as_str().to_owned(),

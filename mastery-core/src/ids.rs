@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 macro_rules! string_id {
     ($(#[$doc:meta])* $name:ident, redacted = $redacted:literal) => {
         $(#[$doc])*
-        #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+        #[derive(Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
         #[serde(transparent)]
         pub struct $name(String);
 
@@ -57,5 +57,18 @@ string_id!(
     /// A competency: a CASE `CFItem` identifier or a host's own skill name.
     CompetencyId, redacted = false);
 string_id!(
-    /// An evidence record's idempotency key: the same key is ingested once.
-    EvidenceId, redacted = false);
+    /// An evidence record's idempotency key, unique per learner. Redacted in `Debug`: hosts often
+    /// build it from the learner's id (`csv:{user}:…`).
+    EvidenceId, redacted = true);
+
+/// Stands in for a learner id (or anything derived from one) in `Debug` output.
+pub(crate) struct Redacted;
+
+impl std::fmt::Debug for Redacted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+/// The one [`Redacted`] value.
+pub(crate) const REDACTED: Redacted = Redacted;

@@ -222,9 +222,10 @@ fn revocation_and_outbox() {
     let a = [achievement("a1", "c1")];
     let facts = LearnerFacts { mastered: ["c1".to_owned()].into(), ..Default::default() };
     let now = parse_instant("2026-01-10T12:00:00Z", "t").unwrap();
-    assert_eq!(ledger.evaluate("amy", &facts, &a, None, None, now).len(), 1);
-    assert!(ledger.revoke("amy", &a[0].id, 1, "issued in error").unwrap());
-    assert!(!ledger.revoke("amy", &a[0].id, 1, "again").unwrap());
+    let amy = AwardScope::new("uni", "amy", None);
+    assert_eq!(ledger.evaluate(&amy, &facts, &a, None, None, now).len(), 1);
+    assert!(ledger.revoke(&amy.tenant, "amy", &a[0].id, 1, "issued in error").unwrap());
+    assert!(!ledger.revoke(&amy.tenant, "amy", &a[0].id, 1, "again").unwrap());
     let pending = ledger.pending(10);
     assert_eq!(
         pending.iter().map(|n| n.kind).collect::<Vec<_>>(),
@@ -252,7 +253,8 @@ proptest! {
             for &(learner, competency) in &events {
                 facts[learner as usize].mastered.insert(format!("c{competency}"));
                 let only = CredentialLedger::affected(&achievements, None, &[format!("c{competency}")], false);
-                ledger.evaluate(&format!("l{learner}"), &facts[learner as usize], &achievements, None, Some(&only), now);
+                let scope = AwardScope::new("uni", format!("l{learner}"), None);
+                ledger.evaluate(&scope, &facts[learner as usize], &achievements, None, Some(&only), now);
                 // The host delivers some notifications now and acknowledges them.
                 let batch = ledger.pending(2);
                 announced.extend(batch.iter().map(|n| (n.learner.clone(), n.achievement.clone())));
@@ -266,7 +268,8 @@ proptest! {
         let unique: BTreeSet<_> = announced.iter().cloned().collect();
         prop_assert_eq!(unique.len(), announced.len());
         for l in 0..3 {
-            prop_assert_eq!(ledger.awards_of(&format!("l{l}")).len(), distinct.iter().filter(|(x, _)| *x == l).count());
+            let held = ledger.awards_of(&"uni".into(), &format!("l{l}")).len();
+            prop_assert_eq!(held, distinct.iter().filter(|(x, _)| *x == l).count());
         }
     }
 }
@@ -437,17 +440,22 @@ fn gallery_shows_earned_progress_expired_and_revoked() {
     facts.mastered.insert("c1".into());
     facts.mastered.insert("c3".into());
     facts.streak = 5;
-    ledger.evaluate("l1", &facts, &achievements, None, None, t0);
-    ledger.revoke("l1", &achievements[2].id, 1, "academic misconduct").unwrap();
-    let now = parse_instant("2026-06-01T00:00:00Z", "t").unwrap();
-    let gallery = badge_gallery(&ledger, "l1", &facts, &achievements, None, now);
+    ledger.evaluate(&AwardScope::new("uni", "l1", None), &facts, &achievements, None, None, t0);
+    ledger.revoke(&"uni".into(), "l1", &achievements[2].id, 1, "academic misconduct").unwrap();
+    let me = mastery_core::AccessContext::new(mastery_core::Principal::learner("uni", "l1"));
+    let query = |now: &str| GalleryQuery { learner: "l1".into(), course: None, now: parse_instant(now, "t").unwrap() };
+    let gallery = badge_gallery(&me, &ledger, &query("2026-06-01T00:00:00Z"), &facts, &achievements, None).unwrap();
     let status: Vec<BadgeStatus> = gallery.iter().map(|g| g.status).collect();
     assert_eq!(status, [BadgeStatus::Earned, BadgeStatus::InProgress, BadgeStatus::Revoked]);
     // Half of a 10-day streak and no mastery yet: a quarter of the way.
     assert!((gallery[1].progress - 0.25).abs() < 1e-12, "{}", gallery[1].progress);
     assert_eq!(gallery[2].revocation_reason.as_deref(), Some("academic misconduct"));
-    let later = parse_instant("2027-02-01T00:00:00Z", "t").unwrap();
-    assert_eq!(badge_gallery(&ledger, "l1", &facts, &achievements, None, later)[0].status, BadgeStatus::Expired);
+    let later = badge_gallery(&me, &ledger, &query("2027-02-01T00:00:00Z"), &facts, &achievements, None).unwrap();
+    assert_eq!(later[0].status, BadgeStatus::Expired);
+    // Another learner may not look.
+    let other = mastery_core::AccessContext::new(mastery_core::Principal::learner("uni", "l2"));
+    let err = badge_gallery(&other, &ledger, &query("2026-06-01T00:00:00Z"), &facts, &achievements, None).unwrap_err();
+    assert_eq!(err.code(), "access_denied");
 }
 
 #[test]
@@ -516,14 +524,19 @@ fn awards_are_readable_only_by_their_owner_instructors_and_admins() {
     let mut facts = LearnerFacts::default();
     facts.mastered.insert("c1".into());
     let t0 = parse_instant("2026-01-10T12:00:00Z", "t").unwrap();
-    ledger.evaluate("ada", &facts, &[achievement("a1", "c1")], None, None, t0);
-    let (tenant, course) = ("uni".into(), "math-101".into());
+    let (tenant, course): (mastery_core::TenantId, mastery_core::CourseId) = ("uni".into(), "math-101".into());
+    ledger.evaluate(&AwardScope::new("uni", "ada", Some(course.clone())), &facts, &[achievement("a1", "c1")], None, None, t0);
+    // An award earned in another course, and one of a namesake in another tenant.
+    ledger.evaluate(&AwardScope::new("uni", "ada", Some("art-1".into())), &facts, &[achievement("a2", "c1")], None, None, t0);
+    ledger.evaluate(&AwardScope::new("other-uni", "ada", None), &facts, &[achievement("a3", "c1")], None, None, t0);
     let read = |p: Principal| {
         ledger.awards_for(&AccessContext::new(p), &tenant, &"ada".into(), Some(&course)).map(|a| a.len())
     };
-    assert_eq!(read(Principal::learner("uni", "ada")).unwrap(), 1);
+    // The learner and the admin see both of ada's awards in this tenant, never the namesake's.
+    assert_eq!(read(Principal::learner("uni", "ada")).unwrap(), 2);
+    assert_eq!(read(Principal::admin("uni", "root")).unwrap(), 2);
+    // The maths instructor sees only the award earned in maths.
     assert_eq!(read(Principal::instructor("uni", "tutor", vec!["math-101".into()])).unwrap(), 1);
-    assert_eq!(read(Principal::admin("uni", "root")).unwrap(), 1);
     assert_eq!(read(Principal::learner("uni", "bob")).unwrap_err().code(), "access_denied");
     assert_eq!(read(Principal::instructor("uni", "other", vec!["art-1".into()])).unwrap_err().code(), "access_denied");
     assert_eq!(read(Principal::admin("other-uni", "root")).unwrap_err().code(), "access_denied");

@@ -210,3 +210,89 @@ mod awards {
         assert!(issuer.with_ledger(|l| l.pending(10)).is_empty());
     }
 }
+
+/// Nothing the engine holds prints a learner id: not its `Debug`, not its changes, states,
+/// awards or outbox, not an error. Learner ids here are distinctive strings to grep for.
+#[test]
+fn no_learner_id_in_debug_or_errors() {
+    use mastery_core::credential::{
+        Achievement, AchievementType, AwardRule, AwardScope, CredentialIssuer, CredentialLedger,
+    };
+    use std::sync::Arc;
+    let secret = "zq81secret";
+    let issuer = Arc::new(CredentialIssuer::new(
+        vec![Achievement {
+            id: "https://badges.example.edu/a/fractions".into(),
+            version: 1,
+            name: "Fractions".into(),
+            description: "d".into(),
+            criteria: "c".into(),
+            image: None,
+            achievement_type: AchievementType::Badge,
+            alignments: vec![],
+            valid_days: Some(30),
+            rule: AwardRule::Mastery { competency: "fractions".into(), min_points: None },
+        }],
+        None,
+        CredentialLedger::new(),
+        parse_instant("2026-03-08T12:00:00Z", "t").unwrap(),
+    ));
+    let log = Arc::new(MemoryChangeLog::default());
+    let engine = Engine::with_config(MemoryStore::new(), config()).with_change_log(log.clone()).with_change_log(issuer.clone());
+    let batch: Vec<Evidence> = (0..6)
+        .map(|i| {
+            let mut e = event(i, 0, 0, i, 4);
+            e.learner = format!("{secret}-{i}").into();
+            e.id = format!("csv:{secret}-{i}:{i}").into();
+            e
+        })
+        .collect();
+    let outcome = engine.ingest(&service(), &batch);
+    assert_eq!(outcome.new, 6);
+    let learner = AccessContext::new(Principal::learner("t1", format!("{secret}-0")));
+    let mut printed = vec![
+        format!("{engine:?}"),
+        format!("{:?}", engine.store()),
+        format!("{outcome:?}"),
+        format!("{:?}", log.0.lock().unwrap()),
+        format!("{issuer:?}"),
+        format!("{:?}", engine.replay(&service(), &format!("{secret}-0").into()).unwrap()),
+        format!("{:?}", engine.class_states(&service(), &"c1".into()).unwrap().values().collect::<Vec<_>>()),
+        format!("{batch:?}"),
+        format!("{learner:?}"),
+        format!("{:?}", AwardScope::new("t1", format!("{secret}-0"), None)),
+    ];
+    issuer.with_ledger(|ledger| {
+        printed.push(format!("{ledger:?}"));
+        printed.push(format!("{:?}", ledger.pending(100)));
+        printed.push(format!("{:?}", ledger.awards_of(&"t1".into(), &format!("{secret}-0"))));
+        assert!(!ledger.pending(100).is_empty(), "the test should award something");
+    });
+    // Errors: another learner's records, an unknown award.
+    let other = AccessContext::new(Principal::learner("t1", format!("{secret}-other")));
+    let denied = engine.learner_states(&other, &format!("{secret}-0").into(), None).unwrap_err();
+    printed.push(format!("{denied} {denied:?}"));
+    let refused = engine.ingest(&other, &batch[..1]);
+    printed.push(format!("{refused:?}"));
+    for text in &printed {
+        assert!(!text.contains(secret), "a learner id leaked: {text}");
+    }
+}
+
+/// A learner writes only into courses they are enrolled in; the tenant travels with each change.
+#[test]
+fn learners_write_only_into_enrolled_courses_and_changes_carry_the_tenant() {
+    let log = std::sync::Arc::new(MemoryChangeLog::default());
+    let engine = Engine::with_config(MemoryStore::new(), config()).with_change_log(log.clone());
+    let mine = event(1, 1, 0, 1, 4); // learner l1, course c1
+    let outsider = AccessContext::new(Principal::learner("t1", "l1"));
+    let refused = engine.ingest(&outsider, std::slice::from_ref(&mine));
+    assert_eq!((refused.new, refused.rejected[0].code.as_str()), (0, "access_denied"));
+    let enrolled = AccessContext::new(Principal::enrolled_learner("t1", "l1", vec!["c1".into()]));
+    assert_eq!(engine.ingest(&enrolled, std::slice::from_ref(&mine)).new, 1);
+    // Outside any course, a learner's own evidence is theirs to write.
+    let mut free = event(2, 1, 0, 2, 4);
+    free.course = None;
+    assert_eq!(engine.ingest(&outsider, &[free]).new, 1);
+    assert!(log.0.lock().unwrap().iter().all(|c| c.tenant.as_str() == "t1"));
+}

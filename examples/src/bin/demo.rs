@@ -238,7 +238,8 @@ fn credentials_demo(
             ..LearnerFacts::default()
         };
         let changed: Vec<String> = standing.keys().cloned().collect();
-        ledger.evaluate(learner, &facts, &achievements, Some(framework), Some(&index.affected(&changed, false)), now);
+        let scope = AwardScope::new("open-university", learner.as_str(), Some("AAA-2013J".into()));
+        ledger.evaluate(&scope, &facts, &achievements, Some(framework), Some(&index.affected(&changed, false)), now);
     }
     let outbox = ledger.pending(usize::MAX);
     println!(
@@ -262,7 +263,7 @@ Credentials: {} awards announced in the outbox",
         url: Some("https://example.edu".into()),
     };
     let status = StatusEntry { status_list_credential: "https://example.edu/status/1".into(), index: 0 };
-    let award = ledger.award(&first.learner, &first.achievement, first.version).ok_or("award")?;
+    let award = ledger.award(&first.tenant, &first.learner, &first.achievement, first.version).ok_or("award")?;
     let credential = achievement_credential(
         &award.credential_id,
         achievement,

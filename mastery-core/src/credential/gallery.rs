@@ -6,7 +6,10 @@ use serde::{Deserialize, Serialize};
 use super::ledger::CredentialLedger;
 use super::ob3::Achievement;
 use super::rules::LearnerFacts;
+use crate::access::AccessContext;
+use crate::error::Result;
 use crate::framework::Framework;
+use crate::ids::{CourseId, UserId};
 use crate::mastery::Decay;
 use crate::time::Instant;
 
@@ -35,22 +38,44 @@ pub struct GalleryItem {
     pub revocation_reason: Option<String>,
 }
 
-/// The gallery of one learner at `now`, in the order of `achievements`. An award expires after
-/// the achievement's `valid_days`.
+/// Whose gallery, seen from which course (an instructor's view), at what time.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+pub struct GalleryQuery {
+    pub learner: UserId,
+    /// The course an instructor views the gallery from: they see only awards earned there.
+    #[serde(default)]
+    pub course: Option<CourseId>,
+    pub now: Instant,
+}
+
+impl std::fmt::Debug for GalleryQuery {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GalleryQuery").field("course", &self.course).field("now", &self.now).finish_non_exhaustive()
+    }
+}
+
+/// The gallery of one learner in the caller's tenant, in the order of `achievements`, under the
+/// access policy (see [`CredentialLedger::awards_for`]): an award the caller may not see shows as
+/// in progress. An award expires after the achievement's `valid_days`.
 pub fn badge_gallery(
+    ctx: &AccessContext,
     ledger: &CredentialLedger,
-    learner: &str,
+    query: &GalleryQuery,
     facts: &LearnerFacts,
     achievements: &[Achievement],
     framework: Option<&Framework>,
-    now: Instant,
-) -> Vec<GalleryItem> {
-    achievements
+) -> Result<Vec<GalleryItem>> {
+    let visible = ledger.awards_for(ctx, ctx.tenant(), &query.learner, query.course.as_ref())?;
+    let now = query.now;
+    Ok(achievements
         .iter()
         .map(|a| {
-            let award = ledger.award(learner, &a.id, a.version);
+            let award = visible.iter().copied().find(|w| w.achievement == a.id && w.version == a.version);
             let valid_until =
-                award.and_then(|w| a.valid_days.map(|d| w.awarded_at + chrono::Duration::days(i64::from(d))));
+                award.and_then(|w| {
+                let days = chrono::Duration::try_days(i64::from(a.valid_days?))?;
+                w.awarded_at.checked_add_signed(days)
+            });
             let status = match award {
                 None => BadgeStatus::InProgress,
                 Some(w) if w.revoked.is_some() => BadgeStatus::Revoked,
@@ -70,7 +95,7 @@ pub fn badge_gallery(
                 revocation_reason: award.and_then(|w| w.revoked.clone()),
             }
         })
-        .collect()
+        .collect())
 }
 
 /// A credential whose `validUntil` follows mastery decay: it lasts while the decayed score stays

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 
-use super::ledger::{Award, CredentialLedger, RuleIndex};
+use super::ledger::{Award, AwardScope, CredentialLedger, RuleIndex};
 use super::ob3::Achievement;
 use super::rules::LearnerFacts;
 use crate::engine::{ChangeLog, MasteryChange};
@@ -26,7 +26,17 @@ pub struct CredentialIssuer {
 #[derive(Debug, Default)]
 struct IssuerState {
     ledger: CredentialLedger,
-    facts: BTreeMap<String, LearnerFacts>,
+    /// What each learner has shown, per tenant, learner and course (redacted in `Debug`).
+    facts: Facts,
+}
+
+#[derive(Default)]
+struct Facts(BTreeMap<AwardScope, LearnerFacts>);
+
+impl std::fmt::Debug for Facts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Facts({} learners)", self.0.len())
+    }
 }
 
 impl CredentialIssuer {
@@ -56,13 +66,13 @@ impl CredentialIssuer {
     }
 
     /// A learner's streak changed (the streak engine runs on activity, not mastery).
-    pub fn streak_changed(&self, learner: &str, streak: u32, at: Instant) -> Vec<Award> {
+    pub fn streak_changed(&self, scope: &AwardScope, streak: u32, at: Instant) -> Vec<Award> {
         let mut state = self.state();
         let IssuerState { ledger, facts } = &mut *state;
-        let f = facts.entry(learner.to_owned()).or_default();
+        let f = facts.0.entry(scope.clone()).or_default();
         f.streak = streak;
         let only = self.index.affected(&[], true);
-        ledger.evaluate(learner, f, &self.achievements, self.framework.as_ref(), Some(&only), at)
+        ledger.evaluate(scope, f, &self.achievements, self.framework.as_ref(), Some(&only), at)
     }
 }
 
@@ -70,8 +80,9 @@ impl ChangeLog for CredentialIssuer {
     fn record(&self, change: &MasteryChange) {
         let mut state = self.state();
         let IssuerState { ledger, facts } = &mut *state;
-        let learner = change.learner.as_str();
-        let f = facts.entry(learner.to_owned()).or_default();
+        // Facts never mix tenants or courses: two learners named alike in two tenants are two people.
+        let scope = AwardScope::new(change.tenant.clone(), change.learner.clone(), change.course.clone());
+        let f = facts.0.entry(scope.clone()).or_default();
         let competency = change.competency.clone();
         if let Some(score) = change.score_after {
             f.scores.insert(competency.clone(), score);
@@ -85,6 +96,6 @@ impl ChangeLog for CredentialIssuer {
         f.evidence.insert(competency.clone(), u32::try_from(change.evidence_count).unwrap_or(u32::MAX));
         let only = self.index.affected(std::slice::from_ref(&competency), false);
         let at = change.at.unwrap_or(self.default_time);
-        ledger.evaluate(learner, f, &self.achievements, self.framework.as_ref(), Some(&only), at);
+        ledger.evaluate(&scope, f, &self.achievements, self.framework.as_ref(), Some(&only), at);
     }
 }

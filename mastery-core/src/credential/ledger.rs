@@ -18,16 +18,64 @@ use crate::framework::Framework;
 use crate::ids::{CourseId, TenantId, UserId};
 use crate::time::Instant;
 
+/// Who an award is for and where it was earned: the tenant, the learner and the course (none for
+/// achievements outside any course). Instructors see only the awards earned in courses they teach.
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct AwardScope {
+    pub tenant: TenantId,
+    pub learner: UserId,
+    #[serde(default)]
+    pub course: Option<CourseId>,
+}
+
+impl AwardScope {
+    pub fn new(tenant: impl Into<TenantId>, learner: impl Into<UserId>, course: Option<CourseId>) -> Self {
+        Self { tenant: tenant.into(), learner: learner.into(), course }
+    }
+}
+
+/// Learner ids stay out of logs.
+impl std::fmt::Debug for AwardScope {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AwardScope")
+            .field("tenant", &self.tenant)
+            .field("learner", &crate::ids::REDACTED)
+            .field("course", &self.course)
+            .finish()
+    }
+}
+
 /// One credential awarded to one learner.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 pub struct Award {
+    /// The tenant the award belongs to (ledgers written before tenants were recorded read as "").
+    #[serde(default)]
+    pub tenant: TenantId,
     pub learner: String,
+    /// The course the award was earned in.
+    #[serde(default)]
+    pub course: Option<CourseId>,
     pub achievement: String,
     pub version: u32,
     pub credential_id: String,
     pub awarded_at: Instant,
     #[serde(default)]
     pub revoked: Option<String>,
+}
+
+/// Learner ids stay out of logs.
+impl std::fmt::Debug for Award {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Award")
+            .field("tenant", &self.tenant)
+            .field("learner", &crate::ids::REDACTED)
+            .field("course", &self.course)
+            .field("achievement", &self.achievement)
+            .field("version", &self.version)
+            .field("awarded_at", &self.awarded_at)
+            .field("revoked", &self.revoked.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -39,33 +87,61 @@ pub enum NotificationKind {
 }
 
 /// An outbox entry the host delivers, then acknowledges.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 pub struct Notification {
     pub id: u64,
     pub kind: NotificationKind,
+    #[serde(default)]
+    pub tenant: TenantId,
     pub learner: String,
+    #[serde(default)]
+    pub course: Option<CourseId>,
     pub achievement: String,
     pub version: u32,
     pub credential_id: String,
 }
 
+/// Learner ids stay out of logs.
+impl std::fmt::Debug for Notification {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Notification")
+            .field("id", &self.id)
+            .field("kind", &self.kind)
+            .field("tenant", &self.tenant)
+            .field("learner", &crate::ids::REDACTED)
+            .field("achievement", &self.achievement)
+            .finish_non_exhaustive()
+    }
+}
+
 /// Awards, revocations and the outbox.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct CredentialLedger {
     awards: BTreeMap<String, Award>,
     outbox: BTreeMap<u64, Notification>,
     next_notification: u64,
 }
 
-/// Learner × achievement × version, unambiguous (the learner's length comes first).
-fn key(learner: &str, achievement: &str, version: u32) -> String {
-    format!("{}:{learner}|{version}|{achievement}", learner.len())
+/// Counts only: the ledger holds learner ids.
+impl std::fmt::Debug for CredentialLedger {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CredentialLedger")
+            .field("awards", &self.awards.len())
+            .field("outbox", &self.outbox.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Tenant × learner × achievement × version, unambiguous (each id's length comes first).
+fn key(tenant: &TenantId, learner: &str, achievement: &str, version: u32) -> String {
+    let tenant = tenant.as_str();
+    format!("{}:{tenant}|{}:{learner}|{version}|{achievement}", tenant.len(), learner.len())
 }
 
 /// `urn:uuid:` derived from the award's key (a name-based id: the same award, the same id).
-fn credential_id(learner: &str, achievement: &str, version: u32) -> String {
+fn credential_id(tenant: &TenantId, learner: &str, achievement: &str, version: u32) -> String {
     use sha2::Digest;
-    let h = sha2::Sha256::digest(key(learner, achievement, version).as_bytes());
+    let h = sha2::Sha256::digest(key(tenant, learner, achievement, version).as_bytes());
     let hex: String = h.iter().take(16).map(|b| format!("{b:02x}")).collect();
     format!("urn:uuid:{}-{}-5{}-8{}-{}", &hex[0..8], &hex[8..12], &hex[13..16], &hex[17..20], &hex[20..32])
 }
@@ -80,7 +156,7 @@ impl CredentialLedger {
     /// affect (see [`CredentialLedger::affected`]).
     pub fn evaluate(
         &mut self,
-        learner: &str,
+        scope: &AwardScope,
         facts: &LearnerFacts,
         achievements: &[Achievement],
         framework: Option<&Framework>,
@@ -92,15 +168,18 @@ impl CredentialLedger {
             if only.is_some_and(|set| !set.contains(&i)) {
                 continue;
             }
-            let k = key(learner, &a.id, a.version);
+            let learner = scope.learner.as_str();
+            let k = key(&scope.tenant, learner, &a.id, a.version);
             if self.awards.contains_key(&k) || !a.rule.holds(facts, framework) {
                 continue;
             }
             let award = Award {
+                tenant: scope.tenant.clone(),
                 learner: learner.to_owned(),
+                course: scope.course.clone(),
                 achievement: a.id.clone(),
                 version: a.version,
-                credential_id: credential_id(learner, &a.id, a.version),
+                credential_id: credential_id(&scope.tenant, learner, &a.id, a.version),
                 awarded_at: now,
                 revoked: None,
             };
@@ -133,8 +212,15 @@ impl CredentialLedger {
     }
 
     /// Revokes an award with a reason; `false` when it was already revoked.
-    pub fn revoke(&mut self, learner: &str, achievement: &str, version: u32, reason: &str) -> Result<bool> {
-        let k = key(learner, achievement, version);
+    pub fn revoke(
+        &mut self,
+        tenant: &TenantId,
+        learner: &str,
+        achievement: &str,
+        version: u32,
+        reason: &str,
+    ) -> Result<bool> {
+        let k = key(tenant, learner, achievement, version);
         let award = self.awards.get_mut(&k).ok_or(MasteryError::NotFound { what: "award" })?;
         if award.revoked.is_some() {
             return Ok(false);
@@ -150,7 +236,9 @@ impl CredentialLedger {
         let n = Notification {
             id: self.next_notification,
             kind,
+            tenant: award.tenant.clone(),
             learner: award.learner.clone(),
+            course: award.course.clone(),
             achievement: award.achievement.clone(),
             version: award.version,
             credential_id: award.credential_id.clone(),
@@ -170,8 +258,9 @@ impl CredentialLedger {
         }
     }
 
-    /// A learner's awards, under the access policy: the learner themself, instructors of
-    /// `course` (the course the credentials were earned in) and the tenant's admins and services.
+    /// A learner's awards in `tenant`, under the access policy: the learner themself and the
+    /// tenant's admins and services see all of them; an instructor of `course` sees only those
+    /// earned in that course.
     pub fn awards_for(
         &self,
         ctx: &AccessContext,
@@ -179,18 +268,26 @@ impl CredentialLedger {
         learner: &UserId,
         course: Option<&CourseId>,
     ) -> Result<Vec<&Award>> {
-        authorize_learner(ctx, Operation::Read, tenant, learner, course)?;
-        Ok(self.awards_of(learner.as_str()))
+        let all = authorize_learner(ctx, Operation::Read, tenant, learner, None).is_ok();
+        if !all {
+            authorize_learner(ctx, Operation::Read, tenant, learner, course)?;
+        }
+        Ok(self
+            .awards_of(tenant, learner.as_str())
+            .into_iter()
+            .filter(|a| all || a.course.as_ref() == course)
+            .collect())
     }
 
     /// A learner's awards (revoked ones included, marked). Unchecked: for code that has already
     /// authorised the caller; readers go through [`CredentialLedger::awards_for`].
-    pub fn awards_of(&self, learner: &str) -> Vec<&Award> {
-        self.awards.values().filter(|a| a.learner == learner).collect()
+    pub fn awards_of(&self, tenant: &TenantId, learner: &str) -> Vec<&Award> {
+        self.awards.values().filter(|a| &a.tenant == tenant && a.learner == learner).collect()
     }
 
-    pub fn award(&self, learner: &str, achievement: &str, version: u32) -> Option<&Award> {
-        self.awards.get(&key(learner, achievement, version))
+    /// One award, unchecked (see [`CredentialLedger::awards_for`]).
+    pub fn award(&self, tenant: &TenantId, learner: &str, achievement: &str, version: u32) -> Option<&Award> {
+        self.awards.get(&key(tenant, learner, achievement, version))
     }
 }
 

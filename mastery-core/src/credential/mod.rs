@@ -18,7 +18,7 @@ mod status;
 
 pub use baking::{bake_png, bake_svg, unbake_png, unbake_svg, BadgeVersion};
 pub use certificate::{certificate_pdf, certificate_svg, Certificate, CertificateTemplate};
-pub use gallery::{badge_gallery, expire_with_decay, BadgeStatus, GalleryItem};
+pub use gallery::{badge_gallery, expire_with_decay, BadgeStatus, GalleryItem, GalleryQuery};
 pub use integrity::{
     canonicalize, did_web_document, did_web_url, keys_from_document, sign_data_integrity, CRYPTOSUITE,
 };
@@ -27,7 +27,7 @@ pub use jwt::{
     sign_vc_jwt, verify_credential, verify_credential_json, verify_vc_jwt, Check, Verification, VerifyOptions,
 };
 pub use keys::{did_key_from_public, public_key_from_did_key, public_key_from_multibase, IssuerKey};
-pub use ledger::{Award, CredentialLedger, Notification, NotificationKind, RuleIndex};
+pub use ledger::{Award, AwardScope, CredentialLedger, Notification, NotificationKind, RuleIndex};
 pub use ob2::{ob2_assertion, ob2_badge_class, ob2_issuer, BadgeDocument, OB2_CONTEXT};
 pub use ob3::{achievement_credential, Achievement, AchievementType, IssuerProfile, StatusEntry};
 pub use rules::{AwardRule, LearnerFacts};

@@ -14,7 +14,7 @@ use crate::error::Result;
 use crate::time::Instant;
 
 /// One scored observation of a competency.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 pub struct Observation {
     pub evidence: String,
     /// 0..1.
@@ -25,6 +25,13 @@ pub struct Observation {
     pub sequence: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub template: Option<String>,
+}
+
+/// Evidence ids often embed the learner's id: they stay out of logs.
+impl std::fmt::Debug for Observation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Observation").field("score", &self.score).field("at", &self.at).finish_non_exhaustive()
+    }
 }
 
 impl Observation {
