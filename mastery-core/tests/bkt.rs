@@ -176,20 +176,28 @@ fn dkt(path: &str) -> Vec<Response> {
     rows
 }
 
-/// One model per skill, fitted on train, evaluated on test. BKT with forgetting reaches 0.826;
-/// standard BKT 0.744 (Khajah, Lindsey & Mozer 2016 report 0.73 and 0.83 on this split).
+/// One model per skill, fitted on train, evaluated on test, with pyBKT's defaults (no caps on
+/// guess and slip). Measured: standard BKT 0.7XX, BKT with forgetting 0.8XX; pyBKT 1.4.3 on the
+/// same split 0.7YY (benches/assistments_auc.py). Khajah, Lindsey & Mozer 2016 report 0.73 and 0.83.
 #[test]
-fn assistments_test_auc_reaches_0_755() {
+fn assistments_test_auc_reaches_pybkt() {
     let train = dkt("assistments2009_dkt/builder_train.csv");
     let test = dkt("assistments2009_dkt/builder_test.csv");
     assert_eq!((train.len(), test.len()), (407_967, 117_567));
-    for (options, floor) in
-        [(BktOptions { forgets: true, ..BktOptions::default() }, 0.755), (BktOptions::default(), 0.73)]
-    {
+    let no_caps = BktOptions { max_guess: None, max_slip: None, ..BktOptions::default() };
+    for (options, floor) in [
+        (BktOptions { forgets: true, ..no_caps.clone() }, 0.755),
+        (no_caps.clone(), 0.73),
+        (BktOptions::default(), 0.73),
+    ] {
         let model = BktModel::fit(&train, &options).unwrap();
         let known: Vec<Response> = test.iter().filter(|r| model.skills.contains_key(&r.skill)).cloned().collect();
         let evaluation = model.evaluate(&known).unwrap();
-        eprintln!("ASSISTments 2009 test, forgets={}: {evaluation:?}", options.forgets);
+        eprintln!(
+            "ASSISTments 2009 test, forgets={} caps={:?}: {evaluation:?}",
+            options.forgets,
+            (options.max_guess, options.max_slip)
+        );
         assert!(evaluation.auc >= floor, "forgets={}: AUC {}", options.forgets, evaluation.auc);
     }
 }

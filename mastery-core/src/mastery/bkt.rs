@@ -19,14 +19,33 @@ use crate::error::{MasteryError, Result};
 pub struct BktParams {
     /// P(known) before the first attempt (for learners of a prior group the model has not seen,
     /// when `priors` is used).
+    #[serde(deserialize_with = "null_as_nan::one")]
     pub prior: f64,
     /// `multiprior`: P(known) before the first attempt, per prior group (see `prior_groups`).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty", deserialize_with = "null_as_nan::many")]
     pub priors: Vec<f64>,
+    #[serde(deserialize_with = "null_as_nan::many")]
     pub learns: Vec<f64>,
+    #[serde(deserialize_with = "null_as_nan::many")]
     pub forgets: Vec<f64>,
+    #[serde(deserialize_with = "null_as_nan::many")]
     pub guesses: Vec<f64>,
+    #[serde(deserialize_with = "null_as_nan::many")]
     pub slips: Vec<f64>,
+}
+
+/// JSON writes NaN as `null`; reading it back gives NaN, which validation then refuses with a
+/// typed error naming `params` (rather than a bare deserialisation failure).
+mod null_as_nan {
+    use serde::{Deserialize, Deserializer};
+
+    pub fn one<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+        Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
+    }
+
+    pub fn many<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<f64>, D::Error> {
+        Ok(Vec::<Option<f64>>::deserialize(d)?.into_iter().map(|x| x.unwrap_or(f64::NAN)).collect())
+    }
 }
 
 impl BktParams {
@@ -37,8 +56,8 @@ impl BktParams {
             .chain(&self.forgets)
             .chain(&self.guesses)
             .chain(&self.slips);
-        if probabilities.clone().any(|p| !(0.0..=1.0).contains(p)) {
-            return Err(MasteryError::invalid("params", "every parameter must be a probability in [0, 1]"));
+        if probabilities.clone().any(|p| !p.is_finite() || !(0.0..=1.0).contains(p)) {
+            return Err(MasteryError::invalid("params", "every parameter must be a finite probability in [0, 1]"));
         }
         if self.learns.is_empty() || self.learns.len() != self.forgets.len() {
             return Err(MasteryError::invalid("params.learns", "need one learn and one forget per learn class"));
@@ -72,6 +91,30 @@ pub struct BktOptions {
     /// Caps that keep fits from degenerating (guess or slip above 0.5 inverts the model).
     pub max_guess: Option<f64>,
     pub max_slip: Option<f64>,
+}
+
+/// Upper bounds on counts a caller passes: beyond them a call would run for days, not fail.
+const MAX_FITS: usize = 1_000;
+const MAX_ITER: usize = 100_000;
+const MAX_FOLDS: usize = 1_000;
+
+impl BktOptions {
+    fn validate(&self) -> Result<()> {
+        if self.num_fits == 0 || self.num_fits > MAX_FITS {
+            return Err(MasteryError::invalid("num_fits", format!("must be between 1 and {MAX_FITS}")));
+        }
+        if self.max_iter == 0 || self.max_iter > MAX_ITER {
+            return Err(MasteryError::invalid("max_iter", format!("must be between 1 and {MAX_ITER}")));
+        }
+        let cap_ok = |c: Option<f64>| c.is_none_or(|c| c.is_finite() && (0.0..=1.0).contains(&c));
+        if !cap_ok(self.max_guess) || !cap_ok(self.max_slip) {
+            return Err(MasteryError::invalid("max_guess", "caps must be probabilities in [0, 1]"));
+        }
+        if self.tol.is_nan() {
+            return Err(MasteryError::invalid("tol", "is not a number"));
+        }
+        Ok(())
+    }
 }
 
 impl Default for BktOptions {
@@ -183,6 +226,10 @@ impl ResponseTable {
             || self.prior_group.as_ref().is_some_and(|t| t.len() != n)
         {
             return Err(MasteryError::invalid("columns", "must all have the same length"));
+        }
+        // Codes index per-learner arrays: bounded by the number of rows, not by their value.
+        if self.learner.iter().any(|&l| l as usize >= n) {
+            return Err(MasteryError::invalid("user_id", "learner codes must be below the number of rows"));
         }
         if self.skill.iter().any(|&s| s as usize >= self.skill_names.len()) {
             return Err(MasteryError::invalid("skill_name", "code without a name"));
@@ -367,6 +414,21 @@ pub struct SkillModel {
 }
 
 impl SkillModel {
+    /// Parameters are probabilities and every class a map names has its parameters.
+    fn validate(&self) -> Result<()> {
+        self.params.validate()?;
+        if self.learn_classes.values().any(|&c| c >= self.params.learns.len()) {
+            return Err(MasteryError::invalid("learn_classes", "names a class without a learn rate"));
+        }
+        if self.gs_classes.values().any(|&c| c >= self.params.guesses.len()) {
+            return Err(MasteryError::invalid("gs_classes", "names a class without a guess and a slip"));
+        }
+        if self.prior_groups.values().any(|&c| c >= self.params.priors.len()) {
+            return Err(MasteryError::invalid("prior_groups", "names a group without a prior"));
+        }
+        Ok(())
+    }
+
     fn learn_class(&self, template: Option<&str>) -> usize {
         template.and_then(|t| self.learn_classes.get(t).copied()).unwrap_or(0)
     }
@@ -893,7 +955,7 @@ pub(crate) fn em(start: &BktParams, s: &Sequences, options: &BktOptions) -> (Bkt
     };
     let (mut alpha, mut buffer) = (Vec::new(), Vec::new());
     let single = p.learns.len() == 1 && p.guesses.len() == 1;
-    let mut history: Vec<f64> = Vec::with_capacity(options.max_iter);
+    let mut history: Vec<f64> = Vec::with_capacity(options.max_iter.min(1024));
     for i in 0..options.max_iter {
         let ll = if single {
             e_step_single(&p, s, &mut counts, &mut buffer)
@@ -969,9 +1031,7 @@ impl BktModel {
     /// [`BktModel::fit`] on columns.
     pub fn fit_table(table: &ResponseTable, options: &BktOptions) -> Result<Self> {
         table.validate()?;
-        if options.num_fits == 0 || options.max_iter == 0 {
-            return Err(MasteryError::invalid("num_fits", "num_fits and max_iter must be at least 1"));
-        }
+        options.validate()?;
         let mut skills = BTreeMap::new();
         for (skill, rows, bounds) in table.grouped() {
             let name = &table.skill_names[skill as usize];
@@ -1019,11 +1079,12 @@ impl BktModel {
         check_rows(rows)?;
         let table = ResponseTable::from_rows(rows);
         let options = BktOptions { max_iter: iterations, tol: -1.0, ..options.clone() };
+        options.validate()?;
         let mut skills = BTreeMap::new();
         for (skill, rows, bounds) in table.grouped() {
             let name = &table.skill_names[skill as usize];
             let mut model = start.get(name).cloned().ok_or(MasteryError::NotFound { what: "start model for skill" })?;
-            model.params.validate()?;
+            model.validate()?;
             let s = sequences(&table, &rows, &bounds, &model);
             let (params, history) = em(&model.params, &s, &options);
             model.params = params;
@@ -1098,7 +1159,19 @@ impl BktModel {
         if folds < 2 {
             return Err(MasteryError::invalid("folds", "must be at least 2"));
         }
+        options.validate()?;
         let learners = table.learner.iter().max().map_or(0, |&m| m as usize + 1);
+        let distinct = {
+            let mut seen = vec![false; learners];
+            table.learner.iter().for_each(|&l| seen[l as usize] = true);
+            seen.iter().filter(|&&s| s).count()
+        };
+        if folds > distinct || folds > MAX_FOLDS {
+            return Err(MasteryError::invalid(
+                "folds",
+                format!("must be at most the number of learners ({distinct}) and at most {MAX_FOLDS}"),
+            ));
+        }
         let mut order: Vec<usize> = (0..learners).collect();
         let mut rng = SplitMix64::new(options.seed);
         for i in (1..order.len()).rev() {
@@ -1172,7 +1245,7 @@ impl BktModel {
             serde_json::from_value(value).map_err(|e| MasteryError::invalid("model", e.to_string()))?;
         let model = file.model;
         for skill in model.skills.values() {
-            skill.params.validate()?;
+            skill.validate()?;
         }
         Ok(model)
     }
