@@ -176,19 +176,20 @@ fn dkt(path: &str) -> Vec<Response> {
     rows
 }
 
-/// One model per skill, fitted on train, evaluated on test, with pyBKT's defaults (no caps on
-/// guess and slip). Measured: standard BKT 0.7XX, BKT with forgetting 0.8XX; pyBKT 1.4.3 on the
-/// same split 0.7YY (benches/assistments_auc.py). Khajah, Lindsey & Mozer 2016 report 0.73 and 0.83.
+/// One model per skill, fitted on train, evaluated on test. With pyBKT's defaults
+/// (`BktOptions::pybkt()`: no caps, pyBKT's restarts) standard BKT reaches 0.7595 and BKT with
+/// forgetting 0.8264; pyBKT 1.4.3 (compiled) on the same split: 0.7601 and 0.8262
+/// (`python benches/assistments_auc.py`). The core's capped default: 0.7515.
+/// Khajah, Lindsey & Mozer 2016 report 0.73 and 0.83.
 #[test]
 fn assistments_test_auc_reaches_pybkt() {
     let train = dkt("assistments2009_dkt/builder_train.csv");
     let test = dkt("assistments2009_dkt/builder_test.csv");
     assert_eq!((train.len(), test.len()), (407_967, 117_567));
-    let no_caps = BktOptions { max_guess: None, max_slip: None, ..BktOptions::default() };
     for (options, floor) in [
-        (BktOptions { forgets: true, ..no_caps.clone() }, 0.755),
-        (no_caps.clone(), 0.73),
-        (BktOptions::default(), 0.73),
+        (BktOptions { forgets: true, ..BktOptions::pybkt() }, 0.824),
+        (BktOptions::pybkt(), 0.757),
+        (BktOptions::default(), 0.749),
     ] {
         let model = BktModel::fit(&train, &options).unwrap();
         let known: Vec<Response> = test.iter().filter(|r| model.skills.contains_key(&r.skill)).cloned().collect();

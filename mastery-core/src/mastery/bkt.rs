@@ -85,12 +85,26 @@ pub struct BktOptions {
     /// Random restarts; the fit with the highest log-likelihood wins.
     pub num_fits: usize,
     pub max_iter: usize,
-    /// Stop when the log-likelihood changes by at most this much (pyBKT's rule).
+    /// Stop when the log-likelihood changes by at most this much (pyBKT's rule; pyBKT's own
+    /// default tolerance is 1e-3).
     pub tol: f64,
     pub seed: u64,
     /// Caps that keep fits from degenerating (guess or slip above 0.5 inverts the model).
     pub max_guess: Option<f64>,
     pub max_slip: Option<f64>,
+    /// Where EM's random restarts are drawn from.
+    pub starts: BktStarts,
+}
+
+/// The distribution of EM's random restarts.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BktStarts {
+    /// Away from the edges: prior in [0.05, 0.95], learn in [0.02, 0.4], guess and slip in [0.01, 0.3].
+    #[default]
+    Mastery,
+    /// pyBKT's: prior in [0, 1], learn in [0, 0.4], guess in [0, 0.4], slip in [0, 0.3], forget in [0, 1].
+    PyBkt,
 }
 
 /// Upper bounds on counts a caller passes: beyond them a call would run for days, not fail.
@@ -99,6 +113,12 @@ const MAX_ITER: usize = 100_000;
 const MAX_FOLDS: usize = 1_000;
 
 impl BktOptions {
+    /// pyBKT's defaults: no caps on guess and slip, tolerance 1e-3, pyBKT's restart distribution
+    /// (the core's own default keeps its caps of 0.3).
+    pub fn pybkt() -> Self {
+        Self { max_guess: None, max_slip: None, tol: 1e-3, starts: BktStarts::PyBkt, ..Self::default() }
+    }
+
     fn validate(&self) -> Result<()> {
         if self.num_fits == 0 || self.num_fits > MAX_FITS {
             return Err(MasteryError::invalid("num_fits", format!("must be between 1 and {MAX_FITS}")));
@@ -130,6 +150,7 @@ impl Default for BktOptions {
             seed: 42,
             max_guess: Some(0.3),
             max_slip: Some(0.3),
+            starts: BktStarts::Mastery,
         }
     }
 }
@@ -979,6 +1000,19 @@ fn random_start(
     options: &BktOptions,
 ) -> BktParams {
     let cap = |c: Option<f64>| c.unwrap_or(0.3).min(0.3);
+    if options.starts == BktStarts::PyBkt {
+        // pyBKT's random_model_uni: prior U(0, 1), learn U(0, 0.4), guess U(0, 0.4), slip U(0, 0.3),
+        // forget U(0, 1) when fitted (0 otherwise); kept below the caps when there are caps.
+        let below = |x: f64, c: Option<f64>| c.map_or(x, |c| x.min(c));
+        return BktParams {
+            prior: rng.uniform(0.0, 1.0),
+            priors: (0..prior_groups).map(|_| rng.uniform(0.0, 1.0)).collect(),
+            learns: (0..learn_classes).map(|_| rng.uniform(0.0, 0.4)).collect(),
+            forgets: (0..learn_classes).map(|_| if options.forgets { rng.uniform(0.0, 1.0) } else { 0.0 }).collect(),
+            guesses: (0..gs_classes).map(|_| below(rng.uniform(0.0, 0.4), options.max_guess)).collect(),
+            slips: (0..gs_classes).map(|_| below(rng.uniform(0.0, 0.3), options.max_slip)).collect(),
+        };
+    }
     BktParams {
         prior: rng.uniform(0.05, 0.95),
         priors: (0..prior_groups).map(|_| rng.uniform(0.05, 0.95)).collect(),
