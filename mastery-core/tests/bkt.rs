@@ -176,20 +176,29 @@ fn dkt(path: &str) -> Vec<Response> {
     rows
 }
 
-/// One model per skill, fitted on train, evaluated on test. BKT with forgetting reaches 0.826;
-/// standard BKT 0.744 (Khajah, Lindsey & Mozer 2016 report 0.73 and 0.83 on this split).
+/// One model per skill, fitted on train, evaluated on test. With pyBKT's defaults
+/// (`BktOptions::pybkt()`: no caps, pyBKT's restarts) standard BKT reaches 0.7595 and BKT with
+/// forgetting 0.8264; pyBKT 1.4.3 (compiled) on the same split: 0.7601 and 0.8262
+/// (`python benches/assistments_auc.py`). The core's capped default: 0.7515.
+/// Khajah, Lindsey & Mozer 2016 report 0.73 and 0.83.
 #[test]
-fn assistments_test_auc_reaches_0_755() {
+fn assistments_test_auc_reaches_pybkt() {
     let train = dkt("assistments2009_dkt/builder_train.csv");
     let test = dkt("assistments2009_dkt/builder_test.csv");
     assert_eq!((train.len(), test.len()), (407_967, 117_567));
-    for (options, floor) in
-        [(BktOptions { forgets: true, ..BktOptions::default() }, 0.755), (BktOptions::default(), 0.73)]
-    {
+    for (options, floor) in [
+        (BktOptions { forgets: true, ..BktOptions::pybkt() }, 0.824),
+        (BktOptions::pybkt(), 0.757),
+        (BktOptions::default(), 0.749),
+    ] {
         let model = BktModel::fit(&train, &options).unwrap();
         let known: Vec<Response> = test.iter().filter(|r| model.skills.contains_key(&r.skill)).cloned().collect();
         let evaluation = model.evaluate(&known).unwrap();
-        eprintln!("ASSISTments 2009 test, forgets={}: {evaluation:?}", options.forgets);
+        eprintln!(
+            "ASSISTments 2009 test, forgets={} caps={:?}: {evaluation:?}",
+            options.forgets,
+            (options.max_guess, options.max_slip)
+        );
         assert!(evaluation.auc >= floor, "forgets={}: AUC {}", options.forgets, evaluation.auc);
     }
 }
@@ -206,7 +215,7 @@ fn online_updates_equal_batch_prediction() {
         assert_eq!(state.p_known, expected.state);
         skill.update(state, row.correct, None);
     }
-    assert_eq!(std::mem::size_of::<mastery_core::mastery::KnowledgeState>(), 16);
+    assert!(std::mem::size_of::<mastery_core::mastery::KnowledgeState>() <= 32);
 }
 
 /// `multiprior`: learners of two groups start from different priors; the fit recovers both.
@@ -258,4 +267,167 @@ fn crossvalidation_evaluates_every_fold_per_skill() {
     assert_eq!(skill.iter().map(|e| e.rows).sum::<usize>(), rows.len());
     assert!(skill.iter().all(|e| e.auc > 0.7), "{skill:?}");
     assert!(BktModel::crossvalidate(&rows, &BktOptions::default(), 1).is_err());
+}
+
+/// ln(e^a + e^b) for the references below.
+fn lse(a: f64, b: f64) -> f64 {
+    let m = a.max(b);
+    if m == f64::NEG_INFINITY {
+        return m;
+    }
+    m + ((a - m).exp() + (b - m).exp()).ln()
+}
+
+fn one_skill(prior: f64, learn: f64, guess: f64, slip: f64, forget: f64) -> SkillModel {
+    SkillModel {
+        params: BktParams {
+            prior,
+            priors: vec![],
+            learns: vec![learn],
+            forgets: vec![forget],
+            guesses: vec![guess],
+            slips: vec![slip],
+        },
+        learn_classes: BTreeMap::new(),
+        gs_classes: BTreeMap::new(),
+        prior_groups: BTreeMap::new(),
+        log_likelihood: 0.0,
+    }
+}
+
+fn run(learner: &str, answers: &[bool], template: impl Fn(usize) -> String) -> Vec<Response> {
+    answers
+        .iter()
+        .enumerate()
+        .map(|(i, &correct)| Response {
+            learner: learner.into(),
+            skill: "s".into(),
+            correct,
+            order: Some(i as i64),
+            template: Some(template(i)),
+            prior_group: None,
+        })
+        .collect()
+}
+
+fn streaks(right: usize, wrong: usize) -> Vec<bool> {
+    std::iter::repeat_n(true, right).chain(std::iter::repeat_n(false, wrong)).collect()
+}
+
+/// After 2,000 right answers P(known) is 1 - 1e-1300: a later run of wrong answers must still
+/// bring it down, as exact arithmetic does (reference: the recurrence on log masses).
+#[test]
+fn knowledge_does_not_saturate_after_a_long_correct_run() {
+    let (prior, learn, guess, slip) = (0.3, 0.1, 0.2, 0.1);
+    let skill = one_skill(prior, learn, guess, slip, 0.0);
+    let answers = streaks(2000, 2000);
+    let rows = run("l", &answers, |_| "t".into());
+    let model = BktModel { options: BktOptions::default(), skills: BTreeMap::from([("s".to_owned(), skill.clone())]) };
+    let predicted = model.predict(&rows).unwrap();
+    let (mut lk, mut lu) = (prior.ln(), (1.0 - prior).ln());
+    let mut state = skill.initial_state();
+    for (t, &correct) in answers.iter().enumerate() {
+        let norm = lse(lk, lu);
+        let (k, u) = ((lk - norm).exp(), (lu - norm).exp());
+        let want = k * (1.0 - slip) + u * guess;
+        close(predicted[t].correct, want, 1e-9, &format!("P(correct) at attempt {t}"));
+        close(predicted[t].state, k, 1e-9, &format!("P(known) at attempt {t}"));
+        close(skill.predict_correct(&state, None), want, 1e-9, &format!("online P(correct) at attempt {t}"));
+        let (ek, eu) = if correct { (1.0 - slip, guess) } else { (slip, 1.0 - guess) };
+        let (pk, pu) = (lk + ek.ln(), lu + eu.ln());
+        (lk, lu) = (lse(pk, pu + learn.ln()), pu + (1.0 - learn).ln());
+        skill.update(&mut state, correct, None);
+    }
+    // Exact arithmetic leaves "known" long before the end of the wrong run.
+    assert!(predicted[3999].correct < 0.45, "{:?}", predicted[3999]);
+    // A stored state keeps the distance from certainty.
+    let again: mastery_core::mastery::KnowledgeState =
+        serde_json::from_str(&serde_json::to_string(&state).unwrap()).unwrap();
+    assert_eq!(again, state);
+}
+
+/// One EM iteration on sequences with long streaks equals a log-space forward-backward
+/// (classic alpha-beta form) within 1e-9, in the standard (4-lane) and multi-class E-steps.
+#[test]
+fn em_is_exact_on_long_streaks() {
+    let mut rows = Vec::new();
+    // Distinct sequences of equal length fill the 4 lanes; the odd lengths go through single lanes.
+    for (i, (right, wrong)) in
+        [(700, 700), (600, 800), (650, 750), (750, 650), (2000, 2000), (5, 7), (3, 1)].into_iter().enumerate()
+    {
+        let mut answers = streaks(right, wrong);
+        answers.extend([true, false, true]);
+        rows.extend(run(&format!("l{i}"), &answers, |t| if t % 3 == 0 { "a".into() } else { "b".into() }));
+    }
+    for multigs in [false, true] {
+        let mut start = one_skill(0.4, 0.05, 0.25, 0.15, 0.0);
+        if multigs {
+            start.params.guesses = vec![0.25, 0.2];
+            start.params.slips = vec![0.15, 0.1];
+            start.gs_classes = BTreeMap::from([("a".to_owned(), 0), ("b".to_owned(), 1)]);
+        }
+        let no_caps = BktOptions { max_guess: None, max_slip: None, multigs, ..BktOptions::default() };
+        let fitted =
+            BktModel::fit_from(&rows, &BTreeMap::from([("s".to_owned(), start.clone())]), 1, &no_caps).unwrap();
+        let got = &fitted.skills["s"].params;
+        // Reference: log alpha and log beta, then gamma and xi.
+        let p = &start.params;
+        let (mut init, mut trans, mut emit) = ([0.0; 2], [[0.0; 2]; 2], vec![[[0.0; 2]; 2]; p.guesses.len()]);
+        let (lt, mut total_ll) = ([[(1.0 - p.learns[0]).ln(), p.learns[0].ln()], [f64::NEG_INFINITY, 0.0]], 0.0);
+        for learner in rows.chunk_by(|a, b| a.learner == b.learner) {
+            let class = |r: &Response| if multigs { usize::from(r.template.as_deref() == Some("b")) } else { 0 };
+            let le = |r: &Response, state: usize| {
+                let (g, s) = (p.guesses[class(r)], p.slips[class(r)]);
+                match (state, r.correct) {
+                    (0, true) => g.ln(),
+                    (0, false) => (1.0 - g).ln(),
+                    (_, true) => (1.0 - s).ln(),
+                    (_, false) => s.ln(),
+                }
+            };
+            let n = learner.len();
+            let mut alpha = vec![[0.0; 2]; n];
+            alpha[0] = [(1.0 - p.prior).ln() + le(&learner[0], 0), p.prior.ln() + le(&learner[0], 1)];
+            for t in 1..n {
+                for j in 0..2 {
+                    alpha[t][j] = lse(alpha[t - 1][0] + lt[0][j], alpha[t - 1][1] + lt[1][j]) + le(&learner[t], j);
+                }
+            }
+            let ll = lse(alpha[n - 1][0], alpha[n - 1][1]);
+            total_ll += ll;
+            let mut beta = vec![[0.0; 2]; n];
+            for t in (0..n - 1).rev() {
+                for i in 0..2 {
+                    beta[t][i] = lse(
+                        lt[i][0] + le(&learner[t + 1], 0) + beta[t + 1][0],
+                        lt[i][1] + le(&learner[t + 1], 1) + beta[t + 1][1],
+                    );
+                }
+            }
+            for t in 0..n {
+                for i in 0..2 {
+                    let gamma = (alpha[t][i] + beta[t][i] - ll).exp();
+                    emit[class(&learner[t])][i][usize::from(learner[t].correct)] += gamma;
+                    if t == 0 {
+                        init[i] += gamma;
+                    }
+                    if t + 1 < n {
+                        for j in 0..2 {
+                            trans[i][j] +=
+                                (alpha[t][i] + lt[i][j] + le(&learner[t + 1], j) + beta[t + 1][j] - ll).exp();
+                        }
+                    }
+                }
+            }
+        }
+        let what = |name: &str| format!("multigs={multigs} {name}");
+        close(got.prior, init[1] / (init[0] + init[1]), 1e-9, &what("prior"));
+        close(got.learns[0], trans[0][1] / (trans[0][0] + trans[0][1]), 1e-9, &what("learn"));
+        for (c, e) in emit.iter().enumerate() {
+            close(got.guesses[c], e[0][1] / (e[0][0] + e[0][1]), 1e-9, &what("guess"));
+            close(got.slips[c], e[1][0] / (e[1][0] + e[1][1]), 1e-9, &what("slip"));
+        }
+        let trace = BktModel::log_likelihood_trace(&rows, &start, 1);
+        close(trace[0], total_ll, 1e-9 * total_ll.abs(), &what("log-likelihood"));
+    }
 }

@@ -15,7 +15,7 @@ use mastery_core::dashboard::{
     class_heatmap, progress_over_time, render_ring_chart, ring_chart, streak_tracker, Label,
 };
 use mastery_core::mastery::{
-    class_summary, frontier, roll_up, BktModel, CalculationMethod, EvidenceOrder, ProficiencyScale,
+    class_summary, frontier, roll_up, BktModel, BktOptions, CalculationMethod, EvidenceOrder, ProficiencyScale,
     ProficiencyScaleInput, Response, RollupRule, ScoredEvidence,
 };
 use mastery_core::mastery::{CompetencyState, MasteryConfig};
@@ -132,6 +132,11 @@ fn run(op: &str, input: &Value) -> Result<Value, MasteryError> {
             to_json(states)
         }
         "bkt_load" => to_json(BktModel::from_json(&text(input))?.skills),
+        "bkt_crossvalidate" => {
+            let options: BktOptions = input.get("options").map(from).unwrap_or_default();
+            let folds = input["folds"].as_u64().unwrap() as usize;
+            to_json(BktModel::crossvalidate(&from::<Vec<Response>>(&input["rows"]), &options, folds)?)
+        }
         "frontier" => {
             let f = Framework::from_case_json(&text(input))?;
             to_json(frontier(&f, &from(&input["standings"])))

@@ -46,19 +46,26 @@ pub struct BktPrediction {
 #[derive(Debug, Clone, Copy, PartialEq, uniffi::Record)]
 pub struct KnowledgeState {
     pub p_known: f64,
+    /// ln(P(known) / P(unknown)): the exact state (P(known) rounds to 1 after long runs).
+    /// `None` (older stored states) derives it from `p_known`.
+    #[uniffi(default = None)]
+    pub log_odds: Option<f64>,
     pub attempts: u32,
     pub correct: u32,
 }
 
 impl From<core::mastery::KnowledgeState> for KnowledgeState {
     fn from(k: core::mastery::KnowledgeState) -> Self {
-        Self { p_known: k.p_known, attempts: k.attempts, correct: k.correct }
+        Self { p_known: k.p_known, log_odds: Some(k.log_odds), attempts: k.attempts, correct: k.correct }
     }
 }
 
 impl From<KnowledgeState> for core::mastery::KnowledgeState {
     fn from(k: KnowledgeState) -> Self {
-        Self { p_known: k.p_known, attempts: k.attempts, correct: k.correct }
+        match k.log_odds.filter(|l| !l.is_nan()) {
+            Some(log_odds) => Self { p_known: k.p_known, log_odds, attempts: k.attempts, correct: k.correct },
+            None => Self::new(k.p_known, k.attempts, k.correct),
+        }
     }
 }
 

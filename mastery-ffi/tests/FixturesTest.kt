@@ -93,6 +93,14 @@ fun run(fixtures: File, op: String, input: JsonObject): JsonElement = when (op) 
     }
     "bkt_load" -> JsonParser.parseString(BktModel.fromJson(text(fixtures, input)).toJson())
         .asJsonObject.getAsJsonObject("model").get("skills")
+    "bkt_crossvalidate" -> {
+        val rows = input.getAsJsonArray("rows").map { it.asJsonObject }.map {
+            BktResponse(it.get("learner").asString, it.get("skill").asString, it.get("correct").asBoolean,
+                it.get("order")?.asLong, null)
+        }
+        val numFits = input.getAsJsonObject("options")?.get("num_fits")?.asLong?.toUInt()
+        plain(bktCrossvalidate(rows, BktOptions(numFits = numFits), input.get("folds").asLong.toUInt()))
+    }
     "frontier" -> plain(frontier(Framework.fromCaseJson(text(fixtures, input)), standings(input.getAsJsonObject("standings"))))
     "roll_up" -> {
         val rules = input.getAsJsonObject("rules")?.entrySet()?.associate { it.key to rule(it.value.asJsonObject) } ?: emptyMap()

@@ -89,6 +89,11 @@ def run(op, inp):
         return states
     if op == "bkt_load":
         return json.loads(m.BktModel.from_json(text(inp)).to_json())["model"]["skills"]
+    if op == "bkt_crossvalidate":
+        rows = [m.BktResponse(learner=r["learner"], skill=r["skill"], correct=r["correct"], order=r.get("order"), template=r.get("template")) for r in inp["rows"]]
+        o = inp.get("options") or {}
+        options = m.BktOptions(forgets=False, multilearn=False, multigs=False, multiprior=False, num_fits=o.get("num_fits"), seed=None)
+        return plain(m.bkt_crossvalidate(rows, options, inp["folds"]))
     if op == "frontier":
         return plain(m.frontier(m.Framework.from_case_json(text(inp)), standings(inp["standings"])))
     if op == "roll_up":

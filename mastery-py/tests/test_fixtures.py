@@ -59,6 +59,14 @@ def run(op, inp):
         return states
     if op == "bkt_load":
         return mastery.BKTModel.from_json(text(inp))._native.skills()
+    if op == "bkt_crossvalidate":
+        import pandas as pd
+
+        names = {"learner": "user_id", "skill": "skill_name", "order": "order_id", "template": "template_id"}
+        frame = pd.DataFrame(inp["rows"]).rename(columns=names)
+        frame["correct"] = frame["correct"].astype(int)
+        columns = mastery.BKTModel()._columns_of(frame, False, False)
+        return mastery._mastery.NativeBktModel.crossvalidate(*columns, inp["folds"], options=inp.get("options"))
     if op == "frontier":
         return mastery.frontier(mastery.Framework.from_case_json(text(inp)), inp["standings"])
     if op == "roll_up":

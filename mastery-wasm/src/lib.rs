@@ -72,10 +72,10 @@ export interface BktResponse {
   learner: string; skill: string; correct: boolean; order?: number; template?: string; prior_group?: string;
 }
 export interface BktPrediction { correct: number; state: number; }
-export interface KnowledgeState { p_known: number; attempts: number; correct: number; }
+export interface KnowledgeState { p_known: number; log_odds?: number | null; attempts: number; correct: number; }
 export interface BktOptions {
   forgets?: boolean; multilearn?: boolean; multigs?: boolean; multiprior?: boolean; num_fits?: number; max_iter?: number;
-  tol?: number; seed?: number; max_guess?: number | null; max_slip?: number | null;
+  tol?: number; seed?: number; max_guess?: number | null; max_slip?: number | null; starts?: "mastery" | "py_bkt";
 }
 export interface Standing { value: number; mastered: boolean; }
 export type RollupRule =

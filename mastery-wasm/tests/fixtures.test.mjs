@@ -39,6 +39,7 @@ function run(op, input) {
       return input.observations.map((o) => (state = model.update(input.skill, state, o.correct, o.template ?? null)));
     }
     case "bkt_load": return JSON.parse(m.BktModel.fromJson(text(input)).toJson()).model.skills;
+    case "bkt_crossvalidate": return m.BktModel.crossvalidate(input.rows, input.options ?? null, input.folds);
     case "frontier": return m.frontier(m.Framework.fromCaseJson(text(input)), input.standings);
     case "roll_up":
       return m.rollUp(m.Framework.fromCaseJson(text(input)), input.standings, input.rules ?? null, input.default ?? null);

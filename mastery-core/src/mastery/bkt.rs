@@ -19,14 +19,33 @@ use crate::error::{MasteryError, Result};
 pub struct BktParams {
     /// P(known) before the first attempt (for learners of a prior group the model has not seen,
     /// when `priors` is used).
+    #[serde(deserialize_with = "null_as_nan::one")]
     pub prior: f64,
     /// `multiprior`: P(known) before the first attempt, per prior group (see `prior_groups`).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty", deserialize_with = "null_as_nan::many")]
     pub priors: Vec<f64>,
+    #[serde(deserialize_with = "null_as_nan::many")]
     pub learns: Vec<f64>,
+    #[serde(deserialize_with = "null_as_nan::many")]
     pub forgets: Vec<f64>,
+    #[serde(deserialize_with = "null_as_nan::many")]
     pub guesses: Vec<f64>,
+    #[serde(deserialize_with = "null_as_nan::many")]
     pub slips: Vec<f64>,
+}
+
+/// JSON writes NaN as `null`; reading it back gives NaN, which validation then refuses with a
+/// typed error naming `params` (rather than a bare deserialisation failure).
+mod null_as_nan {
+    use serde::{Deserialize, Deserializer};
+
+    pub fn one<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+        Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
+    }
+
+    pub fn many<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<f64>, D::Error> {
+        Ok(Vec::<Option<f64>>::deserialize(d)?.into_iter().map(|x| x.unwrap_or(f64::NAN)).collect())
+    }
 }
 
 impl BktParams {
@@ -37,8 +56,8 @@ impl BktParams {
             .chain(&self.forgets)
             .chain(&self.guesses)
             .chain(&self.slips);
-        if probabilities.clone().any(|p| !(0.0..=1.0).contains(p)) {
-            return Err(MasteryError::invalid("params", "every parameter must be a probability in [0, 1]"));
+        if probabilities.clone().any(|p| !p.is_finite() || !(0.0..=1.0).contains(p)) {
+            return Err(MasteryError::invalid("params", "every parameter must be a finite probability in [0, 1]"));
         }
         if self.learns.is_empty() || self.learns.len() != self.forgets.len() {
             return Err(MasteryError::invalid("params.learns", "need one learn and one forget per learn class"));
@@ -66,12 +85,56 @@ pub struct BktOptions {
     /// Random restarts; the fit with the highest log-likelihood wins.
     pub num_fits: usize,
     pub max_iter: usize,
-    /// Stop when the log-likelihood changes by at most this much (pyBKT's rule).
+    /// Stop when the log-likelihood changes by at most this much (pyBKT's rule; pyBKT's own
+    /// default tolerance is 1e-3).
     pub tol: f64,
     pub seed: u64,
     /// Caps that keep fits from degenerating (guess or slip above 0.5 inverts the model).
     pub max_guess: Option<f64>,
     pub max_slip: Option<f64>,
+    /// Where EM's random restarts are drawn from.
+    pub starts: BktStarts,
+}
+
+/// The distribution of EM's random restarts.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BktStarts {
+    /// Away from the edges: prior in [0.05, 0.95], learn in [0.02, 0.4], guess and slip in [0.01, 0.3].
+    #[default]
+    Mastery,
+    /// pyBKT's: prior in [0, 1], learn in [0, 0.4], guess in [0, 0.4], slip in [0, 0.3], forget in [0, 1].
+    PyBkt,
+}
+
+/// Upper bounds on counts a caller passes: beyond them a call would run for days, not fail.
+const MAX_FITS: usize = 1_000;
+const MAX_ITER: usize = 100_000;
+const MAX_FOLDS: usize = 1_000;
+
+impl BktOptions {
+    /// pyBKT's defaults: no caps on guess and slip, tolerance 1e-3, pyBKT's restart distribution
+    /// (the core's own default keeps its caps of 0.3).
+    pub fn pybkt() -> Self {
+        Self { max_guess: None, max_slip: None, tol: 1e-3, starts: BktStarts::PyBkt, ..Self::default() }
+    }
+
+    fn validate(&self) -> Result<()> {
+        if self.num_fits == 0 || self.num_fits > MAX_FITS {
+            return Err(MasteryError::invalid("num_fits", format!("must be between 1 and {MAX_FITS}")));
+        }
+        if self.max_iter == 0 || self.max_iter > MAX_ITER {
+            return Err(MasteryError::invalid("max_iter", format!("must be between 1 and {MAX_ITER}")));
+        }
+        let cap_ok = |c: Option<f64>| c.is_none_or(|c| c.is_finite() && (0.0..=1.0).contains(&c));
+        if !cap_ok(self.max_guess) || !cap_ok(self.max_slip) {
+            return Err(MasteryError::invalid("max_guess", "caps must be probabilities in [0, 1]"));
+        }
+        if self.tol.is_nan() {
+            return Err(MasteryError::invalid("tol", "is not a number"));
+        }
+        Ok(())
+    }
 }
 
 impl Default for BktOptions {
@@ -87,6 +150,7 @@ impl Default for BktOptions {
             seed: 42,
             max_guess: Some(0.3),
             max_slip: Some(0.3),
+            starts: BktStarts::Mastery,
         }
     }
 }
@@ -184,6 +248,10 @@ impl ResponseTable {
         {
             return Err(MasteryError::invalid("columns", "must all have the same length"));
         }
+        // Codes index per-learner arrays: bounded by the number of rows, not by their value.
+        if self.learner.iter().any(|&l| l as usize >= n) {
+            return Err(MasteryError::invalid("user_id", "learner codes must be below the number of rows"));
+        }
         if self.skill.iter().any(|&s| s as usize >= self.skill_names.len()) {
             return Err(MasteryError::invalid("skill_name", "code without a name"));
         }
@@ -269,13 +337,87 @@ pub struct Prediction {
     pub state: f64,
 }
 
-/// One learner's knowledge of one skill, updated online: 16 bytes.
+/// One learner's knowledge of one skill, updated online: 24 bytes.
+///
+/// The state is carried as log-odds, `ln(P(known) / P(unknown))`, which cannot saturate: after a
+/// long run of right answers P(known) rounds to 1.0 in floating point, but the log-odds keep
+/// the exact distance from certainty, so later wrong answers still move it (as they do in exact
+/// arithmetic and in pyBKT). `p_known` is the same value as a probability, for display.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(from = "KnowledgeStateRecord")]
 pub struct KnowledgeState {
     pub p_known: f64,
+    /// `ln(P(known) / P(unknown))`; may be infinite when a parameter is exactly 0 or 1.
+    pub log_odds: f64,
     pub attempts: u32,
     pub correct: u32,
 }
+
+/// A stored state; records written before `log_odds` existed derive it from `p_known`.
+#[derive(Deserialize)]
+struct KnowledgeStateRecord {
+    p_known: f64,
+    #[serde(default)]
+    log_odds: Option<f64>,
+    #[serde(default)]
+    attempts: u32,
+    #[serde(default)]
+    correct: u32,
+}
+
+impl From<KnowledgeStateRecord> for KnowledgeState {
+    fn from(r: KnowledgeStateRecord) -> Self {
+        match r.log_odds.filter(|l| !l.is_nan()) {
+            Some(log_odds) => Self { p_known: r.p_known, log_odds, attempts: r.attempts, correct: r.correct },
+            None => Self::new(r.p_known, r.attempts, r.correct),
+        }
+    }
+}
+
+impl KnowledgeState {
+    /// A state from a probability (P(known) = 1.0 is read as "within one rounding step of 1").
+    pub fn new(p_known: f64, attempts: u32, correct: u32) -> Self {
+        let p = if p_known.is_nan() { 0.5 } else { p_known.clamp(f64::MIN_POSITIVE, 1.0 - f64::EPSILON / 2.0) };
+        Self { p_known, log_odds: p.ln() - (-p).ln_1p(), attempts, correct }
+    }
+
+    /// `(P(known), P(unknown))`, each to full relative precision.
+    pub fn masses(&self) -> (f64, f64) {
+        masses(self.log_odds)
+    }
+}
+
+/// `(σ(λ), σ(-λ))` without cancellation.
+#[inline]
+fn masses(log_odds: f64) -> (f64, f64) {
+    if log_odds >= 0.0 {
+        let e = (-log_odds).exp();
+        (1.0 / (1.0 + e), e / (1.0 + e))
+    } else {
+        let e = log_odds.exp();
+        (e / (1.0 + e), 1.0 / (1.0 + e))
+    }
+}
+
+/// The log-odds of a probability given as two masses.
+#[inline]
+fn log_odds_of(prior: f64) -> f64 {
+    prior.ln() - (1.0 - prior).ln()
+}
+
+/// ln(e^a + e^b), exact for infinite arguments.
+#[inline]
+fn log_add(a: f64, b: f64) -> f64 {
+    let (hi, lo) = if a >= b { (a, b) } else { (b, a) };
+    if hi.is_infinite() {
+        return hi;
+    }
+    hi + (lo - hi).exp().ln_1p()
+}
+
+/// Below this a probability mass is handed to the log-space path (masses are normalised, so the
+/// fast path is exact above it; `f64` underflows near 1e-308).
+const TINY: f64 = 1e-150;
 
 /// A fitted skill: parameters and the template → class maps they refer to.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -293,6 +435,21 @@ pub struct SkillModel {
 }
 
 impl SkillModel {
+    /// Parameters are probabilities and every class a map names has its parameters.
+    fn validate(&self) -> Result<()> {
+        self.params.validate()?;
+        if self.learn_classes.values().any(|&c| c >= self.params.learns.len()) {
+            return Err(MasteryError::invalid("learn_classes", "names a class without a learn rate"));
+        }
+        if self.gs_classes.values().any(|&c| c >= self.params.guesses.len()) {
+            return Err(MasteryError::invalid("gs_classes", "names a class without a guess and a slip"));
+        }
+        if self.prior_groups.values().any(|&c| c >= self.params.priors.len()) {
+            return Err(MasteryError::invalid("prior_groups", "names a group without a prior"));
+        }
+        Ok(())
+    }
+
     fn learn_class(&self, template: Option<&str>) -> usize {
         template.and_then(|t| self.learn_classes.get(t).copied()).unwrap_or(0)
     }
@@ -303,13 +460,14 @@ impl SkillModel {
 
     /// The state of a learner who has not answered yet.
     pub fn initial_state(&self) -> KnowledgeState {
-        KnowledgeState { p_known: self.params.prior, attempts: 0, correct: 0 }
+        let prior = self.params.prior;
+        KnowledgeState { p_known: prior, log_odds: log_odds_of(prior), attempts: 0, correct: 0 }
     }
 
     /// The state of a learner of a prior group (`multiprior`) who has not answered yet.
     pub fn initial_state_in(&self, prior_group: Option<&str>) -> KnowledgeState {
         let p_known = self.prior_class(prior_group).map_or(self.params.prior, |c| self.params.priors[c]);
-        KnowledgeState { p_known, attempts: 0, correct: 0 }
+        KnowledgeState { p_known, log_odds: log_odds_of(p_known), attempts: 0, correct: 0 }
     }
 
     fn prior_class(&self, prior_group: Option<&str>) -> Option<usize> {
@@ -319,34 +477,56 @@ impl SkillModel {
     /// P(correct) on the next attempt of this template.
     pub fn predict_correct(&self, state: &KnowledgeState, template: Option<&str>) -> f64 {
         let g = self.gs_class(template);
-        let p = state.p_known;
-        p * (1.0 - self.params.slips[g]) + (1.0 - p) * self.params.guesses[g]
+        let (known, unknown) = state.masses();
+        known * (1.0 - self.params.slips[g]) + unknown * self.params.guesses[g]
     }
 
     /// Observes one answer and moves to the next attempt: O(1), no allocation.
     pub fn update(&self, state: &mut KnowledgeState, correct: bool, template: Option<&str>) {
         let (g, c) = (self.gs_class(template), self.learn_class(template));
-        state.p_known = step(
-            state.p_known,
-            correct,
-            self.params.guesses[g],
-            self.params.slips[g],
-            self.params.learns[c],
-            self.params.forgets[c],
-        );
+        let p = &self.params;
+        (state.p_known, state.log_odds) =
+            step(state.log_odds, correct, p.guesses[g], p.slips[g], p.learns[c], p.forgets[c]);
         state.attempts = state.attempts.saturating_add(1);
         state.correct = state.correct.saturating_add(u32::from(correct));
     }
 }
 
-/// Posterior after observing, then the transition to the next attempt.
+/// Observes one answer, then the transition to the next attempt, on log-odds:
+/// returns `(P(known), log-odds)` of the next attempt.
 #[inline]
-fn step(p: f64, correct: bool, guess: f64, slip: f64, learn: f64, forget: f64) -> f64 {
-    let (known, unknown) =
-        if correct { (p * (1.0 - slip), (1.0 - p) * guess) } else { (p * slip, (1.0 - p) * (1.0 - guess)) };
-    let total = known + unknown;
-    let posterior = if total > 0.0 { known / total } else { p };
-    posterior * (1.0 - forget) + (1.0 - posterior) * learn
+fn step(log_odds: f64, correct: bool, guess: f64, slip: f64, learn: f64, forget: f64) -> (f64, f64) {
+    let (e0, e1) = if correct { (guess, 1.0 - slip) } else { (1.0 - guess, slip) };
+    if log_odds.abs() < 300.0 {
+        // Both masses are representable: plain arithmetic, one exp and one ln.
+        let (k, u) = masses(log_odds);
+        let (mut b1, mut b0) = (k * e1, u * e0);
+        if b1 + b0 <= 0.0 {
+            // An answer impossible under both states tells nothing.
+            (b1, b0) = (k, u);
+        }
+        let known = b1 * (1.0 - forget) + b0 * learn;
+        let unknown = b0 * (1.0 - learn) + b1 * forget;
+        let total = known + unknown;
+        if known >= TINY * total && unknown >= TINY * total {
+            return (known / total, (known / unknown).ln());
+        }
+    }
+    // Far from (or at) certainty: the same recurrence in log space.
+    let mut posterior = log_odds + (e1.ln() - e0.ln());
+    if posterior.is_nan() {
+        posterior = log_odds;
+    }
+    let (lk, lu) = if posterior >= 0.0 {
+        (-(-posterior).exp().ln_1p(), -posterior - (-posterior).exp().ln_1p())
+    } else {
+        (posterior - posterior.exp().ln_1p(), -posterior.exp().ln_1p())
+    };
+    let known = log_add(lk + (1.0 - forget).ln(), lu + learn.ln());
+    let unknown = log_add(lu + (1.0 - learn).ln(), lk + forget.ln());
+    let next = known - unknown;
+    let next = if next.is_nan() { posterior } else { next };
+    (masses(next).0, next)
 }
 
 /// A BKT model: one [`SkillModel`] per skill.
@@ -360,12 +540,12 @@ pub struct BktModel {
 #[derive(Debug, Default)]
 pub(crate) struct Sequences {
     obs: Vec<bool>,
-    learn: Vec<u16>,
-    gs: Vec<u16>,
+    learn: Vec<u32>,
+    gs: Vec<u32>,
     /// `(start, end)` of each distinct sequence.
     bounds: Vec<(usize, usize)>,
     /// Prior class of each distinct sequence (0 without `multiprior`).
-    prior_class: Vec<u16>,
+    prior_class: Vec<u32>,
     /// How many learners had exactly that sequence (EM's statistics are sums over learners,
     /// so identical sequences are computed once and weighted).
     weights: Vec<f64>,
@@ -395,22 +575,22 @@ impl Sequences {
 
 fn sequences(table: &ResponseTable, rows: &[u32], bounds: &[usize], model: &SkillModel) -> Sequences {
     // Per template code, its classes in this skill's model.
-    let classes: Vec<(u16, u16)> = table
+    let classes: Vec<(u32, u32)> = table
         .template_names
         .iter()
-        .map(|t| (model.learn_class(Some(t)) as u16, model.gs_class(Some(t)) as u16))
+        .map(|t| (model.learn_class(Some(t)) as u32, model.gs_class(Some(t)) as u32))
         .collect();
     let mut s = Sequences { obs: Vec::with_capacity(rows.len()), ..Sequences::default() };
-    let mut seen: HashMap<Vec<u32>, usize> = HashMap::new();
+    let mut seen: HashMap<Vec<u64>, usize> = HashMap::new();
     for w in bounds.windows(2) {
         let group = table.prior_group_of(rows[w[0]] as usize);
-        let prior_class = group.and_then(|g| model.prior_groups.get(g).copied()).unwrap_or(0) as u16;
-        // A sequence's identity: its prior class, then each attempt's outcome and classes in one u32.
-        let key: Vec<u32> = std::iter::once(u32::from(prior_class))
+        let prior_class = group.and_then(|g| model.prior_groups.get(g).copied()).unwrap_or(0) as u32;
+        // A sequence's identity: its prior class, then each attempt's outcome and classes in one u64.
+        let key: Vec<u64> = std::iter::once(u64::from(prior_class))
             .chain(rows[w[0]..w[1]].iter().map(|&i| {
                 let i = i as usize;
                 let (l, g) = table.template.as_ref().map_or((0, 0), |t| classes[t[i] as usize]);
-                u32::from(table.correct[i]) | u32::from(l) << 1 | u32::from(g) << 16
+                u64::from(table.correct[i]) | u64::from(l) << 1 | u64::from(g) << 32
             }))
             .collect();
         if let Some(&k) = seen.get(&key) {
@@ -420,8 +600,8 @@ fn sequences(table: &ResponseTable, rows: &[u32], bounds: &[usize], model: &Skil
         let start = s.obs.len();
         for &packed in &key[1..] {
             s.obs.push(packed & 1 == 1);
-            s.learn.push(((packed >> 1) & 0x7fff) as u16);
-            s.gs.push((packed >> 16) as u16);
+            s.learn.push(((packed >> 1) & 0x7fff_ffff) as u32);
+            s.gs.push((packed >> 32) as u32);
         }
         seen.insert(key, s.bounds.len());
         s.bounds.push((start, s.obs.len()));
@@ -450,17 +630,23 @@ fn e_step_single(p: &BktParams, s: &Sequences, counts: &mut Counts, buffer: &mut
     let (t00, t01, t10, t11) = (1.0 - l, l, f, 1.0 - f);
     let priors = initial_priors(p);
     let mut totals = Totals { init: vec![[0.0; 2]; priors.len()], ..Totals::default() };
+    let mut exact = Vec::new();
     for group in &s.groups {
-        lanes(&priors, [t00, t01, t10, t11], [g, sl], s, group, false, &mut totals, buffer);
+        lanes(&priors, [t00, t01, t10, t11], [g, sl], s, group, false, &mut totals, buffer, &mut exact);
     }
     for &one in &s.singles {
         // A lone sequence fills every lane; only lane 0 counts.
-        lanes(&priors, [t00, t01, t10, t11], [g, sl], s, &[one; LANES], true, &mut totals, buffer);
+        lanes(&priors, [t00, t01, t10, t11], [g, sl], s, &[one; LANES], true, &mut totals, buffer, &mut exact);
     }
     counts.trans[0] = [[totals.tr[0], totals.tr[1]], [totals.tr[2], totals.tr[3]]];
     counts.emit[0] = [[totals.em[0], totals.em[1]], [totals.em[2], totals.em[3]]];
     counts.init = totals.init;
-    totals.log_likelihood
+    let mut log_likelihood = totals.log_likelihood;
+    let mut scratch = Vec::new();
+    for id in exact {
+        log_likelihood += e_step_exact(p, s, id, &priors, counts, &mut scratch);
+    }
+    log_likelihood
 }
 
 /// Weighted sums of one E-step of the standard model.
@@ -492,16 +678,19 @@ fn lanes(
     only_first: bool,
     totals: &mut Totals,
     buffer: &mut Vec<[[f64; LANES]; 4]>,
+    exact: &mut Vec<usize>,
 ) {
     let starts: [usize; LANES] = std::array::from_fn(|j| s.bounds[group[j]].0);
     let len = s.bounds[group[0]].1 - starts[0];
     let weights: [f64; LANES] = std::array::from_fn(|j| if only_first && j > 0 { 0.0 } else { s.weights[group[j]] });
     buffer.clear();
-    let classes: [usize; LANES] = std::array::from_fn(|j| usize::from(s.prior_class[group[j]]));
+    let classes: [usize; LANES] = std::array::from_fn(|j| s.prior_class[group[j]] as usize);
     let (mut a0, mut a1): ([f64; LANES], [f64; LANES]) =
         (std::array::from_fn(|j| 1.0 - priors[classes[j]]), std::array::from_fn(|j| priors[classes[j]]));
     let mut product = [1.0f64; LANES];
     let mut log_likelihood = [0.0f64; LANES];
+    // A lane whose smaller mass falls below TINY (or is NaN) is redone in log space.
+    let mut fast = [true; LANES];
     for t in 0..len {
         let (mut q0, mut q1) = (a0, a1);
         for j in 0..LANES {
@@ -520,6 +709,7 @@ fn lanes(
             }
             a0[j] = b0 / norm;
             a1[j] = b1 / norm;
+            fast[j] &= a0[j] >= TINY && a1[j] >= TINY;
         }
         buffer.push([a0, a1, q0, q1]);
     }
@@ -549,6 +739,12 @@ fn lanes(
         }
     }
     for j in 0..LANES {
+        if !fast[j] {
+            if !(only_first && j > 0) {
+                exact.push(group[j]);
+            }
+            continue;
+        }
         let w = weights[j];
         for i in 0..4 {
             totals.tr[i] += w * sx[i][j];
@@ -575,11 +771,14 @@ fn e_step(p: &BktParams, s: &Sequences, counts: &mut Counts, alpha: &mut Vec<[f6
     };
     // Sum of ln(norm) taken as the ln of running products: one ln per sequence, not per step.
     let mut log_likelihood = 0.0;
-    for ((&(start, end), &weight), &class) in s.bounds.iter().zip(&s.weights).zip(&s.prior_class) {
+    let mut scratch = Vec::new();
+    for (id, ((&(start, end), &weight), &class)) in s.bounds.iter().zip(&s.weights).zip(&s.prior_class).enumerate() {
         let mut product = 1.0f64;
+        let mut sequence_ll = 0.0;
+        let mut fast = true;
         alpha.clear();
         // Forward: filtered P(state | answers so far), normalised at every step.
-        let prior = priors[usize::from(class)];
+        let prior = priors[class as usize];
         let mut a = [1.0 - prior, prior];
         for t in start..end {
             if t > start {
@@ -592,15 +791,20 @@ fn e_step(p: &BktParams, s: &Sequences, counts: &mut Counts, alpha: &mut Vec<[f6
             let norm = a[0] + a[1];
             product *= norm;
             if product < 1e-250 {
-                log_likelihood += weight * product.ln();
+                sequence_ll += product.ln();
                 product = 1.0;
             }
             a = [a[0] / norm, a[1] / norm];
+            fast &= a[0] >= TINY && a[1] >= TINY;
             alpha.push(a);
+        }
+        if !fast {
+            log_likelihood += e_step_exact(p, s, id, &priors, counts, &mut scratch);
+            continue;
         }
         // Backward (Rauch-Tung-Striebel form): smoothed posteriors and pair counts.
         let last = end - start - 1;
-        log_likelihood += weight * product.ln();
+        log_likelihood += weight * (sequence_ll + product.ln());
         let mut gamma = alpha[last];
         let emit = &mut counts.emit[s.gs[end - 1] as usize];
         let o = usize::from(s.obs[end - 1]);
@@ -635,10 +839,89 @@ fn e_step(p: &BktParams, s: &Sequences, counts: &mut Counts, alpha: &mut Vec<[f6
             emit[0][o] += weight * gamma[0];
             emit[1][o] += weight * gamma[1];
         }
-        counts.init[usize::from(class)][0] += weight * gamma[0];
-        counts.init[usize::from(class)][1] += weight * gamma[1];
+        counts.init[class as usize][0] += weight * gamma[0];
+        counts.init[class as usize][1] += weight * gamma[1];
     }
     log_likelihood
+}
+
+/// The E-step of one sequence in log space (any classes): exact where a state's probability
+/// leaves `f64`'s range, e.g. after hundreds of right answers in a row. Adds the sequence's
+/// weighted counts and returns its weighted log-likelihood.
+fn e_step_exact(
+    p: &BktParams,
+    s: &Sequences,
+    id: usize,
+    priors: &[f64],
+    counts: &mut Counts,
+    log_alpha: &mut Vec<[f64; 2]>,
+) -> f64 {
+    let ((start, end), weight, class) = (s.bounds[id], s.weights[id], s.prior_class[id] as usize);
+    let log_transition = |c: usize| {
+        let (l, f) = (p.learns[c], p.forgets[c]);
+        [[(1.0 - l).ln(), l.ln()], [f.ln(), (1.0 - f).ln()]]
+    };
+    let log_emission = |t: usize| {
+        let g = s.gs[t] as usize;
+        if s.obs[t] {
+            [p.guesses[g].ln(), (1.0 - p.slips[g]).ln()]
+        } else {
+            [(1.0 - p.guesses[g]).ln(), p.slips[g].ln()]
+        }
+    };
+    let prior = priors[class];
+    let mut a = [(1.0 - prior).ln(), prior.ln()];
+    let mut log_likelihood = 0.0;
+    log_alpha.clear();
+    for t in start..end {
+        if t > start {
+            let lt = log_transition(s.learn[t - 1] as usize);
+            a = [log_add(a[0] + lt[0][0], a[1] + lt[1][0]), log_add(a[0] + lt[0][1], a[1] + lt[1][1])];
+        }
+        let e = log_emission(t);
+        let b = [a[0] + e[0], a[1] + e[1]];
+        let norm = log_add(b[0], b[1]);
+        log_likelihood += norm;
+        if norm > f64::NEG_INFINITY {
+            a = [b[0] - norm, b[1] - norm];
+        }
+        log_alpha.push(a);
+    }
+    let mut gamma = log_alpha[end - start - 1];
+    let o = usize::from(s.obs[end - 1]);
+    let emit = &mut counts.emit[s.gs[end - 1] as usize];
+    emit[0][o] += weight * gamma[0].exp();
+    emit[1][o] += weight * gamma[1].exp();
+    for k in (0..end - start - 1).rev() {
+        let t = start + k;
+        let c = s.learn[t] as usize;
+        let lt = log_transition(c);
+        let at = log_alpha[k];
+        let ratio: [f64; 2] = std::array::from_fn(|to| {
+            let predicted = log_add(at[0] + lt[0][to], at[1] + lt[1][to]);
+            if predicted > f64::NEG_INFINITY {
+                gamma[to] - predicted
+            } else {
+                f64::NEG_INFINITY
+            }
+        });
+        let xi: [[f64; 2]; 2] =
+            std::array::from_fn(|from| std::array::from_fn(|to| at[from] + lt[from][to] + ratio[to]));
+        let trans = &mut counts.trans[c];
+        for from in 0..2 {
+            for to in 0..2 {
+                trans[from][to] += weight * xi[from][to].exp();
+            }
+        }
+        gamma = [log_add(xi[0][0], xi[0][1]), log_add(xi[1][0], xi[1][1])];
+        let o = usize::from(s.obs[t]);
+        let emit = &mut counts.emit[s.gs[t] as usize];
+        emit[0][o] += weight * gamma[0].exp();
+        emit[1][o] += weight * gamma[1].exp();
+    }
+    counts.init[class][0] += weight * gamma[0].exp();
+    counts.init[class][1] += weight * gamma[1].exp();
+    weight * log_likelihood
 }
 
 #[inline]
@@ -693,7 +976,7 @@ pub(crate) fn em(start: &BktParams, s: &Sequences, options: &BktOptions) -> (Bkt
     };
     let (mut alpha, mut buffer) = (Vec::new(), Vec::new());
     let single = p.learns.len() == 1 && p.guesses.len() == 1;
-    let mut history: Vec<f64> = Vec::with_capacity(options.max_iter);
+    let mut history: Vec<f64> = Vec::with_capacity(options.max_iter.min(1024));
     for i in 0..options.max_iter {
         let ll = if single {
             e_step_single(&p, s, &mut counts, &mut buffer)
@@ -717,6 +1000,19 @@ fn random_start(
     options: &BktOptions,
 ) -> BktParams {
     let cap = |c: Option<f64>| c.unwrap_or(0.3).min(0.3);
+    if options.starts == BktStarts::PyBkt {
+        // pyBKT's random_model_uni: prior U(0, 1), learn U(0, 0.4), guess U(0, 0.4), slip U(0, 0.3),
+        // forget U(0, 1) when fitted (0 otherwise); kept below the caps when there are caps.
+        let below = |x: f64, c: Option<f64>| c.map_or(x, |c| x.min(c));
+        return BktParams {
+            prior: rng.uniform(0.0, 1.0),
+            priors: (0..prior_groups).map(|_| rng.uniform(0.0, 1.0)).collect(),
+            learns: (0..learn_classes).map(|_| rng.uniform(0.0, 0.4)).collect(),
+            forgets: (0..learn_classes).map(|_| if options.forgets { rng.uniform(0.0, 1.0) } else { 0.0 }).collect(),
+            guesses: (0..gs_classes).map(|_| below(rng.uniform(0.0, 0.4), options.max_guess)).collect(),
+            slips: (0..gs_classes).map(|_| below(rng.uniform(0.0, 0.3), options.max_slip)).collect(),
+        };
+    }
     BktParams {
         prior: rng.uniform(0.05, 0.95),
         priors: (0..prior_groups).map(|_| rng.uniform(0.05, 0.95)).collect(),
@@ -769,9 +1065,7 @@ impl BktModel {
     /// [`BktModel::fit`] on columns.
     pub fn fit_table(table: &ResponseTable, options: &BktOptions) -> Result<Self> {
         table.validate()?;
-        if options.num_fits == 0 || options.max_iter == 0 {
-            return Err(MasteryError::invalid("num_fits", "num_fits and max_iter must be at least 1"));
-        }
+        options.validate()?;
         let mut skills = BTreeMap::new();
         for (skill, rows, bounds) in table.grouped() {
             let name = &table.skill_names[skill as usize];
@@ -819,11 +1113,12 @@ impl BktModel {
         check_rows(rows)?;
         let table = ResponseTable::from_rows(rows);
         let options = BktOptions { max_iter: iterations, tol: -1.0, ..options.clone() };
+        options.validate()?;
         let mut skills = BTreeMap::new();
         for (skill, rows, bounds) in table.grouped() {
             let name = &table.skill_names[skill as usize];
             let mut model = start.get(name).cloned().ok_or(MasteryError::NotFound { what: "start model for skill" })?;
-            model.params.validate()?;
+            model.validate()?;
             let s = sequences(&table, &rows, &bounds, &model);
             let (params, history) = em(&model.params, &s, &options);
             model.params = params;
@@ -898,7 +1193,19 @@ impl BktModel {
         if folds < 2 {
             return Err(MasteryError::invalid("folds", "must be at least 2"));
         }
+        options.validate()?;
         let learners = table.learner.iter().max().map_or(0, |&m| m as usize + 1);
+        let distinct = {
+            let mut seen = vec![false; learners];
+            table.learner.iter().for_each(|&l| seen[l as usize] = true);
+            seen.iter().filter(|&&s| s).count()
+        };
+        if folds > distinct || folds > MAX_FOLDS {
+            return Err(MasteryError::invalid(
+                "folds",
+                format!("must be at most the number of learners ({distinct}) and at most {MAX_FOLDS}"),
+            ));
+        }
         let mut order: Vec<usize> = (0..learners).collect();
         let mut rng = SplitMix64::new(options.seed);
         for i in (1..order.len()).rev() {
@@ -972,7 +1279,7 @@ impl BktModel {
             serde_json::from_value(value).map_err(|e| MasteryError::invalid("model", e.to_string()))?;
         let model = file.model;
         for skill in model.skills.values() {
-            skill.params.validate()?;
+            skill.validate()?;
         }
         Ok(model)
     }

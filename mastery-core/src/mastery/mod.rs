@@ -11,7 +11,9 @@ pub mod rollup;
 pub mod scale;
 pub mod state;
 
-pub use bkt::{BktModel, BktOptions, BktParams, KnowledgeState, Prediction, Response, ResponseTable, SkillModel};
+pub use bkt::{
+    BktModel, BktOptions, BktParams, BktStarts, KnowledgeState, Prediction, Response, ResponseTable, SkillModel,
+};
 pub use class::{class_summary, least_proficient, CompetencySummary, LevelCount};
 pub use decay::{Decay, Freshness};
 pub use methods::{CalculationMethod, EvidenceOrder, ScoredEvidence};

@@ -133,8 +133,11 @@ class BKTModel:
         opts.update(self.options)
         opts.update(options)
         per_skill = _mastery.NativeBktModel.crossvalidate(*columns, folds, options=opts)
-        rows = [{"skill": skill, f"mean_{metric}": sum(f[metric] for f in evals) / len(evals)}
-                for skill, evals in per_skill.items()]
+        def mean(evals):
+            values = [f[metric] for f in evals if f.get(metric) is not None]  # no AUC in one-outcome folds
+            return sum(values) / len(values) if values else float("nan")
+
+        rows = [{"skill": skill, f"mean_{metric}": mean(evals)} for skill, evals in per_skill.items()]
         return pd.DataFrame(rows).set_index("skill")
 
     def params(self):
