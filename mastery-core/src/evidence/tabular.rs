@@ -9,8 +9,14 @@ use super::{Evidence, EvidenceKind, EvidenceMapping, EvidenceSource, IngestRepor
 use crate::error::{MasteryError, Result};
 use crate::ids::{CompetencyId, CourseId, EvidenceId, UserId};
 
+/// The most rows one `parse_pybkt_csv` call reads: a report holds one record per row, so a
+/// larger log would cost memory out of all proportion to its text. Split it, or fit BKT from
+/// columns (`BktModel::fit`), which takes any number of responses.
+pub const MAX_CSV_ROWS: usize = 500_000;
+
 /// Reads a pyBKT-style log: `user_id`, `skill_name`, `correct` and optionally `order_id`,
 /// in any column order, with any extra columns. `correct` is 0 or 1. Rows are indexed from 0.
+/// More than [`MAX_CSV_ROWS`] rows is an `invalid_input` error on `rows`.
 pub fn parse_pybkt_csv(text: &str) -> Result<IngestReport> {
     let mut reader = csv::ReaderBuilder::new().flexible(true).trim(csv::Trim::All).from_reader(text.as_bytes());
     let headers = reader.headers().map_err(|e| MasteryError::parse("CSV", e))?.clone();
@@ -22,6 +28,9 @@ pub fn parse_pybkt_csv(text: &str) -> Result<IngestReport> {
     let order = column("order_id");
     let mut report = IngestReport::default();
     for (index, record) in reader.records().enumerate() {
+        if index == MAX_CSV_ROWS {
+            return Err(MasteryError::invalid("rows", "more than 500,000 in one call: split the log"));
+        }
         let row = record.map_err(|e| MasteryError::parse("CSV", e)).and_then(|r| {
             let cell = |i: usize, name: &str| {
                 r.get(i).filter(|v| !v.is_empty()).ok_or_else(|| MasteryError::invalid(name, "is empty"))
