@@ -3,7 +3,8 @@
 //! Durable mode keeps a directory with `snapshot.bin`, `journal.log` and `LOCK`:
 //!
 //! - One live store per directory: opening takes an exclusive lock on `LOCK` (released on drop);
-//!   a second opener, in this process or another, gets a `store_error`.
+//!   a second opener, in this process or another, gets a `store_error` (after retrying for about
+//!   a quarter of a second, see `lock_dir`).
 //! - Every acknowledged write is one checksummed frame (see `frame.rs`) appended to the journal
 //!   and synced before the call returns. A frame carries a sequence number and all the changes of
 //!   the call ([`Store::record`] puts evidence and its states in one frame), so a crash keeps all
@@ -253,14 +254,33 @@ fn sync_dir(dir: &Path) -> Result<()> {
     }
 }
 
+/// Takes the directory's exclusive lock.
+///
+/// A process being spawned (by any thread of any process holding the lock) shares the lock until
+/// it executes its program, so a lock that was just released can look held for a moment: the
+/// store tries again for about a quarter of a second before it reports the directory in use.
 fn lock_dir(dir: &Path) -> Result<File> {
     let file = OpenOptions::new().read(true).write(true).create(true).truncate(false).open(dir.join(LOCK_FILE));
     let file = file.map_err(io)?;
-    match file.try_lock() {
-        Ok(()) => Ok(file),
-        Err(std::fs::TryLockError::WouldBlock) => Err(store_error("store directory is in use by another process")),
-        Err(std::fs::TryLockError::Error(e)) => Err(io(e)),
+    let mut wait_ms = 1;
+    loop {
+        match file.try_lock() {
+            Ok(()) => return Ok(file),
+            Err(std::fs::TryLockError::WouldBlock) if wait_ms <= 128 && can_sleep() => {
+                std::thread::sleep(std::time::Duration::from_millis(wait_ms));
+                wait_ms *= 2;
+            }
+            Err(std::fs::TryLockError::WouldBlock) => {
+                return Err(store_error("store directory is in use by another process"))
+            }
+            Err(std::fs::TryLockError::Error(e)) => return Err(io(e)),
+        }
     }
+}
+
+/// `std::thread::sleep` panics where there are no threads.
+fn can_sleep() -> bool {
+    !cfg!(all(target_arch = "wasm32", target_os = "unknown"))
 }
 
 impl MemoryStore {
