@@ -571,3 +571,31 @@ fn ten_thousand_writes_keep_the_journal_under_the_compaction_bound() {
     assert_eq!(reopened.learner_evidence(&service(), &LEARNER.into()).unwrap().len(), WRITES);
     assert_eq!(reopened.get_state(&service(), &history_key).unwrap().unwrap()["n"], json!(WRITES - 1));
 }
+
+#[test]
+fn record_is_one_journal_record_and_a_duplicate_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = MemoryStore::open(dir.path()).unwrap();
+    let journal = dir.path().join("journal.log");
+    let (e, k, v) = nth(0);
+    let states = [(k.clone(), v.clone()), (key("last"), json!(0))];
+    assert_eq!(store.record(&service(), &e, &states).unwrap(), mastery_core::Appended::New);
+    let bytes = std::fs::read(&journal).unwrap();
+    assert_eq!(frames(&bytes).len(), 1);
+    assert_eq!(
+        store.record(&service(), &e, &[(k.clone(), json!("changed"))]).unwrap(),
+        mastery_core::Appended::Duplicate
+    );
+    assert_eq!(std::fs::read(&journal).unwrap(), bytes);
+    // Denied: a learner recording evidence with another learner's state writes nothing.
+    let zoe = AccessContext::new(Principal::learner("t1", LEARNER));
+    let other = StateKey { learner: "someone-else".into(), ..key("x") };
+    let denied = store.record(&zoe, &nth(1).0, &[(other, json!(1))]).unwrap_err();
+    assert_eq!(denied.code(), "access_denied");
+    assert_eq!(std::fs::read(&journal).unwrap(), bytes);
+    drop(store);
+    let store = MemoryStore::open(dir.path()).unwrap();
+    assert_eq!(store.learner_evidence(&service(), &LEARNER.into()).unwrap(), [e]);
+    assert_eq!(store.get_state(&service(), &k).unwrap(), Some(v));
+    assert_eq!(format!("{store:?}"), "MemoryStore { durable: true, seq: 1, evidence: 1, states: 2, .. }");
+}
