@@ -599,3 +599,31 @@ fn record_is_one_journal_record_and_a_duplicate_writes_nothing() {
     assert_eq!(store.get_state(&service(), &k).unwrap(), Some(v));
     assert_eq!(format!("{store:?}"), "MemoryStore { durable: true, seq: 1, evidence: 1, states: 2, .. }");
 }
+
+#[test]
+fn a_state_that_carries_its_whole_history_still_leaves_a_bounded_journal() {
+    // The reported case: 1,000 events on one learner × competency whose state record repeats the
+    // full history (about 31 MB of journal without compaction), at the default threshold.
+    const EVENTS: usize = 1000;
+    let dir = tempfile::tempdir().unwrap();
+    let store = MemoryStore::open(dir.path()).unwrap();
+    let journal = dir.path().join("journal.log");
+    let mastery = key("mastery");
+    let (mut history, mut written, mut largest) = (Vec::new(), 0u64, 0u64);
+    for i in 0..EVENTS {
+        history.push(json!({"evidence": format!("e{i}-学"), "p": 0.5, "at": "2026-03-08T09:00:00-05:00"}));
+        let before = std::fs::metadata(&journal).unwrap().len();
+        store.record(&service(), &nth(i).0, &[(mastery.clone(), json!({"history": history}))]).unwrap();
+        let after = std::fs::metadata(&journal).unwrap().len();
+        written += after.saturating_sub(before);
+        largest = largest.max(after);
+        let snapshot_len = std::fs::metadata(dir.path().join("snapshot.bin")).map(|m| m.len()).unwrap_or(0);
+        assert!(after <= mastery_core::store::DEFAULT_COMPACTION_THRESHOLD.max(snapshot_len), "event {i}: {after}");
+    }
+    println!(
+        "whole-history states: {EVENTS} events, {written} journal bytes written, largest journal {largest} bytes (default threshold)"
+    );
+    drop(store);
+    let store = MemoryStore::open(dir.path()).unwrap();
+    assert_eq!(store.get_state(&service(), &mastery).unwrap().unwrap()["history"].as_array().unwrap().len(), EVENTS);
+}
