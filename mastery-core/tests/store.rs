@@ -2,9 +2,6 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::fs::OpenOptions;
-use std::io::Write;
-
 use mastery_core::store::conformance;
 use mastery_core::{
     AccessContext, Engine, Evidence, EvidenceKind, EvidenceSource, MemoryStore, Principal, StateKey, Store,
@@ -34,9 +31,16 @@ fn service() -> AccessContext {
     AccessContext::new(Principal::service("t1", "svc"))
 }
 
+mastery_core::conformance_tests!(memory_conformance, MemoryStore::new());
+
+mastery_core::conformance_tests!(durable_conformance, {
+    let dir = tempfile::tempdir()?;
+    MemoryStore::open(dir.path()).map(|store| (store, dir)).map_err(std::io::Error::other)
+});
+
 #[test]
 fn memory_store_passes_the_conformance_suite() {
-    assert_eq!(conformance::run(&MemoryStore::new).unwrap(), 7);
+    assert_eq!(conformance::run(&MemoryStore::new).unwrap(), conformance::CHECKS.len());
 }
 
 #[test]
@@ -47,30 +51,33 @@ fn durable_memory_store_passes_the_conformance_suite() {
         counter.set(counter.get() + 1);
         MemoryStore::open(root.path().join(counter.get().to_string())).unwrap()
     };
-    assert_eq!(conformance::run(&fresh).unwrap(), 7);
+    assert_eq!(conformance::run(&fresh).unwrap(), conformance::CHECKS.len());
 }
 
 #[test]
-fn reopening_replays_acknowledged_writes_and_drops_a_torn_line() {
+fn reopening_replays_acknowledged_writes_and_drops_a_torn_record() {
     let dir = tempfile::tempdir().unwrap();
     let key = StateKey { learner: "amy".into(), course: None, namespace: "m".into(), name: "k".into() };
+    let journal = dir.path().join("journal.log");
     {
         let store = MemoryStore::open(dir.path()).unwrap();
         store.append_evidence(&service(), &evidence("e1", "amy")).unwrap();
         store.snapshot().unwrap();
         store.append_evidence(&service(), &evidence("e2", "amy")).unwrap();
         store.put_state(&service(), &key, &json!({"p": 0.9})).unwrap();
-        // The process dies here, in the middle of writing a third record.
+        let before = std::fs::metadata(&journal).unwrap().len();
+        store.append_evidence(&service(), &evidence("e3", "amy")).unwrap();
+        // The process dies here, in the middle of writing the third record.
+        drop(store);
+        let bytes = std::fs::read(&journal).unwrap();
+        std::fs::write(&journal, &bytes[..before as usize + 20]).unwrap();
     }
-    let mut journal = OpenOptions::new().append(true).open(dir.path().join("journal.jsonl")).unwrap();
-    journal.write_all(br#"{"seq": 4, "tenant": "t1", "evidence": {"id": "e3", "lear"#).unwrap();
-    drop(journal);
     let store = MemoryStore::open(dir.path()).unwrap();
     let ids: Vec<String> =
         store.learner_evidence(&service(), &"amy".into()).unwrap().iter().map(|e| e.id.as_str().into()).collect();
     assert_eq!(ids, ["e1", "e2"]);
     assert_eq!(store.get_state(&service(), &key).unwrap(), Some(json!({"p": 0.9})));
-    // The torn tail was cut, so new writes land on a clean line.
+    // The torn tail was cut, so new writes land right after the last whole record.
     store.append_evidence(&service(), &evidence("e3", "amy")).unwrap();
     drop(store);
     assert_eq!(MemoryStore::open(dir.path()).unwrap().learner_evidence(&service(), &"amy".into()).unwrap().len(), 3);
@@ -79,8 +86,50 @@ fn reopening_replays_acknowledged_writes_and_drops_a_torn_line() {
 #[test]
 fn a_corrupt_journal_in_the_middle_is_an_error_not_silent_loss() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("journal.jsonl"), "garbage\n{\"also\": \"garbage\"}\n").unwrap();
-    assert_eq!(MemoryStore::open(dir.path()).unwrap_err().code(), "store_error");
+    std::fs::write(dir.path().join("journal.log"), "garbage\n{\"also\": \"garbage\"}\n").unwrap();
+    let err = MemoryStore::open(dir.path()).unwrap_err();
+    assert_eq!(
+        (err.code(), err.to_string().as_str()),
+        ("store_error", "store failure: journal record at byte 0 fails its checksum")
+    );
+}
+
+#[test]
+fn a_directory_in_the_json_lines_format_is_converted() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = StateKey { learner: "amy".into(), course: None, namespace: "m".into(), name: "k".into() };
+    let e1 = serde_json::to_string(&evidence("e1", "amy")).unwrap();
+    let e2 = serde_json::to_string(&evidence("e2", "amy")).unwrap();
+    let k = serde_json::to_string(&key).unwrap();
+    std::fs::write(
+        dir.path().join("snapshot.json"),
+        format!(r#"{{"seq": 1, "evidence": [["t1", {e1}]], "states": {{}}}}"#),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("journal.jsonl"),
+        format!(
+            "{{\"seq\": 1, \"tenant\": \"t1\", \"evidence\": {e1}}}\n{{\"seq\": 2, \"tenant\": \"t1\", \"evidence\": {e2}}}\n{{\"seq\": 3, \"tenant\": \"t1\", \"state\": {{\"key\": {k}, \"value\": 7}}}}\n{{\"seq\": 4, \"tenant\": \"t1\", \"evid"
+        ),
+    )
+    .unwrap();
+    for _ in 0..2 {
+        let store = MemoryStore::open(dir.path()).unwrap();
+        assert_eq!(
+            store.learner_evidence(&service(), &"amy".into()).unwrap(),
+            [evidence("e1", "amy"), evidence("e2", "amy")]
+        );
+        assert_eq!(store.get_state(&service(), &key).unwrap(), Some(json!(7)));
+    }
+    assert!(!dir.path().join("journal.jsonl").exists() && !dir.path().join("snapshot.json").exists());
+}
+
+#[test]
+fn debug_shows_counts_not_evidence() {
+    let store = MemoryStore::new();
+    store.append_evidence(&service(), &evidence("secret-id", "Zoë")).unwrap();
+    let shown = format!("{store:?}");
+    assert!(shown.contains("evidence: 1") && !shown.contains("Zoë") && !shown.contains("secret-id"), "{shown}");
 }
 
 #[test]

@@ -1,11 +1,19 @@
-//! The conformance suite any [`Store`] must pass, for hosts to run against their own backend:
+//! The conformance suite any [`Store`] must pass, for hosts to run against their own backend.
+//!
+//! Each check is a public function taking a fresh, empty store. The [`conformance_tests!`]
+//! macro expands to one `#[test]` per check, given an expression that builds a fresh store:
 //!
 //! ```ignore
-//! mastery_core::store::conformance::run(&|| MyPostgresStore::connect_to_empty_test_db())?;
+//! mastery_core::conformance_tests!(postgres, MyPostgresStore::connect_to_empty_test_db());
+//! // The expression may return a `Result`, and a `(store, guard)` pair keeps `guard` (say, a
+//! // temporary directory) alive until the check ends.
+//! mastery_core::conformance_tests!(durable, {
+//!     let dir = tempfile::tempdir()?;
+//!     MemoryStore::open(dir.path()).map(|store| (store, dir)).map_err(std::io::Error::other)
+//! });
 //! ```
 //!
-//! `fresh` must return an empty store each time. The suite stops at the first failed check and
-//! names it.
+//! [`run`] runs every check in one call, each on a fresh store, and stops at the first failure.
 
 use serde_json::json;
 
@@ -23,23 +31,176 @@ pub struct ConformanceFailure {
     pub detail: String,
 }
 
-type Check<S> = (&'static str, fn(&S) -> Result<(), String>);
+/// The names of all checks, in the order [`run`] runs them; each is also a public function.
+pub const CHECKS: [&str; 10] = [
+    "learner_appends_and_reads_own_evidence",
+    "duplicate_append_counts_once",
+    "learner_cannot_read_another_learner",
+    "instructor_reads_only_taught_courses",
+    "nobody_crosses_tenants",
+    "state_round_trips_under_policy",
+    "evidence_keeps_append_order",
+    "evidence_ids_are_scoped_per_learner",
+    "record_is_all_or_nothing_on_a_denied_key",
+    "concurrent_appends_lose_nothing",
+];
 
 /// Runs every check, each on a fresh store; returns how many passed.
-pub fn run<S: Store>(fresh: &dyn Fn() -> S) -> Result<usize, ConformanceFailure> {
-    let checks: Vec<Check<S>> = vec![
-        ("learner_appends_and_reads_own_evidence", own_evidence),
-        ("duplicate_append_counts_once", duplicates),
-        ("learner_cannot_read_another_learner", other_learner),
-        ("instructor_reads_only_taught_courses", instructor_scope),
-        ("nobody_crosses_tenants", tenants),
-        ("state_round_trips_under_policy", state),
-        ("evidence_keeps_append_order", order),
-    ];
-    for (check, run_check) in &checks {
-        run_check(&fresh()).map_err(|detail| ConformanceFailure { check, detail })?;
+pub fn run<S: Store + Sync>(fresh: &dyn Fn() -> S) -> Result<usize, ConformanceFailure> {
+    learner_appends_and_reads_own_evidence(&fresh())?;
+    duplicate_append_counts_once(&fresh())?;
+    learner_cannot_read_another_learner(&fresh())?;
+    instructor_reads_only_taught_courses(&fresh())?;
+    nobody_crosses_tenants(&fresh())?;
+    state_round_trips_under_policy(&fresh())?;
+    evidence_keeps_append_order(&fresh())?;
+    evidence_ids_are_scoped_per_learner(&fresh())?;
+    record_is_all_or_nothing_on_a_denied_key(&fresh())?;
+    concurrent_appends_lose_nothing(&fresh())?;
+    Ok(CHECKS.len())
+}
+
+fn named(check: &'static str, result: Result<(), String>) -> Result<(), ConformanceFailure> {
+    result.map_err(|detail| ConformanceFailure { check, detail })
+}
+
+/// A learner appends evidence and reads back exactly that.
+pub fn learner_appends_and_reads_own_evidence<S: Store>(s: &S) -> Result<(), ConformanceFailure> {
+    named("learner_appends_and_reads_own_evidence", own_evidence(s))
+}
+
+/// A second append of the same id for the same learner is `Duplicate` and stores nothing.
+pub fn duplicate_append_counts_once<S: Store>(s: &S) -> Result<(), ConformanceFailure> {
+    named("duplicate_append_counts_once", duplicates(s))
+}
+
+/// A learner can neither read nor write another learner's records, nor read a course.
+pub fn learner_cannot_read_another_learner<S: Store>(s: &S) -> Result<(), ConformanceFailure> {
+    named("learner_cannot_read_another_learner", other_learner(s))
+}
+
+/// An instructor sees only the courses they teach.
+pub fn instructor_reads_only_taught_courses<S: Store>(s: &S) -> Result<(), ConformanceFailure> {
+    named("instructor_reads_only_taught_courses", instructor_scope(s))
+}
+
+/// Nothing is visible or colliding across tenants.
+pub fn nobody_crosses_tenants<S: Store>(s: &S) -> Result<(), ConformanceFailure> {
+    named("nobody_crosses_tenants", tenants(s))
+}
+
+/// State round-trips, the last write wins, and the policy guards it.
+pub fn state_round_trips_under_policy<S: Store>(s: &S) -> Result<(), ConformanceFailure> {
+    named("state_round_trips_under_policy", state(s))
+}
+
+/// Evidence reads back in append order.
+pub fn evidence_keeps_append_order<S: Store>(s: &S) -> Result<(), ConformanceFailure> {
+    named("evidence_keeps_append_order", order(s))
+}
+
+/// Evidence ids are unique per learner: one learner's id neither collides with nor reveals
+/// another learner's record with the same id.
+pub fn evidence_ids_are_scoped_per_learner<S: Store>(s: &S) -> Result<(), ConformanceFailure> {
+    named("evidence_ids_are_scoped_per_learner", per_learner_ids(s))
+}
+
+/// [`Store::record`] stores evidence and states together, once; when the policy denies one state
+/// key nothing at all is written.
+pub fn record_is_all_or_nothing_on_a_denied_key<S: Store>(s: &S) -> Result<(), ConformanceFailure> {
+    named("record_is_all_or_nothing_on_a_denied_key", record_all_or_nothing(s))
+}
+
+/// Four threads appending at once lose nothing, and a contested id is stored once.
+pub fn concurrent_appends_lose_nothing<S: Store + Sync>(s: &S) -> Result<(), ConformanceFailure> {
+    named("concurrent_appends_lose_nothing", concurrent(s))
+}
+
+/// What a store factory given to [`conformance_tests!`] returns: a store, or a `(store, guard)`
+/// pair whose guard must outlive the store (a temporary directory, a test database), or a
+/// `Result` of either.
+pub trait Fixture {
+    /// The store under test.
+    type Store: Store + Sync;
+    /// What keeps the store's resources alive.
+    type Guard;
+    /// The store and its guard, or why the factory failed.
+    fn into_fixture(self) -> Result<(Self::Store, Self::Guard), String>;
+}
+
+impl<S: Store + Sync> Fixture for S {
+    type Store = S;
+    type Guard = ();
+    fn into_fixture(self) -> Result<(S, ()), String> {
+        Ok((self, ()))
     }
-    Ok(checks.len())
+}
+
+impl<S: Store + Sync, G> Fixture for (S, G) {
+    type Store = S;
+    type Guard = G;
+    fn into_fixture(self) -> Result<(S, G), String> {
+        Ok(self)
+    }
+}
+
+impl<F: Fixture, E: std::fmt::Debug> Fixture for Result<F, E> {
+    type Store = F::Store;
+    type Guard = F::Guard;
+    fn into_fixture(self) -> Result<(F::Store, F::Guard), String> {
+        self.map_err(|e| format!("{e:?}"))?.into_fixture()
+    }
+}
+
+#[doc(hidden)]
+pub fn __run_check<F: Fixture>(fixture: F, check: fn(&F::Store) -> Result<(), ConformanceFailure>) {
+    let (store, guard) = match fixture.into_fixture() {
+        Ok(fixture) => fixture,
+        Err(e) => panic!("the store factory failed: {e}"),
+    };
+    let result = check(&store);
+    drop(store);
+    drop(guard);
+    if let Err(failure) = result {
+        panic!("{failure}");
+    }
+}
+
+/// Expands to a module `$module` with one `#[test]` per conformance check, each on a fresh store
+/// built by `$factory` (an expression returning a store, a `(store, guard)` pair, or a `Result`
+/// of either, in which `?` may be used; it is evaluated inside the module, which imports the
+/// caller's scope).
+#[macro_export]
+macro_rules! conformance_tests {
+    (@each $factory:expr; $($check:ident),* $(,)?) => {
+        $(
+            #[test]
+            #[allow(clippy::redundant_closure_call)]
+            fn $check() {
+                // In a closure, so the factory may use `?` when it returns a `Result`.
+                let fixture = (|| $factory)();
+                $crate::store::conformance::__run_check(fixture, |s| $crate::store::conformance::$check(s));
+            }
+        )*
+    };
+    ($module:ident, $factory:expr $(,)?) => {
+        mod $module {
+            #[allow(unused_imports)]
+            use super::*;
+            $crate::conformance_tests!(@each $factory;
+                learner_appends_and_reads_own_evidence,
+                duplicate_append_counts_once,
+                learner_cannot_read_another_learner,
+                instructor_reads_only_taught_courses,
+                nobody_crosses_tenants,
+                state_round_trips_under_policy,
+                evidence_keeps_append_order,
+                evidence_ids_are_scoped_per_learner,
+                record_is_all_or_nothing_on_a_denied_key,
+                concurrent_appends_lose_nothing,
+            );
+        }
+    };
 }
 
 fn ctx(p: Principal) -> AccessContext {
@@ -162,4 +323,114 @@ fn order<S: Store>(s: &S) -> Result<(), String> {
     let got: Vec<String> =
         ok(s.learner_evidence(&svc, &"amy".into()), "read")?.into_iter().map(|e| e.id.as_str().to_owned()).collect();
     (got == ids).then_some(()).ok_or_else(|| format!("order {got:?}"))
+}
+
+fn per_learner_ids<S: Store>(s: &S) -> Result<(), String> {
+    let amy = ctx(Principal::learner("t1", "amy"));
+    let bob = ctx(Principal::learner("t1", "bob"));
+    let amys = sample("e1", "amy", "c1");
+    let mut bobs = sample("e1", "bob", "c1");
+    bobs.competencies = vec!["other".into()];
+    ok(s.append_evidence(&amy, &amys), "amy appends")?;
+    // Bob ingesting an id amy already used must neither learn that nor be refused.
+    if ok(s.append_evidence(&bob, &bobs), "bob appends the same id")? != Appended::New {
+        return Err("another learner's evidence id counted as a duplicate".into());
+    }
+    if ok(s.append_evidence(&bob, &bobs), "bob appends again")? != Appended::Duplicate {
+        return Err("a learner's own repeated id was not a duplicate".into());
+    }
+    if ok(s.learner_evidence(&amy, &"amy".into()), "amy reads")? != vec![amys] {
+        return Err("a learner's record changed after another learner used its id".into());
+    }
+    if ok(s.learner_evidence(&bob, &"bob".into()), "bob reads")? != vec![bobs] {
+        return Err("a learner's record with a reused id did not read back".into());
+    }
+    let n = ok(s.course_evidence(&ctx(Principal::service("t1", "svc")), &"c1".into()), "course read")?.len();
+    (n == 2).then_some(()).ok_or_else(|| format!("{n} course records, expected 2"))
+}
+
+fn record_all_or_nothing<S: Store>(s: &S) -> Result<(), String> {
+    let svc = ctx(Principal::service("t1", "engine"));
+    let key = |course: &str, name: &str| StateKey {
+        learner: "amy".into(),
+        course: Some(course.into()),
+        namespace: "test".into(),
+        name: name.into(),
+    };
+    let e = sample("e1", "amy", "c1");
+    let states = [(key("c1", "a"), json!({"p": 0.5})), (key("c1", "b"), json!({"p": 0.25}))];
+    if ok(s.record(&svc, &e, &states), "record")? != Appended::New {
+        return Err("first record was not New".into());
+    }
+    for (k, v) in &states {
+        if ok(s.get_state(&svc, k), "get")?.as_ref() != Some(v) {
+            return Err("a state written with its evidence did not read back".into());
+        }
+    }
+    let again = [(key("c1", "a"), json!({"p": 0.9}))];
+    if ok(s.record(&svc, &e, &again), "record again")? != Appended::Duplicate {
+        return Err("recording the same evidence again was not Duplicate".into());
+    }
+    if ok(s.get_state(&svc, &key("c1", "a")), "get")? != Some(json!({"p": 0.5})) {
+        return Err("a duplicate record overwrote state".into());
+    }
+    // An instructor of c1 may write amy's c1 records but not her c2 state: nothing is written.
+    let tia = ctx(Principal::instructor("t1", "tia", vec!["c1".into()]));
+    let denied = [(key("c1", "c"), json!(1)), (key("c2", "d"), json!(2))];
+    expect_denied(s.record(&tia, &sample("e2", "amy", "c1"), &denied), "record with a denied key")?;
+    let stored = ok(s.learner_evidence(&svc, &"amy".into()), "read")?;
+    if stored.len() != 1 {
+        return Err("evidence was stored although one of its states was denied".into());
+    }
+    for (k, _) in &denied {
+        if ok(s.get_state(&svc, k), "get")?.is_some() {
+            return Err("a state was stored although the record was denied".into());
+        }
+    }
+    Ok(())
+}
+
+fn concurrent<S: Store + Sync>(s: &S) -> Result<(), String> {
+    const THREADS: usize = 4;
+    const EACH: usize = 50;
+    let svc = ctx(Principal::service("t1", "importer"));
+    let results: Vec<Result<usize, String>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..THREADS)
+            .map(|t| {
+                let svc = &svc;
+                scope.spawn(move || {
+                    let mut new = 0;
+                    for i in 0..EACH {
+                        ok(s.append_evidence(svc, &sample(&format!("t{t}-{i}"), "amy", "c1")), "append")?;
+                        // Every thread also races for the same id.
+                        if ok(s.append_evidence(svc, &sample(&format!("shared-{i}"), "amy", "c1")), "append shared")?
+                            == Appended::New
+                        {
+                            new += 1;
+                        }
+                    }
+                    Ok(new)
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap_or_else(|_| Err("a writer thread panicked".into()))).collect()
+    });
+    let mut shared_new = 0;
+    for r in results {
+        shared_new += r?;
+    }
+    if shared_new != EACH {
+        return Err(format!("{shared_new} of {EACH} contested ids were New, expected each exactly once"));
+    }
+    let stored = ok(s.learner_evidence(&svc, &"amy".into()), "read")?;
+    let distinct: std::collections::HashSet<_> = stored.iter().map(|e| e.id.as_str().to_owned()).collect();
+    let expected = THREADS * EACH + EACH;
+    if stored.len() != expected || distinct.len() != expected {
+        return Err(format!(
+            "{} records ({} distinct) after {expected} distinct appends",
+            stored.len(),
+            distinct.len()
+        ));
+    }
+    Ok(())
 }

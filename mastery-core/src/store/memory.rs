@@ -1,90 +1,286 @@
 //! The embedded default store: in memory, optionally durable.
 //!
-//! Durable mode keeps a directory with `snapshot.json` and `journal.jsonl`. Every acknowledged
-//! write is appended to the journal and synced before the call returns. [`MemoryStore::snapshot`]
-//! writes the whole state to a temporary file, syncs it, renames it over the old snapshot and
-//! only then empties the journal. Reopening loads the snapshot and replays the journal entries
-//! newer than it; a torn last line (a crash mid-write, never acknowledged) is dropped.
+//! Durable mode keeps a directory with `snapshot.bin`, `journal.log` and `LOCK`:
+//!
+//! - One live store per directory: opening takes an exclusive lock on `LOCK` (released on drop);
+//!   a second opener, in this process or another, gets a `store_error` (after retrying for about
+//!   a quarter of a second, see `lock_dir`).
+//! - Every acknowledged write is one checksummed frame (see `frame.rs`) appended to the journal
+//!   and synced before the call returns. A frame carries a sequence number and all the changes of
+//!   the call ([`Store::record`] puts evidence and its states in one frame), so a crash keeps all
+//!   of it or none.
+//! - [`MemoryStore::snapshot`] writes the whole state as checksummed frames to a temporary file,
+//!   syncs it, renames it over the old snapshot, syncs the directory and only then empties the
+//!   journal. The store does this by itself when the journal grows past
+//!   [`MemoryStore::with_compaction_threshold`] (4 MiB by default) and past the last snapshot, so
+//!   the journal stays bounded and compaction costs O(1) per byte written.
+//! - Reopening loads the snapshot and replays the journal frames newer than it. A frame cut short
+//!   by the end of the journal (a crash mid-write, never acknowledged) is dropped and truncated;
+//!   any other frame that fails its checksum, a gap or repeat in the sequence numbers, or a bad
+//!   snapshot is a `store_error` naming the byte offset. Nothing altered is accepted and nothing
+//!   is silently dropped.
+//!
+//! A directory written by an earlier version (`snapshot.json` + `journal.jsonl`) is converted
+//! into a snapshot on first open.
 
 use std::collections::{BTreeMap, HashSet};
+use std::fmt;
 use std::fs::{self, File, OpenOptions};
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::frame::{self, Frame};
 use super::{Appended, StateKey, Store};
 use crate::access::{authorize_course, authorize_learner, AccessContext, Operation};
 use crate::error::{MasteryError, Result};
 use crate::evidence::Evidence;
 use crate::ids::{CourseId, EvidenceId, TenantId, UserId};
 
-/// In-memory store enforcing the access policy in process.
-#[derive(Debug, Default)]
+const JOURNAL_FILE: &str = "journal.log";
+const SNAPSHOT_FILE: &str = "snapshot.bin";
+const SNAPSHOT_TMP: &str = "snapshot.bin.tmp";
+const LOCK_FILE: &str = "LOCK";
+const LEGACY_SNAPSHOT: &str = "snapshot.json";
+const LEGACY_JOURNAL: &str = "journal.jsonl";
+const SNAPSHOT_VERSION: u32 = 1;
+
+/// The journal size past which a durable store compacts itself (when it is also larger than the
+/// last snapshot).
+pub const DEFAULT_COMPACTION_THRESHOLD: u64 = 4 << 20;
+
+/// In-memory store enforcing the access policy in process; durable when opened on a directory.
+///
+/// Its `Debug` output shows counts only, never evidence or state.
+#[derive(Default)]
 pub struct MemoryStore {
-    state: Mutex<State>,
-    journal: Option<Mutex<Journal>>,
+    inner: Mutex<Inner>,
+    // Declared last so the lock is released after the journal is closed.
+    _lock: Option<File>,
 }
 
-#[derive(Debug, Default, Serialize, Deserialize)]
+#[derive(Default)]
+struct Inner {
+    state: State,
+    journal: Option<Journal>,
+}
+
+#[derive(Default)]
 struct State {
     /// Sequence number of the last write applied.
     seq: u64,
     evidence: Vec<(TenantId, Evidence)>,
-    states: BTreeMap<String, (TenantId, StateKey, Value)>,
-    #[serde(skip)]
-    keys: HashSet<(TenantId, EvidenceId)>,
+    /// Evidence identity: an id is unique per learner, so one learner cannot probe or squat
+    /// another's ids.
+    keys: HashSet<(TenantId, UserId, EvidenceId)>,
+    states: BTreeMap<(TenantId, StateKey), Value>,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
+struct Journal {
+    dir: PathBuf,
+    file: File,
+    /// Bytes of whole frames in the journal.
+    len: u64,
+    /// Size of the last snapshot written or read.
+    snapshot_len: u64,
+    compaction_threshold: u64,
+    /// Set when a write failed in a way that leaves the file in doubt; the store then refuses
+    /// writes until reopened (which checks the file).
+    broken: bool,
+}
+
+/// One acknowledged write: every change of one call.
+#[derive(Serialize, Deserialize)]
 struct Entry {
     seq: u64,
     tenant: TenantId,
-    #[serde(flatten)]
-    write: Change,
+    changes: Vec<Change>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Clone, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 enum Change {
     Evidence(Evidence),
     State { key: StateKey, value: Value },
 }
 
-#[derive(Debug)]
-struct Journal {
-    dir: PathBuf,
-    file: File,
+/// The first frame of a snapshot.
+#[derive(Serialize, Deserialize)]
+struct SnapshotHead {
+    version: u32,
+    seq: u64,
+    evidence: u64,
+    states: u64,
+}
+
+#[derive(Serialize, Deserialize)]
+struct SnapshotEvidence {
+    tenant: TenantId,
+    evidence: Evidence,
+}
+
+#[derive(Serialize, Deserialize)]
+struct SnapshotState {
+    tenant: TenantId,
+    key: StateKey,
+    value: Value,
 }
 
 fn io(e: std::io::Error) -> MasteryError {
     MasteryError::Store { reason: e.kind().to_string() }
 }
 
-fn state_slot(tenant: &TenantId, key: &StateKey) -> String {
-    serde_json::to_string(&(tenant, key)).unwrap_or_default()
+fn store_error(reason: impl Into<String>) -> MasteryError {
+    MasteryError::Store { reason: reason.into() }
+}
+
+fn to_json<T: Serialize>(value: &T) -> Result<Vec<u8>> {
+    // Never include serde's message: it may quote a learner id.
+    serde_json::to_vec(value).map_err(|_| store_error("a record cannot be encoded"))
 }
 
 impl State {
-    fn apply(&mut self, seq: u64, tenant: TenantId, write: Change) -> Appended {
-        self.seq = self.seq.max(seq);
-        match write {
-            Change::Evidence(e) => {
-                if self.keys.insert((tenant.clone(), e.id.clone())) {
-                    self.evidence.push((tenant, e));
-                    Appended::New
-                } else {
-                    Appended::Duplicate
+    fn has_evidence(&self, tenant: &TenantId, e: &Evidence) -> bool {
+        self.keys.contains(&(tenant.clone(), e.learner.clone(), e.id.clone()))
+    }
+
+    /// Applies the changes of one write; `false` if it holds evidence already stored.
+    fn apply(&mut self, seq: u64, tenant: &TenantId, changes: Vec<Change>) -> bool {
+        self.seq = seq;
+        let mut fresh = true;
+        for change in changes {
+            match change {
+                Change::Evidence(e) => {
+                    if self.keys.insert((tenant.clone(), e.learner.clone(), e.id.clone())) {
+                        self.evidence.push((tenant.clone(), e));
+                    } else {
+                        fresh = false;
+                    }
+                }
+                Change::State { key, value } => {
+                    self.states.insert((tenant.clone(), key), value);
                 }
             }
-            Change::State { key, value } => {
-                self.states.insert(state_slot(&tenant, &key), (tenant, key, value));
-                Appended::New
+        }
+        fresh
+    }
+
+    fn encode_snapshot(&self) -> Result<Vec<u8>> {
+        let mut out = Vec::new();
+        let head = SnapshotHead {
+            version: SNAPSHOT_VERSION,
+            seq: self.seq,
+            evidence: self.evidence.len() as u64,
+            states: self.states.len() as u64,
+        };
+        frame::encode(frame::SNAPSHOT, &to_json(&head)?, &mut out)?;
+        for (tenant, evidence) in &self.evidence {
+            let record = SnapshotEvidence { tenant: tenant.clone(), evidence: evidence.clone() };
+            frame::encode(frame::SNAPSHOT, &to_json(&record)?, &mut out)?;
+        }
+        for ((tenant, key), value) in &self.states {
+            let record = SnapshotState { tenant: tenant.clone(), key: key.clone(), value: value.clone() };
+            frame::encode(frame::SNAPSHOT, &to_json(&record)?, &mut out)?;
+        }
+        Ok(out)
+    }
+
+    fn decode_snapshot(bytes: &[u8]) -> Result<Self> {
+        fn next<'a>(bytes: &'a [u8], at: &mut usize) -> Result<(usize, &'a [u8])> {
+            match frame::read(bytes, *at, frame::SNAPSHOT) {
+                Frame::Record { payload, end } => {
+                    let start = std::mem::replace(at, end);
+                    Ok((start, payload))
+                }
+                Frame::End | Frame::Torn => Err(store_error(format!("snapshot is cut short at byte {at}"))),
+                Frame::Corrupt(what) => Err(store_error(format!("snapshot record at byte {at} {what}"))),
             }
         }
+        fn parse<'a, T: Deserialize<'a>>((at, payload): (usize, &'a [u8])) -> Result<T> {
+            serde_json::from_slice(payload)
+                .map_err(|_| store_error(format!("snapshot record at byte {at} is unreadable")))
+        }
+        let mut at = 0;
+        let head: SnapshotHead = parse(next(bytes, &mut at)?)?;
+        if head.version != SNAPSHOT_VERSION {
+            return Err(MasteryError::UnsupportedVersion { what: "store snapshot", version: head.version.to_string() });
+        }
+        let mut state = State { seq: head.seq, ..State::default() };
+        for _ in 0..head.evidence {
+            let start = at;
+            let record: SnapshotEvidence = parse(next(bytes, &mut at)?)?;
+            if !state.apply(head.seq, &record.tenant, vec![Change::Evidence(record.evidence)]) {
+                return Err(store_error(format!("snapshot record at byte {start} repeats stored evidence")));
+            }
+        }
+        for _ in 0..head.states {
+            let start = at;
+            let record: SnapshotState = parse(next(bytes, &mut at)?)?;
+            if state.states.insert((record.tenant, record.key), record.value).is_some() {
+                return Err(store_error(format!("snapshot record at byte {start} repeats a state")));
+            }
+        }
+        if at != bytes.len() {
+            return Err(store_error(format!("snapshot has unexpected bytes at byte {at}")));
+        }
+        Ok(state)
     }
+}
+
+/// Writes `bytes` as `dir/name` atomically: temporary file, sync, rename, sync the directory.
+fn write_atomically(dir: &Path, bytes: &[u8]) -> Result<()> {
+    let tmp = dir.join(SNAPSHOT_TMP);
+    let mut file = File::create(&tmp).map_err(io)?;
+    file.write_all(bytes).map_err(io)?;
+    file.sync_all().map_err(io)?;
+    drop(file);
+    fs::rename(&tmp, dir.join(SNAPSHOT_FILE)).map_err(io)?;
+    sync_dir(dir)
+}
+
+fn sync_dir(dir: &Path) -> Result<()> {
+    #[cfg(unix)]
+    {
+        File::open(dir).and_then(|d| d.sync_all()).map_err(io)
+    }
+    #[cfg(not(unix))]
+    {
+        // Directories cannot be opened for syncing everywhere; the rename is still atomic.
+        let _ = dir;
+        Ok(())
+    }
+}
+
+/// Takes the directory's exclusive lock.
+///
+/// A process being spawned (by any thread of any process holding the lock) shares the lock until
+/// it executes its program, so a lock that was just released can look held for a moment: the
+/// store tries again for about a quarter of a second before it reports the directory in use.
+fn lock_dir(dir: &Path) -> Result<File> {
+    let file = OpenOptions::new().read(true).write(true).create(true).truncate(false).open(dir.join(LOCK_FILE));
+    let file = file.map_err(io)?;
+    let mut wait_ms = 1;
+    loop {
+        match file.try_lock() {
+            Ok(()) => return Ok(file),
+            Err(std::fs::TryLockError::WouldBlock) if wait_ms <= 128 && can_sleep() => {
+                std::thread::sleep(std::time::Duration::from_millis(wait_ms));
+                wait_ms *= 2;
+            }
+            Err(std::fs::TryLockError::WouldBlock) => {
+                return Err(store_error("store directory is in use by another process"))
+            }
+            Err(std::fs::TryLockError::Error(e)) => return Err(io(e)),
+        }
+    }
+}
+
+/// `std::thread::sleep` panics where there are no threads.
+fn can_sleep() -> bool {
+    !cfg!(all(target_arch = "wasm32", target_os = "unknown"))
 }
 
 impl MemoryStore {
@@ -94,85 +290,262 @@ impl MemoryStore {
     }
 
     /// Opens (or creates) a durable store in `dir`, replaying what an earlier process acknowledged.
+    ///
+    /// Fails with `store_error` when another live store holds the directory, or when a file fails
+    /// its checksums (the message names the file and byte offset).
     pub fn open(dir: impl AsRef<Path>) -> Result<Self> {
         let dir = dir.as_ref().to_path_buf();
         fs::create_dir_all(&dir).map_err(io)?;
-        let mut state: State = match fs::read(dir.join("snapshot.json")) {
-            Ok(bytes) => serde_json::from_slice(&bytes)
-                .map_err(|_| MasteryError::Store { reason: "snapshot is corrupt".into() })?,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => State::default(),
+        let lock = lock_dir(&dir)?;
+        migrate_legacy(&dir)?;
+        match fs::remove_file(dir.join(SNAPSHOT_TMP)) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(io(e)),
+        }
+        let (mut state, snapshot_len) = match fs::read(dir.join(SNAPSHOT_FILE)) {
+            Ok(bytes) => (State::decode_snapshot(&bytes)?, bytes.len() as u64),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => (State::default(), 0),
             Err(e) => return Err(io(e)),
         };
-        state.keys = state.evidence.iter().map(|(t, e)| (t.clone(), e.id.clone())).collect();
-        let journal_path = dir.join("journal.jsonl");
-        let mut valid_len = 0u64;
-        if let Ok(file) = File::open(&journal_path) {
-            let mut lines = BufReader::new(file).lines().peekable();
-            while let Some(line) = lines.next() {
-                let line = line.map_err(io)?;
-                match serde_json::from_str::<Entry>(&line) {
-                    Ok(entry) => {
-                        if entry.seq > state.seq {
-                            state.apply(entry.seq, entry.tenant, entry.write);
-                        }
-                        valid_len += line.len() as u64 + 1;
-                    }
-                    // A torn final line was never acknowledged: drop it.
-                    Err(_) if lines.peek().is_none() => break,
-                    Err(_) => return Err(MasteryError::Store { reason: "journal is corrupt".into() }),
-                }
-            }
-        }
+        let journal_path = dir.join(JOURNAL_FILE);
+        let bytes = match fs::read(&journal_path) {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+            Err(e) => return Err(io(e)),
+        };
+        let valid_len = replay(&mut state, &bytes)?;
         let file = OpenOptions::new().create(true).append(true).open(&journal_path).map_err(io)?;
-        file.set_len(valid_len).map_err(io)?;
-        Ok(Self { state: Mutex::new(state), journal: Some(Mutex::new(Journal { dir, file })) })
+        if valid_len as u64 != bytes.len() as u64 {
+            file.set_len(valid_len as u64).map_err(io)?;
+            file.sync_all().map_err(io)?;
+        }
+        let journal = Journal {
+            dir,
+            file,
+            len: valid_len as u64,
+            snapshot_len,
+            compaction_threshold: DEFAULT_COMPACTION_THRESHOLD,
+            broken: false,
+        };
+        Ok(Self { inner: Mutex::new(Inner { state, journal: Some(journal) }), _lock: Some(lock) })
+    }
+
+    /// Sets the journal size past which the store compacts itself (it also waits until the
+    /// journal is larger than the last snapshot). No effect on a store that lives in memory only.
+    pub fn with_compaction_threshold(self, bytes: u64) -> Self {
+        if let Some(journal) = &mut self.lock().journal {
+            journal.compaction_threshold = bytes;
+        }
+        self
     }
 
     /// Writes the whole state atomically and empties the journal (durable stores only).
     pub fn snapshot(&self) -> Result<()> {
-        let Some(journal) = &self.journal else { return Ok(()) };
-        let state = self.lock();
-        let journal = journal.lock().map_err(|_| poisoned())?;
-        let bytes = serde_json::to_vec(&*state).map_err(|e| MasteryError::Store { reason: e.to_string() })?;
-        let tmp = journal.dir.join("snapshot.json.tmp");
-        let mut file = File::create(&tmp).map_err(io)?;
-        file.write_all(&bytes).map_err(io)?;
-        file.sync_all().map_err(io)?;
-        fs::rename(&tmp, journal.dir.join("snapshot.json")).map_err(io)?;
-        if let Ok(dir) = File::open(&journal.dir) {
-            let _ = dir.sync_all(); // Not supported on every platform; the rename is still atomic.
+        let mut inner = self.lock();
+        let Inner { state, journal } = &mut *inner;
+        match journal {
+            Some(journal) => journal.snapshot(state),
+            None => Ok(()),
         }
-        journal.file.set_len(0).map_err(io)?;
-        journal.file.sync_all().map_err(io)
     }
 
-    fn lock(&self) -> MutexGuard<'_, State> {
-        // A panic while holding the lock cannot leave `State` half-written: `apply` does not panic.
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        // A panic while holding the lock cannot leave `Inner` half-written: writes change memory
+        // only after the journal has them, and `apply` does not panic.
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn write(&self, tenant: &TenantId, write: Change) -> Result<Appended> {
-        let mut state = self.lock();
-        if let Change::Evidence(e) = &write {
-            if state.keys.contains(&(tenant.clone(), e.id.clone())) {
+    /// Stores the changes of one call as one journal frame. If the first change is evidence
+    /// already stored, nothing is written and the answer is `Duplicate`.
+    fn write(&self, tenant: &TenantId, changes: Vec<Change>) -> Result<Appended> {
+        let mut inner = self.lock();
+        let Inner { state, journal } = &mut *inner;
+        if let Some(Change::Evidence(e)) = changes.first() {
+            if state.has_evidence(tenant, e) {
                 return Ok(Appended::Duplicate);
             }
         }
         let seq = state.seq + 1;
-        if let Some(journal) = &self.journal {
-            let entry = Entry { seq, tenant: tenant.clone(), write: write.clone() };
-            let mut line = serde_json::to_vec(&entry).map_err(|e| MasteryError::Store { reason: e.to_string() })?;
-            line.push(b'\n');
-            let mut journal = journal.lock().map_err(|_| poisoned())?;
-            journal.file.write_all(&line).map_err(io)?;
-            journal.file.sync_data().map_err(io)?;
+        let Some(journal) = journal else {
+            state.apply(seq, tenant, changes);
+            return Ok(Appended::New);
+        };
+        let entry = Entry { seq, tenant: tenant.clone(), changes };
+        journal.append(&to_json(&entry)?)?;
+        state.apply(seq, tenant, entry.changes);
+        if journal.len > journal.compaction_threshold.max(journal.snapshot_len) {
+            // The write is durable already; a failed compaction is retried on the next write and
+            // `snapshot()` reports its error.
+            let _ = journal.snapshot(state);
         }
-        Ok(state.apply(seq, tenant.clone(), write))
+        Ok(Appended::New)
     }
 }
 
-fn poisoned() -> MasteryError {
-    MasteryError::Store { reason: "journal lock poisoned".into() }
+impl Journal {
+    fn append(&mut self, payload: &[u8]) -> Result<()> {
+        if self.broken {
+            return Err(store_error("an earlier write failed; reopen the store"));
+        }
+        let mut bytes = Vec::new();
+        frame::encode(frame::JOURNAL, payload, &mut bytes)?;
+        if let Err(e) = self.file.write_all(&bytes) {
+            // Cut a partial frame off so later writes do not land behind it; if that fails too,
+            // refuse writes until a reopen checks the file.
+            self.broken = self.file.set_len(self.len).is_err();
+            return Err(io(e));
+        }
+        if let Err(e) = self.file.sync_data() {
+            // After a failed sync the file's state is unknown (the frame may still reach the
+            // disk): refuse writes until a reopen checks the file.
+            self.broken = true;
+            let _ = self.file.set_len(self.len);
+            return Err(io(e));
+        }
+        self.len += bytes.len() as u64;
+        Ok(())
+    }
+
+    fn snapshot(&mut self, state: &State) -> Result<()> {
+        if self.broken {
+            return Err(store_error("an earlier write failed; reopen the store"));
+        }
+        let bytes = state.encode_snapshot()?;
+        write_atomically(&self.dir, &bytes)?;
+        self.snapshot_len = bytes.len() as u64;
+        // The snapshot holds every frame of the journal; frames left by a failure here have
+        // sequence numbers at or below the snapshot's and are skipped on reopen.
+        self.file.set_len(0).map_err(io)?;
+        self.file.sync_all().map_err(io)?;
+        self.len = 0;
+        Ok(())
+    }
+}
+
+/// Replays the journal `bytes` onto `state`; returns the length of the whole frames (a torn
+/// final frame is not counted).
+fn replay(state: &mut State, bytes: &[u8]) -> Result<usize> {
+    let mut at = 0;
+    let mut last: Option<u64> = None;
+    loop {
+        let (payload, end) = match frame::read(bytes, at, frame::JOURNAL) {
+            Frame::Record { payload, end } => (payload, end),
+            Frame::End | Frame::Torn => return Ok(at),
+            Frame::Corrupt(what) => return Err(store_error(format!("journal record at byte {at} {what}"))),
+        };
+        let entry: Entry = serde_json::from_slice(payload)
+            .map_err(|_| store_error(format!("journal record at byte {at} is unreadable")))?;
+        let expected = match last {
+            Some(prev) => prev.checked_add(1),
+            // The journal may still hold frames the snapshot already has (a crash between the
+            // snapshot's rename and the journal's truncation), never a gap after it.
+            None if entry.seq <= state.seq.saturating_add(1) && entry.seq > 0 => Some(entry.seq),
+            None => None,
+        };
+        if expected != Some(entry.seq) {
+            return Err(store_error(format!("journal record at byte {at} is out of sequence")));
+        }
+        last = Some(entry.seq);
+        if entry.seq > state.seq && !state.apply(entry.seq, &entry.tenant, entry.changes) {
+            return Err(store_error(format!("journal record at byte {at} repeats stored evidence")));
+        }
+        at = end;
+    }
+}
+
+/// Converts a directory of the JSON-lines format into a snapshot, then removes the old files.
+fn migrate_legacy(dir: &Path) -> Result<()> {
+    #[derive(Deserialize)]
+    struct LegacyState {
+        seq: u64,
+        evidence: Vec<(TenantId, Evidence)>,
+        states: BTreeMap<String, (TenantId, StateKey, Value)>,
+    }
+    #[derive(Deserialize)]
+    #[serde(rename_all = "snake_case")]
+    enum LegacyChange {
+        Evidence(Evidence),
+        State { key: StateKey, value: Value },
+    }
+    #[derive(Deserialize)]
+    struct LegacyEntry {
+        seq: u64,
+        tenant: TenantId,
+        #[serde(flatten)]
+        write: LegacyChange,
+    }
+    let legacy_snapshot = dir.join(LEGACY_SNAPSHOT);
+    let legacy_journal = dir.join(LEGACY_JOURNAL);
+    if !legacy_snapshot.exists() && !legacy_journal.exists() {
+        return Ok(());
+    }
+    // A snapshot in the new format means an earlier conversion finished writing it.
+    if !dir.join(SNAPSHOT_FILE).exists() {
+        let mut state = State::default();
+        match fs::read(&legacy_snapshot) {
+            Ok(bytes) => {
+                let old: LegacyState =
+                    serde_json::from_slice(&bytes).map_err(|_| store_error("legacy snapshot is corrupt"))?;
+                state.seq = old.seq;
+                for (tenant, e) in old.evidence {
+                    state.apply(old.seq, &tenant, vec![Change::Evidence(e)]);
+                }
+                for (_, (tenant, key, value)) in old.states {
+                    state.states.insert((tenant, key), value);
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(io(e)),
+        }
+        match fs::read(&legacy_journal) {
+            Ok(bytes) => {
+                let lines: Vec<&[u8]> = bytes.split(|b| *b == b'\n').collect();
+                let last = lines.len() - 1;
+                for (i, line) in lines.into_iter().enumerate() {
+                    match serde_json::from_slice::<LegacyEntry>(line) {
+                        Ok(entry) if entry.seq > state.seq => {
+                            let change = match entry.write {
+                                LegacyChange::Evidence(e) => Change::Evidence(e),
+                                LegacyChange::State { key, value } => Change::State { key, value },
+                            };
+                            state.apply(entry.seq, &entry.tenant, vec![change]);
+                        }
+                        Ok(_) => {}
+                        // The text after the last newline was never acknowledged.
+                        Err(_) if i == last => {}
+                        Err(_) => return Err(store_error("legacy journal is corrupt")),
+                    }
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(io(e)),
+        }
+        write_atomically(dir, &state.encode_snapshot()?)?;
+    }
+    for path in [legacy_journal, legacy_snapshot] {
+        match fs::remove_file(path) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(io(e)),
+        }
+    }
+    sync_dir(dir)
+}
+
+impl fmt::Debug for MemoryStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut out = f.debug_struct("MemoryStore");
+        match self.inner.try_lock() {
+            Ok(inner) => out
+                .field("durable", &inner.journal.is_some())
+                .field("seq", &inner.state.seq)
+                .field("evidence", &inner.state.evidence.len())
+                .field("states", &inner.state.states.len()),
+            Err(_) => out.field("durable", &self._lock.is_some()),
+        };
+        out.finish_non_exhaustive()
+    }
 }
 
 impl Store for MemoryStore {
@@ -180,13 +553,25 @@ impl Store for MemoryStore {
 
     fn append_evidence(&self, ctx: &AccessContext, evidence: &Evidence) -> Result<Appended> {
         authorize_learner(ctx, Operation::Write, ctx.tenant(), &evidence.learner, evidence.course.as_ref())?;
-        self.write(ctx.tenant(), Change::Evidence(evidence.clone()))
+        self.write(ctx.tenant(), vec![Change::Evidence(evidence.clone())])
+    }
+
+    fn record(&self, ctx: &AccessContext, evidence: &Evidence, states: &[(StateKey, Value)]) -> Result<Appended> {
+        let tenant = ctx.tenant();
+        authorize_learner(ctx, Operation::Write, tenant, &evidence.learner, evidence.course.as_ref())?;
+        for (key, _) in states {
+            authorize_learner(ctx, Operation::Write, tenant, &key.learner, key.course.as_ref())?;
+        }
+        let mut changes = Vec::with_capacity(states.len() + 1);
+        changes.push(Change::Evidence(evidence.clone()));
+        changes.extend(states.iter().map(|(key, value)| Change::State { key: key.clone(), value: value.clone() }));
+        self.write(tenant, changes)
     }
 
     fn learner_evidence(&self, ctx: &AccessContext, learner: &UserId) -> Result<Vec<Evidence>> {
         let tenant = ctx.tenant();
-        let state = self.lock();
-        let mine = state.evidence.iter().filter(|(t, e)| t == tenant && &e.learner == learner);
+        let inner = self.lock();
+        let mine = inner.state.evidence.iter().filter(|(t, e)| t == tenant && &e.learner == learner);
         // An instructor may read a learner's evidence only from courses they teach.
         if authorize_learner(ctx, Operation::Read, tenant, learner, None).is_ok() {
             return Ok(mine.map(|(_, e)| e.clone()).collect());
@@ -203,8 +588,9 @@ impl Store for MemoryStore {
 
     fn course_evidence(&self, ctx: &AccessContext, course: &CourseId) -> Result<Vec<Evidence>> {
         authorize_course(ctx, Operation::Read, ctx.tenant(), course)?;
-        let state = self.lock();
-        Ok(state
+        let inner = self.lock();
+        Ok(inner
+            .state
             .evidence
             .iter()
             .filter(|(t, e)| t == ctx.tenant() && e.course.as_ref() == Some(course))
@@ -214,11 +600,11 @@ impl Store for MemoryStore {
 
     fn get_state(&self, ctx: &AccessContext, key: &StateKey) -> Result<Option<Value>> {
         authorize_learner(ctx, Operation::Read, ctx.tenant(), &key.learner, key.course.as_ref())?;
-        Ok(self.lock().states.get(&state_slot(ctx.tenant(), key)).map(|(_, _, v)| v.clone()))
+        Ok(self.lock().state.states.get(&(ctx.tenant().clone(), key.clone())).cloned())
     }
 
     fn put_state(&self, ctx: &AccessContext, key: &StateKey, value: &Value) -> Result<()> {
         authorize_learner(ctx, Operation::Write, ctx.tenant(), &key.learner, key.course.as_ref())?;
-        self.write(ctx.tenant(), Change::State { key: key.clone(), value: value.clone() }).map(drop)
+        self.write(ctx.tenant(), vec![Change::State { key: key.clone(), value: value.clone() }]).map(drop)
     }
 }

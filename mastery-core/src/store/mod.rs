@@ -6,6 +6,7 @@
 
 #[cfg(feature = "conformance")]
 pub mod conformance;
+mod frame;
 mod memory;
 
 use serde::{Deserialize, Serialize};
@@ -16,7 +17,7 @@ use crate::error::MasteryError;
 use crate::evidence::Evidence;
 use crate::ids::{CourseId, UserId};
 
-pub use memory::MemoryStore;
+pub use memory::{MemoryStore, DEFAULT_COMPACTION_THRESHOLD};
 
 /// Whether an append stored a new record or found its idempotency key already present.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -43,8 +44,9 @@ pub trait Store {
     /// The backend's error; it must say what it means in library terms.
     type Error: Into<MasteryError> + std::fmt::Debug;
 
-    /// Stores evidence once per (tenant, id). A second append with the same id is a `Duplicate`
-    /// and changes nothing.
+    /// Stores evidence once per (tenant, learner, id). A second append with the same id for the
+    /// same learner is a `Duplicate` and changes nothing; the same id for another learner is a
+    /// different record (so one learner can neither probe nor squat another's ids).
     fn append_evidence(&self, ctx: &AccessContext, evidence: &Evidence) -> Result<Appended, Self::Error>;
 
     /// One learner's evidence in the order it was appended.
@@ -58,6 +60,27 @@ pub trait Store {
 
     /// Writes derived state (last write wins).
     fn put_state(&self, ctx: &AccessContext, key: &StateKey, value: &Value) -> Result<(), Self::Error>;
+
+    /// Appends `evidence` once and, only when it is new, writes `states` with it as one atomic unit:
+    /// after a crash either all of it is stored or none. Stores that cannot do better keep this default.
+    ///
+    /// The default is neither atomic across a crash nor all-or-nothing when the policy denies one
+    /// of the state keys (the evidence is then already stored), so it fails the conformance check
+    /// `record_is_all_or_nothing_on_a_denied_key`; a store with transactions overrides it.
+    fn record(
+        &self,
+        ctx: &AccessContext,
+        evidence: &Evidence,
+        states: &[(StateKey, Value)],
+    ) -> Result<Appended, Self::Error> {
+        let appended = self.append_evidence(ctx, evidence)?;
+        if appended == Appended::New {
+            for (key, value) in states {
+                self.put_state(ctx, key, value)?;
+            }
+        }
+        Ok(appended)
+    }
 }
 
 /// Wraps any store so callers can hold `Box<dyn Store<Error = MasteryError>>`.
@@ -81,6 +104,14 @@ impl<S: Store> Store for ErasedStore<S> {
     }
     fn put_state(&self, ctx: &AccessContext, key: &StateKey, value: &Value) -> Result<(), MasteryError> {
         self.0.put_state(ctx, key, value).map_err(Into::into)
+    }
+    fn record(
+        &self,
+        ctx: &AccessContext,
+        evidence: &Evidence,
+        states: &[(StateKey, Value)],
+    ) -> Result<Appended, MasteryError> {
+        self.0.record(ctx, evidence, states).map_err(Into::into)
     }
 }
 
