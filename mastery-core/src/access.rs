@@ -47,7 +47,12 @@ impl Principal {
 
     /// An instructor of the given courses.
     pub fn instructor(tenant: impl Into<TenantId>, user: impl Into<UserId>, courses: Vec<CourseId>) -> Self {
-        Self { tenant: tenant.into(), user: user.into(), roles: vec![Role::Instructor { courses }], enrolled: Vec::new() }
+        Self {
+            tenant: tenant.into(),
+            user: user.into(),
+            roles: vec![Role::Instructor { courses }],
+            enrolled: Vec::new(),
+        }
     }
 
     /// A tenant administrator.

@@ -6,10 +6,11 @@
 //! the stored log.
 
 use std::collections::BTreeMap;
+use std::sync::Mutex;
 
 use serde::{Deserialize, Serialize};
 
-use crate::access::AccessContext;
+use crate::access::{authorize_learner, AccessContext, Operation};
 use crate::error::{MasteryError, Result};
 use crate::evidence::{Evidence, Rejection};
 use crate::ids::{CourseId, TenantId, UserId};
@@ -96,11 +97,15 @@ pub struct IngestOutcome {
     pub changes: usize,
 }
 
+/// How many stripes serialise concurrent ingests (by tenant and learner).
+const LEARNER_LOCKS: usize = 64;
+
 /// Store + mastery rules + change log.
 pub struct Engine<S> {
     store: S,
     config: MasteryConfig,
     logs: Vec<Box<dyn ChangeLog + Send + Sync>>,
+    learner_locks: Vec<Mutex<()>>,
 }
 
 impl<S: std::fmt::Debug> std::fmt::Debug for Engine<S> {
@@ -126,7 +131,7 @@ impl<S: Store> Engine<S> {
     }
 
     pub fn with_config(store: S, config: MasteryConfig) -> Self {
-        Self { store, config, logs: Vec::new() }
+        Self { store, config, logs: Vec::new(), learner_locks: (0..LEARNER_LOCKS).map(|_| Mutex::new(())).collect() }
     }
 
     /// Routes every mastery change to `log` (in addition to any logs added before): an audit
@@ -170,28 +175,30 @@ impl<S: Store> Engine<S> {
         }
     }
 
+    /// Computes the record's new states, then stores the record and its states in one atomic
+    /// `record` call (a crash cannot keep one without the other; a duplicate writes nothing).
+    /// Ingests for one learner are serialised in this process, so concurrent threads lose nothing.
     fn ingest_one(&self, ctx: &AccessContext, evidence: &Evidence) -> Result<Option<usize>> {
-        if self.store.append_evidence(ctx, evidence).map_err(Into::into)? == Appended::Duplicate {
-            return Ok(None);
-        }
-        let Some(obs) = observation(evidence) else { return Ok(Some(0)) };
-        let mut changes = 0;
-        for competency in &evidence.competencies {
-            let key = Self::key(evidence, competency.as_str());
-            let mut state = match self.store.get_state(ctx, &key).map_err(Into::into)? {
-                Some(v) => serde_json::from_value(v)
-                    .map_err(|_| MasteryError::Store { reason: "stored mastery state is unreadable".into() })?,
-                None => CompetencyState::new(competency.as_str()),
-            };
-            let before = (state.score, state.knowledge.map(|k| k.p_known));
-            if !state.observe(obs.clone(), &self.config)? {
-                continue;
-            }
-            let value = serde_json::to_value(&state).map_err(|e| MasteryError::Store { reason: e.to_string() })?;
-            self.store.put_state(ctx, &key, &value).map_err(Into::into)?;
-            changes += 1;
-            if !self.logs.is_empty() {
-                let change = MasteryChange {
+        // The policy runs before the store is touched; a host store's RLS is the second wall.
+        authorize_learner(ctx, Operation::Write, ctx.tenant(), &evidence.learner, evidence.course.as_ref())?;
+        let _serialised = self.learner_lock(ctx, evidence).lock().unwrap_or_else(|p| p.into_inner());
+        let mut states = Vec::new();
+        let mut changes = Vec::new();
+        if let Some(obs) = observation(evidence) {
+            for competency in &evidence.competencies {
+                let key = Self::key(evidence, competency.as_str());
+                let mut state = match self.store.get_state(ctx, &key).map_err(Into::into)? {
+                    Some(v) => serde_json::from_value(v)
+                        .map_err(|_| MasteryError::Store { reason: "stored mastery state is unreadable".into() })?,
+                    None => CompetencyState::new(competency.as_str()),
+                };
+                let before = (state.score, state.knowledge.map(|k| k.p_known));
+                if !state.observe(obs.clone(), &self.config)? {
+                    continue;
+                }
+                let value = serde_json::to_value(&state).map_err(|e| MasteryError::Store { reason: e.to_string() })?;
+                states.push((key, value));
+                changes.push(MasteryChange {
                     tenant: ctx.tenant().clone(),
                     learner: evidence.learner.clone(),
                     course: evidence.course.clone(),
@@ -204,11 +211,24 @@ impl<S: Store> Engine<S> {
                     mastered_after: state.mastered,
                     evidence_count: state.history.len(),
                     at: evidence.occurred_at,
-                };
-                self.logs.iter().for_each(|log| log.record(&change));
+                });
             }
         }
-        Ok(Some(changes))
+        if self.store.record(ctx, evidence, &states).map_err(Into::into)? == Appended::Duplicate {
+            return Ok(None);
+        }
+        for change in &changes {
+            self.logs.iter().for_each(|log| log.record(change));
+        }
+        Ok(Some(changes.len()))
+    }
+
+    /// The lock that serialises ingests for the evidence's learner (one of a fixed set of stripes).
+    fn learner_lock(&self, ctx: &AccessContext, evidence: &Evidence) -> &Mutex<()> {
+        use std::hash::{Hash, Hasher};
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        (ctx.tenant(), &evidence.learner).hash(&mut hasher);
+        &self.learner_locks[(hasher.finish() % LEARNER_LOCKS as u64) as usize]
     }
 
     /// A learner's stored state on one competency (in a course, or outside any).

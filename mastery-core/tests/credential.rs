@@ -525,9 +525,23 @@ fn awards_are_readable_only_by_their_owner_instructors_and_admins() {
     facts.mastered.insert("c1".into());
     let t0 = parse_instant("2026-01-10T12:00:00Z", "t").unwrap();
     let (tenant, course): (mastery_core::TenantId, mastery_core::CourseId) = ("uni".into(), "math-101".into());
-    ledger.evaluate(&AwardScope::new("uni", "ada", Some(course.clone())), &facts, &[achievement("a1", "c1")], None, None, t0);
+    ledger.evaluate(
+        &AwardScope::new("uni", "ada", Some(course.clone())),
+        &facts,
+        &[achievement("a1", "c1")],
+        None,
+        None,
+        t0,
+    );
     // An award earned in another course, and one of a namesake in another tenant.
-    ledger.evaluate(&AwardScope::new("uni", "ada", Some("art-1".into())), &facts, &[achievement("a2", "c1")], None, None, t0);
+    ledger.evaluate(
+        &AwardScope::new("uni", "ada", Some("art-1".into())),
+        &facts,
+        &[achievement("a2", "c1")],
+        None,
+        None,
+        t0,
+    );
     ledger.evaluate(&AwardScope::new("other-uni", "ada", None), &facts, &[achievement("a3", "c1")], None, None, t0);
     let read = |p: Principal| {
         ledger.awards_for(&AccessContext::new(p), &tenant, &"ada".into(), Some(&course)).map(|a| a.len())

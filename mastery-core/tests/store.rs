@@ -135,7 +135,7 @@ fn debug_shows_counts_not_evidence() {
 #[test]
 fn engine_reports_denied_records_and_keeps_the_rest() {
     let engine = Engine::new(MemoryStore::new());
-    let amy = AccessContext::new(Principal::learner("t1", "amy"));
+    let amy = AccessContext::new(Principal::enrolled_learner("t1", "amy", vec!["c1".into()]));
     let outcome = engine.ingest(&amy, &[evidence("e1", "amy"), evidence("e2", "bob"), evidence("e1", "amy")]);
     assert_eq!((outcome.new, outcome.duplicates), (1, 1));
     assert_eq!(outcome.rejected.len(), 1);

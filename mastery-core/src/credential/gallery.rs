@@ -71,8 +71,7 @@ pub fn badge_gallery(
         .iter()
         .map(|a| {
             let award = visible.iter().copied().find(|w| w.achievement == a.id && w.version == a.version);
-            let valid_until =
-                award.and_then(|w| {
+            let valid_until = award.and_then(|w| {
                 let days = chrono::Duration::try_days(i64::from(a.valid_days?))?;
                 w.awarded_at.checked_add_signed(days)
             });

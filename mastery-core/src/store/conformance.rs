@@ -203,6 +203,11 @@ macro_rules! conformance_tests {
     };
 }
 
+/// A learner enrolled in the suite's courses (learners write only into courses they take).
+fn enrolled(user: &str) -> Principal {
+    Principal::enrolled_learner("t1", user, vec![CourseId::new("c1"), CourseId::new("c2")])
+}
+
 fn ctx(p: Principal) -> AccessContext {
     AccessContext::new(p)
 }
@@ -237,7 +242,7 @@ fn ok<T, E: Into<MasteryError>>(r: Result<T, E>, what: &str) -> Result<T, String
 }
 
 fn own_evidence<S: Store>(s: &S) -> Result<(), String> {
-    let amy = ctx(Principal::learner("t1", "amy"));
+    let amy = ctx(enrolled("amy"));
     let e = sample("e1", "amy", "c1");
     if ok(s.append_evidence(&amy, &e), "append")? != Appended::New {
         return Err("first append was not New".into());
@@ -260,7 +265,7 @@ fn duplicates<S: Store>(s: &S) -> Result<(), String> {
 fn other_learner<S: Store>(s: &S) -> Result<(), String> {
     let svc = ctx(Principal::service("t1", "importer"));
     ok(s.append_evidence(&svc, &sample("e1", "amy", "c1")), "append")?;
-    let bob = ctx(Principal::learner("t1", "bob"));
+    let bob = ctx(enrolled("bob"));
     expect_denied(s.learner_evidence(&bob, &"amy".into()), "bob reads amy")?;
     expect_denied(s.append_evidence(&bob, &sample("e2", "amy", "c1")), "bob writes for amy")?;
     expect_denied(s.course_evidence(&bob, &"c1".into()), "learner reads a course")
@@ -303,11 +308,11 @@ fn state<S: Store>(s: &S) -> Result<(), String> {
     }
     ok(s.put_state(&svc, &key, &json!({"p": 0.5})), "put")?;
     ok(s.put_state(&svc, &key, &json!({"p": 0.75})), "put again")?;
-    let amy = ctx(Principal::learner("t1", "amy"));
+    let amy = ctx(enrolled("amy"));
     if ok(s.get_state(&amy, &key), "owner get")? != Some(json!({"p": 0.75})) {
         return Err("state did not round-trip, or the last write did not win".into());
     }
-    expect_denied(s.get_state(&ctx(Principal::learner("t1", "bob")), &key), "bob reads amy's state")?;
+    expect_denied(s.get_state(&ctx(enrolled("bob")), &key), "bob reads amy's state")?;
     expect_denied(
         s.put_state(&ctx(Principal::instructor("t1", "tia", vec!["c2".into()])), &key, &json!(1)),
         "other course writes",
@@ -326,8 +331,8 @@ fn order<S: Store>(s: &S) -> Result<(), String> {
 }
 
 fn per_learner_ids<S: Store>(s: &S) -> Result<(), String> {
-    let amy = ctx(Principal::learner("t1", "amy"));
-    let bob = ctx(Principal::learner("t1", "bob"));
+    let amy = ctx(enrolled("amy"));
+    let bob = ctx(enrolled("bob"));
     let amys = sample("e1", "amy", "c1");
     let mut bobs = sample("e1", "bob", "c1");
     bobs.competencies = vec!["other".into()];
