@@ -1,9 +1,12 @@
 //! The one stateful facade: a store plus the rules that turn evidence into state.
 //!
-//! `ingest` stores each evidence record once, then updates the learner's mastery of every
-//! competency it bears on and records each change through a [`ChangeLog`] the host provides.
-//! The state after any order of ingestion, duplicates included, equals [`Engine::replay`] of
-//! the stored log.
+//! `ingest` checks the access policy, then for each record computes the learner's new mastery
+//! record of every competency it bears on and hands the evidence and those records to the store
+//! in one atomic [`Store::record`] call (a duplicate writes nothing). Records are bounded
+//! ([`MasteryRecord`]: about 200 bytes whatever the history): newer evidence is folded in O(1),
+//! late evidence rebuilds the record from the stored evidence. Ingests for one learner are
+//! serialised within the process. Reads (learner and class states) come from stored records,
+//! never from replaying the log; [`Engine::replay`] recomputes from the log, and equals them.
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
@@ -14,7 +17,7 @@ use crate::access::{authorize_learner, AccessContext, Operation};
 use crate::error::{MasteryError, Result};
 use crate::evidence::{Evidence, Rejection};
 use crate::ids::{CourseId, TenantId, UserId};
-use crate::mastery::{CompetencyState, MasteryConfig, Observation};
+use crate::mastery::{CompetencyState, MasteryConfig, MasteryRecord, Observation};
 use crate::store::{Appended, StateKey, Store};
 
 const NAMESPACE: &str = "mastery";
@@ -114,6 +117,13 @@ impl<S: std::fmt::Debug> std::fmt::Debug for Engine<S> {
     }
 }
 
+fn read_record(competency: &str, value: serde_json::Value) -> Result<MasteryRecord> {
+    let mut record: MasteryRecord = serde_json::from_value(value)
+        .map_err(|_| MasteryError::Store { reason: "stored mastery record is unreadable".into() })?;
+    record.competency = competency.to_owned();
+    Ok(record)
+}
+
 fn observation(e: &Evidence) -> Option<Observation> {
     Some(Observation {
         evidence: e.id.as_str().to_owned(),
@@ -187,16 +197,22 @@ impl<S: Store> Engine<S> {
         if let Some(obs) = observation(evidence) {
             for competency in &evidence.competencies {
                 let key = Self::key(evidence, competency.as_str());
-                let mut state = match self.store.get_state(ctx, &key).map_err(Into::into)? {
-                    Some(v) => serde_json::from_value(v)
-                        .map_err(|_| MasteryError::Store { reason: "stored mastery state is unreadable".into() })?,
-                    None => CompetencyState::new(competency.as_str()),
+                let stored = self.load(ctx, &key)?;
+                let before = stored.as_ref().map_or((None, None), |r| (r.score, r.knowledge.map(|k| k.p_known)));
+                let record = match stored {
+                    Some(mut record) if record.accepts(&obs) => {
+                        record.push(&obs, &self.config)?;
+                        record
+                    }
+                    None => {
+                        let mut record = MasteryRecord::new(competency.as_str());
+                        record.push(&obs, &self.config)?;
+                        record
+                    }
+                    // Late (or tied) evidence: rebuild from the stored evidence plus this record.
+                    Some(_) => self.rebuild(ctx, evidence, competency.as_str(), obs.clone())?,
                 };
-                let before = (state.score, state.knowledge.map(|k| k.p_known));
-                if !state.observe(obs.clone(), &self.config)? {
-                    continue;
-                }
-                let value = serde_json::to_value(&state).map_err(|e| MasteryError::Store { reason: e.to_string() })?;
+                let value = serde_json::to_value(&record).map_err(|e| MasteryError::Store { reason: e.to_string() })?;
                 states.push((key, value));
                 changes.push(MasteryChange {
                     tenant: ctx.tenant().clone(),
@@ -205,11 +221,11 @@ impl<S: Store> Engine<S> {
                     competency: competency.as_str().to_owned(),
                     evidence: evidence.id.as_str().to_owned(),
                     score_before: before.0,
-                    score_after: state.score,
+                    score_after: record.score,
                     p_known_before: before.1,
-                    p_known_after: state.knowledge.map(|k| k.p_known),
-                    mastered_after: state.mastered,
-                    evidence_count: state.history.len(),
+                    p_known_after: record.knowledge.map(|k| k.p_known),
+                    mastered_after: record.mastered,
+                    evidence_count: record.evidence_count() as usize,
                     at: evidence.occurred_at,
                 });
             }
@@ -231,75 +247,98 @@ impl<S: Store> Engine<S> {
         &self.learner_locks[(hasher.finish() % LEARNER_LOCKS as u64) as usize]
     }
 
-    /// A learner's stored state on one competency (in a course, or outside any).
+    /// The stored record of one learner × course × competency.
+    fn load(&self, ctx: &AccessContext, key: &StateKey) -> Result<Option<MasteryRecord>> {
+        self.store.get_state(ctx, key).map_err(Into::into)?.map(|v| read_record(&key.name, v)).transpose()
+    }
+
+    /// A record rebuilt from the learner's stored evidence on the competency, plus `late`.
+    fn rebuild(
+        &self,
+        ctx: &AccessContext,
+        evidence: &Evidence,
+        competency: &str,
+        late: Observation,
+    ) -> Result<MasteryRecord> {
+        let mut observations = vec![late];
+        for e in self.store.learner_evidence(ctx, &evidence.learner).map_err(Into::into)? {
+            if e.course == evidence.course && e.competencies.iter().any(|c| c.as_str() == competency) {
+                observations.extend(observation(&e));
+            }
+        }
+        MasteryRecord::rebuild(competency, observations, &self.config)
+    }
+
+    /// A learner's stored record on one competency (in a course, or outside any).
     pub fn mastery(
         &self,
         ctx: &AccessContext,
         learner: &UserId,
         course: Option<&CourseId>,
         competency: &str,
-    ) -> Result<Option<CompetencyState>> {
+    ) -> Result<Option<MasteryRecord>> {
         let key = StateKey {
             learner: learner.clone(),
             course: course.cloned(),
             namespace: NAMESPACE.into(),
             name: competency.into(),
         };
-        match self.store.get_state(ctx, &key).map_err(Into::into)? {
-            Some(v) => serde_json::from_value(v)
-                .map(Some)
-                .map_err(|_| MasteryError::Store { reason: "stored mastery state is unreadable".into() }),
-            None => Ok(None),
-        }
+        self.load(ctx, &key)
     }
 
-    /// A learner's competency states in one course (or outside any), recomputed from the evidence
-    /// the caller may read: what a learner dashboard shows.
+    /// A learner's stored records in one course (or outside any): what a learner dashboard shows.
+    /// Read from stored state, never by replaying the evidence log.
     pub fn learner_states(
+        &self,
+        ctx: &AccessContext,
+        learner: &UserId,
+        course: Option<&CourseId>,
+    ) -> Result<Vec<MasteryRecord>> {
+        self.store
+            .learner_states(ctx, learner, NAMESPACE)
+            .map_err(Into::into)?
+            .into_iter()
+            .filter(|(key, _)| key.course.as_ref() == course)
+            .map(|(key, value)| read_record(&key.name, value))
+            .collect()
+    }
+
+    /// Every learner's stored records in a course (instructors of the course, admins, services):
+    /// what an instructor dashboard shows. Learner ids are keys, never logged.
+    pub fn class_states(&self, ctx: &AccessContext, course: &CourseId) -> Result<BTreeMap<String, Vec<MasteryRecord>>> {
+        let mut by_learner: BTreeMap<String, Vec<MasteryRecord>> = BTreeMap::new();
+        for (key, value) in self.store.course_states(ctx, course, NAMESPACE).map_err(Into::into)? {
+            let record = read_record(&key.name, value)?;
+            by_learner.entry(key.learner.as_str().to_owned()).or_default().push(record);
+        }
+        Ok(by_learner)
+    }
+
+    /// Standings (0..1 value, mastered) for roll-ups, gaps and ring charts.
+    pub fn standings(&self, records: &[MasteryRecord]) -> BTreeMap<String, crate::mastery::Standing> {
+        let top = self.config.scale.ratings.first().map_or(1.0, |r| r.points);
+        records
+            .iter()
+            .filter_map(|r| {
+                r.score.map(|score| {
+                    (
+                        r.competency.clone(),
+                        crate::mastery::Standing { value: (score / top).clamp(0.0, 1.0), mastered: r.mastered },
+                    )
+                })
+            })
+            .collect()
+    }
+
+    /// A learner's competency histories in one course (or outside any), from the evidence the
+    /// caller may read: what progress over time plots.
+    pub fn learner_histories(
         &self,
         ctx: &AccessContext,
         learner: &UserId,
         course: Option<&CourseId>,
     ) -> Result<Vec<CompetencyState>> {
         Ok(self.replay(ctx, learner)?.into_iter().filter(|((c, _), _)| c.as_ref() == course).map(|(_, s)| s).collect())
-    }
-
-    /// Every learner's states in a course (instructors of the course, admins, services): what an
-    /// instructor dashboard shows. Learner ids are keys, never logged.
-    pub fn class_states(
-        &self,
-        ctx: &AccessContext,
-        course: &CourseId,
-    ) -> Result<BTreeMap<String, Vec<CompetencyState>>> {
-        let mut by_learner: BTreeMap<String, BTreeMap<String, CompetencyState>> = BTreeMap::new();
-        for evidence in self.store.course_evidence(ctx, course).map_err(Into::into)? {
-            let Some(obs) = observation(&evidence) else { continue };
-            for competency in &evidence.competencies {
-                by_learner
-                    .entry(evidence.learner.as_str().to_owned())
-                    .or_default()
-                    .entry(competency.as_str().to_owned())
-                    .or_insert_with(|| CompetencyState::new(competency.as_str()))
-                    .observe(obs.clone(), &self.config)?;
-            }
-        }
-        Ok(by_learner.into_iter().map(|(l, m)| (l, m.into_values().collect())).collect())
-    }
-
-    /// Standings (0..1 value, mastered) for roll-ups, gaps and ring charts.
-    pub fn standings(&self, states: &[CompetencyState]) -> BTreeMap<String, crate::mastery::Standing> {
-        let top = self.config.scale.ratings.first().map_or(1.0, |r| r.points);
-        states
-            .iter()
-            .filter_map(|s| {
-                s.score.map(|score| {
-                    (
-                        s.competency.clone(),
-                        crate::mastery::Standing { value: (score / top).clamp(0.0, 1.0), mastered: s.mastered },
-                    )
-                })
-            })
-            .collect()
     }
 
     /// Recomputes a learner's states from the stored evidence log, from scratch, without writing:

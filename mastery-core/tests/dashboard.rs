@@ -79,10 +79,11 @@ fn learner_and_instructor_dashboards() {
 
     let labels: BTreeMap<String, String> =
         f.items().iter().map(|c| (c.identifier.clone(), c.human_coding_scheme.clone().unwrap_or_default())).collect();
-    let progress = progress_over_time(&states, &labels, TimeWindow::default(), engine.config());
+    let histories = engine.learner_histories(&amy, &"amy".into(), Some(&"c1".into())).unwrap();
+    let progress = progress_over_time(&histories, &labels, TimeWindow::default(), engine.config());
     assert!(progress.series.iter().all(|s| !s.points.is_empty()));
     check_svg(&render_progress(&progress), "Progress");
-    let weeks = competency_weeks_heatmap(&states, &labels, TimeWindow::default(), engine.config());
+    let weeks = competency_weeks_heatmap(&histories, &labels, TimeWindow::default(), engine.config());
     assert_eq!(weeks.rows.len(), states.len());
     check_svg(&render_heatmap(&weeks), "Mastery by week");
 

@@ -322,7 +322,8 @@ fn write_dashboards(
     let me = AccessContext::new(Principal::learner("open-university", learner.clone()));
     let states = engine.learner_states(&me, &learner, Some(course))?;
     let rings = ring_chart(framework, &engine.standings(&states), None, RingMetric::MeanValue, &engine.config().scale)?;
-    let progress = progress_over_time(&states, &labels, TimeWindow::default(), engine.config());
+    let histories = engine.learner_histories(&me, &learner, Some(course))?;
+    let progress = progress_over_time(&histories, &labels, TimeWindow::default(), engine.config());
     let vle = mastery_core::parse_oulad_vle(&read("oulad/studentVle_sample_AAA2013J_first5000.csv")?)?;
     let clicker = vle.accepted.first().ok_or("no clicks")?.learner.clone();
     let activities: Vec<mastery_core::streak::Activity> = vle

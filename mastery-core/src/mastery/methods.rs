@@ -95,34 +95,91 @@ impl CalculationMethod {
         if scores.iter().any(|s| !s.is_finite()) {
             return Err(MasteryError::invalid("score", "must be a finite number"));
         }
-        let Some(&latest) = scores.last() else { return Ok(None) };
-        let mean = |s: &[f64]| s.iter().sum::<f64>() / s.len() as f64;
-        let value = match *self {
-            Self::WeightedAverage { weight } => {
-                let older = &scores[..scores.len() - 1];
-                if older.is_empty() {
-                    latest
+        let mut running = Running::default();
+        for &score in scores {
+            running.push(score, *self, mastery_points);
+        }
+        Ok(running.value(*self))
+    }
+}
+
+/// A calculation method's result kept up to date one score at a time, in O(1) space: what the
+/// engine stores instead of a learner's whole history. [`CalculationMethod::calculate_ordered`]
+/// is built on it, so the two agree to the bit.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct Running {
+    #[serde(rename = "n")]
+    count: u32,
+    #[serde(rename = "l")]
+    latest: f64,
+    /// Sum of every score but the latest, added oldest first.
+    #[serde(rename = "o")]
+    sum_older: f64,
+    /// The decaying average so far (with the method's rate).
+    #[serde(rename = "d")]
+    decaying: f64,
+    #[serde(rename = "h")]
+    highest: f64,
+    /// Sum and count of the scores at or above mastery (n_mastery).
+    #[serde(rename = "ks")]
+    kept_sum: f64,
+    #[serde(rename = "kn")]
+    kept_count: u32,
+}
+
+impl Running {
+    /// Adds the next score (the newest so far).
+    pub fn push(&mut self, score: f64, method: CalculationMethod, mastery_points: f64) {
+        if self.count == 0 {
+            *self = Self { count: 1, latest: score, decaying: score, highest: score, ..Self::default() };
+        } else {
+            self.sum_older += self.latest;
+            self.latest = score;
+            if let CalculationMethod::DecayingAverage { rate } = method {
+                let r = f64::from(rate) / 100.0;
+                self.decaying = (1.0 - r) * self.decaying + r * score;
+            }
+            self.highest = self.highest.max(score);
+            self.count = self.count.saturating_add(1);
+        }
+        if score >= mastery_points {
+            self.kept_sum += score;
+            self.kept_count = self.kept_count.saturating_add(1);
+        }
+    }
+
+    /// How many scores were pushed.
+    pub fn count(&self) -> u32 {
+        self.count
+    }
+
+    /// The method's result, rounded to 2 decimals; `None` before any score, or with too few
+    /// scores at mastery for `n_mastery`.
+    pub fn value(&self, method: CalculationMethod) -> Option<f64> {
+        if self.count == 0 {
+            return None;
+        }
+        let value = match method {
+            CalculationMethod::WeightedAverage { weight } => {
+                if self.count == 1 {
+                    self.latest
                 } else {
                     let w = f64::from(weight) / 100.0;
-                    w * latest + (1.0 - w) * mean(older)
+                    w * self.latest + (1.0 - w) * (self.sum_older / f64::from(self.count - 1))
                 }
             }
-            Self::DecayingAverage { rate } => {
-                let r = f64::from(rate) / 100.0;
-                scores[1..].iter().fold(scores[0], |d, s| (1.0 - r) * d + r * s)
-            }
-            Self::NMastery { n } => {
-                let kept: Vec<f64> = scores.iter().copied().filter(|s| *s >= mastery_points).collect();
-                if kept.len() < usize::from(n) {
-                    return Ok(None);
+            CalculationMethod::DecayingAverage { .. } => self.decaying,
+            CalculationMethod::NMastery { n } => {
+                if self.kept_count < u32::from(n) {
+                    return None;
                 }
-                mean(&kept)
+                self.kept_sum / f64::from(self.kept_count)
             }
-            Self::Latest => latest,
-            Self::Highest => scores.iter().copied().fold(f64::NEG_INFINITY, f64::max),
-            Self::Average => mean(scores),
+            CalculationMethod::Latest => self.latest,
+            CalculationMethod::Highest => self.highest,
+            CalculationMethod::Average => (self.sum_older + self.latest) / f64::from(self.count),
         };
-        Ok(Some(round2(value)))
+        Some(round2(value))
     }
 }
 

@@ -6,6 +6,7 @@ pub mod class;
 pub mod decay;
 pub mod methods;
 pub mod metrics;
+pub mod record;
 pub(crate) mod rng;
 pub mod rollup;
 pub mod scale;
@@ -16,8 +17,9 @@ pub use bkt::{
 };
 pub use class::{class_summary, least_proficient, CompetencySummary, LevelCount};
 pub use decay::{Decay, Freshness};
-pub use methods::{CalculationMethod, EvidenceOrder, ScoredEvidence};
+pub use methods::{CalculationMethod, EvidenceOrder, Running, ScoredEvidence};
 pub use metrics::{auc, evaluate, Evaluation};
+pub use record::MasteryRecord;
 pub use rollup::{frontier, roll_up, Recommendation, RolledUp, RollupRule, Standing};
 pub use scale::{ProficiencyScale, ProficiencyScaleInput, Rating};
 pub use state::{CompetencyState, MasteryConfig, Observation};

@@ -32,7 +32,7 @@ pub struct ConformanceFailure {
 }
 
 /// The names of all checks, in the order [`run`] runs them; each is also a public function.
-pub const CHECKS: [&str; 10] = [
+pub const CHECKS: [&str; 11] = [
     "learner_appends_and_reads_own_evidence",
     "duplicate_append_counts_once",
     "learner_cannot_read_another_learner",
@@ -43,6 +43,7 @@ pub const CHECKS: [&str; 10] = [
     "evidence_ids_are_scoped_per_learner",
     "record_is_all_or_nothing_on_a_denied_key",
     "concurrent_appends_lose_nothing",
+    "state_listings_follow_the_policy",
 ];
 
 /// Runs every check, each on a fresh store; returns how many passed.
@@ -57,6 +58,7 @@ pub fn run<S: Store + Sync>(fresh: &dyn Fn() -> S) -> Result<usize, ConformanceF
     evidence_ids_are_scoped_per_learner(&fresh())?;
     record_is_all_or_nothing_on_a_denied_key(&fresh())?;
     concurrent_appends_lose_nothing(&fresh())?;
+    state_listings_follow_the_policy(&fresh())?;
     Ok(CHECKS.len())
 }
 
@@ -114,6 +116,70 @@ pub fn record_is_all_or_nothing_on_a_denied_key<S: Store>(s: &S) -> Result<(), C
 /// Four threads appending at once lose nothing, and a contested id is stored once.
 pub fn concurrent_appends_lose_nothing<S: Store + Sync>(s: &S) -> Result<(), ConformanceFailure> {
     named("concurrent_appends_lose_nothing", concurrent(s))
+}
+
+/// A learner's and a course's state listings hold exactly the records of that learner or course
+/// and namespace; an instructor sees only taught courses; other learners and tenants are refused.
+pub fn state_listings_follow_the_policy<S: Store>(s: &S) -> Result<(), ConformanceFailure> {
+    named("state_listings_follow_the_policy", listings(s))
+}
+
+fn listings<S: Store>(s: &S) -> Result<(), String> {
+    let svc = ctx(Principal::service("t1", "engine"));
+    let key = |learner: &str, course: &str, namespace: &str, name: &str| StateKey {
+        learner: learner.into(),
+        course: Some(course.into()),
+        namespace: namespace.into(),
+        name: name.into(),
+    };
+    let writes = [
+        key("amy", "c1", "mastery", "k1"),
+        key("amy", "c1", "mastery", "k2"),
+        key("amy", "c2", "mastery", "k1"),
+        key("amy", "c1", "streak", "k1"),
+        key("bob", "c1", "mastery", "k1"),
+    ];
+    for (i, k) in writes.iter().enumerate() {
+        ok(s.put_state(&svc, k, &json!(i)), "put")?;
+    }
+    let names = |got: Vec<(StateKey, serde_json::Value)>| -> Vec<String> {
+        let mut v: Vec<String> = got
+            .into_iter()
+            .map(|(k, _)| {
+                format!(
+                    "{}/{}/{}",
+                    k.learner.as_str(),
+                    k.course.map(|c| c.as_str().to_owned()).unwrap_or_default(),
+                    k.name
+                )
+            })
+            .collect();
+        v.sort();
+        v
+    };
+    let amy = ctx(enrolled("amy"));
+    let mine = names(ok(s.learner_states(&amy, &"amy".into(), "mastery"), "own listing")?);
+    if mine != ["amy/c1/k1", "amy/c1/k2", "amy/c2/k1"] {
+        return Err(format!("a learner's mastery listing was {mine:?}"));
+    }
+    let tia = ctx(Principal::instructor("t1", "tia", vec!["c2".into()]));
+    let taught = names(ok(s.learner_states(&tia, &"amy".into(), "mastery"), "instructor listing")?);
+    if taught != ["amy/c2/k1"] {
+        return Err(format!("an instructor of c2 saw {taught:?}"));
+    }
+    let class = names(ok(s.course_states(&svc, &"c1".into(), "mastery"), "course listing")?);
+    if class != ["amy/c1/k1", "amy/c1/k2", "bob/c1/k1"] {
+        return Err(format!("course c1's mastery listing was {class:?}"));
+    }
+    expect_denied(s.learner_states(&ctx(enrolled("bob")), &"amy".into(), "mastery"), "bob lists amy's states")?;
+    expect_denied(s.course_states(&tia, &"c1".into(), "mastery"), "an instructor of c2 lists c1")?;
+    expect_denied(s.course_states(&amy, &"c1".into(), "mastery"), "a learner lists a course")?;
+    // Another tenant's admin lists their own tenant's c1: none of t1's records.
+    let foreign = ok(s.course_states(&ctx(Principal::admin("t2", "root")), &"c1".into(), "mastery"), "t2 listing")?;
+    if !foreign.is_empty() {
+        return Err("another tenant's admin saw t1's records".into());
+    }
+    Ok(())
 }
 
 /// What a store factory given to [`conformance_tests!`] returns: a store, or a `(store, guard)`
@@ -198,6 +264,7 @@ macro_rules! conformance_tests {
                 evidence_ids_are_scoped_per_learner,
                 record_is_all_or_nothing_on_a_denied_key,
                 concurrent_appends_lose_nothing,
+                state_listings_follow_the_policy,
             );
         }
     };

@@ -607,4 +607,42 @@ impl Store for MemoryStore {
         authorize_learner(ctx, Operation::Write, ctx.tenant(), &key.learner, key.course.as_ref())?;
         self.write(ctx.tenant(), vec![Change::State { key: key.clone(), value: value.clone() }]).map(drop)
     }
+
+    fn learner_states(&self, ctx: &AccessContext, learner: &UserId, namespace: &str) -> Result<Vec<(StateKey, Value)>> {
+        let tenant = ctx.tenant();
+        // Everything, or (an instructor) only the courses the caller teaches.
+        let all = authorize_learner(ctx, Operation::Read, tenant, learner, None).is_ok();
+        let inner = self.lock();
+        let start = (
+            tenant.clone(),
+            StateKey { learner: learner.clone(), course: None, namespace: String::new(), name: String::new() },
+        );
+        let visible: Vec<(StateKey, Value)> = inner
+            .state
+            .states
+            .range(start..)
+            .take_while(|((t, k), _)| t == tenant && &k.learner == learner)
+            .filter(|((_, k), _)| k.namespace == namespace)
+            .filter(|((_, k), _)| {
+                all || authorize_learner(ctx, Operation::Read, tenant, learner, k.course.as_ref()).is_ok()
+            })
+            .map(|((_, k), v)| (k.clone(), v.clone()))
+            .collect();
+        if visible.is_empty() && !all {
+            authorize_learner(ctx, Operation::Read, tenant, learner, None)?;
+        }
+        Ok(visible)
+    }
+
+    fn course_states(&self, ctx: &AccessContext, course: &CourseId, namespace: &str) -> Result<Vec<(StateKey, Value)>> {
+        authorize_course(ctx, Operation::Read, ctx.tenant(), course)?;
+        let inner = self.lock();
+        Ok(inner
+            .state
+            .states
+            .iter()
+            .filter(|((t, k), _)| t == ctx.tenant() && k.course.as_ref() == Some(course) && k.namespace == namespace)
+            .map(|((_, k), v)| (k.clone(), v.clone()))
+            .collect())
+    }
 }

@@ -61,6 +61,23 @@ pub trait Store {
     /// Writes derived state (last write wins).
     fn put_state(&self, ctx: &AccessContext, key: &StateKey, value: &Value) -> Result<(), Self::Error>;
 
+    /// One learner's state records of one namespace (every course the caller may read), in key
+    /// order: what a learner dashboard reads instead of the evidence log.
+    fn learner_states(
+        &self,
+        ctx: &AccessContext,
+        learner: &UserId,
+        namespace: &str,
+    ) -> Result<Vec<(StateKey, Value)>, Self::Error>;
+
+    /// A course's state records of one namespace, for every learner: what a class dashboard reads.
+    fn course_states(
+        &self,
+        ctx: &AccessContext,
+        course: &CourseId,
+        namespace: &str,
+    ) -> Result<Vec<(StateKey, Value)>, Self::Error>;
+
     /// Appends `evidence` once and, only when it is new, writes `states` with it as one atomic unit:
     /// after a crash either all of it is stored or none. Stores that cannot do better keep this default.
     ///
@@ -104,6 +121,22 @@ impl<S: Store> Store for ErasedStore<S> {
     }
     fn put_state(&self, ctx: &AccessContext, key: &StateKey, value: &Value) -> Result<(), MasteryError> {
         self.0.put_state(ctx, key, value).map_err(Into::into)
+    }
+    fn learner_states(
+        &self,
+        ctx: &AccessContext,
+        learner: &UserId,
+        namespace: &str,
+    ) -> Result<Vec<(StateKey, Value)>, MasteryError> {
+        self.0.learner_states(ctx, learner, namespace).map_err(Into::into)
+    }
+    fn course_states(
+        &self,
+        ctx: &AccessContext,
+        course: &CourseId,
+        namespace: &str,
+    ) -> Result<Vec<(StateKey, Value)>, MasteryError> {
+        self.0.course_states(ctx, course, namespace).map_err(Into::into)
     }
     fn record(
         &self,
