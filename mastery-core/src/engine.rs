@@ -8,7 +8,7 @@
 //! serialised within the process. Reads (learner and class states) come from stored records,
 //! never from replaying the log; [`Engine::replay`] recomputes from the log, and equals them.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Mutex;
 
 use serde::{Deserialize, Serialize};
@@ -160,44 +160,100 @@ impl<S: Store> Engine<S> {
         &self.config
     }
 
-    /// Stores each record once and updates mastery. A refused record is reported; the rest go on.
+    /// Stores each record once and updates mastery, as one atomic store commit for the batch. A
+    /// refused record (the policy, a bad score) is reported by its index; the rest go on. Records
+    /// already stored, or repeated within the batch, count as duplicates and change nothing.
     pub fn ingest(&self, ctx: &AccessContext, batch: &[Evidence]) -> IngestOutcome {
         let mut outcome = IngestOutcome::default();
+        let mut admitted = Vec::with_capacity(batch.len());
         for (index, evidence) in batch.iter().enumerate() {
-            match self.ingest_one(ctx, evidence) {
-                Ok(None) => outcome.duplicates += 1,
-                Ok(Some(changes)) => {
-                    outcome.new += 1;
-                    outcome.changes += changes;
-                }
+            // The policy runs before the store is touched; a host store's RLS is the second wall.
+            match authorize_learner(ctx, Operation::Write, ctx.tenant(), &evidence.learner, evidence.course.as_ref()) {
+                Ok(()) => admitted.push(index),
                 Err(error) => outcome.rejected.push(Rejection::new(index, &error)),
             }
+        }
+        // Ingests for the batch's learners are serialised in this process (stripes locked in
+        // ascending order, so two batches cannot deadlock).
+        let stripes: BTreeSet<usize> = admitted.iter().map(|&i| self.stripe(ctx, &batch[i])).collect();
+        let _guards: Vec<_> =
+            stripes.iter().map(|&s| self.learner_locks[s].lock().unwrap_or_else(|p| p.into_inner())).collect();
+        let mut seen = HashSet::new();
+        admitted.retain(|&i| {
+            let first = seen.insert((&batch[i].learner, &batch[i].id));
+            outcome.duplicates += usize::from(!first);
+            first
+        });
+        if let Err(error) = self.commit(ctx, batch, admitted.clone(), &mut outcome) {
+            outcome.rejected.extend(admitted.iter().map(|&i| Rejection::new(i, &error)));
+            outcome.rejected.sort_by_key(|r| r.index);
         }
         outcome
     }
 
-    fn key(evidence: &Evidence, competency: &str) -> StateKey {
-        StateKey {
-            learner: evidence.learner.clone(),
-            course: evidence.course.clone(),
-            namespace: NAMESPACE.to_owned(),
-            name: competency.to_owned(),
+    /// Computes and applies the batch; retries without records another writer stored meanwhile.
+    fn commit(
+        &self,
+        ctx: &AccessContext,
+        batch: &[Evidence],
+        mut admitted: Vec<usize>,
+        outcome: &mut IngestOutcome,
+    ) -> Result<()> {
+        let refs: Vec<&Evidence> = admitted.iter().map(|&i| &batch[i]).collect();
+        let known = self.store.known_evidence(ctx, &refs).map_err(Into::into)?;
+        let mut known = known.into_iter();
+        admitted.retain(|_| !known.next().unwrap_or(false));
+        outcome.duplicates += refs.len() - admitted.len();
+        let mut refused = Vec::new();
+        for _attempt in 0..3 {
+            let (states, changes, refusals) = self.compute(ctx, batch, &admitted);
+            admitted.retain(|i| !refusals.iter().any(|(r, _)| r == i));
+            refused.extend(refusals);
+            let refs: Vec<&Evidence> = admitted.iter().map(|&i| &batch[i]).collect();
+            let flags = self.store.apply(ctx, &refs, &states).map_err(Into::into)?;
+            if !flags.contains(&Appended::Duplicate) {
+                outcome.rejected.extend(refused.iter().map(|(i, e)| Rejection::new(*i, e)));
+                outcome.rejected.sort_by_key(|r| r.index);
+                outcome.new += admitted.len();
+                outcome.changes += changes.len();
+                for change in &changes {
+                    self.logs.iter().for_each(|log| log.record(change));
+                }
+                return Ok(());
+            }
+            // Another writer stored some of these meanwhile: they are duplicates now.
+            let mut flags = flags.into_iter();
+            let before = admitted.len();
+            admitted.retain(|_| flags.next() != Some(Appended::Duplicate));
+            outcome.duplicates += before - admitted.len();
         }
+        Err(MasteryError::Store { reason: "the batch kept conflicting with another writer".into() })
     }
 
-    /// Computes the record's new states, then stores the record and its states in one atomic
-    /// `record` call (a crash cannot keep one without the other; a duplicate writes nothing).
-    /// Ingests for one learner are serialised in this process, so concurrent threads lose nothing.
-    fn ingest_one(&self, ctx: &AccessContext, evidence: &Evidence) -> Result<Option<usize>> {
-        // The policy runs before the store is touched; a host store's RLS is the second wall.
-        authorize_learner(ctx, Operation::Write, ctx.tenant(), &evidence.learner, evidence.course.as_ref())?;
-        let _serialised = self.learner_lock(ctx, evidence).lock().unwrap_or_else(|p| p.into_inner());
-        let mut states = Vec::new();
+    /// The new records of every learner × course × competency the batch touches, and the changes,
+    /// in batch order; records whose observation cannot be counted are refused, by index.
+    #[allow(clippy::type_complexity)]
+    fn compute(
+        &self,
+        ctx: &AccessContext,
+        batch: &[Evidence],
+        admitted: &[usize],
+    ) -> (Vec<(StateKey, serde_json::Value)>, Vec<MasteryChange>, Vec<(usize, MasteryError)>) {
+        let mut overlay: HashMap<StateKey, MasteryRecord> = HashMap::new();
+        let mut order = Vec::new();
         let mut changes = Vec::new();
-        if let Some(obs) = observation(evidence) {
-            for competency in &evidence.competencies {
+        let mut refused = Vec::new();
+        for (position, &index) in admitted.iter().enumerate() {
+            let evidence = &batch[index];
+            let Some(obs) = observation(evidence) else { continue };
+            let pending = || admitted[..position].iter().map(|&i| &batch[i]);
+            let mut updates = Vec::new();
+            let step = evidence.competencies.iter().try_for_each(|competency| {
                 let key = Self::key(evidence, competency.as_str());
-                let stored = self.load(ctx, &key)?;
+                let stored = match overlay.get(&key) {
+                    Some(record) => Some(record.clone()),
+                    None => self.load(ctx, &key)?,
+                };
                 let before = stored.as_ref().map_or((None, None), |r| (r.score, r.knowledge.map(|k| k.p_known)));
                 let record = match stored {
                     Some(mut record) if record.accepts(&obs) => {
@@ -209,16 +265,23 @@ impl<S: Store> Engine<S> {
                         record.push(&obs, &self.config)?;
                         record
                     }
-                    // Late (or tied) evidence: rebuild from the stored evidence plus this record.
-                    Some(_) => self.rebuild(ctx, evidence, competency.as_str(), obs.clone())?,
+                    // Late (or tied) evidence: rebuild from the stored evidence, the batch's
+                    // earlier records and this one.
+                    Some(_) => self.rebuild(ctx, evidence, competency.as_str(), obs.clone(), pending())?,
                 };
-                let value = serde_json::to_value(&record).map_err(|e| MasteryError::Store { reason: e.to_string() })?;
-                states.push((key, value));
+                updates.push((key, before, record));
+                Ok::<(), MasteryError>(())
+            });
+            if let Err(error) = step {
+                refused.push((index, error));
+                continue;
+            }
+            for (key, before, record) in updates {
                 changes.push(MasteryChange {
                     tenant: ctx.tenant().clone(),
                     learner: evidence.learner.clone(),
                     course: evidence.course.clone(),
-                    competency: competency.as_str().to_owned(),
+                    competency: record.competency.clone(),
                     evidence: evidence.id.as_str().to_owned(),
                     score_before: before.0,
                     score_after: record.score,
@@ -228,23 +291,36 @@ impl<S: Store> Engine<S> {
                     evidence_count: record.evidence_count() as usize,
                     at: evidence.occurred_at,
                 });
+                if overlay.insert(key.clone(), record).is_none() {
+                    order.push(key);
+                }
             }
         }
-        if self.store.record(ctx, evidence, &states).map_err(Into::into)? == Appended::Duplicate {
-            return Ok(None);
-        }
-        for change in &changes {
-            self.logs.iter().for_each(|log| log.record(change));
-        }
-        Ok(Some(changes.len()))
+        let states = order
+            .into_iter()
+            .filter_map(|key| {
+                let value = serde_json::to_value(&overlay[&key]).ok()?;
+                Some((key, value))
+            })
+            .collect();
+        (states, changes, refused)
     }
 
-    /// The lock that serialises ingests for the evidence's learner (one of a fixed set of stripes).
-    fn learner_lock(&self, ctx: &AccessContext, evidence: &Evidence) -> &Mutex<()> {
+    /// The stripe that serialises ingests for the evidence's learner.
+    fn stripe(&self, ctx: &AccessContext, evidence: &Evidence) -> usize {
         use std::hash::{Hash, Hasher};
         let mut hasher = std::collections::hash_map::DefaultHasher::new();
         (ctx.tenant(), &evidence.learner).hash(&mut hasher);
-        &self.learner_locks[(hasher.finish() % LEARNER_LOCKS as u64) as usize]
+        (hasher.finish() % LEARNER_LOCKS as u64) as usize
+    }
+
+    fn key(evidence: &Evidence, competency: &str) -> StateKey {
+        StateKey {
+            learner: evidence.learner.clone(),
+            course: evidence.course.clone(),
+            namespace: NAMESPACE.to_owned(),
+            name: competency.to_owned(),
+        }
     }
 
     /// The stored record of one learner × course × competency.
@@ -252,20 +328,25 @@ impl<S: Store> Engine<S> {
         self.store.get_state(ctx, key).map_err(Into::into)?.map(|v| read_record(&key.name, v)).transpose()
     }
 
-    /// A record rebuilt from the learner's stored evidence on the competency, plus `late`.
-    fn rebuild(
+    /// A record rebuilt from the learner's stored evidence on the competency, the batch's
+    /// pending records, and `late`.
+    fn rebuild<'e>(
         &self,
         ctx: &AccessContext,
         evidence: &Evidence,
         competency: &str,
         late: Observation,
+        pending: impl Iterator<Item = &'e Evidence>,
     ) -> Result<MasteryRecord> {
+        let stored = self.store.learner_evidence(ctx, &evidence.learner).map_err(Into::into)?;
+        let relevant = |e: &&Evidence| {
+            e.learner == evidence.learner
+                && e.course == evidence.course
+                && e.competencies.iter().any(|c| c.as_str() == competency)
+        };
         let mut observations = vec![late];
-        for e in self.store.learner_evidence(ctx, &evidence.learner).map_err(Into::into)? {
-            if e.course == evidence.course && e.competencies.iter().any(|c| c.as_str() == competency) {
-                observations.extend(observation(&e));
-            }
-        }
+        observations.extend(stored.iter().filter(relevant).filter_map(observation));
+        observations.extend(pending.filter(relevant).filter_map(observation));
         MasteryRecord::rebuild(competency, observations, &self.config)
     }
 

@@ -366,10 +366,46 @@ impl MemoryStore {
                 return Ok(Appended::Duplicate);
             }
         }
+        Self::commit(state, journal, tenant, changes)?;
+        Ok(Appended::New)
+    }
+
+    /// Writes a batch as one frame (one sync) when none of its evidence is stored yet.
+    fn write_batch(
+        &self,
+        tenant: &TenantId,
+        evidence: &[&Evidence],
+        states: &[(StateKey, Value)],
+    ) -> Result<Vec<Appended>> {
+        let mut inner = self.lock();
+        let Inner { state, journal } = &mut *inner;
+        let mut seen = HashSet::new();
+        let flags: Vec<Appended> = evidence
+            .iter()
+            .map(|e| {
+                let repeated = !seen.insert((&e.learner, &e.id));
+                if repeated || state.has_evidence(tenant, e) {
+                    Appended::Duplicate
+                } else {
+                    Appended::New
+                }
+            })
+            .collect();
+        if flags.contains(&Appended::Duplicate) {
+            return Ok(flags);
+        }
+        let mut changes = Vec::with_capacity(evidence.len() + states.len());
+        changes.extend(evidence.iter().map(|e| Change::Evidence((*e).clone())));
+        changes.extend(states.iter().map(|(key, value)| Change::State { key: key.clone(), value: value.clone() }));
+        Self::commit(state, journal, tenant, changes)?;
+        Ok(flags)
+    }
+
+    fn commit(state: &mut State, journal: &mut Option<Journal>, tenant: &TenantId, changes: Vec<Change>) -> Result<()> {
         let seq = state.seq + 1;
         let Some(journal) = journal else {
             state.apply(seq, tenant, changes);
-            return Ok(Appended::New);
+            return Ok(());
         };
         let entry = Entry { seq, tenant: tenant.clone(), changes };
         journal.append(&to_json(&entry)?)?;
@@ -379,7 +415,7 @@ impl MemoryStore {
             // `snapshot()` reports its error.
             let _ = journal.snapshot(state);
         }
-        Ok(Appended::New)
+        Ok(())
     }
 }
 
@@ -566,6 +602,31 @@ impl Store for MemoryStore {
         changes.push(Change::Evidence(evidence.clone()));
         changes.extend(states.iter().map(|(key, value)| Change::State { key: key.clone(), value: value.clone() }));
         self.write(tenant, changes)
+    }
+
+    fn apply(
+        &self,
+        ctx: &AccessContext,
+        evidence: &[&Evidence],
+        states: &[(StateKey, Value)],
+    ) -> Result<Vec<Appended>> {
+        let tenant = ctx.tenant();
+        for e in evidence {
+            authorize_learner(ctx, Operation::Write, tenant, &e.learner, e.course.as_ref())?;
+        }
+        for (key, _) in states {
+            authorize_learner(ctx, Operation::Write, tenant, &key.learner, key.course.as_ref())?;
+        }
+        self.write_batch(tenant, evidence, states)
+    }
+
+    fn known_evidence(&self, ctx: &AccessContext, evidence: &[&Evidence]) -> Result<Vec<bool>> {
+        let tenant = ctx.tenant();
+        for e in evidence {
+            authorize_learner(ctx, Operation::Read, tenant, &e.learner, e.course.as_ref())?;
+        }
+        let inner = self.lock();
+        Ok(evidence.iter().map(|e| inner.state.has_evidence(tenant, e)).collect())
     }
 
     fn learner_evidence(&self, ctx: &AccessContext, learner: &UserId) -> Result<Vec<Evidence>> {

@@ -49,6 +49,20 @@ pub trait Store {
     /// different record (so one learner can neither probe nor squat another's ids).
     fn append_evidence(&self, ctx: &AccessContext, evidence: &Evidence) -> Result<Appended, Self::Error>;
 
+    /// Applies one ingest batch atomically: when none of `evidence` is stored yet (and no id
+    /// repeats within it), appends all of it and writes every state as one unit (one commit);
+    /// otherwise writes nothing and returns which records are already stored (`Duplicate`), so
+    /// the caller recomputes without them. Evidence ids are unique per (tenant, learner).
+    fn apply(
+        &self,
+        ctx: &AccessContext,
+        evidence: &[&Evidence],
+        states: &[(StateKey, Value)],
+    ) -> Result<Vec<Appended>, Self::Error>;
+
+    /// Which of these records are already stored (by tenant, learner and id).
+    fn known_evidence(&self, ctx: &AccessContext, evidence: &[&Evidence]) -> Result<Vec<bool>, Self::Error>;
+
     /// One learner's evidence in the order it was appended.
     fn learner_evidence(&self, ctx: &AccessContext, learner: &UserId) -> Result<Vec<Evidence>, Self::Error>;
 
@@ -129,6 +143,17 @@ impl<S: Store> Store for ErasedStore<S> {
         namespace: &str,
     ) -> Result<Vec<(StateKey, Value)>, MasteryError> {
         self.0.learner_states(ctx, learner, namespace).map_err(Into::into)
+    }
+    fn apply(
+        &self,
+        ctx: &AccessContext,
+        evidence: &[&Evidence],
+        states: &[(StateKey, Value)],
+    ) -> Result<Vec<Appended>, MasteryError> {
+        self.0.apply(ctx, evidence, states).map_err(Into::into)
+    }
+    fn known_evidence(&self, ctx: &AccessContext, evidence: &[&Evidence]) -> Result<Vec<bool>, MasteryError> {
+        self.0.known_evidence(ctx, evidence).map_err(Into::into)
     }
     fn course_states(
         &self,

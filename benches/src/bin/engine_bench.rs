@@ -1,0 +1,167 @@
+//! The engine's figures, one thread:
+//! `cargo run --release -p mastery-benches --bin engine-bench`
+//!
+//! - ingest throughput through `Engine` into the memory store and the directory store
+//!   (single-competency records, batches of 1,000);
+//! - the cost of one more observation after 10, 1,000 and 100,000 earlier ones of the same
+//!   learner × competency, and the stored record's size;
+//! - the class dashboard (500 learners × 200 competencies) and a learner dashboard from stored state.
+//!
+//! Prints one JSON object.
+
+use std::collections::BTreeMap;
+use std::hint::black_box;
+use std::time::Instant as Clock;
+
+use mastery_core::dashboard::{class_heatmap, Label};
+use mastery_core::mastery::{CalculationMethod, MasteryConfig};
+use mastery_core::{
+    AccessContext, CourseId, Engine, Evidence, EvidenceKind, EvidenceSource, MemoryStore, Principal, Score, StateKey,
+    Store,
+};
+use serde_json::json;
+
+fn service() -> AccessContext {
+    AccessContext::new(Principal::service("district", "importer"))
+}
+
+fn record(id: u64, learner: u64, competency: u64, minute: i64) -> Evidence {
+    let base = mastery_core::time::parse_instant("2026-01-05T08:00:00Z", "t").expect("constant");
+    Evidence {
+        id: format!("e{id}").into(),
+        learner: format!("learner-{learner}").into(),
+        course: Some("algebra-1".into()),
+        competencies: vec![format!("skill-{competency}").into()],
+        activity: None,
+        kind: EvidenceKind::Response,
+        score: Some(Score { scaled: Some(((id * 7919) % 101) as f64 / 100.0), ..Score::default() }),
+        success: None,
+        completion: None,
+        duration_seconds: None,
+        occurred_at: Some(base + chrono::Duration::minutes(minute)),
+        sequence: None,
+        source: EvidenceSource::Host,
+    }
+}
+
+fn seconds(f: impl FnOnce()) -> f64 {
+    let t = Clock::now();
+    f();
+    t.elapsed().as_secs_f64()
+}
+
+/// Records/s ingesting `n` records for `learners` learners × 20 competencies in batches of 1,000.
+fn throughput<S: Store>(engine: &Engine<S>, n: u64, learners: u64) -> f64 {
+    let batch: Vec<Vec<Evidence>> = (0..n)
+        .map(|i| record(i, i % learners, (i / learners) % 20, (i / learners) as i64))
+        .collect::<Vec<_>>()
+        .chunks(1_000)
+        .map(<[Evidence]>::to_vec)
+        .collect();
+    let ctx = service();
+    let s = seconds(|| {
+        for chunk in &batch {
+            let outcome = engine.ingest(&ctx, chunk);
+            assert_eq!(outcome.new, chunk.len(), "{:?}", outcome.rejected.first());
+        }
+    });
+    n as f64 / s
+}
+
+/// Mean seconds for one more observation after `history` earlier ones (median of 5 runs of 200).
+fn marginal_cost(history: u64) -> (f64, usize) {
+    let engine = Engine::with_config(MemoryStore::new(), config());
+    let ctx = service();
+    let earlier: Vec<Evidence> = (0..history).map(|i| record(i, 0, 0, i as i64)).collect();
+    for chunk in earlier.chunks(10_000) {
+        engine.ingest(&ctx, chunk);
+    }
+    let mut runs: Vec<f64> = (0..5u64)
+        .map(|run| {
+            let more: Vec<Evidence> =
+                (0..200).map(|j| record(history + run * 200 + j, 0, 0, (history + run * 200 + j) as i64)).collect();
+            seconds(|| {
+                for e in &more {
+                    black_box(engine.ingest(&ctx, std::slice::from_ref(e)));
+                }
+            }) / 200.0
+        })
+        .collect();
+    runs.sort_by(f64::total_cmp);
+    let key = StateKey {
+        learner: "learner-0".into(),
+        course: Some("algebra-1".into()),
+        namespace: "mastery".into(),
+        name: "skill-0".into(),
+    };
+    let stored = engine.store().get_state(&ctx, &key).expect("read").expect("stored");
+    (runs[2], serde_json::to_vec(&stored).expect("json").len())
+}
+
+fn config() -> MasteryConfig {
+    MasteryConfig { method: CalculationMethod::DecayingAverage { rate: 65 }, ..MasteryConfig::default() }
+}
+
+fn main() {
+    let memory = Engine::with_config(MemoryStore::new(), config());
+    let memory_rate = throughput(&memory, 1_000_000, 1_000);
+
+    let dir = std::env::temp_dir().join(format!("mastery-engine-bench-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let durable = Engine::with_config(MemoryStore::open(&dir).expect("open"), config());
+    let durable_rate = throughput(&durable, 20_000, 1_000);
+    drop(durable);
+    let _ = std::fs::remove_dir_all(&dir);
+
+    let marginal: Vec<_> = [10u64, 1_000, 100_000]
+        .iter()
+        .map(|&h| {
+            let (cost, bytes) = marginal_cost(h);
+            json!({"history": h, "seconds_per_observation": cost, "stored_bytes": bytes})
+        })
+        .collect();
+
+    // The class: 500 learners × 200 competencies, one observation each.
+    let class = Engine::with_config(MemoryStore::new(), config());
+    let ctx = service();
+    let all: Vec<Evidence> = (0..100_000u64).map(|i| record(i, i % 500, i / 500, 0)).collect();
+    for chunk in all.chunks(10_000) {
+        class.ingest(&ctx, chunk);
+    }
+    let course: CourseId = "algebra-1".into();
+    let tutor = AccessContext::new(Principal::instructor("district", "tutor", vec![course.clone()]));
+    let columns: Vec<Label> = (0..200).map(|c| Label { id: format!("skill-{c}"), label: format!("S{c}") }).collect();
+    let mut class_seconds = Vec::new();
+    for _ in 0..5 {
+        class_seconds.push(seconds(|| {
+            let states = class.class_states(&tutor, &course).expect("class");
+            let values: BTreeMap<String, BTreeMap<String, f64>> = states
+                .iter()
+                .map(|(l, s)| (l.clone(), class.standings(s).into_iter().map(|(c, v)| (c, v.value)).collect()))
+                .collect();
+            black_box(class_heatmap(&values, &columns, &class.config().scale));
+        }));
+    }
+    class_seconds.sort_by(f64::total_cmp);
+    let me = AccessContext::new(Principal::learner("district", "learner-7"));
+    let mut learner_seconds = Vec::new();
+    for _ in 0..5 {
+        learner_seconds.push(seconds(|| {
+            let states = class.learner_states(&me, &"learner-7".into(), Some(&course)).expect("learner");
+            black_box(class.standings(&states));
+        }));
+    }
+    learner_seconds.sort_by(f64::total_cmp);
+
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&json!({
+            "ingest_memory_records_per_s": memory_rate.round(),
+            "ingest_directory_records_per_s": durable_rate.round(),
+            "one_more_observation": marginal,
+            "class_dashboard_500x200_seconds": class_seconds[2],
+            "learner_dashboard_seconds": learner_seconds[2],
+        }))
+        .expect("json")
+    );
+}
