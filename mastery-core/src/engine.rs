@@ -18,7 +18,7 @@ use crate::error::{MasteryError, Result};
 use crate::evidence::{Evidence, Rejection};
 use crate::ids::{CourseId, TenantId, UserId};
 use crate::mastery::{CompetencyState, MasteryConfig, MasteryRecord, Observation};
-use crate::store::{Appended, StateKey, Store};
+use crate::store::{Appended, StateKey, StateValue, Store};
 
 const NAMESPACE: &str = "mastery";
 
@@ -117,9 +117,20 @@ impl<S: std::fmt::Debug> std::fmt::Debug for Engine<S> {
     }
 }
 
-fn read_record(competency: &str, value: serde_json::Value) -> Result<MasteryRecord> {
-    let mut record: MasteryRecord = serde_json::from_value(value)
-        .map_err(|_| MasteryError::Store { reason: "stored mastery record is unreadable".into() })?;
+/// A stored mastery state as a record. JSON states are read too: a record a host serialised, or
+/// a whole-history state written before records were bounded (rebuilt from its history).
+fn read_record(competency: &str, value: StateValue, config: &MasteryConfig) -> Result<MasteryRecord> {
+    let unreadable = || MasteryError::Store { reason: "stored mastery record is unreadable".into() };
+    let mut record = match value {
+        StateValue::Mastery(record) => record,
+        StateValue::Json(value) => match serde_json::from_value::<MasteryRecord>(value.clone()) {
+            Ok(record) => record,
+            Err(_) => {
+                let legacy: CompetencyState = serde_json::from_value(value).map_err(|_| unreadable())?;
+                MasteryRecord::rebuild(competency, legacy.history, config)?
+            }
+        },
+    };
     record.competency = competency.to_owned();
     Ok(record)
 }
@@ -238,7 +249,7 @@ impl<S: Store> Engine<S> {
         ctx: &AccessContext,
         batch: &[Evidence],
         admitted: &[usize],
-    ) -> (Vec<(StateKey, serde_json::Value)>, Vec<MasteryChange>, Vec<(usize, MasteryError)>) {
+    ) -> (Vec<(StateKey, StateValue)>, Vec<MasteryChange>, Vec<(usize, MasteryError)>) {
         let mut overlay: HashMap<StateKey, MasteryRecord> = HashMap::new();
         let mut order = Vec::new();
         let mut changes = Vec::new();
@@ -299,8 +310,8 @@ impl<S: Store> Engine<S> {
         let states = order
             .into_iter()
             .filter_map(|key| {
-                let value = serde_json::to_value(&overlay[&key]).ok()?;
-                Some((key, value))
+                let record = overlay.remove(&key)?;
+                Some((key, StateValue::Mastery(record)))
             })
             .collect();
         (states, changes, refused)
@@ -325,7 +336,7 @@ impl<S: Store> Engine<S> {
 
     /// The stored record of one learner × course × competency.
     fn load(&self, ctx: &AccessContext, key: &StateKey) -> Result<Option<MasteryRecord>> {
-        self.store.get_state(ctx, key).map_err(Into::into)?.map(|v| read_record(&key.name, v)).transpose()
+        self.store.get_state(ctx, key).map_err(Into::into)?.map(|v| read_record(&key.name, v, &self.config)).transpose()
     }
 
     /// A record rebuilt from the learner's stored evidence on the competency, the batch's
@@ -380,7 +391,7 @@ impl<S: Store> Engine<S> {
             .map_err(Into::into)?
             .into_iter()
             .filter(|(key, _)| key.course.as_ref() == course)
-            .map(|(key, value)| read_record(&key.name, value))
+            .map(|(key, value)| read_record(&key.name, value, &self.config))
             .collect()
     }
 
@@ -389,7 +400,7 @@ impl<S: Store> Engine<S> {
     pub fn class_states(&self, ctx: &AccessContext, course: &CourseId) -> Result<BTreeMap<String, Vec<MasteryRecord>>> {
         let mut by_learner: BTreeMap<String, Vec<MasteryRecord>> = BTreeMap::new();
         for (key, value) in self.store.course_states(ctx, course, NAMESPACE).map_err(Into::into)? {
-            let record = read_record(&key.name, value)?;
+            let record = read_record(&key.name, value, &self.config)?;
             by_learner.entry(key.learner.as_str().to_owned()).or_default().push(record);
         }
         Ok(by_learner)

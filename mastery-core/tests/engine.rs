@@ -392,3 +392,26 @@ fn stored_state_does_not_grow_with_history() {
     assert_eq!(of_record(&kept), of_state(state));
     assert_eq!(kept.evidence_count(), 2000);
 }
+
+/// A store written before records were bounded holds whole-history JSON states: they still read.
+#[test]
+fn a_whole_history_state_from_an_older_store_still_reads() {
+    use mastery_core::mastery::CompetencyState;
+    let fresh = Engine::with_config(MemoryStore::new(), config());
+    let events = [event(1, 0, 0, 1, 4), event(2, 0, 0, 2, 1)];
+    fresh.ingest(&service(), &events);
+    let expected = fresh.mastery(&service(), &"l0".into(), Some(&"c1".into()), "fractions").unwrap().unwrap();
+    let (_, history) = fresh.replay(&service(), &"l0".into()).unwrap().into_iter().next().unwrap();
+    let old = Engine::with_config(MemoryStore::new(), config());
+    let key = mastery_core::StateKey {
+        learner: "l0".into(),
+        course: Some("c1".into()),
+        namespace: "mastery".into(),
+        name: "fractions".into(),
+    };
+    let legacy: CompetencyState = history;
+    let json = serde_json::to_value(&legacy).unwrap();
+    mastery_core::Store::put_state(old.store(), &service(), &key, &json.into()).unwrap();
+    let read = old.mastery(&service(), &"l0".into(), Some(&"c1".into()), "fractions").unwrap().unwrap();
+    assert_eq!(of_record(&read), of_record(&expected));
+}

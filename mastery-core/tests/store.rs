@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used)]
 
 use mastery_core::store::conformance;
+use mastery_core::store::StateValue;
 use mastery_core::{
     AccessContext, Engine, Evidence, EvidenceKind, EvidenceSource, MemoryStore, Principal, StateKey, Store,
 };
@@ -64,7 +65,7 @@ fn reopening_replays_acknowledged_writes_and_drops_a_torn_record() {
         store.append_evidence(&service(), &evidence("e1", "amy")).unwrap();
         store.snapshot().unwrap();
         store.append_evidence(&service(), &evidence("e2", "amy")).unwrap();
-        store.put_state(&service(), &key, &json!({"p": 0.9})).unwrap();
+        store.put_state(&service(), &key, &StateValue::Json(json!({"p": 0.9}))).unwrap();
         let before = std::fs::metadata(&journal).unwrap().len();
         store.append_evidence(&service(), &evidence("e3", "amy")).unwrap();
         // The process dies here, in the middle of writing the third record.
@@ -76,7 +77,7 @@ fn reopening_replays_acknowledged_writes_and_drops_a_torn_record() {
     let ids: Vec<String> =
         store.learner_evidence(&service(), &"amy".into()).unwrap().iter().map(|e| e.id.as_str().into()).collect();
     assert_eq!(ids, ["e1", "e2"]);
-    assert_eq!(store.get_state(&service(), &key).unwrap(), Some(json!({"p": 0.9})));
+    assert_eq!(store.get_state(&service(), &key).unwrap(), Some(StateValue::Json(json!({"p": 0.9}))));
     // The torn tail was cut, so new writes land right after the last whole record.
     store.append_evidence(&service(), &evidence("e3", "amy")).unwrap();
     drop(store);
@@ -119,7 +120,7 @@ fn a_directory_in_the_json_lines_format_is_converted() {
             store.learner_evidence(&service(), &"amy".into()).unwrap(),
             [evidence("e1", "amy"), evidence("e2", "amy")]
         );
-        assert_eq!(store.get_state(&service(), &key).unwrap(), Some(json!(7)));
+        assert_eq!(store.get_state(&service(), &key).unwrap(), Some(StateValue::Json(json!(7))));
     }
     assert!(!dir.path().join("journal.jsonl").exists() && !dir.path().join("snapshot.json").exists());
 }

@@ -12,6 +12,7 @@ use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
+use mastery_core::store::StateValue;
 use mastery_core::{
     AccessContext, Evidence, EvidenceKind, EvidenceSource, MasteryError, MemoryStore, Principal, StateKey, Store,
 };
@@ -49,10 +50,10 @@ fn key(name: &str) -> StateKey {
 }
 
 /// The evidence id and the state written with it by child writers.
-fn nth(i: usize) -> (Evidence, StateKey, Value) {
+fn nth(i: usize) -> (Evidence, StateKey, StateValue) {
     let id = format!("e{i}-学");
     let value = json!({"evidence": id, "n": i, "note": "ü".repeat(i % 7)});
-    (evidence(&id), key(&format!("s{i}")), value)
+    (evidence(&id), key(&format!("s{i}")), StateValue::Json(value))
 }
 
 fn is_store_error<T>(r: &Result<T, MasteryError>) -> bool {
@@ -211,7 +212,7 @@ fn child_killed_writer() {
     say("READY");
     for i in start..start + 100_000 {
         let (e, k, v) = nth(i);
-        store.record(&service(), &e, &[(k, v), (key("last"), json!(i))]).unwrap();
+        store.record(&service(), &e, &[(k, v), (key("last"), StateValue::Json(json!(i)))]).unwrap();
         say(&format!("ACK {i}"));
     }
 }
@@ -263,7 +264,7 @@ fn kill_9_never_loses_an_acknowledged_write_nor_splits_evidence_from_state() {
         }
         // And no state without its evidence.
         assert_eq!(store.get_state(&service(), &nth(stored.len()).1).unwrap(), None, "round {round}");
-        assert_eq!(store.get_state(&service(), &key("last")).unwrap(), Some(json!(stored.len() - 1)));
+        assert_eq!(store.get_state(&service(), &key("last")).unwrap(), Some(StateValue::Json(json!(stored.len() - 1))));
         assert!(acked.iter().all(|i| *i < stored.len()));
     }
     println!(
@@ -276,7 +277,7 @@ fn kill_9_never_loses_an_acknowledged_write_nor_splits_evidence_from_state() {
 // Byte flips, torn tails, sequence numbers
 
 /// Everything a store holds for the test learner, as comparable values.
-fn dump(store: &MemoryStore, states: usize) -> (Vec<Evidence>, BTreeMap<String, Option<Value>>) {
+fn dump(store: &MemoryStore, states: usize) -> (Vec<Evidence>, BTreeMap<String, Option<StateValue>>) {
     let evidence = store.learner_evidence(&service(), &LEARNER.into()).unwrap();
     let mut state = BTreeMap::new();
     for i in 0..states {
@@ -298,7 +299,7 @@ fn build(dir: &Path, in_snapshot: usize, total: usize) {
             store.append_evidence(&service(), &e).unwrap();
             store.put_state(&service(), &k, &v).unwrap();
         } else {
-            store.record(&service(), &e, &[(k, v), (key("last"), json!(i))]).unwrap();
+            store.record(&service(), &e, &[(k, v), (key("last"), StateValue::Json(json!(i)))]).unwrap();
         }
     }
 }
@@ -460,7 +461,7 @@ fn a_torn_last_record_at_every_byte_is_dropped_and_earlier_records_kept() {
     // After the cut, writing goes on from a clean end.
     let store = MemoryStore::open(work.path()).unwrap();
     let (e, k, v) = nth(TOTAL - 1);
-    store.record(&service(), &e, &[(k, v), (key("last"), json!(TOTAL - 1))]).unwrap();
+    store.record(&service(), &e, &[(k, v), (key("last"), StateValue::Json(json!(TOTAL - 1)))]).unwrap();
     drop(store);
     assert_eq!(
         MemoryStore::open(work.path()).unwrap().learner_evidence(&service(), &LEARNER.into()).unwrap().len(),
@@ -550,7 +551,9 @@ fn ten_thousand_writes_keep_the_journal_under_the_compaction_bound() {
     for i in 0..WRITES {
         let (e, _, _) = nth(i);
         let window: Vec<usize> = (i.saturating_sub(20)..=i).collect();
-        store.record(&service(), &e, &[(history_key.clone(), json!({"n": i, "window": window}))]).unwrap();
+        store
+            .record(&service(), &e, &[(history_key.clone(), StateValue::Json(json!({"n": i, "window": window})))])
+            .unwrap();
         let len = std::fs::metadata(&journal).unwrap().len();
         let snapshot_len = std::fs::metadata(&snapshot).map(|m| m.len()).unwrap_or(0);
         if len < previous {
@@ -569,7 +572,10 @@ fn ten_thousand_writes_keep_the_journal_under_the_compaction_bound() {
     drop(store);
     let reopened = MemoryStore::open(dir.path()).unwrap();
     assert_eq!(reopened.learner_evidence(&service(), &LEARNER.into()).unwrap().len(), WRITES);
-    assert_eq!(reopened.get_state(&service(), &history_key).unwrap().unwrap()["n"], json!(WRITES - 1));
+    assert_eq!(
+        reopened.get_state(&service(), &history_key).unwrap().unwrap().as_json().unwrap()["n"],
+        json!(WRITES - 1)
+    );
 }
 
 #[test]
@@ -578,19 +584,19 @@ fn record_is_one_journal_record_and_a_duplicate_writes_nothing() {
     let store = MemoryStore::open(dir.path()).unwrap();
     let journal = dir.path().join("journal.log");
     let (e, k, v) = nth(0);
-    let states = [(k.clone(), v.clone()), (key("last"), json!(0))];
+    let states = [(k.clone(), v.clone()), (key("last"), StateValue::Json(json!(0)))];
     assert_eq!(store.record(&service(), &e, &states).unwrap(), mastery_core::Appended::New);
     let bytes = std::fs::read(&journal).unwrap();
     assert_eq!(frames(&bytes).len(), 1);
     assert_eq!(
-        store.record(&service(), &e, &[(k.clone(), json!("changed"))]).unwrap(),
+        store.record(&service(), &e, &[(k.clone(), StateValue::Json(json!("changed")))]).unwrap(),
         mastery_core::Appended::Duplicate
     );
     assert_eq!(std::fs::read(&journal).unwrap(), bytes);
     // Denied: a learner recording evidence with another learner's state writes nothing.
     let zoe = AccessContext::new(Principal::learner("t1", LEARNER));
     let other = StateKey { learner: "someone-else".into(), ..key("x") };
-    let denied = store.record(&zoe, &nth(1).0, &[(other, json!(1))]).unwrap_err();
+    let denied = store.record(&zoe, &nth(1).0, &[(other, StateValue::Json(json!(1)))]).unwrap_err();
     assert_eq!(denied.code(), "access_denied");
     assert_eq!(std::fs::read(&journal).unwrap(), bytes);
     drop(store);
@@ -613,7 +619,9 @@ fn a_state_that_carries_its_whole_history_still_leaves_a_bounded_journal() {
     for i in 0..EVENTS {
         history.push(json!({"evidence": format!("e{i}-学"), "p": 0.5, "at": "2026-03-08T09:00:00-05:00"}));
         let before = std::fs::metadata(&journal).unwrap().len();
-        store.record(&service(), &nth(i).0, &[(mastery.clone(), json!({"history": history}))]).unwrap();
+        store
+            .record(&service(), &nth(i).0, &[(mastery.clone(), StateValue::Json(json!({"history": history})))])
+            .unwrap();
         let after = std::fs::metadata(&journal).unwrap().len();
         written += after.saturating_sub(before);
         largest = largest.max(after);
@@ -625,5 +633,8 @@ fn a_state_that_carries_its_whole_history_still_leaves_a_bounded_journal() {
     );
     drop(store);
     let store = MemoryStore::open(dir.path()).unwrap();
-    assert_eq!(store.get_state(&service(), &mastery).unwrap().unwrap()["history"].as_array().unwrap().len(), EVENTS);
+    assert_eq!(
+        store.get_state(&service(), &mastery).unwrap().unwrap().as_json().unwrap()["history"].as_array().unwrap().len(),
+        EVENTS
+    );
 }

@@ -17,7 +17,7 @@
 
 use serde_json::json;
 
-use super::{Appended, StateKey, Store};
+use super::{Appended, StateKey, StateValue, Store};
 use crate::access::{AccessContext, Principal};
 use crate::error::MasteryError;
 use crate::evidence::{Evidence, EvidenceKind, EvidenceSource};
@@ -140,9 +140,9 @@ fn listings<S: Store>(s: &S) -> Result<(), String> {
         key("bob", "c1", "mastery", "k1"),
     ];
     for (i, k) in writes.iter().enumerate() {
-        ok(s.put_state(&svc, k, &json!(i)), "put")?;
+        ok(s.put_state(&svc, k, &StateValue::Json(json!(i))), "put")?;
     }
-    let names = |got: Vec<(StateKey, serde_json::Value)>| -> Vec<String> {
+    let names = |got: Vec<(StateKey, StateValue)>| -> Vec<String> {
         let mut v: Vec<String> = got
             .into_iter()
             .map(|(k, _)| {
@@ -373,15 +373,15 @@ fn state<S: Store>(s: &S) -> Result<(), String> {
     if ok(s.get_state(&svc, &key), "get empty")?.is_some() {
         return Err("a fresh store returned state".into());
     }
-    ok(s.put_state(&svc, &key, &json!({"p": 0.5})), "put")?;
-    ok(s.put_state(&svc, &key, &json!({"p": 0.75})), "put again")?;
+    ok(s.put_state(&svc, &key, &StateValue::Json(json!({"p": 0.5}))), "put")?;
+    ok(s.put_state(&svc, &key, &StateValue::Json(json!({"p": 0.75}))), "put again")?;
     let amy = ctx(enrolled("amy"));
-    if ok(s.get_state(&amy, &key), "owner get")? != Some(json!({"p": 0.75})) {
+    if ok(s.get_state(&amy, &key), "owner get")? != Some(StateValue::Json(json!({"p": 0.75}))) {
         return Err("state did not round-trip, or the last write did not win".into());
     }
     expect_denied(s.get_state(&ctx(enrolled("bob")), &key), "bob reads amy's state")?;
     expect_denied(
-        s.put_state(&ctx(Principal::instructor("t1", "tia", vec!["c2".into()])), &key, &json!(1)),
+        s.put_state(&ctx(Principal::instructor("t1", "tia", vec!["c2".into()])), &key, &StateValue::Json(json!(1))),
         "other course writes",
     )
 }
@@ -430,7 +430,8 @@ fn record_all_or_nothing<S: Store>(s: &S) -> Result<(), String> {
         name: name.into(),
     };
     let e = sample("e1", "amy", "c1");
-    let states = [(key("c1", "a"), json!({"p": 0.5})), (key("c1", "b"), json!({"p": 0.25}))];
+    let states =
+        [(key("c1", "a"), StateValue::Json(json!({"p": 0.5}))), (key("c1", "b"), StateValue::Json(json!({"p": 0.25})))];
     if ok(s.record(&svc, &e, &states), "record")? != Appended::New {
         return Err("first record was not New".into());
     }
@@ -439,16 +440,16 @@ fn record_all_or_nothing<S: Store>(s: &S) -> Result<(), String> {
             return Err("a state written with its evidence did not read back".into());
         }
     }
-    let again = [(key("c1", "a"), json!({"p": 0.9}))];
+    let again = [(key("c1", "a"), StateValue::Json(json!({"p": 0.9})))];
     if ok(s.record(&svc, &e, &again), "record again")? != Appended::Duplicate {
         return Err("recording the same evidence again was not Duplicate".into());
     }
-    if ok(s.get_state(&svc, &key("c1", "a")), "get")? != Some(json!({"p": 0.5})) {
+    if ok(s.get_state(&svc, &key("c1", "a")), "get")? != Some(StateValue::Json(json!({"p": 0.5}))) {
         return Err("a duplicate record overwrote state".into());
     }
     // An instructor of c1 may write amy's c1 records but not her c2 state: nothing is written.
     let tia = ctx(Principal::instructor("t1", "tia", vec!["c1".into()]));
-    let denied = [(key("c1", "c"), json!(1)), (key("c2", "d"), json!(2))];
+    let denied = [(key("c1", "c"), StateValue::Json(json!(1))), (key("c2", "d"), StateValue::Json(json!(2)))];
     expect_denied(s.record(&tia, &sample("e2", "amy", "c1"), &denied), "record with a denied key")?;
     let stored = ok(s.learner_evidence(&svc, &"amy".into()), "read")?;
     if stored.len() != 1 {

@@ -34,7 +34,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::frame::{self, Frame};
-use super::{Appended, StateKey, Store};
+use super::{Appended, StateKey, StateValue, Store};
 use crate::access::{authorize_course, authorize_learner, AccessContext, Operation};
 use crate::error::{MasteryError, Result};
 use crate::evidence::Evidence;
@@ -76,7 +76,7 @@ struct State {
     /// Evidence identity: an id is unique per learner, so one learner cannot probe or squat
     /// another's ids.
     keys: HashSet<(TenantId, UserId, EvidenceId)>,
-    states: BTreeMap<(TenantId, StateKey), Value>,
+    states: BTreeMap<(TenantId, StateKey), StateValue>,
 }
 
 struct Journal {
@@ -104,7 +104,7 @@ struct Entry {
 #[serde(rename_all = "snake_case")]
 enum Change {
     Evidence(Evidence),
-    State { key: StateKey, value: Value },
+    State { key: StateKey, value: StateValue },
 }
 
 /// The first frame of a snapshot.
@@ -126,7 +126,7 @@ struct SnapshotEvidence {
 struct SnapshotState {
     tenant: TenantId,
     key: StateKey,
-    value: Value,
+    value: StateValue,
 }
 
 fn io(e: std::io::Error) -> MasteryError {
@@ -375,7 +375,7 @@ impl MemoryStore {
         &self,
         tenant: &TenantId,
         evidence: &[&Evidence],
-        states: &[(StateKey, Value)],
+        states: &[(StateKey, StateValue)],
     ) -> Result<Vec<Appended>> {
         let mut inner = self.lock();
         let Inner { state, journal } = &mut *inner;
@@ -528,7 +528,7 @@ fn migrate_legacy(dir: &Path) -> Result<()> {
                     state.apply(old.seq, &tenant, vec![Change::Evidence(e)]);
                 }
                 for (_, (tenant, key, value)) in old.states {
-                    state.states.insert((tenant, key), value);
+                    state.states.insert((tenant, key), StateValue::Json(value));
                 }
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
@@ -543,7 +543,9 @@ fn migrate_legacy(dir: &Path) -> Result<()> {
                         Ok(entry) if entry.seq > state.seq => {
                             let change = match entry.write {
                                 LegacyChange::Evidence(e) => Change::Evidence(e),
-                                LegacyChange::State { key, value } => Change::State { key, value },
+                                LegacyChange::State { key, value } => {
+                                    Change::State { key, value: StateValue::Json(value) }
+                                }
                             };
                             state.apply(entry.seq, &entry.tenant, vec![change]);
                         }
@@ -592,7 +594,7 @@ impl Store for MemoryStore {
         self.write(ctx.tenant(), vec![Change::Evidence(evidence.clone())])
     }
 
-    fn record(&self, ctx: &AccessContext, evidence: &Evidence, states: &[(StateKey, Value)]) -> Result<Appended> {
+    fn record(&self, ctx: &AccessContext, evidence: &Evidence, states: &[(StateKey, StateValue)]) -> Result<Appended> {
         let tenant = ctx.tenant();
         authorize_learner(ctx, Operation::Write, tenant, &evidence.learner, evidence.course.as_ref())?;
         for (key, _) in states {
@@ -608,7 +610,7 @@ impl Store for MemoryStore {
         &self,
         ctx: &AccessContext,
         evidence: &[&Evidence],
-        states: &[(StateKey, Value)],
+        states: &[(StateKey, StateValue)],
     ) -> Result<Vec<Appended>> {
         let tenant = ctx.tenant();
         for e in evidence {
@@ -659,17 +661,22 @@ impl Store for MemoryStore {
             .collect())
     }
 
-    fn get_state(&self, ctx: &AccessContext, key: &StateKey) -> Result<Option<Value>> {
+    fn get_state(&self, ctx: &AccessContext, key: &StateKey) -> Result<Option<StateValue>> {
         authorize_learner(ctx, Operation::Read, ctx.tenant(), &key.learner, key.course.as_ref())?;
         Ok(self.lock().state.states.get(&(ctx.tenant().clone(), key.clone())).cloned())
     }
 
-    fn put_state(&self, ctx: &AccessContext, key: &StateKey, value: &Value) -> Result<()> {
+    fn put_state(&self, ctx: &AccessContext, key: &StateKey, value: &StateValue) -> Result<()> {
         authorize_learner(ctx, Operation::Write, ctx.tenant(), &key.learner, key.course.as_ref())?;
         self.write(ctx.tenant(), vec![Change::State { key: key.clone(), value: value.clone() }]).map(drop)
     }
 
-    fn learner_states(&self, ctx: &AccessContext, learner: &UserId, namespace: &str) -> Result<Vec<(StateKey, Value)>> {
+    fn learner_states(
+        &self,
+        ctx: &AccessContext,
+        learner: &UserId,
+        namespace: &str,
+    ) -> Result<Vec<(StateKey, StateValue)>> {
         let tenant = ctx.tenant();
         // Everything, or (an instructor) only the courses the caller teaches.
         let all = authorize_learner(ctx, Operation::Read, tenant, learner, None).is_ok();
@@ -678,7 +685,7 @@ impl Store for MemoryStore {
             tenant.clone(),
             StateKey { learner: learner.clone(), course: None, namespace: String::new(), name: String::new() },
         );
-        let visible: Vec<(StateKey, Value)> = inner
+        let visible: Vec<(StateKey, StateValue)> = inner
             .state
             .states
             .range(start..)
@@ -695,7 +702,12 @@ impl Store for MemoryStore {
         Ok(visible)
     }
 
-    fn course_states(&self, ctx: &AccessContext, course: &CourseId, namespace: &str) -> Result<Vec<(StateKey, Value)>> {
+    fn course_states(
+        &self,
+        ctx: &AccessContext,
+        course: &CourseId,
+        namespace: &str,
+    ) -> Result<Vec<(StateKey, StateValue)>> {
         authorize_course(ctx, Operation::Read, ctx.tenant(), course)?;
         let inner = self.lock();
         Ok(inner

@@ -16,6 +16,7 @@ use crate::access::AccessContext;
 use crate::error::MasteryError;
 use crate::evidence::Evidence;
 use crate::ids::{CourseId, UserId};
+use crate::mastery::MasteryRecord;
 
 pub use memory::{MemoryStore, DEFAULT_COMPACTION_THRESHOLD};
 
@@ -25,6 +26,45 @@ pub use memory::{MemoryStore, DEFAULT_COMPACTION_THRESHOLD};
 pub enum Appended {
     New,
     Duplicate,
+}
+
+/// A state record, typed by the component that owns it. Stores keep it as it is (the embedded
+/// store in memory) or serialise it with serde (a database's JSON column); `Json` carries any
+/// other component's or host's state.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum StateValue {
+    /// A learner's mastery of one competency (the key names the competency).
+    Mastery(MasteryRecord),
+    /// Any JSON value.
+    Json(Value),
+}
+
+impl StateValue {
+    /// The JSON value, for `Json` states.
+    pub fn as_json(&self) -> Option<&Value> {
+        match self {
+            Self::Json(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+impl From<Value> for StateValue {
+    fn from(value: Value) -> Self {
+        Self::Json(value)
+    }
+}
+
+/// Mastery records print their numbers; JSON states print only their kind (they may hold ids).
+impl std::fmt::Debug for StateValue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Mastery(record) => record.fmt(f),
+            Self::Json(_) => f.write_str("Json(..)"),
+        }
+    }
 }
 
 /// Where a piece of derived state (mastery, streak, credentials, ...) lives.
@@ -57,7 +97,7 @@ pub trait Store {
         &self,
         ctx: &AccessContext,
         evidence: &[&Evidence],
-        states: &[(StateKey, Value)],
+        states: &[(StateKey, StateValue)],
     ) -> Result<Vec<Appended>, Self::Error>;
 
     /// Which of these records are already stored (by tenant, learner and id).
@@ -70,10 +110,10 @@ pub trait Store {
     fn course_evidence(&self, ctx: &AccessContext, course: &CourseId) -> Result<Vec<Evidence>, Self::Error>;
 
     /// Reads derived state.
-    fn get_state(&self, ctx: &AccessContext, key: &StateKey) -> Result<Option<Value>, Self::Error>;
+    fn get_state(&self, ctx: &AccessContext, key: &StateKey) -> Result<Option<StateValue>, Self::Error>;
 
     /// Writes derived state (last write wins).
-    fn put_state(&self, ctx: &AccessContext, key: &StateKey, value: &Value) -> Result<(), Self::Error>;
+    fn put_state(&self, ctx: &AccessContext, key: &StateKey, value: &StateValue) -> Result<(), Self::Error>;
 
     /// One learner's state records of one namespace (every course the caller may read), in key
     /// order: what a learner dashboard reads instead of the evidence log.
@@ -82,7 +122,7 @@ pub trait Store {
         ctx: &AccessContext,
         learner: &UserId,
         namespace: &str,
-    ) -> Result<Vec<(StateKey, Value)>, Self::Error>;
+    ) -> Result<Vec<(StateKey, StateValue)>, Self::Error>;
 
     /// A course's state records of one namespace, for every learner: what a class dashboard reads.
     fn course_states(
@@ -90,7 +130,7 @@ pub trait Store {
         ctx: &AccessContext,
         course: &CourseId,
         namespace: &str,
-    ) -> Result<Vec<(StateKey, Value)>, Self::Error>;
+    ) -> Result<Vec<(StateKey, StateValue)>, Self::Error>;
 
     /// Appends `evidence` once and, only when it is new, writes `states` with it as one atomic unit:
     /// after a crash either all of it is stored or none. Stores that cannot do better keep this default.
@@ -102,7 +142,7 @@ pub trait Store {
         &self,
         ctx: &AccessContext,
         evidence: &Evidence,
-        states: &[(StateKey, Value)],
+        states: &[(StateKey, StateValue)],
     ) -> Result<Appended, Self::Error> {
         let appended = self.append_evidence(ctx, evidence)?;
         if appended == Appended::New {
@@ -130,10 +170,10 @@ impl<S: Store> Store for ErasedStore<S> {
     fn course_evidence(&self, ctx: &AccessContext, course: &CourseId) -> Result<Vec<Evidence>, MasteryError> {
         self.0.course_evidence(ctx, course).map_err(Into::into)
     }
-    fn get_state(&self, ctx: &AccessContext, key: &StateKey) -> Result<Option<Value>, MasteryError> {
+    fn get_state(&self, ctx: &AccessContext, key: &StateKey) -> Result<Option<StateValue>, MasteryError> {
         self.0.get_state(ctx, key).map_err(Into::into)
     }
-    fn put_state(&self, ctx: &AccessContext, key: &StateKey, value: &Value) -> Result<(), MasteryError> {
+    fn put_state(&self, ctx: &AccessContext, key: &StateKey, value: &StateValue) -> Result<(), MasteryError> {
         self.0.put_state(ctx, key, value).map_err(Into::into)
     }
     fn learner_states(
@@ -141,14 +181,14 @@ impl<S: Store> Store for ErasedStore<S> {
         ctx: &AccessContext,
         learner: &UserId,
         namespace: &str,
-    ) -> Result<Vec<(StateKey, Value)>, MasteryError> {
+    ) -> Result<Vec<(StateKey, StateValue)>, MasteryError> {
         self.0.learner_states(ctx, learner, namespace).map_err(Into::into)
     }
     fn apply(
         &self,
         ctx: &AccessContext,
         evidence: &[&Evidence],
-        states: &[(StateKey, Value)],
+        states: &[(StateKey, StateValue)],
     ) -> Result<Vec<Appended>, MasteryError> {
         self.0.apply(ctx, evidence, states).map_err(Into::into)
     }
@@ -160,14 +200,14 @@ impl<S: Store> Store for ErasedStore<S> {
         ctx: &AccessContext,
         course: &CourseId,
         namespace: &str,
-    ) -> Result<Vec<(StateKey, Value)>, MasteryError> {
+    ) -> Result<Vec<(StateKey, StateValue)>, MasteryError> {
         self.0.course_states(ctx, course, namespace).map_err(Into::into)
     }
     fn record(
         &self,
         ctx: &AccessContext,
         evidence: &Evidence,
-        states: &[(StateKey, Value)],
+        states: &[(StateKey, StateValue)],
     ) -> Result<Appended, MasteryError> {
         self.0.record(ctx, evidence, states).map_err(Into::into)
     }
