@@ -4,7 +4,7 @@
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use mastery_benches::{caliper_envelope, xapi_batch};
+use mastery_benches::{caliper_envelope, case_package, xapi_batch};
 use mastery_core::{parse_caliper, parse_pybkt_csv, parse_xapi, EvidenceMapping, Framework};
 
 fn ingest(c: &mut Criterion) {
@@ -32,6 +32,20 @@ fn ingest(c: &mut Criterion) {
     ))
     .expect("fixture");
     c.bench_function("case_import_ccss_703_items", |b| b.iter(|| Framework::from_case_json(black_box(&ccss))));
+
+    // The security review's graphs: each was quadratic or worse (40 s and 5.7 s) before.
+    let mut group = c.benchmark_group("case_hostile");
+    group.sample_size(10);
+    let dag = Framework::from_case_json(&case_package(8_000, true)).expect("generated package");
+    group.bench_function("summary_8000_items_two_parents", |b| b.iter(|| black_box(&dag).summary()));
+    group.bench_function("topological_order_8000_items_two_parents", |b| {
+        b.iter(|| black_box(&dag).topological_order().len())
+    });
+    let flat = case_package(100_000, false);
+    group.bench_function("import_100000_flat_children", |b| b.iter(|| Framework::from_case_json(black_box(&flat))));
+    let flat = Framework::from_case_json(&flat).expect("generated package");
+    group.bench_function("summary_100000_flat_children", |b| b.iter(|| black_box(&flat).summary()));
+    group.finish();
 }
 
 criterion_group!(benches, ingest);

@@ -9,7 +9,7 @@ use mastery_core::risk::*;
 use ndarray::s;
 
 fn risk(c: &mut Criterion) {
-    let (x, y) = synthetic_risk_data(100_000, 1);
+    let (x, y) = synthetic_risk_data(100_000, 1).expect("rows within the limit");
     let params = GbdtParams { n_estimators: 50, ..GbdtParams::default() };
     let mut group = c.benchmark_group("risk");
     group.sample_size(10);

@@ -97,3 +97,27 @@ pub fn caliper_envelope(n: usize, learners: usize) -> String {
            "dataVersion": "http://purl.imsglobal.org/ctx/caliper/v1p2", "data": events})
     .to_string()
 }
+
+/// A CASE package with `items` items: each a child of the document, or (with `two_parents`,
+/// from the third on) of the two items before it, a DAG with very many paths of many depths.
+pub fn case_package(items: usize, two_parents: bool) -> String {
+    let link = |n: usize, child: &str, parent: &str| {
+        serde_json::json!({"identifier": format!("a{n}"), "associationType": "isChildOf",
+            "originNodeURI": {"identifier": child}, "destinationNodeURI": {"identifier": parent}})
+    };
+    let mut cf_items = Vec::with_capacity(items);
+    let mut links = Vec::with_capacity(items * 2);
+    for i in 0..items {
+        let id = format!("i{i}");
+        cf_items.push(serde_json::json!({"identifier": id, "fullStatement": format!("item {i}")}));
+        if !two_parents || i < 2 {
+            links.push(link(links.len(), &id, "doc"));
+        } else {
+            links.push(link(links.len(), &id, &format!("i{}", i - 1)));
+            links.push(link(links.len(), &id, &format!("i{}", i - 2)));
+        }
+    }
+    serde_json::json!({"CFDocument": {"identifier": "doc", "title": "hostile"}, "CFItems": cf_items,
+        "CFAssociations": links})
+    .to_string()
+}

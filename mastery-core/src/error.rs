@@ -25,6 +25,9 @@ pub enum MasteryError {
     /// The storage backend failed.
     #[error("store failure: {reason}")]
     Store { reason: String },
+    /// A bug in this library caught at a binding boundary (a panic); the input may be fine.
+    #[error("internal error: {reason}")]
+    Internal { reason: String },
 }
 
 impl MasteryError {
@@ -38,6 +41,7 @@ impl MasteryError {
             Self::NotFound { .. } => "not_found",
             Self::AccessDenied { .. } => "access_denied",
             Self::Store { .. } => "store_error",
+            Self::Internal { .. } => "internal",
         }
     }
 

@@ -149,7 +149,10 @@ impl<'a> Obj<'a> {
     pub fn f64(&self, key: &str) -> Result<Option<f64>> {
         match self.map.get(key) {
             None => Ok(None),
-            Some(Value::Number(n)) => Ok(n.as_f64()),
+            Some(Value::Number(n)) => match n.as_f64() {
+                Some(x) if x.is_finite() => Ok(Some(x)),
+                _ => Err(MasteryError::invalid(self.field(key), "must be a finite number")),
+            },
             Some(_) => Err(MasteryError::invalid(self.field(key), "must be a number")),
         }
     }

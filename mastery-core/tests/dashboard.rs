@@ -119,7 +119,7 @@ fn streak_tracker_and_activity_calendar() {
     let policy = StreakPolicy { initial_freezes: 1, ..StreakPolicy::default() };
     let now = parse_instant("2026-03-10T12:00:00-04:00", "t").unwrap();
     let report = evaluate_streak(&acts, &policy, now, "America/New_York").unwrap();
-    let tracker = streak_tracker(&report, now.date_naive(), 4);
+    let tracker = streak_tracker(&report, now.date_naive(), 4).unwrap();
     assert_eq!(tracker.weeks.len(), 4);
     assert!(tracker.weeks.iter().all(|w| w.len() == 7));
     check_svg(&render_streak_tracker(&tracker), "Streak");

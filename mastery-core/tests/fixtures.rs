@@ -156,7 +156,11 @@ fn run(op: &str, input: &Value) -> Result<Value, MasteryError> {
             let report = streak_report(input)?;
             let now = parse_instant(input["now"].as_str().unwrap(), "now")?;
             let today = now.with_timezone(&parse_zone(input["current_zone"].as_str().unwrap())?).date_naive();
-            to_json(streak_tracker(&report, today, input["weeks"].as_u64().unwrap() as usize))
+            to_json(streak_tracker(
+                &report,
+                today,
+                usize::try_from(input["weeks"].as_u64().unwrap()).unwrap_or(usize::MAX),
+            )?)
         }
         "ring_chart" => {
             let f = Framework::from_case_json(&text(input))?;

@@ -8,7 +8,7 @@ use ndarray::s;
 
 #[test]
 fn learns_explains_and_is_deterministic() {
-    let (x, y) = synthetic_risk_data(12_000, 7);
+    let (x, y) = synthetic_risk_data(12_000, 7).unwrap();
     let (train, test) = (x.slice(s![..10_000, ..]), x.slice(s![10_000.., ..]));
     let params =
         GbdtParams { n_estimators: 60, bagging_fraction: 0.8, feature_fraction: 0.8, seed: 3, ..GbdtParams::default() };
@@ -47,7 +47,7 @@ fn conditional(tree: &Tree, node: i32, x: &[f64], set: u32) -> f64 {
 
 #[test]
 fn tree_shap_equals_brute_force_shapley_values() {
-    let (x, y) = synthetic_risk_data(3_000, 11);
+    let (x, y) = synthetic_risk_data(3_000, 11).unwrap();
     let x = x.slice(s![.., 8..13]).to_owned(); // five features, with missing grades
     let params = GbdtParams { n_estimators: 5, num_leaves: 12, min_data_in_leaf: 30, ..GbdtParams::default() };
     let model = Gbdt::fit(x.view(), &y, &params, None).unwrap();
@@ -77,7 +77,7 @@ fn tree_shap_equals_brute_force_shapley_values() {
 
 #[test]
 fn monotone_constraints_hold_and_missing_values_learn_a_direction() {
-    let (x, y) = synthetic_risk_data(8_000, 5);
+    let (x, y) = synthetic_risk_data(8_000, 5).unwrap();
     // Risk may only fall as the mean grade (column 10) rises.
     let mut monotone = vec![0i8; x.ncols()];
     monotone[10] = -1;
@@ -105,7 +105,7 @@ fn monotone_constraints_hold_and_missing_values_learn_a_direction() {
 
 #[test]
 fn early_stopping_keeps_the_best_round() {
-    let (x, y) = synthetic_risk_data(6_000, 9);
+    let (x, y) = synthetic_risk_data(6_000, 9).unwrap();
     let params =
         GbdtParams { n_estimators: 400, learning_rate: 0.3, early_stopping_rounds: 10, ..GbdtParams::default() };
     let validation = Validation { x: x.slice(s![5_000.., ..]), y: &y[5_000..] };
@@ -167,7 +167,7 @@ fn oulad_day_60_auc() {
 
 #[test]
 fn model_files_round_trip_bit_for_bit_and_refuse_what_they_cannot_read() {
-    let (x, y) = synthetic_risk_data(4_000, 21);
+    let (x, y) = synthetic_risk_data(4_000, 21).unwrap();
     let features: Vec<FeatureSpec> =
         SYNTHETIC_FEATURES.iter().map(|n| FeatureSpec::new(n, n, &format!("{n} is {{value}}"), 0)).collect();
     let params = GbdtParams { n_estimators: 30, ..GbdtParams::default() };
@@ -203,7 +203,7 @@ fn model_files_round_trip_bit_for_bit_and_refuse_what_they_cannot_read() {
 
 #[test]
 fn logistic_baseline_is_interpretable_and_reasonable() {
-    let (x, y) = synthetic_risk_data(6_000, 4);
+    let (x, y) = synthetic_risk_data(6_000, 4).unwrap();
     let features: Vec<FeatureSpec> = SYNTHETIC_FEATURES.iter().map(|n| FeatureSpec::new(n, n, "{value}", 0)).collect();
     let model = RiskModelFile::train_logistic("lr-1", features, x.slice(s![..5_000, ..]), &y[..5_000], 1.0).unwrap();
     let p = model.predict_proba(x.slice(s![5_000.., ..])).unwrap();
@@ -216,7 +216,7 @@ fn logistic_baseline_is_interpretable_and_reasonable() {
 
 #[test]
 fn alerts_carry_reasons_and_every_prediction_is_logged() {
-    let (x, y) = synthetic_risk_data(3_000, 8);
+    let (x, y) = synthetic_risk_data(3_000, 8).unwrap();
     let features: Vec<FeatureSpec> = SYNTHETIC_FEATURES.iter().map(|n| FeatureSpec::new(n, n, "{value}", 0)).collect();
     let model = RiskModelFile::train_gbdt(
         "m1",
@@ -313,7 +313,7 @@ mod leakage {
 #[cfg(feature = "parallel")]
 #[test]
 fn thread_count_does_not_change_the_model() {
-    let (x, y) = synthetic_risk_data(150_000, 2);
+    let (x, y) = synthetic_risk_data(150_000, 2).unwrap();
     let one = GbdtParams { n_estimators: 5, num_threads: 1, ..GbdtParams::default() };
     let two = GbdtParams { num_threads: 2, ..one.clone() };
     assert_eq!(Gbdt::fit(x.view(), &y, &one, None).unwrap(), Gbdt::fit(x.view(), &y, &two, None).unwrap());

@@ -153,7 +153,7 @@ pub fn streak_tracker_json(
     let now_at = core::time::parse_instant(&now, "now")?;
     let report = core::streak::evaluate_streak(&activities, &policy, now_at, &current_zone)?;
     let today = core::time::local_date(&now_at, core::time::parse_zone(&current_zone)?);
-    Ok(to_json(&core::dashboard::streak_tracker(&report, today, weeks as usize)))
+    Ok(to_json(&core::dashboard::streak_tracker(&report, today, weeks as usize)?))
 }
 
 /// The ring chart view model (JSON). `standings_json`: `{competency: {"value", "mastered"}}`;

@@ -1,5 +1,7 @@
 //! `mastery.MasteryError`: a real `Exception` subclass with `.code` and `.field`.
 
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
 use pyo3::exceptions::PyException;
 use pyo3::prelude::*;
 
@@ -14,6 +16,26 @@ pub fn to_py(py: Python<'_>, error: mastery_core::MasteryError) -> PyErr {
     let _ = value.setattr("code", error.code());
     let _ = value.setattr("field", error.field());
     err
+}
+
+/// An `invalid_input` MasteryError naming the argument.
+pub fn invalid(py: Python<'_>, field: &str, reason: impl ToString) -> PyErr {
+    to_py(py, mastery_core::MasteryError::InvalidInput { field: field.into(), reason: reason.to_string() })
+}
+
+/// An `internal` MasteryError: a bug of ours, reported instead of crashing the interpreter.
+pub fn internal(py: Python<'_>, reason: impl ToString) -> PyErr {
+    to_py(py, mastery_core::MasteryError::Internal { reason: reason.to_string() })
+}
+
+/// Runs a binding body; a panic in it becomes `MasteryError(code="internal")` instead of a
+/// `PanicException` (which `except Exception` does not catch). The panic's own message is not
+/// passed on: it could quote input.
+pub fn guard<T>(py: Python<'_>, body: impl FnOnce() -> PyResult<T>) -> PyResult<T> {
+    match catch_unwind(AssertUnwindSafe(body)) {
+        Ok(result) => result,
+        Err(_) => Err(internal(py, "the library panicked; please report this input")),
+    }
 }
 
 /// `Result` with the core error, convertible with `?` inside a `Python` scope via [`IntoPyResult`].

@@ -1,16 +1,28 @@
 //! Python bindings: conversion and error mapping only; the logic lives in `mastery-core`.
 //! Parsing runs with the GIL released, so other Python threads keep working.
+//!
+//! Every argument arrives as a plain Python object and is read by `convert` (a wrong type is a
+//! `MasteryError` naming the argument), and every body runs inside `guard` (a panic is a
+//! `MasteryError` with code `internal`). Only a wrong number of arguments is Python's own
+//! `TypeError`.
 
 mod convert;
 mod error;
 mod risk;
 
+use std::collections::BTreeMap;
+
 use mastery_core as core;
 use numpy::{IntoPyArray, PyArray1, PyReadonlyArray1};
 use pyo3::prelude::*;
 
-use convert::{from_python, to_python};
-use error::{IntoPyResult, MasteryError};
+use convert::{
+    bytes, count, data, data_or_default, flag, from_python, integers, json_arg, number, numbers, opt_strings, opt_text,
+    text, to_python, typed_arg,
+};
+use error::{guard, invalid, IntoPyResult, MasteryError};
+
+type Arg<'py> = Bound<'py, PyAny>;
 
 /// A competency framework imported from CASE JSON.
 #[pyclass(module = "mastery", frozen)]
@@ -19,21 +31,29 @@ struct Framework {
     inner: core::Framework,
 }
 
+/// A `Framework` argument.
+fn framework<'a>(object: &'a Arg<'_>, field: &str) -> PyResult<&'a Framework> {
+    object.cast::<Framework>().map(|f| f.get()).map_err(|_| invalid(object.py(), field, "must be a mastery.Framework"))
+}
+
 #[pymethods]
 impl Framework {
     /// Imports a CASE 1.0 / 1.1 CFPackage (or the 2016 draft format) from its JSON text.
     #[staticmethod]
-    fn from_case_json(py: Python<'_>, text: &str) -> PyResult<Self> {
-        py.detach(|| core::Framework::from_case_json(text)).py_err(py).map(|inner| Self { inner })
+    fn from_case_json(py: Python<'_>, text: &Arg<'_>) -> PyResult<Self> {
+        guard(py, || {
+            let text = convert::text(text, "text")?;
+            py.detach(|| core::Framework::from_case_json(&text)).py_err(py).map(|inner| Self { inner })
+        })
     }
 
     /// Exports CASE 1.1 JSON; unknown fields are kept under `extensions`.
-    fn to_case_json(&self) -> String {
-        self.inner.to_case_json()
+    fn to_case_json(&self, py: Python<'_>) -> PyResult<String> {
+        guard(py, || Ok(self.inner.to_case_json()))
     }
 
-    fn summary<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        to_python(py, &self.inner.summary())
+    fn summary<'py>(&self, py: Python<'py>) -> PyResult<Arg<'py>> {
+        guard(py, || to_python(py, &self.inner.summary()))
     }
 
     #[getter]
@@ -46,36 +66,36 @@ impl Framework {
         self.inner.title()
     }
 
-    fn item<'py>(&self, py: Python<'py>, identifier: &str) -> PyResult<Bound<'py, PyAny>> {
-        to_python(py, &self.inner.item(identifier))
+    fn item<'py>(&self, py: Python<'py>, identifier: &Arg<'py>) -> PyResult<Arg<'py>> {
+        guard(py, || to_python(py, &self.inner.item(&text(identifier, "identifier")?)))
     }
 
-    fn find_by_code<'py>(&self, py: Python<'py>, code: &str) -> PyResult<Bound<'py, PyAny>> {
-        to_python(py, &self.inner.find_by_code(code))
+    fn find_by_code<'py>(&self, py: Python<'py>, code: &Arg<'py>) -> PyResult<Arg<'py>> {
+        guard(py, || to_python(py, &self.inner.find_by_code(&text(code, "code")?)))
     }
 
-    fn children<'py>(&self, py: Python<'py>, identifier: &str) -> PyResult<Bound<'py, PyAny>> {
-        to_python(py, &self.inner.children(identifier).py_err(py)?)
+    fn children<'py>(&self, py: Python<'py>, identifier: &Arg<'py>) -> PyResult<Arg<'py>> {
+        guard(py, || to_python(py, &self.inner.children(&text(identifier, "identifier")?).py_err(py)?))
     }
 
-    fn ancestors<'py>(&self, py: Python<'py>, identifier: &str) -> PyResult<Bound<'py, PyAny>> {
-        to_python(py, &self.inner.ancestors(identifier).py_err(py)?)
+    fn ancestors<'py>(&self, py: Python<'py>, identifier: &Arg<'py>) -> PyResult<Arg<'py>> {
+        guard(py, || to_python(py, &self.inner.ancestors(&text(identifier, "identifier")?).py_err(py)?))
     }
 
-    fn descendants<'py>(&self, py: Python<'py>, identifier: &str) -> PyResult<Bound<'py, PyAny>> {
-        to_python(py, &self.inner.descendants(identifier).py_err(py)?)
+    fn descendants<'py>(&self, py: Python<'py>, identifier: &Arg<'py>) -> PyResult<Arg<'py>> {
+        guard(py, || to_python(py, &self.inner.descendants(&text(identifier, "identifier")?).py_err(py)?))
     }
 
-    fn prerequisites<'py>(&self, py: Python<'py>, identifier: &str) -> PyResult<Bound<'py, PyAny>> {
-        to_python(py, &self.inner.prerequisites(identifier).py_err(py)?)
+    fn prerequisites<'py>(&self, py: Python<'py>, identifier: &Arg<'py>) -> PyResult<Arg<'py>> {
+        guard(py, || to_python(py, &self.inner.prerequisites(&text(identifier, "identifier")?).py_err(py)?))
     }
 
-    fn topological_order<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        to_python(py, &self.inner.topological_order())
+    fn topological_order<'py>(&self, py: Python<'py>) -> PyResult<Arg<'py>> {
+        guard(py, || to_python(py, &self.inner.topological_order()))
     }
 
-    fn associations<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        to_python(py, &self.inner.associations())
+    fn associations<'py>(&self, py: Python<'py>) -> PyResult<Arg<'py>> {
+        guard(py, || to_python(py, &self.inner.associations()))
     }
 
     fn __len__(&self) -> usize {
@@ -87,39 +107,52 @@ impl Framework {
     }
 }
 
+/// A document argument: JSON text, or data (a dict or list) serialised here.
+fn document(object: &Arg<'_>, field: &str) -> PyResult<String> {
+    match text(object, field) {
+        Ok(t) => Ok(t.into_owned()),
+        Err(_) => Ok(convert::value(object, field)?.to_string()),
+    }
+}
+
 /// xAPI statement(s) → `{"accepted": [evidence...], "rejected": [{index, code, field, reason}]}`.
 #[pyfunction]
 #[pyo3(signature = (text, mapping=None))]
-fn ingest_xapi<'py>(py: Python<'py>, text: &str, mapping: Option<&Bound<'py, PyAny>>) -> PyResult<Bound<'py, PyAny>> {
-    let mapping: core::EvidenceMapping = from_python(mapping)?;
-    let report = py.detach(|| core::parse_xapi(text, &mapping));
-    to_python(py, &report.py_err(py)?)
+fn ingest_xapi<'py>(py: Python<'py>, text: &Arg<'py>, mapping: Option<&Arg<'py>>) -> PyResult<Arg<'py>> {
+    guard(py, || {
+        let text = document(text, "text")?;
+        let mapping: core::EvidenceMapping = data_or_default(mapping, "mapping")?;
+        let report = py.detach(|| core::parse_xapi(&text, &mapping));
+        to_python(py, &report.py_err(py)?)
+    })
 }
 
 /// A Caliper 1.2 envelope, event or list of events → the same report shape as `ingest_xapi`.
 #[pyfunction]
 #[pyo3(signature = (text, mapping=None))]
-fn ingest_caliper<'py>(
-    py: Python<'py>,
-    text: &str,
-    mapping: Option<&Bound<'py, PyAny>>,
-) -> PyResult<Bound<'py, PyAny>> {
-    let mapping: core::EvidenceMapping = from_python(mapping)?;
-    let report = py.detach(|| core::parse_caliper(text, &mapping));
-    to_python(py, &report.py_err(py)?)
+fn ingest_caliper<'py>(py: Python<'py>, text: &Arg<'py>, mapping: Option<&Arg<'py>>) -> PyResult<Arg<'py>> {
+    guard(py, || {
+        let text = document(text, "text")?;
+        let mapping: core::EvidenceMapping = data_or_default(mapping, "mapping")?;
+        let report = py.detach(|| core::parse_caliper(&text, &mapping));
+        to_python(py, &report.py_err(py)?)
+    })
 }
 
 /// Validates any Caliper 1.2 document; raises `MasteryError` naming the first bad field.
 #[pyfunction]
-fn validate_caliper(py: Python<'_>, text: &str) -> PyResult<()> {
-    core::validate_caliper(text).py_err(py)
+fn validate_caliper(py: Python<'_>, text: &Arg<'_>) -> PyResult<()> {
+    guard(py, || core::validate_caliper(&document(text, "text")?).py_err(py))
 }
 
 /// A pyBKT-style CSV (`user_id, skill_name, correct[, order_id]`) → a report.
 #[pyfunction]
-fn ingest_pybkt_csv<'py>(py: Python<'py>, text: &str) -> PyResult<Bound<'py, PyAny>> {
-    let report = py.detach(|| core::parse_pybkt_csv(text));
-    to_python(py, &report.py_err(py)?)
+fn ingest_pybkt_csv<'py>(py: Python<'py>, text: &Arg<'py>) -> PyResult<Arg<'py>> {
+    guard(py, || {
+        let text = convert::text(text, "text")?;
+        let report = py.detach(|| core::parse_pybkt_csv(&text));
+        to_python(py, &report.py_err(py)?)
+    })
 }
 
 /// A fitted BKT model (the native half of `mastery.BKTModel`).
@@ -282,39 +315,49 @@ impl NativeBktModel {
 #[pyo3(signature = (method, evidence, mastery_points, order=None))]
 fn calculate(
     py: Python<'_>,
-    method: &Bound<'_, PyAny>,
-    evidence: &Bound<'_, PyAny>,
-    mastery_points: f64,
-    order: Option<&Bound<'_, PyAny>>,
+    method: &Arg<'_>,
+    evidence: &Arg<'_>,
+    mastery_points: &Arg<'_>,
+    order: Option<&Arg<'_>>,
 ) -> PyResult<Option<f64>> {
-    let method: core::mastery::CalculationMethod = from_python(Some(method))?;
-    let evidence: Vec<core::mastery::ScoredEvidence> = from_python(Some(evidence))?;
-    let order: core::mastery::EvidenceOrder = from_python(order)?;
-    method.calculate(&evidence, mastery_points, order).py_err(py)
+    guard(py, || {
+        let method: core::mastery::CalculationMethod = data(method, "method")?;
+        let evidence: Vec<core::mastery::ScoredEvidence> = data(evidence, "evidence")?;
+        let mastery_points = number(mastery_points, "mastery_points")?;
+        let order: core::mastery::EvidenceOrder = data_or_default(order, "order")?;
+        method.calculate(&evidence, mastery_points, order).py_err(py)
+    })
 }
 
 /// A ready-made scale: "canvas" or "khan".
 #[pyfunction]
-fn proficiency_scale<'py>(py: Python<'py>, name: &str) -> PyResult<Bound<'py, PyAny>> {
-    to_python(py, &core::mastery::ProficiencyScale::named(name).py_err(py)?)
+fn proficiency_scale<'py>(py: Python<'py>, name: &Arg<'py>) -> PyResult<Arg<'py>> {
+    guard(py, || to_python(py, &core::mastery::ProficiencyScale::named(&text(name, "name")?).py_err(py)?))
 }
 
 /// The rating a score earns on a scale (validated first).
 #[pyfunction]
-fn rating_for<'py>(py: Python<'py>, scale: &Bound<'py, PyAny>, score: f64) -> PyResult<Bound<'py, PyAny>> {
-    let scale = validated_scale(py, scale)?;
-    to_python(py, scale.rating_for(score))
+fn rating_for<'py>(py: Python<'py>, scale: &Arg<'py>, score: &Arg<'py>) -> PyResult<Arg<'py>> {
+    guard(py, || {
+        let scale = validated_scale(py, scale)?;
+        to_python(py, scale.rating_for(number(score, "score")?))
+    })
 }
 
-fn validated_scale(py: Python<'_>, scale: &Bound<'_, PyAny>) -> PyResult<core::mastery::ProficiencyScale> {
-    core::mastery::ProficiencyScale::from_input(from_python(Some(scale))?).py_err(py)
+fn validated_scale(py: Python<'_>, scale: &Arg<'_>) -> PyResult<core::mastery::ProficiencyScale> {
+    core::mastery::ProficiencyScale::from_input(data(scale, "scale")?).py_err(py)
 }
+
+type Standings = BTreeMap<String, core::mastery::Standing>;
 
 /// The learner's frontier: `standings` is `{competency: {"value": 0..1, "mastered": bool}}`.
 #[pyfunction]
-fn frontier<'py>(py: Python<'py>, framework: &Framework, standings: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
-    let standings: std::collections::BTreeMap<String, core::mastery::Standing> = from_python(Some(standings))?;
-    to_python(py, &core::mastery::frontier(&framework.inner, &standings))
+fn frontier<'py>(py: Python<'py>, framework: &Arg<'py>, standings: &Arg<'py>) -> PyResult<Arg<'py>> {
+    guard(py, || {
+        let framework = self::framework(framework, "framework")?;
+        let standings: Standings = data(standings, "standings")?;
+        to_python(py, &core::mastery::frontier(&framework.inner, &standings))
+    })
 }
 
 /// Parents' standings from their children (`rules` per parent id, `default` otherwise).
@@ -322,22 +365,25 @@ fn frontier<'py>(py: Python<'py>, framework: &Framework, standings: &Bound<'py, 
 #[pyo3(signature = (framework, standings, rules=None, default=None))]
 fn roll_up<'py>(
     py: Python<'py>,
-    framework: &Framework,
-    standings: &Bound<'py, PyAny>,
-    rules: Option<&Bound<'py, PyAny>>,
-    default: Option<&Bound<'py, PyAny>>,
-) -> PyResult<Bound<'py, PyAny>> {
-    let standings: std::collections::BTreeMap<String, core::mastery::Standing> = from_python(Some(standings))?;
-    let rules: std::collections::BTreeMap<String, core::mastery::RollupRule> = from_python(rules)?;
-    let default: Option<core::mastery::RollupRule> = from_python(default)?;
-    let result = core::mastery::roll_up(
-        &framework.inner,
-        &standings,
-        &rules,
-        &default.unwrap_or(core::mastery::RollupRule::All),
-    )
-    .py_err(py)?;
-    to_python(py, &result)
+    framework: &Arg<'py>,
+    standings: &Arg<'py>,
+    rules: Option<&Arg<'py>>,
+    default: Option<&Arg<'py>>,
+) -> PyResult<Arg<'py>> {
+    guard(py, || {
+        let framework = self::framework(framework, "framework")?;
+        let standings: Standings = data(standings, "standings")?;
+        let rules: BTreeMap<String, core::mastery::RollupRule> = data_or_default(rules, "rules")?;
+        let default: Option<core::mastery::RollupRule> = data_or_default(default, "default")?;
+        let result = core::mastery::roll_up(
+            &framework.inner,
+            &standings,
+            &rules,
+            &default.unwrap_or(core::mastery::RollupRule::All),
+        )
+        .py_err(py)?;
+        to_python(py, &result)
+    })
 }
 
 /// Per-competency class summary: `scores` is `{learner: {competency: points}}`.
@@ -345,21 +391,26 @@ fn roll_up<'py>(
 #[pyo3(signature = (scores, scale, competencies=None))]
 fn class_summary<'py>(
     py: Python<'py>,
-    scores: &Bound<'py, PyAny>,
-    scale: &Bound<'py, PyAny>,
-    competencies: Option<Vec<String>>,
-) -> PyResult<Bound<'py, PyAny>> {
-    let scores: std::collections::BTreeMap<String, std::collections::BTreeMap<String, f64>> =
-        from_python(Some(scores))?;
-    let scale = validated_scale(py, scale)?;
-    to_python(py, &core::mastery::class_summary(&scores, &scale, competencies.as_deref()))
+    scores: &Arg<'py>,
+    scale: &Arg<'py>,
+    competencies: Option<&Arg<'py>>,
+) -> PyResult<Arg<'py>> {
+    guard(py, || {
+        let scores: BTreeMap<String, BTreeMap<String, f64>> = data(scores, "scores")?;
+        let scale = validated_scale(py, scale)?;
+        let competencies = opt_strings(competencies, "competencies")?;
+        to_python(py, &core::mastery::class_summary(&scores, &scale, competencies.as_deref()))
+    })
 }
 
 /// RMSE, accuracy and AUC of predicted probabilities against 0/1 outcomes.
 #[pyfunction]
-fn evaluate<'py>(py: Python<'py>, predicted: Vec<f64>, outcomes: Vec<i64>) -> PyResult<Bound<'py, PyAny>> {
-    let outcomes: Vec<bool> = outcomes.iter().map(|o| *o == 1).collect();
-    to_python(py, &core::mastery::evaluate(&predicted, &outcomes).py_err(py)?)
+fn evaluate<'py>(py: Python<'py>, predicted: &Arg<'py>, outcomes: &Arg<'py>) -> PyResult<Arg<'py>> {
+    guard(py, || {
+        let predicted = numbers(predicted, "predicted", false)?;
+        let outcomes: Vec<bool> = integers(outcomes, "outcomes")?.iter().map(|o| *o == 1).collect();
+        to_python(py, &core::mastery::evaluate(&predicted, &outcomes).py_err(py)?)
+    })
 }
 
 /// The streak and its explained calendar: `activities` are `{"at", "zone", "minutes"?, "points"?}`.
@@ -367,42 +418,40 @@ fn evaluate<'py>(py: Python<'py>, predicted: Vec<f64>, outcomes: Vec<i64>) -> Py
 #[pyo3(signature = (activities, now, current_zone, policy=None))]
 fn evaluate_streak<'py>(
     py: Python<'py>,
-    activities: &Bound<'py, PyAny>,
-    now: &str,
-    current_zone: &str,
-    policy: Option<&Bound<'py, PyAny>>,
-) -> PyResult<Bound<'py, PyAny>> {
-    let activities: Vec<core::streak::Activity> = from_python(Some(activities))?;
-    let policy: core::streak::StreakPolicy = from_python(policy)?;
-    let now = core::time::parse_instant(now, "now").py_err(py)?;
-    to_python(py, &core::streak::evaluate_streak(&activities, &policy, now, current_zone).py_err(py)?)
+    activities: &Arg<'py>,
+    now: &Arg<'py>,
+    current_zone: &Arg<'py>,
+    policy: Option<&Arg<'py>>,
+) -> PyResult<Arg<'py>> {
+    guard(py, || {
+        let activities: Vec<core::streak::Activity> = data(activities, "activities")?;
+        let policy: core::streak::StreakPolicy = data_or_default(policy, "policy")?;
+        let now = core::time::parse_instant(&text(now, "now")?, "now").py_err(py)?;
+        let zone = text(current_zone, "current_zone")?;
+        to_python(py, &core::streak::evaluate_streak(&activities, &policy, now, &zone).py_err(py)?)
+    })
+}
+
+fn report(report: &Arg<'_>) -> PyResult<core::streak::StreakReport> {
+    data(report, "report")
 }
 
 /// The last `weeks` weeks of a streak report as a Monday-first calendar.
 #[pyfunction]
-fn streak_tracker<'py>(
-    py: Python<'py>,
-    report: &Bound<'py, PyAny>,
-    today: &str,
-    weeks: usize,
-) -> PyResult<Bound<'py, PyAny>> {
-    let report: Option<core::streak::StreakReport> = from_python(Some(report))?;
-    let today: core::time::Date = today.parse().map_err(|_| {
-        error::to_py(
-            py,
-            core::MasteryError::InvalidInput { field: "today".into(), reason: "not a date (YYYY-MM-DD)".into() },
-        )
-    })?;
-    let report = report.ok_or_else(|| pyo3::exceptions::PyTypeError::new_err("report is required"))?;
-    to_python(py, &core::dashboard::streak_tracker(&report, today, weeks))
+fn streak_tracker<'py>(py: Python<'py>, report: &Arg<'py>, today: &Arg<'py>, weeks: &Arg<'py>) -> PyResult<Arg<'py>> {
+    guard(py, || {
+        let report = self::report(report)?;
+        let today: core::time::Date =
+            text(today, "today")?.parse().map_err(|_| invalid(py, "today", "not a date (YYYY-MM-DD)"))?;
+        let weeks = count(weeks, "weeks")?;
+        to_python(py, &core::dashboard::streak_tracker(&report, today, weeks).py_err(py)?)
+    })
 }
 
 /// Activity per date as weeks x weekdays.
 #[pyfunction]
-fn activity_calendar<'py>(py: Python<'py>, report: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
-    let report: Option<core::streak::StreakReport> = from_python(Some(report))?;
-    let report = report.ok_or_else(|| pyo3::exceptions::PyTypeError::new_err("report is required"))?;
-    to_python(py, &core::dashboard::activity_calendar(&report, None))
+fn activity_calendar<'py>(py: Python<'py>, report: &Arg<'py>) -> PyResult<Arg<'py>> {
+    guard(py, || to_python(py, &core::dashboard::activity_calendar(&self::report(report)?, None)))
 }
 
 /// Concentric rings per competency area.
@@ -410,97 +459,103 @@ fn activity_calendar<'py>(py: Python<'py>, report: &Bound<'py, PyAny>) -> PyResu
 #[pyo3(signature = (framework, standings, scale, areas=None, metric=None))]
 fn ring_chart<'py>(
     py: Python<'py>,
-    framework: &Framework,
-    standings: &Bound<'py, PyAny>,
-    scale: &Bound<'py, PyAny>,
-    areas: Option<Vec<String>>,
-    metric: Option<&Bound<'py, PyAny>>,
-) -> PyResult<Bound<'py, PyAny>> {
-    let standings: std::collections::BTreeMap<String, core::mastery::Standing> = from_python(Some(standings))?;
-    let metric: core::dashboard::RingMetric = from_python(metric)?;
-    let chart = core::dashboard::ring_chart(
-        &framework.inner,
-        &standings,
-        areas.as_deref(),
-        metric,
-        &validated_scale(py, scale)?,
-    )
-    .py_err(py)?;
-    to_python(py, &chart)
+    framework: &Arg<'py>,
+    standings: &Arg<'py>,
+    scale: &Arg<'py>,
+    areas: Option<&Arg<'py>>,
+    metric: Option<&Arg<'py>>,
+) -> PyResult<Arg<'py>> {
+    guard(py, || {
+        let framework = self::framework(framework, "framework")?;
+        let standings: Standings = data(standings, "standings")?;
+        let areas = opt_strings(areas, "areas")?;
+        let metric: core::dashboard::RingMetric = data_or_default(metric, "metric")?;
+        let scale = validated_scale(py, scale)?;
+        let chart =
+            core::dashboard::ring_chart(&framework.inner, &standings, areas.as_deref(), metric, &scale).py_err(py)?;
+        to_python(py, &chart)
+    })
 }
 
 /// Learners x competencies: `values[learner][competency]` on 0..1.
 #[pyfunction]
 fn class_heatmap<'py>(
     py: Python<'py>,
-    values: &Bound<'py, PyAny>,
-    competencies: &Bound<'py, PyAny>,
-    scale: &Bound<'py, PyAny>,
-) -> PyResult<Bound<'py, PyAny>> {
-    let values: std::collections::BTreeMap<String, std::collections::BTreeMap<String, f64>> =
-        from_python(Some(values))?;
-    let competencies: Vec<core::dashboard::Label> = from_python(Some(competencies))?;
-    to_python(py, &core::dashboard::class_heatmap(&values, &competencies, &validated_scale(py, scale)?))
+    values: &Arg<'py>,
+    competencies: &Arg<'py>,
+    scale: &Arg<'py>,
+) -> PyResult<Arg<'py>> {
+    guard(py, || {
+        let values: BTreeMap<String, BTreeMap<String, f64>> = data(values, "values")?;
+        let competencies: Vec<core::dashboard::Label> = data(competencies, "competencies")?;
+        to_python(py, &core::dashboard::class_heatmap(&values, &competencies, &validated_scale(py, scale)?))
+    })
 }
 
 /// Trajectories per competency: `states` are `{"competency", "history": [{"evidence", "score", "at"}]}`
 /// (the engine's state shape), `labels` maps competency ids to names, `window` is
 /// `{"from"?, "to"?}`, `method` a calculation method, `scale` a proficiency scale.
 #[pyfunction]
-#[pyo3(signature = (states, scale, labels=None, window=None, method=None, weeks=false))]
+#[pyo3(signature = (states, scale, labels=None, window=None, method=None, weeks=None))]
 #[allow(clippy::too_many_arguments)]
 fn progress_over_time<'py>(
     py: Python<'py>,
-    states: &Bound<'py, PyAny>,
-    scale: &Bound<'py, PyAny>,
-    labels: Option<&Bound<'py, PyAny>>,
-    window: Option<&Bound<'py, PyAny>>,
-    method: Option<&Bound<'py, PyAny>>,
-    weeks: bool,
-) -> PyResult<Bound<'py, PyAny>> {
-    let states: Vec<core::mastery::CompetencyState> = from_python(Some(states))?;
-    let labels: std::collections::BTreeMap<String, String> = from_python(labels)?;
-    let window: core::dashboard::TimeWindow = from_python(window)?;
-    let method: core::mastery::CalculationMethod = from_python(method)?;
-    let config = core::mastery::MasteryConfig {
-        method,
-        scale: validated_scale(py, scale)?,
-        ..core::mastery::MasteryConfig::default()
-    };
-    if weeks {
-        to_python(py, &core::dashboard::competency_weeks_heatmap(&states, &labels, window, &config))
-    } else {
-        to_python(py, &core::dashboard::progress_over_time(&states, &labels, window, &config))
-    }
-}
-
-/// Renders a view model (`kind`: ring_chart, streak_tracker, heatmap, progress) as accessible SVG.
-#[pyfunction]
-fn render_svg(kind: &str, view: &Bound<'_, PyAny>) -> PyResult<String> {
-    use core::dashboard as d;
-    Ok(match kind {
-        "ring_chart" => d::render_ring_chart(&from_python::<Option<d::RingChart>>(Some(view))?.ok_or_else(missing)?),
-        "streak_tracker" => {
-            d::render_streak_tracker(&from_python::<Option<d::StreakTracker>>(Some(view))?.ok_or_else(missing)?)
-        }
-        "heatmap" => d::render_heatmap(&from_python::<Option<d::Heatmap>>(Some(view))?.ok_or_else(missing)?),
-        "progress" => d::render_progress(&from_python::<Option<d::ProgressView>>(Some(view))?.ok_or_else(missing)?),
-        _ => {
-            return Err(pyo3::exceptions::PyValueError::new_err(
-                "kind must be ring_chart, streak_tracker, heatmap or progress",
-            ))
+    states: &Arg<'py>,
+    scale: &Arg<'py>,
+    labels: Option<&Arg<'py>>,
+    window: Option<&Arg<'py>>,
+    method: Option<&Arg<'py>>,
+    weeks: Option<&Arg<'py>>,
+) -> PyResult<Arg<'py>> {
+    guard(py, || {
+        let states: Vec<core::mastery::CompetencyState> = data(states, "states")?;
+        let labels: BTreeMap<String, String> = data_or_default(labels, "labels")?;
+        let window: core::dashboard::TimeWindow = data_or_default(window, "window")?;
+        let method: core::mastery::CalculationMethod = data_or_default(method, "method")?;
+        let weeks = match weeks {
+            Some(w) if !w.is_none() => flag(w, "weeks")?,
+            _ => false,
+        };
+        let config = core::mastery::MasteryConfig {
+            method,
+            scale: validated_scale(py, scale)?,
+            ..core::mastery::MasteryConfig::default()
+        };
+        if weeks {
+            to_python(py, &core::dashboard::competency_weeks_heatmap(&states, &labels, window, &config))
+        } else {
+            to_python(py, &core::dashboard::progress_over_time(&states, &labels, window, &config))
         }
     })
 }
 
-fn missing() -> PyErr {
-    pyo3::exceptions::PyTypeError::new_err("a view model is required")
+/// Renders a view model (`kind`: ring_chart, streak_tracker, heatmap, progress) as accessible SVG.
+#[pyfunction]
+fn render_svg(py: Python<'_>, kind: &Arg<'_>, view: &Arg<'_>) -> PyResult<String> {
+    use core::dashboard as d;
+    guard(py, || {
+        Ok(match &*text(kind, "kind")? {
+            "ring_chart" => d::render_ring_chart(&data(view, "view")?),
+            "streak_tracker" => d::render_streak_tracker(&data(view, "view")?),
+            "heatmap" => d::render_heatmap(&data(view, "view")?),
+            "progress" => d::render_progress(&data(view, "view")?),
+            _ => return Err(invalid(py, "kind", "must be ring_chart, streak_tracker, heatmap or progress")),
+        })
+    })
+}
+
+fn issuer_key(py: Python<'_>, seed: &Arg<'_>) -> PyResult<core::credential::IssuerKey> {
+    core::credential::IssuerKey::from_seed(&bytes(seed, "seed")?).py_err(py)
+}
+
+fn instant(py: Python<'_>, value: &Arg<'_>, field: &str) -> PyResult<core::time::Instant> {
+    core::time::parse_instant(&text(value, field)?, field).py_err(py)
 }
 
 /// The `did:key` of the Ed25519 issuer key with this 32-byte seed.
 #[pyfunction]
-fn issuer_did(py: Python<'_>, seed: &[u8]) -> PyResult<String> {
-    Ok(core::credential::IssuerKey::from_seed(seed).py_err(py)?.did())
+fn issuer_did(py: Python<'_>, seed: &Arg<'_>) -> PyResult<String> {
+    guard(py, || Ok(issuer_key(py, seed)?.did()))
 }
 
 /// An OB 3.0 OpenBadgeCredential for one award (the learner only as a salted hash).
@@ -509,41 +564,41 @@ fn issuer_did(py: Python<'_>, seed: &[u8]) -> PyResult<String> {
 #[allow(clippy::too_many_arguments)]
 fn achievement_credential<'py>(
     py: Python<'py>,
-    credential_id: &str,
-    achievement: &Bound<'py, PyAny>,
-    issuer: &Bound<'py, PyAny>,
-    learner_identifier: &str,
-    salt: &str,
-    issued_at: &str,
-    evidence_urls: Option<Vec<String>>,
-    status: Option<&Bound<'py, PyAny>>,
-) -> PyResult<Bound<'py, PyAny>> {
-    let achievement: Option<core::credential::Achievement> = from_python(Some(achievement))?;
-    let issuer: Option<core::credential::IssuerProfile> = from_python(Some(issuer))?;
-    let status: Option<core::credential::StatusEntry> = from_python(status)?;
-    let (Some(achievement), Some(issuer)) = (achievement, issuer) else {
-        return Err(pyo3::exceptions::PyTypeError::new_err("achievement and issuer are required"));
-    };
-    let issued_at = core::time::parse_instant(issued_at, "issued_at").py_err(py)?;
-    let c = core::credential::achievement_credential(
-        credential_id,
-        &achievement,
-        &issuer,
-        learner_identifier,
-        salt,
-        issued_at,
-        &evidence_urls.unwrap_or_default(),
-        status.as_ref(),
-    );
-    to_python(py, &c)
+    credential_id: &Arg<'py>,
+    achievement: &Arg<'py>,
+    issuer: &Arg<'py>,
+    learner_identifier: &Arg<'py>,
+    salt: &Arg<'py>,
+    issued_at: &Arg<'py>,
+    evidence_urls: Option<&Arg<'py>>,
+    status: Option<&Arg<'py>>,
+) -> PyResult<Arg<'py>> {
+    guard(py, || {
+        let achievement: core::credential::Achievement = data(achievement, "achievement")?;
+        let issuer: core::credential::IssuerProfile = data(issuer, "issuer")?;
+        let status: Option<core::credential::StatusEntry> = data_or_default(status, "status")?;
+        let issued_at = instant(py, issued_at, "issued_at")?;
+        let c = core::credential::achievement_credential(
+            &text(credential_id, "credential_id")?,
+            &achievement,
+            &issuer,
+            &text(learner_identifier, "learner_identifier")?,
+            &text(salt, "salt")?,
+            issued_at,
+            &opt_strings(evidence_urls, "evidence_urls")?.unwrap_or_default(),
+            status.as_ref(),
+        );
+        to_python(py, &c)
+    })
 }
 
 /// Signs a credential (a dict or JSON text) as a compact VC-JWT with the issuer's seed.
 #[pyfunction]
-fn sign_vc_jwt(py: Python<'_>, credential: &Bound<'_, PyAny>, seed: &[u8]) -> PyResult<String> {
-    let credential = json_arg(py, credential, "credential")?;
-    let key = core::credential::IssuerKey::from_seed(seed).py_err(py)?;
-    core::credential::sign_vc_jwt(&credential, &key).py_err(py)
+fn sign_vc_jwt(py: Python<'_>, credential: &Arg<'_>, seed: &Arg<'_>) -> PyResult<String> {
+    guard(py, || {
+        let credential = json_arg(credential, "credential")?;
+        core::credential::sign_vc_jwt(&credential, &issuer_key(py, seed)?).py_err(py)
+    })
 }
 
 /// Verifies a VC-JWT: `{"valid", "checks": [{"name", "passed", "detail"}], "credential"}`.
@@ -551,39 +606,20 @@ fn sign_vc_jwt(py: Python<'_>, credential: &Bound<'_, PyAny>, seed: &[u8]) -> Py
 #[pyo3(signature = (jwt, now, expected_issuer=None, revoked_indexes=None))]
 fn verify_vc_jwt<'py>(
     py: Python<'py>,
-    jwt: &str,
-    now: &str,
-    expected_issuer: Option<String>,
-    revoked_indexes: Option<Vec<u64>>,
-) -> PyResult<Bound<'py, PyAny>> {
-    let options = core::credential::VerifyOptions {
-        expected_issuer,
-        revoked_indexes: revoked_indexes.unwrap_or_default().into_iter().collect(),
-        ..core::credential::VerifyOptions::at(core::time::parse_instant(now, "now").py_err(py)?)
-    };
-    to_python(py, &core::credential::verify_vc_jwt(jwt, &options).py_err(py)?)
-}
-
-/// A JSON argument given as a dict (or list) or as JSON text.
-pub(crate) fn json_arg(py: Python<'_>, value: &Bound<'_, PyAny>, field: &str) -> PyResult<serde_json::Value> {
-    match value.extract::<String>() {
-        Ok(text) => serde_json::from_str(&text).map_err(|e| invalid(py, field, e)),
-        Err(_) => from_python::<serde_json::Value>(Some(value)),
-    }
-}
-
-/// A JSON argument read into a core type (a dict, a list or JSON text).
-pub(crate) fn typed_arg<T: serde::de::DeserializeOwned>(
-    py: Python<'_>,
-    value: &Bound<'_, PyAny>,
-    field: &str,
-) -> PyResult<T> {
-    serde_json::from_value(json_arg(py, value, field)?).map_err(|e| invalid(py, field, e))
-}
-
-/// An `invalid_input` MasteryError naming the argument.
-pub(crate) fn invalid(py: Python<'_>, field: &str, reason: impl ToString) -> PyErr {
-    error::to_py(py, core::MasteryError::InvalidInput { field: field.into(), reason: reason.to_string() })
+    jwt: &Arg<'py>,
+    now: &Arg<'py>,
+    expected_issuer: Option<&Arg<'py>>,
+    revoked_indexes: Option<&Arg<'py>>,
+) -> PyResult<Arg<'py>> {
+    guard(py, || {
+        let revoked: Vec<u64> = data_or_default(revoked_indexes, "revoked_indexes")?;
+        let options = core::credential::VerifyOptions {
+            expected_issuer: opt_text(expected_issuer, "expected_issuer")?,
+            revoked_indexes: revoked.into_iter().collect(),
+            ..core::credential::VerifyOptions::at(instant(py, now, "now")?)
+        };
+        to_python(py, &core::credential::verify_vc_jwt(&text(jwt, "jwt")?, &options).py_err(py)?)
+    })
 }
 
 /// Adds an `eddsa-rdfc-2022` Data Integrity proof; returns the signed credential as a dict.
@@ -591,57 +627,64 @@ pub(crate) fn invalid(py: Python<'_>, field: &str, reason: impl ToString) -> PyE
 #[pyo3(signature = (credential, seed, created, verification_method=None))]
 fn sign_data_integrity<'py>(
     py: Python<'py>,
-    credential: &Bound<'py, PyAny>,
-    seed: &[u8],
-    created: &str,
-    verification_method: Option<&str>,
-) -> PyResult<Bound<'py, PyAny>> {
-    let credential = json_arg(py, credential, "credential")?;
-    let key = core::credential::IssuerKey::from_seed(seed).py_err(py)?;
-    let created = core::time::parse_instant(created, "created").py_err(py)?;
-    let signed = py
-        .detach(|| core::credential::sign_data_integrity(&credential, &key, verification_method, created))
-        .py_err(py)?;
-    to_python(py, &signed)
+    credential: &Arg<'py>,
+    seed: &Arg<'py>,
+    created: &Arg<'py>,
+    verification_method: Option<&Arg<'py>>,
+) -> PyResult<Arg<'py>> {
+    guard(py, || {
+        let credential = json_arg(credential, "credential")?;
+        let key = issuer_key(py, seed)?;
+        let created = instant(py, created, "created")?;
+        let method = opt_text(verification_method, "verification_method")?;
+        let signed = py
+            .detach(|| core::credential::sign_data_integrity(&credential, &key, method.as_deref(), created))
+            .py_err(py)?;
+        to_python(py, &signed)
+    })
 }
 
 /// Verifies a credential in either format (a VC-JWT, or JSON with embedded proofs). `options`:
 /// `{"now", "expected_issuer", "revoked_indexes", "keys", "status_lists"}`.
 #[pyfunction]
-fn verify_credential<'py>(
-    py: Python<'py>,
-    credential: &Bound<'py, PyAny>,
-    options: &Bound<'py, PyAny>,
-) -> PyResult<Bound<'py, PyAny>> {
-    let text = match credential.extract::<String>() {
-        Ok(text) => text,
-        Err(_) => json_arg(py, credential, "credential")?.to_string(),
-    };
-    let options: core::credential::VerifyOptions = typed_arg(py, options, "options")?;
-    let verification = py.detach(|| core::credential::verify_credential(&text, &options)).py_err(py)?;
-    to_python(py, &verification)
+fn verify_credential<'py>(py: Python<'py>, credential: &Arg<'py>, options: &Arg<'py>) -> PyResult<Arg<'py>> {
+    guard(py, || {
+        let text = match text(credential, "credential") {
+            Ok(text) => text.into_owned(),
+            Err(_) => json_arg(credential, "credential")?.to_string(),
+        };
+        let options: core::credential::VerifyOptions = typed_arg(options, "options")?;
+        let verification = py.detach(|| core::credential::verify_credential(&text, &options)).py_err(py)?;
+        to_python(py, &verification)
+    })
 }
 
 /// RDFC-1.0 canonical N-Quads of a JSON-LD document (bundled contexts only).
 #[pyfunction]
-fn canonicalize(py: Python<'_>, document: &Bound<'_, PyAny>) -> PyResult<String> {
-    let document = json_arg(py, document, "document")?;
-    py.detach(|| core::credential::canonicalize(&document)).py_err(py)
+fn canonicalize(py: Python<'_>, document: &Arg<'_>) -> PyResult<String> {
+    guard(py, || {
+        let document = json_arg(document, "document")?;
+        py.detach(|| core::credential::canonicalize(&document)).py_err(py)
+    })
 }
 
 fn certificate(
     py: Python<'_>,
-    credential: &Bound<'_, PyAny>,
-    learner_name: &str,
-    verification_url: &str,
-    template: Option<&Bound<'_, PyAny>>,
+    credential: &Arg<'_>,
+    learner_name: &Arg<'_>,
+    verification_url: &Arg<'_>,
+    template: Option<&Arg<'_>>,
 ) -> PyResult<(core::credential::Certificate, core::credential::CertificateTemplate)> {
-    let credential = json_arg(py, credential, "credential")?;
-    let cert =
-        core::credential::Certificate::from_credential(&credential, learner_name, verification_url).py_err(py)?;
+    let credential = json_arg(credential, "credential")?;
+    let cert = core::credential::Certificate::from_credential(
+        &credential,
+        &text(learner_name, "learner_name")?,
+        &text(verification_url, "verification_url")?,
+    )
+    .py_err(py)?;
     let template = match template {
-        Some(t) => typed_arg(py, t, "template")?,
-        None => core::credential::CertificateTemplate::default(),
+        Some(t) if !t.is_none() => typed_arg(t, "template")?,
+        _ => core::credential::CertificateTemplate::default(),
     };
     Ok((cert, template))
 }
@@ -651,13 +694,15 @@ fn certificate(
 #[pyo3(signature = (credential, learner_name, verification_url, template=None))]
 fn certificate_svg(
     py: Python<'_>,
-    credential: &Bound<'_, PyAny>,
-    learner_name: &str,
-    verification_url: &str,
-    template: Option<&Bound<'_, PyAny>>,
+    credential: &Arg<'_>,
+    learner_name: &Arg<'_>,
+    verification_url: &Arg<'_>,
+    template: Option<&Arg<'_>>,
 ) -> PyResult<String> {
-    let (cert, template) = certificate(py, credential, learner_name, verification_url, template)?;
-    core::credential::certificate_svg(&cert, &template).py_err(py)
+    guard(py, || {
+        let (cert, template) = certificate(py, credential, learner_name, verification_url, template)?;
+        core::credential::certificate_svg(&cert, &template).py_err(py)
+    })
 }
 
 /// The certificate of a credential as PDF bytes (A4 landscape).
@@ -665,50 +710,64 @@ fn certificate_svg(
 #[pyo3(signature = (credential, learner_name, verification_url, template=None))]
 fn certificate_pdf<'py>(
     py: Python<'py>,
-    credential: &Bound<'py, PyAny>,
-    learner_name: &str,
-    verification_url: &str,
-    template: Option<&Bound<'py, PyAny>>,
+    credential: &Arg<'py>,
+    learner_name: &Arg<'py>,
+    verification_url: &Arg<'py>,
+    template: Option<&Arg<'py>>,
 ) -> PyResult<Bound<'py, pyo3::types::PyBytes>> {
-    let (cert, template) = certificate(py, credential, learner_name, verification_url, template)?;
-    let pdf = core::credential::certificate_pdf(&cert, &template).py_err(py)?;
-    Ok(pyo3::types::PyBytes::new(py, &pdf))
+    guard(py, || {
+        let (cert, template) = certificate(py, credential, learner_name, verification_url, template)?;
+        let pdf = core::credential::certificate_pdf(&cert, &template).py_err(py)?;
+        Ok(pyo3::types::PyBytes::new(py, &pdf))
+    })
 }
 
-fn badge_version(py: Python<'_>, version: &str) -> PyResult<core::credential::BadgeVersion> {
-    core::credential::BadgeVersion::parse(version).py_err(py)
+fn badge_version(py: Python<'_>, version: Option<&Arg<'_>>) -> PyResult<core::credential::BadgeVersion> {
+    let version = opt_text(version, "version")?;
+    core::credential::BadgeVersion::parse(version.as_deref().unwrap_or("ob3")).py_err(py)
 }
 
 /// Bakes a credential (JSON text or JWT) into PNG bytes.
 #[pyfunction]
-#[pyo3(signature = (png, credential, version="ob3"))]
+#[pyo3(signature = (png, credential, version=None))]
 fn bake_png<'py>(
     py: Python<'py>,
-    png: &[u8],
-    credential: &str,
-    version: &str,
+    png: &Arg<'py>,
+    credential: &Arg<'py>,
+    version: Option<&Arg<'py>>,
 ) -> PyResult<Bound<'py, pyo3::types::PyBytes>> {
-    let baked = core::credential::bake_png(png, credential, badge_version(py, version)?).py_err(py)?;
-    Ok(pyo3::types::PyBytes::new(py, &baked))
+    guard(py, || {
+        let version = badge_version(py, version)?;
+        let baked =
+            core::credential::bake_png(&bytes(png, "png")?, &text(credential, "credential")?, version).py_err(py)?;
+        Ok(pyo3::types::PyBytes::new(py, &baked))
+    })
 }
 
 /// `(version, credential text)` baked into PNG bytes, or None.
 #[pyfunction]
-fn unbake_png(py: Python<'_>, png: &[u8]) -> PyResult<Option<(String, String)>> {
-    Ok(core::credential::unbake_png(png).py_err(py)?.map(|(v, t)| (v.name().to_owned(), t)))
+fn unbake_png(py: Python<'_>, png: &Arg<'_>) -> PyResult<Option<(String, String)>> {
+    guard(py, || {
+        Ok(core::credential::unbake_png(&bytes(png, "png")?).py_err(py)?.map(|(v, t)| (v.name().to_owned(), t)))
+    })
 }
 
 /// Bakes a credential into SVG text.
 #[pyfunction]
-#[pyo3(signature = (svg, credential, version="ob3"))]
-fn bake_svg(py: Python<'_>, svg: &str, credential: &str, version: &str) -> PyResult<String> {
-    core::credential::bake_svg(svg, credential, badge_version(py, version)?).py_err(py)
+#[pyo3(signature = (svg, credential, version=None))]
+fn bake_svg(py: Python<'_>, svg: &Arg<'_>, credential: &Arg<'_>, version: Option<&Arg<'_>>) -> PyResult<String> {
+    guard(py, || {
+        let version = badge_version(py, version)?;
+        core::credential::bake_svg(&text(svg, "svg")?, &text(credential, "credential")?, version).py_err(py)
+    })
 }
 
 /// `(version, credential text)` baked into SVG text, or None.
 #[pyfunction]
-fn unbake_svg(py: Python<'_>, svg: &str) -> PyResult<Option<(String, String)>> {
-    Ok(core::credential::unbake_svg(svg).py_err(py)?.map(|(v, t)| (v.name().to_owned(), t)))
+fn unbake_svg(py: Python<'_>, svg: &Arg<'_>) -> PyResult<Option<(String, String)>> {
+    guard(py, || {
+        Ok(core::credential::unbake_svg(&text(svg, "svg")?).py_err(py)?.map(|(v, t)| (v.name().to_owned(), t)))
+    })
 }
 
 #[pymodule]

@@ -6,8 +6,8 @@ use mastery_core as core;
 use numpy::{IntoPyArray, PyArray1, PyArray2, PyReadonlyArray1, PyReadonlyArray2};
 use pyo3::prelude::*;
 
-use crate::convert::{from_python, to_python};
-use crate::error::IntoPyResult;
+use crate::convert::{self, count, data, data_or_default, number, numbers, opt_text, to_python, typed_arg};
+use crate::error::{guard, IntoPyResult};
 use core::risk::RiskModel as _;
 
 /// A trained at-risk model (booster or logistic baseline) with its feature specs.
@@ -17,12 +17,19 @@ pub struct NativeRiskModel {
     inner: core::risk::RiskModelFile,
 }
 
-fn specs(
-    py: Python<'_>,
-    names: Vec<String>,
-    features: Option<&Bound<'_, PyAny>>,
-) -> PyResult<Vec<core::risk::FeatureSpec>> {
-    let given: Vec<core::risk::FeatureSpec> = from_python(features)?;
+type Arg<'py> = Bound<'py, PyAny>;
+
+fn matrix<'py>(object: &Arg<'py>, field: &str) -> PyResult<PyReadonlyArray2<'py, f64>> {
+    object.extract().map_err(|_| crate::invalid(object.py(), field, "must be a 2-D float64 numpy array"))
+}
+
+fn vector<'py>(object: &Arg<'py>, field: &str) -> PyResult<PyReadonlyArray1<'py, f64>> {
+    object.extract().map_err(|_| crate::invalid(object.py(), field, "must be a 1-D float64 numpy array"))
+}
+
+fn specs(py: Python<'_>, names: &Arg<'_>, features: Option<&Arg<'_>>) -> PyResult<Vec<core::risk::FeatureSpec>> {
+    let names: Vec<String> = data(names, "names")?;
+    let given: Vec<core::risk::FeatureSpec> = data_or_default(features, "features")?;
     if !given.is_empty() {
         if given.len() != names.len() {
             return Err(crate::invalid(py, "features", "one feature spec per column is required"));
@@ -36,65 +43,82 @@ fn specs(
 impl NativeRiskModel {
     /// Trains the booster. `params` uses the core's names (`n_estimators`, `num_leaves`, ...).
     #[staticmethod]
-    #[pyo3(signature = (x, y, names, params=None, features=None, eval_x=None, eval_y=None, model_version="unversioned"))]
+    #[pyo3(signature = (x, y, names, params=None, features=None, eval_x=None, eval_y=None, model_version=None))]
     #[allow(clippy::too_many_arguments)]
     fn train_gbdt(
         py: Python<'_>,
-        x: PyReadonlyArray2<'_, f64>,
-        y: PyReadonlyArray1<'_, f64>,
-        names: Vec<String>,
-        params: Option<&Bound<'_, PyAny>>,
-        features: Option<&Bound<'_, PyAny>>,
-        eval_x: Option<PyReadonlyArray2<'_, f64>>,
-        eval_y: Option<PyReadonlyArray1<'_, f64>>,
-        model_version: &str,
+        x: &Arg<'_>,
+        y: &Arg<'_>,
+        names: &Arg<'_>,
+        params: Option<&Arg<'_>>,
+        features: Option<&Arg<'_>>,
+        eval_x: Option<&Arg<'_>>,
+        eval_y: Option<&Arg<'_>>,
+        model_version: Option<&Arg<'_>>,
     ) -> PyResult<Self> {
-        let params: core::risk::GbdtParams = match params {
-            Some(p) if !p.is_none() => crate::typed_arg(py, p, "params")?,
-            _ => core::risk::GbdtParams::default(),
-        };
-        let features = specs(py, names, features)?;
-        let (xv, yv) = (x.as_array(), y.as_slice().map_or_else(|_| y.as_array().to_vec(), <[f64]>::to_vec));
-        let eval = match (&eval_x, &eval_y) {
-            (Some(ex), Some(ey)) => Some((ex.as_array(), ey.as_array().to_vec())),
-            _ => None,
-        };
-        let inner = py
-            .detach(|| {
-                let validation = eval.as_ref().map(|(ex, ey)| core::risk::Validation { x: ex.view(), y: ey });
-                core::risk::RiskModelFile::train_gbdt(model_version, features, xv, &yv, &params, validation)
-            })
-            .py_err(py)?;
-        Ok(Self { inner })
+        guard(py, || {
+            let params: core::risk::GbdtParams = match params {
+                Some(p) if !p.is_none() => typed_arg(p, "params")?,
+                _ => core::risk::GbdtParams::default(),
+            };
+            let features = specs(py, names, features)?;
+            let version = opt_text(model_version, "model_version")?.unwrap_or_else(|| "unversioned".into());
+            let (x, y) = (matrix(x, "x")?, vector(y, "y")?);
+            let (xv, yv) = (x.as_array(), y.as_array().to_vec());
+            let eval = match (eval_x, eval_y) {
+                (Some(ex), Some(ey)) if !ex.is_none() && !ey.is_none() => {
+                    Some((matrix(ex, "eval_x")?, vector(ey, "eval_y")?))
+                }
+                _ => None,
+            };
+            let eval = eval.as_ref().map(|(ex, ey)| (ex.as_array(), ey.as_array().to_vec()));
+            let inner = py
+                .detach(|| {
+                    let validation = eval.as_ref().map(|(ex, ey)| core::risk::Validation { x: ex.view(), y: ey });
+                    core::risk::RiskModelFile::train_gbdt(&version, features, xv, &yv, &params, validation)
+                })
+                .py_err(py)?;
+            Ok(Self { inner })
+        })
     }
 
     /// Trains the logistic baseline (`alpha`: L2 penalty).
     #[staticmethod]
-    #[pyo3(signature = (x, y, names, alpha=1.0, features=None, model_version="unversioned"))]
+    #[pyo3(signature = (x, y, names, alpha=None, features=None, model_version=None))]
     fn train_logistic(
         py: Python<'_>,
-        x: PyReadonlyArray2<'_, f64>,
-        y: PyReadonlyArray1<'_, f64>,
-        names: Vec<String>,
-        alpha: f64,
-        features: Option<&Bound<'_, PyAny>>,
-        model_version: &str,
+        x: &Arg<'_>,
+        y: &Arg<'_>,
+        names: &Arg<'_>,
+        alpha: Option<&Arg<'_>>,
+        features: Option<&Arg<'_>>,
+        model_version: Option<&Arg<'_>>,
     ) -> PyResult<Self> {
-        let features = specs(py, names, features)?;
-        let (xv, yv) = (x.as_array(), y.as_array().to_vec());
-        let inner = py
-            .detach(|| core::risk::RiskModelFile::train_logistic(model_version, features, xv, &yv, alpha))
-            .py_err(py)?;
-        Ok(Self { inner })
+        guard(py, || {
+            let features = specs(py, names, features)?;
+            let alpha = match alpha {
+                Some(a) if !a.is_none() => number(a, "alpha")?,
+                _ => 1.0,
+            };
+            let version = opt_text(model_version, "model_version")?.unwrap_or_else(|| "unversioned".into());
+            let (x, y) = (matrix(x, "x")?, vector(y, "y")?);
+            let (xv, yv) = (x.as_array(), y.as_array().to_vec());
+            let inner = py
+                .detach(|| core::risk::RiskModelFile::train_logistic(&version, features, xv, &yv, alpha))
+                .py_err(py)?;
+            Ok(Self { inner })
+        })
     }
 
     #[staticmethod]
-    fn from_json(py: Python<'_>, text: &str) -> PyResult<Self> {
-        Ok(Self { inner: core::risk::RiskModelFile::from_json(text).py_err(py)? })
+    fn from_json(py: Python<'_>, text: &Arg<'_>) -> PyResult<Self> {
+        guard(py, || {
+            Ok(Self { inner: core::risk::RiskModelFile::from_json(&convert::text(text, "text")?).py_err(py)? })
+        })
     }
 
-    fn to_json(&self) -> String {
-        self.inner.to_json()
+    fn to_json(&self, py: Python<'_>) -> PyResult<String> {
+        guard(py, || Ok(self.inner.to_json()))
     }
 
     #[getter]
@@ -115,47 +139,52 @@ impl NativeRiskModel {
         }
     }
 
-    fn predict_proba<'py>(
-        &self,
-        py: Python<'py>,
-        x: PyReadonlyArray2<'py, f64>,
-    ) -> PyResult<Bound<'py, PyArray1<f64>>> {
-        let xv = x.as_array();
-        let p = py.detach(|| self.inner.predict_proba(xv)).py_err(py)?;
-        Ok(p.into_pyarray(py))
+    fn predict_proba<'py>(&self, py: Python<'py>, x: &Arg<'py>) -> PyResult<Bound<'py, PyArray1<f64>>> {
+        guard(py, || {
+            let x = matrix(x, "x")?;
+            let xv = x.as_array();
+            let p = py.detach(|| self.inner.predict_proba(xv)).py_err(py)?;
+            Ok(p.into_pyarray(py))
+        })
     }
 
     /// TreeSHAP (or logistic) contributions: rows × (features + 1), the last column the base.
-    fn contributions<'py>(
-        &self,
-        py: Python<'py>,
-        x: PyReadonlyArray2<'py, f64>,
-    ) -> PyResult<Bound<'py, PyArray2<f64>>> {
-        let xv = x.as_array();
-        let width = self.inner.features.len() + 1;
-        let flat = py
-            .detach(|| -> Result<Vec<f64>, core::MasteryError> {
-                let mut out = Vec::with_capacity(xv.nrows() * width);
-                for row in xv.outer_iter() {
-                    out.extend(self.inner.contributions(&row.to_vec())?);
-                }
-                Ok(out)
-            })
-            .py_err(py)?;
-        let array = numpy::ndarray::Array2::from_shape_vec((xv.nrows(), width), flat)
-            .map_err(|e| pyo3::exceptions::PyValueError::new_err(e.to_string()))?;
-        Ok(array.into_pyarray(py))
+    fn contributions<'py>(&self, py: Python<'py>, x: &Arg<'py>) -> PyResult<Bound<'py, PyArray2<f64>>> {
+        guard(py, || {
+            let x = matrix(x, "x")?;
+            let xv = x.as_array();
+            let width = self.inner.features.len() + 1;
+            let flat = py
+                .detach(|| -> Result<Vec<f64>, core::MasteryError> {
+                    let mut out = Vec::with_capacity(xv.nrows().saturating_mul(width));
+                    for row in xv.outer_iter() {
+                        out.extend(self.inner.contributions(&row.to_vec())?);
+                    }
+                    Ok(out)
+                })
+                .py_err(py)?;
+            let array = numpy::ndarray::Array2::from_shape_vec((xv.nrows(), width), flat)
+                .map_err(|e| crate::error::internal(py, e))?;
+            Ok(array.into_pyarray(py))
+        })
     }
 
     /// One row's score and its `top` reasons in words.
-    #[pyo3(signature = (row, top=3))]
-    fn explain<'py>(&self, py: Python<'py>, row: Vec<f64>, top: usize) -> PyResult<Bound<'py, PyAny>> {
-        to_python(py, &self.inner.explain(&row, top).py_err(py)?)
+    #[pyo3(signature = (row, top=None))]
+    fn explain<'py>(&self, py: Python<'py>, row: &Arg<'py>, top: Option<&Arg<'py>>) -> PyResult<Arg<'py>> {
+        guard(py, || {
+            let row = numbers(row, "row", true)?;
+            let top = match top {
+                Some(t) if !t.is_none() => count(t, "top")?,
+                _ => 3,
+            };
+            to_python(py, &self.inner.explain(&row, top).py_err(py)?)
+        })
     }
 
     /// (split counts, gains) per feature.
-    fn importance(&self) -> (Vec<u32>, Vec<f64>) {
-        self.inner.importance()
+    fn importance(&self, py: Python<'_>) -> PyResult<(Vec<u32>, Vec<f64>)> {
+        guard(py, || Ok(self.inner.importance()))
     }
 
     fn __getnewargs__(&self) -> (String,) {
@@ -163,7 +192,7 @@ impl NativeRiskModel {
     }
 
     #[new]
-    fn new(py: Python<'_>, text: &str) -> PyResult<Self> {
+    fn new(py: Python<'_>, text: &Arg<'_>) -> PyResult<Self> {
         Self::from_json(py, text)
     }
 }
@@ -173,33 +202,44 @@ impl NativeRiskModel {
 #[pyo3(signature = (score, previous=None, bands=None))]
 pub fn risk_band(
     py: Python<'_>,
-    score: f64,
-    previous: Option<&str>,
-    bands: Option<&Bound<'_, PyAny>>,
+    score: &Arg<'_>,
+    previous: Option<&Arg<'_>>,
+    bands: Option<&Arg<'_>>,
 ) -> PyResult<Option<String>> {
-    let list: Option<Vec<core::risk::RiskBand>> = from_python(bands)?;
-    core::risk::risk_band(score, previous, list).py_err(py)
+    guard(py, || {
+        let list: Option<Vec<core::risk::RiskBand>> = data_or_default(bands, "bands")?;
+        let previous = opt_text(previous, "previous")?;
+        core::risk::risk_band(number(score, "score")?, previous.as_deref(), list).py_err(py)
+    })
 }
 
 /// Population stability index of `actual` against `expected`.
 #[pyfunction]
-pub fn population_stability_index(py: Python<'_>, expected: Vec<f64>, actual: Vec<f64>) -> PyResult<f64> {
-    core::risk::population_stability_index(&expected, &actual).py_err(py)
+pub fn population_stability_index(py: Python<'_>, expected: &Arg<'_>, actual: &Arg<'_>) -> PyResult<f64> {
+    guard(py, || {
+        let (expected, actual) = (numbers(expected, "expected", false)?, numbers(actual, "actual", false)?);
+        core::risk::population_stability_index(&expected, &actual).py_err(py)
+    })
 }
 
 /// AUC, PR AUC, log loss, Brier and a 10-bin calibration curve.
 #[pyfunction]
-pub fn risk_metrics<'py>(py: Python<'py>, p: Vec<f64>, y: Vec<f64>) -> PyResult<Bound<'py, PyAny>> {
-    to_python(py, &core::risk::evaluate(&p, &y).py_err(py)?)
+pub fn risk_metrics<'py>(py: Python<'py>, p: &Arg<'py>, y: &Arg<'py>) -> PyResult<Arg<'py>> {
+    guard(py, || {
+        let (p, y) = (numbers(p, "p", false)?, numbers(y, "y", false)?);
+        to_python(py, &core::risk::evaluate(&p, &y).py_err(py)?)
+    })
 }
+
+type SyntheticTable<'py> = (Bound<'py, PyArray2<f64>>, Bound<'py, PyArray1<f64>>, Vec<String>);
 
 /// The deterministic synthetic risk table used by the benchmarks: (x, y, feature names).
 #[pyfunction]
-pub fn synthetic_risk_data<'py>(
-    py: Python<'py>,
-    rows: usize,
-    seed: u64,
-) -> (Bound<'py, PyArray2<f64>>, Bound<'py, PyArray1<f64>>, Vec<String>) {
-    let (x, y) = py.detach(|| core::risk::synthetic_risk_data(rows, seed));
-    (x.into_pyarray(py), y.into_pyarray(py), core::risk::SYNTHETIC_FEATURES.iter().map(|s| s.to_string()).collect())
+pub fn synthetic_risk_data<'py>(py: Python<'py>, rows: &Arg<'py>, seed: &Arg<'py>) -> PyResult<SyntheticTable<'py>> {
+    guard(py, || {
+        let (rows, seed) = (count(rows, "rows")?, convert::seed(seed, "seed")?);
+        let (x, y) = py.detach(|| core::risk::synthetic_risk_data(rows, seed)).py_err(py)?;
+        let names = core::risk::SYNTHETIC_FEATURES.iter().map(|s| s.to_string()).collect();
+        Ok((x.into_pyarray(py), y.into_pyarray(py), names))
+    })
 }

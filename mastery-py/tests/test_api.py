@@ -24,9 +24,10 @@ def test_documents_may_be_dicts_and_errors_hold_no_learner_data():
     assert "secret.person" not in json.dumps(report["rejected"])
 
 
-def test_bad_mapping_shape_is_a_type_error():
-    with pytest.raises(TypeError):
+def test_bad_mapping_shape_is_a_mastery_error_naming_the_argument():
+    with pytest.raises(mastery.MasteryError) as info:
         mastery.ingest_xapi("[]", {"competencies": 3})
+    assert (info.value.code, info.value.field) == ("invalid_input", "mapping")
 
 
 def test_framework_queries():

@@ -24,7 +24,7 @@ fn main() {
     let args: Vec<String> = std::env::args().collect();
     if args.iter().any(|a| a == "--quick") {
         // Training only, 300,000 rows and 60 rounds, best of three (for tuning on a noisy machine).
-        let (x, y) = synthetic_risk_data(300_000, 2026);
+        let (x, y) = synthetic_risk_data(300_000, 2026).expect("rows within the limit");
         let params = GbdtParams { n_estimators: 60, ..GbdtParams::default() };
         let best = (0..3)
             .map(|_| {
@@ -36,7 +36,7 @@ fn main() {
         println!("{}", serde_json::json!({ "quick_train_s": best }));
         return;
     }
-    let (x, y) = synthetic_risk_data(1_000_000, 2026);
+    let (x, y) = synthetic_risk_data(1_000_000, 2026).expect("rows within the limit");
     if let Some(i) = args.iter().position(|a| a == "--write") {
         let dir = std::path::Path::new(args.get(i + 1).expect("--write needs a directory"));
         std::fs::create_dir_all(dir).expect("dir");

@@ -342,7 +342,7 @@ fn write_dashboards(
     let now = activities.iter().map(|a| a.at).max().ok_or("no activity")?;
     let policy = mastery_core::streak::StreakPolicy { initial_freezes: 1, ..Default::default() };
     let streak = mastery_core::streak::evaluate_streak(&activities, &policy, now, "Europe/London")?;
-    let tracker = streak_tracker(&streak, now.date_naive(), 2);
+    let tracker = streak_tracker(&streak, now.date_naive(), 2)?;
     let learner_page = [
         ("Competency areas", render_ring_chart(&rings)),
         ("Progress over time", render_progress(&progress)),

@@ -76,7 +76,7 @@ pub fn ob2_assertion(
     assertion.insert("badge".into(), json!(achievement.id));
     assertion.insert("issuedOn".into(), json!(rfc3339(issued_on)));
     if let Some(days) = achievement.valid_days {
-        assertion.insert("expires".into(), json!(rfc3339(issued_on + chrono::Duration::days(i64::from(days)))));
+        assertion.insert("expires".into(), json!(rfc3339(super::ob3::valid_until(issued_on, days))));
     }
     if !evidence_urls.is_empty() {
         let evidence: Vec<Value> = evidence_urls.iter().map(|u| json!({"id": u, "type": "Evidence"})).collect();

@@ -35,14 +35,33 @@ pub struct Achievement {
     /// CASE item URIs (or any competency URLs) the achievement aligns to, with their names.
     #[serde(default)]
     pub alignments: Vec<(String, String)>,
-    /// Days the credential stays valid (none: no `validUntil`).
-    #[serde(default)]
+    /// Days the credential stays valid (none: no `validUntil`); at most [`MAX_VALID_DAYS`].
+    #[serde(default, deserialize_with = "valid_days")]
     pub valid_days: Option<u32>,
     pub rule: AwardRule,
 }
 
 fn one() -> u32 {
     1
+}
+
+/// The longest validity an achievement may give its credentials: a hundred years.
+pub const MAX_VALID_DAYS: u32 = 36_500;
+
+fn valid_days<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<u32>, D::Error> {
+    let days = Option::<u32>::deserialize(deserializer)?;
+    if days.is_some_and(|d| d > MAX_VALID_DAYS) {
+        return Err(serde::de::Error::custom("valid_days must be at most 36500"));
+    }
+    Ok(days)
+}
+
+/// `issued + days`, or the end of the calendar when that lies beyond it (a hand-built
+/// achievement can skip the deserialisation bound; this must still not panic).
+pub(crate) fn valid_until(issued: Instant, days: u32) -> Instant {
+    chrono::Duration::try_days(i64::from(days))
+        .and_then(|d| issued.checked_add_signed(d))
+        .unwrap_or_else(|| chrono::DateTime::<chrono::Utc>::MAX_UTC.fixed_offset())
 }
 
 /// The issuing organisation.
@@ -111,7 +130,7 @@ pub fn achievement_credential(
     credential.insert("issuer".into(), issuer_json);
     credential.insert("validFrom".into(), json!(rfc3339(issued_at)));
     if let Some(days) = achievement.valid_days {
-        credential.insert("validUntil".into(), json!(rfc3339(issued_at + chrono::Duration::days(i64::from(days)))));
+        credential.insert("validUntil".into(), json!(rfc3339(valid_until(issued_at, days))));
     }
     credential.insert("name".into(), json!(achievement.name));
     credential.insert(

@@ -2,10 +2,10 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{Datelike, Duration, NaiveDate, Weekday};
+use chrono::{Datelike, Days, NaiveDate, Weekday};
 use serde::{Deserialize, Serialize};
 
-use crate::error::Result;
+use crate::error::{MasteryError, Result};
 use crate::framework::Framework;
 use crate::mastery::{CompetencyState, MasteryConfig, ProficiencyScale, Standing};
 use crate::streak::{DayState, StreakReport};
@@ -133,23 +133,37 @@ pub struct StreakTracker {
     pub weeks: Vec<Vec<TrackerDay>>,
 }
 
-/// The last `weeks` weeks up to `today` from a streak report.
-pub fn streak_tracker(report: &StreakReport, today: NaiveDate, weeks: usize) -> StreakTracker {
+/// The most weeks a streak tracker shows (ten years).
+pub const MAX_TRACKER_WEEKS: usize = 520;
+
+/// The last `weeks` weeks up to `today` from a streak report (at most [`MAX_TRACKER_WEEKS`]).
+pub fn streak_tracker(report: &StreakReport, today: NaiveDate, weeks: usize) -> Result<StreakTracker> {
+    if weeks > MAX_TRACKER_WEEKS {
+        return Err(MasteryError::invalid("weeks", format!("must be at most {MAX_TRACKER_WEEKS}")));
+    }
+    let out_of_range = || MasteryError::invalid("today", "too close to the end of the calendar");
     let by_date: BTreeMap<NaiveDate, &crate::streak::Day> = report.days.iter().map(|d| (d.date, d)).collect();
-    let this_monday = today - Duration::days(i64::from(today.weekday().num_days_from_monday()));
-    let first = this_monday - Duration::weeks(weeks.saturating_sub(1) as i64);
-    let grid = (0..weeks)
-        .map(|w| {
-            (0..7)
-                .map(|d| {
-                    let date = first + Duration::days((w * 7 + d) as i64);
-                    let day = by_date.get(&date);
-                    TrackerDay { date, state: day.map(|x| x.state), events: day.map_or(0, |x| x.events) }
-                })
-                .collect()
-        })
-        .collect();
-    StreakTracker { current: report.current, longest: report.longest, freezes_left: report.freezes_left, weeks: grid }
+    let this_monday = today
+        .checked_sub_days(Days::new(u64::from(today.weekday().num_days_from_monday())))
+        .ok_or_else(out_of_range)?;
+    // `weeks` ≤ 520, so these day counts fit easily; the dates themselves may not.
+    let first = this_monday.checked_sub_days(Days::new(7 * weeks.saturating_sub(1) as u64)).ok_or_else(out_of_range)?;
+    let mut grid = Vec::with_capacity(weeks);
+    for w in 0..weeks {
+        let mut row = Vec::with_capacity(7);
+        for d in 0..7 {
+            let date = first.checked_add_days(Days::new((w * 7 + d) as u64)).ok_or_else(out_of_range)?;
+            let day = by_date.get(&date);
+            row.push(TrackerDay { date, state: day.map(|x| x.state), events: day.map_or(0, |x| x.events) });
+        }
+        grid.push(row);
+    }
+    Ok(StreakTracker {
+        current: report.current,
+        longest: report.longest,
+        freezes_left: report.freezes_left,
+        weeks: grid,
+    })
 }
 
 /// `90%`, or `no evidence`.
@@ -246,11 +260,13 @@ pub fn competency_weeks_heatmap(
         .series
         .iter()
         .map(|s| {
+            // The last point of each week, in one pass (a later point overwrites an earlier one).
+            let last: BTreeMap<NaiveDate, f64> =
+                s.points.iter().map(|p| (monday(p.at.date_naive()), p.value)).collect();
             weeks
                 .iter()
                 .map(|w| {
-                    let last = s.points.iter().rfind(|p| monday(p.at.date_naive()) == *w);
-                    let v = last.map(|p| p.value);
+                    let v = last.get(w).copied();
                     cell(v, scale, percent(v))
                 })
                 .collect()
@@ -259,8 +275,9 @@ pub fn competency_weeks_heatmap(
     Heatmap { title: "Mastery by week".into(), rows, columns, cells }
 }
 
+/// The Monday of `d`'s week (`d` itself at the very start of the calendar, where there is none).
 fn monday(d: NaiveDate) -> NaiveDate {
-    d - Duration::days(i64::from(d.weekday().num_days_from_monday()))
+    d.checked_sub_days(Days::new(u64::from(d.weekday().num_days_from_monday()))).unwrap_or(d)
 }
 
 /// Activity per date as weeks (rows) × weekdays (columns, Monday first), coloured by events.

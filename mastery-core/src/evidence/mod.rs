@@ -106,7 +106,10 @@ impl Score {
         }
         let raw = self.raw?;
         let (min, max) = (self.min.unwrap_or(0.0), self.max?);
-        (max > min).then(|| ((raw - min) / (max - min)).clamp(0.0, 1.0))
+        // Halved first, so `max - min` cannot overflow to infinity (raw 1e308 on -1e308..1e308);
+        // anything non-finite (a host's own record) has no normalised score.
+        let share = (raw / 2.0 - min / 2.0) / (max / 2.0 - min / 2.0);
+        (max > min && share.is_finite()).then(|| share.clamp(0.0, 1.0))
     }
 }
 

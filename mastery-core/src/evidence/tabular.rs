@@ -154,6 +154,9 @@ pub fn parse_oulad_assessments(
                 r.get(1).filter(|s| !s.is_empty()).ok_or_else(|| MasteryError::invalid("id_student", "is empty"))?;
             let day: Option<i64> = optional(r.get(2), "date_submitted")?;
             let score: Option<f64> = optional(r.get(4), "score")?;
+            if score.is_some_and(|s| !s.is_finite()) {
+                return Err(MasteryError::invalid("score", "must be a finite number"));
+            }
             if score.is_some_and(|s| !(0.0..=100.0).contains(&s)) {
                 return Err(MasteryError::invalid("score", "must lie within 0 and 100"));
             }
@@ -194,6 +197,9 @@ pub fn parse_oulad_vle(student_vle_csv: &str) -> Result<IngestReport> {
             let day: i64 = get(4, "date")?.parse().map_err(|_| MasteryError::invalid("date", "must be an integer"))?;
             let clicks: f64 =
                 get(5, "sum_click")?.parse().map_err(|_| MasteryError::invalid("sum_click", "is not a number"))?;
+            if !clicks.is_finite() {
+                return Err(MasteryError::invalid("sum_click", "must be a finite number"));
+            }
             Ok(Evidence {
                 id: EvidenceId::new(format!("oulad:vle:{module}-{presentation}:{student}:{site}:{day}:{index}")),
                 learner: UserId::new(student),

@@ -162,6 +162,9 @@ fn result(r: &Obj<'_>) -> Result<ResultParts> {
                     return Err(MasteryError::invalid("result.score.raw", "must lie within min and max"));
                 }
             }
+            if score.raw.is_some() && score.max.is_some() && score.normalized().is_none() {
+                return Err(MasteryError::invalid("result.score", "does not give a finite score"));
+            }
             Some(score)
         }
         None => None,

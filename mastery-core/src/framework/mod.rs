@@ -6,7 +6,7 @@
 
 mod case;
 
-use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -177,14 +177,16 @@ impl Framework {
             }
         }
         // Children in CASE order: sequenceNumber, then humanCodingScheme, then document order.
+        let items = &framework.items;
         child_links.sort_by(|x, y| {
-            let code = |i: usize| framework.items[i].human_coding_scheme.clone();
+            let code = |i: usize| items[i].human_coding_scheme.as_deref();
             (&x.0, x.2.is_none(), x.2, code(x.1), x.3).cmp(&(&y.0, y.2.is_none(), y.2, code(y.1), y.3))
         });
-        for (parent, child, _, _) in child_links {
-            let list = framework.children.entry(parent).or_default();
-            if !list.contains(&child) {
-                list.push(child);
+        // A link repeated in the package counts once (a set, so 100,000 siblings stay linear).
+        let mut linked: HashSet<(&str, usize)> = HashSet::with_capacity(child_links.len());
+        for (parent, child, _, _) in &child_links {
+            if linked.insert((parent.as_str(), *child)) {
+                framework.children.entry(parent.clone()).or_default().push(*child);
             }
         }
         framework.check_acyclic(&framework.parents, "isChildOf")?;
@@ -323,17 +325,7 @@ impl Framework {
         for a in &self.associations {
             *association_types.entry(a.association_type.as_str().to_owned()).or_insert(0) += 1;
         }
-        let mut depth = 0;
-        let mut frontier: Vec<(String, usize)> = vec![(self.identifier().to_owned(), 0)];
-        let mut seen = BTreeSet::new();
-        while let Some((node, d)) = frontier.pop() {
-            depth = depth.max(d);
-            for &c in self.children.get(&node).into_iter().flatten() {
-                if seen.insert((c, d + 1)) {
-                    frontier.push((self.items[c].identifier.clone(), d + 1));
-                }
-            }
-        }
+        let depth = self.depth();
         FrameworkSummary {
             identifier: self.identifier().to_owned(),
             title: self.title().to_owned(),
@@ -342,6 +334,55 @@ impl Framework {
             association_types,
             depth,
         }
+    }
+
+    /// The longest `isChildOf` path from the document, in linear time: the hierarchy is acyclic
+    /// (checked on import), so a node's depth is final once all its parents reachable from the
+    /// document have been visited (Kahn's order over the part reachable from the document).
+    fn depth(&self) -> usize {
+        let root = self.identifier();
+        let kids = |node: &str| self.children.get(node).map(Vec::as_slice).unwrap_or_default();
+        // Parent counts among the nodes reachable from the document.
+        let mut pending = vec![0usize; self.items.len()];
+        let mut reached = vec![false; self.items.len()];
+        let mut stack: Vec<usize> = Vec::new();
+        for &c in kids(root) {
+            pending[c] += 1;
+            if !reached[c] {
+                reached[c] = true;
+                stack.push(c);
+            }
+        }
+        while let Some(i) = stack.pop() {
+            for &c in kids(&self.items[i].identifier) {
+                pending[c] += 1;
+                if !reached[c] {
+                    reached[c] = true;
+                    stack.push(c);
+                }
+            }
+        }
+        let mut depth_of = vec![0usize; self.items.len()];
+        let mut ready: Vec<usize> = Vec::new();
+        for &c in kids(root) {
+            depth_of[c] = 1;
+            pending[c] -= 1;
+            if pending[c] == 0 {
+                ready.push(c);
+            }
+        }
+        let mut depth = 0;
+        while let Some(i) = ready.pop() {
+            depth = depth.max(depth_of[i]);
+            for &c in kids(&self.items[i].identifier) {
+                depth_of[c] = depth_of[c].max(depth_of[i] + 1);
+                pending[c] -= 1;
+                if pending[c] == 0 {
+                    ready.push(c);
+                }
+            }
+        }
+        depth
     }
 
     /// Fails with the competencies on a cycle of `edges` (child → parents, or item → prerequisites).

@@ -22,10 +22,14 @@ pub enum Freshness {
     NotMastered,
 }
 
+/// The longest half-life accepted: a hundred years.
+pub const MAX_HALF_LIFE_DAYS: f64 = 36_500.0;
+
 impl Decay {
+    /// A half-life of more than zero and at most [`MAX_HALF_LIFE_DAYS`] days.
     pub fn new(half_life_days: f64) -> Result<Self> {
-        if !(half_life_days.is_finite() && half_life_days > 0.0) {
-            return Err(MasteryError::invalid("half_life_days", "must be a positive number of days"));
+        if !(half_life_days.is_finite() && half_life_days > 0.0 && half_life_days <= MAX_HALF_LIFE_DAYS) {
+            return Err(MasteryError::invalid("half_life_days", "must be a positive number of days, at most 36500"));
         }
         Ok(Self { half_life_days })
     }
@@ -33,7 +37,13 @@ impl Decay {
     /// `value × 0.5^(elapsed / half-life)`; no decay before the last evidence.
     pub fn apply(&self, value: f64, last_evidence: Instant, now: Instant) -> f64 {
         let days = (now - last_evidence).num_milliseconds() as f64 / 86_400_000.0;
-        value * 0.5f64.powf(days.max(0.0) / self.half_life_days)
+        let decayed = value * 0.5f64.powf(days.max(0.0) / self.half_life_days);
+        // A hand-built half-life of 0 or NaN would give NaN: no decay is the honest reading.
+        if decayed.is_finite() {
+            decayed
+        } else {
+            value
+        }
     }
 
     /// When the decayed value falls below `threshold` (none: it never was above it). A
@@ -43,7 +53,15 @@ impl Decay {
             return None;
         }
         let days = self.half_life_days * (value / threshold).log2();
-        Some(last_evidence + chrono::Duration::milliseconds((days * 86_400_000.0) as i64))
+        // The struct's field is public, so a half-life `new` would refuse can still arrive here:
+        // a date past the end of the calendar saturates there instead of panicking.
+        let far = || chrono::DateTime::<chrono::Utc>::MAX_UTC.fixed_offset();
+        let millis = days * 86_400_000.0;
+        if !millis.is_finite() || millis.abs() >= i64::MAX as f64 {
+            return Some(if millis < 0.0 { last_evidence } else { far() });
+        }
+        let step = chrono::Duration::try_milliseconds(millis as i64);
+        Some(step.and_then(|s| last_evidence.checked_add_signed(s)).unwrap_or_else(far))
     }
 
     /// Mastered, needs re-verification, or not mastered, against `threshold`.
@@ -73,5 +91,17 @@ mod tests {
         // 0.96 decays to 0.48 in one half-life, so it stays above 0.48 for exactly 30 days.
         assert_eq!(d.mastered_until(0.96, t0, 0.48), Some(t1));
         assert_eq!(d.mastered_until(0.4, t0, 0.48), None);
+    }
+
+    #[test]
+    fn a_huge_half_life_is_refused_or_saturates() {
+        assert!(Decay::new(1e12).is_err() && Decay::new(f64::INFINITY).is_err() && Decay::new(36_500.0).is_ok());
+        let t0 = parse_instant("2026-01-01T00:00:00Z", "t").unwrap();
+        for half_life_days in [1e12, 1e300, f64::INFINITY, f64::NAN] {
+            let d = Decay { half_life_days };
+            let until = d.mastered_until(0.99, t0, 0.5);
+            assert!(until.is_some_and(|u| u >= t0) || half_life_days.is_nan(), "{half_life_days}");
+            assert!(d.apply(0.9, t0, t0).is_finite());
+        }
     }
 }

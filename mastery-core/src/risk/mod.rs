@@ -7,7 +7,7 @@ pub mod gbdt;
 pub use gbdt::{Gbdt, GbdtParams, Tree, Validation};
 mod synthetic;
 
-pub use synthetic::{synthetic_risk_data, SYNTHETIC_FEATURES};
+pub use synthetic::{synthetic_risk_data, MAX_SYNTHETIC_ROWS, SYNTHETIC_FEATURES};
 mod metrics;
 
 pub use metrics::{auc, brier, calibration_curve, evaluate, log_loss, pr_auc, CalibrationBin, Evaluation};

@@ -36,7 +36,12 @@ fn reader(text: &str) -> csv::Reader<&[u8]> {
 }
 
 fn number(value: Option<&str>) -> f64 {
-    value.filter(|v| !v.is_empty() && *v != "?").and_then(|v| v.parse().ok()).unwrap_or(f64::NAN)
+    // `inf` and `NaN` parse as floats in Rust: a non-finite cell is read as missing too.
+    value
+        .filter(|v| !v.is_empty() && *v != "?")
+        .and_then(|v| v.parse().ok())
+        .filter(|x: &f64| x.is_finite())
+        .unwrap_or(f64::NAN)
 }
 
 /// Ordinal codes of OULAD's categorical background (NaN when missing or unknown).

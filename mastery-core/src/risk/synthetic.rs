@@ -4,6 +4,7 @@
 
 use ndarray::Array2;
 
+use crate::error::{MasteryError, Result};
 use crate::mastery::rng::SplitMix64;
 
 /// Names of the generated columns.
@@ -55,8 +56,15 @@ impl Normal {
     }
 }
 
-/// `rows` learners: the feature matrix (NaN = missing) and labels (1 = at risk).
-pub fn synthetic_risk_data(rows: usize, seed: u64) -> (Array2<f64>, Vec<f64>) {
+/// The most rows [`synthetic_risk_data`] makes (2.4 GB of features).
+pub const MAX_SYNTHETIC_ROWS: usize = 10_000_000;
+
+/// `rows` learners (at most [`MAX_SYNTHETIC_ROWS`]): the feature matrix (NaN = missing) and
+/// labels (1 = at risk).
+pub fn synthetic_risk_data(rows: usize, seed: u64) -> Result<(Array2<f64>, Vec<f64>)> {
+    if rows > MAX_SYNTHETIC_ROWS {
+        return Err(MasteryError::invalid("rows", "must be at most 10000000"));
+    }
     let mut rng = Normal(SplitMix64::new(seed ^ 0x005E_ED0F_415C));
     let mut x = Array2::from_elem((rows, SYNTHETIC_FEATURES.len()), f64::NAN);
     let mut y = Vec::with_capacity(rows);
@@ -147,5 +155,5 @@ pub fn synthetic_risk_data(rows: usize, seed: u64) -> (Array2<f64>, Vec<f64>) {
             + 0.25 * context;
         y.push(if rng.uniform() < crate::risk::gbdt::sigmoid(logit) { 1.0 } else { 0.0 });
     }
-    (x, y)
+    Ok((x, y))
 }

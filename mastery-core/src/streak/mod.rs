@@ -170,6 +170,7 @@ pub fn evaluate_streak(
         zoned.push((a, zone));
     }
     let current = parse_zone(current_zone)?;
+    check_span(&zoned, now, current)?;
     let lived = lived_dates(&zoned.iter().map(|(a, z)| (a.at, *z)).collect::<Vec<_>>(), now, current);
     let today = now.with_timezone(&current).date_naive();
     let mut totals: BTreeMap<NaiveDate, (u32, f64, f64)> = BTreeMap::new();
@@ -202,6 +203,34 @@ pub fn evaluate_streak(
         Period::Daily => Ok(daily(&dates, &totals, &lived, today, policy, met)),
         Period::Weekly { week_start } => Ok(weekly(&dates, &totals, today, week_start, policy, met)),
     }
+}
+
+/// The earliest activity date a streak reads (older history is refused, not walked day by day).
+pub const EARLIEST_ACTIVITY: NaiveDate = match NaiveDate::from_ymd_opt(1900, 1, 1) {
+    Some(d) => d,
+    None => panic!("a valid date"),
+};
+
+/// The longest calendar a streak report covers, first activity to today: 50 years of days.
+pub const MAX_SPAN_DAYS: i64 = 50 * 366;
+
+/// Refuses histories whose calendar would be absurdly long (an activity dated year 1, or a `now`
+/// in year 9999): every date of the span is materialised, so it is bounded before any is.
+fn check_span(zoned: &[(&Activity, chrono_tz::Tz)], now: Instant, current: chrono_tz::Tz) -> Result<()> {
+    let today = now.with_timezone(&current).date_naive();
+    for (i, (a, zone)) in zoned.iter().enumerate() {
+        if a.at > now {
+            continue; // the future does not count, so it cannot stretch the calendar
+        }
+        let date = a.at.with_timezone(zone).date_naive();
+        if date < EARLIEST_ACTIVITY {
+            return Err(MasteryError::invalid(format!("activities[{i}].at"), "must not be before 1900-01-01"));
+        }
+        if (today - date).num_days() > MAX_SPAN_DAYS {
+            return Err(MasteryError::invalid(format!("activities[{i}].at"), "must lie within 50 years before now"));
+        }
+    }
+    Ok(())
 }
 
 /// The counting shared by daily and weekly streaks: one step per period.

@@ -89,12 +89,22 @@ __all__ = [
 Document = Union[str, bytes, Mapping[str, Any], list]
 
 
-def _text(document: Document) -> str:
-    if isinstance(document, bytes):
-        return document.decode("utf-8")
-    if isinstance(document, str):
-        return document
-    return _json.dumps(document)
+def _invalid(field: str, reason: str) -> MasteryError:
+    error = MasteryError(f"invalid {field}: {reason}")
+    error.code = "invalid_input"
+    error.field = field
+    return error
+
+
+def _text(document: Document) -> Any:
+    """Bytes decoded as UTF-8; text and data pass through (the native side reads data safely:
+    cycles, nesting and non-finite numbers are refused there, not by ``json.dumps``)."""
+    if isinstance(document, (bytes, bytearray)):
+        try:
+            return bytes(document).decode("utf-8")
+        except UnicodeDecodeError:
+            raise _invalid("text", "is not UTF-8 text") from None
+    return document
 
 
 def ingest_xapi(statements: Document, mapping: Optional[Mapping[str, Any]] = None) -> dict:
@@ -133,6 +143,8 @@ def evidence_frame(report: Mapping[str, Any]):
     """The accepted evidence of a report as a pandas DataFrame (requires pandas)."""
     import pandas as pd
 
+    if not isinstance(report, Mapping) or not isinstance(report.get("accepted"), list):
+        raise _invalid("report", "must be an ingest report with an `accepted` list")
     return pd.json_normalize(report["accepted"])
 
 
