@@ -438,7 +438,7 @@ pub fn streak_tracker(
     let today: core::time::Date = today.parse().map_err(|_| {
         err(core::MasteryError::InvalidInput { field: "today".into(), reason: "not a date (YYYY-MM-DD)".into() })
     })?;
-    to_js(&core::dashboard::streak_tracker(&report(report_value)?, today, weeks))
+    to_js(&core::dashboard::streak_tracker(&report(report_value)?, today, weeks).map_err(err)?)
 }
 
 /// Activity per date as weeks x weekdays.
