@@ -309,12 +309,22 @@ mod leakage {
     }
 }
 
-/// With the `parallel` feature, two threads train the same model as one.
+/// With the `parallel` feature, training runs on a pool of `num_threads` threads (not rayon's
+/// global pool), and one, two or every core train the same model.
 #[cfg(feature = "parallel")]
 #[test]
-fn thread_count_does_not_change_the_model() {
-    let (x, y) = synthetic_risk_data(150_000, 2);
+fn num_threads_is_honoured_and_does_not_change_the_model() {
+    // The global pool has two threads whatever the machine, so a fit that ignored num_threads
+    // would be seen running on two.
+    let _ = rayon::ThreadPoolBuilder::new().num_threads(2).build_global();
+    assert_eq!(rayon::current_num_threads(), 2);
     let one = GbdtParams { n_estimators: 5, num_threads: 1, ..GbdtParams::default() };
-    let two = GbdtParams { num_threads: 2, ..one.clone() };
-    assert_eq!(Gbdt::fit(x.view(), &y, &one, None).unwrap(), Gbdt::fit(x.view(), &y, &two, None).unwrap());
+    assert_eq!(Gbdt::training_threads(&one).unwrap(), 1);
+    assert_eq!(Gbdt::training_threads(&GbdtParams { num_threads: 3, ..one.clone() }).unwrap(), 3);
+    let (x, y) = synthetic_risk_data(150_000, 2);
+    let model = Gbdt::fit(x.view(), &y, &one, None).unwrap();
+    for threads in [2, 3, 0] {
+        let other = GbdtParams { num_threads: threads, ..one.clone() };
+        assert_eq!(Gbdt::fit(x.view(), &y, &other, None).unwrap(), model, "{threads} threads");
+    }
 }

@@ -42,8 +42,8 @@ pub struct GbdtParams {
     /// Stop when the validation log loss has not improved for this many rounds (0: never).
     pub early_stopping_rounds: usize,
     pub seed: u64,
-    /// Training threads with the `parallel` feature (0: one per core); ignored without it. The
-    /// model is the same whatever the number.
+    /// Training threads with the `parallel` feature (0: one per core); ignored without it. Each
+    /// fit runs on its own pool of this size. The model is the same whatever the number.
     pub num_threads: usize,
 }
 
@@ -155,9 +155,51 @@ fn log_loss(margins: &[f64], y: &[f64]) -> f64 {
     total / y.len().max(1) as f64
 }
 
+/// Runs `work` on a thread pool of `threads` threads (0: one per core) with the `parallel`
+/// feature, so the caller's `num_threads` holds whatever rayon's global pool is; on this thread
+/// without it.
+fn in_pool<R: Send>(threads: usize, work: impl FnOnce() -> R + Send) -> Result<R> {
+    #[cfg(feature = "parallel")]
+    {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .thread_name(|i| format!("mastery-gbdt-{i}"))
+            .build()
+            .map_err(|e| MasteryError::invalid("num_threads", format!("cannot start the training threads: {e}")))?;
+        Ok(pool.install(work))
+    }
+    #[cfg(not(feature = "parallel"))]
+    {
+        let _ = threads;
+        Ok(work())
+    }
+}
+
 impl Gbdt {
-    /// Trains on `x` (rows × features, NaN = missing) and labels 0/1.
+    /// The number of threads a fit with `params` trains on (what `rayon::current_num_threads()`
+    /// reports inside training; 1 without the `parallel` feature).
+    #[doc(hidden)]
+    pub fn training_threads(params: &GbdtParams) -> Result<usize> {
+        in_pool(params.num_threads, || {
+            #[cfg(feature = "parallel")]
+            return rayon::current_num_threads();
+            #[cfg(not(feature = "parallel"))]
+            return 1;
+        })
+    }
+
+    /// Trains on `x` (rows × features, NaN = missing) and labels 0/1, on `params.num_threads`
+    /// threads.
     pub fn fit(
+        x: ArrayView2<'_, f64>,
+        y: &[f64],
+        params: &GbdtParams,
+        validation: Option<Validation<'_>>,
+    ) -> Result<Self> {
+        in_pool(params.num_threads, || Self::fit_here(x, y, params, validation))?
+    }
+
+    fn fit_here(
         x: ArrayView2<'_, f64>,
         y: &[f64],
         params: &GbdtParams,
