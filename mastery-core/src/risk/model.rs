@@ -157,6 +157,10 @@ pub struct RiskModelFile {
     pub model_version: String,
     pub features: Vec<FeatureSpec>,
     pub estimator: Estimator,
+    /// What a host binding keeps with the model (the Python estimator's parameters and column
+    /// names); carried through load and save unread.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<serde_json::Value>,
 }
 
 impl RiskModelFile {
@@ -196,6 +200,7 @@ impl RiskModelFile {
             model_version: model_version.into(),
             features,
             estimator,
+            host: None,
         }
     }
 

@@ -158,6 +158,7 @@ class RiskClassifier:
     feature_importances_: Any
     classes_: Any
     n_features_in_: int
+    feature_names_in_: Any
 
 def risk_band(score: float, previous: Optional[str] = ..., bands: Optional[List[dict[str, Any]]] = ...) -> Optional[str]: ...
 def risk_metrics(p: List[float], y: List[float]) -> dict[str, Any]: ...
