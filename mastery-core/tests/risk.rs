@@ -75,6 +75,33 @@ fn tree_shap_equals_brute_force_shapley_values() {
     }
 }
 
+/// The leaf-path TreeSHAP of `shap_row` gives the recursive algorithm's values (`Tree::shap`),
+/// on shallow and deep trees where features repeat along a path, with missing values.
+#[test]
+fn tree_shap_by_leaf_paths_equals_the_recursive_algorithm() {
+    let (x, y) = synthetic_risk_data(4_000, 13);
+    for params in [
+        GbdtParams { n_estimators: 20, ..GbdtParams::default() },
+        GbdtParams { n_estimators: 5, num_leaves: 255, min_data_in_leaf: 2, ..GbdtParams::default() },
+        GbdtParams { n_estimators: 5, num_leaves: 40, feature_fraction: 0.1, seed: 4, ..GbdtParams::default() },
+    ] {
+        let model = Gbdt::fit(x.view(), &y, &params, None).unwrap();
+        for r in (0..4_000).step_by(97) {
+            let row = x.row(r).to_vec();
+            let mut expected = vec![0.0; model.features + 1];
+            expected[model.features] = model.init_score;
+            for t in &model.trees {
+                t.shap(&row, &mut expected);
+                expected[model.features] += t.expected_value();
+            }
+            let phi = model.shap_row(&row);
+            for (i, (a, b)) in phi.iter().zip(&expected).enumerate() {
+                assert!((a - b).abs() < 1e-9, "{} leaves, row {r}, feature {i}: {a} vs {b}", params.num_leaves);
+            }
+        }
+    }
+}
+
 #[test]
 fn monotone_constraints_hold_and_missing_values_learn_a_direction() {
     let (x, y) = synthetic_risk_data(8_000, 5);

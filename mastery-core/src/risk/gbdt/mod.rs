@@ -6,6 +6,7 @@
 
 mod bins;
 mod grow;
+mod shap;
 mod tree;
 
 use ndarray::ArrayView2;
@@ -118,6 +119,23 @@ pub struct Gbdt {
     /// The round with the best validation loss when early stopping ran (trees after it dropped).
     #[serde(default)]
     pub best_iteration: Option<usize>,
+    /// The leaf paths TreeSHAP walks, built at the first explanation.
+    #[serde(skip)]
+    shap: ShapCache,
+}
+
+/// [`shap::ShapTables`] for the trees they were built from (equal whatever it holds: it is
+/// derived from the model).
+#[derive(Debug, Clone, Default)]
+struct ShapCache(std::sync::OnceLock<(Fingerprint, shap::ShapTables)>);
+
+/// Tells whether the public fields changed since the tables were built.
+type Fingerprint = (usize, u64, usize);
+
+impl PartialEq for ShapCache {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
 }
 
 /// A validation set for early stopping.
@@ -243,7 +261,8 @@ impl Gbdt {
         let mut val_margin = validation.map(|v| vec![init_score; v.x.nrows()]);
         let mut val_row = vec![0.0; features];
         let mut rng = SplitMix64::new(params.seed);
-        let mut model = Self { features, init_score, trees: Vec::new(), best_iteration: None };
+        let mut model =
+            Self { features, init_score, trees: Vec::new(), best_iteration: None, shap: ShapCache::default() };
         let (mut best_loss, mut best_round) = (f64::INFINITY, 0usize);
         let mut rows_buf: Vec<u32> = Vec::with_capacity(rows);
 
@@ -396,14 +415,25 @@ impl Gbdt {
 
     /// TreeSHAP contributions of one row: one per feature, then the base value; they sum to
     /// the row's log-odds.
+    ///
+    /// Every leaf's path is prepared once per model (see `shap.rs`); [`Tree::shap`] is the
+    /// recursive algorithm, which gives the same values within rounding.
     pub fn shap_row(&self, row: &[f64]) -> Vec<f64> {
         let mut phi = vec![0.0; self.features + 1];
-        phi[self.features] = self.init_score;
-        for t in &self.trees {
-            t.shap(row, &mut phi);
-            phi[self.features] += t.expected_value();
+        let fingerprint = self.fingerprint();
+        let (built, tables) =
+            self.shap.0.get_or_init(|| (fingerprint, shap::ShapTables::new(self.init_score, &self.trees)));
+        if *built == fingerprint {
+            tables.row(row, &self.trees, &mut phi);
+        } else {
+            // The trees were changed after the tables were built.
+            shap::ShapTables::new(self.init_score, &self.trees).row(row, &self.trees, &mut phi);
         }
         phi
+    }
+
+    fn fingerprint(&self) -> Fingerprint {
+        (self.trees.len(), self.init_score.to_bits(), self.trees.iter().map(|t| t.feature.len()).sum())
     }
 
     /// Per feature: how many splits use it, and the loss reduction they bring.
