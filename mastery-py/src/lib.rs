@@ -3,6 +3,7 @@
 
 mod convert;
 mod error;
+mod fairness;
 mod risk;
 
 use mastery_core as core;
@@ -748,6 +749,7 @@ fn _mastery(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(risk::population_stability_index, m)?)?;
     m.add_function(wrap_pyfunction!(risk::risk_metrics, m)?)?;
     m.add_function(wrap_pyfunction!(risk::synthetic_risk_data, m)?)?;
+    m.add_function(wrap_pyfunction!(fairness::fairness_report, m)?)?;
     m.add_function(wrap_pyfunction!(proficiency_scale, m)?)?;
     m.add_function(wrap_pyfunction!(rating_for, m)?)?;
     m.add_function(wrap_pyfunction!(frontier, m)?)?;
