@@ -277,6 +277,13 @@ fn run(op: &str, input: &Value) -> Result<Value, MasteryError> {
             let bands = input.get("bands").map(from);
             to_json(mastery_core::risk::risk_band(input["score"].as_f64().unwrap(), input["previous"].as_str(), bands)?)
         }
+        "fairness_report" => {
+            let numbers: Vec<f64> = from(&input["scores"]);
+            let labels: Vec<f64> = from(&input["labels"]);
+            let groups: Vec<String> = from(&input["groups"]);
+            let threshold = input["threshold"].as_f64().unwrap();
+            to_json(mastery_core::risk::fairness_report(&numbers, &labels, &groups, threshold)?)
+        }
         "render_ring_chart" => Value::String(render_ring_chart(&from(&input["chart"]))),
         other => panic!("unknown op {other}"),
     })

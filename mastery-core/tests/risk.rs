@@ -75,6 +75,33 @@ fn tree_shap_equals_brute_force_shapley_values() {
     }
 }
 
+/// The leaf-path TreeSHAP of `shap_row` gives the recursive algorithm's values (`Tree::shap`),
+/// on shallow and deep trees where features repeat along a path, with missing values.
+#[test]
+fn tree_shap_by_leaf_paths_equals_the_recursive_algorithm() {
+    let (x, y) = synthetic_risk_data(4_000, 13).unwrap();
+    for params in [
+        GbdtParams { n_estimators: 20, ..GbdtParams::default() },
+        GbdtParams { n_estimators: 5, num_leaves: 255, min_data_in_leaf: 2, ..GbdtParams::default() },
+        GbdtParams { n_estimators: 5, num_leaves: 40, feature_fraction: 0.1, seed: 4, ..GbdtParams::default() },
+    ] {
+        let model = Gbdt::fit(x.view(), &y, &params, None).unwrap();
+        for r in (0..4_000).step_by(97) {
+            let row = x.row(r).to_vec();
+            let mut expected = vec![0.0; model.features + 1];
+            expected[model.features] = model.init_score;
+            for t in &model.trees {
+                t.shap(&row, &mut expected);
+                expected[model.features] += t.expected_value();
+            }
+            let phi = model.shap_row(&row);
+            for (i, (a, b)) in phi.iter().zip(&expected).enumerate() {
+                assert!((a - b).abs() < 1e-9, "{} leaves, row {r}, feature {i}: {a} vs {b}", params.num_leaves);
+            }
+        }
+    }
+}
+
 #[test]
 fn monotone_constraints_hold_and_missing_values_learn_a_direction() {
     let (x, y) = synthetic_risk_data(8_000, 5).unwrap();
@@ -163,6 +190,68 @@ fn oulad_day_60_auc() {
     let score = auc(&p, &test.y).unwrap();
     eprintln!("OULAD day 60: {} train rows, {} test rows, test AUC {score:.4}", train.y.len(), test.y.len());
     assert!(score >= 0.78, "AUC {score}");
+}
+
+/// OULAD's protected attributes stay out of training unless the host opts in; the model file
+/// records the choice (old files without the record still load), and no explanation gives a
+/// protected attribute as a reason even when the model was trained on it.
+#[test]
+fn protected_attributes_are_opt_in_recorded_and_never_a_reason() {
+    let (train, _) = oulad(60.0);
+    let protected = ["gender", "region", "highest_education", "imd_band", "age_band", "disability"];
+    assert!(train.features.iter().all(|f| !f.protected && !protected.contains(&f.name.as_str())));
+    assert_eq!(train.left_out, protected);
+    assert_eq!(train.groups.keys().map(String::as_str).collect::<Vec<_>>(), {
+        let mut sorted = protected.to_vec();
+        sorted.sort_unstable();
+        sorted
+    });
+    assert!(train.groups.values().all(|g| g.len() == train.y.len()));
+    let params = GbdtParams { n_estimators: 40, min_data_in_leaf: 40, ..GbdtParams::default() };
+    let plain = RiskModelFile::train_gbdt("plain", train.features.clone(), train.x.view(), &train.y, &params, None)
+        .unwrap()
+        .with_left_out(&train.left_out);
+    assert!(plain.protected.used.is_empty() && plain.protected.left_out.len() == 6);
+
+    let info = gunzip("studentInfo.csv.gz");
+    let registration = gunzip("studentRegistration.csv.gz");
+    let results = gunzip("studentAssessment.csv.gz");
+    let assessments = std::fs::read_to_string(
+        std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fixtures/data/oulad/assessments.csv"),
+    )
+    .unwrap();
+    let tables = OuladTables {
+        student_info: &info,
+        student_registration: &registration,
+        assessments: &assessments,
+        student_assessment: &results,
+    };
+    let with = OuladOptions { include_protected: true };
+    let all = oulad_risk_table_with(tables, 60.0, |_, p| p.starts_with("2013"), with).unwrap();
+    assert!(all.left_out.is_empty() && all.features.len() == train.features.len() + 6);
+    let model = RiskModelFile::train_gbdt("all", all.features.clone(), all.x.view(), &all.y, &params, None).unwrap();
+    let mut used = model.protected.used.clone();
+    used.sort_unstable();
+    let mut expected = protected.to_vec();
+    expected.sort_unstable();
+    assert_eq!(used, expected);
+    let is_protected: Vec<bool> = all.features.iter().map(|f| f.protected).collect();
+    let mut protected_pushes = 0;
+    for r in 0..2_000 {
+        let row = all.x.row(r).to_vec();
+        let e = model.explain(&row, 30).unwrap();
+        protected_pushes += (0..row.len()).filter(|&i| is_protected[i] && e.contributions[i] > 0.0).count();
+        assert!(e.reasons.iter().all(|reason| !protected.contains(&reason.feature.as_str())), "{:?}", e.reasons);
+    }
+    assert!(protected_pushes > 0, "the protected features do move scores; they are only kept out of the reasons");
+    // The record round-trips, and a file from before it loads with an empty record.
+    let loaded = RiskModelFile::from_json(&model.to_json()).unwrap();
+    assert_eq!(loaded.protected, model.protected);
+    assert!(loaded.features.iter().filter(|f| f.protected).count() == 6);
+    let mut old: serde_json::Value = serde_json::from_str(&plain.to_json()).unwrap();
+    old.as_object_mut().unwrap().remove("protected");
+    let old = RiskModelFile::from_json(&old.to_string()).unwrap();
+    assert_eq!(old.protected, ProtectedAttributes::default());
 }
 
 #[test]
@@ -309,12 +398,22 @@ mod leakage {
     }
 }
 
-/// With the `parallel` feature, two threads train the same model as one.
+/// With the `parallel` feature, training runs on a pool of `num_threads` threads (not rayon's
+/// global pool), and one, two or every core train the same model.
 #[cfg(feature = "parallel")]
 #[test]
-fn thread_count_does_not_change_the_model() {
-    let (x, y) = synthetic_risk_data(150_000, 2).unwrap();
+fn num_threads_is_honoured_and_does_not_change_the_model() {
+    // The global pool has two threads whatever the machine, so a fit that ignored num_threads
+    // would be seen running on two.
+    let _ = rayon::ThreadPoolBuilder::new().num_threads(2).build_global();
+    assert_eq!(rayon::current_num_threads(), 2);
     let one = GbdtParams { n_estimators: 5, num_threads: 1, ..GbdtParams::default() };
-    let two = GbdtParams { num_threads: 2, ..one.clone() };
-    assert_eq!(Gbdt::fit(x.view(), &y, &one, None).unwrap(), Gbdt::fit(x.view(), &y, &two, None).unwrap());
+    assert_eq!(Gbdt::training_threads(&one).unwrap(), 1);
+    assert_eq!(Gbdt::training_threads(&GbdtParams { num_threads: 3, ..one.clone() }).unwrap(), 3);
+    let (x, y) = synthetic_risk_data(150_000, 2).unwrap();
+    let model = Gbdt::fit(x.view(), &y, &one, None).unwrap();
+    for threads in [2, 3, 0] {
+        let other = GbdtParams { num_threads: threads, ..one.clone() };
+        assert_eq!(Gbdt::fit(x.view(), &y, &other, None).unwrap(), model, "{threads} threads");
+    }
 }

@@ -6,6 +6,7 @@ mod convert;
 mod credential;
 mod dashboard;
 mod error;
+mod fairness;
 mod mastery;
 mod risk;
 

@@ -159,6 +159,11 @@ fun run(fixtures: File, op: String, input: JsonObject): JsonElement = when (op) 
         val previous = input.get("previous")?.takeIf { !it.isJsonNull }?.asString
         riskBand(input.get("score").asDouble, previous, bands)?.let { JsonPrimitive(it) } ?: JsonNull.INSTANCE
     }
+    "fairness_report" -> {
+        fun doubles(key: String) = input.getAsJsonArray(key).map { it.asDouble }
+        val groups = input.getAsJsonArray("groups").map { it.asString }
+        plain(fairnessReport(doubles("scores"), doubles("labels"), groups, input.get("threshold").asDouble))
+    }
     "unbake_png" -> unbakePng(File(fixtures, input.get("file").asString).readBytes())
         ?.let { JsonObject().apply { addProperty("version", it.version.name.lowercase()); addProperty("text", it.text) } }
         ?: JsonNull.INSTANCE

@@ -148,6 +148,9 @@ def run(op, inp):
     if op == "risk_band":
         bands = [m.RiskBand(name=b["name"], enter=b["enter"], exit=b["exit"]) for b in inp.get("bands", [])]
         return m.risk_band(inp["score"], inp["previous"], bands)
+    if op == "fairness_report":
+        floats = lambda key: [float(v) for v in inp[key]]  # noqa: E731
+        return plain(m.fairness_report(floats("scores"), floats("labels"), inp["groups"], float(inp["threshold"])))
     if op == "unbake_png":
         found = m.unbake_png((FIXTURES / inp["file"]).read_bytes())
         return None if found is None else {"version": found.version.name.lower(), "text": found.text}

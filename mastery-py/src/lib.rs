@@ -8,6 +8,7 @@
 
 mod convert;
 mod error;
+mod fairness;
 mod risk;
 
 use std::collections::BTreeMap;
@@ -807,6 +808,7 @@ fn _mastery(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(risk::population_stability_index, m)?)?;
     m.add_function(wrap_pyfunction!(risk::risk_metrics, m)?)?;
     m.add_function(wrap_pyfunction!(risk::synthetic_risk_data, m)?)?;
+    m.add_function(wrap_pyfunction!(fairness::fairness_report, m)?)?;
     m.add_function(wrap_pyfunction!(proficiency_scale, m)?)?;
     m.add_function(wrap_pyfunction!(rating_for, m)?)?;
     m.add_function(wrap_pyfunction!(frontier, m)?)?;

@@ -113,6 +113,8 @@ def run(op, inp):
         return model.explain([math.nan if v is None else v for v in inp["row"]], inp["top"])
     if op == "risk_band":
         return mastery.risk_band(inp["score"], inp["previous"], inp.get("bands"))
+    if op == "fairness_report":
+        return mastery.fairness_report(inp["scores"], inp["labels"], inp["groups"], inp["threshold"])
     if op == "unbake_png":
         found = mastery.unbake_png((FIXTURES / inp["file"]).read_bytes())
         return None if found is None else {"version": found[0], "text": found[1]}

@@ -2,6 +2,7 @@
 
 mod convert;
 mod error;
+mod fairness;
 
 use mastery_core as core;
 use wasm_bindgen::prelude::*;

@@ -79,6 +79,8 @@ function run(op, input) {
       return model.explain(Float64Array.from(input.row.map((v) => v ?? NaN)), input.top);
     }
     case "risk_band": return m.riskBand(input.score, input.previous ?? null, input.bands ?? null) ?? null;
+    case "fairness_report":
+      return m.fairnessReport(Float64Array.from(input.scores), Float64Array.from(input.labels), input.groups, input.threshold);
     case "unbake_png": return m.unbakePng(readFileSync(join(FIXTURES, input.file)));
     case "render_ring_chart": return m.renderSvg("ring_chart", input.chart);
     default: throw new TypeError(`unknown op ${op}`);

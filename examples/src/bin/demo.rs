@@ -441,28 +441,88 @@ fn risk_demo() -> Result<(), Box<dyn Error>> {
         student_assessment: &results,
     };
     let cutoff = 60.0;
+    // Protected attributes (gender, region, prior education, deprivation, age, disability) stay
+    // out of training by default; the second model opts in, for comparison only.
     let train = oulad_risk_table(tables, cutoff, |_, p| p.starts_with("2013"))?;
     let test = oulad_risk_table(tables, cutoff, |_, p| p.starts_with("2014"))?;
-    let monotone = train.features.iter().map(|f| f.monotone).collect();
-    let params = GbdtParams {
-        n_estimators: 300,
-        learning_rate: 0.05,
-        min_data_in_leaf: 40,
-        monotone_constraints: monotone,
-        ..GbdtParams::default()
+    let with = OuladOptions { include_protected: true };
+    let train_all = oulad_risk_table_with(tables, cutoff, |_, p| p.starts_with("2013"), with)?;
+    let test_all = oulad_risk_table_with(tables, cutoff, |_, p| p.starts_with("2014"), with)?;
+    let fit = |table: &RiskTable, version: &str| {
+        let params = GbdtParams {
+            n_estimators: 300,
+            learning_rate: 0.05,
+            min_data_in_leaf: 40,
+            monotone_constraints: table.features.iter().map(|f| f.monotone).collect(),
+            ..GbdtParams::default()
+        };
+        RiskModelFile::train_gbdt(version, table.features.clone(), table.x.view(), &table.y, &params, None)
+            .map(|m| m.with_left_out(&table.left_out))
     };
-    let model =
-        RiskModelFile::train_gbdt("oulad-day60-2013", train.features.clone(), train.x.view(), &train.y, &params, None)?;
+    let model = fit(&train, "oulad-day60-2013")?;
+    let model_all = fit(&train_all, "oulad-day60-2013-protected")?;
     let p = model.predict_proba(test.x.view())?;
+    let p_all = model_all.predict_proba(test_all.x.view())?;
     let e = evaluate(&p, &test.y)?;
+    let e_all = evaluate(&p_all, &test_all.y)?;
     println!(
-        "\nAt-risk prediction (OULAD, day {cutoff}, no click data): trained on {} learners of 2013, tested on {} of 2014: AUC {:.3}, PR AUC {:.3}, Brier {:.3}",
+        "\nAt-risk prediction (OULAD, day {cutoff}, no click data): trained on {} learners of 2013, tested on {} of 2014: AUC {:.3}, PR AUC {:.3}, Brier {:.3} without the protected attributes; AUC {:.3}, PR AUC {:.3}, Brier {:.3} with them",
         train.y.len(),
         test.y.len(),
         e.auc,
         e.pr_auc,
-        e.brier
+        e.brier,
+        e_all.auc,
+        e_all.pr_auc,
+        e_all.brier
     );
+    // The fairness audit of both models on the 2014 learners, at the alert threshold (the
+    // lowest band's entry score).
+    let threshold = RiskBands::default().bands.last().map_or(0.4, |b| b.enter);
+    println!(
+        "  Fairness audit at the alert threshold {threshold} (without | with the protected attributes): AUC, selection rate, false-positive rate, false-negative rate, mean score / base rate"
+    );
+    let show = |v: Option<f64>| v.map_or_else(|| "  -  ".to_owned(), |v| format!("{v:.3}"));
+    for (attribute, groups) in &test.groups {
+        let a = fairness_report(&p, &test.y, groups, threshold)?;
+        let b = fairness_report(&p_all, &test_all.y, &test_all.groups[attribute], threshold)?;
+        println!("  {attribute}:");
+        for (x, y) in a.groups.iter().zip(&b.groups) {
+            println!(
+                "    {:<28} {:>5}  {} {:.3} {} {} {:.3}/{:.3} | {} {:.3} {} {} {:.3}/{:.3}",
+                x.group,
+                x.count,
+                show(x.auc),
+                x.selection_rate,
+                show(x.false_positive_rate),
+                show(x.false_negative_rate),
+                x.mean_score,
+                x.base_rate,
+                show(y.auc),
+                y.selection_rate,
+                show(y.false_positive_rate),
+                show(y.false_negative_rate),
+                y.mean_score,
+                y.base_rate
+            );
+        }
+        let (g, h) = (&a.gaps, &b.gaps);
+        println!(
+            "    {:<28} {:>5}  {} {:.3} {} {} {:.3} (calibration) | {} {:.3} {} {} {:.3}",
+            "gap (max - min)",
+            "",
+            show(g.auc),
+            g.selection_rate,
+            show(g.false_positive_rate),
+            show(g.false_negative_rate),
+            g.calibration,
+            show(h.auc),
+            h.selection_rate,
+            show(h.false_positive_rate),
+            show(h.false_negative_rate),
+            h.calibration
+        );
+    }
     let out = Path::new(env!("CARGO_MANIFEST_DIR")).join("out");
     fs::create_dir_all(&out)?;
     fs::write(out.join("risk_model.json"), model.to_json())?;

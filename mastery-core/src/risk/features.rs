@@ -14,11 +14,20 @@ pub struct FeatureSpec {
     /// +1: risk may only rise with the value; -1: only fall; 0: free (a monotone constraint).
     #[serde(default)]
     pub monotone: i8,
+    /// A protected attribute (gender, age, disability, deprivation, region, prior education):
+    /// left out of training unless the host opts in, and never given as a reason.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub protected: bool,
 }
 
 impl FeatureSpec {
     pub fn new(name: &str, display: &str, reason: &str, monotone: i8) -> Self {
-        Self { name: name.into(), display: display.into(), reason: reason.into(), monotone }
+        Self { name: name.into(), display: display.into(), reason: reason.into(), monotone, protected: false }
+    }
+
+    /// The same feature, marked protected.
+    pub fn protected(self) -> Self {
+        Self { protected: true, ..self }
     }
 
     /// The reason in words for a value (missing values say so).

@@ -17,7 +17,7 @@ mod oulad;
 pub use features::{
     activity_features, build_features, ActivityEvent, FeatureSpec, LearnerActivity, MasteryObservation, Submission,
 };
-pub use oulad::{oulad_risk_table, OuladTables, RiskTable};
+pub use oulad::{oulad_risk_table, oulad_risk_table_with, OuladOptions, OuladTables, RiskTable};
 mod alerts;
 mod model;
 
@@ -25,4 +25,10 @@ pub use alerts::{
     population_stability_index, risk_alerts, risk_band, Alert, PredictionLog, PredictionRecord, RetrainDecision,
     RetrainPolicy, RiskBand, RiskBands,
 };
-pub use model::{Estimator, Explanation, Logistic, Reason, RiskModel, RiskModelFile, MODEL_FORMAT, MODEL_VERSION};
+pub use model::{
+    Estimator, Explanation, Logistic, ProtectedAttributes, Reason, RiskModel, RiskModelFile, MODEL_FORMAT,
+    MODEL_VERSION,
+};
+mod fairness;
+
+pub use fairness::{fairness_report, FairnessGaps, FairnessReport, GroupFairness};

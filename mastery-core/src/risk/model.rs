@@ -52,7 +52,11 @@ pub trait RiskModel {
         let one =
             ArrayView2::from_shape((1, row.len()), row).map_err(|e| MasteryError::invalid("row", e.to_string()))?;
         let margin = self.margins(one)?[0];
-        let mut order: Vec<usize> = (0..contributions.len()).filter(|&i| contributions[i] > 0.0).collect();
+        // A protected attribute is never a reason (it may still move the score when the host
+        // opted in to training on it).
+        let protected = |i: usize| self.features().get(i).is_some_and(|f| f.protected);
+        let mut order: Vec<usize> =
+            (0..contributions.len()).filter(|&i| contributions[i] > 0.0 && !protected(i)).collect();
         order.sort_by(|a, b| contributions[*b].total_cmp(&contributions[*a]).then(a.cmp(b)));
         let reasons = order
             .into_iter()
@@ -157,6 +161,25 @@ pub struct RiskModelFile {
     pub model_version: String,
     pub features: Vec<FeatureSpec>,
     pub estimator: Estimator,
+    /// What a host binding keeps with the model (the Python estimator's parameters and column
+    /// names); carried through load and save unread.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<serde_json::Value>,
+    /// Which protected attributes the model was trained on, and which the training table had
+    /// and left out (files from before this record load with both empty).
+    #[serde(default)]
+    pub protected: ProtectedAttributes,
+}
+
+/// The record of the choice to train on protected attributes or not.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ProtectedAttributes {
+    /// Protected features among the model's features: non-empty only when the host opted in.
+    #[serde(default)]
+    pub used: Vec<String>,
+    /// Protected attributes the training table had and left out of training.
+    #[serde(default)]
+    pub left_out: Vec<String>,
 }
 
 impl RiskModelFile {
@@ -190,13 +213,23 @@ impl RiskModelFile {
     }
 
     pub fn new(model_version: &str, features: Vec<FeatureSpec>, estimator: Estimator) -> Self {
+        let used = features.iter().filter(|f| f.protected).map(|f| f.name.clone()).collect();
         Self {
             format: MODEL_FORMAT.into(),
             version: MODEL_VERSION,
             model_version: model_version.into(),
             features,
             estimator,
+            host: None,
+            protected: ProtectedAttributes { used, left_out: Vec::new() },
         }
+    }
+
+    /// Records the protected attributes the training table left out (see
+    /// [`super::RiskTable::left_out`]).
+    pub fn with_left_out(mut self, left_out: &[String]) -> Self {
+        self.protected.left_out = left_out.to_vec();
+        self
     }
 
     pub fn to_json(&self) -> String {

@@ -40,6 +40,7 @@ from ._mastery import (
 from ._mastery import population_stability_index, risk_band, risk_metrics, synthetic_risk_data
 from .bkt import BKTModel
 from .risk import NativeRiskModel, RiskClassifier
+from .fairness import fairness_frame, fairness_report
 
 __all__ = [
     "Framework",
@@ -51,6 +52,8 @@ __all__ = [
     "evidence_frame",
     "BKTModel",
     "RiskClassifier",
+    "fairness_report",
+    "fairness_frame",
     "NativeRiskModel",
     "risk_band",
     "risk_metrics",

@@ -9,28 +9,139 @@ builds load and score bit for bit the same.
 
 from __future__ import annotations
 
+import json
 import os
 from typing import Any, Dict, List, Optional, Sequence
 
 import numpy as np
 
-from ._mastery import NativeRiskModel
+from ._mastery import MasteryError, NativeRiskModel
 
 try:  # With scikit-learn installed, RiskClassifier is a real sklearn estimator (clone, pipelines).
     from sklearn.base import BaseEstimator, ClassifierMixin
+    from sklearn.exceptions import NotFittedError
+    from sklearn.utils.validation import check_is_fitted
 
+    try:
+        from sklearn.utils.validation import validate_data as _sk_validate_data  # scikit-learn >= 1.6
+    except ImportError:  # pragma: no cover - older scikit-learn: validated here instead
+        _sk_validate_data = None
     _BASES: tuple = (ClassifierMixin, BaseEstimator)
 except ImportError:  # pragma: no cover - sklearn is optional
-    _BASES = (object,)
+    _sk_validate_data = None
 
-__all__ = ["RiskClassifier", "NativeRiskModel"]
+    class NotFittedError(ValueError, AttributeError):
+        """The estimator is used before ``fit`` (scikit-learn's exception when it is installed)."""
+
+    def check_is_fitted(estimator, attributes=None):
+        if not hasattr(estimator, "model_"):
+            raise NotFittedError(
+                f"This {type(estimator).__name__} instance is not fitted yet. Call 'fit' with appropriate "
+                "arguments before using this estimator.")
+
+    class _ParamsBase:
+        """``get_params``/``set_params`` from the ``__init__`` signature, as scikit-learn's."""
+
+        @classmethod
+        def _get_param_names(cls) -> List[str]:
+            import inspect
+
+            return [p for p in inspect.signature(cls.__init__).parameters if p != "self"]
+
+        def get_params(self, deep: bool = True) -> Dict[str, Any]:
+            return {name: getattr(self, name) for name in self._get_param_names()}
+
+        def set_params(self, **params):
+            valid = self._get_param_names()
+            for name, value in params.items():
+                if name not in valid:
+                    raise ValueError(f"Invalid parameter {name!r} for estimator {type(self).__name__}.")
+                setattr(self, name, value)
+            return self
+
+        def score(self, X, y) -> float:
+            """Accuracy, as scikit-learn classifiers score."""
+            return float(np.mean(self.predict(X) == np.asarray(y).ravel()))
+
+    _BASES = (_ParamsBase,)
+
+__all__ = ["RiskClassifier", "NativeRiskModel", "FeatureMismatchError", "NotFittedError"]
+
+# Where RiskClassifier keeps its own state in the model file's `host` object.
+_HOST_KEY = "sklearn"
+
+
+class FeatureMismatchError(MasteryError, ValueError):
+    """The columns given are not the ones the model was fitted on (``code`` "invalid_input",
+    ``field`` "features"); a ``ValueError`` too, as scikit-learn raises."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.code = "invalid_input"
+        self.field = "features"
+
+
+def _column_names(X) -> Optional[List[str]]:
+    """The column names of a pandas or polars DataFrame when they are all strings."""
+    columns = getattr(X, "columns", None)
+    if columns is None or isinstance(X, np.ndarray):
+        return None
+    names = list(columns)
+    return [str(c) for c in names] if names and all(isinstance(c, str) for c in names) else None
+
+
+def _in_fit_order(X, expected: Optional[np.ndarray]):
+    """X with its columns in the order seen at fit: a DataFrame whose columns are the same names
+    in another order is reordered by name; a missing or an unexpected column is refused."""
+    if expected is None:
+        return X
+    names = _column_names(X)
+    if names is None:
+        return X
+    want = [str(n) for n in expected]
+    if names == want:
+        return X
+    missing = [n for n in want if n not in set(names)]
+    extra = [n for n in names if n not in set(want)]
+    if missing or extra or len(names) != len(want):
+        parts = []
+        if missing:
+            parts.append(f"missing the columns {missing}")
+        if extra:
+            parts.append(f"has columns not seen at fit {extra}")
+        if not parts:
+            parts.append("has repeated columns")
+        raise FeatureMismatchError("X " + " and ".join(parts) + f"; the model was fitted on {want}")
+    if hasattr(X, "loc"):  # pandas
+        return X.loc[:, want]
+    return X.select(want)  # polars
 
 
 def _matrix(X) -> np.ndarray:
-    """A C-contiguous float64 view of X (no copy when it already is one); None/NA become NaN."""
-    if hasattr(X, "to_numpy"):
+    """A C-contiguous float64 view of X (no copy when it already is one); None/NA become NaN.
+    Used without scikit-learn >= 1.6, whose ``validate_data`` does this otherwise."""
+    module = type(X).__module__.split(".")[0]
+    if module == "polars":
+        X = X.to_numpy()
+    elif hasattr(X, "to_numpy"):
         X = X.to_numpy(dtype=np.float64, na_value=np.nan)
-    return np.ascontiguousarray(X, dtype=np.float64)
+    X = np.asarray(X, dtype=np.float64)
+    if X.ndim != 2:
+        raise ValueError(f"Expected a 2D array, got {X.ndim}D; reshape a single row with X.reshape(1, -1)")
+    if np.isinf(X).any():
+        raise ValueError("Input X contains infinity (NaN means missing)")
+    return np.ascontiguousarray(X)
+
+
+def _jsonable(value):
+    """Parameters as JSON (numpy scalars and arrays become Python ones)."""
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
 
 
 class RiskClassifier(*_BASES):  # type: ignore[misc]
@@ -83,24 +194,7 @@ class RiskClassifier(*_BASES):  # type: ignore[misc]
         self.n_jobs = n_jobs
         self.feature_specs = feature_specs
 
-    # scikit-learn's estimator protocol -------------------------------------------------------
-    _PARAMS = (
-        "n_estimators", "learning_rate", "num_leaves", "max_depth", "max_bin", "min_child_samples",
-        "min_child_weight", "reg_lambda", "min_split_gain", "subsample", "colsample_bytree",
-        "scale_pos_weight", "monotone_constraints", "early_stopping_rounds", "random_state", "n_jobs",
-        "feature_specs",
-    )
-
-    def get_params(self, deep: bool = True) -> Dict[str, Any]:
-        return {name: getattr(self, name) for name in self._PARAMS}
-
-    def set_params(self, **params) -> "RiskClassifier":
-        for name, value in params.items():
-            if name not in self._PARAMS:
-                raise ValueError(f"invalid parameter {name!r} for RiskClassifier")
-            setattr(self, name, value)
-        return self
-
+    # scikit-learn's estimator protocol (get_params/set_params come from BaseEstimator) -------
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()  # only called by scikit-learn >= 1.6, so it is there
         tags.input_tags.allow_nan = True
@@ -127,65 +221,114 @@ class RiskClassifier(*_BASES):  # type: ignore[misc]
             "num_threads": 0 if threads is None or threads < 0 else int(threads),
         }
 
+    def _validate(self, X, reset: bool, y=None, feature_names: Optional[Sequence[str]] = None):
+        """X as a C-contiguous float64 matrix (and y as an array), checked against ``fit``: the
+        number of columns, and for a DataFrame the column names (reordered by name when they
+        are all there in another order). ``reset`` records them (in ``fit``)."""
+        if not reset:
+            X = _in_fit_order(X, getattr(self, "feature_names_in_", None))
+        if _sk_validate_data is not None:
+            check = dict(dtype=np.float64, ensure_all_finite="allow-nan", order="C")
+            if y is None:
+                out = _sk_validate_data(self, X, reset=reset, **check)
+            else:
+                out = _sk_validate_data(self, X, y, reset=reset, y_numeric=False, multi_output=False, **check)
+        else:
+            names = _column_names(X)
+            x = _matrix(X)
+            if reset:
+                self.n_features_in_ = x.shape[1]
+                if names is not None:
+                    self.feature_names_in_ = np.asarray(names, dtype=object)
+                elif hasattr(self, "feature_names_in_"):
+                    del self.feature_names_in_
+            elif x.shape[1] != self.n_features_in_:
+                raise ValueError(
+                    f"X has {x.shape[1]} features, but {type(self).__name__} is expecting "
+                    f"{self.n_features_in_} features as input.")
+            out = x if y is None else (x, np.asarray(y).ravel())
+        if reset and feature_names is not None and not hasattr(self, "feature_names_in_"):
+            if len(feature_names) != self.n_features_in_:
+                raise FeatureMismatchError("feature_names must name every column of X")
+        return out
+
     def fit(self, X, y, eval_set=None, feature_names: Optional[Sequence[str]] = None) -> "RiskClassifier":
-        """Trains on X (NaN = missing) and y (0/1, or two classes that sort so)."""
-        names = list(feature_names) if feature_names is not None else (
-            [str(c) for c in X.columns] if hasattr(X, "columns") else None)
-        x = _matrix(X)
-        raw = np.asarray(y).ravel()
+        """Trains on X (NaN = missing) and y (0/1, or two classes that sort so). The column
+        names of a pandas or polars DataFrame become ``feature_names_in_``, and later calls
+        must give the same columns (in any order); ``feature_names`` names the columns of an
+        array."""
+        x, raw = self._validate(X, reset=True, y=y, feature_names=feature_names)
+        x = np.ascontiguousarray(x, dtype=np.float64)
         self.classes_ = np.unique(raw)
         if len(self.classes_) != 2:
             raise ValueError("RiskClassifier needs exactly two classes in y")
         labels = (raw == self.classes_[1]).astype(np.float64)
-        if names is None:
+        if hasattr(self, "feature_names_in_"):
+            names = [str(n) for n in self.feature_names_in_]
+        elif feature_names is not None:
+            names = [str(n) for n in feature_names]
+        else:
             names = [f"x{i}" for i in range(x.shape[1])]
         eval_x = eval_y = None
         if eval_set:
             ex, ey = eval_set[0] if isinstance(eval_set, list) else eval_set
-            eval_x = _matrix(ex)
+            eval_x = np.ascontiguousarray(self._validate(ex, reset=False), dtype=np.float64)
             eval_y = (np.asarray(ey).ravel() == self.classes_[1]).astype(np.float64)
         self.model_ = NativeRiskModel.train_gbdt(
             x, labels, names, self._core_params(), self.feature_specs, eval_x, eval_y)
-        self.n_features_in_ = x.shape[1]
-        if hasattr(X, "columns"):
-            self.feature_names_in_ = np.asarray(names, dtype=object)
+        self._fitted_attributes()
+        return self
+
+    def _fitted_attributes(self) -> None:
         splits, gains = self.model_.importance()
         self.feature_importances_ = np.asarray(splits, dtype=np.int64)
         self.feature_gains_ = np.asarray(gains)
         self.best_iteration_ = self.model_.best_iteration
-        return self
 
     def _check(self):
-        if not hasattr(self, "model_"):
-            raise ValueError("RiskClassifier is not fitted yet: call fit first")
+        check_is_fitted(self, "model_")
+
+    def _x(self, X) -> np.ndarray:
+        self._check()
+        return np.ascontiguousarray(self._validate(X, reset=False), dtype=np.float64)
 
     def predict_proba(self, X) -> np.ndarray:
-        self._check()
-        p = self.model_.predict_proba(_matrix(X))
+        x = self._x(X)
+        p = self.model_.predict_proba(x)
         return np.column_stack([1.0 - p, p])
 
     def predict(self, X, threshold: float = 0.5) -> np.ndarray:
         p = self.predict_proba(X)[:, 1]
         return np.where(p >= threshold, self.classes_[1], self.classes_[0])
 
-    def score(self, X, y) -> float:
-        """Accuracy, as scikit-learn classifiers score."""
-        return float(np.mean(self.predict(X) == np.asarray(y).ravel()))
-
     def explain(self, X, top: int = 3) -> List[Dict[str, Any]]:
         """Per row: ``score``, ``margin``, ``base``, ``contributions`` and the ``reasons`` that
         raise the risk most, each with its ``text``."""
-        self._check()
-        return [self.model_.explain(list(map(float, row)), top) for row in _matrix(X)]
+        x = self._x(X)
+        return [self.model_.explain(list(map(float, row)), top) for row in x]
 
     def contributions(self, X) -> np.ndarray:
         """TreeSHAP values: rows × (features + 1); each row sums to its log-odds."""
-        self._check()
-        return self.model_.contributions(_matrix(X))
+        x = self._x(X)
+        return self.model_.contributions(x)
 
+    # The model file ------------------------------------------------------------------------
     def to_json(self) -> str:
+        """The versioned model file; its ``host`` object keeps this estimator's parameters,
+        classes and ``feature_names_in_`` so that ``from_json`` gives them back."""
         self._check()
-        return self.model_.to_json()
+        doc = json.loads(self.model_.to_json())
+        state: Dict[str, Any] = {
+            "params": _jsonable(self.get_params(deep=False)),
+            "classes": _jsonable(self.classes_),
+            "n_features_in": int(self.n_features_in_),
+        }
+        if hasattr(self, "feature_names_in_"):
+            state["feature_names_in"] = [str(n) for n in self.feature_names_in_]
+        host = doc.get("host") or {}
+        host[_HOST_KEY] = state
+        doc["host"] = host
+        return json.dumps(doc, allow_nan=False, separators=(",", ":"))
 
     def save(self, path: "os.PathLike[str] | str") -> None:
         with open(path, "w", encoding="utf-8") as f:
@@ -198,13 +341,17 @@ class RiskClassifier(*_BASES):  # type: ignore[misc]
 
     @classmethod
     def from_json(cls, text: str) -> "RiskClassifier":
+        """A fitted estimator from a model file (one saved by ``save`` keeps its parameters and
+        ``feature_names_in_``; any other model file gets the default parameters)."""
         model = NativeRiskModel.from_json(text)
-        est = cls()
+        state = ((json.loads(text).get("host") or {}).get(_HOST_KEY)) or {}
+        params = state.get("params") or {}
+        known = set(cls().get_params(deep=False))
+        est = cls(**{k: v for k, v in params.items() if k in known})
         est.model_ = model
-        est.classes_ = np.array([0, 1])
+        est.classes_ = np.asarray(state.get("classes", [0, 1]))
         est.n_features_in_ = len(model.feature_names)
-        splits, gains = model.importance()
-        est.feature_importances_ = np.asarray(splits, dtype=np.int64)
-        est.feature_gains_ = np.asarray(gains)
-        est.best_iteration_ = model.best_iteration
+        if state.get("feature_names_in") is not None:
+            est.feature_names_in_ = np.asarray(state["feature_names_in"], dtype=object)
+        est._fitted_attributes()
         return est

@@ -6,6 +6,7 @@
 
 mod bins;
 mod grow;
+mod shap;
 mod tree;
 
 use ndarray::ArrayView2;
@@ -42,8 +43,8 @@ pub struct GbdtParams {
     /// Stop when the validation log loss has not improved for this many rounds (0: never).
     pub early_stopping_rounds: usize,
     pub seed: u64,
-    /// Training threads with the `parallel` feature (0: one per core); ignored without it. The
-    /// model is the same whatever the number.
+    /// Training threads with the `parallel` feature (0: one per core); ignored without it. Each
+    /// fit runs on its own pool of this size. The model is the same whatever the number.
     pub num_threads: usize,
 }
 
@@ -118,6 +119,23 @@ pub struct Gbdt {
     /// The round with the best validation loss when early stopping ran (trees after it dropped).
     #[serde(default)]
     pub best_iteration: Option<usize>,
+    /// The leaf paths TreeSHAP walks, built at the first explanation.
+    #[serde(skip)]
+    shap: ShapCache,
+}
+
+/// [`shap::ShapTables`] for the trees they were built from (equal whatever it holds: it is
+/// derived from the model).
+#[derive(Debug, Clone, Default)]
+struct ShapCache(std::sync::OnceLock<(Fingerprint, shap::ShapTables)>);
+
+/// Tells whether the public fields changed since the tables were built.
+type Fingerprint = (usize, u64, usize);
+
+impl PartialEq for ShapCache {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
 }
 
 /// A validation set for early stopping.
@@ -155,9 +173,51 @@ fn log_loss(margins: &[f64], y: &[f64]) -> f64 {
     total / y.len().max(1) as f64
 }
 
+/// Runs `work` on a thread pool of `threads` threads (0: one per core) with the `parallel`
+/// feature, so the caller's `num_threads` holds whatever rayon's global pool is; on this thread
+/// without it.
+fn in_pool<R: Send>(threads: usize, work: impl FnOnce() -> R + Send) -> Result<R> {
+    #[cfg(feature = "parallel")]
+    {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .thread_name(|i| format!("mastery-gbdt-{i}"))
+            .build()
+            .map_err(|e| MasteryError::invalid("num_threads", format!("cannot start the training threads: {e}")))?;
+        Ok(pool.install(work))
+    }
+    #[cfg(not(feature = "parallel"))]
+    {
+        let _ = threads;
+        Ok(work())
+    }
+}
+
 impl Gbdt {
-    /// Trains on `x` (rows × features, NaN = missing) and labels 0/1.
+    /// The number of threads a fit with `params` trains on (what `rayon::current_num_threads()`
+    /// reports inside training; 1 without the `parallel` feature).
+    #[doc(hidden)]
+    pub fn training_threads(params: &GbdtParams) -> Result<usize> {
+        in_pool(params.num_threads, || {
+            #[cfg(feature = "parallel")]
+            return rayon::current_num_threads();
+            #[cfg(not(feature = "parallel"))]
+            return 1;
+        })
+    }
+
+    /// Trains on `x` (rows × features, NaN = missing) and labels 0/1, on `params.num_threads`
+    /// threads.
     pub fn fit(
+        x: ArrayView2<'_, f64>,
+        y: &[f64],
+        params: &GbdtParams,
+        validation: Option<Validation<'_>>,
+    ) -> Result<Self> {
+        in_pool(params.num_threads, || Self::fit_here(x, y, params, validation))?
+    }
+
+    fn fit_here(
         x: ArrayView2<'_, f64>,
         y: &[f64],
         params: &GbdtParams,
@@ -201,7 +261,8 @@ impl Gbdt {
         let mut val_margin = validation.map(|v| vec![init_score; v.x.nrows()]);
         let mut val_row = vec![0.0; features];
         let mut rng = SplitMix64::new(params.seed);
-        let mut model = Self { features, init_score, trees: Vec::new(), best_iteration: None };
+        let mut model =
+            Self { features, init_score, trees: Vec::new(), best_iteration: None, shap: ShapCache::default() };
         let (mut best_loss, mut best_round) = (f64::INFINITY, 0usize);
         let mut rows_buf: Vec<u32> = Vec::with_capacity(rows);
 
@@ -354,14 +415,25 @@ impl Gbdt {
 
     /// TreeSHAP contributions of one row: one per feature, then the base value; they sum to
     /// the row's log-odds.
+    ///
+    /// Every leaf's path is prepared once per model (see `shap.rs`); [`Tree::shap`] is the
+    /// recursive algorithm, which gives the same values within rounding.
     pub fn shap_row(&self, row: &[f64]) -> Vec<f64> {
         let mut phi = vec![0.0; self.features + 1];
-        phi[self.features] = self.init_score;
-        for t in &self.trees {
-            t.shap(row, &mut phi);
-            phi[self.features] += t.expected_value();
+        let fingerprint = self.fingerprint();
+        let (built, tables) =
+            self.shap.0.get_or_init(|| (fingerprint, shap::ShapTables::new(self.init_score, &self.trees)));
+        if *built == fingerprint {
+            tables.row(row, &self.trees, &mut phi);
+        } else {
+            // The trees were changed after the tables were built.
+            shap::ShapTables::new(self.init_score, &self.trees).row(row, &self.trees, &mut phi);
         }
         phi
+    }
+
+    fn fingerprint(&self) -> Fingerprint {
+        (self.trees.len(), self.init_score.to_bits(), self.trees.iter().map(|t| t.feature.len()).sum())
     }
 
     /// Per feature: how many splits use it, and the loss reduction they bring.
