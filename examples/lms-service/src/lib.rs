@@ -3,6 +3,10 @@
 //! See the README's "Reference LMS service" section.
 #![forbid(unsafe_code)]
 
+pub mod api;
+pub mod auth;
+pub mod catalog;
+pub mod error;
 pub mod pg;
 pub mod store;
 
