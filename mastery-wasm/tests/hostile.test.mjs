@@ -206,3 +206,20 @@ test("the review's reproducers are typed errors", () => {
   invalid(() => m.evaluateStreak([{ at: "0001-01-01T00:00:00Z", zone: "UTC" }], "2026-01-01T00:00:00Z", "UTC"), "activities[0].at");
   invalid(() => m.issuerDid("not bytes"), "seed");
 });
+
+test("JSON-LD at the deepest accepted nesting runs on the WASM stack (no overflow into memory)", () => {
+  // Rust's default 1 MiB wasm stack overflowed (silently corrupting linear memory) at about 30
+  // levels in a debug build; .cargo/config.toml gives wasm32 an 8 MiB stack.
+  for (const array of [false, true]) {
+    for (const depth of [30, 100, 127]) {
+      const d = nested(depth, array);
+      try {
+        m.canonicalize(d);
+        m.canonicalize(JSON.stringify(d));
+      } catch (e) {
+        assert.ok(e instanceof Error && CODES.has(e.code), String(e));
+      }
+    }
+  }
+  assert.equal(m.canonicalize({ "@context": { "@vocab": "https://x.example/" }, a: 1 }).length > 0, true);
+});
