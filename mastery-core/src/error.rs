@@ -62,5 +62,46 @@ impl MasteryError {
     }
 }
 
+/// A serde message without the values it quotes: `invalid type: string "alice", expected u32`
+/// becomes `invalid type: string, expected u32`. Field and variant names (the schema) stay; the
+/// offending value (it may be a learner id) goes. Bindings pass every shape error through this.
+pub fn redact(message: &str) -> String {
+    const VALUE_BEFORE: [&str; 6] =
+        ["integer ", "floating point ", "boolean ", "character ", "unknown variant ", "invalid value: "];
+    let mut out = String::with_capacity(message.len());
+    let mut rest = message;
+    while let Some(start) = rest.find(['"', '`']) {
+        let quote = if rest.as_bytes()[start] == b'"' { '"' } else { '`' };
+        let (before, after) = (&rest[..start], &rest[start + 1..]);
+        let Some(end) = after.find(quote) else { break };
+        if quote == '"' || VALUE_BEFORE.iter().any(|p| before.ends_with(p)) {
+            out.push_str(before.trim_end());
+        } else {
+            out.push_str(before);
+            out.push(quote);
+            out.push_str(&after[..end]);
+            out.push(quote);
+        }
+        rest = &after[end + 1..];
+    }
+    out.push_str(rest);
+    out.trim().to_owned()
+}
+
 /// Shorthand used throughout the crate.
 pub type Result<T, E = MasteryError> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn serde_messages_lose_their_values() {
+        use super::redact;
+        assert_eq!(redact("invalid type: string \"alice\", expected u32"), "invalid type: string, expected u32");
+        assert_eq!(
+            redact("unknown variant `bob`, expected `daily` or `weekly`"),
+            "unknown variant, expected `daily` or `weekly`"
+        );
+        assert_eq!(redact("missing field `id`"), "missing field `id`");
+        assert_eq!(redact("invalid type: integer `42`, expected a string"), "invalid type: integer, expected a string");
+    }
+}

@@ -193,9 +193,12 @@ fn run(op: &str, input: &Value) -> Result<Value, MasteryError> {
         "achievement_credential" => {
             let issued_at = parse_instant(input["issued_at"].as_str().unwrap(), "issued_at")?;
             let status: Option<StatusEntry> = from(&input["status"]);
+            // As every binding reads it: a bad achievement is invalid input naming the argument.
+            let achievement = serde_json::from_value(input["achievement"].clone())
+                .map_err(|e| MasteryError::InvalidInput { field: "achievement".into(), reason: e.to_string() })?;
             achievement_credential(
                 input["credential_id"].as_str().unwrap(),
-                &from(&input["achievement"]),
+                &achievement,
                 &from(&input["issuer"]),
                 input["learner_identifier"].as_str().unwrap(),
                 input["salt"].as_str().unwrap(),

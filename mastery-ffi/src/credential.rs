@@ -50,13 +50,14 @@ fn unbaked(found: Option<(core::credential::BadgeVersion, String)>) -> Option<Un
 }
 
 fn json_error(field: &str, e: serde_json::Error) -> MasteryError {
-    MasteryError::InvalidInput { field: field.into(), detail: format!("invalid {field}: {e}") }
+    let reason = mastery_core::error::redact(&e.to_string());
+    MasteryError::InvalidInput { field: field.into(), detail: format!("invalid {field}: {reason}") }
 }
 
 /// The `did:key` of the Ed25519 issuer key with this 32-byte seed.
 #[uniffi::export]
 pub fn issuer_did(seed: Vec<u8>) -> Result<String> {
-    Ok(core::credential::IssuerKey::from_seed(&seed)?.did())
+    crate::error::guard(|| Ok(core::credential::IssuerKey::from_seed(&seed)?.did()))
 }
 
 /// An OB 3.0 OpenBadgeCredential (JSON) for one award; achievement, issuer and status as JSON.
@@ -72,32 +73,36 @@ pub fn achievement_credential_json(
     evidence_urls: Vec<String>,
     status_json: String,
 ) -> Result<String> {
-    let achievement: core::credential::Achievement =
-        serde_json::from_str(&achievement_json).map_err(|e| json_error("achievement", e))?;
-    let issuer: core::credential::IssuerProfile =
-        serde_json::from_str(&issuer_json).map_err(|e| json_error("issuer", e))?;
-    let status: Option<core::credential::StatusEntry> =
-        serde_json::from_str(&status_json).map_err(|e| json_error("status", e))?;
-    let issued_at = core::time::parse_instant(&issued_at, "issued_at")?;
-    let c = core::credential::achievement_credential(
-        &credential_id,
-        &achievement,
-        &issuer,
-        &learner_identifier,
-        &salt,
-        issued_at,
-        &evidence_urls,
-        status.as_ref(),
-    );
-    Ok(c.to_string())
+    crate::error::guard(|| {
+        let achievement: core::credential::Achievement =
+            serde_json::from_str(&achievement_json).map_err(|e| json_error("achievement", e))?;
+        let issuer: core::credential::IssuerProfile =
+            serde_json::from_str(&issuer_json).map_err(|e| json_error("issuer", e))?;
+        let status: Option<core::credential::StatusEntry> =
+            serde_json::from_str(&status_json).map_err(|e| json_error("status", e))?;
+        let issued_at = core::time::parse_instant(&issued_at, "issued_at")?;
+        let c = core::credential::achievement_credential(
+            &credential_id,
+            &achievement,
+            &issuer,
+            &learner_identifier,
+            &salt,
+            issued_at,
+            &evidence_urls,
+            status.as_ref(),
+        );
+        Ok(c.to_string())
+    })
 }
 
 /// Signs a credential (JSON) as a compact VC-JWT with the issuer's seed.
 #[uniffi::export]
 pub fn sign_vc_jwt(credential_json: String, seed: Vec<u8>) -> Result<String> {
-    let credential: serde_json::Value =
-        serde_json::from_str(&credential_json).map_err(|e| json_error("credential", e))?;
-    Ok(core::credential::sign_vc_jwt(&credential, &core::credential::IssuerKey::from_seed(&seed)?)?)
+    crate::error::guard(|| {
+        let credential: serde_json::Value =
+            serde_json::from_str(&credential_json).map_err(|e| json_error("credential", e))?;
+        Ok(core::credential::sign_vc_jwt(&credential, &core::credential::IssuerKey::from_seed(&seed)?)?)
+    })
 }
 
 /// Verifies a VC-JWT; every check is reported.
@@ -108,12 +113,14 @@ pub fn verify_vc_jwt(
     expected_issuer: Option<String>,
     revoked_indexes: Vec<u64>,
 ) -> Result<CredentialVerification> {
-    let options = core::credential::VerifyOptions {
-        expected_issuer,
-        revoked_indexes: revoked_indexes.into_iter().collect(),
-        ..core::credential::VerifyOptions::at(core::time::parse_instant(&now, "now")?)
-    };
-    Ok(core::credential::verify_vc_jwt(&jwt, &options)?.into())
+    crate::error::guard(|| {
+        let options = core::credential::VerifyOptions {
+            expected_issuer,
+            revoked_indexes: revoked_indexes.into_iter().collect(),
+            ..core::credential::VerifyOptions::at(core::time::parse_instant(&now, "now")?)
+        };
+        Ok(core::credential::verify_vc_jwt(&jwt, &options)?.into())
+    })
 }
 
 impl From<core::credential::Verification> for CredentialVerification {
@@ -142,30 +149,34 @@ pub fn sign_data_integrity(
     created: String,
     verification_method: Option<String>,
 ) -> Result<String> {
-    let key = core::credential::IssuerKey::from_seed(&seed)?;
-    let created = core::time::parse_instant(&created, "created")?;
-    let signed = core::credential::sign_data_integrity(
-        &parse("credential", &credential_json)?,
-        &key,
-        verification_method.as_deref(),
-        created,
-    )?;
-    Ok(signed.to_string())
+    crate::error::guard(|| {
+        let key = core::credential::IssuerKey::from_seed(&seed)?;
+        let created = core::time::parse_instant(&created, "created")?;
+        let signed = core::credential::sign_data_integrity(
+            &parse("credential", &credential_json)?,
+            &key,
+            verification_method.as_deref(),
+            created,
+        )?;
+        Ok(signed.to_string())
+    })
 }
 
 /// Verifies a credential in either format (VC-JWT, or JSON with embedded proofs).
 /// `options_json`: `{"now", "expected_issuer", "revoked_indexes", "keys", "status_lists"}`.
 #[uniffi::export]
 pub fn verify_credential(credential: String, options_json: String) -> Result<CredentialVerification> {
-    let options: core::credential::VerifyOptions =
-        serde_json::from_str(&options_json).map_err(|e| json_error("options", e))?;
-    Ok(core::credential::verify_credential(&credential, &options)?.into())
+    crate::error::guard(|| {
+        let options: core::credential::VerifyOptions =
+            serde_json::from_str(&options_json).map_err(|e| json_error("options", e))?;
+        Ok(core::credential::verify_credential(&credential, &options)?.into())
+    })
 }
 
 /// RDFC-1.0 canonical N-Quads of a JSON-LD document (bundled contexts only).
 #[uniffi::export]
 pub fn canonicalize(document_json: String) -> Result<String> {
-    Ok(core::credential::canonicalize(&parse("document", &document_json)?)?)
+    crate::error::guard(|| Ok(core::credential::canonicalize(&parse("document", &document_json)?)?))
 }
 
 fn certificate(
@@ -194,8 +205,10 @@ pub fn certificate_svg(
     verification_url: String,
     template_json: Option<String>,
 ) -> Result<String> {
-    let (cert, template) = certificate(&credential_json, &learner_name, &verification_url, template_json)?;
-    Ok(core::credential::certificate_svg(&cert, &template)?)
+    crate::error::guard(|| {
+        let (cert, template) = certificate(&credential_json, &learner_name, &verification_url, template_json)?;
+        Ok(core::credential::certificate_svg(&cert, &template)?)
+    })
 }
 
 /// The certificate of a credential (JSON) as PDF bytes.
@@ -206,26 +219,28 @@ pub fn certificate_pdf(
     verification_url: String,
     template_json: Option<String>,
 ) -> Result<Vec<u8>> {
-    let (cert, template) = certificate(&credential_json, &learner_name, &verification_url, template_json)?;
-    Ok(core::credential::certificate_pdf(&cert, &template)?)
+    crate::error::guard(|| {
+        let (cert, template) = certificate(&credential_json, &learner_name, &verification_url, template_json)?;
+        Ok(core::credential::certificate_pdf(&cert, &template)?)
+    })
 }
 
 #[uniffi::export]
 pub fn bake_png(png: Vec<u8>, credential: String, version: BadgeVersion) -> Result<Vec<u8>> {
-    Ok(core::credential::bake_png(&png, &credential, version.into())?)
+    crate::error::guard(|| Ok(core::credential::bake_png(&png, &credential, version.into())?))
 }
 
 #[uniffi::export]
 pub fn unbake_png(png: Vec<u8>) -> Result<Option<Unbaked>> {
-    Ok(unbaked(core::credential::unbake_png(&png)?))
+    crate::error::guard(|| Ok(unbaked(core::credential::unbake_png(&png)?)))
 }
 
 #[uniffi::export]
 pub fn bake_svg(svg: String, credential: String, version: BadgeVersion) -> Result<String> {
-    Ok(core::credential::bake_svg(&svg, &credential, version.into())?)
+    crate::error::guard(|| Ok(core::credential::bake_svg(&svg, &credential, version.into())?))
 }
 
 #[uniffi::export]
 pub fn unbake_svg(svg: String) -> Result<Option<Unbaked>> {
-    Ok(unbaked(core::credential::unbake_svg(&svg)?))
+    crate::error::guard(|| Ok(unbaked(core::credential::unbake_svg(&svg)?)))
 }

@@ -69,7 +69,8 @@ fn state(s: core::streak::DayState) -> DayState {
 }
 
 fn json_error(field: &str, e: serde_json::Error) -> MasteryError {
-    MasteryError::InvalidInput { field: field.into(), detail: format!("invalid {field}: {e}") }
+    let reason = mastery_core::error::redact(&e.to_string());
+    MasteryError::InvalidInput { field: field.into(), detail: format!("invalid {field}: {reason}") }
 }
 
 /// Evaluates a streak. `policy_json` is the StreakPolicy shape of the README (empty = defaults).
@@ -80,40 +81,43 @@ pub fn evaluate_streak(
     current_zone: String,
     policy_json: String,
 ) -> Result<StreakReport> {
-    let policy: core::streak::StreakPolicy = serde_json::from_str(&policy_json).map_err(|e| json_error("policy", e))?;
-    let activities = activities
-        .into_iter()
-        .enumerate()
-        .map(|(i, a)| {
-            Ok(core::streak::Activity {
-                at: core::time::parse_instant(&a.at, &format!("activities[{i}].at"))?,
-                zone: a.zone,
-                minutes: a.minutes,
-                points: a.points,
-            })
-        })
-        .collect::<std::result::Result<Vec<_>, core::MasteryError>>()?;
-    let now = core::time::parse_instant(&now, "now")?;
-    let r = core::streak::evaluate_streak(&activities, &policy, now, &current_zone)?;
-    Ok(StreakReport {
-        current: r.current,
-        longest: r.longest,
-        freezes_left: r.freezes_left,
-        freezes_used: r.freezes_used,
-        freezes_earned: r.freezes_earned,
-        days: r
-            .days
+    crate::error::guard(|| {
+        let policy: core::streak::StreakPolicy =
+            serde_json::from_str(&policy_json).map_err(|e| json_error("policy", e))?;
+        let activities = activities
             .into_iter()
-            .map(|d| StreakDay {
-                date: d.date.to_string(),
-                state: state(d.state),
-                events: d.events,
-                minutes: d.minutes,
-                points: d.points,
-                streak: d.streak,
-                freezes_left: d.freezes_left,
+            .enumerate()
+            .map(|(i, a)| {
+                Ok(core::streak::Activity {
+                    at: core::time::parse_instant(&a.at, &format!("activities[{i}].at"))?,
+                    zone: a.zone,
+                    minutes: a.minutes,
+                    points: a.points,
+                })
             })
-            .collect(),
+            .collect::<std::result::Result<Vec<_>, core::MasteryError>>()?;
+        let now = core::time::parse_instant(&now, "now")?;
+        let r = core::streak::evaluate_streak(&activities, &policy, now, &current_zone)?;
+        Ok(StreakReport {
+            current: r.current,
+            longest: r.longest,
+            freezes_left: r.freezes_left,
+            freezes_used: r.freezes_used,
+            freezes_earned: r.freezes_earned,
+            days: r
+                .days
+                .into_iter()
+                .map(|d| StreakDay {
+                    date: d.date.to_string(),
+                    state: state(d.state),
+                    events: d.events,
+                    minutes: d.minutes,
+                    points: d.points,
+                    streak: d.streak,
+                    freezes_left: d.freezes_left,
+                })
+                .collect(),
+        })
     })
 }
 
@@ -138,22 +142,25 @@ pub fn streak_tracker_json(
     weeks: u32,
     policy_json: String,
 ) -> Result<String> {
-    let policy: core::streak::StreakPolicy = serde_json::from_str(&policy_json).map_err(|e| json_error("policy", e))?;
-    let activities = activities
-        .into_iter()
-        .map(|a| {
-            Ok(core::streak::Activity {
-                at: core::time::parse_instant(&a.at, "at")?,
-                zone: a.zone,
-                minutes: a.minutes,
-                points: a.points,
+    crate::error::guard(|| {
+        let policy: core::streak::StreakPolicy =
+            serde_json::from_str(&policy_json).map_err(|e| json_error("policy", e))?;
+        let activities = activities
+            .into_iter()
+            .map(|a| {
+                Ok(core::streak::Activity {
+                    at: core::time::parse_instant(&a.at, "at")?,
+                    zone: a.zone,
+                    minutes: a.minutes,
+                    points: a.points,
+                })
             })
-        })
-        .collect::<std::result::Result<Vec<_>, core::MasteryError>>()?;
-    let now_at = core::time::parse_instant(&now, "now")?;
-    let report = core::streak::evaluate_streak(&activities, &policy, now_at, &current_zone)?;
-    let today = core::time::local_date(&now_at, core::time::parse_zone(&current_zone)?);
-    Ok(to_json(&core::dashboard::streak_tracker(&report, today, weeks as usize)?))
+            .collect::<std::result::Result<Vec<_>, core::MasteryError>>()?;
+        let now_at = core::time::parse_instant(&now, "now")?;
+        let report = core::streak::evaluate_streak(&activities, &policy, now_at, &current_zone)?;
+        let today = core::time::local_date(&now_at, core::time::parse_zone(&current_zone)?);
+        Ok(to_json(&core::dashboard::streak_tracker(&report, today, weeks as usize)?))
+    })
 }
 
 /// The ring chart view model (JSON). `standings_json`: `{competency: {"value", "mastered"}}`;
@@ -166,42 +173,48 @@ pub fn ring_chart_json(
     metric: String,
     areas: Option<Vec<String>>,
 ) -> Result<String> {
-    let standings: std::collections::BTreeMap<String, core::mastery::Standing> =
-        serde_json::from_str(&standings_json).map_err(|e| json_error("standings", e))?;
-    let metric: core::dashboard::RingMetric =
-        serde_json::from_value(serde_json::Value::String(metric)).map_err(|e| json_error("metric", e))?;
-    let chart =
-        core::dashboard::ring_chart(&framework.inner, &standings, areas.as_deref(), metric, &scale(&scale_json)?)?;
-    Ok(to_json(&chart))
+    crate::error::guard(|| {
+        let standings: std::collections::BTreeMap<String, core::mastery::Standing> =
+            serde_json::from_str(&standings_json).map_err(|e| json_error("standings", e))?;
+        let metric: core::dashboard::RingMetric =
+            serde_json::from_value(serde_json::Value::String(metric)).map_err(|e| json_error("metric", e))?;
+        let chart =
+            core::dashboard::ring_chart(&framework.inner, &standings, areas.as_deref(), metric, &scale(&scale_json)?)?;
+        Ok(to_json(&chart))
+    })
 }
 
 /// The class heatmap view model (JSON). `values_json`: `{learner: {competency: 0..1}}`;
 /// `competencies_json`: `[{"id", "label"}]`.
 #[uniffi::export]
 pub fn class_heatmap_json(values_json: String, competencies_json: String, scale_json: String) -> Result<String> {
-    let values: std::collections::BTreeMap<String, std::collections::BTreeMap<String, f64>> =
-        serde_json::from_str(&values_json).map_err(|e| json_error("values", e))?;
-    let competencies: Vec<core::dashboard::Label> =
-        serde_json::from_str(&competencies_json).map_err(|e| json_error("competencies", e))?;
-    Ok(to_json(&core::dashboard::class_heatmap(&values, &competencies, &scale(&scale_json)?)))
+    crate::error::guard(|| {
+        let values: std::collections::BTreeMap<String, std::collections::BTreeMap<String, f64>> =
+            serde_json::from_str(&values_json).map_err(|e| json_error("values", e))?;
+        let competencies: Vec<core::dashboard::Label> =
+            serde_json::from_str(&competencies_json).map_err(|e| json_error("competencies", e))?;
+        Ok(to_json(&core::dashboard::class_heatmap(&values, &competencies, &scale(&scale_json)?)))
+    })
 }
 
 /// Accessible SVG for a view model given as JSON; `kind`: ring_chart, streak_tracker, heatmap, progress.
 #[uniffi::export]
 pub fn render_svg(kind: String, view_json: String) -> Result<String> {
-    use core::dashboard as d;
-    let bad = |e| json_error("view", e);
-    Ok(match kind.as_str() {
-        "ring_chart" => d::render_ring_chart(&serde_json::from_str(&view_json).map_err(bad)?),
-        "streak_tracker" => d::render_streak_tracker(&serde_json::from_str(&view_json).map_err(bad)?),
-        "heatmap" => d::render_heatmap(&serde_json::from_str(&view_json).map_err(bad)?),
-        "progress" => d::render_progress(&serde_json::from_str(&view_json).map_err(bad)?),
-        _ => {
-            return Err(MasteryError::InvalidInput {
-                field: "kind".into(),
-                detail: "must be ring_chart, streak_tracker, heatmap or progress".into(),
-            })
-        }
+    crate::error::guard(|| {
+        use core::dashboard as d;
+        let bad = |e| json_error("view", e);
+        Ok(match kind.as_str() {
+            "ring_chart" => d::render_ring_chart(&serde_json::from_str(&view_json).map_err(bad)?),
+            "streak_tracker" => d::render_streak_tracker(&serde_json::from_str(&view_json).map_err(bad)?),
+            "heatmap" => d::render_heatmap(&serde_json::from_str(&view_json).map_err(bad)?),
+            "progress" => d::render_progress(&serde_json::from_str(&view_json).map_err(bad)?),
+            _ => {
+                return Err(MasteryError::InvalidInput {
+                    field: "kind".into(),
+                    detail: "must be ring_chart, streak_tracker, heatmap or progress".into(),
+                })
+            }
+        })
     })
 }
 
@@ -217,22 +230,24 @@ pub fn progress_over_time_json(
     method_json: String,
     weeks: bool,
 ) -> Result<String> {
-    let states: Vec<core::mastery::CompetencyState> =
-        serde_json::from_str(&states_json).map_err(|e| json_error("states", e))?;
-    let labels: std::collections::BTreeMap<String, String> =
-        serde_json::from_str(&labels_json).map_err(|e| json_error("labels", e))?;
-    let window: core::dashboard::TimeWindow =
-        serde_json::from_str(&window_json).map_err(|e| json_error("window", e))?;
-    let method: Option<core::mastery::CalculationMethod> =
-        serde_json::from_str(&method_json).map_err(|e| json_error("method", e))?;
-    let config = core::mastery::MasteryConfig {
-        method: method.unwrap_or_default(),
-        scale: scale(&scale_json)?,
-        ..core::mastery::MasteryConfig::default()
-    };
-    Ok(if weeks {
-        to_json(&core::dashboard::competency_weeks_heatmap(&states, &labels, window, &config))
-    } else {
-        to_json(&core::dashboard::progress_over_time(&states, &labels, window, &config))
+    crate::error::guard(|| {
+        let states: Vec<core::mastery::CompetencyState> =
+            serde_json::from_str(&states_json).map_err(|e| json_error("states", e))?;
+        let labels: std::collections::BTreeMap<String, String> =
+            serde_json::from_str(&labels_json).map_err(|e| json_error("labels", e))?;
+        let window: core::dashboard::TimeWindow =
+            serde_json::from_str(&window_json).map_err(|e| json_error("window", e))?;
+        let method: Option<core::mastery::CalculationMethod> =
+            serde_json::from_str(&method_json).map_err(|e| json_error("method", e))?;
+        let config = core::mastery::MasteryConfig {
+            method: method.unwrap_or_default(),
+            scale: scale(&scale_json)?,
+            ..core::mastery::MasteryConfig::default()
+        };
+        Ok(if weeks {
+            to_json(&core::dashboard::competency_weeks_heatmap(&states, &labels, window, &config))
+        } else {
+            to_json(&core::dashboard::progress_over_time(&states, &labels, window, &config))
+        })
     })
 }

@@ -45,3 +45,12 @@ impl From<uniffi::UnexpectedUniFFICallbackError> for MasteryError {
         Self::Internal { detail: e.reason }
     }
 }
+
+/// Runs an exported body; a panic in it becomes `MasteryError::Internal` (Kotlin
+/// `MasteryException.Internal`) instead of uniffi's generic `InternalException`. The panic's own
+/// message is not passed on: it could quote input.
+pub(crate) fn guard<T>(body: impl FnOnce() -> Result<T, MasteryError>) -> Result<T, MasteryError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(body)).unwrap_or_else(|_| {
+        Err(MasteryError::Internal { detail: "the library panicked; please report this input".into() })
+    })
+}

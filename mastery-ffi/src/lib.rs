@@ -47,7 +47,7 @@ impl Framework {
     /// Imports a CASE 1.0 / 1.1 CFPackage (or the 2016 draft format).
     #[uniffi::constructor]
     pub fn from_case_json(text: String) -> Result<Arc<Self>> {
-        Ok(Arc::new(Self { inner: core::Framework::from_case_json(&text)? }))
+        crate::error::guard(|| Ok(Arc::new(Self { inner: core::Framework::from_case_json(&text)? })))
     }
 
     /// CASE 1.1 JSON; unknown fields are kept under `extensions`.
@@ -76,19 +76,19 @@ impl Framework {
     }
 
     pub fn children(&self, identifier: String) -> Result<Vec<Competency>> {
-        Ok(convert::competencies(self.inner.children(&identifier)?))
+        crate::error::guard(|| Ok(convert::competencies(self.inner.children(&identifier)?)))
     }
 
     pub fn ancestors(&self, identifier: String) -> Result<Vec<Competency>> {
-        Ok(convert::competencies(self.inner.ancestors(&identifier)?))
+        crate::error::guard(|| Ok(convert::competencies(self.inner.ancestors(&identifier)?)))
     }
 
     pub fn descendants(&self, identifier: String) -> Result<Vec<Competency>> {
-        Ok(convert::competencies(self.inner.descendants(&identifier)?))
+        crate::error::guard(|| Ok(convert::competencies(self.inner.descendants(&identifier)?)))
     }
 
     pub fn prerequisites(&self, identifier: String) -> Result<Vec<Competency>> {
-        Ok(convert::competencies(self.inner.prerequisites(&identifier)?))
+        crate::error::guard(|| Ok(convert::competencies(self.inner.prerequisites(&identifier)?)))
     }
 
     pub fn topological_order(&self) -> Vec<Competency> {
@@ -103,25 +103,29 @@ impl Framework {
 /// xAPI statement(s) → an ingest report.
 #[uniffi::export(default(mapping = None))]
 pub fn ingest_xapi(text: String, mapping: Option<EvidenceMapping>) -> Result<IngestReport> {
-    let mapping = mapping.unwrap_or_default().try_into()?;
-    Ok(core::parse_xapi(&text, &mapping)?.into())
+    crate::error::guard(|| {
+        let mapping = mapping.unwrap_or_default().try_into()?;
+        Ok(core::parse_xapi(&text, &mapping)?.into())
+    })
 }
 
 /// A Caliper 1.2 envelope, event or list of events → an ingest report.
 #[uniffi::export(default(mapping = None))]
 pub fn ingest_caliper(text: String, mapping: Option<EvidenceMapping>) -> Result<IngestReport> {
-    let mapping = mapping.unwrap_or_default().try_into()?;
-    Ok(core::parse_caliper(&text, &mapping)?.into())
+    crate::error::guard(|| {
+        let mapping = mapping.unwrap_or_default().try_into()?;
+        Ok(core::parse_caliper(&text, &mapping)?.into())
+    })
 }
 
 /// Validates any Caliper 1.2 document.
 #[uniffi::export]
 pub fn validate_caliper(text: String) -> Result<()> {
-    Ok(core::validate_caliper(&text)?)
+    crate::error::guard(|| Ok(core::validate_caliper(&text)?))
 }
 
 /// A pyBKT-style CSV → an ingest report.
 #[uniffi::export]
 pub fn ingest_pybkt_csv(text: String) -> Result<IngestReport> {
-    Ok(core::parse_pybkt_csv(&text)?.into())
+    crate::error::guard(|| Ok(core::parse_pybkt_csv(&text)?.into()))
 }

@@ -108,18 +108,20 @@ pub fn bkt_crossvalidate(
     options: BktOptions,
     folds: u32,
 ) -> Result<HashMap<String, Vec<Evaluation>>> {
-    let rows: Vec<core::mastery::Response> = rows.into_iter().map(Into::into).collect();
-    let result = core::mastery::BktModel::crossvalidate(&rows, &core_options(options), folds as usize)?;
-    Ok(result
-        .into_iter()
-        .map(|(skill, evals)| {
-            let evals = evals
-                .into_iter()
-                .map(|e| Evaluation { rmse: e.rmse, accuracy: e.accuracy, auc: e.auc, rows: e.rows as u64 })
-                .collect();
-            (skill, evals)
-        })
-        .collect())
+    crate::error::guard(|| {
+        let rows: Vec<core::mastery::Response> = rows.into_iter().map(Into::into).collect();
+        let result = core::mastery::BktModel::crossvalidate(&rows, &core_options(options), folds as usize)?;
+        Ok(result
+            .into_iter()
+            .map(|(skill, evals)| {
+                let evals = evals
+                    .into_iter()
+                    .map(|e| Evaluation { rmse: e.rmse, accuracy: e.accuracy, auc: e.auc, rows: e.rows as u64 })
+                    .collect();
+                (skill, evals)
+            })
+            .collect())
+    })
 }
 
 fn core_options(options: BktOptions) -> core::mastery::BktOptions {
@@ -139,14 +141,16 @@ fn core_options(options: BktOptions) -> core::mastery::BktOptions {
 impl BktModel {
     #[uniffi::constructor]
     pub fn from_json(text: String) -> Result<Arc<Self>> {
-        Ok(Arc::new(Self { inner: core::mastery::BktModel::from_json(&text)? }))
+        crate::error::guard(|| Ok(Arc::new(Self { inner: core::mastery::BktModel::from_json(&text)? })))
     }
 
     #[uniffi::constructor]
     pub fn fit(rows: Vec<BktResponse>, options: BktOptions) -> Result<Arc<Self>> {
-        let options = core_options(options);
-        let rows: Vec<core::mastery::Response> = rows.into_iter().map(Into::into).collect();
-        Ok(Arc::new(Self { inner: core::mastery::BktModel::fit(&rows, &options)? }))
+        crate::error::guard(|| {
+            let options = core_options(options);
+            let rows: Vec<core::mastery::Response> = rows.into_iter().map(Into::into).collect();
+            Ok(Arc::new(Self { inner: core::mastery::BktModel::fit(&rows, &options)? }))
+        })
     }
 
     pub fn to_json(&self) -> String {
@@ -158,13 +162,15 @@ impl BktModel {
     }
 
     pub fn predict(&self, rows: Vec<BktResponse>) -> Result<Vec<BktPrediction>> {
-        let rows: Vec<core::mastery::Response> = rows.into_iter().map(Into::into).collect();
-        Ok(self
-            .inner
-            .predict(&rows)?
-            .into_iter()
-            .map(|p| BktPrediction { correct: p.correct, state: p.state })
-            .collect())
+        crate::error::guard(|| {
+            let rows: Vec<core::mastery::Response> = rows.into_iter().map(Into::into).collect();
+            Ok(self
+                .inner
+                .predict(&rows)?
+                .into_iter()
+                .map(|p| BktPrediction { correct: p.correct, state: p.state })
+                .collect())
+        })
     }
 
     /// One O(1) online step; `None` is a learner's first answer.
@@ -175,10 +181,12 @@ impl BktModel {
         correct: bool,
         template: Option<String>,
     ) -> Result<KnowledgeState> {
-        let model = self.inner.skill(&skill)?;
-        let mut state = state.map_or(model.initial_state(), Into::into);
-        model.update(&mut state, correct, template.as_deref());
-        Ok(state.into())
+        crate::error::guard(|| {
+            let model = self.inner.skill(&skill)?;
+            let mut state = state.map_or(model.initial_state(), Into::into);
+            model.update(&mut state, correct, template.as_deref());
+            Ok(state.into())
+        })
     }
 
     pub fn predict_correct(
@@ -187,8 +195,10 @@ impl BktModel {
         state: Option<KnowledgeState>,
         template: Option<String>,
     ) -> Result<f64> {
-        let model = self.inner.skill(&skill)?;
-        Ok(model.predict_correct(&state.map_or(model.initial_state(), Into::into), template.as_deref()))
+        crate::error::guard(|| {
+            let model = self.inner.skill(&skill)?;
+            Ok(model.predict_correct(&state.map_or(model.initial_state(), Into::into), template.as_deref()))
+        })
     }
 }
 
@@ -232,18 +242,21 @@ pub fn calculate(
     mastery_points: f64,
     order_by_due: bool,
 ) -> Result<Option<f64>> {
-    let evidence = evidence
-        .into_iter()
-        .map(|e| {
-            Ok(core::mastery::ScoredEvidence {
-                score: e.score,
-                assessed_at: core::time::parse_instant(&e.assessed_at, "assessed_at")?,
-                due_at: e.due_at.map(|d| core::time::parse_instant(&d, "due_at")).transpose()?,
+    crate::error::guard(|| {
+        let evidence = evidence
+            .into_iter()
+            .map(|e| {
+                Ok(core::mastery::ScoredEvidence {
+                    score: e.score,
+                    assessed_at: core::time::parse_instant(&e.assessed_at, "assessed_at")?,
+                    due_at: e.due_at.map(|d| core::time::parse_instant(&d, "due_at")).transpose()?,
+                })
             })
-        })
-        .collect::<std::result::Result<Vec<_>, core::MasteryError>>()?;
-    let order = if order_by_due { core::mastery::EvidenceOrder::Due } else { core::mastery::EvidenceOrder::Assessed };
-    Ok(core::mastery::CalculationMethod::from(method).calculate(&evidence, mastery_points, order)?)
+            .collect::<std::result::Result<Vec<_>, core::MasteryError>>()?;
+        let order =
+            if order_by_due { core::mastery::EvidenceOrder::Due } else { core::mastery::EvidenceOrder::Assessed };
+        Ok(core::mastery::CalculationMethod::from(method).calculate(&evidence, mastery_points, order)?)
+    })
 }
 
 #[derive(Debug, Clone, PartialEq, uniffi::Record)]
@@ -282,13 +295,18 @@ fn to_core_scale(s: ProficiencyScale) -> Result<core::mastery::ProficiencyScale>
 /// A ready-made scale: "canvas" or "khan".
 #[uniffi::export]
 pub fn proficiency_scale(name: String) -> Result<ProficiencyScale> {
-    let s = core::mastery::ProficiencyScale::named(&name)?;
-    Ok(ProficiencyScale { ratings: s.ratings.iter().map(rating).collect(), display_cut_points: s.display_cut_points })
+    crate::error::guard(|| {
+        let s = core::mastery::ProficiencyScale::named(&name)?;
+        Ok(ProficiencyScale {
+            ratings: s.ratings.iter().map(rating).collect(),
+            display_cut_points: s.display_cut_points,
+        })
+    })
 }
 
 #[uniffi::export]
 pub fn rating_for(scale: ProficiencyScale, score: f64) -> Result<Rating> {
-    Ok(rating(to_core_scale(scale)?.rating_for(score)))
+    crate::error::guard(|| Ok(rating(to_core_scale(scale)?.rating_for(score))))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, uniffi::Record)]
@@ -364,24 +382,30 @@ pub fn roll_up(
     rules: HashMap<String, RollupRule>,
     default_rule: RollupRule,
 ) -> Result<HashMap<String, RolledUp>> {
-    let rules = rules.into_iter().map(|(k, r)| (k, r.into())).collect();
-    let result =
-        core::mastery::roll_up(&framework.inner, &standings(standings_by_competency), &rules, &default_rule.into())?;
-    Ok(result
-        .into_iter()
-        .map(|(k, r)| {
-            let standing = Standing { value: r.standing.value, mastered: r.standing.mastered };
-            (
-                k,
-                RolledUp {
-                    competency: r.competency,
-                    standing,
-                    children_mastered: r.children_mastered as u64,
-                    children: r.children as u64,
-                },
-            )
-        })
-        .collect())
+    crate::error::guard(|| {
+        let rules = rules.into_iter().map(|(k, r)| (k, r.into())).collect();
+        let result = core::mastery::roll_up(
+            &framework.inner,
+            &standings(standings_by_competency),
+            &rules,
+            &default_rule.into(),
+        )?;
+        Ok(result
+            .into_iter()
+            .map(|(k, r)| {
+                let standing = Standing { value: r.standing.value, mastered: r.standing.mastered };
+                (
+                    k,
+                    RolledUp {
+                        competency: r.competency,
+                        standing,
+                        children_mastered: r.children_mastered as u64,
+                        children: r.children as u64,
+                    },
+                )
+            })
+            .collect())
+    })
 }
 
 #[derive(Debug, Clone, PartialEq, uniffi::Record)]
@@ -408,20 +432,22 @@ pub fn class_summary(
     scale: ProficiencyScale,
     competencies: Option<Vec<String>>,
 ) -> Result<Vec<CompetencySummary>> {
-    let scores = scores.into_iter().map(|(l, m)| (l, m.into_iter().collect())).collect();
-    Ok(core::mastery::class_summary(&scores, &to_core_scale(scale)?, competencies.as_deref())
-        .into_iter()
-        .map(|c| CompetencySummary {
-            competency: c.competency,
-            learners: c.learners as u64,
-            mean: c.mean,
-            median: c.median,
-            mastered_share: c.mastered_share,
-            levels: c
-                .levels
-                .into_iter()
-                .map(|l| LevelCount { description: l.description, color: l.color, count: l.count as u64 })
-                .collect(),
-        })
-        .collect())
+    crate::error::guard(|| {
+        let scores = scores.into_iter().map(|(l, m)| (l, m.into_iter().collect())).collect();
+        Ok(core::mastery::class_summary(&scores, &to_core_scale(scale)?, competencies.as_deref())
+            .into_iter()
+            .map(|c| CompetencySummary {
+                competency: c.competency,
+                learners: c.learners as u64,
+                mean: c.mean,
+                median: c.median,
+                mastered_share: c.mastered_share,
+                levels: c
+                    .levels
+                    .into_iter()
+                    .map(|l| LevelCount { description: l.description, color: l.color, count: l.count as u64 })
+                    .collect(),
+            })
+            .collect())
+    })
 }

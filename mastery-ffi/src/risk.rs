@@ -46,7 +46,7 @@ pub struct RiskModel {
 impl RiskModel {
     #[uniffi::constructor]
     pub fn from_json(text: String) -> Result<Arc<Self>> {
-        Ok(Arc::new(Self { inner: core::risk::RiskModelFile::from_json(&text)? }))
+        crate::error::guard(|| Ok(Arc::new(Self { inner: core::risk::RiskModelFile::from_json(&text)? })))
     }
 
     pub fn to_json(&self) -> String {
@@ -63,33 +63,42 @@ impl RiskModel {
 
     /// P(at risk) per row (NaN for a missing value).
     pub fn predict_proba(&self, rows: Vec<Vec<f64>>) -> Result<Vec<f64>> {
-        let width = self.inner.features.len();
-        if let Some(bad) = rows.iter().position(|r| r.len() != width) {
-            return Err(core::MasteryError::InvalidInput {
-                field: format!("rows[{bad}]"),
-                reason: format!("has {} values; the model expects {width}", rows[bad].len()),
+        crate::error::guard(|| {
+            let width = self.inner.features.len();
+            if let Some(bad) = rows.iter().position(|r| r.len() != width) {
+                return Err(core::MasteryError::InvalidInput {
+                    field: format!("rows[{bad}]"),
+                    reason: format!("has {} values; the model expects {width}", rows[bad].len()),
+                }
+                .into());
             }
-            .into());
-        }
-        let flat: Vec<f64> = rows.concat();
-        let x = ndarray::ArrayView2::from_shape((rows.len(), width), &flat)
-            .map_err(|e| core::MasteryError::InvalidInput { field: "rows".into(), reason: e.to_string() })?;
-        Ok(self.inner.predict_proba(x)?)
+            let flat: Vec<f64> = rows.concat();
+            let x = ndarray::ArrayView2::from_shape((rows.len(), width), &flat)
+                .map_err(|e| core::MasteryError::InvalidInput { field: "rows".into(), reason: e.to_string() })?;
+            Ok(self.inner.predict_proba(x)?)
+        })
     }
 
     /// One row's score with its `top` reasons in words.
     pub fn explain(&self, row: Vec<f64>, top: u32) -> Result<RiskExplanation> {
-        let e = self.inner.explain(&row, top as usize)?;
-        Ok(RiskExplanation {
-            score: e.score,
-            margin: e.margin,
-            base: e.base,
-            contributions: e.contributions,
-            reasons: e
-                .reasons
-                .into_iter()
-                .map(|r| RiskReason { feature: r.feature, value: r.value, contribution: r.contribution, text: r.text })
-                .collect(),
+        crate::error::guard(|| {
+            let e = self.inner.explain(&row, top as usize)?;
+            Ok(RiskExplanation {
+                score: e.score,
+                margin: e.margin,
+                base: e.base,
+                contributions: e.contributions,
+                reasons: e
+                    .reasons
+                    .into_iter()
+                    .map(|r| RiskReason {
+                        feature: r.feature,
+                        value: r.value,
+                        contribution: r.contribution,
+                        text: r.text,
+                    })
+                    .collect(),
+            })
         })
     }
 }
@@ -98,6 +107,9 @@ impl RiskModel {
 /// `bands` means the defaults (high 0.7/0.6, medium 0.4/0.3).
 #[uniffi::export(default(previous = None, bands = []))]
 pub fn risk_band(score: f64, previous: Option<String>, bands: Vec<RiskBand>) -> Result<Option<String>> {
-    let list = bands.into_iter().map(|b| core::risk::RiskBand { name: b.name, enter: b.enter, exit: b.exit }).collect();
-    Ok(core::risk::risk_band(score, previous.as_deref(), Some(list))?)
+    crate::error::guard(|| {
+        let list =
+            bands.into_iter().map(|b| core::risk::RiskBand { name: b.name, enter: b.enter, exit: b.exit }).collect();
+        Ok(core::risk::risk_band(score, previous.as_deref(), Some(list))?)
+    })
 }

@@ -174,34 +174,9 @@ impl Reader {
     }
 }
 
-/// A serde message without the offending value: `invalid type: string "alice", expected u32`
-/// becomes `invalid type: string, expected u32`; field and variant names (the schema) stay.
+/// A serde message without the offending value (it may be a learner id).
 pub fn shape(message: &str) -> String {
-    let mut out = String::with_capacity(message.len());
-    let mut rest = message;
-    while let Some(start) = rest.find(['"', '`']) {
-        let quote = rest.as_bytes()[start] as char;
-        let before = &rest[..start];
-        let after = &rest[start + 1..];
-        let Some(end) = after.find(quote) else { break };
-        let inner = &after[..end];
-        // Backticks quote schema names after "expected"/"field" and values after a type name.
-        let echoes_value = quote == '"'
-            || ["integer ", "floating point ", "boolean ", "character ", "unknown variant ", "invalid value: "]
-                .iter()
-                .any(|p| before.ends_with(p));
-        if echoes_value {
-            out.push_str(before.trim_end());
-        } else {
-            out.push_str(before);
-            out.push(quote);
-            out.push_str(inner);
-            out.push(quote);
-        }
-        rest = &after[end + 1..];
-    }
-    out.push_str(rest);
-    out.trim().to_owned()
+    mastery_core::error::redact(message)
 }
 
 /// A `str` argument.
@@ -303,22 +278,5 @@ fn refuse(py: Python<'_>, error: PyErr, field: &str, reason: &str) -> PyErr {
         invalid(py, field, reason)
     } else {
         error
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn serde_messages_lose_their_values() {
-        assert_eq!(super::shape("invalid type: string \"alice\", expected u32"), "invalid type: string, expected u32");
-        assert_eq!(
-            super::shape("unknown variant `bob`, expected `daily` or `weekly`"),
-            "unknown variant, expected `daily` or `weekly`"
-        );
-        assert_eq!(super::shape("missing field `id`"), "missing field `id`");
-        assert_eq!(
-            super::shape("invalid type: integer `42`, expected a string"),
-            "invalid type: integer, expected a string"
-        );
     }
 }

@@ -14,9 +14,12 @@ pub fn to_js(error: mastery_core::MasteryError) -> JsValue {
     js.into()
 }
 
-/// A `TypeError` for input of the wrong shape (not a core error).
-pub fn type_error(message: impl std::fmt::Display) -> JsValue {
-    let js = js_sys::TypeError::new(&message.to_string());
-    let _ = js_sys::Reflect::set(&js, &JsValue::from_str("code"), &JsValue::from_str("invalid_input"));
-    js.into()
+/// An `invalid_input` MasteryError naming the argument (a value of the wrong type or shape).
+pub fn invalid(field: &str, reason: impl ToString) -> JsValue {
+    to_js(mastery_core::MasteryError::InvalidInput { field: field.into(), reason: reason.to_string() })
+}
+
+/// An `internal` MasteryError: a result that could not be turned into JS (a bug of ours).
+pub fn internal(reason: impl ToString) -> JsValue {
+    to_js(mastery_core::MasteryError::Internal { reason: reason.to_string() })
 }

@@ -1,14 +1,23 @@
 //! WebAssembly bindings: conversion and error mapping only; the logic lives in `mastery-core`.
+//!
+//! Arguments other than the `Framework`/`BktModel`/`RiskModel` instances arrive as plain
+//! `JsValue`s and are read by `convert`, so a value of the wrong type is a `MasteryError` with
+//! `code: "invalid_input"` naming the argument. A panic cannot be caught on wasm32 (it aborts the
+//! instance), so the core validates every input instead: sizes, dates, depths and numbers.
 
 mod convert;
 mod error;
 mod fairness;
 
+use std::collections::BTreeMap;
+
 use mastery_core as core;
 use wasm_bindgen::prelude::*;
 
-use convert::{from_js, to_js};
-use error::to_js as err;
+use convert::{
+    bytes, count, data, flag, from_js, json_arg, number_arg, numbers, opt_strings, opt_text, optional, text, to_js,
+};
+use error::{invalid, to_js as err};
 
 #[wasm_bindgen(typescript_custom_section)]
 const TYPES: &str = r#"
@@ -143,8 +152,10 @@ pub struct Framework {
 impl Framework {
     /// Imports a CASE 1.0 / 1.1 CFPackage (or the 2016 draft format).
     #[wasm_bindgen(js_name = fromCaseJson)]
-    pub fn from_case_json(text: &str) -> Result<Framework, JsValue> {
-        core::Framework::from_case_json(text).map(|inner| Self { inner }).map_err(err)
+    pub fn from_case_json(
+        #[wasm_bindgen(unchecked_param_type = "string")] text: JsValue,
+    ) -> Result<Framework, JsValue> {
+        core::Framework::from_case_json(&convert::text(&text, "text")?).map(|inner| Self { inner }).map_err(err)
     }
 
     /// CASE 1.1 JSON; unknown fields are kept under `extensions`.
@@ -169,33 +180,51 @@ impl Framework {
     }
 
     #[wasm_bindgen(unchecked_return_type = "Competency | null")]
-    pub fn item(&self, identifier: &str) -> Result<JsValue, JsValue> {
-        to_js(&self.inner.item(identifier))
+    pub fn item(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "string")] identifier: JsValue,
+    ) -> Result<JsValue, JsValue> {
+        to_js(&self.inner.item(&text(&identifier, "identifier")?))
     }
 
     #[wasm_bindgen(js_name = findByCode, unchecked_return_type = "Competency | null")]
-    pub fn find_by_code(&self, code: &str) -> Result<JsValue, JsValue> {
-        to_js(&self.inner.find_by_code(code))
+    pub fn find_by_code(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "string")] code: JsValue,
+    ) -> Result<JsValue, JsValue> {
+        to_js(&self.inner.find_by_code(&text(&code, "code")?))
     }
 
     #[wasm_bindgen(unchecked_return_type = "Competency[]")]
-    pub fn children(&self, identifier: &str) -> Result<JsValue, JsValue> {
-        to_js(&self.inner.children(identifier).map_err(err)?)
+    pub fn children(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "string")] identifier: JsValue,
+    ) -> Result<JsValue, JsValue> {
+        to_js(&self.inner.children(&text(&identifier, "identifier")?).map_err(err)?)
     }
 
     #[wasm_bindgen(unchecked_return_type = "Competency[]")]
-    pub fn ancestors(&self, identifier: &str) -> Result<JsValue, JsValue> {
-        to_js(&self.inner.ancestors(identifier).map_err(err)?)
+    pub fn ancestors(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "string")] identifier: JsValue,
+    ) -> Result<JsValue, JsValue> {
+        to_js(&self.inner.ancestors(&text(&identifier, "identifier")?).map_err(err)?)
     }
 
     #[wasm_bindgen(unchecked_return_type = "Competency[]")]
-    pub fn descendants(&self, identifier: &str) -> Result<JsValue, JsValue> {
-        to_js(&self.inner.descendants(identifier).map_err(err)?)
+    pub fn descendants(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "string")] identifier: JsValue,
+    ) -> Result<JsValue, JsValue> {
+        to_js(&self.inner.descendants(&text(&identifier, "identifier")?).map_err(err)?)
     }
 
     #[wasm_bindgen(unchecked_return_type = "Competency[]")]
-    pub fn prerequisites(&self, identifier: &str) -> Result<JsValue, JsValue> {
-        to_js(&self.inner.prerequisites(identifier).map_err(err)?)
+    pub fn prerequisites(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "string")] identifier: JsValue,
+    ) -> Result<JsValue, JsValue> {
+        to_js(&self.inner.prerequisites(&text(&identifier, "identifier")?).map_err(err)?)
     }
 
     #[wasm_bindgen(js_name = topologicalOrder, unchecked_return_type = "Competency[]")]
@@ -214,36 +243,48 @@ impl Framework {
     }
 }
 
+/// A document argument: JSON text, or data serialised here.
+fn document(value: &JsValue, field: &str) -> Result<String, JsValue> {
+    match value.as_string() {
+        Some(text) => Ok(text),
+        None => Ok(convert::value(value, field)?.to_string()),
+    }
+}
+
 /// xAPI statement(s) → an ingest report.
 #[wasm_bindgen(js_name = ingestXapi, unchecked_return_type = "IngestReport")]
 pub fn ingest_xapi(
-    text: &str,
+    #[wasm_bindgen(unchecked_param_type = "string | object")] text: JsValue,
     #[wasm_bindgen(unchecked_param_type = "EvidenceMapping | null")] mapping: Option<JsValue>,
 ) -> Result<JsValue, JsValue> {
-    let mapping: core::EvidenceMapping = from_js(mapping.unwrap_or(JsValue::UNDEFINED))?;
-    to_js(&core::parse_xapi(text, &mapping).map_err(err)?)
+    let text = document(&text, "text")?;
+    let mapping: core::EvidenceMapping = optional(mapping, "mapping")?;
+    to_js(&core::parse_xapi(&text, &mapping).map_err(err)?)
 }
 
 /// A Caliper 1.2 envelope, event or list of events → an ingest report.
 #[wasm_bindgen(js_name = ingestCaliper, unchecked_return_type = "IngestReport")]
 pub fn ingest_caliper(
-    text: &str,
+    #[wasm_bindgen(unchecked_param_type = "string | object")] text: JsValue,
     #[wasm_bindgen(unchecked_param_type = "EvidenceMapping | null")] mapping: Option<JsValue>,
 ) -> Result<JsValue, JsValue> {
-    let mapping: core::EvidenceMapping = from_js(mapping.unwrap_or(JsValue::UNDEFINED))?;
-    to_js(&core::parse_caliper(text, &mapping).map_err(err)?)
+    let text = document(&text, "text")?;
+    let mapping: core::EvidenceMapping = optional(mapping, "mapping")?;
+    to_js(&core::parse_caliper(&text, &mapping).map_err(err)?)
 }
 
 /// Validates any Caliper 1.2 document; throws a `MasteryError` naming the first bad field.
 #[wasm_bindgen(js_name = validateCaliper)]
-pub fn validate_caliper(text: &str) -> Result<(), JsValue> {
-    core::validate_caliper(text).map_err(err)
+pub fn validate_caliper(
+    #[wasm_bindgen(unchecked_param_type = "string | object")] text: JsValue,
+) -> Result<(), JsValue> {
+    core::validate_caliper(&document(&text, "text")?).map_err(err)
 }
 
 /// A pyBKT-style CSV → an ingest report.
 #[wasm_bindgen(js_name = ingestPybktCsv, unchecked_return_type = "IngestReport")]
-pub fn ingest_pybkt_csv(text: &str) -> Result<JsValue, JsValue> {
-    to_js(&core::parse_pybkt_csv(text).map_err(err)?)
+pub fn ingest_pybkt_csv(#[wasm_bindgen(unchecked_param_type = "string")] text: JsValue) -> Result<JsValue, JsValue> {
+    to_js(&core::parse_pybkt_csv(&convert::text(&text, "text")?).map_err(err)?)
 }
 
 /// A fitted BKT model (pyBKT semantics); load one trained in Python with `fromJson`.
@@ -332,33 +373,37 @@ impl BktModel {
 pub fn calculate(
     #[wasm_bindgen(unchecked_param_type = "CalculationMethod")] method: JsValue,
     #[wasm_bindgen(unchecked_param_type = "ScoredEvidence[]")] evidence: JsValue,
-    #[wasm_bindgen(js_name = masteryPoints)] mastery_points: f64,
+    #[wasm_bindgen(js_name = masteryPoints, unchecked_param_type = "number")] mastery_points: JsValue,
     #[wasm_bindgen(unchecked_param_type = "\"assessed\" | \"due\" | null")] order: Option<JsValue>,
 ) -> Result<Option<f64>, JsValue> {
-    let method: core::mastery::CalculationMethod = from_js(method)?;
-    let evidence: Vec<core::mastery::ScoredEvidence> = from_js(evidence)?;
-    let order: core::mastery::EvidenceOrder = from_js(order.unwrap_or(JsValue::UNDEFINED))?;
+    let method: core::mastery::CalculationMethod = data(&method, "method")?;
+    let evidence: Vec<core::mastery::ScoredEvidence> = data(&evidence, "evidence")?;
+    let mastery_points = number_arg(&mastery_points, "mastery_points")?;
+    let order: core::mastery::EvidenceOrder = optional(order, "order")?;
     method.calculate(&evidence, mastery_points, order).map_err(err)
 }
 
 /// A ready-made scale: `"canvas"` or `"khan"`.
 #[wasm_bindgen(js_name = proficiencyScale, unchecked_return_type = "ProficiencyScale")]
-pub fn proficiency_scale(name: &str) -> Result<JsValue, JsValue> {
-    to_js(&core::mastery::ProficiencyScale::named(name).map_err(err)?)
+pub fn proficiency_scale(#[wasm_bindgen(unchecked_param_type = "string")] name: JsValue) -> Result<JsValue, JsValue> {
+    to_js(&core::mastery::ProficiencyScale::named(&text(&name, "name")?).map_err(err)?)
 }
 
-fn scale(value: JsValue) -> Result<core::mastery::ProficiencyScale, JsValue> {
-    core::mastery::ProficiencyScale::from_input(from_js(value)?).map_err(err)
+fn scale(value: &JsValue) -> Result<core::mastery::ProficiencyScale, JsValue> {
+    core::mastery::ProficiencyScale::from_input(data(value, "scale")?).map_err(err)
 }
 
 /// The rating a score earns on a scale.
 #[wasm_bindgen(js_name = ratingFor, unchecked_return_type = "Rating")]
 pub fn rating_for(
     #[wasm_bindgen(unchecked_param_type = "ProficiencyScale")] scale_value: JsValue,
-    score: f64,
+    #[wasm_bindgen(unchecked_param_type = "number")] score: JsValue,
 ) -> Result<JsValue, JsValue> {
-    to_js(scale(scale_value)?.rating_for(score))
+    let scale = scale(&scale_value)?;
+    to_js(scale.rating_for(number_arg(&score, "score")?))
 }
+
+type Standings = BTreeMap<String, core::mastery::Standing>;
 
 /// The learner's next competencies: not mastered, prerequisites mastered, ranked.
 #[wasm_bindgen(unchecked_return_type = "Recommendation[]")]
@@ -366,7 +411,7 @@ pub fn frontier(
     framework: &Framework,
     #[wasm_bindgen(unchecked_param_type = "Record<string, Standing>")] standings: JsValue,
 ) -> Result<JsValue, JsValue> {
-    let standings: std::collections::BTreeMap<String, core::mastery::Standing> = from_js(standings)?;
+    let standings: Standings = data(&standings, "standings")?;
     to_js(&core::mastery::frontier(&framework.inner, &standings))
 }
 
@@ -378,10 +423,9 @@ pub fn roll_up(
     #[wasm_bindgen(unchecked_param_type = "Record<string, RollupRule> | null")] rules: Option<JsValue>,
     #[wasm_bindgen(unchecked_param_type = "RollupRule | null")] default_rule: Option<JsValue>,
 ) -> Result<JsValue, JsValue> {
-    let standings: std::collections::BTreeMap<String, core::mastery::Standing> = from_js(standings)?;
-    let rules: std::collections::BTreeMap<String, core::mastery::RollupRule> =
-        from_js(rules.unwrap_or(JsValue::UNDEFINED))?;
-    let default_rule: Option<core::mastery::RollupRule> = from_js(default_rule.unwrap_or(JsValue::UNDEFINED))?;
+    let standings: Standings = data(&standings, "standings")?;
+    let rules: BTreeMap<String, core::mastery::RollupRule> = optional(rules, "rules")?;
+    let default_rule: Option<core::mastery::RollupRule> = optional(default_rule, "default")?;
     let result = core::mastery::roll_up(
         &framework.inner,
         &standings,
@@ -397,16 +441,25 @@ pub fn roll_up(
 pub fn class_summary(
     #[wasm_bindgen(unchecked_param_type = "Record<string, Record<string, number>>")] scores: JsValue,
     #[wasm_bindgen(unchecked_param_type = "ProficiencyScale")] scale_value: JsValue,
-    competencies: Option<Vec<String>>,
+    #[wasm_bindgen(unchecked_param_type = "string[] | null")] competencies: Option<JsValue>,
 ) -> Result<JsValue, JsValue> {
-    let scores: std::collections::BTreeMap<String, std::collections::BTreeMap<String, f64>> = from_js(scores)?;
-    to_js(&core::mastery::class_summary(&scores, &scale(scale_value)?, competencies.as_deref()))
+    let scores: BTreeMap<String, BTreeMap<String, f64>> = data(&scores, "scores")?;
+    let scale = scale(&scale_value)?;
+    let competencies = opt_strings(competencies, "competencies")?;
+    to_js(&core::mastery::class_summary(&scores, &scale, competencies.as_deref()))
 }
 
 /// RMSE, accuracy and AUC of probabilities against 0/1 outcomes.
 #[wasm_bindgen(unchecked_return_type = "Evaluation")]
-pub fn evaluate(predicted: Vec<f64>, outcomes: Vec<u8>) -> Result<JsValue, JsValue> {
-    let outcomes: Vec<bool> = outcomes.iter().map(|o| *o == 1).collect();
+pub fn evaluate(
+    #[wasm_bindgen(unchecked_param_type = "number[] | Float64Array")] predicted: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "number[] | Uint8Array")] outcomes: JsValue,
+) -> Result<JsValue, JsValue> {
+    let predicted = numbers(&predicted, "predicted", false)?;
+    let outcomes: Vec<bool> = match outcomes.dyn_ref::<js_sys::Uint8Array>() {
+        Some(a) => a.to_vec().iter().map(|o| *o == 1).collect(),
+        None => numbers(&outcomes, "outcomes", false)?.iter().map(|o| *o == 1.0).collect(),
+    };
     to_js(&core::mastery::evaluate(&predicted, &outcomes).map_err(err)?)
 }
 
@@ -414,32 +467,37 @@ pub fn evaluate(predicted: Vec<f64>, outcomes: Vec<u8>) -> Result<JsValue, JsVal
 #[wasm_bindgen(js_name = evaluateStreak, unchecked_return_type = "StreakReport")]
 pub fn evaluate_streak(
     #[wasm_bindgen(unchecked_param_type = "StreakActivity[]")] activities: JsValue,
-    now: &str,
-    #[wasm_bindgen(js_name = currentZone)] current_zone: &str,
+    #[wasm_bindgen(unchecked_param_type = "string")] now: JsValue,
+    #[wasm_bindgen(js_name = currentZone, unchecked_param_type = "string")] current_zone: JsValue,
     #[wasm_bindgen(unchecked_param_type = "StreakPolicy | null")] policy: Option<JsValue>,
 ) -> Result<JsValue, JsValue> {
-    let activities: Vec<core::streak::Activity> = from_js(activities)?;
-    let policy: core::streak::StreakPolicy = from_js(policy.unwrap_or(JsValue::UNDEFINED))?;
-    let now = core::time::parse_instant(now, "now").map_err(err)?;
-    to_js(&core::streak::evaluate_streak(&activities, &policy, now, current_zone).map_err(err)?)
+    let activities: Vec<core::streak::Activity> = data(&activities, "activities")?;
+    let policy: core::streak::StreakPolicy = optional(policy, "policy")?;
+    let now = instant(&now, "now")?;
+    let zone = text(&current_zone, "current_zone")?;
+    to_js(&core::streak::evaluate_streak(&activities, &policy, now, &zone).map_err(err)?)
 }
 
-fn report(value: JsValue) -> Result<core::streak::StreakReport, JsValue> {
-    from_js::<Option<core::streak::StreakReport>>(value)?
-        .ok_or_else(|| error::type_error("a streak report is required"))
+fn instant(value: &JsValue, field: &str) -> Result<core::time::Instant, JsValue> {
+    core::time::parse_instant(&text(value, field)?, field).map_err(err)
+}
+
+fn report(value: &JsValue) -> Result<core::streak::StreakReport, JsValue> {
+    data(value, "report")
 }
 
 /// The last `weeks` weeks of a report as a Monday-first calendar; `today` is `YYYY-MM-DD`.
 #[wasm_bindgen(js_name = streakTracker, unchecked_return_type = "StreakTracker")]
 pub fn streak_tracker(
     #[wasm_bindgen(unchecked_param_type = "StreakReport")] report_value: JsValue,
-    today: &str,
-    weeks: usize,
+    #[wasm_bindgen(unchecked_param_type = "string")] today: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "number")] weeks: JsValue,
 ) -> Result<JsValue, JsValue> {
-    let today: core::time::Date = today.parse().map_err(|_| {
-        err(core::MasteryError::InvalidInput { field: "today".into(), reason: "not a date (YYYY-MM-DD)".into() })
-    })?;
-    to_js(&core::dashboard::streak_tracker(&report(report_value)?, today, weeks).map_err(err)?)
+    let report = report(&report_value)?;
+    let today: core::time::Date =
+        text(&today, "today")?.parse().map_err(|_| invalid("today", "not a date (YYYY-MM-DD)"))?;
+    let weeks = count(&weeks, "weeks")?;
+    to_js(&core::dashboard::streak_tracker(&report, today, weeks).map_err(err)?)
 }
 
 /// Activity per date as weeks x weekdays.
@@ -447,7 +505,7 @@ pub fn streak_tracker(
 pub fn activity_calendar(
     #[wasm_bindgen(unchecked_param_type = "StreakReport")] report_value: JsValue,
 ) -> Result<JsValue, JsValue> {
-    to_js(&core::dashboard::activity_calendar(&report(report_value)?, None))
+    to_js(&core::dashboard::activity_calendar(&report(&report_value)?, None))
 }
 
 /// Concentric rings per competency area (default: the framework's top level).
@@ -456,14 +514,15 @@ pub fn ring_chart(
     framework: &Framework,
     #[wasm_bindgen(unchecked_param_type = "Record<string, Standing>")] standings: JsValue,
     #[wasm_bindgen(unchecked_param_type = "ProficiencyScale")] scale_value: JsValue,
-    areas: Option<Vec<String>>,
+    #[wasm_bindgen(unchecked_param_type = "string[] | null")] areas: Option<JsValue>,
     #[wasm_bindgen(unchecked_param_type = "\"share_mastered\" | \"mean_value\" | null")] metric: Option<JsValue>,
 ) -> Result<JsValue, JsValue> {
-    let standings: std::collections::BTreeMap<String, core::mastery::Standing> = from_js(standings)?;
-    let metric: core::dashboard::RingMetric = from_js(metric.unwrap_or(JsValue::UNDEFINED))?;
+    let standings: Standings = data(&standings, "standings")?;
+    let areas = opt_strings(areas, "areas")?;
+    let metric: core::dashboard::RingMetric = optional(metric, "metric")?;
+    let scale = scale(&scale_value)?;
     let chart =
-        core::dashboard::ring_chart(&framework.inner, &standings, areas.as_deref(), metric, &scale(scale_value)?)
-            .map_err(err)?;
+        core::dashboard::ring_chart(&framework.inner, &standings, areas.as_deref(), metric, &scale).map_err(err)?;
     to_js(&chart)
 }
 
@@ -474,27 +533,24 @@ pub fn class_heatmap(
     #[wasm_bindgen(unchecked_param_type = "Label[]")] competencies: JsValue,
     #[wasm_bindgen(unchecked_param_type = "ProficiencyScale")] scale_value: JsValue,
 ) -> Result<JsValue, JsValue> {
-    let values: std::collections::BTreeMap<String, std::collections::BTreeMap<String, f64>> = from_js(values)?;
-    let competencies: Vec<core::dashboard::Label> = from_js(competencies)?;
-    to_js(&core::dashboard::class_heatmap(&values, &competencies, &scale(scale_value)?))
+    let values: BTreeMap<String, BTreeMap<String, f64>> = data(&values, "values")?;
+    let competencies: Vec<core::dashboard::Label> = data(&competencies, "competencies")?;
+    to_js(&core::dashboard::class_heatmap(&values, &competencies, &scale(&scale_value)?))
 }
 
 /// Accessible SVG for a view model; `kind`: ring_chart, streak_tracker, heatmap or progress.
 #[wasm_bindgen(js_name = renderSvg)]
 pub fn render_svg(
-    kind: &str,
+    #[wasm_bindgen(unchecked_param_type = "string")] kind: JsValue,
     #[wasm_bindgen(unchecked_param_type = "RingChart | StreakTracker | Heatmap | ProgressView")] view: JsValue,
 ) -> Result<String, JsValue> {
     use core::dashboard as d;
-    fn view_of<T: serde::de::DeserializeOwned>(v: JsValue) -> Result<T, JsValue> {
-        from_js::<Option<T>>(v)?.ok_or_else(|| error::type_error("a view model is required"))
-    }
-    Ok(match kind {
-        "ring_chart" => d::render_ring_chart(&view_of(view)?),
-        "streak_tracker" => d::render_streak_tracker(&view_of(view)?),
-        "heatmap" => d::render_heatmap(&view_of(view)?),
-        "progress" => d::render_progress(&view_of(view)?),
-        _ => return Err(error::type_error("kind must be ring_chart, streak_tracker, heatmap or progress")),
+    Ok(match text(&kind, "kind")?.as_str() {
+        "ring_chart" => d::render_ring_chart(&data(&view, "view")?),
+        "streak_tracker" => d::render_streak_tracker(&data(&view, "view")?),
+        "heatmap" => d::render_heatmap(&data(&view, "view")?),
+        "progress" => d::render_progress(&data(&view, "view")?),
+        _ => return Err(invalid("kind", "must be ring_chart, streak_tracker, heatmap or progress")),
     })
 }
 
@@ -510,22 +566,24 @@ pub fn progress_over_time(
     #[wasm_bindgen(unchecked_param_type = "Record<string, string> | null")] labels: Option<JsValue>,
     #[wasm_bindgen(unchecked_param_type = "{ from?: string; to?: string } | null")] window: Option<JsValue>,
     #[wasm_bindgen(unchecked_param_type = "CalculationMethod | null")] method: Option<JsValue>,
-    weeks: Option<bool>,
+    #[wasm_bindgen(unchecked_param_type = "boolean | null")] weeks: Option<JsValue>,
 ) -> Result<JsValue, JsValue> {
-    let states: Vec<core::mastery::CompetencyState> = from_js(states)?;
-    let labels: std::collections::BTreeMap<String, String> = from_js(labels.unwrap_or(JsValue::UNDEFINED))?;
-    let window: core::dashboard::TimeWindow = from_js(window.unwrap_or(JsValue::UNDEFINED))?;
-    let method: core::mastery::CalculationMethod = from_js(method.unwrap_or(JsValue::UNDEFINED))?;
+    let states: Vec<core::mastery::CompetencyState> = data(&states, "states")?;
+    let labels: BTreeMap<String, String> = optional(labels, "labels")?;
+    let window: core::dashboard::TimeWindow = optional(window, "window")?;
+    let method: core::mastery::CalculationMethod = optional(method, "method")?;
+    let weeks = flag(weeks, "weeks")?;
     let config =
-        core::mastery::MasteryConfig { method, scale: scale(scale_value)?, ..core::mastery::MasteryConfig::default() };
-    if weeks.unwrap_or(false) {
+        core::mastery::MasteryConfig { method, scale: scale(&scale_value)?, ..core::mastery::MasteryConfig::default() };
+    if weeks {
         to_js(&core::dashboard::competency_weeks_heatmap(&states, &labels, window, &config))
     } else {
         to_js(&core::dashboard::progress_over_time(&states, &labels, window, &config))
     }
 }
 
-fn badge_version(version: Option<String>) -> Result<core::credential::BadgeVersion, JsValue> {
+fn badge_version(version: Option<JsValue>) -> Result<core::credential::BadgeVersion, JsValue> {
+    let version = opt_text(version, "version")?;
     core::credential::BadgeVersion::parse(version.as_deref().unwrap_or("ob3")).map_err(err)
 }
 
@@ -533,174 +591,190 @@ fn unbaked(found: Option<(core::credential::BadgeVersion, String)>) -> Result<Js
     to_js(&found.map(|(v, text)| serde_json::json!({"version": v.name(), "text": text})))
 }
 
+fn issuer_key(seed: &JsValue) -> Result<core::credential::IssuerKey, JsValue> {
+    core::credential::IssuerKey::from_seed(&bytes(seed, "seed")?).map_err(err)
+}
+
 /// The `did:key` of the Ed25519 issuer key with this 32-byte seed.
 #[wasm_bindgen(js_name = issuerDid)]
-pub fn issuer_did(seed: &[u8]) -> Result<String, JsValue> {
-    Ok(core::credential::IssuerKey::from_seed(seed).map_err(err)?.did())
+pub fn issuer_did(#[wasm_bindgen(unchecked_param_type = "Uint8Array")] seed: JsValue) -> Result<String, JsValue> {
+    Ok(issuer_key(&seed)?.did())
 }
 
 /// An OB 3.0 OpenBadgeCredential for one award (the learner only as a salted hash).
 #[wasm_bindgen(js_name = achievementCredential)]
 #[allow(clippy::too_many_arguments)]
 pub fn achievement_credential(
-    #[wasm_bindgen(js_name = credentialId)] credential_id: &str,
+    #[wasm_bindgen(js_name = credentialId, unchecked_param_type = "string")] credential_id: JsValue,
     #[wasm_bindgen(unchecked_param_type = "Achievement")] achievement: JsValue,
     #[wasm_bindgen(unchecked_param_type = "IssuerProfile")] issuer: JsValue,
-    #[wasm_bindgen(js_name = learnerIdentifier)] learner_identifier: &str,
-    salt: &str,
-    #[wasm_bindgen(js_name = issuedAt)] issued_at: &str,
-    #[wasm_bindgen(js_name = evidenceUrls)] evidence_urls: Option<Vec<String>>,
+    #[wasm_bindgen(js_name = learnerIdentifier, unchecked_param_type = "string")] learner_identifier: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "string")] salt: JsValue,
+    #[wasm_bindgen(js_name = issuedAt, unchecked_param_type = "string")] issued_at: JsValue,
+    #[wasm_bindgen(js_name = evidenceUrls, unchecked_param_type = "string[] | null")] evidence_urls: Option<JsValue>,
     #[wasm_bindgen(unchecked_param_type = "StatusEntry | null")] status: Option<JsValue>,
 ) -> Result<JsValue, JsValue> {
-    let achievement: core::credential::Achievement =
-        from_js::<Option<_>>(achievement)?.ok_or_else(|| error::type_error("achievement is required"))?;
-    let issuer: core::credential::IssuerProfile =
-        from_js::<Option<_>>(issuer)?.ok_or_else(|| error::type_error("issuer is required"))?;
-    let status: Option<core::credential::StatusEntry> = from_js(status.unwrap_or(JsValue::UNDEFINED))?;
-    let issued_at = core::time::parse_instant(issued_at, "issued_at").map_err(err)?;
+    let achievement: core::credential::Achievement = data(&achievement, "achievement")?;
+    let issuer: core::credential::IssuerProfile = data(&issuer, "issuer")?;
+    let status: Option<core::credential::StatusEntry> = optional(status, "status")?;
+    let issued_at = instant(&issued_at, "issued_at")?;
     let c = core::credential::achievement_credential(
-        credential_id,
+        &text(&credential_id, "credential_id")?,
         &achievement,
         &issuer,
-        learner_identifier,
-        salt,
+        &text(&learner_identifier, "learner_identifier")?,
+        &text(&salt, "salt")?,
         issued_at,
-        &evidence_urls.unwrap_or_default(),
+        &opt_strings(evidence_urls, "evidence_urls")?.unwrap_or_default(),
         status.as_ref(),
     );
     to_js(&c)
 }
 
-/// Signs a credential (JSON text) as a compact VC-JWT with the issuer's seed.
+/// Signs a credential (JSON text or an object) as a compact VC-JWT with the issuer's seed.
 #[wasm_bindgen(js_name = signVcJwt)]
-pub fn sign_vc_jwt(credential: &str, seed: &[u8]) -> Result<String, JsValue> {
-    let credential: serde_json::Value = serde_json::from_str(credential)
-        .map_err(|e| err(core::MasteryError::InvalidInput { field: "credential".into(), reason: e.to_string() }))?;
-    let key = core::credential::IssuerKey::from_seed(seed).map_err(err)?;
-    core::credential::sign_vc_jwt(&credential, &key).map_err(err)
+pub fn sign_vc_jwt(
+    #[wasm_bindgen(unchecked_param_type = "string | object")] credential: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "Uint8Array")] seed: JsValue,
+) -> Result<String, JsValue> {
+    let credential = json_arg(&credential, "credential")?;
+    core::credential::sign_vc_jwt(&credential, &issuer_key(&seed)?).map_err(err)
 }
 
 /// Verifies a VC-JWT in the browser: every check (signature, schema, validity, status, issuer).
 #[wasm_bindgen(js_name = verifyVcJwt, unchecked_return_type = "Verification")]
 pub fn verify_vc_jwt(
-    jwt: &str,
-    now: &str,
-    #[wasm_bindgen(js_name = expectedIssuer)] expected_issuer: Option<String>,
-    #[wasm_bindgen(js_name = revokedIndexes)] revoked_indexes: Option<Vec<f64>>,
+    #[wasm_bindgen(unchecked_param_type = "string")] jwt: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "string")] now: JsValue,
+    #[wasm_bindgen(js_name = expectedIssuer, unchecked_param_type = "string | null")] expected_issuer: Option<JsValue>,
+    #[wasm_bindgen(js_name = revokedIndexes, unchecked_param_type = "number[] | null")] revoked_indexes: Option<
+        JsValue,
+    >,
 ) -> Result<JsValue, JsValue> {
+    let revoked: Vec<u64> = optional(revoked_indexes, "revoked_indexes")?;
     let options = core::credential::VerifyOptions {
-        expected_issuer,
-        revoked_indexes: revoked_indexes
-            .unwrap_or_default()
-            .into_iter()
-            .filter(|i| *i >= 0.0)
-            .map(|i| i as u64)
-            .collect(),
-        ..core::credential::VerifyOptions::at(core::time::parse_instant(now, "now").map_err(err)?)
+        expected_issuer: opt_text(expected_issuer, "expected_issuer")?,
+        revoked_indexes: revoked.into_iter().collect(),
+        ..core::credential::VerifyOptions::at(instant(&now, "now")?)
     };
-    to_js(&core::credential::verify_vc_jwt(jwt, &options).map_err(err)?)
+    to_js(&core::credential::verify_vc_jwt(&text(&jwt, "jwt")?, &options).map_err(err)?)
 }
 
-fn json_text(text: &str, field: &str) -> Result<serde_json::Value, JsValue> {
-    serde_json::from_str(text)
-        .map_err(|e| err(core::MasteryError::InvalidInput { field: field.into(), reason: e.to_string() }))
-}
-
-/// Adds an `eddsa-rdfc-2022` Data Integrity proof to a credential (JSON text); returns the
-/// signed credential.
+/// Adds an `eddsa-rdfc-2022` Data Integrity proof to a credential (JSON text or an object);
+/// returns the signed credential.
 #[wasm_bindgen(js_name = signDataIntegrity)]
 pub fn sign_data_integrity(
-    credential: &str,
-    seed: &[u8],
-    created: &str,
-    #[wasm_bindgen(js_name = verificationMethod)] verification_method: Option<String>,
+    #[wasm_bindgen(unchecked_param_type = "string | object")] credential: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "Uint8Array")] seed: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "string")] created: JsValue,
+    #[wasm_bindgen(js_name = verificationMethod, unchecked_param_type = "string | null")] verification_method: Option<
+        JsValue,
+    >,
 ) -> Result<JsValue, JsValue> {
-    let credential = json_text(credential, "credential")?;
-    let key = core::credential::IssuerKey::from_seed(seed).map_err(err)?;
-    let created = core::time::parse_instant(created, "created").map_err(err)?;
-    to_js(
-        &core::credential::sign_data_integrity(&credential, &key, verification_method.as_deref(), created)
-            .map_err(err)?,
-    )
+    let credential = json_arg(&credential, "credential")?;
+    let key = issuer_key(&seed)?;
+    let created = instant(&created, "created")?;
+    let method = opt_text(verification_method, "verification_method")?;
+    to_js(&core::credential::sign_data_integrity(&credential, &key, method.as_deref(), created).map_err(err)?)
 }
 
 /// Verifies a credential in either format (VC-JWT text or JSON with embedded proofs) in the
 /// browser. `options`: `{now, expected_issuer, revoked_indexes, keys, status_lists}`.
 #[wasm_bindgen(js_name = verifyCredential, unchecked_return_type = "Verification")]
 pub fn verify_credential(
-    credential: &str,
+    #[wasm_bindgen(unchecked_param_type = "string | object")] credential: JsValue,
     #[wasm_bindgen(unchecked_param_type = "VerifyOptions")] options: JsValue,
 ) -> Result<JsValue, JsValue> {
-    let options: core::credential::VerifyOptions =
-        from_js::<Option<_>>(options)?.ok_or_else(|| error::type_error("options are required"))?;
-    to_js(&core::credential::verify_credential(credential, &options).map_err(err)?)
+    let credential = document(&credential, "credential")?;
+    let options: core::credential::VerifyOptions = match options.as_string() {
+        Some(_) => serde_json::from_value(json_arg(&options, "options")?)
+            .map_err(|e| invalid("options", convert::shape(&e.to_string())))?,
+        None => data(&options, "options")?,
+    };
+    to_js(&core::credential::verify_credential(&credential, &options).map_err(err)?)
 }
 
-/// RDFC-1.0 canonical N-Quads of a JSON-LD document (JSON text; bundled contexts only).
+/// RDFC-1.0 canonical N-Quads of a JSON-LD document (JSON text or an object; bundled contexts only).
 #[wasm_bindgen]
-pub fn canonicalize(document: &str) -> Result<String, JsValue> {
-    core::credential::canonicalize(&json_text(document, "document")?).map_err(err)
+pub fn canonicalize(
+    #[wasm_bindgen(unchecked_param_type = "string | object")] document: JsValue,
+) -> Result<String, JsValue> {
+    core::credential::canonicalize(&json_arg(&document, "document")?).map_err(err)
 }
 
 fn certificate(
-    credential: &str,
-    learner_name: &str,
-    verification_url: &str,
-    template: JsValue,
+    credential: &JsValue,
+    learner_name: &JsValue,
+    verification_url: &JsValue,
+    template: &JsValue,
 ) -> Result<(core::credential::Certificate, core::credential::CertificateTemplate), JsValue> {
-    let credential = json_text(credential, "credential")?;
-    let cert =
-        core::credential::Certificate::from_credential(&credential, learner_name, verification_url).map_err(err)?;
-    let template: Option<core::credential::CertificateTemplate> = from_js(template)?;
-    Ok((cert, template.unwrap_or_default()))
+    let credential = json_arg(credential, "credential")?;
+    let cert = core::credential::Certificate::from_credential(
+        &credential,
+        &text(learner_name, "learner_name")?,
+        &text(verification_url, "verification_url")?,
+    )
+    .map_err(err)?;
+    let template: core::credential::CertificateTemplate = convert::data_or_default(template, "template")?;
+    Ok((cert, template))
 }
 
-/// The certificate of a credential (JSON text) as SVG text.
+/// The certificate of a credential (JSON text or an object) as SVG text.
 #[wasm_bindgen(js_name = certificateSvg)]
 pub fn certificate_svg(
-    credential: &str,
-    #[wasm_bindgen(js_name = learnerName)] learner_name: &str,
-    #[wasm_bindgen(js_name = verificationUrl)] verification_url: &str,
+    #[wasm_bindgen(unchecked_param_type = "string | object")] credential: JsValue,
+    #[wasm_bindgen(js_name = learnerName, unchecked_param_type = "string")] learner_name: JsValue,
+    #[wasm_bindgen(js_name = verificationUrl, unchecked_param_type = "string")] verification_url: JsValue,
     #[wasm_bindgen(unchecked_param_type = "CertificateTemplate | null")] template: JsValue,
 ) -> Result<String, JsValue> {
-    let (cert, template) = certificate(credential, learner_name, verification_url, template)?;
+    let (cert, template) = certificate(&credential, &learner_name, &verification_url, &template)?;
     core::credential::certificate_svg(&cert, &template).map_err(err)
 }
 
-/// The certificate of a credential (JSON text) as PDF bytes, for download or print.
+/// The certificate of a credential (JSON text or an object) as PDF bytes, for download or print.
 #[wasm_bindgen(js_name = certificatePdf)]
 pub fn certificate_pdf(
-    credential: &str,
-    #[wasm_bindgen(js_name = learnerName)] learner_name: &str,
-    #[wasm_bindgen(js_name = verificationUrl)] verification_url: &str,
+    #[wasm_bindgen(unchecked_param_type = "string | object")] credential: JsValue,
+    #[wasm_bindgen(js_name = learnerName, unchecked_param_type = "string")] learner_name: JsValue,
+    #[wasm_bindgen(js_name = verificationUrl, unchecked_param_type = "string")] verification_url: JsValue,
     #[wasm_bindgen(unchecked_param_type = "CertificateTemplate | null")] template: JsValue,
 ) -> Result<Vec<u8>, JsValue> {
-    let (cert, template) = certificate(credential, learner_name, verification_url, template)?;
+    let (cert, template) = certificate(&credential, &learner_name, &verification_url, &template)?;
     core::credential::certificate_pdf(&cert, &template).map_err(err)
 }
 
 /// Bakes a credential (JSON text or JWT) into PNG bytes.
 #[wasm_bindgen(js_name = bakePng)]
-pub fn bake_png(png: &[u8], credential: &str, version: Option<String>) -> Result<Vec<u8>, JsValue> {
-    core::credential::bake_png(png, credential, badge_version(version)?).map_err(err)
+pub fn bake_png(
+    #[wasm_bindgen(unchecked_param_type = "Uint8Array")] png: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "string")] credential: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "string | null")] version: Option<JsValue>,
+) -> Result<Vec<u8>, JsValue> {
+    let version = badge_version(version)?;
+    core::credential::bake_png(&bytes(&png, "png")?, &text(&credential, "credential")?, version).map_err(err)
 }
 
 /// `{version, text}` baked into PNG bytes, or null.
 #[wasm_bindgen(js_name = unbakePng, unchecked_return_type = "Unbaked | null")]
-pub fn unbake_png(png: &[u8]) -> Result<JsValue, JsValue> {
-    unbaked(core::credential::unbake_png(png).map_err(err)?)
+pub fn unbake_png(#[wasm_bindgen(unchecked_param_type = "Uint8Array")] png: JsValue) -> Result<JsValue, JsValue> {
+    unbaked(core::credential::unbake_png(&bytes(&png, "png")?).map_err(err)?)
 }
 
 /// Bakes a credential into SVG text.
 #[wasm_bindgen(js_name = bakeSvg)]
-pub fn bake_svg(svg: &str, credential: &str, version: Option<String>) -> Result<String, JsValue> {
-    core::credential::bake_svg(svg, credential, badge_version(version)?).map_err(err)
+pub fn bake_svg(
+    #[wasm_bindgen(unchecked_param_type = "string")] svg: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "string")] credential: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "string | null")] version: Option<JsValue>,
+) -> Result<String, JsValue> {
+    let version = badge_version(version)?;
+    core::credential::bake_svg(&text(&svg, "svg")?, &text(&credential, "credential")?, version).map_err(err)
 }
 
 /// `{version, text}` baked into SVG text, or null.
 #[wasm_bindgen(js_name = unbakeSvg, unchecked_return_type = "Unbaked | null")]
-pub fn unbake_svg(svg: &str) -> Result<JsValue, JsValue> {
-    unbaked(core::credential::unbake_svg(svg).map_err(err)?)
+pub fn unbake_svg(#[wasm_bindgen(unchecked_param_type = "string")] svg: JsValue) -> Result<JsValue, JsValue> {
+    unbaked(core::credential::unbake_svg(&text(&svg, "svg")?).map_err(err)?)
 }
 
 /// A trained at-risk model loaded from its model file: scores, explanations and bands in the
@@ -714,8 +788,8 @@ pub struct RiskModel {
 #[wasm_bindgen]
 impl RiskModel {
     #[wasm_bindgen(js_name = fromJson)]
-    pub fn from_json(text: &str) -> Result<RiskModel, JsValue> {
-        core::risk::RiskModelFile::from_json(text).map(|inner| Self { inner }).map_err(err)
+    pub fn from_json(#[wasm_bindgen(unchecked_param_type = "string")] text: JsValue) -> Result<RiskModel, JsValue> {
+        core::risk::RiskModelFile::from_json(&convert::text(&text, "text")?).map(|inner| Self { inner }).map_err(err)
     }
 
     #[wasm_bindgen(js_name = toJson)]
@@ -736,35 +810,42 @@ impl RiskModel {
     /// P(at risk) for rows given flat and row-major (`rows.length` = rows × features; use NaN
     /// for a missing value).
     #[wasm_bindgen(js_name = predictProba)]
-    pub fn predict_proba(&self, rows: &[f64]) -> Result<Vec<f64>, JsValue> {
+    pub fn predict_proba(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "Float64Array | number[]")] rows: JsValue,
+    ) -> Result<Vec<f64>, JsValue> {
         use core::risk::RiskModel as _;
+        let rows = numbers(&rows, "rows", true)?;
         let width = self.inner.features.len();
         if width == 0 || !rows.len().is_multiple_of(width) {
-            return Err(err(core::MasteryError::InvalidInput {
-                field: "features".into(),
-                reason: format!("expected a multiple of {width} values"),
-            }));
+            return Err(invalid("rows", format!("expected a multiple of {width} values")));
         }
-        let x = ndarray::ArrayView2::from_shape((rows.len() / width, width), rows)
-            .map_err(|e| err(core::MasteryError::InvalidInput { field: "rows".into(), reason: e.to_string() }))?;
+        let x = ndarray::ArrayView2::from_shape((rows.len() / width, width), &rows)
+            .map_err(|e| invalid("rows", e.to_string()))?;
         self.inner.predict_proba(x).map_err(err)
     }
 
     /// One row's score and its `top` reasons in words.
     #[wasm_bindgen(unchecked_return_type = "RiskExplanation")]
-    pub fn explain(&self, row: &[f64], top: usize) -> Result<JsValue, JsValue> {
+    pub fn explain(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "Float64Array | number[]")] row: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "number")] top: JsValue,
+    ) -> Result<JsValue, JsValue> {
         use core::risk::RiskModel as _;
-        to_js(&self.inner.explain(row, top).map_err(err)?)
+        let row = numbers(&row, "row", true)?;
+        to_js(&self.inner.explain(&row, count(&top, "top")?).map_err(err)?)
     }
 }
 
 /// The risk band for a score given the previous band (hysteresis); null below every band.
 #[wasm_bindgen(js_name = riskBand)]
 pub fn risk_band(
-    score: f64,
-    previous: Option<String>,
+    #[wasm_bindgen(unchecked_param_type = "number")] score: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "string | null")] previous: Option<JsValue>,
     #[wasm_bindgen(unchecked_param_type = "RiskBand[] | null")] bands: JsValue,
 ) -> Result<Option<String>, JsValue> {
-    let list: Option<Vec<core::risk::RiskBand>> = from_js(bands)?;
-    core::risk::risk_band(score, previous.as_deref(), list).map_err(err)
+    let list: Option<Vec<core::risk::RiskBand>> = convert::data_or_default(&bands, "bands")?;
+    let previous = opt_text(previous, "previous")?;
+    core::risk::risk_band(number_arg(&score, "score")?, previous.as_deref(), list).map_err(err)
 }

@@ -17,8 +17,8 @@ test("errors are Error instances with a stable code and field", () => {
   }
 });
 
-test("a mapping of the wrong shape is a TypeError, not a crash", () => {
-  assert.throws(() => m.ingestXapi("[]", { competencies: 3 }), TypeError);
+test("a mapping of the wrong shape is a MasteryError naming the argument, not a crash", () => {
+  assert.throws(() => m.ingestXapi("[]", { competencies: 3 }), (e) => e.code === "invalid_input" && e.field === "mapping");
   // The instance is still usable afterwards.
   assert.deepEqual(m.ingestXapi("[]").accepted, []);
 });
