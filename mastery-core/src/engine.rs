@@ -386,6 +386,8 @@ impl<S: Store> Engine<S> {
         learner: &UserId,
         course: Option<&CourseId>,
     ) -> Result<Vec<MasteryRecord>> {
+        // Asking for a course the caller may not read is a refusal, not an empty list.
+        authorize_learner(ctx, Operation::Read, ctx.tenant(), learner, course)?;
         self.store
             .learner_states(ctx, learner, NAMESPACE)
             .map_err(Into::into)?

@@ -3,6 +3,8 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod scenario;
+
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -79,6 +81,7 @@ fn to_json<T: serde::Serialize>(value: T) -> Value {
 
 fn run(op: &str, input: &Value) -> Result<Value, MasteryError> {
     Ok(match op {
+        "scenario" => scenario::run(input),
         "case_summary" => to_json(Framework::from_case_json(&text(input))?.summary()),
         "case_import" => to_json(Framework::from_case_json(&text(input))?.summary()),
         "case_roundtrip" => {

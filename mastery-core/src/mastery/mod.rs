@@ -19,7 +19,7 @@ pub use class::{class_summary, least_proficient, CompetencySummary, LevelCount};
 pub use decay::{Decay, Freshness};
 pub use methods::{CalculationMethod, EvidenceOrder, Running, ScoredEvidence};
 pub use metrics::{auc, evaluate, Evaluation};
-pub use record::MasteryRecord;
+pub use record::{MasteryRecord, MasteryView};
 pub use rollup::{frontier, roll_up, Recommendation, RolledUp, RollupRule, Standing};
 pub use scale::{ProficiencyScale, ProficiencyScaleInput, Rating};
 pub use state::{CompetencyState, MasteryConfig, Observation};

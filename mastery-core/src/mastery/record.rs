@@ -131,8 +131,36 @@ impl MasteryRecord {
         Ok(record)
     }
 
+    /// What readers see: the record with its competency, rating and counts spelled out.
+    pub fn view(&self, config: &MasteryConfig) -> MasteryView {
+        MasteryView {
+            competency: self.competency.clone(),
+            score: self.score,
+            rating: self.rating(config).map(|r| r.description.clone()),
+            mastered: self.mastered,
+            p_known: self.knowledge.map(|k| k.p_known),
+            last_evidence: self.last_evidence,
+            evidence_count: self.evidence_count(),
+        }
+    }
+
     /// The rating the score earns on the configured scale.
     pub fn rating<'a>(&self, config: &'a MasteryConfig) -> Option<&'a super::Rating> {
         self.score.map(|s| config.scale.rating_for(s))
     }
+}
+
+/// A mastery record as readers see it (dashboards, APIs, every binding).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MasteryView {
+    pub competency: String,
+    /// On the scale's points.
+    pub score: Option<f64>,
+    /// The rating's description on the scale.
+    pub rating: Option<String>,
+    pub mastered: bool,
+    /// BKT's P(known), when the competency has a fitted skill.
+    pub p_known: Option<f64>,
+    pub last_evidence: Option<Instant>,
+    pub evidence_count: u32,
 }

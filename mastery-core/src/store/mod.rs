@@ -215,3 +215,60 @@ impl<S: Store> Store for ErasedStore<S> {
 
 /// A type-erased store.
 pub type DynStore = Box<dyn Store<Error = MasteryError> + Send + Sync>;
+
+/// A boxed store is a store: `Engine<DynStore>` holds whichever store the host chose at run time
+/// (the bindings' engines hold the embedded store or one written in the host's language).
+impl Store for DynStore {
+    type Error = MasteryError;
+
+    fn apply(
+        &self,
+        ctx: &AccessContext,
+        evidence: &[&Evidence],
+        states: &[(StateKey, StateValue)],
+    ) -> Result<Vec<Appended>, MasteryError> {
+        (**self).apply(ctx, evidence, states)
+    }
+    fn known_evidence(&self, ctx: &AccessContext, evidence: &[&Evidence]) -> Result<Vec<bool>, MasteryError> {
+        (**self).known_evidence(ctx, evidence)
+    }
+    fn append_evidence(&self, ctx: &AccessContext, evidence: &Evidence) -> Result<Appended, MasteryError> {
+        (**self).append_evidence(ctx, evidence)
+    }
+    fn learner_evidence(&self, ctx: &AccessContext, learner: &UserId) -> Result<Vec<Evidence>, MasteryError> {
+        (**self).learner_evidence(ctx, learner)
+    }
+    fn course_evidence(&self, ctx: &AccessContext, course: &CourseId) -> Result<Vec<Evidence>, MasteryError> {
+        (**self).course_evidence(ctx, course)
+    }
+    fn get_state(&self, ctx: &AccessContext, key: &StateKey) -> Result<Option<StateValue>, MasteryError> {
+        (**self).get_state(ctx, key)
+    }
+    fn put_state(&self, ctx: &AccessContext, key: &StateKey, value: &StateValue) -> Result<(), MasteryError> {
+        (**self).put_state(ctx, key, value)
+    }
+    fn learner_states(
+        &self,
+        ctx: &AccessContext,
+        learner: &UserId,
+        namespace: &str,
+    ) -> Result<Vec<(StateKey, StateValue)>, MasteryError> {
+        (**self).learner_states(ctx, learner, namespace)
+    }
+    fn course_states(
+        &self,
+        ctx: &AccessContext,
+        course: &CourseId,
+        namespace: &str,
+    ) -> Result<Vec<(StateKey, StateValue)>, MasteryError> {
+        (**self).course_states(ctx, course, namespace)
+    }
+    fn record(
+        &self,
+        ctx: &AccessContext,
+        evidence: &Evidence,
+        states: &[(StateKey, StateValue)],
+    ) -> Result<Appended, MasteryError> {
+        (**self).record(ctx, evidence, states)
+    }
+}

@@ -20,17 +20,30 @@ def fairness_report(scores, labels, groups, threshold: float = 0.5) -> Dict[str,
     and ``base_rate`` (calibration); ``gaps`` holds max − min over the groups for each (and for
     ``calibration``, mean score − base rate). Undefined figures (an AUC for a group with one
     class) are None. The figures equal Fairlearn's ``MetricFrame`` ones."""
-    s = np.asarray(scores, dtype=np.float64).ravel().tolist()
-    y = np.asarray(labels, dtype=np.float64).ravel().tolist()
-    g = [str(v) for v in (groups.tolist() if hasattr(groups, "tolist") else groups)]
-    return _fairness_report(s, y, g, float(threshold))
+    from . import _invalid
+
+    try:
+        s = np.asarray(scores, dtype=np.float64).ravel().tolist()
+        y = np.asarray(labels, dtype=np.float64).ravel().tolist()
+        g = [str(v) for v in (groups.tolist() if hasattr(groups, "tolist") else groups)]
+        t = float(threshold)
+    except (TypeError, ValueError, OverflowError, RecursionError):
+        raise _invalid("scores", "scores, labels and groups must be sequences of numbers and labels") from None
+    return _fairness_report(s, y, g, t)
 
 
 def fairness_frame(report: Dict[str, Any]):
     """A report as a pandas DataFrame indexed by group, with a last row ``gap`` (max − min)."""
     import pandas as pd
 
-    frame = pd.DataFrame(report["groups"]).set_index("group")[_COLUMNS]
+    from . import _invalid
+
+    if not isinstance(report, dict) or not isinstance(report.get("groups"), list) or not isinstance(report.get("gaps"), dict):
+        raise _invalid("report", "must be a report from fairness_report")
+    try:
+        frame = pd.DataFrame(report["groups"]).set_index("group")[_COLUMNS]
+    except (KeyError, TypeError, ValueError):
+        raise _invalid("report", "must be a report from fairness_report") from None
     gaps = report["gaps"]
     frame.loc["gap"] = [np.nan] + [gaps[c] if gaps[c] is not None else np.nan for c in _COLUMNS[1:]]
     return frame

@@ -1,0 +1,190 @@
+//! Scenario fixtures: a sequence of steps, each as a principal, against the engine. Run against
+//! the embedded store and against `HostStore`, a store written the way a host would write one
+//! (plain collections, the public access policy), which must give the same results.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+
+use mastery_core::access::{authorize_course, authorize_learner, Operation};
+use mastery_core::mastery::{MasteryConfig, MasteryRecord, MasteryView};
+use mastery_core::store::StateValue;
+use mastery_core::{
+    AccessContext, Appended, CourseId, DynStore, Engine, Evidence, MasteryError, MemoryStore, Principal, StateKey,
+    Store, TenantId, UserId,
+};
+use serde_json::{json, Value};
+
+type R<T> = Result<T, MasteryError>;
+
+/// A host's store: everything in two collections, the policy checked with the library's own
+/// functions (a database would add RLS behind them).
+#[derive(Default)]
+pub struct HostStore {
+    evidence: Mutex<Vec<(TenantId, Evidence)>>,
+    states: Mutex<BTreeMap<(TenantId, StateKey), StateValue>>,
+}
+
+impl HostStore {
+    fn stored(&self, tenant: &TenantId, e: &Evidence) -> bool {
+        let all = self.evidence.lock().unwrap();
+        all.iter().any(|(t, x)| t == tenant && x.learner == e.learner && x.id == e.id)
+    }
+}
+
+impl Store for HostStore {
+    type Error = MasteryError;
+
+    fn append_evidence(&self, ctx: &AccessContext, evidence: &Evidence) -> R<Appended> {
+        Ok(self.apply(ctx, &[evidence], &[])?[0])
+    }
+
+    fn apply(
+        &self,
+        ctx: &AccessContext,
+        evidence: &[&Evidence],
+        states: &[(StateKey, StateValue)],
+    ) -> R<Vec<Appended>> {
+        let tenant = ctx.tenant();
+        for e in evidence {
+            authorize_learner(ctx, Operation::Write, tenant, &e.learner, e.course.as_ref())?;
+        }
+        for (k, _) in states {
+            authorize_learner(ctx, Operation::Write, tenant, &k.learner, k.course.as_ref())?;
+        }
+        let mut flags = Vec::new();
+        for (i, e) in evidence.iter().enumerate() {
+            let repeated = evidence[..i].iter().any(|x| x.learner == e.learner && x.id == e.id);
+            flags.push(if repeated || self.stored(tenant, e) { Appended::Duplicate } else { Appended::New });
+        }
+        if flags.contains(&Appended::Duplicate) {
+            return Ok(flags);
+        }
+        self.evidence.lock().unwrap().extend(evidence.iter().map(|e| (tenant.clone(), (*e).clone())));
+        let mut all = self.states.lock().unwrap();
+        for (k, v) in states {
+            all.insert((tenant.clone(), k.clone()), v.clone());
+        }
+        Ok(flags)
+    }
+
+    fn known_evidence(&self, ctx: &AccessContext, evidence: &[&Evidence]) -> R<Vec<bool>> {
+        Ok(evidence.iter().map(|e| self.stored(ctx.tenant(), e)).collect())
+    }
+
+    fn learner_evidence(&self, ctx: &AccessContext, learner: &UserId) -> R<Vec<Evidence>> {
+        let tenant = ctx.tenant();
+        let visible: Vec<Evidence> = self
+            .evidence
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(t, e)| t == tenant && &e.learner == learner)
+            .filter(|(_, e)| authorize_learner(ctx, Operation::Read, tenant, learner, e.course.as_ref()).is_ok())
+            .map(|(_, e)| e.clone())
+            .collect();
+        if visible.is_empty() {
+            authorize_learner(ctx, Operation::Read, tenant, learner, None)?;
+        }
+        Ok(visible)
+    }
+
+    fn course_evidence(&self, ctx: &AccessContext, course: &CourseId) -> R<Vec<Evidence>> {
+        authorize_course(ctx, Operation::Read, ctx.tenant(), course)?;
+        let all = self.evidence.lock().unwrap();
+        Ok(all
+            .iter()
+            .filter(|(t, e)| t == ctx.tenant() && e.course.as_ref() == Some(course))
+            .map(|(_, e)| e.clone())
+            .collect())
+    }
+
+    fn get_state(&self, ctx: &AccessContext, key: &StateKey) -> R<Option<StateValue>> {
+        authorize_learner(ctx, Operation::Read, ctx.tenant(), &key.learner, key.course.as_ref())?;
+        Ok(self.states.lock().unwrap().get(&(ctx.tenant().clone(), key.clone())).cloned())
+    }
+
+    fn put_state(&self, ctx: &AccessContext, key: &StateKey, value: &StateValue) -> R<()> {
+        authorize_learner(ctx, Operation::Write, ctx.tenant(), &key.learner, key.course.as_ref())?;
+        self.states.lock().unwrap().insert((ctx.tenant().clone(), key.clone()), value.clone());
+        Ok(())
+    }
+
+    fn learner_states(&self, ctx: &AccessContext, learner: &UserId, namespace: &str) -> R<Vec<(StateKey, StateValue)>> {
+        let tenant = ctx.tenant();
+        let visible: Vec<(StateKey, StateValue)> = self
+            .states
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|((t, k), _)| t == tenant && &k.learner == learner && k.namespace == namespace)
+            .filter(|((_, k), _)| authorize_learner(ctx, Operation::Read, tenant, learner, k.course.as_ref()).is_ok())
+            .map(|((_, k), v)| (k.clone(), v.clone()))
+            .collect();
+        if visible.is_empty() {
+            authorize_learner(ctx, Operation::Read, tenant, learner, None)?;
+        }
+        Ok(visible)
+    }
+
+    fn course_states(&self, ctx: &AccessContext, course: &CourseId, namespace: &str) -> R<Vec<(StateKey, StateValue)>> {
+        authorize_course(ctx, Operation::Read, ctx.tenant(), course)?;
+        let all = self.states.lock().unwrap();
+        Ok(all
+            .iter()
+            .filter(|((t, k), _)| t == ctx.tenant() && k.course.as_ref() == Some(course) && k.namespace == namespace)
+            .map(|((_, k), v)| (k.clone(), v.clone()))
+            .collect())
+    }
+}
+
+fn views(records: Vec<MasteryRecord>, config: &MasteryConfig) -> Vec<MasteryView> {
+    let mut v: Vec<MasteryView> = records.iter().map(|r| r.view(config)).collect();
+    v.sort_by(|a, b| a.competency.cmp(&b.competency));
+    v
+}
+
+fn step(engine: &Engine<DynStore>, step: &Value) -> R<Value> {
+    let principal: Principal = serde_json::from_value(step["as"].clone()).unwrap();
+    let ctx = AccessContext::new(principal);
+    let config = engine.config();
+    let course = step.get("course").and_then(Value::as_str).map(CourseId::new);
+    let learner = step.get("learner").and_then(Value::as_str).map(UserId::new);
+    Ok(match step["do"].as_str().unwrap() {
+        "ingest" => {
+            let batch: Vec<Evidence> = serde_json::from_value(step["evidence"].clone()).unwrap();
+            serde_json::to_value(engine.ingest(&ctx, &batch)).unwrap()
+        }
+        "learner_states" => json!(views(engine.learner_states(&ctx, &learner.unwrap(), course.as_ref())?, config)),
+        "class_states" => {
+            let class = engine.class_states(&ctx, &course.unwrap())?;
+            json!(class.into_iter().map(|(l, r)| (l, views(r, config))).collect::<BTreeMap<_, _>>())
+        }
+        "mastery" => {
+            let competency = step["competency"].as_str().unwrap();
+            json!(engine.mastery(&ctx, &learner.unwrap(), course.as_ref(), competency)?.map(|r| r.view(config)))
+        }
+        other => panic!("unknown scenario step {other}"),
+    })
+}
+
+fn run_on(store: DynStore, input: &Value) -> Vec<Value> {
+    let engine = Engine::new(store);
+    input["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| match step(&engine, s) {
+            Ok(value) => json!({ "ok": value }),
+            Err(e) => json!({ "error": {"code": e.code(), "field": e.field()} }),
+        })
+        .collect()
+}
+
+/// The scenario's results on the embedded store, after checking that a host-written store gives
+/// the very same results.
+pub fn run(input: &Value) -> Value {
+    let embedded = run_on(Box::new(MemoryStore::new()), input);
+    let host = run_on(Box::new(HostStore::default()), input);
+    assert_eq!(embedded, host, "the host store and the embedded store disagree");
+    Value::Array(embedded)
+}
