@@ -7,13 +7,15 @@
 //! late evidence rebuilds the record from the stored evidence. Ingests for one learner are
 //! serialised within the process. Reads (learner and class states) come from stored records,
 //! never from replaying the log; [`Engine::replay`] recomputes from the log, and equals them.
+//! The engine checks the access policy before every store call it makes for a caller, so a
+//! host's store may rely on its database's row-level security instead of repeating the policy.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Mutex;
 
 use serde::{Deserialize, Serialize};
 
-use crate::access::{authorize_learner, AccessContext, Operation};
+use crate::access::{authorize_course, authorize_learner, AccessContext, Operation};
 use crate::error::{MasteryError, Result};
 use crate::evidence::{Evidence, Rejection};
 use crate::ids::{CourseId, TenantId, UserId};
@@ -369,6 +371,7 @@ impl<S: Store> Engine<S> {
         course: Option<&CourseId>,
         competency: &str,
     ) -> Result<Option<MasteryRecord>> {
+        authorize_learner(ctx, Operation::Read, ctx.tenant(), learner, course)?;
         let key = StateKey {
             learner: learner.clone(),
             course: course.cloned(),
@@ -400,6 +403,7 @@ impl<S: Store> Engine<S> {
     /// Every learner's stored records in a course (instructors of the course, admins, services):
     /// what an instructor dashboard shows. Learner ids are keys, never logged.
     pub fn class_states(&self, ctx: &AccessContext, course: &CourseId) -> Result<BTreeMap<String, Vec<MasteryRecord>>> {
+        authorize_course(ctx, Operation::Read, ctx.tenant(), course)?;
         let mut by_learner: BTreeMap<String, Vec<MasteryRecord>> = BTreeMap::new();
         for (key, value) in self.store.course_states(ctx, course, NAMESPACE).map_err(Into::into)? {
             let record = read_record(&key.name, value, &self.config)?;
@@ -432,6 +436,7 @@ impl<S: Store> Engine<S> {
         learner: &UserId,
         course: Option<&CourseId>,
     ) -> Result<Vec<CompetencyState>> {
+        authorize_learner(ctx, Operation::Read, ctx.tenant(), learner, course)?;
         Ok(self.replay(ctx, learner)?.into_iter().filter(|((c, _), _)| c.as_ref() == course).map(|(_, s)| s).collect())
     }
 
