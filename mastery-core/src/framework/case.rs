@@ -67,28 +67,38 @@ const PACKAGE_FIELDS: &[&str] =
     &["CFDocument", "CFItems", "CFAssociations", "CFDefinitions", "CFRubrics", "extensions"];
 
 pub(super) fn import(text: &str) -> Result<Framework> {
-    let package = parse_document(text, "CASE package")?;
+    let mut package = parse_document(text, "CASE package")?;
     // Some servers wrap the package: {"CFPackage": {...}}.
-    let package = match package.get("CFPackage") {
-        Some(inner) if package.get("CFDocument").is_none() => inner.clone(),
-        _ => package,
-    };
+    if package.get("CFDocument").is_none() {
+        if let Some(inner) = package.get_mut("CFPackage").map(Value::take) {
+            package = inner;
+        }
+    }
     let root = as_obj(&package, "")?;
     let document = root.req_obj("CFDocument", "CFDocument")?;
     document.req_str("identifier")?;
-    let items = list(&root, "CFItems")?.iter().enumerate().map(|(i, v)| item(v, i)).collect::<Result<Vec<_>>>()?;
-    let associations = list(&root, "CFAssociations")?
+    let mut items = list(&root, "CFItems")?.iter().enumerate().map(|(i, v)| item(v, i)).collect::<Result<Vec<_>>>()?;
+    let mut associations = list(&root, "CFAssociations")?
         .iter()
         .enumerate()
         .map(|(i, v)| association(v, i))
         .collect::<Result<Vec<_>>>()?;
-    let rest = root
-        .map
-        .iter()
-        .filter(|(k, _)| !matches!(k.as_str(), "CFDocument" | "CFItems" | "CFAssociations"))
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
-    Framework::build(document.map.clone(), items, associations, rest)
+    // Everything is validated: the records move out of the parsed document instead of being
+    // copied (half the allocations of a 100,000-item import).
+    let Value::Object(mut rest) = package else { return Err(MasteryError::invalid("document", "must be an object")) };
+    let mut records = |key: &str| match rest.remove(key) {
+        Some(Value::Array(list)) => {
+            list.into_iter().map(|v| if let Value::Object(m) = v { m } else { Map::new() }).collect()
+        }
+        _ => Vec::new(),
+    };
+    items.iter_mut().zip(records("CFItems")).for_each(|(item, record)| item.record = record);
+    associations.iter_mut().zip(records("CFAssociations")).for_each(|(a, record)| a.record = record);
+    let document = match rest.remove("CFDocument") {
+        Some(Value::Object(document)) => document,
+        _ => Map::new(),
+    };
+    Framework::build(document, items, associations, rest)
 }
 
 fn list<'a>(root: &crate::json::Obj<'a>, key: &str) -> Result<&'a [Value]> {
@@ -112,7 +122,7 @@ fn item(value: &Value, index: usize) -> Result<Competency> {
         human_coding_scheme: text("humanCodingScheme")?,
         item_type,
         uri: text("uri")?,
-        record: o.map.clone(),
+        record: Map::new(), // moved in by `import`
     })
 }
 
@@ -139,7 +149,7 @@ fn association(value: &Value, index: usize) -> Result<Association> {
         origin: node("originNodeURI", "originNodeIdentifier")?,
         destination: node("destinationNodeURI", "destinationNodeIdentifier")?,
         sequence_number,
-        record: o.map.clone(),
+        record: Map::new(), // moved in by `import`
     })
 }
 
