@@ -222,7 +222,7 @@ impl Engine {
     /// An engine over the embedded in-memory store, or over `store` (a `MasteryStore`).
     #[wasm_bindgen(constructor)]
     pub fn new(
-        #[wasm_bindgen(unchecked_param_type = "MasteryStore | null")] store: Option<JsValue>,
+        #[wasm_bindgen(unchecked_optional_param_type = "MasteryStore | null")] store: Option<JsValue>,
     ) -> Result<Engine, JsValue> {
         let store: core::DynStore = match store {
             Some(object) if !(object.is_null() || object.is_undefined()) => Box::new(JsStore::new(object)?),
@@ -249,7 +249,7 @@ impl Engine {
         &self,
         #[wasm_bindgen(unchecked_param_type = "Principal")] principal: JsValue,
         #[wasm_bindgen(unchecked_param_type = "string")] learner: JsValue,
-        #[wasm_bindgen(unchecked_param_type = "string | null")] course: Option<JsValue>,
+        #[wasm_bindgen(unchecked_optional_param_type = "string | null")] course: Option<JsValue>,
     ) -> Result<JsValue, JsValue> {
         let ctx = context(&principal)?;
         let learner = UserId::new(text(&learner, "learner")?);
@@ -280,7 +280,7 @@ impl Engine {
         #[wasm_bindgen(unchecked_param_type = "Principal")] principal: JsValue,
         #[wasm_bindgen(unchecked_param_type = "string")] learner: JsValue,
         #[wasm_bindgen(unchecked_param_type = "string")] competency: JsValue,
-        #[wasm_bindgen(unchecked_param_type = "string | null")] course: Option<JsValue>,
+        #[wasm_bindgen(unchecked_optional_param_type = "string | null")] course: Option<JsValue>,
     ) -> Result<JsValue, JsValue> {
         let ctx = context(&principal)?;
         let learner = UserId::new(text(&learner, "learner")?);
