@@ -199,6 +199,18 @@ impl core::Store for JsStore {
 #[wasm_bindgen]
 pub struct Engine {
     inner: core::Engine<core::DynStore>,
+    /// Set while `ingest` runs: a JS store that calls `ingest` again from inside a store method
+    /// would relock the learner's stripe, which on wasm32 is a panic (an aborted instance).
+    ingesting: std::cell::Cell<bool>,
+}
+
+/// Clears `Engine::ingesting` however `ingest` returns.
+struct Ingesting<'a>(&'a std::cell::Cell<bool>);
+
+impl Drop for Ingesting<'_> {
+    fn drop(&mut self) {
+        self.0.set(false);
+    }
 }
 
 impl std::fmt::Debug for Engine {
@@ -228,7 +240,7 @@ impl Engine {
             Some(object) if !(object.is_null() || object.is_undefined()) => Box::new(JsStore::new(object)?),
             _ => Box::new(core::MemoryStore::new()),
         };
-        Ok(Self { inner: core::Engine::new(store) })
+        Ok(Self { inner: core::Engine::new(store), ingesting: std::cell::Cell::new(false) })
     }
 
     /// Stores each record once and updates mastery; refusals are reported by index.
@@ -240,6 +252,10 @@ impl Engine {
     ) -> Result<JsValue, JsValue> {
         let ctx = context(&principal)?;
         let batch: Vec<Evidence> = data(&evidence, "evidence")?;
+        if self.ingesting.replace(true) {
+            return Err(err(store_error("the store called `ingest` from inside an ingest")));
+        }
+        let _guard = Ingesting(&self.ingesting);
         to_js(&self.inner.ingest(&ctx, &batch))
     }
 

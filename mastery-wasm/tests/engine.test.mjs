@@ -81,6 +81,28 @@ test("a store returning the wrong shape is a store_error; a store missing a meth
   assert.throws(() => new m.Engine(42), (e) => e.code === "invalid_input" && e.field === "store");
 });
 
+test("a store that calls back into ingest gets a store_error, not an aborted instance", () => {
+  const store = new MapStore();
+  let engine;
+  let inner;
+  const apply = store.apply.bind(store);
+  store.apply = (...args) => {
+    try {
+      engine.ingest(SERVICE, records(1));
+    } catch (e) {
+      inner = e;
+    }
+    return apply(...args);
+  };
+  engine = new m.Engine(store);
+  assert.equal(engine.ingest(SERVICE, records(3)).new, 3);
+  assert.equal(inner.code, "store_error");
+  // Reads from inside a store call are fine (they take no lock).
+  store.apply = apply;
+  store.get_state = ((get) => (ctx, key) => (engine.learnerStates(SERVICE, "l0", "c1"), get(ctx, key)))(store.get_state.bind(store));
+  assert.equal(engine.ingest(SERVICE, records(5)).new, 2);
+});
+
 test("the policy runs before the store: a refused caller never reaches it", () => {
   const store = new FlakyStore();
   const engine = new m.Engine(store);
