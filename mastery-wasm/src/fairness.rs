@@ -3,7 +3,7 @@
 use mastery_core as core;
 use wasm_bindgen::prelude::*;
 
-use crate::convert::to_js;
+use crate::convert::{data, number_arg, numbers, to_js};
 use crate::error::to_js as err;
 
 #[wasm_bindgen(typescript_custom_section)]
@@ -24,10 +24,15 @@ export interface FairnessReport { threshold: number; groups: GroupFairness[]; ga
 /// groups (max − min).
 #[wasm_bindgen(js_name = fairnessReport, unchecked_return_type = "FairnessReport")]
 pub fn fairness_report(
-    scores: &[f64],
-    labels: &[f64],
-    groups: Vec<String>,
-    threshold: f64,
+    #[wasm_bindgen(unchecked_param_type = "Float64Array | number[]")] scores: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "Float64Array | number[]")] labels: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "string[]")] groups: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "number")] threshold: JsValue,
 ) -> Result<JsValue, JsValue> {
-    to_js(&core::risk::fairness_report(scores, labels, &groups, threshold).map_err(err)?)
+    // Read here, not by wasm-bindgen's glue (which throws a plain TypeError on a wrong type).
+    let scores = numbers(&scores, "scores", false)?;
+    let labels = numbers(&labels, "labels", false)?;
+    let groups: Vec<String> = data(&groups, "groups")?;
+    let threshold = number_arg(&threshold, "threshold")?;
+    to_js(&core::risk::fairness_report(&scores, &labels, &groups, threshold).map_err(err)?)
 }

@@ -6,6 +6,7 @@
 //! instance), so the core validates every input instead: sizes, dates, depths and numbers.
 
 mod convert;
+mod engine;
 mod error;
 mod fairness;
 
@@ -137,6 +138,37 @@ export interface Unbaked { version: "ob3" | "ob2"; text: string; }
 export interface RiskReason { feature: string; value: number; contribution: number; text: string; }
 export interface RiskExplanation { score: number; margin: number; base: number; contributions: number[]; reasons: RiskReason[]; }
 export interface RiskBand { name: string; enter: number; exit: number; }
+export type Role = { role: "learner" } | { role: "instructor"; courses: string[] } | { role: "admin" } | { role: "service" };
+/** The authenticated caller of an `Engine` method. */
+export interface Principal { tenant: string; user: string; roles: Role[]; enrolled?: string[]; }
+export interface MasteryView {
+  competency: string; score: number | null; rating: string | null; mastered: boolean; p_known: number | null;
+  last_evidence: string | null; evidence_count: number;
+}
+export interface IngestOutcome { new: number; duplicates: number; rejected: Rejection[]; changes: number; }
+export interface AccessContext { principal: Principal; }
+export interface StateKey { learner: string; course?: string; namespace: string; name: string; }
+/** A stored state: `{mastery: record}` (keep it as it is) or `{json: value}`. */
+export type StateValue = { mastery: unknown } | { json: unknown };
+export type Appended = "new" | "duplicate";
+/**
+ * A store written in JS for `new Engine(store)`: the `Store` trait's methods by the same
+ * (snake_case) names, synchronous. The engine checks the access policy before every call; a
+ * method that throws fails the engine call with code `store_error`. Evidence ids are unique per
+ * (tenant, learner); everything is scoped by `ctx.principal.tenant`.
+ */
+export interface MasteryStore {
+  /** All-or-nothing: if none of `evidence` is stored (nor repeated in it), append it and write `states`; else write nothing. One flag per record. */
+  apply(ctx: AccessContext, evidence: Evidence[], states: [StateKey, StateValue][]): Appended[];
+  known_evidence(ctx: AccessContext, evidence: Evidence[]): boolean[];
+  append_evidence(ctx: AccessContext, evidence: Evidence): Appended;
+  learner_evidence(ctx: AccessContext, learner: string): Evidence[];
+  course_evidence(ctx: AccessContext, course: string): Evidence[];
+  get_state(ctx: AccessContext, key: StateKey): StateValue | null;
+  put_state(ctx: AccessContext, key: StateKey, value: StateValue): void;
+  learner_states(ctx: AccessContext, learner: string, namespace: string): [StateKey, StateValue][];
+  course_states(ctx: AccessContext, course: string, namespace: string): [StateKey, StateValue][];
+}
 /** Every error thrown by this package: a real Error with a stable `code`. */
 export interface MasteryError extends Error { code: string; field: string | null; }
 "#;

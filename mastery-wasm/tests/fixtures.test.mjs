@@ -6,6 +6,7 @@ import { createRequire } from "node:module";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { FIXTURES, caseName, cases, check, text } from "./fixture_runner.mjs";
+import { MapStore } from "../js/map_store.mjs";
 
 const m = createRequire(import.meta.url)("../pkg/node/mastery_wasm.js");
 
@@ -83,7 +84,38 @@ function run(op, input) {
       return m.fairnessReport(Float64Array.from(input.scores), Float64Array.from(input.labels), input.groups, input.threshold);
     case "unbake_png": return m.unbakePng(readFileSync(join(FIXTURES, input.file)));
     case "render_ring_chart": return m.renderSvg("ring_chart", input.chart);
+    case "scenario": {
+      // On the embedded store and on a store written in JS, which must agree (fixtures/README.md).
+      const embedded = scenario(new m.Engine(), input.steps);
+      assert.deepEqual(scenario(new m.Engine(new MapStore()), input.steps), embedded,
+        "the JS store and the embedded store disagree");
+      return embedded;
+    }
     default: throw new TypeError(`unknown op ${op}`);
+  }
+}
+
+function scenario(engine, steps) {
+  const step = (s) => {
+    switch (s.do) {
+      case "ingest": return engine.ingest(s.as, s.evidence);
+      case "learner_states": return engine.learnerStates(s.as, s.learner, s.course ?? null);
+      case "class_states": return engine.classStates(s.as, s.course);
+      case "mastery": return engine.mastery(s.as, s.learner, s.competency, s.course ?? null);
+      default: throw new TypeError(`unknown scenario step ${s.do}`);
+    }
+  };
+  try {
+    return steps.map((s) => {
+      try {
+        return { ok: step(s) };
+      } catch (e) {
+        if (!(e instanceof Error) || typeof e.code !== "string") throw e;
+        return { error: { code: e.code, field: e.field ?? null } };
+      }
+    });
+  } finally {
+    engine.free();
   }
 }
 

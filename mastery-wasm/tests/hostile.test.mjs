@@ -11,6 +11,7 @@ import { createRequire } from "node:module";
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { FIXTURES } from "./fixture_runner.mjs";
+import { MapStore } from "../js/map_store.mjs";
 
 const m = createRequire(import.meta.url)("../pkg/node/mastery_wasm.js");
 
@@ -89,6 +90,8 @@ function fillers() {
     png: png ? readFileSync(png) : new Uint8Array(8), version: null, document: JSON.stringify(credential),
     svg: "<svg xmlns='http://www.w3.org/2000/svg'></svg>", identifier: "a", code: "A", previous: null, bands: null,
     top: 2, rows: [], row: [], folds: 2,
+    principal: { tenant: "t1", user: "svc", roles: [{ role: "service" }] }, learner: "l", course: "c1", competency: "a",
+    store: new MapStore(),
   };
 }
 
@@ -125,7 +128,18 @@ function instances(f) {
     Framework: f.framework,
     RiskModel: m.RiskModel.fromJson(risk),
     BktModel: bkt ? m.BktModel.fromJson(model(bkt.input.model)) : null,
+    // Over a JS store, so hostile arguments also cross the store protocol.
+    Engine: engine(),
   };
+}
+
+const ENGINE_EVIDENCE = [{ id: "e1", learner: "l", course: "c1", competencies: ["a"], kind: "response",
+  score: { scaled: 0.5 }, occurred_at: "2026-03-01T00:00:00Z", source: "host" }];
+
+function engine() {
+  const e = new m.Engine(new MapStore());
+  e.ingest({ tenant: "t1", user: "svc", roles: [{ role: "service" }] }, ENGINE_EVIDENCE);
+  return e;
 }
 
 function checkError(qualified, e, hostileAtFramework) {
@@ -179,7 +193,17 @@ test("hostile sweep over every exported function and method", () => {
       if (process.env.HOSTILE_TRACE) console.log(`${name}: ${Date.now() - started} ms`);
     }
   }
+  // Constructors: `new Engine(store)` with every hostile store.
+  for (const h of values) {
+    calls++;
+    try {
+      new m.Engine(h).free();
+    } catch (e) {
+      checkError("new Engine", e, false);
+    }
+  }
   // The instance survived: it still answers.
+  assert.equal(objects.Engine.mastery(f.principal, "l", "a", "c1").evidence_count, 1);
   assert.deepEqual(m.ingestXapi("[]").accepted, []);
   assert.equal(objects.Framework.summary().items, 2);
   console.log(`hostile sweep: ${calls} calls over ${entries.length} functions and classes`);

@@ -1,0 +1,83 @@
+// A reference `MasteryStore` in plain JS: what a host writes over its own database, here over
+// Maps and arrays. It has no access policy of its own (the engine checks the policy before every
+// call; a database would add row-level security behind it). Everything is scoped by tenant.
+//
+//   import { MapStore } from "@mastery/wasm/js/map_store.mjs";
+//   const engine = new Engine(new MapStore());
+
+const evidenceKey = (tenant, e) => JSON.stringify([tenant, e.learner, e.id]);
+const stateKey = (tenant, k) => JSON.stringify([tenant, k.learner, k.course ?? null, k.namespace, k.name]);
+
+// Key order, as the Rust trait promises: learner, course (none first), namespace, name.
+const cmp = (a, b) => (a < b ? -1 : a > b ? 1 : 0);
+const byKey = ([a], [b]) =>
+  cmp(a.learner, b.learner) || (a.course === undefined ? (b.course === undefined ? 0 : -1) : b.course === undefined ? 1 : cmp(a.course, b.course))
+  || cmp(a.namespace, b.namespace) || cmp(a.name, b.name);
+
+export class MapStore {
+  constructor() {
+    this.evidence = []; // [tenant, evidence] in append order
+    this.known = new Set(); // evidenceKey
+    this.states = new Map(); // stateKey → [tenant, key, value]
+  }
+
+  apply(ctx, evidence, states) {
+    const tenant = ctx.principal.tenant;
+    const seen = new Set();
+    const flags = evidence.map((e) => {
+      const k = evidenceKey(tenant, e);
+      const duplicate = seen.has(k) || this.known.has(k);
+      seen.add(k);
+      return duplicate ? "duplicate" : "new";
+    });
+    if (flags.includes("duplicate")) return flags; // all or nothing
+    for (const e of evidence) {
+      this.evidence.push([tenant, e]);
+      this.known.add(evidenceKey(tenant, e));
+    }
+    for (const [key, value] of states) this.states.set(stateKey(tenant, key), [tenant, key, value]);
+    return flags;
+  }
+
+  known_evidence(ctx, evidence) {
+    return evidence.map((e) => this.known.has(evidenceKey(ctx.principal.tenant, e)));
+  }
+
+  append_evidence(ctx, evidence) {
+    return this.apply(ctx, [evidence], [])[0];
+  }
+
+  learner_evidence(ctx, learner) {
+    const tenant = ctx.principal.tenant;
+    return this.evidence.filter(([t, e]) => t === tenant && e.learner === learner).map(([, e]) => e);
+  }
+
+  course_evidence(ctx, course) {
+    const tenant = ctx.principal.tenant;
+    return this.evidence.filter(([t, e]) => t === tenant && e.course === course).map(([, e]) => e);
+  }
+
+  get_state(ctx, key) {
+    const entry = this.states.get(stateKey(ctx.principal.tenant, key));
+    return entry ? entry[2] : null;
+  }
+
+  put_state(ctx, key, value) {
+    this.states.set(stateKey(ctx.principal.tenant, key), [ctx.principal.tenant, key, value]);
+  }
+
+  learner_states(ctx, learner, namespace) {
+    return this.#select(ctx, (k) => k.learner === learner && k.namespace === namespace);
+  }
+
+  course_states(ctx, course, namespace) {
+    return this.#select(ctx, (k) => k.course === course && k.namespace === namespace);
+  }
+
+  #select(ctx, wanted) {
+    const tenant = ctx.principal.tenant;
+    const out = [];
+    for (const [t, key, value] of this.states.values()) if (t === tenant && wanted(key)) out.push([key, value]);
+    return out.sort(byKey);
+  }
+}

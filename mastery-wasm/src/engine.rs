@@ -1,0 +1,308 @@
+//! The stateful engine in JS: evidence in, mastery states out, over the embedded in-memory store
+//! or a store written in JS.
+//!
+//! A JS store is any object with the `Store` trait's methods under the trait's (snake_case) names,
+//! called synchronously: `apply`, `known_evidence`, `append_evidence`, `learner_evidence`,
+//! `course_evidence`, `get_state`, `put_state`, `learner_states`, `course_states`. Every call
+//! passes the context `{principal}` first; the engine has checked the access policy before it
+//! calls, so the store may keep plain collections (or rely on its database's row-level security).
+//! A method that throws, or returns something of the wrong shape, is a `MasteryError` with code
+//! `store_error`: the call fails, the engine keeps working.
+//!
+//! `DynStore` must be `Send + Sync` and a `JsValue` is neither. Rather than assert it with
+//! `unsafe impl` (true on wasm32-unknown-unknown, which has one thread, but unchecked), the JS
+//! object stays in a thread-local table and the store holds only its index there.
+
+use std::cell::RefCell;
+use std::collections::{BTreeMap, HashMap};
+
+use js_sys::{Function, Reflect};
+use mastery_core as core;
+use mastery_core::mastery::{MasteryConfig, MasteryRecord, MasteryView};
+use mastery_core::store::StateValue;
+use mastery_core::{AccessContext, Appended, CourseId, Evidence, MasteryError, Principal, StateKey, UserId};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use wasm_bindgen::prelude::*;
+
+use crate::convert::{data, opt_text, text, to_js};
+use crate::error::{invalid, to_js as err};
+
+/// The methods a JS store must have (the `Store` trait's, by the same names in every binding).
+const METHODS: [&str; 9] = [
+    "apply",
+    "known_evidence",
+    "append_evidence",
+    "learner_evidence",
+    "course_evidence",
+    "get_state",
+    "put_state",
+    "learner_states",
+    "course_states",
+];
+
+thread_local! {
+    /// The JS store objects of live engines, by id (see the module docs).
+    static STORES: RefCell<HashMap<u32, JsValue>> = RefCell::new(HashMap::new());
+    static NEXT_ID: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+}
+
+/// A `core::Store` whose methods call a JS object's methods.
+#[derive(Debug)]
+struct JsStore {
+    id: u32,
+}
+
+impl Drop for JsStore {
+    fn drop(&mut self) {
+        // Taken out first, so the JS value is dropped with the table not borrowed.
+        let removed = STORES.with(|s| s.try_borrow_mut().ok().and_then(|mut s| s.remove(&self.id)));
+        drop(removed);
+    }
+}
+
+fn store_error(reason: impl Into<String>) -> MasteryError {
+    MasteryError::Store { reason: reason.into() }
+}
+
+impl JsStore {
+    /// Registers `object` after checking that it has every method of the protocol.
+    fn new(object: JsValue) -> Result<Self, JsValue> {
+        if !object.is_object() && !object.is_function() {
+            return Err(invalid("store", "must be an object with the store methods"));
+        }
+        for method in METHODS {
+            let f = Reflect::get(&object, &JsValue::from_str(method))
+                .map_err(|_| invalid("store", format!("has a `{method}` that cannot be read")))?;
+            if !f.is_function() {
+                return Err(invalid("store", format!("has no method `{method}`")));
+            }
+        }
+        let id = NEXT_ID.with(|n| {
+            let id = n.get();
+            n.set(id.wrapping_add(1));
+            id
+        });
+        STORES
+            .with(|s| s.try_borrow_mut().map(|mut s| s.insert(id, object)).map(drop))
+            .map_err(|_| crate::error::internal("the store table is busy"))?;
+        Ok(Self { id })
+    }
+
+    /// Calls `method(ctx, ...args)` on the JS object and reads the result as `T`.
+    fn call<T: DeserializeOwned>(
+        &self,
+        method: &str,
+        ctx: &AccessContext,
+        args: &[JsValue],
+    ) -> Result<T, MasteryError> {
+        let result = self.invoke(method, ctx, args)?;
+        let value = crate::convert::value(&result, method)
+            .map_err(|_| store_error(format!("`{method}` returned a value that is not data")))?;
+        serde_json::from_value(value).map_err(|e| {
+            store_error(format!(
+                "`{method}` returned a value of the wrong shape: {}",
+                crate::convert::shape(&e.to_string())
+            ))
+        })
+    }
+
+    fn invoke(&self, method: &str, ctx: &AccessContext, args: &[JsValue]) -> Result<JsValue, MasteryError> {
+        let object = STORES
+            .with(|s| s.try_borrow().ok().and_then(|s| s.get(&self.id).cloned()))
+            .ok_or_else(|| store_error("the store is gone"))?;
+        let f = Reflect::get(&object, &JsValue::from_str(method))
+            .ok()
+            .and_then(|f| f.dyn_into::<Function>().ok())
+            .ok_or_else(|| store_error(format!("the store has no method `{method}`")))?;
+        let all = js_sys::Array::new();
+        all.push(&js(ctx)?);
+        args.iter().for_each(|a| {
+            all.push(a);
+        });
+        // The store's own message may name learners; it stays out of ours (the host has it).
+        f.apply(&object, &all).map_err(|_| store_error(format!("the store's `{method}` threw")))
+    }
+}
+
+/// Data → JS for a store call (maps as plain objects).
+fn js<T: Serialize + ?Sized>(value: &T) -> Result<JsValue, MasteryError> {
+    value
+        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+        .map_err(|_| MasteryError::Internal { reason: "a store argument could not be converted".into() })
+}
+
+impl core::Store for JsStore {
+    type Error = MasteryError;
+
+    fn apply(
+        &self,
+        ctx: &AccessContext,
+        evidence: &[&Evidence],
+        states: &[(StateKey, StateValue)],
+    ) -> Result<Vec<Appended>, MasteryError> {
+        let flags: Vec<Appended> = self.call("apply", ctx, &[js(evidence)?, js(states)?])?;
+        if flags.len() != evidence.len() {
+            return Err(store_error("`apply` returned a flag count other than the evidence count"));
+        }
+        Ok(flags)
+    }
+
+    fn known_evidence(&self, ctx: &AccessContext, evidence: &[&Evidence]) -> Result<Vec<bool>, MasteryError> {
+        let known: Vec<bool> = self.call("known_evidence", ctx, &[js(evidence)?])?;
+        if known.len() != evidence.len() {
+            return Err(store_error("`known_evidence` returned a flag count other than the evidence count"));
+        }
+        Ok(known)
+    }
+
+    fn append_evidence(&self, ctx: &AccessContext, evidence: &Evidence) -> Result<Appended, MasteryError> {
+        self.call("append_evidence", ctx, &[js(evidence)?])
+    }
+
+    fn learner_evidence(&self, ctx: &AccessContext, learner: &UserId) -> Result<Vec<Evidence>, MasteryError> {
+        self.call("learner_evidence", ctx, &[js(learner)?])
+    }
+
+    fn course_evidence(&self, ctx: &AccessContext, course: &CourseId) -> Result<Vec<Evidence>, MasteryError> {
+        self.call("course_evidence", ctx, &[js(course)?])
+    }
+
+    fn get_state(&self, ctx: &AccessContext, key: &StateKey) -> Result<Option<StateValue>, MasteryError> {
+        self.call("get_state", ctx, &[js(key)?])
+    }
+
+    fn put_state(&self, ctx: &AccessContext, key: &StateKey, value: &StateValue) -> Result<(), MasteryError> {
+        self.invoke("put_state", ctx, &[js(key)?, js(value)?]).map(drop)
+    }
+
+    fn learner_states(
+        &self,
+        ctx: &AccessContext,
+        learner: &UserId,
+        namespace: &str,
+    ) -> Result<Vec<(StateKey, StateValue)>, MasteryError> {
+        self.call("learner_states", ctx, &[js(learner)?, JsValue::from_str(namespace)])
+    }
+
+    fn course_states(
+        &self,
+        ctx: &AccessContext,
+        course: &CourseId,
+        namespace: &str,
+    ) -> Result<Vec<(StateKey, StateValue)>, MasteryError> {
+        self.call("course_states", ctx, &[js(course)?, JsValue::from_str(namespace)])
+    }
+}
+
+/// Store + mastery rules: ingest evidence as a principal, read learner and class states.
+#[wasm_bindgen]
+pub struct Engine {
+    inner: core::Engine<core::DynStore>,
+    /// Set while `ingest` runs: a JS store that calls `ingest` again from inside a store method
+    /// would relock the learner's stripe, which on wasm32 is a panic (an aborted instance).
+    ingesting: std::cell::Cell<bool>,
+}
+
+/// Clears `Engine::ingesting` however `ingest` returns.
+struct Ingesting<'a>(&'a std::cell::Cell<bool>);
+
+impl Drop for Ingesting<'_> {
+    fn drop(&mut self) {
+        self.0.set(false);
+    }
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine").finish_non_exhaustive()
+    }
+}
+
+fn views(records: Vec<MasteryRecord>, config: &MasteryConfig) -> Vec<MasteryView> {
+    let mut views: Vec<MasteryView> = records.iter().map(|r| r.view(config)).collect();
+    views.sort_by(|a, b| a.competency.cmp(&b.competency));
+    views
+}
+
+fn context(principal: &JsValue) -> Result<AccessContext, JsValue> {
+    Ok(AccessContext::new(data::<Principal>(principal, "principal")?))
+}
+
+#[wasm_bindgen]
+impl Engine {
+    /// An engine over the embedded in-memory store, or over `store` (a `MasteryStore`).
+    #[wasm_bindgen(constructor)]
+    pub fn new(
+        #[wasm_bindgen(unchecked_optional_param_type = "MasteryStore | null")] store: Option<JsValue>,
+    ) -> Result<Engine, JsValue> {
+        let store: core::DynStore = match store {
+            Some(object) if !(object.is_null() || object.is_undefined()) => Box::new(JsStore::new(object)?),
+            _ => Box::new(core::MemoryStore::new()),
+        };
+        Ok(Self { inner: core::Engine::new(store), ingesting: std::cell::Cell::new(false) })
+    }
+
+    /// Stores each record once and updates mastery; refusals are reported by index.
+    #[wasm_bindgen(unchecked_return_type = "IngestOutcome")]
+    pub fn ingest(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "Principal")] principal: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "Evidence[]")] evidence: JsValue,
+    ) -> Result<JsValue, JsValue> {
+        let ctx = context(&principal)?;
+        let batch: Vec<Evidence> = data(&evidence, "evidence")?;
+        if self.ingesting.replace(true) {
+            return Err(err(store_error("the store called `ingest` from inside an ingest")));
+        }
+        let _guard = Ingesting(&self.ingesting);
+        to_js(&self.inner.ingest(&ctx, &batch))
+    }
+
+    /// A learner's mastery in one course (or outside any), sorted by competency.
+    #[wasm_bindgen(js_name = learnerStates, unchecked_return_type = "MasteryView[]")]
+    pub fn learner_states(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "Principal")] principal: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "string")] learner: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "string | null")] course: Option<JsValue>,
+    ) -> Result<JsValue, JsValue> {
+        let ctx = context(&principal)?;
+        let learner = UserId::new(text(&learner, "learner")?);
+        let course = opt_text(course, "course")?.map(CourseId::new);
+        let records = self.inner.learner_states(&ctx, &learner, course.as_ref()).map_err(err)?;
+        to_js(&views(records, self.inner.config()))
+    }
+
+    /// Every learner's mastery in a course: learner → views sorted by competency.
+    #[wasm_bindgen(js_name = classStates, unchecked_return_type = "Record<string, MasteryView[]>")]
+    pub fn class_states(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "Principal")] principal: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "string")] course: JsValue,
+    ) -> Result<JsValue, JsValue> {
+        let ctx = context(&principal)?;
+        let course = CourseId::new(text(&course, "course")?);
+        let class = self.inner.class_states(&ctx, &course).map_err(err)?;
+        let config = self.inner.config();
+        let class: BTreeMap<String, Vec<MasteryView>> = class.into_iter().map(|(l, r)| (l, views(r, config))).collect();
+        to_js(&class)
+    }
+
+    /// A learner's mastery of one competency (in a course, or outside any), or `null`.
+    #[wasm_bindgen(unchecked_return_type = "MasteryView | null")]
+    pub fn mastery(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "Principal")] principal: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "string")] learner: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "string")] competency: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "string | null")] course: Option<JsValue>,
+    ) -> Result<JsValue, JsValue> {
+        let ctx = context(&principal)?;
+        let learner = UserId::new(text(&learner, "learner")?);
+        let competency = text(&competency, "competency")?;
+        let course = opt_text(course, "course")?.map(CourseId::new);
+        let record = self.inner.mastery(&ctx, &learner, course.as_ref(), &competency).map_err(err)?;
+        to_js(&record.map(|r| r.view(self.inner.config())))
+    }
+}
