@@ -360,3 +360,15 @@ def test_a_host_store_returning_garbage_is_a_store_error():
         engine.learner_states(admin, "amy", None)
     with pytest.raises(m.MasteryError.InvalidInput):
         engine.learner_states("{", "amy", None)
+
+
+def test_a_durable_engine_keeps_its_records(tmp_path):
+    service = json.dumps({"tenant": "t1", "user": "importer", "roles": [{"role": "service"}]})
+    record = {"id": "e1", "learner": "amy", "competencies": ["fractions"], "kind": "response", "score": {"scaled": 1.0},
+              "occurred_at": "2026-03-08T10:00:00Z", "source": "host"}
+    engine = m.Engine.open(str(tmp_path / "store"))
+    assert engine.ingest(service, json.dumps([record])).new == 1
+    del engine
+    reopened = m.Engine.open(str(tmp_path / "store"))
+    assert reopened.ingest(service, json.dumps([record])).duplicates == 1
+    assert reopened.mastery(service, "amy", "fractions", None).evidence_count == 1
