@@ -5,6 +5,7 @@
 mod convert;
 mod credential;
 mod dashboard;
+mod engine;
 mod error;
 mod fairness;
 mod mastery;
@@ -25,6 +26,7 @@ pub use dashboard::{
     class_heatmap_json, evaluate_streak, progress_over_time_json, render_svg, ring_chart_json, streak_tracker_json,
     DayState, StreakActivity, StreakDay, StreakReport,
 };
+pub use engine::{Engine, HostStore, IngestOutcome, MasteryView};
 pub use error::MasteryError;
 pub use mastery::{
     bkt_crossvalidate, calculate, class_summary, frontier, proficiency_scale, rating_for, roll_up, BktModel,

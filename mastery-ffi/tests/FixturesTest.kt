@@ -174,7 +174,141 @@ fun run(fixtures: File, op: String, input: JsonObject): JsonElement = when (op) 
         }
         plain(classSummary(scores, scale(input.get("scale")), input.getAsJsonArray("competencies")?.map { it.asString }))
     }
+    "scenario" -> {
+        val embedded = scenario(Engine.newMemory(), input)
+        val host = scenario(Engine.withStore(MapStore()), input)
+        check(embedded == host) { "the host store and the embedded store disagree: $embedded vs $host" }
+        embedded
+    }
     else -> error("unknown op $op")
+}
+
+/** A host's store: plain lists and maps scoped by tenant, no policy of its own (the engine checks
+ * the policy before every call). */
+open class MapStore : HostStore {
+    val evidence = mutableListOf<Pair<String, JsonObject>>()
+    val states = sortedMapOf<String, Pair<JsonObject, JsonElement>>() // tenant + canonical key -> (key, value)
+
+    fun tenant(ctx: String): String = JsonParser.parseString(ctx).asJsonObject.getAsJsonObject("principal").get("tenant").asString
+    fun slot(tenant: String, key: JsonObject): String =
+        tenant + "\u0000" + listOf("learner", "course", "namespace", "name").joinToString("\u0000") { key.get(it)?.toString() ?: "null" }
+    fun same(a: JsonObject, b: JsonObject) = a.get("learner") == b.get("learner") && a.get("id") == b.get("id")
+    fun stored(tenant: String, e: JsonObject) = evidence.any { (t, x) -> t == tenant && same(x, e) }
+    fun array(text: String) = JsonParser.parseString(text).asJsonArray.map { it.asJsonObject }
+
+    override fun apply(ctx: String, evidence: String, states: String): String {
+        val tenant = tenant(ctx)
+        val batch = array(evidence)
+        val flags = batch.mapIndexed { i, e ->
+            if (batch.take(i).any { same(it, e) } || stored(tenant, e)) "duplicate" else "new"
+        }
+        if ("duplicate" !in flags) {
+            batch.forEach { this.evidence.add(tenant to it) }
+            for (entry in array(states)) {
+                val key = entry.getAsJsonObject("key")
+                this.states[slot(tenant, key)] = key to entry.get("value")
+            }
+        }
+        return com.google.gson.Gson().toJson(flags)
+    }
+
+    override fun knownEvidence(ctx: String, evidence: String): String {
+        val tenant = tenant(ctx)
+        return com.google.gson.Gson().toJson(array(evidence).map { stored(tenant, it) })
+    }
+
+    override fun appendEvidence(ctx: String, evidence: String): String =
+        JsonParser.parseString(apply(ctx, "[$evidence]", "[]")).asJsonArray[0].toString()
+
+    fun evidenceWhere(ctx: String, keep: (JsonObject) -> Boolean): String {
+        val tenant = tenant(ctx)
+        return com.google.gson.JsonArray().apply { evidence.filter { (t, e) -> t == tenant && keep(e) }.forEach { add(it.second) } }.toString()
+    }
+
+    override fun learnerEvidence(ctx: String, learner: String): String =
+        evidenceWhere(ctx) { it.get("learner")?.asString == learner }
+
+    override fun courseEvidence(ctx: String, course: String): String =
+        evidenceWhere(ctx) { it.get("course")?.takeIf { c -> !c.isJsonNull }?.asString == course }
+
+    override fun getState(ctx: String, key: String): String =
+        states[slot(tenant(ctx), JsonParser.parseString(key).asJsonObject)]?.second?.toString() ?: "null"
+
+    override fun putState(ctx: String, key: String, value: String) {
+        val k = JsonParser.parseString(key).asJsonObject
+        states[slot(tenant(ctx), k)] = k to JsonParser.parseString(value)
+    }
+
+    fun statesWhere(ctx: String, keep: (JsonObject) -> Boolean): String {
+        val prefix = tenant(ctx) + "\u0000"
+        val out = com.google.gson.JsonArray()
+        for ((slot, entry) in states) {
+            if (slot.startsWith(prefix) && keep(entry.first)) {
+                out.add(JsonObject().apply { add("key", entry.first); add("value", entry.second) })
+            }
+        }
+        return out.toString()
+    }
+
+    override fun learnerStates(ctx: String, learner: String, namespace: String): String =
+        statesWhere(ctx) { it.get("learner").asString == learner && it.get("namespace").asString == namespace }
+
+    override fun courseStates(ctx: String, course: String, namespace: String): String =
+        statesWhere(ctx) { it.get("course")?.takeIf { c -> !c.isJsonNull }?.asString == course && it.get("namespace").asString == namespace }
+}
+
+fun scenario(engine: Engine, input: JsonObject): com.google.gson.JsonArray {
+    val out = com.google.gson.JsonArray()
+    for (step in input.getAsJsonArray("steps").map { it.asJsonObject }) {
+        val principal = step.get("as").toString()
+        val course = step.get("course")?.takeIf { !it.isJsonNull }?.asString
+        val learner = step.get("learner")?.asString
+        val result = JsonObject()
+        try {
+            result.add("ok", when (step.get("do").asString) {
+                "ingest" -> plain(engine.ingest(principal, step.get("evidence").toString()))
+                "learner_states" -> plain(engine.learnerStates(principal, learner!!, course))
+                "class_states" -> plain(engine.classStates(principal, course!!))
+                "mastery" -> plain(engine.mastery(principal, learner!!, step.get("competency").asString, course))
+                else -> error("unknown step")
+            })
+        } catch (e: MasteryException) {
+            val (c, field) = code(e)
+            result.add("error", JsonObject().apply { addProperty("code", c); addProperty("field", field) })
+        }
+        out.add(result)
+    }
+    return out
+}
+
+/** A host store whose database is down until `up` is set. */
+class FailingStore : MapStore() {
+    var up = false
+    fun down() { if (!up) throw java.io.IOException("database is locked") }
+    override fun apply(ctx: String, evidence: String, states: String): String { down(); return super.apply(ctx, evidence, states) }
+    override fun knownEvidence(ctx: String, evidence: String): String { down(); return super.knownEvidence(ctx, evidence) }
+    override fun getState(ctx: String, key: String): String { down(); return super.getState(ctx, key) }
+    override fun learnerStates(ctx: String, learner: String, namespace: String): String { down(); return super.learnerStates(ctx, learner, namespace) }
+    override fun courseStates(ctx: String, course: String, namespace: String): String { down(); return super.courseStates(ctx, course, namespace) }
+}
+
+/** A host store that throws is a store error, and the engine works once the store is back. */
+fun failingHostStore() {
+    val store = FailingStore()
+    val engine = Engine.withStore(store)
+    val service = """{"tenant":"t1","user":"importer","roles":[{"role":"service"}]}"""
+    val record = """[{"id":"e1","learner":"amy","competencies":["fractions"],"kind":"response","score":{"scaled":1.0},
+        "occurred_at":"2026-03-08T10:00:00Z","source":"host","course":"c1"}]"""
+    val outcome = engine.ingest(service, record)
+    check(outcome.new == 0uL && outcome.rejected.map { it.index to it.code } == listOf(0uL to "store_error")) { "ingest: $outcome" }
+    for (call in listOf({ engine.learnerStates(service, "amy", "c1") }, { engine.classStates(service, "c1") })) {
+        val thrown = runCatching { call() }.exceptionOrNull()
+        check(thrown is MasteryException.Store) { "expected MasteryException.Store, got $thrown" }
+    }
+    store.up = true
+    check(engine.ingest(service, record).new == 1uL) { "ingest after recovery" }
+    check(engine.learnerStates(service, "amy", "c1").map { it.competency } == listOf("fractions")) { "states after recovery" }
+    check(engine.mastery(service, "amy", "fractions", "c1")?.evidenceCount == 1u) { "mastery after recovery" }
 }
 
 fun activities(input: JsonObject): List<StreakActivity> = input.getAsJsonArray("activities").map { it.asJsonObject }.map {
@@ -279,6 +413,13 @@ fun main(args: Array<String>) {
             failed++
             println("FAIL ${file.relativeTo(fixtures)}: ${e.message}")
         }
+    }
+    try {
+        failingHostStore()
+        println("ok   a failing host store is a store error")
+    } catch (e: Throwable) {
+        failed++
+        println("FAIL a failing host store: ${e.message}")
     }
     println("kotlin fixtures: ${files.size - failed} passed, $failed failed")
     if (failed > 0) exitProcess(1)

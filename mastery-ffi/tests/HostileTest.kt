@@ -123,6 +123,32 @@ fun main() {
     // every fold): not swept here until their fix lands.
     attempt("bktCrossvalidate") { bktCrossvalidate(emptyList(), BktOptions(), 0u) }
 
+    val engine = Engine.newMemory()
+    val admin = """{"tenant":"t1","user":"root","roles":[{"role":"admin"}]}"""
+    val record = """[{"id":"e1","learner":"amy","competencies":["a"],"kind":"response","score":{"scaled":1.0},"source":"host","course":"c1"}]"""
+    sweep("Engine.ingest", listOf(admin, record)) { engine.ingest(it[0], it[1]) }
+    sweep("Engine.learnerStates", listOf(admin, "amy", "c1")) { engine.learnerStates(it[0], it[1], it[2]) }
+    sweep("Engine.classStates", listOf(admin, "c1")) { engine.classStates(it[0], it[1]) }
+    sweep("Engine.mastery", listOf(admin, "amy", "a", "c1")) { engine.mastery(it[0], it[1], it[2], it[3]) }
+    // A host store answering every call with a hostile string.
+    for (h in strings) {
+        val hostile = Engine.withStore(object : HostStore {
+            override fun apply(ctx: String, evidence: String, states: String) = h
+            override fun knownEvidence(ctx: String, evidence: String) = h
+            override fun appendEvidence(ctx: String, evidence: String) = h
+            override fun learnerEvidence(ctx: String, learner: String) = h
+            override fun courseEvidence(ctx: String, course: String) = h
+            override fun getState(ctx: String, key: String) = h
+            override fun putState(ctx: String, key: String, value: String) {}
+            override fun learnerStates(ctx: String, learner: String, namespace: String) = h
+            override fun courseStates(ctx: String, course: String, namespace: String) = h
+        })
+        attempt("HostStore.ingest") { hostile.ingest(admin, record) }
+        attempt("HostStore.learnerStates") { hostile.learnerStates(admin, "amy", "c1") }
+        attempt("HostStore.classStates") { hostile.classStates(admin, "c1") }
+        attempt("HostStore.mastery") { hostile.mastery(admin, "amy", "a", "c1") }
+    }
+
     println("kotlin hostile sweep: $calls calls")
     // The library still answers after all of it.
     check(framework.summary().items == 2uL || framework.summary().items.toString() == "2")

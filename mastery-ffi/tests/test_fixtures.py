@@ -156,7 +156,97 @@ def run(op, inp):
         return None if found is None else {"version": found.version.name.lower(), "text": found.text}
     if op == "render_ring_chart":
         return m.render_svg("ring_chart", json.dumps(inp["chart"]))
+    if op == "scenario":
+        embedded = scenario(m.Engine.new_memory(), inp)
+        host = scenario(m.Engine.with_store(DictStore()), inp)
+        assert embedded == host, "the host store and the embedded store disagree"
+        return embedded
     raise ValueError(op)
+
+
+class DictStore(m.HostStore):
+    """A host's store: plain lists and dicts scoped by tenant, no policy of its own (the engine
+    checks the policy before every call)."""
+
+    def __init__(self):
+        self.evidence = []  # (tenant, record)
+        self.states = {}  # (tenant, canonical key JSON) -> (key, value)
+
+    @staticmethod
+    def _tenant(ctx):
+        return json.loads(ctx)["principal"]["tenant"]
+
+    def _stored(self, tenant, e):
+        return any(t == tenant and x["learner"] == e["learner"] and x["id"] == e["id"] for t, x in self.evidence)
+
+    def apply(self, ctx, evidence, states):
+        tenant, batch = self._tenant(ctx), json.loads(evidence)
+        flags = []
+        for i, e in enumerate(batch):
+            repeated = any(x["learner"] == e["learner"] and x["id"] == e["id"] for x in batch[:i])
+            flags.append("duplicate" if repeated or self._stored(tenant, e) else "new")
+        if "duplicate" not in flags:
+            self.evidence.extend((tenant, e) for e in batch)
+            for entry in json.loads(states):
+                self.states[(tenant, json.dumps(entry["key"], sort_keys=True))] = (entry["key"], entry["value"])
+        return json.dumps(flags)
+
+    def known_evidence(self, ctx, evidence):
+        tenant = self._tenant(ctx)
+        return json.dumps([self._stored(tenant, e) for e in json.loads(evidence)])
+
+    def append_evidence(self, ctx, evidence):
+        return json.dumps(json.loads(self.apply(ctx, "[" + evidence + "]", "[]"))[0])
+
+    def learner_evidence(self, ctx, learner):
+        tenant = self._tenant(ctx)
+        return json.dumps([e for t, e in self.evidence if t == tenant and e["learner"] == learner])
+
+    def course_evidence(self, ctx, course):
+        tenant = self._tenant(ctx)
+        return json.dumps([e for t, e in self.evidence if t == tenant and e.get("course") == course])
+
+    def get_state(self, ctx, key):
+        found = self.states.get((self._tenant(ctx), json.dumps(json.loads(key), sort_keys=True)))
+        return json.dumps(None if found is None else found[1])
+
+    def put_state(self, ctx, key, value):
+        k = json.loads(key)
+        self.states[(self._tenant(ctx), json.dumps(k, sort_keys=True))] = (k, json.loads(value))
+
+    def _states(self, ctx, keep):
+        tenant = self._tenant(ctx)
+        found = [(k, v) for (t, _), (k, v) in sorted(self.states.items()) if t == tenant and keep(k)]
+        return json.dumps([{"key": k, "value": v} for k, v in found])
+
+    def learner_states(self, ctx, learner, namespace):
+        return self._states(ctx, lambda k: k["learner"] == learner and k["namespace"] == namespace)
+
+    def course_states(self, ctx, course, namespace):
+        return self._states(ctx, lambda k: k.get("course") == course and k["namespace"] == namespace)
+
+
+def scenario(engine, inp):
+    out = []
+    for step in inp["steps"]:
+        principal, course, learner = json.dumps(step["as"]), step.get("course"), step.get("learner")
+        try:
+            do = step["do"]
+            if do == "ingest":
+                value = plain(engine.ingest(principal, json.dumps(step["evidence"])))
+            elif do == "learner_states":
+                value = plain(engine.learner_states(principal, learner, course))
+            elif do == "class_states":
+                value = plain(engine.class_states(principal, course))
+            elif do == "mastery":
+                value = plain(engine.mastery(principal, learner, step["competency"], course))
+            else:
+                raise ValueError(do)
+            out.append({"ok": value})
+        except m.MasteryError as exc:
+            code, field = error_of(exc)
+            out.append({"error": {"code": code, "field": field}})
+    return out
 
 
 def activities(inp):
@@ -222,3 +312,63 @@ def test_crossvalidation_is_exposed():
             for l in range(60) for t in range(8)]
     folds = m.bkt_crossvalidate(rows, m.BktOptions(forgets=False, multilearn=False, multigs=False, multiprior=False, num_fits=1, seed=None), 3)
     assert len(folds["s"]) == 3 and sum(e.rows for e in folds["s"]) == len(rows)
+
+
+class FailingStore(DictStore):
+    """A host store whose database is down until `up` is set."""
+
+    def __init__(self):
+        super().__init__()
+        self.up = False
+
+    def __getattribute__(self, name):
+        attr = super().__getattribute__(name)
+        if name in ("apply", "known_evidence", "learner_states", "course_states", "get_state") and not super().__getattribute__("up"):
+            def fail(*_args):
+                raise RuntimeError("database is locked")
+            return fail
+        return attr
+
+
+def test_a_failing_host_store_is_a_store_error():
+    store = FailingStore()
+    engine = m.Engine.with_store(store)
+    service = json.dumps({"tenant": "t1", "user": "importer", "roles": [{"role": "service"}]})
+    record = {"id": "e1", "learner": "amy", "competencies": ["fractions"], "kind": "response", "score": {"scaled": 1.0},
+              "occurred_at": "2026-03-08T10:00:00Z", "source": "host", "course": "c1"}
+    outcome = engine.ingest(service, json.dumps([record]))
+    assert outcome.new == 0 and [(r.index, r.code) for r in outcome.rejected] == [(0, "store_error")]
+    with pytest.raises(m.MasteryError.Store):
+        engine.learner_states(service, "amy", "c1")
+    with pytest.raises(m.MasteryError.Store):
+        engine.class_states(service, "c1")
+    # The database is back: the same engine works.
+    store.up = True
+    assert engine.ingest(service, json.dumps([record])).new == 1
+    assert [v.competency for v in engine.learner_states(service, "amy", "c1")] == ["fractions"]
+    assert engine.mastery(service, "amy", "fractions", "c1").evidence_count == 1
+
+
+def test_a_host_store_returning_garbage_is_a_store_error():
+    class Garbage(DictStore):
+        def learner_states(self, ctx, learner, namespace):
+            return "not json"
+
+    engine = m.Engine.with_store(Garbage())
+    admin = json.dumps({"tenant": "t1", "user": "root", "roles": [{"role": "admin"}]})
+    with pytest.raises(m.MasteryError.Store):
+        engine.learner_states(admin, "amy", None)
+    with pytest.raises(m.MasteryError.InvalidInput):
+        engine.learner_states("{", "amy", None)
+
+
+def test_a_durable_engine_keeps_its_records(tmp_path):
+    service = json.dumps({"tenant": "t1", "user": "importer", "roles": [{"role": "service"}]})
+    record = {"id": "e1", "learner": "amy", "competencies": ["fractions"], "kind": "response", "score": {"scaled": 1.0},
+              "occurred_at": "2026-03-08T10:00:00Z", "source": "host"}
+    engine = m.Engine.open(str(tmp_path / "store"))
+    assert engine.ingest(service, json.dumps([record])).new == 1
+    del engine
+    reopened = m.Engine.open(str(tmp_path / "store"))
+    assert reopened.ingest(service, json.dumps([record])).duplicates == 1
+    assert reopened.mastery(service, "amy", "fractions", None).evidence_count == 1

@@ -1,0 +1,361 @@
+//! The stateful engine for apps: the embedded store (in memory or a durable directory), or a
+//! store the host writes in Kotlin, Swift or Python ([`HostStore`], e.g. over SQLite).
+//!
+//! The principal is the core's JSON (`{"tenant", "user", "roles": [{"role": "learner"}, ...],
+//! "enrolled": [...]}`), as in the fixtures; evidence batches are JSON arrays of evidence records.
+//! The engine checks the access policy before every store call, so a host store needs no
+//! policy of its own.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use mastery_core as core;
+use mastery_core::mastery::{MasteryRecord, MasteryView as CoreView};
+use mastery_core::store::StateValue;
+use mastery_core::{AccessContext, Appended, DynStore, StateKey};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::convert::Rejection;
+use crate::error::{guard, MasteryError};
+
+type Result<T> = std::result::Result<T, MasteryError>;
+
+/// A store written in the host's language. Every argument and result is JSON, with the names
+/// and meanings of the core's `Store` trait:
+///
+/// - `ctx`: `{"principal": {...}}` (the caller, for a database's row-level security);
+/// - an evidence record: the core's evidence JSON (`id`, `learner`, `course`, ...); evidence ids
+///   are unique per (tenant, learner);
+/// - a state key: `{"learner", "course" (absent outside a course), "namespace", "name"}`;
+/// - a state value: `{"mastery": {...}}` or `{"json": ...}`, kept as it is;
+/// - a state entry: `{"key": key, "value": value}`.
+///
+/// Throwing any exception fails the call with `MasteryError.Store` (an `AccessDenied` thrown by
+/// the host stays `AccessDenied`).
+#[uniffi::export(with_foreign)]
+pub trait HostStore: Send + Sync {
+    /// Applies one ingest batch atomically: when none of `evidence` (a JSON array) is stored yet,
+    /// appends all of it and writes every state entry of `states` (a JSON array) as one unit;
+    /// otherwise writes nothing. Returns a JSON array with `"new"` or `"duplicate"` per record.
+    fn apply(&self, ctx: String, evidence: String, states: String) -> Result<String>;
+    /// A JSON array of booleans: which of `evidence` (a JSON array) are already stored.
+    fn known_evidence(&self, ctx: String, evidence: String) -> Result<String>;
+    /// Stores one evidence record once; returns `"new"` or `"duplicate"` (a JSON string).
+    fn append_evidence(&self, ctx: String, evidence: String) -> Result<String>;
+    /// A JSON array of one learner's evidence, in the order it was appended.
+    fn learner_evidence(&self, ctx: String, learner: String) -> Result<String>;
+    /// A JSON array of a course's evidence, in the order it was appended.
+    fn course_evidence(&self, ctx: String, course: String) -> Result<String>;
+    /// The state value at `key` (JSON), or `null`.
+    fn get_state(&self, ctx: String, key: String) -> Result<String>;
+    /// Writes a state value (last write wins).
+    fn put_state(&self, ctx: String, key: String, value: String) -> Result<()>;
+    /// A JSON array of state entries: one learner's states of one namespace.
+    fn learner_states(&self, ctx: String, learner: String, namespace: String) -> Result<String>;
+    /// A JSON array of state entries: a course's states of one namespace, for every learner.
+    fn course_states(&self, ctx: String, course: String, namespace: String) -> Result<String>;
+}
+
+#[derive(Serialize, Deserialize)]
+struct Entry {
+    key: StateKey,
+    value: StateValue,
+}
+
+/// The core `Store` over a host store: serialises arguments, parses results. A host exception or
+/// an unreadable result is a store error, never a panic.
+struct Adapter(Arc<dyn HostStore>);
+
+type CoreResult<T> = std::result::Result<T, core::MasteryError>;
+
+fn store_error(reason: &str) -> core::MasteryError {
+    core::MasteryError::Store { reason: reason.into() }
+}
+
+fn host_error(e: MasteryError) -> core::MasteryError {
+    match e {
+        MasteryError::AccessDenied { .. } => {
+            core::MasteryError::AccessDenied { action: "the host store refused".into() }
+        }
+        _ => store_error("the host store failed"),
+    }
+}
+
+fn to_json<T: Serialize + ?Sized>(value: &T) -> CoreResult<String> {
+    serde_json::to_string(value).map_err(|_| store_error("cannot serialise for the host store"))
+}
+
+fn from_json<T: serde::de::DeserializeOwned>(text: &str) -> CoreResult<T> {
+    serde_json::from_str(text).map_err(|_| store_error("the host store returned unreadable JSON"))
+}
+
+impl Adapter {
+    /// Calls the host; a panic in the call (or a host result uniffi cannot lift) is a store error.
+    fn call<T>(&self, body: impl FnOnce(&dyn HostStore) -> Result<T>) -> CoreResult<T> {
+        let host = &*self.0;
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| body(host))) {
+            Ok(result) => result.map_err(host_error),
+            Err(_) => Err(store_error("the host store failed")),
+        }
+    }
+
+    fn entries(text: &str) -> CoreResult<Vec<(StateKey, StateValue)>> {
+        Ok(from_json::<Vec<Entry>>(text)?.into_iter().map(|e| (e.key, e.value)).collect())
+    }
+}
+
+impl core::Store for Adapter {
+    type Error = core::MasteryError;
+
+    fn append_evidence(&self, ctx: &AccessContext, evidence: &core::Evidence) -> CoreResult<Appended> {
+        let (ctx, evidence) = (to_json(ctx)?, to_json(evidence)?);
+        from_json(&self.call(|h| h.append_evidence(ctx, evidence))?)
+    }
+
+    fn apply(
+        &self,
+        ctx: &AccessContext,
+        evidence: &[&core::Evidence],
+        states: &[(StateKey, StateValue)],
+    ) -> CoreResult<Vec<Appended>> {
+        let entries: Vec<Value> = states.iter().map(|(k, v)| serde_json::json!({ "key": k, "value": v })).collect();
+        let (ctx, evidence_json, states) = (to_json(ctx)?, to_json(evidence)?, to_json(&entries)?);
+        let flags: Vec<Appended> = from_json(&self.call(|h| h.apply(ctx, evidence_json, states))?)?;
+        if flags.len() != evidence.len() {
+            return Err(store_error("the host store returned the wrong number of flags"));
+        }
+        Ok(flags)
+    }
+
+    fn known_evidence(&self, ctx: &AccessContext, evidence: &[&core::Evidence]) -> CoreResult<Vec<bool>> {
+        let (ctx, evidence_json) = (to_json(ctx)?, to_json(evidence)?);
+        let known: Vec<bool> = from_json(&self.call(|h| h.known_evidence(ctx, evidence_json))?)?;
+        if known.len() != evidence.len() {
+            return Err(store_error("the host store returned the wrong number of flags"));
+        }
+        Ok(known)
+    }
+
+    fn learner_evidence(&self, ctx: &AccessContext, learner: &core::UserId) -> CoreResult<Vec<core::Evidence>> {
+        let ctx = to_json(ctx)?;
+        from_json(&self.call(|h| h.learner_evidence(ctx, learner.as_str().to_owned()))?)
+    }
+
+    fn course_evidence(&self, ctx: &AccessContext, course: &core::CourseId) -> CoreResult<Vec<core::Evidence>> {
+        let ctx = to_json(ctx)?;
+        from_json(&self.call(|h| h.course_evidence(ctx, course.as_str().to_owned()))?)
+    }
+
+    fn get_state(&self, ctx: &AccessContext, key: &StateKey) -> CoreResult<Option<StateValue>> {
+        let (ctx, key) = (to_json(ctx)?, to_json(key)?);
+        from_json(&self.call(|h| h.get_state(ctx, key))?)
+    }
+
+    fn put_state(&self, ctx: &AccessContext, key: &StateKey, value: &StateValue) -> CoreResult<()> {
+        let (ctx, key, value) = (to_json(ctx)?, to_json(key)?, to_json(value)?);
+        self.call(|h| h.put_state(ctx, key, value))
+    }
+
+    fn learner_states(
+        &self,
+        ctx: &AccessContext,
+        learner: &core::UserId,
+        namespace: &str,
+    ) -> CoreResult<Vec<(StateKey, StateValue)>> {
+        let ctx = to_json(ctx)?;
+        Self::entries(&self.call(|h| h.learner_states(ctx, learner.as_str().to_owned(), namespace.to_owned()))?)
+    }
+
+    fn course_states(
+        &self,
+        ctx: &AccessContext,
+        course: &core::CourseId,
+        namespace: &str,
+    ) -> CoreResult<Vec<(StateKey, StateValue)>> {
+        let ctx = to_json(ctx)?;
+        Self::entries(&self.call(|h| h.course_states(ctx, course.as_str().to_owned(), namespace.to_owned()))?)
+    }
+}
+
+/// What one `ingest` call did.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct IngestOutcome {
+    /// Records stored for the first time.
+    pub new: u64,
+    /// Records already stored (or repeated in the batch): they change nothing.
+    pub duplicates: u64,
+    /// Records refused (by the policy or the store), by their index in the batch.
+    pub rejected: Vec<Rejection>,
+    /// Mastery changes the new records caused.
+    pub changes: u64,
+}
+
+impl From<core::IngestOutcome> for IngestOutcome {
+    fn from(o: core::IngestOutcome) -> Self {
+        Self {
+            new: o.new as u64,
+            duplicates: o.duplicates as u64,
+            rejected: o
+                .rejected
+                .into_iter()
+                .map(|x| Rejection { index: x.index as u64, code: x.code, field: x.field, reason: x.reason })
+                .collect(),
+            changes: o.changes as u64,
+        }
+    }
+}
+
+/// A learner's standing on one competency, as a dashboard shows it.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct MasteryView {
+    pub competency: String,
+    /// On the scale's points.
+    pub score: Option<f64>,
+    /// The rating's description on the scale.
+    pub rating: Option<String>,
+    pub mastered: bool,
+    /// BKT's P(known), when the competency has a fitted skill.
+    pub p_known: Option<f64>,
+    /// RFC 3339.
+    pub last_evidence: Option<String>,
+    pub evidence_count: u32,
+}
+
+impl From<CoreView> for MasteryView {
+    fn from(v: CoreView) -> Self {
+        let last_evidence = v.last_evidence.as_ref().and_then(|t| match serde_json::to_value(t) {
+            Ok(Value::String(s)) => Some(s),
+            _ => None,
+        });
+        Self {
+            competency: v.competency,
+            score: v.score,
+            rating: v.rating,
+            mastered: v.mastered,
+            p_known: v.p_known,
+            last_evidence,
+            evidence_count: v.evidence_count,
+        }
+    }
+}
+
+/// Store + mastery rules. Every method takes the caller as the core's principal JSON.
+#[derive(uniffi::Object)]
+pub struct Engine {
+    inner: core::Engine<DynStore>,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Engine")
+    }
+}
+
+fn context(principal: &str) -> Result<AccessContext> {
+    let principal: core::Principal = serde_json::from_str(principal).map_err(|e| MasteryError::InvalidInput {
+        field: "principal".into(),
+        detail: format!("invalid principal: {}", problem(&e)),
+    })?;
+    Ok(AccessContext::new(principal))
+}
+
+/// What was wrong with a JSON argument, without quoting it.
+fn problem(e: &serde_json::Error) -> &'static str {
+    match e.classify() {
+        serde_json::error::Category::Io => "unreadable",
+        serde_json::error::Category::Syntax => "not JSON",
+        serde_json::error::Category::Data => "wrong shape",
+        serde_json::error::Category::Eof => "truncated",
+    }
+}
+
+impl Engine {
+    fn views(&self, records: Vec<MasteryRecord>) -> Vec<MasteryView> {
+        let config = self.inner.config();
+        let mut views: Vec<MasteryView> = records.iter().map(|r| r.view(config).into()).collect();
+        views.sort_by(|a, b| a.competency.cmp(&b.competency));
+        views
+    }
+
+    fn build(store: DynStore) -> Arc<Self> {
+        Arc::new(Self { inner: core::Engine::new(store) })
+    }
+}
+
+#[uniffi::export]
+impl Engine {
+    /// An engine over the embedded in-memory store (lost when the app exits).
+    #[uniffi::constructor]
+    pub fn new_memory() -> Arc<Self> {
+        Self::build(Box::new(core::MemoryStore::new()))
+    }
+
+    /// An engine over the embedded store kept durably in directory `path` (created if missing).
+    #[uniffi::constructor]
+    pub fn open(path: String) -> Result<Arc<Self>> {
+        guard(|| Ok(Self::build(Box::new(core::MemoryStore::open(&path)?))))
+    }
+
+    /// An engine over a store the host writes (e.g. over SQLite); it needs no policy of its own.
+    #[uniffi::constructor]
+    pub fn with_store(store: Arc<dyn HostStore>) -> Arc<Self> {
+        Self::build(Box::new(Adapter(store)))
+    }
+
+    /// Stores each record of `evidence_json` (a JSON array of evidence records) once and updates
+    /// mastery. Refused records (the policy, the store) are reported by index, not thrown.
+    pub fn ingest(&self, principal: String, evidence_json: String) -> Result<IngestOutcome> {
+        guard(|| {
+            let ctx = context(&principal)?;
+            let batch: Vec<core::Evidence> =
+                serde_json::from_str(&evidence_json).map_err(|e| MasteryError::InvalidInput {
+                    field: "evidence".into(),
+                    detail: format!("invalid evidence: {}", problem(&e)),
+                })?;
+            Ok(self.inner.ingest(&ctx, &batch).into())
+        })
+    }
+
+    /// A learner's mastery in one course (or outside any, `course` = null), sorted by competency.
+    #[uniffi::method(default(course = None))]
+    pub fn learner_states(
+        &self,
+        principal: String,
+        learner: String,
+        course: Option<String>,
+    ) -> Result<Vec<MasteryView>> {
+        guard(|| {
+            let ctx = context(&principal)?;
+            let course = course.map(core::CourseId::new);
+            let records = self.inner.learner_states(&ctx, &core::UserId::new(learner), course.as_ref())?;
+            Ok(self.views(records))
+        })
+    }
+
+    /// Every learner's mastery in a course: learner → views sorted by competency.
+    pub fn class_states(&self, principal: String, course: String) -> Result<HashMap<String, Vec<MasteryView>>> {
+        guard(|| {
+            let ctx = context(&principal)?;
+            let class = self.inner.class_states(&ctx, &core::CourseId::new(course))?;
+            Ok(class.into_iter().map(|(learner, records)| (learner, self.views(records))).collect())
+        })
+    }
+
+    /// A learner's mastery of one competency in a course (or outside any), or null.
+    #[uniffi::method(default(course = None))]
+    pub fn mastery(
+        &self,
+        principal: String,
+        learner: String,
+        competency: String,
+        course: Option<String>,
+    ) -> Result<Option<MasteryView>> {
+        guard(|| {
+            let ctx = context(&principal)?;
+            let course = course.map(core::CourseId::new);
+            let record = self.inner.mastery(&ctx, &core::UserId::new(learner), course.as_ref(), &competency)?;
+            Ok(record.map(|r| r.view(self.inner.config()).into()))
+        })
+    }
+}
