@@ -133,3 +133,32 @@ def test_the_policy_is_checked_before_the_python_store():
     with pytest.raises(mastery.MasteryError) as e:
         engine.learner_states(other, "l0", "c1")
     assert e.value.code == "access_denied"
+
+
+def test_threads_share_an_engine_over_a_python_store():
+    """Engine calls release the GIL and the store re-acquires it: no deadlock between a thread
+    holding a learner lock and one holding the GIL."""
+    import threading
+
+    embedded, host = Engine(), Engine(store=DictStore())
+    records = [record(i) for i in range(400)]
+    errors = []
+
+    def work(part):
+        try:
+            for start in range(part * 100, part * 100 + 100, 20):
+                host.ingest(SERVICE, records[start:start + 20])
+                host.class_states(SERVICE, "c1")
+        except Exception as e:  # noqa: BLE001
+            errors.append(e)
+
+    threads = [threading.Thread(target=work, args=(p,)) for p in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert not any(t.is_alive() for t in threads) and not errors
+    embedded.ingest(SERVICE, records)
+    for learner in range(10):
+        got = {s["competency"]: s["evidence_count"] for s in host.learner_states(SERVICE, f"l{learner}", "c1")}
+        assert got == {s["competency"]: s["evidence_count"] for s in embedded.learner_states(SERVICE, f"l{learner}", "c1")}
