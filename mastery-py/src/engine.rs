@@ -68,11 +68,21 @@ impl PyStore {
         method: &str,
         args: impl for<'py> FnOnce(Python<'py>) -> PyResult<Vec<Arg<'py>>>,
     ) -> R<T> {
+        self.invoke(method, args, |result| data(result, &format!("store.{method}")))
+    }
+
+    /// Calls `method` with the GIL held; `read` reads its result.
+    fn invoke<T>(
+        &self,
+        method: &str,
+        args: impl for<'py> FnOnce(Python<'py>) -> PyResult<Vec<Arg<'py>>>,
+        read: impl for<'py> FnOnce(&Arg<'py>) -> PyResult<T>,
+    ) -> R<T> {
         Python::attach(|py| {
             let run = || -> PyResult<T> {
                 let args = PyTuple::new(py, args(py)?)?;
                 let result = self.obj.bind(py).call_method1(method, args)?;
-                data(&result, &format!("store.{method}"))
+                read(&result)
             };
             run().map_err(|e| failure(py, method, e))
         })
@@ -129,8 +139,7 @@ impl Store for PyStore {
 
     fn put_state(&self, ctx: &AccessContext, key: &StateKey, value: &StateValue) -> R<()> {
         // Whatever it returns is ignored.
-        self.call::<serde::de::IgnoredAny>("put_state", |py| Ok(vec![arg(py, ctx)?, arg(py, key)?, arg(py, value)?]))
-            .map(|_| ())
+        self.invoke("put_state", |py| Ok(vec![arg(py, ctx)?, arg(py, key)?, arg(py, value)?]), |_| Ok(()))
     }
 
     fn learner_states(&self, ctx: &AccessContext, learner: &UserId, namespace: &str) -> R<Vec<(StateKey, StateValue)>> {
