@@ -7,6 +7,7 @@
 //! `TypeError`.
 
 mod convert;
+mod engine;
 mod error;
 mod fairness;
 mod risk;
@@ -776,6 +777,7 @@ fn _mastery(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("MasteryError", m.py().get_type::<MasteryError>())?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add_class::<Framework>()?;
+    m.add_class::<engine::Engine>()?;
     m.add_function(wrap_pyfunction!(ingest_xapi, m)?)?;
     m.add_function(wrap_pyfunction!(ingest_caliper, m)?)?;
     m.add_function(wrap_pyfunction!(validate_caliper, m)?)?;

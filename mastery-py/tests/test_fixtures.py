@@ -120,7 +120,36 @@ def run(op, inp):
         return None if found is None else {"version": found[0], "text": found[1]}
     if op == "render_ring_chart":
         return str(mastery.render("ring_chart", inp["chart"]))
+    if op == "scenario":
+        embedded = scenario(mastery.Engine(), inp["steps"])
+        host = scenario(mastery.Engine(store=mastery.DictStore()), inp["steps"])
+        assert embedded == host, "the Python store and the embedded store disagree"
+        return embedded
     raise ValueError(op)
+
+
+def scenario_step(engine, step):
+    who, do = step["as"], step["do"]
+    if do == "ingest":
+        return engine.ingest(who, step["evidence"])
+    if do == "learner_states":
+        return engine.learner_states(who, step["learner"], step.get("course"))
+    if do == "class_states":
+        return engine.class_states(who, step["course"])
+    if do == "mastery":
+        return engine.mastery(who, step["learner"], step["competency"], step.get("course"))
+    raise ValueError(do)
+
+
+def scenario(engine, steps):
+    """One result per step: ``{"ok": value}`` or ``{"error": {"code", "field"}}``."""
+    out = []
+    for step in steps:
+        try:
+            out.append({"ok": scenario_step(engine, step)})
+        except mastery.MasteryError as e:
+            out.append({"error": {"code": e.code, "field": e.field}})
+    return out
 
 
 def local_date(instant, zone):

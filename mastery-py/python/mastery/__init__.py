@@ -11,6 +11,7 @@ from typing import Any, Mapping, Optional, Union
 
 from . import _mastery
 from ._mastery import (
+    Engine,
     Framework,
     MasteryError,
     __version__,
@@ -41,8 +42,12 @@ from ._mastery import population_stability_index, risk_band, risk_metrics, synth
 from .bkt import BKTModel
 from .risk import NativeRiskModel, RiskClassifier
 from .fairness import fairness_frame, fairness_report
+from .store import DictStore, MasteryStore
 
 __all__ = [
+    "Engine",
+    "MasteryStore",
+    "DictStore",
     "Framework",
     "MasteryError",
     "ingest_xapi",

@@ -1,4 +1,4 @@
-from typing import Any, List, Mapping, Optional, TypedDict, Union
+from typing import Any, List, Mapping, Optional, Protocol, TypedDict, Union
 
 __version__: str
 
@@ -30,6 +30,80 @@ class Rejection(TypedDict, total=False):
 class IngestReport(TypedDict):
     accepted: List[dict[str, Any]]
     rejected: List[Rejection]
+
+class MasteryView(TypedDict):
+    competency: str
+    score: Optional[float]
+    rating: Optional[str]
+    mastered: bool
+    p_known: Optional[float]
+    last_evidence: Optional[str]
+    evidence_count: int
+
+class IngestOutcome(TypedDict):
+    new: int
+    duplicates: int
+    rejected: List[Rejection]
+    changes: int
+
+class MasteryStore(Protocol):
+    """The store protocol of ``Engine(store=...)``: the Rust ``Store`` trait's methods, called with
+    plain data (``ctx`` = ``{"principal": {...}}``, evidence dicts, state keys
+    ``{"learner", "course", "namespace", "name"}`` and values ``{"mastery": ...}``/``{"json": ...}``).
+    An exception in a method is ``MasteryError(code="store_error")``. See ``mastery.store``."""
+    def apply(self, ctx: dict[str, Any], evidence: List[dict[str, Any]], states: List[List[Any]]) -> List[str]:
+        """All-or-nothing: append every record and write every ``[key, value]``, returning ``"new"``
+        per record; or, when any record is already stored (or repeated), write nothing and return
+        ``"duplicate"`` for those."""
+        ...
+    def known_evidence(self, ctx: dict[str, Any], evidence: List[dict[str, Any]]) -> List[bool]:
+        """Whether each record is already stored (tenant, learner, id)."""
+        ...
+    def append_evidence(self, ctx: dict[str, Any], evidence: dict[str, Any]) -> str:
+        """``"new"`` or ``"duplicate"``."""
+        ...
+    def learner_evidence(self, ctx: dict[str, Any], learner: str) -> List[dict[str, Any]]:
+        """One learner's evidence, in append order."""
+        ...
+    def course_evidence(self, ctx: dict[str, Any], course: str) -> List[dict[str, Any]]:
+        """A course's evidence, in append order."""
+        ...
+    def get_state(self, ctx: dict[str, Any], key: dict[str, Any]) -> Optional[dict[str, Any]]:
+        """The state under ``key`` or ``None``."""
+        ...
+    def put_state(self, ctx: dict[str, Any], key: dict[str, Any], value: dict[str, Any]) -> None:
+        """Last write wins."""
+        ...
+    def learner_states(self, ctx: dict[str, Any], learner: str, namespace: str) -> List[List[Any]]:
+        """``[key, value]`` pairs of one learner in ``namespace``, in key order."""
+        ...
+    def course_states(self, ctx: dict[str, Any], course: str, namespace: str) -> List[List[Any]]:
+        """``[key, value]`` pairs of a course in ``namespace``."""
+        ...
+
+class DictStore(MasteryStore):
+    """A reference ``MasteryStore`` in plain lists and dicts (no access checks of its own, not
+    durable): copy it when writing a store over a database."""
+    def __init__(self) -> None: ...
+
+class Engine:
+    """Ingests evidence as a principal and reads mastery. ``Engine()`` keeps everything in
+    memory, ``Engine(path=dir)`` in a durable directory, ``Engine(store=obj)`` in a Python
+    ``MasteryStore``. ``principal`` is ``{"tenant", "user", "roles": [{"role": ...}], "enrolled": [...]}``;
+    the engine checks the access policy before every store call."""
+    def __init__(self, store: Optional[MasteryStore] = None, path: Optional[str] = None) -> None: ...
+    def ingest(self, principal: Mapping[str, Any], evidence: List[Mapping[str, Any]]) -> IngestOutcome:
+        """Stores each record once and updates mastery (one atomic store commit per batch)."""
+        ...
+    def learner_states(self, principal: Mapping[str, Any], learner: str, course: Optional[str] = None) -> List[MasteryView]:
+        """A learner's mastery views in one course (or outside any), sorted by competency."""
+        ...
+    def class_states(self, principal: Mapping[str, Any], course: str) -> dict[str, List[MasteryView]]:
+        """Every learner's mastery views in a course."""
+        ...
+    def mastery(self, principal: Mapping[str, Any], learner: str, competency: str, course: Optional[str] = None) -> Optional[MasteryView]:
+        """One learner's mastery view of one competency, or ``None``."""
+        ...
 
 class Framework:
     @staticmethod

@@ -27,9 +27,12 @@ def fairness_report(scores, labels, groups, threshold: float = 0.5) -> Dict[str,
         y = np.asarray(labels, dtype=np.float64).ravel().tolist()
         g = [str(v) for v in (groups.tolist() if hasattr(groups, "tolist") else groups)]
         t = float(threshold)
-    except (TypeError, ValueError, OverflowError, RecursionError):
+    except Exception:  # noqa: BLE001 - any failure of the caller's objects (``__float__``, ``__str__``)
         raise _invalid("scores", "scores, labels and groups must be sequences of numbers and labels") from None
-    return _fairness_report(s, y, g, t)
+    try:
+        return _fairness_report(s, y, g, t)
+    except (TypeError, UnicodeEncodeError):  # a group label that is not valid Unicode text
+        raise _invalid("groups", "must hold valid Unicode labels") from None
 
 
 def fairness_frame(report: Dict[str, Any]):

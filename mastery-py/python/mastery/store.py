@@ -1,0 +1,154 @@
+"""Stores written in Python for :class:`mastery.Engine`.
+
+``Engine(store=obj)`` calls ``obj``'s methods (the :class:`MasteryStore` protocol, the same
+methods as the Rust ``Store`` trait) with plain data:
+
+- ``ctx``: ``{"principal": {"tenant", "user", "roles", "enrolled"}}``, the caller; a database
+  store can run its query under that identity (row-level security). The engine checks the
+  access policy before every call, so a store need not repeat it;
+- ``evidence``: an evidence record as a dict (``id``, ``learner``, ``course``, ``competencies``,
+  ``score``, ...), or a list of them;
+- ``key``: ``{"learner", "course", "namespace", "name"}`` (``course`` absent outside any course);
+- ``value``: a state, ``{"mastery": {...}}`` or ``{"json": ...}``: keep it as it is.
+
+An exception raised by a method becomes ``MasteryError`` with code ``store_error``; nothing is
+acknowledged to the caller unless ``apply`` returned. :class:`DictStore` is a complete reference
+implementation over lists and dicts, to copy when writing a store over a database.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any, Dict, List, Optional, Protocol, Tuple, runtime_checkable
+
+Context = Dict[str, Any]
+Evidence = Dict[str, Any]
+Key = Dict[str, Any]
+Value = Dict[str, Any]
+
+__all__ = ["MasteryStore", "DictStore"]
+
+
+@runtime_checkable
+class MasteryStore(Protocol):
+    """What :class:`mastery.Engine` needs from a store. Evidence ids are unique per
+    (tenant, learner); every method is scoped to ``ctx["principal"]["tenant"]``."""
+
+    def apply(self, ctx: Context, evidence: List[Evidence], states: List[List[Any]]) -> List[str]:
+        """Applies one ingest batch atomically: when none of ``evidence`` is stored yet (and no
+        (learner, id) repeats within it), appends all of it and writes every ``[key, value]`` of
+        ``states`` as one unit, returning ``"new"`` per record; otherwise writes nothing and
+        returns ``"duplicate"`` for each record already stored (or repeated), ``"new"`` for the rest."""
+        ...
+
+    def known_evidence(self, ctx: Context, evidence: List[Evidence]) -> List[bool]:
+        """Whether each record is already stored (by tenant, learner and id)."""
+        ...
+
+    def append_evidence(self, ctx: Context, evidence: Evidence) -> str:
+        """Stores one record once: ``"new"``, or ``"duplicate"`` (and nothing changes)."""
+        ...
+
+    def learner_evidence(self, ctx: Context, learner: str) -> List[Evidence]:
+        """One learner's evidence in the order it was appended."""
+        ...
+
+    def course_evidence(self, ctx: Context, course: str) -> List[Evidence]:
+        """A course's evidence in the order it was appended."""
+        ...
+
+    def get_state(self, ctx: Context, key: Key) -> Optional[Value]:
+        """The state stored under ``key``, or ``None``."""
+        ...
+
+    def put_state(self, ctx: Context, key: Key, value: Value) -> None:
+        """Writes a state (last write wins)."""
+        ...
+
+    def learner_states(self, ctx: Context, learner: str, namespace: str) -> List[List[Any]]:
+        """``[key, value]`` of one learner's states in ``namespace`` (every course), in key order."""
+        ...
+
+    def course_states(self, ctx: Context, course: str, namespace: str) -> List[List[Any]]:
+        """``[key, value]`` of every learner's states in ``namespace`` for ``course``."""
+        ...
+
+
+def _tenant(ctx: Context) -> str:
+    return ctx["principal"]["tenant"]
+
+
+def _key_id(tenant: str, key: Key) -> Tuple[Any, ...]:
+    course = key.get("course")
+    # The Rust key order: learner, course (none first), namespace, name.
+    return (tenant, key["learner"], course is not None, course or "", key["namespace"], key["name"])
+
+
+class DictStore:
+    """A store in plain lists and dicts, with no access checks of its own (the engine checks the
+    policy before every call). Safe to share between threads; not durable."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._evidence: List[Tuple[str, Evidence]] = []
+        self._ids: set = set()
+        self._states: Dict[Tuple[Any, ...], Tuple[Key, Value]] = {}
+
+    def _stored(self, tenant: str, e: Evidence) -> bool:
+        return (tenant, e["learner"], e["id"]) in self._ids
+
+    def apply(self, ctx: Context, evidence: List[Evidence], states: List[List[Any]]) -> List[str]:
+        tenant = _tenant(ctx)
+        with self._lock:
+            flags, seen = [], set()
+            for e in evidence:
+                ident = (tenant, e["learner"], e["id"])
+                flags.append("duplicate" if ident in seen or ident in self._ids else "new")
+                seen.add(ident)
+            if "duplicate" in flags:
+                return flags
+            for e in evidence:
+                self._evidence.append((tenant, e))
+                self._ids.add((tenant, e["learner"], e["id"]))
+            for key, value in states:
+                self._states[_key_id(tenant, key)] = (key, value)
+            return flags
+
+    def known_evidence(self, ctx: Context, evidence: List[Evidence]) -> List[bool]:
+        tenant = _tenant(ctx)
+        with self._lock:
+            return [self._stored(tenant, e) for e in evidence]
+
+    def append_evidence(self, ctx: Context, evidence: Evidence) -> str:
+        return self.apply(ctx, [evidence], [])[0]
+
+    def learner_evidence(self, ctx: Context, learner: str) -> List[Evidence]:
+        tenant = _tenant(ctx)
+        with self._lock:
+            return [e for t, e in self._evidence if t == tenant and e["learner"] == learner]
+
+    def course_evidence(self, ctx: Context, course: str) -> List[Evidence]:
+        tenant = _tenant(ctx)
+        with self._lock:
+            return [e for t, e in self._evidence if t == tenant and e.get("course") == course]
+
+    def get_state(self, ctx: Context, key: Key) -> Optional[Value]:
+        with self._lock:
+            found = self._states.get(_key_id(_tenant(ctx), key))
+            return None if found is None else found[1]
+
+    def put_state(self, ctx: Context, key: Key, value: Value) -> None:
+        with self._lock:
+            self._states[_key_id(_tenant(ctx), key)] = (key, value)
+
+    def learner_states(self, ctx: Context, learner: str, namespace: str) -> List[List[Any]]:
+        tenant = _tenant(ctx)
+        with self._lock:
+            return [[k, v] for ident, (k, v) in sorted(self._states.items())
+                    if ident[0] == tenant and k["learner"] == learner and k["namespace"] == namespace]
+
+    def course_states(self, ctx: Context, course: str, namespace: str) -> List[List[Any]]:
+        tenant = _tenant(ctx)
+        with self._lock:
+            return [[k, v] for ident, (k, v) in sorted(self._states.items())
+                    if ident[0] == tenant and k.get("course") == course and k["namespace"] == namespace]

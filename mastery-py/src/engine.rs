@@ -1,0 +1,276 @@
+//! `mastery.Engine`: the stateful facade over the embedded store, a durable directory, or a store
+//! written in Python (any object with the `mastery.MasteryStore` methods).
+//!
+//! Every engine call runs with the GIL released, so other Python threads keep working and a
+//! Python store re-acquires it for each of its calls (an engine call that holds a learner lock
+//! never waits for the GIL while another thread holds the GIL and waits for that lock).
+
+use std::collections::BTreeMap;
+
+use mastery_core as core;
+use pyo3::prelude::*;
+use pyo3::types::PyTuple;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use core::mastery::{MasteryConfig, MasteryRecord, MasteryView};
+use core::store::StateValue;
+use core::{AccessContext, Appended, CourseId, DynStore, Evidence, MemoryStore, Principal, StateKey, Store, UserId};
+
+use crate::convert::{data, opt_text, text, to_python};
+use crate::error::{guard, invalid, IntoPyResult};
+
+type Arg<'py> = Bound<'py, PyAny>;
+type R<T> = Result<T, core::MasteryError>;
+
+/// The methods a Python store must have (the Rust `Store` trait's, same names and meanings).
+const METHODS: [&str; 9] = [
+    "apply",
+    "known_evidence",
+    "append_evidence",
+    "learner_evidence",
+    "course_evidence",
+    "get_state",
+    "put_state",
+    "learner_states",
+    "course_states",
+];
+
+/// A store written in Python: each call takes the GIL, passes plain data (serde → Python) and
+/// reads the result with the binding's safe readers. An exception, or a result of the wrong
+/// shape, is `MasteryError::Store` (nothing is acknowledged unless `apply` returned).
+pub struct PyStore {
+    obj: Py<PyAny>,
+}
+
+/// A Python failure inside a store method, in library terms: the method, the exception's class
+/// and its message.
+fn failure(py: Python<'_>, method: &str, error: PyErr) -> core::MasteryError {
+    let kind = error.get_type(py).name().map(|n| n.to_string()).unwrap_or_else(|_| "Exception".into());
+    let message = error.value(py).str().map(|s| s.to_string()).unwrap_or_default();
+    let reason = if message.is_empty() {
+        format!("store.{method} raised {kind}")
+    } else {
+        format!("store.{method} raised {kind}: {message}")
+    };
+    core::MasteryError::Store { reason }
+}
+
+/// One argument as plain Python data.
+fn arg<'py, T: Serialize + ?Sized>(py: Python<'py>, value: &T) -> PyResult<Arg<'py>> {
+    to_python(py, &value)
+}
+
+impl PyStore {
+    /// Calls `method` with the GIL held and reads its result as `T`.
+    fn call<T: DeserializeOwned>(
+        &self,
+        method: &str,
+        args: impl for<'py> FnOnce(Python<'py>) -> PyResult<Vec<Arg<'py>>>,
+    ) -> R<T> {
+        self.invoke(method, args, |result| data(result, &format!("store.{method}")))
+    }
+
+    /// Calls `method` with the GIL held; `read` reads its result.
+    fn invoke<T>(
+        &self,
+        method: &str,
+        args: impl for<'py> FnOnce(Python<'py>) -> PyResult<Vec<Arg<'py>>>,
+        read: impl for<'py> FnOnce(&Arg<'py>) -> PyResult<T>,
+    ) -> R<T> {
+        Python::attach(|py| {
+            let run = || -> PyResult<T> {
+                let args = PyTuple::new(py, args(py)?)?;
+                let result = self.obj.bind(py).call_method1(method, args)?;
+                read(&result)
+            };
+            run().map_err(|e| failure(py, method, e))
+        })
+    }
+
+    /// `call` for methods that answer one item per record.
+    fn per_record<T: DeserializeOwned>(
+        &self,
+        method: &str,
+        expected: usize,
+        args: impl for<'py> FnOnce(Python<'py>) -> PyResult<Vec<Arg<'py>>>,
+    ) -> R<Vec<T>> {
+        let out: Vec<T> = self.call(method, args)?;
+        if out.len() != expected {
+            return Err(core::MasteryError::Store {
+                reason: format!("store.{method} returned {} items for {expected} records", out.len()),
+            });
+        }
+        Ok(out)
+    }
+}
+
+impl Store for PyStore {
+    type Error = core::MasteryError;
+
+    fn apply(
+        &self,
+        ctx: &AccessContext,
+        evidence: &[&Evidence],
+        states: &[(StateKey, StateValue)],
+    ) -> R<Vec<Appended>> {
+        self.per_record("apply", evidence.len(), |py| Ok(vec![arg(py, ctx)?, arg(py, evidence)?, arg(py, states)?]))
+    }
+
+    fn known_evidence(&self, ctx: &AccessContext, evidence: &[&Evidence]) -> R<Vec<bool>> {
+        self.per_record("known_evidence", evidence.len(), |py| Ok(vec![arg(py, ctx)?, arg(py, evidence)?]))
+    }
+
+    fn append_evidence(&self, ctx: &AccessContext, evidence: &Evidence) -> R<Appended> {
+        self.call("append_evidence", |py| Ok(vec![arg(py, ctx)?, arg(py, evidence)?]))
+    }
+
+    fn learner_evidence(&self, ctx: &AccessContext, learner: &UserId) -> R<Vec<Evidence>> {
+        self.call("learner_evidence", |py| Ok(vec![arg(py, ctx)?, arg(py, learner)?]))
+    }
+
+    fn course_evidence(&self, ctx: &AccessContext, course: &CourseId) -> R<Vec<Evidence>> {
+        self.call("course_evidence", |py| Ok(vec![arg(py, ctx)?, arg(py, course)?]))
+    }
+
+    fn get_state(&self, ctx: &AccessContext, key: &StateKey) -> R<Option<StateValue>> {
+        self.call("get_state", |py| Ok(vec![arg(py, ctx)?, arg(py, key)?]))
+    }
+
+    fn put_state(&self, ctx: &AccessContext, key: &StateKey, value: &StateValue) -> R<()> {
+        // Whatever it returns is ignored.
+        self.invoke("put_state", |py| Ok(vec![arg(py, ctx)?, arg(py, key)?, arg(py, value)?]), |_| Ok(()))
+    }
+
+    fn learner_states(&self, ctx: &AccessContext, learner: &UserId, namespace: &str) -> R<Vec<(StateKey, StateValue)>> {
+        self.call("learner_states", |py| Ok(vec![arg(py, ctx)?, arg(py, learner)?, arg(py, namespace)?]))
+    }
+
+    fn course_states(&self, ctx: &AccessContext, course: &CourseId, namespace: &str) -> R<Vec<(StateKey, StateValue)>> {
+        self.call("course_states", |py| Ok(vec![arg(py, ctx)?, arg(py, course)?, arg(py, namespace)?]))
+    }
+}
+
+/// Views sorted by competency.
+fn views(records: Vec<MasteryRecord>, config: &MasteryConfig) -> Vec<MasteryView> {
+    let mut v: Vec<MasteryView> = records.iter().map(|r| r.view(config)).collect();
+    v.sort_by(|a, b| a.competency.cmp(&b.competency));
+    v
+}
+
+/// The stateful engine: ingest evidence as a principal, read learner and class mastery.
+///
+/// `Engine()` keeps everything in memory; `Engine(path=dir)` keeps it durably in a directory;
+/// `Engine(store=obj)` uses a store written in Python (see `mastery.MasteryStore`). The engine
+/// checks the access policy before every store call it makes for a caller.
+#[pyclass(module = "mastery", frozen)]
+pub struct Engine {
+    inner: core::Engine<DynStore>,
+}
+
+/// Learner data stays out of reprs.
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Engine")
+    }
+}
+
+fn context(principal: &Arg<'_>) -> PyResult<AccessContext> {
+    data::<Principal>(principal, "principal").map(AccessContext::new)
+}
+
+fn opt_course(course: Option<&Arg<'_>>) -> PyResult<Option<CourseId>> {
+    Ok(opt_text(course, "course")?.map(CourseId::new))
+}
+
+#[pymethods]
+impl Engine {
+    #[new]
+    #[pyo3(signature = (store=None, path=None))]
+    fn new(py: Python<'_>, store: Option<&Arg<'_>>, path: Option<&Arg<'_>>) -> PyResult<Self> {
+        guard(py, || {
+            let store = store.filter(|s| !s.is_none());
+            let path = opt_text(path, "path")?;
+            let store: DynStore = match (store, path) {
+                (Some(_), Some(_)) => return Err(invalid(py, "store", "give a store or a path, not both")),
+                (Some(obj), None) => {
+                    for name in METHODS {
+                        let callable = obj.getattr(name).map(|m| m.is_callable()).unwrap_or(false);
+                        if !callable {
+                            return Err(invalid(
+                                py,
+                                "store",
+                                format!("has no method {name} (see mastery.MasteryStore)"),
+                            ));
+                        }
+                    }
+                    Box::new(PyStore { obj: obj.clone().unbind() })
+                }
+                (None, Some(dir)) => Box::new(py.detach(|| MemoryStore::open(&dir)).py_err(py)?),
+                (None, None) => Box::new(MemoryStore::new()),
+            };
+            Ok(Self { inner: core::Engine::new(store) })
+        })
+    }
+
+    /// Stores each record once and updates mastery; returns `{new, duplicates, rejected, changes}`.
+    fn ingest<'py>(&self, py: Python<'py>, principal: &Arg<'py>, evidence: &Arg<'py>) -> PyResult<Arg<'py>> {
+        guard(py, || {
+            let ctx = context(principal)?;
+            let batch: Vec<Evidence> = data(evidence, "evidence")?;
+            let outcome = py.detach(|| self.inner.ingest(&ctx, &batch));
+            to_python(py, &outcome)
+        })
+    }
+
+    /// A learner's mastery views in one course (or outside any), sorted by competency.
+    #[pyo3(signature = (principal, learner, course=None))]
+    fn learner_states<'py>(
+        &self,
+        py: Python<'py>,
+        principal: &Arg<'py>,
+        learner: &Arg<'py>,
+        course: Option<&Arg<'py>>,
+    ) -> PyResult<Arg<'py>> {
+        guard(py, || {
+            let ctx = context(principal)?;
+            let learner = UserId::new(text(learner, "learner")?.into_owned());
+            let course = opt_course(course)?;
+            let records = py.detach(|| self.inner.learner_states(&ctx, &learner, course.as_ref())).py_err(py)?;
+            to_python(py, &views(records, self.inner.config()))
+        })
+    }
+
+    /// Every learner's mastery views in a course: `{learner: [view, ...]}`.
+    fn class_states<'py>(&self, py: Python<'py>, principal: &Arg<'py>, course: &Arg<'py>) -> PyResult<Arg<'py>> {
+        guard(py, || {
+            let ctx = context(principal)?;
+            let course = CourseId::new(text(course, "course")?.into_owned());
+            let class = py.detach(|| self.inner.class_states(&ctx, &course)).py_err(py)?;
+            let config = self.inner.config();
+            let out: BTreeMap<String, Vec<MasteryView>> =
+                class.into_iter().map(|(l, r)| (l, views(r, config))).collect();
+            to_python(py, &out)
+        })
+    }
+
+    /// A learner's mastery view of one competency (in a course, or outside any), or `None`.
+    #[pyo3(signature = (principal, learner, competency, course=None))]
+    fn mastery<'py>(
+        &self,
+        py: Python<'py>,
+        principal: &Arg<'py>,
+        learner: &Arg<'py>,
+        competency: &Arg<'py>,
+        course: Option<&Arg<'py>>,
+    ) -> PyResult<Arg<'py>> {
+        guard(py, || {
+            let ctx = context(principal)?;
+            let learner = UserId::new(text(learner, "learner")?.into_owned());
+            let competency = text(competency, "competency")?.into_owned();
+            let course = opt_course(course)?;
+            let record = py.detach(|| self.inner.mastery(&ctx, &learner, course.as_ref(), &competency)).py_err(py)?;
+            to_python(py, &record.map(|r| r.view(self.inner.config())))
+        })
+    }
+}

@@ -1,0 +1,164 @@
+"""mastery.Engine over the embedded store and over stores written in Python."""
+
+import time
+
+import pytest
+
+import mastery
+from mastery import DictStore, Engine
+
+SERVICE = {"tenant": "t1", "user": "importer", "roles": [{"role": "service"}]}
+
+
+def record(i, learners=10, competencies=7, course="c1"):
+    return {
+        "id": f"e{i}",
+        "learner": f"l{i % learners}",
+        "competencies": [f"k{i % competencies}"],
+        "kind": "response",
+        "score": {"scaled": (i * 37 % 100) / 100},
+        "occurred_at": f"2026-03-{1 + i // 1000 % 28:02d}T{i // 60 % 24:02d}:{i % 60:02d}:00Z",
+        "source": "host",
+        "course": course,
+    }
+
+
+class Failing(DictStore):
+    """A DictStore whose methods raise while `broken` is set."""
+
+    def __init__(self):
+        super().__init__()
+        self.broken = True
+
+    def __getattribute__(self, name):
+        attr = super().__getattribute__(name)
+        if name in ("apply", "known_evidence", "get_state", "learner_states", "course_states") and self.broken:
+            def fail(*args):
+                raise RuntimeError("database is down")
+            return fail
+        return attr
+
+
+def test_a_raising_store_is_a_store_error_and_the_engine_keeps_working():
+    store = Failing()
+    engine = Engine(store=store)
+    outcome = engine.ingest(SERVICE, [record(0)])
+    assert outcome["new"] == 0
+    assert [r["code"] for r in outcome["rejected"]] == ["store_error"]
+    for call in (
+        lambda: engine.learner_states(SERVICE, "l0", "c1"),
+        lambda: engine.class_states(SERVICE, "c1"),
+        lambda: engine.mastery(SERVICE, "l0", "k0", "c1"),
+    ):
+        with pytest.raises(mastery.MasteryError) as e:
+            call()
+        assert e.value.code == "store_error"
+        assert "RuntimeError" in str(e.value) and "database is down" in str(e.value)
+    store.broken = False
+    assert engine.ingest(SERVICE, [record(0)])["new"] == 1
+    assert engine.mastery(SERVICE, "l0", "k0", "c1")["evidence_count"] == 1
+    # Nothing was acknowledged while the store failed, so the record is new exactly once.
+    assert engine.ingest(SERVICE, [record(0)])["duplicates"] == 1
+
+
+def test_a_store_returning_garbage_is_a_store_error():
+    class Garbage(DictStore):
+        def known_evidence(self, ctx, evidence):
+            return "yes"
+
+    outcome = Engine(store=Garbage()).ingest(SERVICE, [record(0)])
+    assert [r["code"] for r in outcome["rejected"]] == ["store_error"]
+
+
+def test_an_object_without_the_protocol_is_refused():
+    with pytest.raises(mastery.MasteryError) as e:
+        Engine(store=object())
+    assert (e.value.code, e.value.field) == ("invalid_input", "store")
+    assert isinstance(DictStore(), mastery.MasteryStore)
+
+
+def test_a_python_store_holds_the_same_state_as_the_embedded_one():
+    embedded, store = Engine(), DictStore()
+    host = Engine(store=store)
+    records = [record(i) for i in range(1_000)]
+    for start in range(0, 1_000, 100):
+        batch = records[start:start + 100]
+        a, b = embedded.ingest(SERVICE, batch), host.ingest(SERVICE, batch)
+        assert a == b and a["new"] == 100
+    assert embedded.class_states(SERVICE, "c1") == host.class_states(SERVICE, "c1")
+    for learner in range(10):
+        states = host.learner_states(SERVICE, f"l{learner}", "c1")
+        assert states == embedded.learner_states(SERVICE, f"l{learner}", "c1")
+        assert sum(s["evidence_count"] for s in states) == 100
+    # Every state went through the Python store.
+    assert len(store._states) == 70
+    # Repeats and late evidence agree too.
+    late = [dict(record(5_000), occurred_at="2026-02-01T00:00:00Z")] + records[:10]
+    assert embedded.ingest(SERVICE, late) == host.ingest(SERVICE, late)
+    assert embedded.class_states(SERVICE, "c1") == host.class_states(SERVICE, "c1")
+
+
+def test_ingest_speed_through_a_python_store():
+    engine = Engine(store=DictStore())
+    n, size = 10_000, 1_000
+    records = [record(i, learners=100, competencies=7) for i in range(n)]
+    started = time.perf_counter()
+    for start in range(0, n, size):
+        assert engine.ingest(SERVICE, records[start:start + size])["new"] == size
+    elapsed = time.perf_counter() - started
+    embedded = Engine()
+    started = time.perf_counter()
+    for start in range(0, n, size):
+        embedded.ingest(SERVICE, records[start:start + size])
+    reference = time.perf_counter() - started
+    print(f"\ningest through a Python store: {n / elapsed:,.0f} records/s "
+          f"(embedded store: {n / reference:,.0f} records/s), batches of {size}")
+
+
+def test_a_durable_engine_reopens(tmp_path):
+    engine = Engine(path=str(tmp_path))
+    assert engine.ingest(SERVICE, [record(1)])["new"] == 1
+    del engine
+    again = Engine(path=str(tmp_path))
+    assert again.mastery(SERVICE, "l1", "k1", "c1")["evidence_count"] == 1
+    with pytest.raises(mastery.MasteryError) as e:
+        Engine(store=DictStore(), path=str(tmp_path))
+    assert e.value.code == "invalid_input"
+
+
+def test_the_policy_is_checked_before_the_python_store():
+    engine = Engine(store=DictStore())
+    engine.ingest(SERVICE, [record(0)])
+    other = {"tenant": "t1", "user": "l1", "roles": [{"role": "learner"}], "enrolled": ["c1"]}
+    with pytest.raises(mastery.MasteryError) as e:
+        engine.learner_states(other, "l0", "c1")
+    assert e.value.code == "access_denied"
+
+
+def test_threads_share_an_engine_over_a_python_store():
+    """Engine calls release the GIL and the store re-acquires it: no deadlock between a thread
+    holding a learner lock and one holding the GIL."""
+    import threading
+
+    embedded, host = Engine(), Engine(store=DictStore())
+    records = [record(i) for i in range(400)]
+    errors = []
+
+    def work(part):
+        try:
+            for start in range(part * 100, part * 100 + 100, 20):
+                host.ingest(SERVICE, records[start:start + 20])
+                host.class_states(SERVICE, "c1")
+        except Exception as e:  # noqa: BLE001
+            errors.append(e)
+
+    threads = [threading.Thread(target=work, args=(p,)) for p in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert not any(t.is_alive() for t in threads) and not errors
+    embedded.ingest(SERVICE, records)
+    for learner in range(10):
+        got = {s["competency"]: s["evidence_count"] for s in host.learner_states(SERVICE, f"l{learner}", "c1")}
+        assert got == {s["competency"]: s["evidence_count"] for s in embedded.learner_states(SERVICE, f"l{learner}", "c1")}
