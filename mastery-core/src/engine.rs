@@ -19,7 +19,7 @@ use crate::access::{authorize_course, authorize_learner, AccessContext, Operatio
 use crate::error::{MasteryError, Result};
 use crate::evidence::{Evidence, Rejection};
 use crate::ids::{CourseId, TenantId, UserId};
-use crate::mastery::{CompetencyState, MasteryConfig, MasteryRecord, Observation};
+use crate::mastery::{CompetencyState, MasteryConfig, MasteryRecord, MasteryView, Observation};
 use crate::store::{Appended, StateKey, StateValue, Store};
 
 const NAMESPACE: &str = "mastery";
@@ -410,6 +410,43 @@ impl<S: Store> Engine<S> {
             by_learner.entry(key.learner.as_str().to_owned()).or_default().push(record);
         }
         Ok(by_learner)
+    }
+
+    /// A learner's records in one course (or outside any) as readers see them, sorted by
+    /// competency: what every binding returns.
+    pub fn learner_views(
+        &self,
+        ctx: &AccessContext,
+        learner: &UserId,
+        course: Option<&CourseId>,
+    ) -> Result<Vec<MasteryView>> {
+        Ok(self.views(self.learner_states(ctx, learner, course)?))
+    }
+
+    /// Every learner's records in a course as readers see them (learner → views by competency).
+    pub fn class_views(&self, ctx: &AccessContext, course: &CourseId) -> Result<BTreeMap<String, Vec<MasteryView>>> {
+        Ok(self
+            .class_states(ctx, course)?
+            .into_iter()
+            .map(|(learner, records)| (learner, self.views(records)))
+            .collect())
+    }
+
+    /// One record as readers see it.
+    pub fn mastery_view(
+        &self,
+        ctx: &AccessContext,
+        learner: &UserId,
+        course: Option<&CourseId>,
+        competency: &str,
+    ) -> Result<Option<MasteryView>> {
+        Ok(self.mastery(ctx, learner, course, competency)?.map(|r| r.view(&self.config)))
+    }
+
+    fn views(&self, records: Vec<MasteryRecord>) -> Vec<MasteryView> {
+        let mut views: Vec<MasteryView> = records.iter().map(|r| r.view(&self.config)).collect();
+        views.sort_by(|a, b| a.competency.cmp(&b.competency));
+        views
     }
 
     /// Standings (0..1 value, mastered) for roll-ups, gaps and ring charts.

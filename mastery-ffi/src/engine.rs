@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use mastery_core as core;
-use mastery_core::mastery::{MasteryRecord, MasteryView as CoreView};
+use mastery_core::mastery::MasteryView as CoreView;
 use mastery_core::store::StateValue;
 use mastery_core::{AccessContext, Appended, DynStore, StateKey};
 use serde::{Deserialize, Serialize};
@@ -271,13 +271,6 @@ fn problem(e: &serde_json::Error) -> &'static str {
 }
 
 impl Engine {
-    fn views(&self, records: Vec<MasteryRecord>) -> Vec<MasteryView> {
-        let config = self.inner.config();
-        let mut views: Vec<MasteryView> = records.iter().map(|r| r.view(config).into()).collect();
-        views.sort_by(|a, b| a.competency.cmp(&b.competency));
-        views
-    }
-
     fn build(store: DynStore) -> Arc<Self> {
         Arc::new(Self { inner: core::Engine::new(store) })
     }
@@ -328,8 +321,8 @@ impl Engine {
         guard(|| {
             let ctx = context(&principal)?;
             let course = course.map(core::CourseId::new);
-            let records = self.inner.learner_states(&ctx, &core::UserId::new(learner), course.as_ref())?;
-            Ok(self.views(records))
+            let views = self.inner.learner_views(&ctx, &core::UserId::new(learner), course.as_ref())?;
+            Ok(views.into_iter().map(Into::into).collect())
         })
     }
 
@@ -337,8 +330,11 @@ impl Engine {
     pub fn class_states(&self, principal: String, course: String) -> Result<HashMap<String, Vec<MasteryView>>> {
         guard(|| {
             let ctx = context(&principal)?;
-            let class = self.inner.class_states(&ctx, &core::CourseId::new(course))?;
-            Ok(class.into_iter().map(|(learner, records)| (learner, self.views(records))).collect())
+            let class = self.inner.class_views(&ctx, &core::CourseId::new(course))?;
+            Ok(class
+                .into_iter()
+                .map(|(learner, views)| (learner, views.into_iter().map(Into::into).collect()))
+                .collect())
         })
     }
 
@@ -354,8 +350,8 @@ impl Engine {
         guard(|| {
             let ctx = context(&principal)?;
             let course = course.map(core::CourseId::new);
-            let record = self.inner.mastery(&ctx, &core::UserId::new(learner), course.as_ref(), &competency)?;
-            Ok(record.map(|r| r.view(self.inner.config()).into()))
+            let view = self.inner.mastery_view(&ctx, &core::UserId::new(learner), course.as_ref(), &competency)?;
+            Ok(view.map(Into::into))
         })
     }
 }

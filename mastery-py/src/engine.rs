@@ -5,15 +5,12 @@
 //! Python store re-acquires it for each of its calls (an engine call that holds a learner lock
 //! never waits for the GIL while another thread holds the GIL and waits for that lock).
 
-use std::collections::BTreeMap;
-
 use mastery_core as core;
 use pyo3::prelude::*;
 use pyo3::types::PyTuple;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use core::mastery::{MasteryConfig, MasteryRecord, MasteryView};
 use core::store::StateValue;
 use core::{AccessContext, Appended, CourseId, DynStore, Evidence, MemoryStore, Principal, StateKey, Store, UserId};
 
@@ -151,13 +148,6 @@ impl Store for PyStore {
     }
 }
 
-/// Views sorted by competency.
-fn views(records: Vec<MasteryRecord>, config: &MasteryConfig) -> Vec<MasteryView> {
-    let mut v: Vec<MasteryView> = records.iter().map(|r| r.view(config)).collect();
-    v.sort_by(|a, b| a.competency.cmp(&b.competency));
-    v
-}
-
 /// The stateful engine: ingest evidence as a principal, read learner and class mastery.
 ///
 /// `Engine()` keeps everything in memory; `Engine(path=dir)` keeps it durably in a directory;
@@ -236,8 +226,8 @@ impl Engine {
             let ctx = context(principal)?;
             let learner = UserId::new(text(learner, "learner")?.into_owned());
             let course = opt_course(course)?;
-            let records = py.detach(|| self.inner.learner_states(&ctx, &learner, course.as_ref())).py_err(py)?;
-            to_python(py, &views(records, self.inner.config()))
+            let views = py.detach(|| self.inner.learner_views(&ctx, &learner, course.as_ref())).py_err(py)?;
+            to_python(py, &views)
         })
     }
 
@@ -246,11 +236,8 @@ impl Engine {
         guard(py, || {
             let ctx = context(principal)?;
             let course = CourseId::new(text(course, "course")?.into_owned());
-            let class = py.detach(|| self.inner.class_states(&ctx, &course)).py_err(py)?;
-            let config = self.inner.config();
-            let out: BTreeMap<String, Vec<MasteryView>> =
-                class.into_iter().map(|(l, r)| (l, views(r, config))).collect();
-            to_python(py, &out)
+            let class = py.detach(|| self.inner.class_views(&ctx, &course)).py_err(py)?;
+            to_python(py, &class)
         })
     }
 
@@ -269,8 +256,9 @@ impl Engine {
             let learner = UserId::new(text(learner, "learner")?.into_owned());
             let competency = text(competency, "competency")?.into_owned();
             let course = opt_course(course)?;
-            let record = py.detach(|| self.inner.mastery(&ctx, &learner, course.as_ref(), &competency)).py_err(py)?;
-            to_python(py, &record.map(|r| r.view(self.inner.config())))
+            let view =
+                py.detach(|| self.inner.mastery_view(&ctx, &learner, course.as_ref(), &competency)).py_err(py)?;
+            to_python(py, &view)
         })
     }
 }

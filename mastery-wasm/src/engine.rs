@@ -14,11 +14,10 @@
 //! object stays in a thread-local table and the store holds only its index there.
 
 use std::cell::RefCell;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use js_sys::{Function, Reflect};
 use mastery_core as core;
-use mastery_core::mastery::{MasteryConfig, MasteryRecord, MasteryView};
 use mastery_core::store::StateValue;
 use mastery_core::{AccessContext, Appended, CourseId, Evidence, MasteryError, Principal, StateKey, UserId};
 use serde::de::DeserializeOwned;
@@ -219,12 +218,6 @@ impl std::fmt::Debug for Engine {
     }
 }
 
-fn views(records: Vec<MasteryRecord>, config: &MasteryConfig) -> Vec<MasteryView> {
-    let mut views: Vec<MasteryView> = records.iter().map(|r| r.view(config)).collect();
-    views.sort_by(|a, b| a.competency.cmp(&b.competency));
-    views
-}
-
 fn context(principal: &JsValue) -> Result<AccessContext, JsValue> {
     Ok(AccessContext::new(data::<Principal>(principal, "principal")?))
 }
@@ -270,8 +263,7 @@ impl Engine {
         let ctx = context(&principal)?;
         let learner = UserId::new(text(&learner, "learner")?);
         let course = opt_text(course, "course")?.map(CourseId::new);
-        let records = self.inner.learner_states(&ctx, &learner, course.as_ref()).map_err(err)?;
-        to_js(&views(records, self.inner.config()))
+        to_js(&self.inner.learner_views(&ctx, &learner, course.as_ref()).map_err(err)?)
     }
 
     /// Every learner's mastery in a course: learner → views sorted by competency.
@@ -283,10 +275,7 @@ impl Engine {
     ) -> Result<JsValue, JsValue> {
         let ctx = context(&principal)?;
         let course = CourseId::new(text(&course, "course")?);
-        let class = self.inner.class_states(&ctx, &course).map_err(err)?;
-        let config = self.inner.config();
-        let class: BTreeMap<String, Vec<MasteryView>> = class.into_iter().map(|(l, r)| (l, views(r, config))).collect();
-        to_js(&class)
+        to_js(&self.inner.class_views(&ctx, &course).map_err(err)?)
     }
 
     /// A learner's mastery of one competency (in a course, or outside any), or `null`.
@@ -302,7 +291,6 @@ impl Engine {
         let learner = UserId::new(text(&learner, "learner")?);
         let competency = text(&competency, "competency")?;
         let course = opt_text(course, "course")?.map(CourseId::new);
-        let record = self.inner.mastery(&ctx, &learner, course.as_ref(), &competency).map_err(err)?;
-        to_js(&record.map(|r| r.view(self.inner.config())))
+        to_js(&self.inner.mastery_view(&ctx, &learner, course.as_ref(), &competency).map_err(err)?)
     }
 }

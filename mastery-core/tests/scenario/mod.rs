@@ -6,7 +6,6 @@
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 
-use mastery_core::mastery::{MasteryConfig, MasteryRecord, MasteryView};
 use mastery_core::store::StateValue;
 use mastery_core::{
     AccessContext, Appended, CourseId, DynStore, Engine, Evidence, MasteryError, MemoryStore, Principal, StateKey,
@@ -118,16 +117,9 @@ impl Store for HostStore {
     }
 }
 
-fn views(records: Vec<MasteryRecord>, config: &MasteryConfig) -> Vec<MasteryView> {
-    let mut v: Vec<MasteryView> = records.iter().map(|r| r.view(config)).collect();
-    v.sort_by(|a, b| a.competency.cmp(&b.competency));
-    v
-}
-
 fn step(engine: &Engine<DynStore>, step: &Value) -> R<Value> {
     let principal: Principal = serde_json::from_value(step["as"].clone()).unwrap();
     let ctx = AccessContext::new(principal);
-    let config = engine.config();
     let course = step.get("course").and_then(Value::as_str).map(CourseId::new);
     let learner = step.get("learner").and_then(Value::as_str).map(UserId::new);
     Ok(match step["do"].as_str().unwrap() {
@@ -135,14 +127,11 @@ fn step(engine: &Engine<DynStore>, step: &Value) -> R<Value> {
             let batch: Vec<Evidence> = serde_json::from_value(step["evidence"].clone()).unwrap();
             serde_json::to_value(engine.ingest(&ctx, &batch)).unwrap()
         }
-        "learner_states" => json!(views(engine.learner_states(&ctx, &learner.unwrap(), course.as_ref())?, config)),
-        "class_states" => {
-            let class = engine.class_states(&ctx, &course.unwrap())?;
-            json!(class.into_iter().map(|(l, r)| (l, views(r, config))).collect::<BTreeMap<_, _>>())
-        }
+        "learner_states" => json!(engine.learner_views(&ctx, &learner.unwrap(), course.as_ref())?),
+        "class_states" => json!(engine.class_views(&ctx, &course.unwrap())?),
         "mastery" => {
             let competency = step["competency"].as_str().unwrap();
-            json!(engine.mastery(&ctx, &learner.unwrap(), course.as_ref(), competency)?.map(|r| r.view(config)))
+            json!(engine.mastery_view(&ctx, &learner.unwrap(), course.as_ref(), competency)?)
         }
         other => panic!("unknown scenario step {other}"),
     })
