@@ -219,7 +219,7 @@ impl<S: Store> Engine<S> {
         outcome.duplicates += refs.len() - admitted.len();
         let mut refused = Vec::new();
         for _attempt in 0..3 {
-            let (states, changes, refusals) = self.compute(ctx, batch, &admitted);
+            let (states, changes, changed, refusals) = self.compute(ctx, batch, &admitted);
             admitted.retain(|i| !refusals.iter().any(|(r, _)| r == i));
             refused.extend(refusals);
             let refs: Vec<&Evidence> = admitted.iter().map(|&i| &batch[i]).collect();
@@ -228,7 +228,7 @@ impl<S: Store> Engine<S> {
                 outcome.rejected.extend(refused.iter().map(|(i, e)| Rejection::new(*i, e)));
                 outcome.rejected.sort_by_key(|r| r.index);
                 outcome.new += admitted.len();
-                outcome.changes += changes.len();
+                outcome.changes += changed;
                 for change in &changes {
                     self.logs.iter().for_each(|log| log.record(change));
                 }
@@ -251,10 +251,11 @@ impl<S: Store> Engine<S> {
         ctx: &AccessContext,
         batch: &[Evidence],
         admitted: &[usize],
-    ) -> (Vec<(StateKey, StateValue)>, Vec<MasteryChange>, Vec<(usize, MasteryError)>) {
+    ) -> (Vec<(StateKey, StateValue)>, Vec<MasteryChange>, usize, Vec<(usize, MasteryError)>) {
         let mut overlay: HashMap<StateKey, MasteryRecord> = HashMap::new();
         let mut order = Vec::new();
         let mut changes = Vec::new();
+        let mut changed = 0;
         let mut refused = Vec::new();
         for (position, &index) in admitted.iter().enumerate() {
             let evidence = &batch[index];
@@ -290,22 +291,32 @@ impl<S: Store> Engine<S> {
                 continue;
             }
             for (key, before, record) in updates {
-                changes.push(MasteryChange {
-                    tenant: ctx.tenant().clone(),
-                    learner: evidence.learner.clone(),
-                    course: evidence.course.clone(),
-                    competency: record.competency.clone(),
-                    evidence: evidence.id.as_str().to_owned(),
-                    score_before: before.0,
-                    score_after: record.score,
-                    p_known_before: before.1,
-                    p_known_after: record.knowledge.map(|k| k.p_known),
-                    mastered_after: record.mastered,
-                    evidence_count: record.evidence_count() as usize,
-                    at: evidence.occurred_at,
-                });
-                if overlay.insert(key.clone(), record).is_none() {
-                    order.push(key);
+                changed += 1;
+                // Change records only when a log will read them: not on the ingest hot path.
+                if !self.logs.is_empty() {
+                    changes.push(MasteryChange {
+                        tenant: ctx.tenant().clone(),
+                        learner: evidence.learner.clone(),
+                        course: evidence.course.clone(),
+                        competency: record.competency.clone(),
+                        evidence: evidence.id.as_str().to_owned(),
+                        score_before: before.0,
+                        score_after: record.score,
+                        p_known_before: before.1,
+                        p_known_after: record.knowledge.map(|k| k.p_known),
+                        mastered_after: record.mastered,
+                        evidence_count: record.evidence_count() as usize,
+                        at: evidence.occurred_at,
+                    });
+                }
+                match overlay.entry(key) {
+                    std::collections::hash_map::Entry::Occupied(mut slot) => {
+                        slot.insert(record);
+                    }
+                    std::collections::hash_map::Entry::Vacant(slot) => {
+                        order.push(slot.key().clone());
+                        slot.insert(record);
+                    }
                 }
             }
         }
@@ -316,7 +327,7 @@ impl<S: Store> Engine<S> {
                 Some((key, StateValue::Mastery(record)))
             })
             .collect();
-        (states, changes, refused)
+        (states, changes, changed, refused)
     }
 
     /// The stripe that serialises ingests for the evidence's learner.

@@ -11,7 +11,7 @@ use pyo3::types::PyTuple;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use core::store::StateValue;
+use core::store::{StateValue, STORE_METHODS};
 use core::{AccessContext, Appended, CourseId, DynStore, Evidence, MemoryStore, Principal, StateKey, Store, UserId};
 
 use crate::convert::{data, opt_text, text, to_python};
@@ -19,19 +19,6 @@ use crate::error::{guard, invalid, IntoPyResult};
 
 type Arg<'py> = Bound<'py, PyAny>;
 type R<T> = Result<T, core::MasteryError>;
-
-/// The methods a Python store must have (the Rust `Store` trait's, same names and meanings).
-const METHODS: [&str; 9] = [
-    "apply",
-    "known_evidence",
-    "append_evidence",
-    "learner_evidence",
-    "course_evidence",
-    "get_state",
-    "put_state",
-    "learner_states",
-    "course_states",
-];
 
 /// A store written in Python: each call takes the GIL, passes plain data (serde → Python) and
 /// reads the result with the binding's safe readers. An exception, or a result of the wrong
@@ -184,7 +171,7 @@ impl Engine {
             let store: DynStore = match (store, path) {
                 (Some(_), Some(_)) => return Err(invalid(py, "store", "give a store or a path, not both")),
                 (Some(obj), None) => {
-                    for name in METHODS {
+                    for name in STORE_METHODS {
                         let callable = obj.getattr(name).map(|m| m.is_callable()).unwrap_or(false);
                         if !callable {
                             return Err(invalid(

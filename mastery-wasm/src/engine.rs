@@ -18,7 +18,7 @@ use std::collections::HashMap;
 
 use js_sys::{Function, Reflect};
 use mastery_core as core;
-use mastery_core::store::StateValue;
+use mastery_core::store::{StateValue, STORE_METHODS};
 use mastery_core::{AccessContext, Appended, CourseId, Evidence, MasteryError, Principal, StateKey, UserId};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -26,19 +26,6 @@ use wasm_bindgen::prelude::*;
 
 use crate::convert::{data, opt_text, text, to_js};
 use crate::error::{invalid, to_js as err};
-
-/// The methods a JS store must have (the `Store` trait's, by the same names in every binding).
-const METHODS: [&str; 9] = [
-    "apply",
-    "known_evidence",
-    "append_evidence",
-    "learner_evidence",
-    "course_evidence",
-    "get_state",
-    "put_state",
-    "learner_states",
-    "course_states",
-];
 
 thread_local! {
     /// The JS store objects of live engines, by id (see the module docs).
@@ -70,7 +57,7 @@ impl JsStore {
         if !object.is_object() && !object.is_function() {
             return Err(invalid("store", "must be an object with the store methods"));
         }
-        for method in METHODS {
+        for method in STORE_METHODS {
             let f = Reflect::get(&object, &JsValue::from_str(method))
                 .map_err(|_| invalid("store", format!("has a `{method}` that cannot be read")))?;
             if !f.is_function() {

@@ -132,7 +132,7 @@ export interface Achievement {
 export interface IssuerProfile { id: string; name: string; url?: string; }
 export interface StatusEntry { status_list_credential: string; index: number; }
 export interface Verification { valid: boolean; checks: { name: string; passed: boolean; detail: string }[]; credential: unknown; }
-export interface VerifyOptions { now: string; expected_issuer?: string | null; revoked_indexes?: number[]; keys?: Record<string, string>; status_lists?: Record<string, unknown>; }
+export interface VerifyOptions { now: string; expected_issuer?: string | null; revoked_indexes?: number[]; keys?: Record<string, string>; status_lists?: Record<string, unknown>; issuer_keys?: Record<string, string[]>; }
 export interface CertificateTemplate { title?: string; presented_to?: string; accent?: string; text?: string; background?: string; font_family?: string; verify_label?: string; }
 export interface Unbaked { version: "ob3" | "ob2"; text: string; }
 export interface RiskReason { feature: string; value: number; contribution: number; text: string; }

@@ -79,7 +79,23 @@ pub struct StateKey {
     pub name: String,
 }
 
-/// The storage a host provides. All methods enforce the access policy for `ctx`.
+/// The methods of [`Store`] by name: what a store written in Python, JS, Kotlin or Swift must
+/// provide (the bindings check for them when an engine is created over such a store).
+pub const STORE_METHODS: [&str; 9] = [
+    "apply",
+    "known_evidence",
+    "append_evidence",
+    "learner_evidence",
+    "course_evidence",
+    "get_state",
+    "put_state",
+    "learner_states",
+    "course_states",
+];
+
+/// The storage a host provides. Every call carries the caller's context; the engine checks the
+/// access policy before it calls, so a store may rely on its database's row-level security instead of
+/// repeating the policy (the embedded store checks it too).
 pub trait Store {
     /// The backend's error; it must say what it means in library terms.
     type Error: Into<MasteryError> + std::fmt::Debug;
