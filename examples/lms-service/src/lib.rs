@@ -6,6 +6,7 @@
 pub mod api;
 pub mod auth;
 pub mod catalog;
+pub mod client;
 pub mod error;
 pub mod pg;
 pub mod store;
