@@ -31,8 +31,10 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::auth::Caller;
+use crate::cache::DashboardCache;
 use crate::catalog::Catalog;
 use crate::error::{ApiError, ErrorBody};
+use crate::pg::with_read_ahead;
 use crate::store::AnyStore;
 
 /// Request bodies above this are refused with 413 before they are read.
@@ -76,6 +78,7 @@ pub struct Service {
     /// `https://{host}`.
     base_url: String,
     credentials: Mutex<Credentials>,
+    dashboards: DashboardCache,
 }
 
 impl std::fmt::Debug for Service {
@@ -112,6 +115,7 @@ impl Service {
             base_url: format!("https://{}", public_host.replace("%3A", ":")),
             did_web,
             credentials: Mutex::new(Credentials::default()),
+            dashboards: DashboardCache::default(),
         })
     }
 
@@ -361,7 +365,18 @@ async fn ingest(
         let received = report.accepted.len() + report.rejected.len();
         let parsed_out: BTreeSet<usize> = report.rejected.iter().map(|r| r.index).collect();
         let positions: Vec<usize> = (0..received).filter(|i| !parsed_out.contains(i)).collect();
-        let outcome = s.engine.ingest(&ctx, &report.accepted);
+        let outcome = match s.engine.store() {
+            AnyStore::Postgres(_) => {
+                let learners: BTreeSet<String> =
+                    report.accepted.iter().map(|e| e.learner.as_str().to_owned()).collect();
+                with_read_ahead(&ctx, learners.into_iter().collect(), || s.engine.ingest(&ctx, &report.accepted))
+            }
+            AnyStore::Memory(_) => s.engine.ingest(&ctx, &report.accepted),
+        };
+        s.dashboards.invalidate(
+            ctx.tenant().as_str(),
+            report.accepted.iter().filter_map(|e| Some((e.learner.as_str(), e.course.as_ref()?.as_str()))),
+        );
         s.deliver_outbox();
         let mut rejected: Vec<RejectedRecord> = report
             .rejected
@@ -449,9 +464,15 @@ async fn learner_dashboard(
     State(s): State<AppState>,
     Caller(ctx): Caller,
     Path((learner, course)): Path<(String, String)>,
-) -> Result<Json<LearnerDashboard>, ApiError> {
+) -> Result<Response, ApiError> {
+    let (learner, course) = (UserId::new(learner), CourseId::new(course));
+    authorize_learner(&ctx, Operation::Read, ctx.tenant(), &learner, Some(&course))?;
+    let tenant = ctx.tenant().as_str().to_owned();
+    let generation = match s.dashboards.get(&tenant, learner.as_str(), course.as_str()) {
+        Ok(body) => return Ok(json_bytes(body)),
+        Err(generation) => generation,
+    };
     blocking(move || {
-        let (learner, course) = (UserId::new(learner), CourseId::new(course));
         let records = learner_course_records(&s, &ctx, &learner, &course)?;
         let standings = s.engine.standings(&records);
         let framework = &s.catalog.framework;
@@ -463,13 +484,20 @@ async fn learner_dashboard(
             .map(|c| (c.identifier.clone(), c.human_coding_scheme.clone().unwrap_or_default()))
             .collect();
         let progress = progress_over_time(&histories, &labels, TimeWindow::default(), s.engine.config());
-        Ok(Json(LearnerDashboard {
+        let dashboard = LearnerDashboard {
             rings: serde_json::to_value(rings).unwrap_or_default(),
             progress: serde_json::to_value(progress).unwrap_or_default(),
             next: to_values(&frontier(framework, &standings)),
-        }))
+        };
+        let body = Bytes::from(serde_json::to_vec(&dashboard).unwrap_or_default());
+        s.dashboards.put(&tenant, learner.as_str(), course.as_str(), generation, body.clone());
+        Ok(json_bytes(body))
     })
     .await
+}
+
+fn json_bytes(body: Bytes) -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], body).into_response()
 }
 
 /// The class dashboard's view models.

@@ -120,6 +120,13 @@ fn read_reply(reader: &mut BufReader<TcpStream>) -> std::io::Result<Reply> {
     Ok(Reply { status, body: String::from_utf8_lossy(&body).into_owned() })
 }
 
+/// 2026-03-01 plus `id` seconds: records arrive in time order, as an LMS sends them.
+fn timestamp(id: u64) -> String {
+    let start = chrono::DateTime::parse_from_rfc3339("2026-03-01T00:00:00Z").unwrap_or_default();
+    (start + chrono::Duration::seconds(i64::try_from(id).unwrap_or(0)))
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
 /// An xAPI statement of the demo catalog: `learner` (an email) answered quiz `quiz` in `course`.
 pub fn statement(id: u64, learner: &str, quiz: usize, course: &str, success: bool) -> serde_json::Value {
     serde_json::json!({
@@ -129,6 +136,6 @@ pub fn statement(id: u64, learner: &str, quiz: usize, course: &str, success: boo
         "object": {"id": format!("https://lms.example/quiz/{quiz}")},
         "result": {"success": success, "score": {"scaled": if success { 1.0 } else { 0.0 }}},
         "context": {"contextActivities": {"grouping": [{"id": format!("https://lms.example/courses/{course}")}]}},
-        "timestamp": format!("2026-03-{:02}T{:02}:{:02}:00Z", 1 + id % 28, id % 24, id % 60),
+        "timestamp": timestamp(id),
     })
 }

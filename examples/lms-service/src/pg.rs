@@ -13,7 +13,8 @@
 //! The driver blocks: call this store from a thread that may block (`tokio::task::spawn_blocking`),
 //! never from inside an async task.
 
-use std::collections::HashSet;
+use std::cell::RefCell;
+use std::collections::{HashMap, HashSet};
 
 use mastery_core::access::{authorize_course, authorize_learner, AccessContext, Operation, Role};
 use mastery_core::store::{Appended, StateKey, StateValue, Store};
@@ -163,6 +164,34 @@ fn state_row(row: &postgres::Row) -> Result<(StateKey, StateValue)> {
     Ok((key, decode(row.get(4))?))
 }
 
+/// States read ahead for one ingest on this thread: the batch's learners, and (after the first
+/// read) every state of theirs the caller may see, in one query instead of one per key.
+struct ReadAhead {
+    caller: [String; 5],
+    learners: Vec<String>,
+    /// The namespace read, and its states.
+    states: Option<(String, HashMap<StateKey, Value>)>,
+}
+
+thread_local! {
+    static READ_AHEAD: RefCell<Option<ReadAhead>> = const { RefCell::new(None) };
+}
+
+/// Runs `f` (one engine ingest, on this thread) with the states of `learners` read in one query
+/// at its first `get_state`. That read happens inside the engine's per-learner locks, so it sees
+/// what a read per key would; the read-ahead ends with `f`.
+pub fn with_read_ahead<T>(ctx: &AccessContext, learners: Vec<String>, f: impl FnOnce() -> T) -> T {
+    struct Reset;
+    impl Drop for Reset {
+        fn drop(&mut self) {
+            READ_AHEAD.with(|r| r.borrow_mut().take());
+        }
+    }
+    READ_AHEAD.with(|r| *r.borrow_mut() = Some(ReadAhead { caller: identity(ctx), learners, states: None }));
+    let _reset = Reset;
+    f()
+}
+
 impl PgStore {
     /// A pool of at most `max_connections` connections as `config` (the app role).
     pub fn connect(config: postgres::Config, max_connections: u32) -> Result<Self> {
@@ -232,6 +261,50 @@ impl PgStore {
         tx.execute(UPSERT_STATES, &[&ctx.tenant().as_str(), &learners, &courses, &namespaces, &names, &values])
             .map_err(|e| db_error(&e))?;
         Ok(())
+    }
+
+    /// `Some(value)` when a read-ahead for this caller covers `key`'s learner.
+    fn read_ahead(&self, ctx: &AccessContext, key: &StateKey) -> Result<Option<Option<Value>>> {
+        let covered = READ_AHEAD.with(|r| {
+            r.borrow().as_ref().is_some_and(|a| {
+                a.caller == identity(ctx)
+                    && a.learners.iter().any(|l| l == key.learner.as_str())
+                    && a.states.as_ref().is_none_or(|(ns, _)| *ns == key.namespace)
+            })
+        });
+        if !covered {
+            return Ok(None);
+        }
+        let loaded = READ_AHEAD.with(|r| r.borrow().as_ref().is_some_and(|a| a.states.is_some()));
+        if !loaded {
+            let learners = READ_AHEAD.with(|r| r.borrow().as_ref().map(|a| a.learners.clone()).unwrap_or_default());
+            let tenant = ctx.tenant();
+            let rows = self.read(ctx, |tx| {
+                tx.query(
+                    "SELECT learner, course, namespace, name, value FROM state \
+                     WHERE tenant = $1 AND learner = ANY($2) AND namespace = $3",
+                    &[&tenant.as_str(), &learners, &key.namespace],
+                )
+                .map_err(|e| db_error(&e))
+            })?;
+            let mut states = HashMap::with_capacity(rows.len());
+            for row in &rows {
+                let key = StateKey {
+                    learner: UserId::new(row.get::<_, String>(0)),
+                    course: row.get::<_, Option<String>>(1).map(CourseId::new),
+                    namespace: row.get(2),
+                    name: row.get(3),
+                };
+                states.insert(key, row.get::<_, Value>(4));
+            }
+            READ_AHEAD.with(|r| {
+                if let Some(a) = r.borrow_mut().as_mut() {
+                    a.states = Some((key.namespace.clone(), states));
+                }
+            });
+        }
+        Ok(READ_AHEAD
+            .with(|r| r.borrow().as_ref().and_then(|a| a.states.as_ref()).map(|(_, states)| states.get(key).cloned())))
     }
 
     fn authorize_writes(ctx: &AccessContext, evidence: &[&Evidence], states: &[(StateKey, StateValue)]) -> Result<()> {
@@ -357,6 +430,9 @@ impl Store for PgStore {
     fn get_state(&self, ctx: &AccessContext, key: &StateKey) -> Result<Option<StateValue>> {
         let tenant = ctx.tenant();
         authorize_learner(ctx, Operation::Read, tenant, &key.learner, key.course.as_ref())?;
+        if let Some(found) = self.read_ahead(ctx, key)? {
+            return found.map(decode).transpose();
+        }
         let course = key.course.as_ref().map(CourseId::as_str);
         self.read(ctx, |tx| {
             tx.query_opt(

@@ -118,7 +118,24 @@ fn main() -> Result<(), Box<dyn Error>> {
         percentile(&latencies, 0.99),
     );
 
-    // Phase 2: dashboards of random learners (a fixed sequence).
+    // Phase 2: dashboards, first each learner's once (cold: computed from the store), then
+    // `reads` of random learners (a fixed sequence; warm unless an ingest intervened).
+    let token = service.clone();
+    let (elapsed, latencies) = run(addr, readers, learners, move |conn, n| {
+        let path = format!("/api/mastery/learners/mbox%3Amailto%3Al{n}%40example.org/courses/maths-101/dashboard");
+        let reply = conn.send("GET", &path, Some(&token), None).map_err(|e| e.to_string())?;
+        if reply.status != 200 {
+            return Err(format!("dashboard: {}", reply.status));
+        }
+        Ok(())
+    })?;
+    println!(
+        "dashboard (cold, each learner once): {learners} reads from {readers} concurrent connections: {:.1} s, {:.0} reads/s, p50 {:.1} ms, p99 {:.1} ms",
+        elapsed.as_secs_f64(),
+        learners as f64 / elapsed.as_secs_f64(),
+        percentile(&latencies, 0.5),
+        percentile(&latencies, 0.99),
+    );
     let token = service;
     let (elapsed, latencies) = run(addr, readers, reads, move |conn, n| {
         let learner = (n * 7919) % learners;
