@@ -8,6 +8,7 @@ pub mod auth;
 pub mod cache;
 pub mod catalog;
 pub mod client;
+pub mod durable;
 pub mod error;
 pub mod pg;
 pub mod store;

@@ -24,16 +24,23 @@ use postgres::{NoTls, Transaction};
 use r2d2_postgres::PostgresConnectionManager;
 use serde_json::Value;
 
+use crate::durable::AwardRules;
+
 type Result<T> = std::result::Result<T, MasteryError>;
 type Pool = r2d2::Pool<PostgresConnectionManager<NoTls>>;
 
 /// The SQL migrations, in order, applied by [`migrate`] as the owner role.
-pub const MIGRATIONS: &[(&str, &str)] = &[("0001_schema", include_str!("../migrations/0001_schema.sql"))];
+pub const MIGRATIONS: &[(&str, &str)] = &[
+    ("0001_schema", include_str!("../migrations/0001_schema.sql")),
+    ("0002_events", include_str!("../migrations/0002_events.sql")),
+];
 
 /// The row-level-security store.
 #[derive(Clone)]
 pub struct PgStore {
     pool: Pool,
+    /// Awards decided in the ingest's transaction, and the mastery log (none: neither).
+    rules: Option<std::sync::Arc<AwardRules>>,
 }
 
 impl std::fmt::Debug for PgStore {
@@ -44,7 +51,7 @@ impl std::fmt::Debug for PgStore {
 }
 
 /// A database failure in library terms; never the driver's message (it may quote a value).
-fn db_error(e: &postgres::Error) -> MasteryError {
+pub(crate) fn db_error(e: &postgres::Error) -> MasteryError {
     match e.code() {
         Some(code) if *code == SqlState::INSUFFICIENT_PRIVILEGE => {
             MasteryError::AccessDenied { action: "write (refused by row-level security)".into() }
@@ -202,7 +209,32 @@ impl PgStore {
             .connection_timeout(std::time::Duration::from_secs(30))
             .build(manager)
             .map_err(pool_error)?;
-        Ok(Self { pool })
+        Ok(Self { pool, rules: None })
+    }
+
+    /// The same store, awarding `rules`' achievements and logging mastery changes in every
+    /// ingest's transaction (see [`crate::durable`]).
+    pub fn with_awards(mut self, rules: AwardRules) -> Self {
+        self.rules = Some(std::sync::Arc::new(rules));
+        self
+    }
+
+    /// One read transaction under `ctx`'s identity.
+    pub(crate) fn read_tx<T>(
+        &self,
+        ctx: &AccessContext,
+        f: impl FnOnce(&mut Transaction<'_>) -> Result<T>,
+    ) -> Result<T> {
+        self.read(ctx, f)
+    }
+
+    /// One committed transaction under `ctx`'s identity.
+    pub(crate) fn write_tx<T>(
+        &self,
+        ctx: &AccessContext,
+        f: impl FnOnce(&mut Transaction<'_>) -> Result<T>,
+    ) -> Result<T> {
+        self.tx(ctx, |tx| f(tx).map(Ok))
     }
 
     /// Runs `f` in one transaction under `ctx`'s identity; commits when it returns `Ok(Some)`,
@@ -356,6 +388,9 @@ impl Store for PgStore {
                 return Ok(Err(flags));
             }
             Self::upsert_states(tx, ctx, states)?;
+            if let Some(rules) = &self.rules {
+                crate::durable::after_apply(tx, ctx, rules, states)?;
+            }
             Ok(Ok(flags))
         })
     }
