@@ -12,7 +12,7 @@ use axum::extract::{DefaultBodyLimit, FromRequest, Path, Query, Request, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::{Json, Router};
-use mastery_core::access::{authorize_course, authorize_learner, AccessContext, Operation, Role};
+use mastery_core::access::{authorize_course, authorize_learner, AccessContext, Operation, Principal, Role};
 use mastery_core::credential::{
     achievement_credential, badge_gallery, did_web_document, keys_from_document, sign_data_integrity, sign_vc_jwt,
     status_list_credential, verify_credential, Award, CredentialIssuer, CredentialLedger, GalleryQuery, IssuerKey,
@@ -20,6 +20,7 @@ use mastery_core::credential::{
 };
 use mastery_core::dashboard::{class_heatmap, progress_over_time, ring_chart, Label, RingMetric, TimeWindow};
 use mastery_core::mastery::{class_summary, frontier, MasteryRecord};
+use mastery_core::risk::{PredictionRecord, RetrainDecision, RiskBands};
 use mastery_core::store::Store;
 use mastery_core::time::Instant;
 use mastery_core::{parse_xapi, CourseId, Engine, MasteryError, TenantId, UserId};
@@ -36,6 +37,7 @@ use crate::catalog::Catalog;
 use crate::durable::{AwardRules, Event};
 use crate::error::{ApiError, ErrorBody};
 use crate::pg::with_read_ahead;
+use crate::risk::Risk;
 use crate::store::AnyStore;
 
 /// Request bodies above this are refused with 413 before they are read.
@@ -87,6 +89,10 @@ pub struct Service {
     base_url: String,
     credentials: Mutex<Credentials>,
     dashboards: DashboardCache,
+    /// The deployed at-risk model (the retraining job swaps it).
+    pub risk: Risk,
+    /// Each learner's last risk band per tenant and course (hysteresis).
+    bands: Mutex<BTreeMap<(String, String, String), String>>,
 }
 
 impl Credentials {
@@ -141,6 +147,8 @@ impl Service {
             did_web,
             credentials: Mutex::new(Credentials::default()),
             dashboards: DashboardCache::default(),
+            risk: Risk::synthetic()?,
+            bands: Mutex::new(BTreeMap::new()),
         })
     }
 
@@ -803,28 +811,91 @@ async fn did_json(State(s): State<AppState>) -> Result<Json<Value>, ApiError> {
     Ok(Json(s.did_document()?))
 }
 
-/// The at-risk list of a course (its instructors, the tenant's admins and services).
+/// The at-risk list of a course.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct RiskResponse {
-    /// The model version, or none when no model is deployed.
+    /// The version of the model that scored the list (logged with every prediction).
     pub model: Option<String>,
-    /// `Alert`s, highest score first.
+    /// `Alert`s (learner, band, score, reasons in words), highest score first.
     pub alerts: Vec<Value>,
 }
 
-/// An instructor's at-risk list. A stub: no risk model is deployed with this service, so the list
-/// is empty after the same access checks a real one passes.
+/// An instructor's at-risk list: every learner with evidence in the course is scored on activity
+/// features built from that evidence up to now, placed in a band (with hysteresis against their
+/// last band) and given at most three reasons in words; protected attributes are never a reason.
+/// Every prediction is logged with the model version. The course's instructors, the tenant's
+/// admins and services.
 #[utoipa::path(get, path = "/api/risk/courses/{course}/alerts", tag = "risk",
     params(("course" = String, Path)),
     responses((status = 200, body = RiskResponse), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
     security(("bearer" = [])))]
 async fn risk_alerts(
-    State(_s): State<AppState>,
+    State(s): State<AppState>,
     Caller(ctx): Caller,
     Path(course): Path<String>,
 ) -> Result<Json<RiskResponse>, ApiError> {
-    authorize_course(&ctx, Operation::Read, ctx.tenant(), &CourseId::new(course))?;
-    Ok(Json(RiskResponse { model: None, alerts: Vec::new() }))
+    let course = CourseId::new(course);
+    authorize_course(&ctx, Operation::Read, ctx.tenant(), &course)?;
+    blocking(move || {
+        let evidence = s.engine.store().course_evidence(&ctx, &course)?;
+        let (start, activities) = crate::risk::activities(&evidence);
+        let at = now();
+        let cutoff = start.map_or(0.0, |start| (at - start).num_seconds() as f64 / 86_400.0);
+        let rows = crate::risk::features(&activities, cutoff);
+        let tenant = ctx.tenant().as_str().to_owned();
+        let key = |learner: &str| (tenant.clone(), course.as_str().to_owned(), learner.to_owned());
+        let previous: BTreeMap<String, String> = {
+            let bands = s.bands.lock().unwrap_or_else(|p| p.into_inner());
+            rows.iter().filter_map(|(l, _)| Some((l.clone(), bands.get(&key(l))?.clone()))).collect()
+        };
+        let state = s.risk.state.read().unwrap_or_else(|p| p.into_inner());
+        let version = state.model.model_version.clone();
+        let mut log: Vec<PredictionRecord> = Vec::new();
+        let alerts = mastery_core::risk::risk_alerts(
+            &state.model,
+            &version,
+            &rows,
+            &RiskBands::default(),
+            &previous,
+            3,
+            &at.to_rfc3339(),
+            Some(&mut log),
+        )?;
+        drop(state);
+        {
+            let mut bands = s.bands.lock().unwrap_or_else(|p| p.into_inner());
+            for p in &log {
+                match &p.band {
+                    Some(band) => bands.insert(key(&p.learner), band.clone()),
+                    None => bands.remove(&key(&p.learner)),
+                };
+            }
+        }
+        if let AnyStore::Postgres(pg) = s.engine.store() {
+            let rows: Vec<_> = log.into_iter().map(|p| (p.learner, p.features, p.score, p.band, p.reasons)).collect();
+            pg.log_predictions(&ctx, course.as_str(), &version, &rows)?;
+        }
+        Ok(Json(RiskResponse { model: Some(version), alerts: to_values(&alerts) }))
+    })
+    .await
+}
+
+impl Service {
+    /// The retraining job's step: labels every course of `tenants` (as each tenant's service) and
+    /// lets the core's `RetrainPolicy` decide whether to retrain on them.
+    pub fn retrain(&self, tenants: &[String]) -> Result<RetrainDecision, MasteryError> {
+        let mut table = crate::risk::Table::default();
+        for tenant in tenants {
+            let ctx = AccessContext::new(Principal::service(tenant.as_str(), "retraining-job"));
+            for course in crate::catalog::COURSES {
+                let labelled =
+                    crate::risk::labelled(&self.engine.store().course_evidence(&ctx, &CourseId::new(course))?);
+                table.rows.extend(labelled.rows);
+                table.labels.extend(labelled.labels);
+            }
+        }
+        self.risk.retrain(&table)
+    }
 }
 
 /// How long a stream stays open, and how often it looks for new events.

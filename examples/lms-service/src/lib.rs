@@ -11,6 +11,7 @@ pub mod client;
 pub mod durable;
 pub mod error;
 pub mod pg;
+pub mod risk;
 pub mod store;
 
 pub use pg::PgStore;

@@ -658,6 +658,33 @@ async fn stream(app: &App, learner: &str, token: &str) -> Vec<(String, Value)> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn risk_list_gives_reasons_in_words_to_the_course_only() {
+    let app = app();
+    seed(&app).await;
+    let path = "/api/risk/courses/maths-101/alerts";
+    for who in [Who::LearnerSelf, Who::InstructorOfOther] {
+        let (status, _, text) = call(&app.router, "GET", path, bearer(who).as_deref(), None).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{who:?}: {text}");
+        assert!(!text.contains("amy"), "{text}");
+    }
+    let (status, out, text) = call(&app.router, "GET", path, bearer(Who::InstructorOfCourse).as_deref(), None).await;
+    assert_eq!(status, StatusCode::OK, "{text}");
+    assert!(out["model"].as_str().unwrap().starts_with("risk-logistic"), "{out}");
+    let protected = ["gender", "age", "disability", "deprivation", "region", "education"];
+    for alert in out["alerts"].as_array().unwrap() {
+        assert_eq!(alert["learner"], AMY, "only the course's learners: {alert}");
+        for reason in alert["reasons"].as_array().unwrap() {
+            let words = reason["text"].as_str().unwrap();
+            assert!(words.contains(' ') && !protected.iter().any(|p| words.contains(p)), "{words}");
+        }
+    }
+    // The retraining job's step runs on the tenant's outcomes and says why it did (not) retrain.
+    let decision = blocking(|| app.service.retrain(&["t1".to_owned()])).unwrap();
+    let version = app.service.risk.state.read().unwrap().model.model_version.clone();
+    assert_eq!(version.ends_with("-own-1"), decision.retrain, "{decision:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn event_stream_is_the_learners_own() {
     let app = app();
     seed(&app).await;
