@@ -715,7 +715,8 @@ async fn credential_jwt(
 #[utoipa::path(post, path = "/api/credentials/verify", tag = "credentials",
     request_body(content = String, description = "A credential as JSON (application/json) or a VC-JWT (application/jwt)"),
     responses((status = 200, body = Value, description = "`Verification`: valid, and every check"),
-              (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)),
+              (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 413, body = ErrorBody),
+              (status = 415, body = ErrorBody)),
     security(("bearer" = [])))]
 async fn verify(State(s): State<AppState>, Caller(_ctx): Caller, body: Payload) -> Result<Json<Value>, ApiError> {
     blocking(move || {
@@ -740,8 +741,9 @@ pub struct RevokeRequest {
 /// Revokes a credential (the tenant's admins): its status bit is set in both status lists.
 #[utoipa::path(post, path = "/api/credentials/{id}/revoke", tag = "credentials",
     params(("id" = String, Path)), request_body = RevokeRequest,
-    responses((status = 200, body = Value), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-              (status = 404, body = ErrorBody)),
+    responses((status = 200, body = Value), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+              (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 413, body = ErrorBody),
+              (status = 415, body = ErrorBody)),
     security(("bearer" = [])))]
 async fn revoke(
     State(s): State<AppState>,
@@ -872,8 +874,7 @@ async fn risk_alerts(
             }
         }
         if let AnyStore::Postgres(pg) = s.engine.store() {
-            let rows: Vec<_> = log.into_iter().map(|p| (p.learner, p.features, p.score, p.band, p.reasons)).collect();
-            pg.log_predictions(&ctx, course.as_str(), &version, &rows)?;
+            pg.log_predictions(&ctx, course.as_str(), &log)?;
         }
         Ok(Json(RiskResponse { model: Some(version), alerts: to_values(&alerts) }))
     })

@@ -4,6 +4,7 @@
 //! A read notes the entry's generation before it reads the store and caches its answer only if
 //! no ingest bumped the generation meanwhile, so a dashboard computed from a state an ingest then
 //! replaced is never kept. Access is checked before the cache is consulted.
+#![warn(missing_docs)]
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};

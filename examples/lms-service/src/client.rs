@@ -1,6 +1,7 @@
 //! A minimal blocking HTTP/1.1 client over one keep-alive loopback connection, for the load
 //! generator and the crash test (no client crate: the service's own responses carry a
 //! `content-length` or are chunked, nothing else).
+#![warn(missing_docs)]
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -16,7 +17,9 @@ pub struct Conn {
 /// A response: status and body.
 #[derive(Debug, Clone)]
 pub struct Reply {
+    /// HTTP status.
     pub status: u16,
+    /// Body, as text.
     pub body: String,
 }
 

@@ -5,11 +5,13 @@
 //! NOTHING` on (tenant, learner, achievement, version); only an award that was new gets an outbox
 //! row. Evidence, states, awards, outbox rows and the mastery log commit together or not at all,
 //! so a crash can neither lose an award of committed evidence nor announce one twice.
+#![warn(missing_docs)]
 
 use std::collections::BTreeMap;
 
 use mastery_core::access::{authorize_learner, AccessContext, Operation};
 use mastery_core::credential::{Achievement, Award, AwardScope, CredentialLedger, LearnerFacts};
+use mastery_core::risk::PredictionRecord;
 use mastery_core::store::{StateKey, StateValue};
 use mastery_core::{CourseId, Framework, MasteryError};
 use postgres::Transaction;
@@ -22,7 +24,9 @@ type Result<T> = std::result::Result<T, MasteryError>;
 /// What the store awards, and the version of the rules logged with each mastery change.
 #[derive(Debug, Clone)]
 pub struct AwardRules {
+    /// The achievements awarded.
     pub achievements: Vec<Achievement>,
+    /// The framework their rules name.
     pub framework: Option<Framework>,
     /// Logged with every mastery state written (e.g. `mastery-core 0.1.0 / decaying-average`).
     pub model_version: String,
@@ -31,10 +35,25 @@ pub struct AwardRules {
 /// One outbox notification for a learner's event stream.
 #[derive(Debug, Clone)]
 pub struct Event {
+    /// The outbox id (the SSE `id`).
     pub id: i64,
+    /// `mastery.changed`, `credential.awarded` or `credential.revoked`.
     pub kind: String,
+    /// The event's data.
     pub body: Value,
 }
+
+/// The mastery log's columns, as `unnest` takes them.
+#[derive(Default)]
+struct LogColumns<'a>(
+    Vec<&'a str>,
+    Vec<Option<&'a str>>,
+    Vec<&'a str>,
+    Vec<Option<f64>>,
+    Vec<Option<f64>>,
+    Vec<bool>,
+    Vec<i32>,
+);
 
 /// Logs the batch's mastery states, awards what their records now earn, and queues the
 /// notifications: in the ingest's transaction `tx`.
@@ -45,8 +64,7 @@ pub(crate) fn after_apply(
     states: &[(StateKey, StateValue)],
 ) -> Result<()> {
     let tenant = ctx.tenant().as_str();
-    let mut log: (Vec<&str>, Vec<Option<&str>>, Vec<&str>, Vec<Option<f64>>, Vec<Option<f64>>, Vec<bool>, Vec<i32>) =
-        Default::default();
+    let mut log = LogColumns::default();
     let mut facts: BTreeMap<(&str, Option<&str>), LearnerFacts> = BTreeMap::new();
     for (key, value) in states {
         let StateValue::Mastery(record) = value else { continue };
@@ -222,7 +240,7 @@ impl PgStore {
             insert_events(
                 tx,
                 &tenant,
-                &[award.learner.clone()],
+                std::slice::from_ref(&award.learner),
                 &[award.course.as_ref().map(|c| c.as_str().to_owned())],
                 &["credential.revoked".to_owned()],
                 &[body],
@@ -264,14 +282,8 @@ impl PgStore {
         })
     }
 
-    /// Logs served predictions (learner, course, features, score, band, reasons) with the model version.
-    pub fn log_predictions(
-        &self,
-        ctx: &AccessContext,
-        course: &str,
-        model_version: &str,
-        rows: &[(String, Vec<f64>, f64, Option<String>, Vec<String>)],
-    ) -> Result<()> {
+    /// Logs served predictions of a course, each with its model version.
+    pub fn log_predictions(&self, ctx: &AccessContext, course: &str, rows: &[PredictionRecord]) -> Result<()> {
         if rows.is_empty() {
             return Ok(());
         }
@@ -281,20 +293,24 @@ impl PgStore {
             .iter()
             .map(|r| {
                 Value::Array(
-                    r.1.iter().map(|v| serde_json::Number::from_f64(*v).map_or(Value::Null, Value::Number)).collect(),
+                    r.features
+                        .iter()
+                        .map(|v| serde_json::Number::from_f64(*v).map_or(Value::Null, Value::Number))
+                        .collect(),
                 )
             })
             .collect();
-        let reasons: Vec<Value> = rows.iter().map(|r| json!(r.4)).collect();
-        let learners: Vec<&str> = rows.iter().map(|r| r.0.as_str()).collect();
-        let scores: Vec<f64> = rows.iter().map(|r| r.2).collect();
-        let bands: Vec<Option<&str>> = rows.iter().map(|r| r.3.as_deref()).collect();
+        let reasons: Vec<Value> = rows.iter().map(|r| json!(r.reasons)).collect();
+        let learners: Vec<&str> = rows.iter().map(|r| r.learner.as_str()).collect();
+        let versions: Vec<&str> = rows.iter().map(|r| r.model_version.as_str()).collect();
+        let scores: Vec<f64> = rows.iter().map(|r| r.score).collect();
+        let bands: Vec<Option<&str>> = rows.iter().map(|r| r.band.as_deref()).collect();
         self.write_tx(ctx, |tx| {
             tx.execute(
                 "INSERT INTO prediction_log (tenant, learner, course, model_version, features, score, band, reasons) \
-                 SELECT $1, l, $2, $3, f, s, b, r FROM unnest($4::text[], $5::jsonb[], $6::float8[], $7::text[], \
-                 $8::jsonb[]) AS u(l, f, s, b, r)",
-                &[&tenant, &course, &model_version, &learners, &features, &scores, &bands, &reasons],
+                 SELECT $1, l, $2, m, f, s, b, r FROM unnest($3::text[], $4::text[], $5::jsonb[], $6::float8[], \
+                 $7::text[], $8::jsonb[]) AS u(l, m, f, s, b, r)",
+                &[&tenant, &course, &learners, &versions, &features, &scores, &bands, &reasons],
             )
             .map_err(|e| db_error(&e))?;
             Ok(())

@@ -6,6 +6,7 @@
 //! features); the job labels the service's own learners (struggling = mean score under one half
 //! after the course's midpoint, features before it) and retrains on them when the policy says so
 //! (enough new outcomes, or input drift measured by PSI).
+#![warn(missing_docs)]
 
 use std::collections::BTreeMap;
 use std::sync::RwLock;
@@ -23,24 +24,31 @@ type Result<T> = std::result::Result<T, MasteryError>;
 /// Rows of a training table (features in [`activity_features`] order) and their labels.
 #[derive(Debug, Clone, Default)]
 pub struct Table {
+    /// Feature rows.
     pub rows: Vec<Vec<f64>>,
+    /// 1: struggled; 0: did not.
     pub labels: Vec<f64>,
 }
 
 /// The deployed model and what it was trained on.
 #[derive(Debug)]
 pub struct RiskState {
+    /// The deployed model.
     pub model: RiskModelFile,
+    /// Its training table (the reference for drift).
     pub trained_on: Table,
     /// Labelled outcomes already seen at the last training.
     pub outcomes_at_training: usize,
+    /// Retrainings so far.
     pub retrainings: u32,
 }
 
 /// The model, behind a lock the job swaps it under.
 #[derive(Debug)]
 pub struct Risk {
+    /// The deployed model.
     pub state: RwLock<RiskState>,
+    /// When to retrain.
     pub policy: RetrainPolicy,
 }
 
@@ -92,7 +100,7 @@ impl Risk {
             }
         }
         let mut decision = self.policy.decide(new_outcomes, &psi);
-        let classes = table.labels.iter().any(|&y| y == 1.0) && table.labels.iter().any(|&y| y == 0.0);
+        let classes = table.labels.contains(&1.0) && table.labels.contains(&0.0);
         if decision.retrain && !classes {
             decision.retrain = false;
             decision.reasons.push("not retrained: the outcomes have only one class".into());

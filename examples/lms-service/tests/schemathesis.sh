@@ -2,7 +2,9 @@
 # Schemathesis (PyPI) against the live service's OpenAPI document: no 5xx, and every response
 # conforms to the document (status code, content type, schema). Runs under tests/pg.sh (needs
 # DATABASE_URL and MIGRATION_DATABASE_URL); installs schemathesis into target/venv-schemathesis
-# when missing. Bounded: SCHEMATHESIS_EXAMPLES examples per operation (default 30).
+# when missing. Bounded: SCHEMATHESIS_EXAMPLES examples per operation (default 100). The event
+# stream (server-sent events, open until its timeout) is left out: a request/response fuzzer
+# cannot read an endless body; tests/api.rs covers it.
 #
 # Usage: examples/lms-service/tests/pg.sh examples/lms-service/tests/schemathesis.sh
 set -euo pipefail
@@ -34,5 +36,5 @@ PY
 "$VENV/bin/schemathesis" run "http://127.0.0.1:$PORT/api/openapi.json" \
   --header "Authorization: Bearer $TOKEN" \
   --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance \
-  --max-examples "${SCHEMATHESIS_EXAMPLES:-30}" --phases examples,coverage,fuzzing \
-  --suppress-health-check all --request-timeout 20 --seed 1 --no-color
+  --max-examples "${SCHEMATHESIS_EXAMPLES:-100}" --phases examples,coverage,fuzzing \
+  --exclude-path /api/events/learners/{learner} --suppress-health-check all --request-timeout 20 --seed 1 --no-color
