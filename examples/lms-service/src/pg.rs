@@ -408,9 +408,11 @@ impl Store for PgStore {
         let found: HashSet<(String, String)> = self.read(ctx, |tx| {
             let rows = tx
                 .query(
-                    "SELECT e.learner, e.id FROM evidence e \
-                     JOIN unnest($2::text[], $3::text[]) AS u(l, i) ON e.learner = u.l AND e.id = u.i \
-                     WHERE e.tenant = $1",
+                    // One primary-key probe per record (LATERAL … LIMIT 1): a plain join would let the
+                    // planner hash the tenant's whole evidence table.
+                    "SELECT u.l, u.i FROM unnest($2::text[], $3::text[]) AS u(l, i) \
+                     CROSS JOIN LATERAL (SELECT 1 FROM evidence e \
+                     WHERE e.tenant = $1 AND e.learner = u.l AND e.id = u.i LIMIT 1) AS hit",
                     &[&tenant.as_str(), &learners, &ids],
                 )
                 .map_err(|e| db_error(&e))?;
