@@ -201,13 +201,15 @@ impl Service {
     /// The status list, signed by the issuer in one of its two names: `web` (Data Integrity,
     /// did:web) or `key` (VC-JWT, did:key).
     fn status_list(&self, form: &str, now: Instant) -> Result<Value, MasteryError> {
-        let mut list = StatusList::new(STATUS_BITS);
         let revoked: Vec<u64> = match self.engine.store() {
             AnyStore::Postgres(pg) => pg.revoked_indexes()?,
             AnyStore::Memory(_) => self.credentials().revoked.iter().copied().collect(),
         };
+        // At least the minimum size, and large enough for every revoked index (never wrapped).
+        let needed = revoked.iter().max().map_or(0, |&i| usize::try_from(i).unwrap_or(usize::MAX).saturating_add(1));
+        let mut list = StatusList::new(STATUS_BITS.max(needed.next_multiple_of(STATUS_BITS)));
         for index in revoked {
-            list.set(index % STATUS_BITS as u64, true)?;
+            list.set(index, true)?;
         }
         match form {
             "web" => {
