@@ -1,6 +1,7 @@
 //! `kill -9` during ingest: the service binary runs as a child process on a fresh PostgreSQL
 //! database; writers post batches and note which were acknowledged (200); the child is killed
-//! with SIGKILL mid-run and restarted, 20 times; every acknowledged record must be stored, once.
+//! with SIGKILL mid-run and restarted, 20 times; every acknowledged record must be stored, once,
+//! and every award announced by exactly one outbox row.
 //! (tests/pg.sh runs it: `--features pg-tests`.)
 #![cfg(feature = "pg-tests")]
 #![allow(clippy::unwrap_used)]
@@ -130,6 +131,24 @@ fn no_acknowledged_record_is_lost_across_kill_9() {
             assert!(stored.insert(e.id.as_str().to_owned()), "a record stored twice");
         }
     }
+    // Awards committed with their evidence: each announced by exactly one outbox row.
+    let mut awards = 0;
+    for l in 0..LEARNERS {
+        let learner = format!("mbox:mailto:k{l}@example.org");
+        let held = store.awards_of(&ctx, &learner).unwrap();
+        let events = store.drain_events(&ctx, &learner, 10_000).unwrap();
+        let mut announced: Vec<String> = events
+            .iter()
+            .filter(|e| e.kind == "credential.awarded")
+            .map(|e| e.body["credential_id"].as_str().unwrap().to_owned())
+            .collect();
+        announced.sort();
+        let mut ids: Vec<String> = held.iter().map(|a| a.credential_id.clone()).collect();
+        ids.sort();
+        assert_eq!(announced, ids, "awards and their announcements differ");
+        awards += held.len();
+    }
+    assert!(awards > 0, "the batches earn badges");
     let acknowledged = acknowledged.lock().unwrap();
     let missing: Vec<u64> = acknowledged
         .iter()
