@@ -33,7 +33,9 @@ sig = b64(hmac.new(os.environ["LMS_JWT_SECRET"].encode(), head + b"." + body, ha
 print((head + b"." + body + b"." + sig).decode())
 PY
 )
-"$VENV/bin/schemathesis" run "http://127.0.0.1:$PORT/api/openapi.json" \
+# From target/, where it keeps its example database (.schemathesis/).
+cd target
+"../$VENV/bin/schemathesis" run "http://127.0.0.1:$PORT/api/openapi.json" \
   --header "Authorization: Bearer $TOKEN" \
   --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance \
   --max-examples "${SCHEMATHESIS_EXAMPLES:-100}" --phases examples,coverage,fuzzing \
