@@ -11,5 +11,5 @@ if [ ! -x "$VENV/bin/python" ]; then python3 -m venv "$VENV"; fi
 "$VENV/bin/pip" install -q --disable-pip-version-check "numpy<2.3" "scikit-learn<1.7" pandas "maturin==1.16.0" lightgbm
 (cd mastery-py && PATH="$PWD/../$VENV/bin:$PATH" VIRTUAL_ENV="$PWD/../$VENV" maturin develop --release -q)
 cargo build --release -q -p mastery-benches --bin risk-bench
-./target/release/risk-bench --write "$OUT/risk" > "$OUT/risk_rust.json"
+RAYON_NUM_THREADS=1 ./target/release/risk-bench --write "$OUT/risk" > "$OUT/risk_rust.json"
 "$VENV/bin/python" benches/risk_vs_lightgbm.py "$OUT/risk" "$OUT/risk_rust.json"

@@ -129,6 +129,10 @@ pub struct Gbdt {
 #[derive(Debug, Clone, Default)]
 struct ShapCache(std::sync::OnceLock<(Fingerprint, shap::ShapTables)>);
 
+/// Rows per parallel chunk of [`Gbdt::shap_rows`].
+#[cfg(feature = "parallel")]
+const SHAP_CHUNK: usize = 1_024;
+
 /// Tells whether the public fields changed since the tables were built.
 type Fingerprint = (usize, u64, usize);
 
@@ -431,8 +435,21 @@ impl Gbdt {
         self.check_width(&x)?;
         let x = x.as_standard_layout();
         let values = x.as_slice().unwrap_or_default();
-        let mut phi = vec![0.0; x.nrows() * (self.features + 1)];
-        self.with_shap_tables(|tables| tables.rows(values, self.features, &self.trees, &mut phi));
+        let (width, mut phi) = (self.features, vec![0.0; x.nrows() * (self.features + 1)]);
+        self.with_shap_tables(|tables| {
+            // With the `parallel` feature, chunks of rows run on the caller's thread pool; each
+            // row's values do not depend on the chunking.
+            #[cfg(feature = "parallel")]
+            if rayon::current_num_threads() > 1 && width > 0 && x.nrows() >= 2 * SHAP_CHUNK {
+                use rayon::prelude::*;
+                values
+                    .par_chunks(SHAP_CHUNK * width.max(1))
+                    .zip(phi.par_chunks_mut(SHAP_CHUNK * (width + 1)))
+                    .for_each(|(x, phi)| tables.rows(x, width, &self.trees, phi));
+                return;
+            }
+            tables.rows(values, width, &self.trees, &mut phi)
+        });
         Ok(phi)
     }
 
