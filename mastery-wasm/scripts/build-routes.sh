@@ -13,6 +13,8 @@ build() { # name features budget
   cargo build -q -p mastery-wasm --target wasm32-unknown-unknown --profile wasm --no-default-features --features "$features"
   rm -rf "$dir" && mkdir -p "$dir"
   wasm-bindgen "$WASM" --target web --out-dir "$dir" --out-name mastery_wasm
+  # `[Symbol.dispose]` needs lib esnext.disposable; `free()` does the same for every other lib.
+  sed -i "/\[Symbol.dispose\]/d" "$dir/mastery_wasm.d.ts"
   local raw; raw=$(stat -c %s "$dir/mastery_wasm_bg.wasm")
   # wasm-bindgen's output uses bulk memory, reference types and sign extension.
   "$WASM_OPT" -Oz --enable-bulk-memory --enable-reference-types --enable-sign-ext --enable-nontrapping-float-to-int \

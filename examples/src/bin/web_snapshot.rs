@@ -12,7 +12,9 @@ use std::path::{Path, PathBuf};
 use mastery_core::credential::*;
 use mastery_core::dashboard::*;
 use mastery_core::mastery::{class_summary, frontier, Standing};
-use mastery_core::{parse_oulad_assessments, AccessContext, Engine, EvidenceMapping, Framework, MemoryStore, Principal};
+use mastery_core::{
+    parse_oulad_assessments, AccessContext, Engine, EvidenceMapping, Framework, MemoryStore, Principal,
+};
 use serde_json::{json, Value};
 
 fn data() -> PathBuf {
@@ -57,7 +59,8 @@ fn main() -> Result<(), Box<dyn Error>> {
         class_states.iter().map(|(l, s)| (l.clone(), engine.standings(s))).collect();
     let standards: Vec<String> = PLAN.iter().map(|(_, s)| code(s)).collect::<Result<_, _>>()?;
     let short = |id: &str| framework.item(id).and_then(|c| c.human_coding_scheme.clone()).unwrap_or_default();
-    let labels: BTreeMap<String, String> = framework.items().iter().map(|c| (c.identifier.clone(), short(&c.identifier))).collect();
+    let labels: BTreeMap<String, String> =
+        framework.items().iter().map(|c| (c.identifier.clone(), short(&c.identifier))).collect();
     let competencies: Vec<Value> = standards
         .iter()
         .map(|id| {
@@ -84,7 +87,14 @@ fn main() -> Result<(), Box<dyn Error>> {
     for (learner, standing) in &standings {
         let changed: Vec<String> = standing.keys().cloned().collect();
         let scope = AwardScope::new("open-university", learner.as_str(), Some(course.clone()));
-        ledger.evaluate(&scope, &facts_of(standing), &achievements, Some(&framework), Some(&index.affected(&changed, false)), awarded);
+        ledger.evaluate(
+            &scope,
+            &facts_of(standing),
+            &achievements,
+            Some(&framework),
+            Some(&index.affected(&changed, false)),
+            awarded,
+        );
     }
     // The learner shown: the most badges while some standard is still in progress.
     let tenant: mastery_core::TenantId = "open-university".into();
@@ -103,12 +113,24 @@ fn main() -> Result<(), Box<dyn Error>> {
     let facts = facts_of(&standings[&learner]);
 
     // A signed credential for the learner's first standing award, in both proof formats.
-    let award = mine.iter().find(|a| a.achievement.contains("6.RP.A.1")).or(mine.first()).ok_or("no award")?;
+    let award = mine.iter().find(|a| a.achievement.contains("6.RP.A.3a")).or(mine.first()).ok_or("no award")?;
     let achievement = achievements.iter().find(|a| a.id == award.achievement).ok_or("achievement")?;
     let key = IssuerKey::from_seed(&[42; 32])?;
-    let issuer = IssuerProfile { id: key.did(), name: "Example Open University".into(), url: Some("https://example.edu".into()) };
-    let credential =
-        achievement_credential(&award.credential_id, achievement, &issuer, &learner, "demo-salt", award.awarded_at, &[], None);
+    let issuer = IssuerProfile {
+        id: key.did(),
+        name: "Example Open University".into(),
+        url: Some("https://example.edu".into()),
+    };
+    let credential = achievement_credential(
+        &award.credential_id,
+        achievement,
+        &issuer,
+        &learner,
+        "demo-salt",
+        award.awarded_at,
+        &[],
+        None,
+    );
     let signed = sign_data_integrity(&credential, &key, None, award.awarded_at)?;
     let jwt = sign_vc_jwt(&credential, &key)?;
 
@@ -119,7 +141,8 @@ fn main() -> Result<(), Box<dyn Error>> {
     let rings = ring_chart(&framework, &mine_standings, None, RingMetric::MeanValue, &scale)?;
     let histories = engine.learner_histories(&me, &learner.as_str().into(), Some(&course))?;
     let progress = progress_over_time(&histories, &labels, TimeWindow::default(), engine.config());
-    let weeks = competency_weeks_heatmap(&histories, &labels, TimeWindow::default(), engine.config()).with_statements(&framework);
+    let weeks = competency_weeks_heatmap(&histories, &labels, TimeWindow::default(), engine.config())
+        .with_statements(&framework);
     let next = frontier(&framework, &mine_standings);
 
     // The streak, from OULAD's click log (the first clicker of the sample), as in the demo.
@@ -203,7 +226,10 @@ fn achievements(framework: &Framework) -> Result<Vec<Achievement>, Box<dyn Error
         });
     }
     let all = PLAN.iter().map(|(_, code)| {
-        Ok(AwardRule::Mastery { competency: framework.find_by_code(code).ok_or("code")?.identifier.to_string(), min_points: None })
+        Ok(AwardRule::Mastery {
+            competency: framework.find_by_code(code).ok_or("code")?.identifier.to_string(),
+            min_points: None,
+        })
     });
     list.push(Achievement {
         id: "https://badges.example.edu/achievements/ratios".into(),
@@ -259,7 +285,10 @@ fn at_risk(
             }
         }
         if reasons.len() >= 2 {
-            out.push((m, json!({"learner": format!("Student {learner}"), "mean": m, "reasons": reasons, "below": below})));
+            out.push((
+                m,
+                json!({"learner": format!("Student {learner}"), "mean": m, "reasons": reasons, "below": below}),
+            ));
         }
     }
     out.sort_by(|a, b| a.0.total_cmp(&b.0));

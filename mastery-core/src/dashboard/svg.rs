@@ -83,8 +83,9 @@ fn pct(value: f64) -> i64 {
 /// each area, its value and how many of its competencies are mastered.
 pub fn render_ring_chart(chart: &RingChart) -> String {
     let n = chart.rings.len().max(1) as f64;
-    let (width, height) = (760.0, 360.0);
-    let (cx, cy, stroke) = (180.0, 180.0, (150.0 / n).clamp(6.0, 24.0));
+    let row = 52.0;
+    let (width, height) = (480.0, 370.0 + chart.rings.len() as f64 * row);
+    let (cx, cy, stroke) = (240.0, 180.0, (150.0 / n).clamp(6.0, 24.0));
     let caption = |r: &super::views::Ring| match chart.metric {
         RingMetric::ShareMastered => format!("{} of {} mastered ({}%)", r.mastered, r.total, pct(r.value)),
         RingMetric::MeanValue => format!("{}% mean mastery · {} of {} mastered", pct(r.value), r.mastered, r.total),
@@ -163,11 +164,7 @@ pub fn render_streak_tracker(tracker: &StreakTracker) -> String {
         tracker.weeks.len()
     );
     let mut out = String::new();
-    let _ = write!(
-        out,
-        r#"<text x="10" y="22" font-size="14">{}</text>"#,
-        escape(&format!("{title}, {} freezes left", tracker.freezes_left))
-    );
+    let _ = write!(out, r#"<text x="10" y="22" font-size="14">{}</text>"#, escape(&format!("{title}, {freezes} left")));
     for (d, name) in ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"].iter().enumerate() {
         let _ =
             write!(out, r#"<text x="4" y="{:.1}" font-size="9">{name}</text>"#, 40.0 + d as f64 * (cell + 4.0) + 13.0);
@@ -243,9 +240,19 @@ pub fn render_heatmap(map: &Heatmap) -> String {
     let top = if small { 20.0 } else { 14.0 + longest(&columns, 18) * 6.0 * 0.72 };
     let grid_w = map.columns.len() as f64 * cell;
     let legend_y = top + map.rows.len() as f64 * cell + 16.0;
-    let legend_w: f64 = map.legend.iter().map(|e| 24.0 + e.label.chars().count() as f64 * 6.5 + 12.0).sum();
-    let width = (left + grid_w + 20.0).max(legend_w + 20.0).max(300.0);
-    let height = legend_y + if map.legend.is_empty() { 4.0 } else { 24.0 };
+    let entry_w = |e: &super::views::LegendEntry| 24.0 + e.label.chars().count() as f64 * 6.5 + 12.0;
+    let width = (left + grid_w + 20.0).max(320.0);
+    // The key wraps onto as many lines as it needs within the chart's width.
+    let mut places = Vec::with_capacity(map.legend.len());
+    let (mut x, mut y) = (10.0, legend_y);
+    for e in &map.legend {
+        if x > 10.0 && x + entry_w(e) > width {
+            (x, y) = (10.0, y + 20.0);
+        }
+        places.push((x, y));
+        x += entry_w(e);
+    }
+    let height = y + if map.legend.is_empty() { 4.0 } else { 24.0 };
     let desc = format!(
         "{} rows by {} columns; each cell's text gives its value; a data table follows the chart.",
         map.rows.len(),
@@ -291,17 +298,15 @@ pub fn render_heatmap(map: &Heatmap) -> String {
             );
         }
     }
-    let mut x = 10.0;
-    for entry in &map.legend {
+    for (entry, (x, y)) in map.legend.iter().zip(places) {
         let _ = write!(
             out,
-            r##"<rect x="{x:.1}" y="{legend_y:.1}" width="16" height="12" fill="{}" stroke="#999999" stroke-width="0.5"/><text x="{:.1}" y="{:.1}" font-size="11">{}</text>"##,
+            r##"<rect x="{x:.1}" y="{y:.1}" width="16" height="12" fill="{}" stroke="#999999" stroke-width="0.5"/><text x="{:.1}" y="{:.1}" font-size="11">{}</text>"##,
             escape(&entry.color),
             x + 20.0,
-            legend_y + 10.0,
+            y + 10.0,
             escape(&entry.label)
         );
-        x += 24.0 + entry.label.chars().count() as f64 * 6.5 + 12.0;
     }
     finish("heatmap", width, height, &map.title, &desc, &out)
 }
@@ -309,7 +314,9 @@ pub fn render_heatmap(map: &Heatmap) -> String {
 /// One step line per competency over time (0..100 %): the value holds from one piece of evidence
 /// to the next and to the end of the period; a dated time axis, gridlines and a legend.
 pub fn render_progress(view: &ProgressView) -> String {
-    let (width, height, left, top, plot_w, plot_h) = (760.0, 360.0, 50.0, 20.0, 440.0, 290.0);
+    let (left, top, plot_w, plot_h) = (50.0, 20.0, 520.0, 260.0);
+    let legend_top = top + plot_h + 40.0;
+    let (width, height) = (600.0, legend_top + view.series.len() as f64 * 20.0 + 6.0);
     let times: Vec<i64> = view.series.iter().flat_map(|s| s.points.iter().map(|p| p.at.timestamp())).collect();
     let (t0, t1) = (times.iter().min().copied().unwrap_or(0), times.iter().max().copied().unwrap_or(1));
     let span = (t1 - t0).max(1) as f64;
@@ -401,16 +408,15 @@ pub fn render_progress(view: &ProgressView) -> String {
                 escape(&p.evidence)
             );
         }
-        let y = top + i as f64 * 20.0;
+        let y = legend_top + i as f64 * 20.0;
         let latest = s.points.last().map_or_else(|| "no evidence".to_owned(), |p| format!("{}%", pct(p.value)));
         let _ = write!(
             out,
-            r#"<g><title>{}</title><rect x="{:.1}" y="{y:.1}" width="16" height="4" fill="{color}"/><text x="{:.1}" y="{:.1}" font-size="12">{} · {latest}</text></g>"#,
+            r#"<g><title>{}</title><rect x="{left}" y="{y:.1}" width="18" height="5" fill="{color}"/><text x="{:.1}" y="{:.1}" font-size="13">{}: latest {latest}</text></g>"#,
             escape(&desc[i]),
-            left + plot_w + 16.0,
-            left + plot_w + 38.0,
-            y + 6.0,
-            escape(&truncate(&s.label, 30))
+            left + 26.0,
+            y + 7.0,
+            escape(&truncate(&s.label, 60))
         );
     }
     finish("progress", width, height, "Progress over time", &summary, &out)
