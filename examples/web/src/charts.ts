@@ -42,14 +42,33 @@ export function interactiveHeatmap(host: HTMLElement, map: Heatmap, label: strin
   host.setAttribute("role", "group");
   host.setAttribute("aria-label", `${label}: ${rows} rows by ${cols} columns; arrow keys move, Enter shows details`);
   host.after(info);
-  const cellAt = (r: number, c: number) => svg.querySelector<SVGRectElement>(`rect[data-r="${r}"][data-c="${c}"]`);
-  const mark = document.createElementNS("http://www.w3.org/2000/svg", "rect");
+  // Every cell once, by position; the highlight lives in its own SVG laid over the chart, so moving
+  // it repaints a rectangle, not the whole chart.
+  const cells: SVGRectElement[] = [];
+  for (const rect of svg.querySelectorAll<SVGRectElement>("rect[data-r]")) cells[Number(rect.dataset.r) * cols + Number(rect.dataset.c)] = rect;
+  const cellAt = (r: number, c: number) => cells[r * cols + c];
+  const NS = "http://www.w3.org/2000/svg";
+  const overlay = document.createElementNS(NS, "svg");
+  overlay.setAttribute("viewBox", svg.getAttribute("viewBox") ?? "");
+  overlay.setAttribute("aria-hidden", "true");
+  overlay.setAttribute("style", "position:absolute;left:0;top:0;pointer-events:none;overflow:visible;will-change:transform");
+  const mark = document.createElementNS(NS, "rect");
   mark.setAttribute("fill", "none");
   mark.setAttribute("stroke", "#000");
   mark.setAttribute("stroke-width", "2.5");
-  mark.setAttribute("pointer-events", "none");
   mark.style.display = "none";
-  svg.appendChild(mark);
+  overlay.appendChild(mark);
+  host.style.position = "relative";
+  host.appendChild(overlay);
+  const fit = () => {
+    overlay.style.width = `${svg.clientWidth}px`;
+    overlay.style.height = `${svg.clientHeight}px`;
+    const [a, b] = [svg.getBoundingClientRect(), host.getBoundingClientRect()];
+    overlay.style.left = `${a.left - b.left + host.scrollLeft}px`;
+    overlay.style.top = `${a.top - b.top + host.scrollTop}px`;
+  };
+  new ResizeObserver(fit).observe(svg);
+  fit();
   let r = 0, c = 0;
   const describe = (rr: number, cc: number) => {
     const cell = map.cells[rr]?.[cc];

@@ -104,23 +104,20 @@ pub fn render_ring_chart(chart: &RingChart) -> String {
             escape(&ring.color),
         );
     }
-    let row = (300.0 / n).min(64.0);
     for (i, ring) in chart.rings.iter().enumerate() {
-        let y = 30.0 + i as f64 * row;
+        let y = 370.0 + i as f64 * row;
         let _ = write!(
             out,
-            r##"<g><title>{}</title><rect x="380" y="{y:.2}" width="14" height="14" fill="{}"/>"##,
+            r##"<g><title>{}</title><rect x="10" y="{y:.2}" width="16" height="16" fill="{}"/>"##,
             escape(&desc[i]),
             escape(&ring.color)
         );
-        let lines = if row >= 48.0 { 2 } else { 1 };
-        let mut ty = y + 11.0;
-        for line in wrap(&ring.label, 50, lines) {
-            let _ = write!(out, r#"<text x="402" y="{ty:.2}" font-size="13">{}</text>"#, escape(&line));
+        let mut ty = y + 13.0;
+        for line in wrap(&ring.label, 60, 2) {
+            let _ = write!(out, r#"<text x="34" y="{ty:.2}" font-size="13">{}</text>"#, escape(&line));
             ty += 15.0;
         }
-        let _ =
-            write!(out, r##"<text x="402" y="{ty:.2}" font-size="12" fill="#444444">{}</text></g>"##, caption(ring));
+        let _ = write!(out, r##"<text x="34" y="{ty:.2}" font-size="13" fill="#444444">{}</text></g>"##, caption(ring));
     }
     finish("rings", width, height, &chart.title, &summary, &out)
 }
