@@ -335,6 +335,9 @@ pub fn render_progress(view: &ProgressView) -> String {
         })
         .collect();
     let summary = if desc.is_empty() { "No competencies to show.".to_owned() } else { desc.join("; ") };
+    let names: Vec<super::views::Label> =
+        view.series.iter().map(|s| super::views::Label { id: s.competency.clone(), label: s.label.clone() }).collect();
+    let names = short_labels(&names);
     let mut out = String::new();
     for p in [0, 25, 50, 75, 100] {
         let y = y_of(f64::from(p) / 100.0);
@@ -413,7 +416,7 @@ pub fn render_progress(view: &ProgressView) -> String {
             escape(&desc[i]),
             left + 26.0,
             y + 7.0,
-            escape(&truncate(&s.label, 60))
+            escape(&truncate(&names[i], 60))
         );
     }
     finish("progress", width, height, "Progress over time", &summary, &out)
