@@ -9,11 +9,12 @@ const dist = fileURLToPath(new URL("./dist/", import.meta.url));
 const types = { ".html": "text/html; charset=utf-8", ".js": "text/javascript", ".css": "text/css",
   ".wasm": "application/wasm", ".json": "application/json", ".png": "image/png", ".svg": "image/svg+xml" };
 
-export function serve(port = 0) {
+/** Serves `root` (default dist/); a path without an extension gets the root's index.html. */
+export function serve(port = 0, root = dist) {
   const server = createServer(async (req, res) => {
     const path = normalize(decodeURIComponent(new URL(req.url ?? "/", "http://x").pathname)).replace(/^(\.\.[/\\])+/, "");
-    let file = join(dist, path);
-    if (!extname(path)) file = join(dist, "index.html");
+    let file = join(root, path);
+    if (!extname(path)) file = join(root, "index.html");
     try {
       const body = await readFile(file);
       res.writeHead(200, { "content-type": types[extname(file)] ?? "application/octet-stream" });

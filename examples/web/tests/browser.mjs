@@ -205,6 +205,54 @@ const summary = (f) => `longest ${Math.max(...f).toFixed(1)} ms, median ${[...f]
   await page.close();
 }
 
+// ---------------------------------------------------------------- the npm package as web developers use it
+// mastery-wasm/pkg/web (built by the wasm-js suite, or mastery-wasm/scripts/package.sh) loaded by
+// a plain <script type="module"> and by an esbuild bundle of `import ... from "@mastery/wasm"`.
+{
+  const { cpSync, rmSync, symlinkSync } = await import("node:fs");
+  const esbuild = await import("esbuild");
+  const pkg = fileURLToPath(new URL("../../../mastery-wasm/", import.meta.url));
+  if (!existsSync(`${pkg}pkg/web/mastery_wasm_bg.wasm`)) {
+    check(false, "npm package: mastery-wasm/pkg/web is missing (run mastery-wasm/scripts/package.sh)");
+  } else {
+    const root = `${out}package-site/`;
+    rmSync(root, { recursive: true, force: true });
+    mkdirSync(`${root}esbuild`, { recursive: true });
+    cpSync(`${pkg}pkg/web`, `${root}pkg`, { recursive: true });
+    // As if installed: node_modules/@mastery/wasm is the package directory.
+    mkdirSync(`${root}node_modules/@mastery`, { recursive: true });
+    symlinkSync(pkg, `${root}node_modules/@mastery/wasm`);
+    const script = `import init, { renderSvg } from "./pkg/mastery_wasm.js";
+      await init();
+      const map = { title: "t", rows: [{ id: "r", label: "r" }], columns: [{ id: "c", label: "c" }], cells: [[{ value: 0.5, color: "#888888", text: "50%" }]] };
+      document.body.innerHTML = renderSvg("heatmap", map) + renderSvg("heatmap", { ...map, title: "u" });
+      document.body.dataset.ok = "1";`;
+    writeFileSync(`${root}index.html`, `<!doctype html><html lang="en"><link rel="icon" href="data:,"><title>plain</title><script type="module">${script}</script></html>`);
+    // esbuild resolves "@mastery/wasm" through the package's exports (browser: pkg/web); the wasm
+    // is copied beside the bundle and its URL passed to init.
+    await esbuild.build({
+      stdin: { contents: script.replace("./pkg/mastery_wasm.js", "@mastery/wasm").replace("await init();", "await init({ module_or_path: \"./mastery_wasm_bg.wasm\" });"), resolveDir: root },
+      bundle: true, format: "esm", platform: "browser", outfile: `${root}esbuild/app.js`, logLevel: "error",
+    });
+    cpSync(`${pkg}pkg/web/mastery_wasm_bg.wasm`, `${root}esbuild/mastery_wasm_bg.wasm`);
+    writeFileSync(`${root}esbuild/index.html`, `<!doctype html><html lang="en"><link rel="icon" href="data:,"><title>esbuild</title><script type="module" src="app.js"></script></html>`);
+    const site = await serve(0, root);
+    for (const [name, path] of [["plain <script type=module>", "/index.html"], ["esbuild bundle", "/esbuild/index.html"]]) {
+      const page = await browser.newPage();
+      const errors = [];
+      page.on("pageerror", (e) => errors.push(e.message));
+      page.on("console", (m) => { if (m.type() === "error") errors.push(m.text()); });
+      await page.goto(`http://127.0.0.1:${site.address().port}${path}`);
+      const ok = await page.waitForFunction(() => document.body?.dataset.ok, null, { timeout: 15_000 }).then(() => true, () => false);
+      const ids = await page.evaluate(() => [...document.querySelectorAll("svg > title")].map((t) => t.id));
+      check(ok && errors.length === 0 && new Set(ids).size === ids.length && ids.length === 2,
+        `npm package, ${name}: loads, renders two charts with distinct ids ${JSON.stringify(ids)}${errors.length ? `; errors: ${errors.join(" | ")}` : ""}`);
+      await page.close();
+    }
+    site.close();
+  }
+}
+
 await browser.close();
 server.close();
 console.log(failures ? `web-browser: ${failures} check(s) failed` : "web-browser: every check passed");
