@@ -236,8 +236,15 @@ const summary = (f) => `longest ${Math.max(...f).toFixed(1)} ms, median ${[...f]
     });
     cpSync(`${pkg}pkg/web/mastery_wasm_bg.wasm`, `${root}esbuild/mastery_wasm_bg.wasm`);
     writeFileSync(`${root}esbuild/index.html`, `<!doctype html><html lang="en"><link rel="icon" href="data:,"><title>esbuild</title><script type="module" src="app.js"></script></html>`);
+    // Vite: `await init()` with no argument; Vite copies the wasm that `new URL(..., import.meta.url)` names.
+    mkdirSync(`${root}vite-src`, { recursive: true });
+    writeFileSync(`${root}vite-src/main.js`, script.replace("./pkg/mastery_wasm.js", "@mastery/wasm"));
+    writeFileSync(`${root}vite-src/index.html`, `<!doctype html><html lang="en"><link rel="icon" href="data:,"><title>vite</title><script type="module" src="./main.js"></script></html>`);
+    const vite = await import("vite");
+    await vite.build({ root: `${root}vite-src`, base: "/vite/", logLevel: "error", configFile: false,
+      resolve: { preserveSymlinks: false }, build: { outDir: `${root}vite`, emptyOutDir: true, target: "es2022" } });
     const site = await serve(0, root);
-    for (const [name, path] of [["plain <script type=module>", "/index.html"], ["esbuild bundle", "/esbuild/index.html"]]) {
+    for (const [name, path] of [["plain <script type=module>", "/index.html"], ["esbuild bundle", "/esbuild/index.html"], ["Vite build", "/vite/index.html"]]) {
       const page = await browser.newPage();
       const errors = [];
       page.on("pageerror", (e) => errors.push(e.message));
