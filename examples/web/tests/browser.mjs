@@ -236,6 +236,24 @@ const summary = (f) => `longest ${Math.max(...f).toFixed(1)} ms, median ${[...f]
     });
     cpSync(`${pkg}pkg/web/mastery_wasm_bg.wasm`, `${root}esbuild/mastery_wasm_bg.wasm`);
     writeFileSync(`${root}esbuild/index.html`, `<!doctype html><html lang="en"><link rel="icon" href="data:,"><title>esbuild</title><script type="module" src="app.js"></script></html>`);
+    // Types: both entry points' .d.ts pass `tsc --strict` with the default lib; chart kinds are a union.
+    writeFileSync(`${root}types.ts`, `import * as node from "${pkg}pkg/node/mastery_wasm.js";
+import init, * as web from "${pkg}pkg/web/mastery_wasm.js";
+const kind: web.ChartKind = "heatmap";
+// @ts-expect-error: not a chart kind
+const wrong: web.ChartKind = "pie";
+export const used = [node.renderSvg, web.renderSvg, init, kind, wrong];
+`);
+    const { execFileSync } = await import("node:child_process");
+    let tsc = "";
+    try {
+      writeFileSync(`${root}tsconfig.json`, JSON.stringify({ files: ["types.ts"], compilerOptions: {
+        strict: true, noEmit: true, target: "es2020", module: "es2020", moduleResolution: "bundler", types: [] } }));
+      execFileSync(`${here}../node_modules/.bin/tsc`, ["-p", root], { encoding: "utf8" });
+    } catch (e) {
+      tsc = `${e.stdout}`;
+    }
+    check(tsc === "", `npm package: .d.ts pass tsc --strict with the default lib${tsc ? `: ${tsc}` : ""}`);
     // Vite: `await init()` with no argument; Vite copies the wasm that `new URL(..., import.meta.url)` names.
     mkdirSync(`${root}vite-src`, { recursive: true });
     writeFileSync(`${root}vite-src/main.js`, script.replace("./pkg/mastery_wasm.js", "@mastery/wasm"));
