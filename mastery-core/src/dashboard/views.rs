@@ -224,7 +224,7 @@ impl Heatmap {
 
 /// The scale's ratings as a colour key (lowest first), after a "no evidence" swatch.
 fn scale_legend(scale: &ProficiencyScale) -> Vec<LegendEntry> {
-    let mut legend = vec![LegendEntry { color: EMPTY.into(), label: "no evidence".into() }];
+    let mut legend = vec![LegendEntry { color: EMPTY.into(), label: "not assessed".into() }];
     legend.extend(
         scale.ratings.iter().rev().map(|r| LegendEntry { color: r.color.clone(), label: r.description.clone() }),
     );
