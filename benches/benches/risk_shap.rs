@@ -19,6 +19,9 @@ fn tree_shap(c: &mut Criterion) {
     group.bench_function("1000_rows_200_trees_31_leaves", |b| {
         b.iter(|| rows.outer_iter().map(|r| model.shap_row(black_box(&r.to_vec()))[0]).sum::<f64>())
     });
+    group.bench_function("1000_rows_200_trees_31_leaves_batch", |b| {
+        b.iter(|| model.shap_rows(black_box(rows.view())).expect("width")[0])
+    });
     // The recursive algorithm per tree, as `shap_row` ran it before the leaf paths were kept.
     group.bench_function("1000_rows_200_trees_31_leaves_recursive", |b| {
         b.iter(|| {

@@ -191,7 +191,7 @@ impl<S: Store> Engine<S> {
         let stripes: BTreeSet<usize> = admitted.iter().map(|&i| self.stripe(ctx, &batch[i])).collect();
         let _guards: Vec<_> =
             stripes.iter().map(|&s| self.learner_locks[s].lock().unwrap_or_else(|p| p.into_inner())).collect();
-        let mut seen = HashSet::new();
+        let mut seen = HashSet::with_capacity_and_hasher(admitted.len(), foldhash::fast::RandomState::default());
         admitted.retain(|&i| {
             let first = seen.insert((&batch[i].learner, &batch[i].id));
             outcome.duplicates += usize::from(!first);
@@ -252,7 +252,8 @@ impl<S: Store> Engine<S> {
         batch: &[Evidence],
         admitted: &[usize],
     ) -> (Vec<(StateKey, StateValue)>, Vec<MasteryChange>, usize, Vec<(usize, MasteryError)>) {
-        let mut overlay: HashMap<StateKey, MasteryRecord> = HashMap::new();
+        let mut overlay: HashMap<StateKey, MasteryRecord, foldhash::fast::RandomState> =
+            HashMap::with_capacity_and_hasher(admitted.len(), foldhash::fast::RandomState::default());
         let mut order = Vec::new();
         let mut changes = Vec::new();
         let mut changed = 0;
@@ -332,10 +333,9 @@ impl<S: Store> Engine<S> {
 
     /// The stripe that serialises ingests for the evidence's learner.
     fn stripe(&self, ctx: &AccessContext, evidence: &Evidence) -> usize {
-        use std::hash::{Hash, Hasher};
-        let mut hasher = std::collections::hash_map::DefaultHasher::new();
-        (ctx.tenant(), &evidence.learner).hash(&mut hasher);
-        (hasher.finish() % LEARNER_LOCKS as u64) as usize
+        use std::hash::BuildHasher;
+        let hash = foldhash::fast::FixedState::default().hash_one((ctx.tenant(), &evidence.learner));
+        (hash % LEARNER_LOCKS as u64) as usize
     }
 
     fn key(evidence: &Evidence, competency: &str) -> StateKey {

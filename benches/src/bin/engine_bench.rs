@@ -103,6 +103,13 @@ fn config() -> MasteryConfig {
 }
 
 fn main() {
+    // `--ingest N`: only N records into the memory store (for a profiler).
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(n) = args.iter().position(|a| a == "--ingest").and_then(|i| args.get(i + 1)?.parse().ok()) {
+        let memory = Engine::with_config(MemoryStore::new(), config());
+        println!("{}", json!({ "ingest_memory_records_per_s": throughput(&memory, n, 1_000).round() }));
+        return;
+    }
     let memory = Engine::with_config(MemoryStore::new(), config());
     let memory_rate = throughput(&memory, 1_000_000, 1_000);
 

@@ -20,8 +20,48 @@ fn peak_rss_mb() -> f64 {
     kb.unwrap_or(f64::NAN) / 1024.0
 }
 
+/// CPU seconds this process has run in user mode (from `/proc/self/stat`; 0 elsewhere), so
+/// a figure holds on a machine shared with other work.
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let after_name = stat.rsplit(')').next().unwrap_or("");
+    let utime = after_name.split_whitespace().nth(11).and_then(|t| t.parse::<f64>().ok()).unwrap_or(0.0);
+    utime / 100.0
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
+    if args.iter().any(|a| a == "--shap") {
+        // TreeSHAP only: the criterion bench's model (50,000 rows, 200 trees, 31 leaves), 20,000
+        // rows explained in one batch and 2,000 one by one; wall and CPU time.
+        let (x, y) = synthetic_risk_data(50_000, 1).expect("rows within the limit");
+        let params = GbdtParams { n_estimators: 200, num_leaves: 31, ..GbdtParams::default() };
+        let model = Gbdt::fit(x.view(), &y, &params, None).expect("fit");
+        black_box(model.shap_row(&x.row(0).to_vec())); // builds the tables
+        let rows = x.slice(s![..20_000, ..]);
+        let (t, c) = (Instant::now(), cpu_seconds());
+        black_box(model.shap_rows(rows).expect("width"));
+        let (batch_wall, batch_cpu) = (t.elapsed().as_secs_f64(), cpu_seconds() - c);
+        let (t, c) = (Instant::now(), cpu_seconds());
+        for r in 0..2_000 {
+            black_box(model.shap_row(&x.row(r).to_vec()));
+        }
+        let (one_wall, one_cpu) = (t.elapsed().as_secs_f64(), cpu_seconds() - c);
+        let fresh: Gbdt = serde_json::from_value(serde_json::to_value(&model).expect("json")).expect("json");
+        let t = Instant::now();
+        black_box(fresh.shap_row(&x.row(0).to_vec()));
+        println!(
+            "{}",
+            serde_json::json!({
+                "shap_batch_rows_per_s_wall": 20_000.0 / batch_wall,
+                "shap_batch_rows_per_s_cpu": 20_000.0 / batch_cpu,
+                "shap_one_row_rows_per_s_wall": 2_000.0 / one_wall,
+                "shap_one_row_rows_per_s_cpu": 2_000.0 / one_cpu,
+                "shap_tables_build_s": t.elapsed().as_secs_f64(),
+            })
+        );
+        return;
+    }
     if args.iter().any(|a| a == "--quick") {
         // Training only, 300,000 rows and 60 rounds, best of three (for tuning on a noisy machine).
         let (x, y) = synthetic_risk_data(300_000, 2026).expect("rows within the limit");

@@ -12,14 +12,15 @@ use axum::extract::{DefaultBodyLimit, FromRequest, Path, Query, Request, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::{Json, Router};
-use mastery_core::access::{authorize_course, authorize_learner, AccessContext, Operation, Role};
+use mastery_core::access::{authorize_course, authorize_learner, AccessContext, Operation, Principal, Role};
 use mastery_core::credential::{
     achievement_credential, badge_gallery, did_web_document, keys_from_document, sign_data_integrity, sign_vc_jwt,
-    status_list_credential, verify_credential, CredentialIssuer, CredentialLedger, GalleryQuery, IssuerKey,
+    status_list_credential, verify_credential, Award, CredentialIssuer, CredentialLedger, GalleryQuery, IssuerKey,
     IssuerProfile, LearnerFacts, NotificationKind, StatusEntry, StatusList, VerifyOptions,
 };
 use mastery_core::dashboard::{class_heatmap, progress_over_time, ring_chart, Label, RingMetric, TimeWindow};
 use mastery_core::mastery::{class_summary, frontier, MasteryRecord};
+use mastery_core::risk::{PredictionRecord, RetrainDecision, RiskBands};
 use mastery_core::store::Store;
 use mastery_core::time::Instant;
 use mastery_core::{parse_xapi, CourseId, Engine, MasteryError, TenantId, UserId};
@@ -31,8 +32,12 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::auth::Caller;
+use crate::cache::DashboardCache;
 use crate::catalog::Catalog;
+use crate::durable::{AwardRules, Event};
 use crate::error::{ApiError, ErrorBody};
+use crate::pg::with_read_ahead;
+use crate::risk::Risk;
 use crate::store::AnyStore;
 
 /// Request bodies above this are refused with 413 before they are read.
@@ -42,12 +47,16 @@ pub const MAX_DEPTH: usize = 64;
 /// Bits of each status list (the Bitstring Status List minimum, 16 KiB).
 const STATUS_BITS: usize = 131_072;
 
+/// The version of the mastery rules logged with every mastery change.
+pub const MASTERY_MODEL_VERSION: &str = concat!("mastery-core ", env!("CARGO_PKG_VERSION"), " decaying-average-0.65");
+
 /// Shared service state.
 pub type AppState = Arc<Service>;
 
 /// Where an awarded credential lives, found by its id (filled from the issuer's outbox).
 #[derive(Clone)]
 struct AwardRef {
+    credential_id: String,
     tenant: TenantId,
     learner: String,
     course: Option<CourseId>,
@@ -62,6 +71,9 @@ struct Credentials {
     by_id: BTreeMap<String, AwardRef>,
     revoked: BTreeSet<u64>,
     next_index: u64,
+    /// The embedded store's event queues, per tenant and learner (PostgreSQL: the outbox table).
+    events: BTreeMap<(String, String), std::collections::VecDeque<Event>>,
+    next_event: i64,
 }
 
 /// The engine, the credential issuer and the keys.
@@ -76,6 +88,19 @@ pub struct Service {
     /// `https://{host}`.
     base_url: String,
     credentials: Mutex<Credentials>,
+    dashboards: DashboardCache,
+    /// The deployed at-risk model (the retraining job swaps it).
+    pub risk: Risk,
+    /// Each learner's last risk band per tenant and course (hysteresis).
+    bands: Mutex<BTreeMap<(String, String, String), String>>,
+}
+
+impl Credentials {
+    fn queue(&mut self, tenant: &str, learner: &str, kind: &str, body: Value) {
+        self.next_event += 1;
+        let event = Event { id: self.next_event, kind: kind.to_owned(), body };
+        self.events.entry((tenant.to_owned(), learner.to_owned())).or_default().push_back(event);
+    }
 }
 
 impl std::fmt::Debug for Service {
@@ -100,7 +125,16 @@ impl Service {
             CredentialLedger::new(),
             started,
         ));
-        let engine = Engine::new(store).with_change_log(issuer.clone());
+        // On PostgreSQL awards are decided in the ingest's transaction (crate::durable); the
+        // embedded store keeps them in the issuer's ledger, in the process.
+        let engine = match store {
+            AnyStore::Postgres(pg) => Engine::new(AnyStore::Postgres(pg.with_awards(AwardRules {
+                achievements: catalog.achievements.clone(),
+                framework: Some(catalog.framework.clone()),
+                model_version: MASTERY_MODEL_VERSION.to_owned(),
+            }))),
+            memory => Engine::new(memory).with_change_log(issuer.clone()),
+        };
         let did_web = format!("did:web:{public_host}");
         mastery_core::credential::did_web_url(&did_web)?;
         Ok(Self {
@@ -112,6 +146,9 @@ impl Service {
             base_url: format!("https://{}", public_host.replace("%3A", ":")),
             did_web,
             credentials: Mutex::new(Credentials::default()),
+            dashboards: DashboardCache::default(),
+            risk: Risk::synthetic()?,
+            bands: Mutex::new(BTreeMap::new()),
         })
     }
 
@@ -134,7 +171,11 @@ impl Service {
             let Some(awarded_at) = awarded_at else { continue };
             let index = credentials.next_index;
             credentials.next_index += 1;
+            let body = serde_json::json!({"credential_id": n.credential_id, "achievement": n.achievement,
+                                          "version": n.version, "course": n.course});
+            credentials.queue(n.tenant.as_str(), &n.learner, "credential.awarded", body);
             credentials.by_id.entry(n.credential_id.clone()).or_insert(AwardRef {
+                credential_id: n.credential_id.clone(),
                 tenant: n.tenant,
                 learner: n.learner,
                 course: n.course,
@@ -160,8 +201,14 @@ impl Service {
     /// The status list, signed by the issuer in one of its two names: `web` (Data Integrity,
     /// did:web) or `key` (VC-JWT, did:key).
     fn status_list(&self, form: &str, now: Instant) -> Result<Value, MasteryError> {
-        let mut list = StatusList::new(STATUS_BITS);
-        for &index in &self.credentials().revoked {
+        let revoked: Vec<u64> = match self.engine.store() {
+            AnyStore::Postgres(pg) => pg.revoked_indexes()?,
+            AnyStore::Memory(_) => self.credentials().revoked.iter().copied().collect(),
+        };
+        // At least the minimum size, and large enough for every revoked index (never wrapped).
+        let needed = revoked.iter().max().map_or(0, |&i| usize::try_from(i).unwrap_or(usize::MAX).saturating_add(1));
+        let mut list = StatusList::new(STATUS_BITS.max(needed.next_multiple_of(STATUS_BITS)));
+        for index in revoked {
             list.set(index, true)?;
         }
         match form {
@@ -180,7 +227,20 @@ impl Service {
 
     /// The credential of an award the caller may read; `not_found` otherwise (existence does not leak).
     fn visible_award(&self, ctx: &AccessContext, id: &str) -> Result<AwardRef, ApiError> {
-        let award = self.credentials().by_id.get(id).cloned().ok_or_else(|| ApiError::not_found("credential"))?;
+        let award = match self.engine.store() {
+            AnyStore::Postgres(pg) => pg.award_by_id(ctx, id)?.map(|(a, status_index)| AwardRef {
+                credential_id: a.credential_id,
+                tenant: a.tenant,
+                learner: a.learner,
+                course: a.course,
+                achievement: a.achievement,
+                version: a.version,
+                awarded_at: a.awarded_at,
+                status_index,
+            }),
+            AnyStore::Memory(_) => self.credentials().by_id.get(id).cloned(),
+        }
+        .ok_or_else(|| ApiError::not_found("credential"))?;
         let learner = UserId::new(award.learner.as_str());
         if &award.tenant != ctx.tenant()
             || authorize_learner(ctx, Operation::Read, &award.tenant, &learner, award.course.as_ref()).is_err()
@@ -361,8 +421,30 @@ async fn ingest(
         let received = report.accepted.len() + report.rejected.len();
         let parsed_out: BTreeSet<usize> = report.rejected.iter().map(|r| r.index).collect();
         let positions: Vec<usize> = (0..received).filter(|i| !parsed_out.contains(i)).collect();
-        let outcome = s.engine.ingest(&ctx, &report.accepted);
-        s.deliver_outbox();
+        let outcome = match s.engine.store() {
+            AnyStore::Postgres(_) => {
+                let learners: BTreeSet<String> =
+                    report.accepted.iter().map(|e| e.learner.as_str().to_owned()).collect();
+                with_read_ahead(&ctx, learners.into_iter().collect(), || s.engine.ingest(&ctx, &report.accepted))
+            }
+            AnyStore::Memory(_) => s.engine.ingest(&ctx, &report.accepted),
+        };
+        s.dashboards.invalidate(
+            ctx.tenant().as_str(),
+            report.accepted.iter().filter_map(|e| Some((e.learner.as_str(), e.course.as_ref()?.as_str()))),
+        );
+        if let AnyStore::Memory(_) = s.engine.store() {
+            let touched: BTreeSet<(&str, Option<&str>)> =
+                report.accepted.iter().map(|e| (e.learner.as_str(), e.course.as_ref().map(CourseId::as_str))).collect();
+            if outcome.new > 0 {
+                let mut credentials = s.credentials();
+                for (learner, course) in touched {
+                    let body = serde_json::json!({"course": course});
+                    credentials.queue(ctx.tenant().as_str(), learner, "mastery.changed", body);
+                }
+            }
+            s.deliver_outbox();
+        }
         let mut rejected: Vec<RejectedRecord> = report
             .rejected
             .into_iter()
@@ -449,9 +531,15 @@ async fn learner_dashboard(
     State(s): State<AppState>,
     Caller(ctx): Caller,
     Path((learner, course)): Path<(String, String)>,
-) -> Result<Json<LearnerDashboard>, ApiError> {
+) -> Result<Response, ApiError> {
+    let (learner, course) = (UserId::new(learner), CourseId::new(course));
+    authorize_learner(&ctx, Operation::Read, ctx.tenant(), &learner, Some(&course))?;
+    let tenant = ctx.tenant().as_str().to_owned();
+    let generation = match s.dashboards.get(&tenant, learner.as_str(), course.as_str()) {
+        Ok(body) => return Ok(json_bytes(body)),
+        Err(generation) => generation,
+    };
     blocking(move || {
-        let (learner, course) = (UserId::new(learner), CourseId::new(course));
         let records = learner_course_records(&s, &ctx, &learner, &course)?;
         let standings = s.engine.standings(&records);
         let framework = &s.catalog.framework;
@@ -463,13 +551,20 @@ async fn learner_dashboard(
             .map(|c| (c.identifier.clone(), c.human_coding_scheme.clone().unwrap_or_default()))
             .collect();
         let progress = progress_over_time(&histories, &labels, TimeWindow::default(), s.engine.config());
-        Ok(Json(LearnerDashboard {
+        let dashboard = LearnerDashboard {
             rings: serde_json::to_value(rings).unwrap_or_default(),
             progress: serde_json::to_value(progress).unwrap_or_default(),
             next: to_values(&frontier(framework, &standings)),
-        }))
+        };
+        let body = Bytes::from(serde_json::to_vec(&dashboard).unwrap_or_default());
+        s.dashboards.put(&tenant, learner.as_str(), course.as_str(), generation, body.clone());
+        Ok(json_bytes(body))
     })
     .await
+}
+
+fn json_bytes(body: Bytes) -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], body).into_response()
 }
 
 /// The class dashboard's view models.
@@ -558,9 +653,23 @@ async fn gallery(
             }
         }
         let query = GalleryQuery { learner, course, now: now() };
-        let items = s.issuer.with_ledger(|ledger| {
-            badge_gallery(&ctx, ledger, &query, &facts, &s.catalog.achievements, Some(&s.catalog.framework))
-        })?;
+        let items = match s.engine.store() {
+            AnyStore::Postgres(pg) => {
+                // The durable awards as the core's ledger (plain data).
+                let awards: serde_json::Map<String, Value> = pg
+                    .awards_of(&ctx, query.learner.as_str())?
+                    .into_iter()
+                    .map(|a| (a.credential_id.clone(), serde_json::to_value(a).unwrap_or_default()))
+                    .collect();
+                let ledger: CredentialLedger =
+                    serde_json::from_value(serde_json::json!({"awards": awards, "outbox": {}, "next_notification": 0}))
+                        .map_err(|_| ApiError::internal("a stored award is unreadable"))?;
+                badge_gallery(&ctx, &ledger, &query, &facts, &s.catalog.achievements, Some(&s.catalog.framework))?
+            }
+            AnyStore::Memory(_) => s.issuer.with_ledger(|ledger| {
+                badge_gallery(&ctx, ledger, &query, &facts, &s.catalog.achievements, Some(&s.catalog.framework))
+            })?,
+        };
         Ok(Json(to_values(&items)))
     })
     .await
@@ -608,7 +717,8 @@ async fn credential_jwt(
 #[utoipa::path(post, path = "/api/credentials/verify", tag = "credentials",
     request_body(content = String, description = "A credential as JSON (application/json) or a VC-JWT (application/jwt)"),
     responses((status = 200, body = Value, description = "`Verification`: valid, and every check"),
-              (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)),
+              (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 413, body = ErrorBody),
+              (status = 415, body = ErrorBody)),
     security(("bearer" = [])))]
 async fn verify(State(s): State<AppState>, Caller(_ctx): Caller, body: Payload) -> Result<Json<Value>, ApiError> {
     blocking(move || {
@@ -633,8 +743,9 @@ pub struct RevokeRequest {
 /// Revokes a credential (the tenant's admins): its status bit is set in both status lists.
 #[utoipa::path(post, path = "/api/credentials/{id}/revoke", tag = "credentials",
     params(("id" = String, Path)), request_body = RevokeRequest,
-    responses((status = 200, body = Value), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-              (status = 404, body = ErrorBody)),
+    responses((status = 200, body = Value), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+              (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 413, body = ErrorBody),
+              (status = 415, body = ErrorBody)),
     security(("bearer" = [])))]
 async fn revoke(
     State(s): State<AppState>,
@@ -653,10 +764,34 @@ async fn revoke(
     }
     blocking(move || {
         let award = s.visible_award(&ctx, &id)?;
-        let changed = s.issuer.with_ledger(|l| {
-            l.revoke(&award.tenant, &award.learner, &award.achievement, award.version, &request.reason)
-        })?;
-        s.credentials().revoked.insert(award.status_index);
+        let changed = match s.engine.store() {
+            AnyStore::Postgres(pg) => {
+                let full = Award {
+                    tenant: award.tenant.clone(),
+                    learner: award.learner.clone(),
+                    course: award.course.clone(),
+                    achievement: award.achievement.clone(),
+                    version: award.version,
+                    credential_id: award.credential_id.clone(),
+                    awarded_at: award.awarded_at,
+                    revoked: None,
+                };
+                pg.revoke_award(&ctx, &full, award.status_index, &request.reason)?
+            }
+            AnyStore::Memory(_) => {
+                let changed = s.issuer.with_ledger(|l| {
+                    l.revoke(&award.tenant, &award.learner, &award.achievement, award.version, &request.reason)
+                })?;
+                let mut credentials = s.credentials();
+                credentials.revoked.insert(award.status_index);
+                if changed {
+                    let body = serde_json::json!({"credential_id": id, "achievement": award.achievement,
+                                                  "version": award.version, "course": award.course});
+                    credentials.queue(award.tenant.as_str(), &award.learner, "credential.revoked", body);
+                }
+                changed
+            }
+        };
         Ok(Json(serde_json::json!({"id": id, "revoked": true, "changed": changed})))
     })
     .await
@@ -680,28 +815,164 @@ async fn did_json(State(s): State<AppState>) -> Result<Json<Value>, ApiError> {
     Ok(Json(s.did_document()?))
 }
 
-/// The at-risk list of a course (its instructors, the tenant's admins and services).
+/// The at-risk list of a course.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct RiskResponse {
-    /// The model version, or none when no model is deployed.
+    /// The version of the model that scored the list (logged with every prediction).
     pub model: Option<String>,
-    /// `Alert`s, highest score first.
+    /// `Alert`s (learner, band, score, reasons in words), highest score first.
     pub alerts: Vec<Value>,
 }
 
-/// An instructor's at-risk list. A stub: no risk model is deployed with this service, so the list
-/// is empty after the same access checks a real one passes.
+/// An instructor's at-risk list: every learner with evidence in the course is scored on activity
+/// features built from that evidence up to now, placed in a band (with hysteresis against their
+/// last band) and given at most three reasons in words; protected attributes are never a reason.
+/// Every prediction is logged with the model version. The course's instructors, the tenant's
+/// admins and services.
 #[utoipa::path(get, path = "/api/risk/courses/{course}/alerts", tag = "risk",
     params(("course" = String, Path)),
     responses((status = 200, body = RiskResponse), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
     security(("bearer" = [])))]
 async fn risk_alerts(
-    State(_s): State<AppState>,
+    State(s): State<AppState>,
     Caller(ctx): Caller,
     Path(course): Path<String>,
 ) -> Result<Json<RiskResponse>, ApiError> {
-    authorize_course(&ctx, Operation::Read, ctx.tenant(), &CourseId::new(course))?;
-    Ok(Json(RiskResponse { model: None, alerts: Vec::new() }))
+    let course = CourseId::new(course);
+    authorize_course(&ctx, Operation::Read, ctx.tenant(), &course)?;
+    blocking(move || {
+        let evidence = s.engine.store().course_evidence(&ctx, &course)?;
+        let (start, activities) = crate::risk::activities(&evidence);
+        let at = now();
+        let cutoff = start.map_or(0.0, |start| (at - start).num_seconds() as f64 / 86_400.0);
+        let rows = crate::risk::features(&activities, cutoff);
+        let tenant = ctx.tenant().as_str().to_owned();
+        let key = |learner: &str| (tenant.clone(), course.as_str().to_owned(), learner.to_owned());
+        let previous: BTreeMap<String, String> = {
+            let bands = s.bands.lock().unwrap_or_else(|p| p.into_inner());
+            rows.iter().filter_map(|(l, _)| Some((l.clone(), bands.get(&key(l))?.clone()))).collect()
+        };
+        let state = s.risk.state.read().unwrap_or_else(|p| p.into_inner());
+        let version = state.model.model_version.clone();
+        let mut log: Vec<PredictionRecord> = Vec::new();
+        let alerts = mastery_core::risk::risk_alerts(
+            &state.model,
+            &version,
+            &rows,
+            &RiskBands::default(),
+            &previous,
+            3,
+            &at.to_rfc3339(),
+            Some(&mut log),
+        )?;
+        drop(state);
+        {
+            let mut bands = s.bands.lock().unwrap_or_else(|p| p.into_inner());
+            for p in &log {
+                match &p.band {
+                    Some(band) => bands.insert(key(&p.learner), band.clone()),
+                    None => bands.remove(&key(&p.learner)),
+                };
+            }
+        }
+        if let AnyStore::Postgres(pg) = s.engine.store() {
+            pg.log_predictions(&ctx, course.as_str(), &log)?;
+        }
+        Ok(Json(RiskResponse { model: Some(version), alerts: to_values(&alerts) }))
+    })
+    .await
+}
+
+impl Service {
+    /// The retraining job's step: labels every course of `tenants` (as each tenant's service) and
+    /// lets the core's `RetrainPolicy` decide whether to retrain on them.
+    pub fn retrain(&self, tenants: &[String]) -> Result<RetrainDecision, MasteryError> {
+        let mut table = crate::risk::Table::default();
+        for tenant in tenants {
+            let ctx = AccessContext::new(Principal::service(tenant.as_str(), "retraining-job"));
+            for course in crate::catalog::COURSES {
+                let labelled =
+                    crate::risk::labelled(&self.engine.store().course_evidence(&ctx, &CourseId::new(course))?);
+                table.rows.extend(labelled.rows);
+                table.labels.extend(labelled.labels);
+            }
+        }
+        self.risk.retrain(&table)
+    }
+}
+
+/// How long a stream stays open, and how often it looks for new events.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct StreamParams {
+    /// Seconds before the server ends the stream (the browser's `EventSource` reconnects);
+    /// 1..=3600, default 300.
+    pub timeout: Option<u64>,
+}
+
+/// How often a stream polls the outbox.
+const EVENT_POLL: std::time::Duration = std::time::Duration::from_millis(250);
+
+impl Service {
+    /// Takes the learner's undelivered events (each is taken by one stream only).
+    fn drain_events(&self, ctx: &AccessContext, learner: &UserId) -> Result<Vec<Event>, ApiError> {
+        match self.engine.store() {
+            AnyStore::Postgres(pg) => Ok(pg.drain_events(ctx, learner.as_str(), 100)?),
+            AnyStore::Memory(_) => {
+                let key = (ctx.tenant().as_str().to_owned(), learner.as_str().to_owned());
+                Ok(self.credentials().events.remove(&key).map(Vec::from).unwrap_or_default())
+            }
+        }
+    }
+}
+
+/// A learner's event stream (server-sent events): `mastery.changed` (refresh the dashboard of
+/// `course`), `credential.awarded` and `credential.revoked`, each drained from the outbox once.
+/// The learner themself, the tenant's admins and services.
+#[utoipa::path(get, path = "/api/events/learners/{learner}", tag = "events",
+    params(("learner" = String, Path), StreamParams),
+    responses((status = 200, body = String, content_type = "text/event-stream",
+               description = "`event: <kind>`, `id: <outbox id>`, `data: <JSON>`"),
+              (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn events(
+    State(s): State<AppState>,
+    Caller(ctx): Caller,
+    Path(learner): Path<String>,
+    Query(params): Query<BTreeMap<String, String>>,
+) -> Result<Response, ApiError> {
+    let learner = UserId::new(learner);
+    authorize_learner(&ctx, Operation::Read, ctx.tenant(), &learner, None)?;
+    // Parsed here, so a bad value is the library's error, not the extractor's text.
+    let seconds = params.get("timeout").map_or(Some(300), |t| t.parse::<u64>().ok()).unwrap_or(0);
+    if !(1..=3600).contains(&seconds) {
+        return Err(
+            MasteryError::InvalidInput { field: "timeout".into(), reason: "must be 1..=3600 seconds".into() }.into()
+        );
+    }
+    let until = tokio::time::Instant::now() + std::time::Duration::from_secs(seconds);
+    let state = (s, ctx, learner, std::collections::VecDeque::<Event>::new());
+    let stream = futures_util::stream::unfold(state, move |(s, ctx, learner, mut queue)| async move {
+        loop {
+            if let Some(e) = queue.pop_front() {
+                let sse = axum::response::sse::Event::default()
+                    .event(e.kind.clone())
+                    .id(e.id.to_string())
+                    .data(e.body.to_string());
+                return Some((Ok::<_, std::convert::Infallible>(sse), (s, ctx, learner, queue)));
+            }
+            if tokio::time::Instant::now() >= until {
+                return None;
+            }
+            let (s2, ctx2, learner2) = (s.clone(), ctx.clone(), learner.clone());
+            match blocking(move || s2.drain_events(&ctx2, &learner2)).await {
+                Ok(events) if !events.is_empty() => queue.extend(events),
+                Ok(_) => tokio::time::sleep_until(until.min(tokio::time::Instant::now() + EVENT_POLL)).await,
+                // The store is unavailable: end the stream; the client reconnects.
+                Err(_) => return None,
+            }
+        }
+    });
+    Ok(axum::response::sse::Sse::new(stream).keep_alive(axum::response::sse::KeepAlive::default()).into_response())
 }
 
 static OPENAPI: OnceLock<String> = OnceLock::new();
@@ -746,6 +1017,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(revoke))
         .routes(routes!(did_json))
         .routes(routes!(risk_alerts))
+        .routes(routes!(events))
         .routes(routes!(openapi_json))
         .split_for_parts()
 }

@@ -5,9 +5,13 @@
 
 pub mod api;
 pub mod auth;
+pub mod cache;
 pub mod catalog;
+pub mod client;
+pub mod durable;
 pub mod error;
 pub mod pg;
+pub mod risk;
 pub mod store;
 
 pub use pg::PgStore;

@@ -4,7 +4,9 @@
 //! default `target/lms-data`); with it, in PostgreSQL as that (app) role. `MIGRATION_DATABASE_URL`
 //! (the owner role), when set, applies the migrations first. Other settings: `LMS_BIND`,
 //! `LMS_JWT_SECRET`, `LMS_ISSUER_SEED` (64 hex digits), `LMS_PUBLIC_HOST` (the did:web host, a
-//! port written `%3A`), `LMS_PG_POOL` (connections, default 16).
+//! port written `%3A`), `LMS_PG_POOL` (connections, default 16), `LMS_RETRAIN_SECS` (the
+//! retraining job's interval, default 3600; 0 turns it off) and `LMS_TENANTS` (the tenants it
+//! labels, comma-separated, default `t1`).
 
 use std::error::Error;
 use std::sync::Arc;
@@ -29,6 +31,22 @@ fn seed() -> Result<[u8; 32], Box<dyn Error>> {
         .map(|i| hex.get(i..i + 2).and_then(|b| u8::from_str_radix(b, 16).ok()).ok_or("LMS_ISSUER_SEED is not hex"))
         .collect::<Result<_, _>>()?;
     Ok(bytes.try_into().map_err(|_| "LMS_ISSUER_SEED must be 32 bytes")?)
+}
+
+/// The retraining job: every `every`, the core's `RetrainPolicy` decides on the tenants' outcomes.
+async fn retraining(service: Arc<Service>, tenants: Vec<String>, every: std::time::Duration) {
+    let mut tick = tokio::time::interval(every);
+    tick.tick().await;
+    loop {
+        tick.tick().await;
+        let (s, t) = (service.clone(), tenants.clone());
+        match tokio::task::spawn_blocking(move || s.retrain(&t)).await {
+            // Reasons name counts and features, never a learner.
+            Ok(Ok(d)) => eprintln!("lms-service: retraining: retrain={} {}", d.retrain, d.reasons.join("; ")),
+            Ok(Err(e)) => eprintln!("lms-service: retraining failed: {}", e.code()),
+            Err(_) => eprintln!("lms-service: retraining failed"),
+        }
+    }
 }
 
 fn main() -> Result<(), Box<dyn Error>> {
@@ -57,10 +75,17 @@ fn main() -> Result<(), Box<dyn Error>> {
     let started = chrono::Utc::now().fixed_offset();
     let service = Service::new(store, Catalog::demo()?, secret.into_bytes(), &seed()?, &host, started)?;
     let bind = env("LMS_BIND").unwrap_or_else(|| "127.0.0.1:8080".into());
+    let service = Arc::new(service);
     tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(async move {
+        let every = env("LMS_RETRAIN_SECS").and_then(|v| v.parse::<u64>().ok()).unwrap_or(3600);
+        if every > 0 {
+            let tenants: Vec<String> =
+                env("LMS_TENANTS").unwrap_or_else(|| "t1".into()).split(',').map(|t| t.trim().to_owned()).collect();
+            tokio::spawn(retraining(service.clone(), tenants, std::time::Duration::from_secs(every)));
+        }
         let listener = tokio::net::TcpListener::bind(&bind).await?;
         eprintln!("lms-service: listening on http://{bind} (OpenAPI at /api/openapi.json)");
-        axum::serve(listener, router(Arc::new(service)))
+        axum::serve(listener, router(service))
             .with_graceful_shutdown(async {
                 let _ = tokio::signal::ctrl_c().await;
             })

@@ -13,7 +13,8 @@
 //! The driver blocks: call this store from a thread that may block (`tokio::task::spawn_blocking`),
 //! never from inside an async task.
 
-use std::collections::HashSet;
+use std::cell::RefCell;
+use std::collections::{HashMap, HashSet};
 
 use mastery_core::access::{authorize_course, authorize_learner, AccessContext, Operation, Role};
 use mastery_core::store::{Appended, StateKey, StateValue, Store};
@@ -23,16 +24,23 @@ use postgres::{NoTls, Transaction};
 use r2d2_postgres::PostgresConnectionManager;
 use serde_json::Value;
 
+use crate::durable::AwardRules;
+
 type Result<T> = std::result::Result<T, MasteryError>;
 type Pool = r2d2::Pool<PostgresConnectionManager<NoTls>>;
 
 /// The SQL migrations, in order, applied by [`migrate`] as the owner role.
-pub const MIGRATIONS: &[(&str, &str)] = &[("0001_schema", include_str!("../migrations/0001_schema.sql"))];
+pub const MIGRATIONS: &[(&str, &str)] = &[
+    ("0001_schema", include_str!("../migrations/0001_schema.sql")),
+    ("0002_events", include_str!("../migrations/0002_events.sql")),
+];
 
 /// The row-level-security store.
 #[derive(Clone)]
 pub struct PgStore {
     pool: Pool,
+    /// Awards decided in the ingest's transaction, and the mastery log (none: neither).
+    rules: Option<std::sync::Arc<AwardRules>>,
 }
 
 impl std::fmt::Debug for PgStore {
@@ -43,7 +51,7 @@ impl std::fmt::Debug for PgStore {
 }
 
 /// A database failure in library terms; never the driver's message (it may quote a value).
-fn db_error(e: &postgres::Error) -> MasteryError {
+pub(crate) fn db_error(e: &postgres::Error) -> MasteryError {
     match e.code() {
         Some(code) if *code == SqlState::INSUFFICIENT_PRIVILEGE => {
             MasteryError::AccessDenied { action: "write (refused by row-level security)".into() }
@@ -163,6 +171,34 @@ fn state_row(row: &postgres::Row) -> Result<(StateKey, StateValue)> {
     Ok((key, decode(row.get(4))?))
 }
 
+/// States read ahead for one ingest on this thread: the batch's learners, and (after the first
+/// read) every state of theirs the caller may see, in one query instead of one per key.
+struct ReadAhead {
+    caller: [String; 5],
+    learners: Vec<String>,
+    /// The namespace read, and its states.
+    states: Option<(String, HashMap<StateKey, Value>)>,
+}
+
+thread_local! {
+    static READ_AHEAD: RefCell<Option<ReadAhead>> = const { RefCell::new(None) };
+}
+
+/// Runs `f` (one engine ingest, on this thread) with the states of `learners` read in one query
+/// at its first `get_state`. That read happens inside the engine's per-learner locks, so it sees
+/// what a read per key would; the read-ahead ends with `f`.
+pub fn with_read_ahead<T>(ctx: &AccessContext, learners: Vec<String>, f: impl FnOnce() -> T) -> T {
+    struct Reset;
+    impl Drop for Reset {
+        fn drop(&mut self) {
+            READ_AHEAD.with(|r| r.borrow_mut().take());
+        }
+    }
+    READ_AHEAD.with(|r| *r.borrow_mut() = Some(ReadAhead { caller: identity(ctx), learners, states: None }));
+    let _reset = Reset;
+    f()
+}
+
 impl PgStore {
     /// A pool of at most `max_connections` connections as `config` (the app role).
     pub fn connect(config: postgres::Config, max_connections: u32) -> Result<Self> {
@@ -173,7 +209,32 @@ impl PgStore {
             .connection_timeout(std::time::Duration::from_secs(30))
             .build(manager)
             .map_err(pool_error)?;
-        Ok(Self { pool })
+        Ok(Self { pool, rules: None })
+    }
+
+    /// The same store, awarding `rules`' achievements and logging mastery changes in every
+    /// ingest's transaction (see [`crate::durable`]).
+    pub fn with_awards(mut self, rules: AwardRules) -> Self {
+        self.rules = Some(std::sync::Arc::new(rules));
+        self
+    }
+
+    /// One read transaction under `ctx`'s identity.
+    pub(crate) fn read_tx<T>(
+        &self,
+        ctx: &AccessContext,
+        f: impl FnOnce(&mut Transaction<'_>) -> Result<T>,
+    ) -> Result<T> {
+        self.read(ctx, f)
+    }
+
+    /// One committed transaction under `ctx`'s identity.
+    pub(crate) fn write_tx<T>(
+        &self,
+        ctx: &AccessContext,
+        f: impl FnOnce(&mut Transaction<'_>) -> Result<T>,
+    ) -> Result<T> {
+        self.tx(ctx, |tx| f(tx).map(Ok))
     }
 
     /// Runs `f` in one transaction under `ctx`'s identity; commits when it returns `Ok(Some)`,
@@ -234,6 +295,50 @@ impl PgStore {
         Ok(())
     }
 
+    /// `Some(value)` when a read-ahead for this caller covers `key`'s learner.
+    fn read_ahead(&self, ctx: &AccessContext, key: &StateKey) -> Result<Option<Option<Value>>> {
+        let covered = READ_AHEAD.with(|r| {
+            r.borrow().as_ref().is_some_and(|a| {
+                a.caller == identity(ctx)
+                    && a.learners.iter().any(|l| l == key.learner.as_str())
+                    && a.states.as_ref().is_none_or(|(ns, _)| *ns == key.namespace)
+            })
+        });
+        if !covered {
+            return Ok(None);
+        }
+        let loaded = READ_AHEAD.with(|r| r.borrow().as_ref().is_some_and(|a| a.states.is_some()));
+        if !loaded {
+            let learners = READ_AHEAD.with(|r| r.borrow().as_ref().map(|a| a.learners.clone()).unwrap_or_default());
+            let tenant = ctx.tenant();
+            let rows = self.read(ctx, |tx| {
+                tx.query(
+                    "SELECT learner, course, namespace, name, value FROM state \
+                     WHERE tenant = $1 AND learner = ANY($2) AND namespace = $3",
+                    &[&tenant.as_str(), &learners, &key.namespace],
+                )
+                .map_err(|e| db_error(&e))
+            })?;
+            let mut states = HashMap::with_capacity(rows.len());
+            for row in &rows {
+                let key = StateKey {
+                    learner: UserId::new(row.get::<_, String>(0)),
+                    course: row.get::<_, Option<String>>(1).map(CourseId::new),
+                    namespace: row.get(2),
+                    name: row.get(3),
+                };
+                states.insert(key, row.get::<_, Value>(4));
+            }
+            READ_AHEAD.with(|r| {
+                if let Some(a) = r.borrow_mut().as_mut() {
+                    a.states = Some((key.namespace.clone(), states));
+                }
+            });
+        }
+        Ok(READ_AHEAD
+            .with(|r| r.borrow().as_ref().and_then(|a| a.states.as_ref()).map(|(_, states)| states.get(key).cloned())))
+    }
+
     fn authorize_writes(ctx: &AccessContext, evidence: &[&Evidence], states: &[(StateKey, StateValue)]) -> Result<()> {
         let tenant = ctx.tenant();
         for e in evidence {
@@ -283,6 +388,9 @@ impl Store for PgStore {
                 return Ok(Err(flags));
             }
             Self::upsert_states(tx, ctx, states)?;
+            if let Some(rules) = &self.rules {
+                crate::durable::after_apply(tx, ctx, rules, states)?;
+            }
             Ok(Ok(flags))
         })
     }
@@ -300,9 +408,11 @@ impl Store for PgStore {
         let found: HashSet<(String, String)> = self.read(ctx, |tx| {
             let rows = tx
                 .query(
-                    "SELECT e.learner, e.id FROM evidence e \
-                     JOIN unnest($2::text[], $3::text[]) AS u(l, i) ON e.learner = u.l AND e.id = u.i \
-                     WHERE e.tenant = $1",
+                    // One primary-key probe per record (LATERAL … LIMIT 1): a plain join would let the
+                    // planner hash the tenant's whole evidence table.
+                    "SELECT u.l, u.i FROM unnest($2::text[], $3::text[]) AS u(l, i) \
+                     CROSS JOIN LATERAL (SELECT 1 FROM evidence e \
+                     WHERE e.tenant = $1 AND e.learner = u.l AND e.id = u.i LIMIT 1) AS hit",
                     &[&tenant.as_str(), &learners, &ids],
                 )
                 .map_err(|e| db_error(&e))?;
@@ -357,6 +467,9 @@ impl Store for PgStore {
     fn get_state(&self, ctx: &AccessContext, key: &StateKey) -> Result<Option<StateValue>> {
         let tenant = ctx.tenant();
         authorize_learner(ctx, Operation::Read, tenant, &key.learner, key.course.as_ref())?;
+        if let Some(found) = self.read_ahead(ctx, key)? {
+            return found.map(decode).transpose();
+        }
         let course = key.course.as_ref().map(CourseId::as_str);
         self.read(ctx, |tx| {
             tx.query_opt(

@@ -209,7 +209,7 @@ fn bearer(who: Who) -> Option<String> {
 
 /// Every route the service has, as (method, path template) — the OpenAPI test checks the document
 /// lists exactly these.
-const ROUTES: [(&str, &str); 13] = [
+const ROUTES: [(&str, &str); 14] = [
     ("post", "/api/mastery/statements"),
     ("get", "/api/mastery/learners/{learner}/courses/{course}/states"),
     ("get", "/api/mastery/learners/{learner}/courses/{course}/dashboard"),
@@ -223,6 +223,7 @@ const ROUTES: [(&str, &str); 13] = [
     ("get", "/.well-known/did.json"),
     ("get", "/api/risk/courses/{course}/alerts"),
     ("get", "/api/openapi.json"),
+    ("get", "/api/events/learners/{learner}"),
 ];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -542,7 +543,7 @@ async fn hostile_bodies_get_a_4xx_with_the_error_code() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_overlapping_batches_store_every_record_once() {
-    const CLIENTS: usize = 20;
+    const CLIENTS: usize = 50;
     const DISTINCT: usize = 200;
     let app = app();
     let svc = bearer(Who::Service).unwrap();
@@ -606,6 +607,106 @@ async fn concurrent_overlapping_batches_store_every_record_once() {
         stored
     });
     assert_eq!(stored, covered.len());
+    // Every badge awarded once and announced once: each learner's stream carries one
+    // `credential.awarded` per earned badge, and a second stream none.
+    let mut announced_total = 0;
+    for l in learners {
+        let learner = format!("mbox:mailto:{l}");
+        let (status, gallery, _) =
+            call(&app.router, "GET", &format!("/api/credentials/learners/{}/badges", enc(&learner)), Some(&svc), None)
+                .await;
+        assert_eq!(status, StatusCode::OK);
+        let earned: std::collections::BTreeSet<String> = gallery
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|g| g["status"] == "earned")
+            .map(|g| g["credential_id"].as_str().unwrap().to_owned())
+            .collect();
+        let announced = stream(&app, &learner, &svc).await;
+        let awarded: Vec<String> = announced
+            .iter()
+            .filter(|(kind, _)| kind == "credential.awarded")
+            .map(|(_, data)| data["credential_id"].as_str().unwrap().to_owned())
+            .collect();
+        let distinct: std::collections::BTreeSet<String> = awarded.iter().cloned().collect();
+        assert_eq!(distinct.len(), awarded.len(), "a badge announced twice");
+        assert_eq!(distinct, earned, "announced and earned badges differ");
+        assert!(announced.iter().any(|(kind, _)| kind == "mastery.changed"));
+        announced_total += awarded.len();
+        let again = stream(&app, &learner, &svc).await;
+        assert!(again.is_empty(), "events delivered twice: {again:?}");
+    }
+    assert!(announced_total > 0, "the batches earn badges");
+}
+
+/// A learner's event stream for one second: (event kind, data).
+async fn stream(app: &App, learner: &str, token: &str) -> Vec<(String, Value)> {
+    let (status, _, text) =
+        call(&app.router, "GET", &format!("/api/events/learners/{}?timeout=1", enc(learner)), Some(token), None).await;
+    assert_eq!(status, StatusCode::OK, "{text}");
+    let mut events = Vec::new();
+    let mut kind = String::new();
+    for line in text.lines() {
+        if let Some(k) = line.strip_prefix("event: ") {
+            kind = k.to_owned();
+        } else if let Some(d) = line.strip_prefix("data: ") {
+            events.push((kind.clone(), serde_json::from_str(d).unwrap()));
+        }
+    }
+    events
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn risk_list_gives_reasons_in_words_to_the_course_only() {
+    let app = app();
+    seed(&app).await;
+    let path = "/api/risk/courses/maths-101/alerts";
+    for who in [Who::LearnerSelf, Who::InstructorOfOther] {
+        let (status, _, text) = call(&app.router, "GET", path, bearer(who).as_deref(), None).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{who:?}: {text}");
+        assert!(!text.contains("amy"), "{text}");
+    }
+    let (status, out, text) = call(&app.router, "GET", path, bearer(Who::InstructorOfCourse).as_deref(), None).await;
+    assert_eq!(status, StatusCode::OK, "{text}");
+    assert!(out["model"].as_str().unwrap().starts_with("risk-logistic"), "{out}");
+    let protected = ["gender", "age", "disability", "deprivation", "region", "education"];
+    for alert in out["alerts"].as_array().unwrap() {
+        assert_eq!(alert["learner"], AMY, "only the course's learners: {alert}");
+        for reason in alert["reasons"].as_array().unwrap() {
+            let words = reason["text"].as_str().unwrap();
+            assert!(words.contains(' ') && !protected.iter().any(|p| words.contains(p)), "{words}");
+        }
+    }
+    // The retraining job's step runs on the tenant's outcomes and says why it did (not) retrain.
+    let decision = blocking(|| app.service.retrain(&["t1".to_owned()])).unwrap();
+    let version = app.service.risk.state.read().unwrap().model.model_version.clone();
+    assert_eq!(version.ends_with("-own-1"), decision.retrain, "{decision:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn event_stream_is_the_learners_own() {
+    let app = app();
+    seed(&app).await;
+    let amy = bearer(Who::LearnerSelf).unwrap();
+    let path = format!("/api/events/learners/{}?timeout=1", enc(AMY));
+    for (who, expected) in [
+        (Who::NoToken, StatusCode::UNAUTHORIZED),
+        (Who::OtherLearner, StatusCode::FORBIDDEN),
+        (Who::InstructorOfOther, StatusCode::FORBIDDEN),
+    ] {
+        let (status, _, text) = call(&app.router, "GET", &path, bearer(who).as_deref(), None).await;
+        assert_eq!(status, expected, "{who:?}: {text}");
+        assert!(!text.contains("credential_id"), "{who:?}: {text}");
+    }
+    let bad = format!("/api/events/learners/{}?timeout=0", enc(AMY));
+    let (status, body, _) = call(&app.router, "GET", &bad, Some(&amy), None).await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_input")));
+    // Another tenant's admin reads their own tenant's (empty) stream of that name.
+    assert!(stream(&app, AMY, &bearer(Who::AdminOfOtherTenant).unwrap()).await.is_empty());
+    let events = stream(&app, AMY, &amy).await;
+    assert_eq!(events.iter().filter(|(k, _)| k == "credential.awarded").count(), 1, "{events:?}");
+    assert!(stream(&app, AMY, &amy).await.is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -169,3 +169,95 @@ fn apply_writes_all_or_nothing() {
     assert_eq!(store.learner_evidence(&svc, &"amy".into()).unwrap().len(), 1);
     assert!(store.get_state(&svc, &key("y")).unwrap().is_none());
 }
+
+/// The tables of migration 0002 sit behind the same walls: raw SQL as the app role sees only the
+/// caller's awards, outbox rows and log rows; learners cannot revoke, drain another's outbox or
+/// write another's rows; revoked status bits (no learner in them) are public.
+#[test]
+fn event_and_log_tables_keep_to_the_caller() {
+    let (_store, db) = fresh_store().unwrap();
+    let mut client = db.app_config().connect(postgres::NoTls).unwrap();
+    let rows = [("t1", "amy", "c1"), ("t1", "bob", "c2"), ("t2", "amy", "c1")];
+    for (tenant, learner, course) in rows {
+        let mut tx = client.transaction().unwrap();
+        set_identity(&mut tx, &ctx(Principal::service(tenant, "svc"))).unwrap();
+        tx.execute(
+            "INSERT INTO award (tenant, learner, course, achievement, version, credential_id, awarded_at) \
+             VALUES ($1, $2, $3, 'a', 1, $2, now())",
+            &[&tenant, &learner, &course],
+        )
+        .unwrap();
+        tx.execute(
+            "INSERT INTO outbox (tenant, learner, course, kind, body) VALUES ($1, $2, $3, 'k', '{}')",
+            &[&tenant, &learner, &course],
+        )
+        .unwrap();
+        tx.execute(
+            "INSERT INTO mastery_log (tenant, learner, course, competency, mastered, evidence_count, model_version) \
+             VALUES ($1, $2, $3, 'x', true, 1, 'v')",
+            &[&tenant, &learner, &course],
+        )
+        .unwrap();
+        tx.execute(
+            "INSERT INTO prediction_log (tenant, learner, course, model_version, features, score, reasons) \
+             VALUES ($1, $2, $3, 'v', '[]', 0.5, '[]')",
+            &[&tenant, &learner, &course],
+        )
+        .unwrap();
+        tx.commit().unwrap();
+    }
+    type Allowed = fn(&Row) -> bool;
+    let cases: Vec<(&str, Option<AccessContext>, Allowed)> = vec![
+        ("no identity", None, |_| false),
+        ("learner amy", Some(ctx(Principal::learner("t1", "amy"))), |r| r.0 == "t1" && r.1 == "amy"),
+        ("instructor of c2", Some(ctx(Principal::instructor("t1", "tia", vec!["c2".into()]))), |r| {
+            r.0 == "t1" && r.2.as_deref() == Some("c2")
+        }),
+        ("admin of t2", Some(ctx(Principal::admin("t2", "root"))), |r| r.0 == "t2"),
+    ];
+    for (who, identity, allowed) in &cases {
+        for table in ["award", "outbox", "mastery_log", "prediction_log"] {
+            let mut tx = client.transaction().unwrap();
+            if let Some(identity) = identity {
+                set_identity(&mut tx, identity).unwrap();
+            }
+            let seen: Vec<Row> = tx
+                .query(&format!("SELECT tenant, learner, course FROM {table}"), &[])
+                .unwrap()
+                .iter()
+                .map(|r| (r.get(0), r.get(1), r.get(2)))
+                .collect();
+            let expected = rows
+                .iter()
+                .filter(|(t, l, c)| allowed(&((*t).to_owned(), (*l).to_owned(), Some((*c).to_owned()))))
+                .count();
+            assert!(seen.iter().all(allowed), "{who}: {table} leaked");
+            assert_eq!(seen.len(), expected, "{who}: {table} saw less than allowed");
+        }
+    }
+    // A learner can neither revoke, nor drain another's outbox, nor write another's rows.
+    let amy = ctx(Principal::learner("t1", "amy"));
+    let mut tx = client.transaction().unwrap();
+    set_identity(&mut tx, &amy).unwrap();
+    assert_eq!(tx.execute("UPDATE award SET revoked = 'x'", &[]).unwrap(), 0);
+    assert_eq!(tx.execute("UPDATE outbox SET delivered_at = now() WHERE learner = 'bob'", &[]).unwrap(), 0);
+    drop(tx);
+    for sql in [
+        "INSERT INTO outbox (tenant, learner, kind, body) VALUES ('t1', 'bob', 'k', '{}')",
+        "INSERT INTO award (tenant, learner, achievement, version, credential_id, awarded_at) \
+         VALUES ('t1', 'bob', 'a', 2, 'z', now())",
+        "INSERT INTO revocation (tenant, status_index) VALUES ('t1', 1)",
+    ] {
+        let mut tx = client.transaction().unwrap();
+        set_identity(&mut tx, &amy).unwrap();
+        let e = tx.execute(sql, &[]).unwrap_err();
+        assert_eq!(e.code(), Some(&postgres::error::SqlState::INSUFFICIENT_PRIVILEGE), "{sql}");
+    }
+    // An admin publishes a revoked bit; anyone reads it (the table holds no learner, no reason).
+    let mut tx = client.transaction().unwrap();
+    set_identity(&mut tx, &ctx(Principal::admin("t1", "root"))).unwrap();
+    tx.execute("INSERT INTO revocation (tenant, status_index) VALUES ('t1', 0)", &[]).unwrap();
+    tx.commit().unwrap();
+    let public: i64 = client.query_one("SELECT count(*) FROM revocation", &[]).unwrap().get(0);
+    assert_eq!(public, 1);
+}

@@ -2,6 +2,7 @@
 //! a lower one, so alerts do not flap week to week), a retraining policy on new outcomes and
 //! input drift (population stability index), and a log of every prediction.
 
+use ndarray::ArrayView2;
 use serde::{Deserialize, Serialize};
 
 use std::collections::BTreeMap;
@@ -91,9 +92,19 @@ pub fn risk_alerts(
     at: &str,
     mut log: Option<&mut dyn PredictionLog>,
 ) -> Result<Vec<Alert>> {
+    let width = model.features().len();
+    if let Some((_, row)) = learners.iter().find(|(_, row)| row.len() != width) {
+        return Err(MasteryError::invalid(
+            "features",
+            format!("a row has {} values; the model expects {width}", row.len()),
+        ));
+    }
+    let table = learners.iter().flat_map(|(_, row)| row.iter().copied()).collect::<Vec<f64>>();
+    let x = ArrayView2::from_shape((learners.len(), width), &table)
+        .map_err(|e| MasteryError::invalid("features", e.to_string()))?;
+    let explanations = model.explain_many(x, top)?;
     let mut alerts = Vec::new();
-    for (learner, row) in learners {
-        let explanation = model.explain(row, top)?;
+    for ((learner, row), explanation) in learners.iter().zip(explanations) {
         let band = bands.classify(explanation.score, previous.get(learner).map(String::as_str)).map(str::to_owned);
         if let Some(log) = log.as_deref_mut() {
             log.record(&PredictionRecord {

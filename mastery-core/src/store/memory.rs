@@ -23,7 +23,7 @@
 //! A directory written by an earlier version (`snapshot.json` + `journal.jsonl`) is converted
 //! into a snapshot on first open.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use std::fmt;
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
@@ -74,10 +74,15 @@ struct State {
     seq: u64,
     evidence: Vec<(TenantId, Evidence)>,
     /// Evidence identity: an id is unique per learner, so one learner cannot probe or squat
-    /// another's ids.
-    keys: HashSet<(TenantId, UserId, EvidenceId)>,
-    states: BTreeMap<(TenantId, StateKey), StateValue>,
+    /// another's ids. Nested so a lookup borrows the ids instead of cloning them.
+    keys: FastMap<TenantId, FastMap<UserId, FastSet<EvidenceId>>>,
+    /// Per tenant, in key order (a learner's states are one range).
+    states: BTreeMap<TenantId, BTreeMap<StateKey, StateValue>>,
 }
+
+/// foldhash: seeded per process, several times faster than SipHash on short ids.
+type FastMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
+type FastSet<K> = std::collections::HashSet<K, foldhash::fast::RandomState>;
 
 struct Journal {
     dir: PathBuf,
@@ -144,7 +149,33 @@ fn to_json<T: Serialize>(value: &T) -> Result<Vec<u8>> {
 
 impl State {
     fn has_evidence(&self, tenant: &TenantId, e: &Evidence) -> bool {
-        self.keys.contains(&(tenant.clone(), e.learner.clone(), e.id.clone()))
+        self.keys.get(tenant).and_then(|learners| learners.get(&e.learner)).is_some_and(|ids| ids.contains(&e.id))
+    }
+
+    /// Records the evidence's identity; `false` if it was known.
+    fn insert_key(&mut self, tenant: &TenantId, e: &Evidence) -> bool {
+        if self.has_evidence(tenant, e) {
+            return false;
+        }
+        if !self.keys.contains_key(tenant) {
+            self.keys.insert(tenant.clone(), FastMap::default());
+        }
+        let learners = self.keys.get_mut(tenant).expect("inserted above");
+        if !learners.contains_key(&e.learner) {
+            learners.insert(e.learner.clone(), FastSet::default());
+        }
+        learners.get_mut(&e.learner).expect("inserted above").insert(e.id.clone())
+    }
+
+    fn state_count(&self) -> usize {
+        self.states.values().map(BTreeMap::len).sum()
+    }
+
+    fn tenant_states(&mut self, tenant: &TenantId) -> &mut BTreeMap<StateKey, StateValue> {
+        if !self.states.contains_key(tenant) {
+            self.states.insert(tenant.clone(), BTreeMap::new());
+        }
+        self.states.get_mut(tenant).expect("inserted above")
     }
 
     /// Applies the changes of one write; `false` if it holds evidence already stored.
@@ -154,14 +185,14 @@ impl State {
         for change in changes {
             match change {
                 Change::Evidence(e) => {
-                    if self.keys.insert((tenant.clone(), e.learner.clone(), e.id.clone())) {
+                    if self.insert_key(tenant, &e) {
                         self.evidence.push((tenant.clone(), e));
                     } else {
                         fresh = false;
                     }
                 }
                 Change::State { key, value } => {
-                    self.states.insert((tenant.clone(), key), value);
+                    self.tenant_states(tenant).insert(key, value);
                 }
             }
         }
@@ -174,14 +205,14 @@ impl State {
             version: SNAPSHOT_VERSION,
             seq: self.seq,
             evidence: self.evidence.len() as u64,
-            states: self.states.len() as u64,
+            states: self.state_count() as u64,
         };
         frame::encode(frame::SNAPSHOT, &to_json(&head)?, &mut out)?;
         for (tenant, evidence) in &self.evidence {
             let record = SnapshotEvidence { tenant: tenant.clone(), evidence: evidence.clone() };
             frame::encode(frame::SNAPSHOT, &to_json(&record)?, &mut out)?;
         }
-        for ((tenant, key), value) in &self.states {
+        for (tenant, key, value) in self.states.iter().flat_map(|(t, s)| s.iter().map(move |(k, v)| (t, k, v))) {
             let record = SnapshotState { tenant: tenant.clone(), key: key.clone(), value: value.clone() };
             frame::encode(frame::SNAPSHOT, &to_json(&record)?, &mut out)?;
         }
@@ -219,7 +250,7 @@ impl State {
         for _ in 0..head.states {
             let start = at;
             let record: SnapshotState = parse(next(bytes, &mut at)?)?;
-            if state.states.insert((record.tenant, record.key), record.value).is_some() {
+            if state.tenant_states(&record.tenant).insert(record.key, record.value).is_some() {
                 return Err(store_error(format!("snapshot record at byte {start} repeats a state")));
             }
         }
@@ -379,7 +410,7 @@ impl MemoryStore {
     ) -> Result<Vec<Appended>> {
         let mut inner = self.lock();
         let Inner { state, journal } = &mut *inner;
-        let mut seen = HashSet::new();
+        let mut seen = FastSet::with_capacity_and_hasher(evidence.len(), Default::default());
         let flags: Vec<Appended> = evidence
             .iter()
             .map(|e| {
@@ -528,7 +559,7 @@ fn migrate_legacy(dir: &Path) -> Result<()> {
                     state.apply(old.seq, &tenant, vec![Change::Evidence(e)]);
                 }
                 for (_, (tenant, key, value)) in old.states {
-                    state.states.insert((tenant, key), StateValue::Json(value));
+                    state.tenant_states(&tenant).insert(key, StateValue::Json(value));
                 }
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
@@ -579,7 +610,7 @@ impl fmt::Debug for MemoryStore {
                 .field("durable", &inner.journal.is_some())
                 .field("seq", &inner.state.seq)
                 .field("evidence", &inner.state.evidence.len())
-                .field("states", &inner.state.states.len()),
+                .field("states", &inner.state.state_count()),
             Err(_) => out.field("durable", &self._lock.is_some()),
         };
         out.finish_non_exhaustive()
@@ -663,7 +694,7 @@ impl Store for MemoryStore {
 
     fn get_state(&self, ctx: &AccessContext, key: &StateKey) -> Result<Option<StateValue>> {
         authorize_learner(ctx, Operation::Read, ctx.tenant(), &key.learner, key.course.as_ref())?;
-        Ok(self.lock().state.states.get(&(ctx.tenant().clone(), key.clone())).cloned())
+        Ok(self.lock().state.states.get(ctx.tenant()).and_then(|states| states.get(key)).cloned())
     }
 
     fn put_state(&self, ctx: &AccessContext, key: &StateKey, value: &StateValue) -> Result<()> {
@@ -681,20 +712,17 @@ impl Store for MemoryStore {
         // Everything, or (an instructor) only the courses the caller teaches.
         let all = authorize_learner(ctx, Operation::Read, tenant, learner, None).is_ok();
         let inner = self.lock();
-        let start = (
-            tenant.clone(),
-            StateKey { learner: learner.clone(), course: None, namespace: String::new(), name: String::new() },
-        );
+        let start = StateKey { learner: learner.clone(), course: None, namespace: String::new(), name: String::new() };
         let visible: Vec<(StateKey, StateValue)> = inner
             .state
             .states
-            .range(start..)
-            .take_while(|((t, k), _)| t == tenant && &k.learner == learner)
-            .filter(|((_, k), _)| k.namespace == namespace)
-            .filter(|((_, k), _)| {
-                all || authorize_learner(ctx, Operation::Read, tenant, learner, k.course.as_ref()).is_ok()
-            })
-            .map(|((_, k), v)| (k.clone(), v.clone()))
+            .get(tenant)
+            .into_iter()
+            .flat_map(|states| states.range(start.clone()..))
+            .take_while(|(k, _)| &k.learner == learner)
+            .filter(|(k, _)| k.namespace == namespace)
+            .filter(|(k, _)| all || authorize_learner(ctx, Operation::Read, tenant, learner, k.course.as_ref()).is_ok())
+            .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
         if visible.is_empty() && !all {
             authorize_learner(ctx, Operation::Read, tenant, learner, None)?;
@@ -713,9 +741,11 @@ impl Store for MemoryStore {
         Ok(inner
             .state
             .states
-            .iter()
-            .filter(|((t, k), _)| t == ctx.tenant() && k.course.as_ref() == Some(course) && k.namespace == namespace)
-            .map(|((_, k), v)| (k.clone(), v.clone()))
+            .get(ctx.tenant())
+            .into_iter()
+            .flat_map(BTreeMap::iter)
+            .filter(|(k, _)| k.course.as_ref() == Some(course) && k.namespace == namespace)
+            .map(|(k, v)| (k.clone(), v.clone()))
             .collect())
     }
 }

@@ -420,16 +420,32 @@ impl Gbdt {
     /// recursive algorithm, which gives the same values within rounding.
     pub fn shap_row(&self, row: &[f64]) -> Vec<f64> {
         let mut phi = vec![0.0; self.features + 1];
+        self.with_shap_tables(|tables| tables.row(row, &self.trees, &mut phi));
+        phi
+    }
+
+    /// TreeSHAP contributions of every row of `x`, row-major: `features + 1` values per row
+    /// (the last the base value). The same values as [`Gbdt::shap_row`] row by row, computed
+    /// tree by tree over blocks of rows so each tree's tables stay in cache.
+    pub fn shap_rows(&self, x: ArrayView2<'_, f64>) -> Result<Vec<f64>> {
+        self.check_width(&x)?;
+        let x = x.as_standard_layout();
+        let values = x.as_slice().unwrap_or_default();
+        let mut phi = vec![0.0; x.nrows() * (self.features + 1)];
+        self.with_shap_tables(|tables| tables.rows(values, self.features, &self.trees, &mut phi));
+        Ok(phi)
+    }
+
+    fn with_shap_tables(&self, explain: impl FnOnce(&shap::ShapTables)) {
         let fingerprint = self.fingerprint();
         let (built, tables) =
             self.shap.0.get_or_init(|| (fingerprint, shap::ShapTables::new(self.init_score, &self.trees)));
         if *built == fingerprint {
-            tables.row(row, &self.trees, &mut phi);
+            explain(tables);
         } else {
             // The trees were changed after the tables were built.
-            shap::ShapTables::new(self.init_score, &self.trees).row(row, &self.trees, &mut phi);
+            explain(&shap::ShapTables::new(self.init_score, &self.trees));
         }
-        phi
     }
 
     fn fingerprint(&self) -> Fingerprint {

@@ -13,6 +13,14 @@
 //! feature and `O(d²/2)` multiplications, with no division, recursion or allocation; the
 //! recursive algorithm ([`Tree::shap`]) costs `O(d²)` with divisions and path copies.
 //! The paths depend only on the model, so they are built once and kept with it.
+//!
+//! A leaf's contributions depend on the row only through which of its `d` path features the
+//! row follows (Fast TreeSHAP v2, Yang 2021): `2^d` patterns. For leaves with `d` up to
+//! [`TABLE_MAX_WIDTH`] (within a per-model budget) every pattern's `d` contributions are computed
+//! once by the same quadrature and kept, so a row then costs per leaf `d` bit tests and `d`
+//! table reads. Rows are explained in blocks held column by column: each step (a node's
+//! comparison, an element's test, a table read) runs down a block of rows in a tight loop, tree
+//! after tree, so a tree's tables stay in cache and the loops need no branches.
 
 use std::ops::Range;
 
@@ -24,6 +32,8 @@ struct Element {
     feature: u32,
     /// The share of training rows (by cover) that the path's splits on this feature keep.
     zero: f64,
+    /// `(1 − zero) / zero`, for the tabled contributions.
+    ratio: f64,
     /// The splits on this feature, as bit tests on the row's directions (see [`Directions`]).
     tests: Range<u32>,
 }
@@ -32,15 +42,30 @@ struct Element {
 #[derive(Debug, Clone, Copy)]
 struct Test {
     word: u32,
-    mask: u64,
-    want: u64,
+    mask: Word,
+    want: Word,
 }
+
+/// Directions are kept 32 nodes to a word (a 31-leaf tree fits one), so the loops over a
+/// block run four rows to a 128-bit vector.
+type Word = u32;
+const WORD_BITS: usize = Word::BITS as usize;
 
 #[derive(Debug, Clone)]
 struct Leaf {
     value: f64,
     elements: Range<u32>,
+    /// Where this leaf's `2^d` values `C(p)` start in [`TreePaths::table`], if tabled (see
+    /// [`TreePaths::tabulate`]).
+    table: Option<u32>,
 }
+
+/// Leaves with more distinct path features than this are integrated per row.
+const TABLE_MAX_WIDTH: usize = 14;
+/// At most this many tabled values per model (8 bytes each: 32 MiB).
+const TABLE_BUDGET: usize = 1 << 22;
+/// Rows explained together in [`ShapTables::rows`], tree by tree.
+const BLOCK: usize = 256;
 
 /// One tree's leaves with their paths.
 #[derive(Debug, Clone, Default)]
@@ -49,6 +74,7 @@ struct TreePaths {
     leaves: Vec<Leaf>,
     elements: Vec<Element>,
     tests: Vec<Test>,
+    table: Vec<f64>,
 }
 
 /// Every tree's paths, the quadrature rules they need and the base value.
@@ -65,13 +91,17 @@ pub(crate) struct ShapTables {
 
 impl ShapTables {
     pub(crate) fn new(init_score: f64, trees: &[Tree]) -> Self {
-        let paths: Vec<TreePaths> = trees.iter().map(TreePaths::new).collect();
+        let mut paths: Vec<TreePaths> = trees.iter().map(TreePaths::new).collect();
         let widest = paths
             .iter()
             .flat_map(|p| p.leaves.iter().map(|l| (l.elements.end - l.elements.start) as usize))
             .max()
             .unwrap_or(0);
-        let gauss = (0..=widest.div_ceil(2)).map(gauss_legendre).collect();
+        let gauss: Vec<_> = (0..=widest.div_ceil(2)).map(gauss_legendre).collect();
+        let mut budget = TABLE_BUDGET;
+        for p in &mut paths {
+            p.tabulate(&gauss, &mut budget);
+        }
         let mut base = init_score;
         for t in trees {
             base += t.expected_value();
@@ -83,14 +113,83 @@ impl ShapTables {
     /// The SHAP values of one row (one per feature, then the base value) into `phi`, which must
     /// have `features + 1` zeros.
     pub(crate) fn row(&self, row: &[f64], trees: &[Tree], phi: &mut [f64]) {
-        let mut directions = vec![0u64; self.most_nodes.div_ceil(64)];
+        let mut directions = vec![0; self.most_nodes.div_ceil(WORD_BITS)];
         let mut scratch = vec![0.0; 4 * self.widest + 1];
         for (tree, paths) in trees.iter().zip(&self.trees) {
-            paths.add(tree, row, phi, &self.gauss, &mut directions, &mut scratch);
+            paths.add_row(tree, row, phi, &self.gauss, &mut directions, &mut scratch);
         }
         if let Some(last) = phi.last_mut() {
             *last = self.base;
         }
+    }
+
+    /// The SHAP values of the rows of `x` (row-major, `width` values per row) into `phi`
+    /// (row-major, `width + 1` per row), block by block.
+    pub(crate) fn rows(&self, x: &[f64], width: usize, trees: &[Tree], phi: &mut [f64]) {
+        let n = phi.len() / (width + 1);
+        let stride = n.clamp(1, BLOCK);
+        let mut block = Block::new(width, stride, self.most_nodes.div_ceil(WORD_BITS), 4 * self.widest + 1);
+        for first in (0..n).step_by(stride) {
+            let rows = stride.min(n - first);
+            block.load(&x[first * width..(first + rows) * width], rows);
+            for (tree, paths) in trees.iter().zip(&self.trees) {
+                paths.add(tree, &mut block, &self.gauss);
+            }
+            for r in 0..rows {
+                let out = &mut phi[(first + r) * (width + 1)..(first + r + 1) * (width + 1)];
+                for (f, o) in out[..width].iter_mut().enumerate() {
+                    *o = block.phi[f * stride + r];
+                }
+                out[width] = self.base;
+            }
+        }
+    }
+}
+
+/// A block of rows held column by column (`stride` apart), with what the walk needs per row.
+struct Block {
+    rows: usize,
+    stride: usize,
+    /// `x[f × stride + r]`: feature `f` of row `r`.
+    x: Vec<f64>,
+    /// `phi[f × stride + r]`: the SHAP value of feature `f` for row `r` so far.
+    phi: Vec<f64>,
+    /// `directions[w × stride + r]`: bit `n % 32` of word `w = n / 32` is set when row `r`
+    /// goes left at node `n` of the current tree.
+    directions: Vec<Word>,
+    /// Which of the current leaf's elements each row follows (bit `j`).
+    bits: Vec<u32>,
+    /// Nonzero when a row misses one of the current element's splits.
+    miss: Vec<Word>,
+    /// `−C(pattern)` of the current leaf per row.
+    unfollowed: Vec<f64>,
+    scratch: Vec<f64>,
+}
+
+impl Block {
+    fn new(width: usize, stride: usize, words: usize, scratch: usize) -> Self {
+        Self {
+            rows: 0,
+            stride,
+            x: vec![0.0; width * stride],
+            phi: vec![0.0; width * stride],
+            directions: vec![0; words * stride],
+            bits: vec![0; stride],
+            miss: vec![0; stride],
+            unfollowed: vec![0.0; stride],
+            scratch: vec![0.0; scratch],
+        }
+    }
+
+    fn load(&mut self, rows: &[f64], count: usize) {
+        self.rows = count;
+        let width = rows.len().checked_div(count).unwrap_or(0);
+        for (r, row) in rows.chunks_exact(width.max(1)).take(count).enumerate() {
+            for (f, v) in row.iter().enumerate() {
+                self.x[f * self.stride + r] = *v;
+            }
+        }
+        self.phi.fill(0.0);
     }
 }
 
@@ -127,7 +226,7 @@ impl TreePaths {
                 let next = if went_left { tree.left[n] } else { tree.right[n] };
                 let cover = if next < 0 { tree.leaf_count[!next as usize] } else { tree.internal_count[next as usize] };
                 zero *= cover / tree.internal_count[n];
-                let (word, bit) = ((n / 64) as u32, 1u64 << (n % 64));
+                let (word, bit) = ((n / WORD_BITS) as u32, 1 << (n % WORD_BITS));
                 let want = if went_left { bit } else { 0 };
                 match self.tests[tests_from as usize..].iter_mut().find(|t| t.word == word) {
                     Some(t) => {
@@ -137,62 +236,218 @@ impl TreePaths {
                     None => self.tests.push(Test { word, mask: bit, want }),
                 }
             }
-            self.elements.push(Element { feature, zero, tests: tests_from..self.tests.len() as u32 });
+            let ratio = (1.0 - zero) / zero;
+            self.elements.push(Element { feature, zero, ratio, tests: tests_from..self.tests.len() as u32 });
         }
         let value = tree.leaf_value[!child as usize];
-        self.leaves.push(Leaf { value, elements: first..self.elements.len() as u32 });
+        self.leaves.push(Leaf { value, elements: first..self.elements.len() as u32, table: None });
     }
 
-    fn add(
+    /// Tables the leaves narrow enough while `budget` (in values) lasts. For a pattern `p` (the
+    /// set of elements the row follows), every element `j` the row does not follow gets the
+    /// same contribution, `−C(p)`, and every element it follows gets `ratio_j × C(p − j)`, with
+    ///
+    /// `C(p) = value × Π_{k∉p} z_k × ∫₀¹ Π_{k∈p} (t + z_k (1 − t)) (1 − t)^(d−1−|p|) dt`
+    ///
+    /// (the integral form of the Shapley weights; [`integrate`] gives the same sums). So a leaf
+    /// needs `2^d` values, not `d × 2^d`; `C` of the full pattern is never read.
+    fn tabulate(&mut self, gauss: &[Vec<(f64, f64)>], budget: &mut usize) {
+        for leaf in &mut self.leaves {
+            let elements = &self.elements[leaf.elements.start as usize..leaf.elements.end as usize];
+            let d = elements.len();
+            let size = 1usize << d.min(TABLE_MAX_WIDTH + 1);
+            if d > TABLE_MAX_WIDTH
+                || size > *budget
+                || self.table.len() + size > u32::MAX as usize
+                || elements.iter().any(|e| !(e.zero > 0.0 && e.ratio.is_finite()))
+            {
+                continue;
+            }
+            *budget -= size;
+            leaf.table = Some(self.table.len() as u32);
+            let rule = &gauss[d.div_ceil(2)];
+            for pattern in 0..size - 1 {
+                let rest = d as i32 - 1 - pattern.count_ones() as i32;
+                let mut c = 0.0;
+                for &(t, w) in rule {
+                    let s = 1.0 - t;
+                    let mut product = w * s.powi(rest);
+                    for (k, e) in elements.iter().enumerate() {
+                        product *= if pattern >> k & 1 == 1 { t + e.zero * s } else { e.zero };
+                    }
+                    c += product;
+                }
+                self.table.push(leaf.value * c);
+            }
+            self.table.push(0.0);
+        }
+    }
+
+    fn add(&self, tree: &Tree, block: &mut Block, gauss: &[Vec<(f64, f64)>]) {
+        if self.internal == 0 {
+            return;
+        }
+        let (rows, stride) = (block.rows, block.stride);
+        block.directions[..self.internal.div_ceil(WORD_BITS) * stride].fill(0);
+        for n in 0..self.internal {
+            let (threshold, default_left) = (tree.threshold[n], tree.default_left[n]);
+            let x = &block.x[tree.feature[n] as usize * stride..][..rows];
+            let word = &mut block.directions[n / WORD_BITS * stride..][..rows];
+            for (d, &v) in word.iter_mut().zip(x) {
+                let left = (v <= threshold) | (default_left & v.is_nan());
+                *d |= Word::from(left) << (n % WORD_BITS);
+            }
+        }
+        for leaf in &self.leaves {
+            let elements = &self.elements[leaf.elements.start as usize..leaf.elements.end as usize];
+            let d = elements.len();
+            let Some(at) = leaf.table else {
+                self.integrate_rows(leaf, elements, block, gauss);
+                continue;
+            };
+            // The pattern (which elements each row follows), then one table read per element.
+            block.bits[..rows].fill(0);
+            for (j, e) in elements.iter().enumerate() {
+                let bits = &mut block.bits[..rows];
+                match &self.tests[e.tests.start as usize..e.tests.end as usize] {
+                    [t] => {
+                        let word = &block.directions[t.word as usize * stride..][..rows];
+                        for (b, w) in bits.iter_mut().zip(word) {
+                            *b |= u32::from((w ^ t.want) & t.mask == 0) << j;
+                        }
+                    }
+                    tests => {
+                        let miss = &mut block.miss[..rows];
+                        miss.fill(0);
+                        for t in tests {
+                            let word = &block.directions[t.word as usize * stride..][..rows];
+                            for (m, w) in miss.iter_mut().zip(word) {
+                                *m |= (w ^ t.want) & t.mask;
+                            }
+                        }
+                        for (b, m) in bits.iter_mut().zip(miss.iter()) {
+                            *b |= u32::from(*m == 0) << j;
+                        }
+                    }
+                }
+            }
+            let table = &self.table[at as usize..][..1 << d];
+            let mask = table.len() - 1;
+            // Every element a row does not follow gets −C(pattern).
+            for (c, &b) in block.unfollowed[..rows].iter_mut().zip(&block.bits[..rows]) {
+                *c = -table[b as usize & mask];
+            }
+            for (j, e) in elements.iter().enumerate() {
+                let (bit, ratio) = (1u32 << j, e.ratio);
+                let phi = &mut block.phi[e.feature as usize * stride..][..rows];
+                for ((p, &b), &c) in phi.iter_mut().zip(&block.bits[..rows]).zip(&block.unfollowed[..rows]) {
+                    // Without a branch (the patterns are unpredictable); exact, as one term is 0.
+                    let follows = f64::from((b >> j) & 1);
+                    *p += follows * ratio * table[(b ^ bit) as usize & mask] + (1.0 - follows) * c;
+                }
+            }
+        }
+    }
+
+    /// [`TreePaths::add`] for one row, without the block: the same sums in the same order.
+    fn add_row(
         &self,
         tree: &Tree,
         row: &[f64],
         phi: &mut [f64],
         gauss: &[Vec<(f64, f64)>],
-        directions: &mut [u64],
+        directions: &mut [Word],
         scratch: &mut [f64],
     ) {
         if self.internal == 0 {
             return;
         }
-        // Bit n: the row goes left at node n.
         directions.fill(0);
         for n in 0..self.internal {
             let v = row[tree.feature[n] as usize];
-            let left = if v.is_nan() { tree.default_left[n] } else { v <= tree.threshold[n] };
-            directions[n / 64] |= u64::from(left) << (n % 64);
+            let left = (v <= tree.threshold[n]) | (tree.default_left[n] & v.is_nan());
+            directions[n / WORD_BITS] |= Word::from(left) << (n % WORD_BITS);
         }
+        let follows = |e: &Element| {
+            self.tests[e.tests.start as usize..e.tests.end as usize]
+                .iter()
+                .all(|t| (directions[t.word as usize] ^ t.want) & t.mask == 0)
+        };
         for leaf in &self.leaves {
             let elements = &self.elements[leaf.elements.start as usize..leaf.elements.end as usize];
             let d = elements.len();
-            let (one, rest) = scratch.split_at_mut(d);
-            let (factor, rest) = rest.split_at_mut(d);
-            let (prefix, rest) = rest.split_at_mut(d + 1);
-            let weight = &mut rest[..d];
+            let Some(at) = leaf.table else {
+                let (one, rest) = scratch.split_at_mut(d);
+                let (out, rest) = rest.split_at_mut(d);
+                for (o, e) in one.iter_mut().zip(elements) {
+                    *o = if follows(e) { 1.0 } else { 0.0 };
+                }
+                integrate(elements, one, leaf.value, gauss, rest, out);
+                for (e, c) in elements.iter().zip(out.iter()) {
+                    phi[e.feature as usize] += c;
+                }
+                continue;
+            };
+            let b = elements.iter().enumerate().fold(0u32, |b, (j, e)| b | u32::from(follows(e)) << j);
+            let table = &self.table[at as usize..][..1 << d];
+            let c = -table[b as usize];
+            for (j, e) in elements.iter().enumerate() {
+                let follows = f64::from((b >> j) & 1);
+                phi[e.feature as usize] += follows * e.ratio * table[(b ^ 1 << j) as usize] + (1.0 - follows) * c;
+            }
+        }
+    }
+
+    /// A leaf too wide to table: its integrals row by row.
+    fn integrate_rows(&self, leaf: &Leaf, elements: &[Element], block: &mut Block, gauss: &[Vec<(f64, f64)>]) {
+        let (rows, stride, d) = (block.rows, block.stride, elements.len());
+        let (one, rest) = block.scratch.split_at_mut(d);
+        let (out, rest) = rest.split_at_mut(d);
+        for r in 0..rows {
             for (o, e) in one.iter_mut().zip(elements) {
                 let follows = self.tests[e.tests.start as usize..e.tests.end as usize]
                     .iter()
-                    .all(|t| (directions[t.word as usize] ^ t.want) & t.mask == 0);
+                    .all(|t| (block.directions[t.word as usize * stride + r] ^ t.want) & t.mask == 0);
                 *o = if follows { 1.0 } else { 0.0 };
             }
-            weight.fill(0.0);
-            prefix[0] = 1.0;
-            for &(t, w) in &gauss[d.div_ceil(2)] {
-                let s = 1.0 - t;
-                for j in 0..d {
-                    factor[j] = elements[j].zero * s + one[j] * t;
-                    prefix[j + 1] = prefix[j] * factor[j];
-                }
-                let mut suffix = w;
-                for j in (0..d).rev() {
-                    weight[j] += prefix[j] * suffix;
-                    suffix *= factor[j];
-                }
-            }
-            for j in 0..d {
-                phi[elements[j].feature as usize] += leaf.value * (one[j] - elements[j].zero) * weight[j];
+            integrate(elements, one, leaf.value, gauss, rest, out);
+            for (e, c) in elements.iter().zip(out.iter()) {
+                block.phi[e.feature as usize * stride + r] += c;
             }
         }
+    }
+}
+
+/// One leaf's contribution to each of its path features, given which of them the row follows
+/// (`one`, 0 or 1 each): `value × (o_j − z_j) × ∫₀¹ Π_{k≠j} (z_k (1 − t) + o_k t) dt`.
+/// `scratch` holds at least `2d + 1` values.
+fn integrate(
+    elements: &[Element],
+    one: &[f64],
+    value: f64,
+    gauss: &[Vec<(f64, f64)>],
+    scratch: &mut [f64],
+    out: &mut [f64],
+) {
+    let d = elements.len();
+    let (factor, rest) = scratch.split_at_mut(d);
+    let prefix = &mut rest[..d + 1];
+    out.fill(0.0);
+    prefix[0] = 1.0;
+    for &(t, w) in &gauss[d.div_ceil(2)] {
+        let s = 1.0 - t;
+        for j in 0..d {
+            factor[j] = elements[j].zero * s + one[j] * t;
+            prefix[j + 1] = prefix[j] * factor[j];
+        }
+        let mut suffix = w;
+        for j in (0..d).rev() {
+            out[j] += prefix[j] * suffix;
+            suffix *= factor[j];
+        }
+    }
+    for j in 0..d {
+        out[j] *= value * (one[j] - elements[j].zero);
     }
 }
 
