@@ -8,6 +8,7 @@ mod dashboard;
 mod engine;
 mod error;
 mod fairness;
+mod gallery;
 mod mastery;
 mod risk;
 
@@ -28,6 +29,7 @@ pub use dashboard::{
 };
 pub use engine::{Engine, HostStore, IngestOutcome, MasteryView};
 pub use error::MasteryError;
+pub use gallery::{badge_gallery, BadgeStatus, GalleryItem};
 pub use mastery::{
     bkt_crossvalidate, calculate, class_summary, frontier, proficiency_scale, rating_for, roll_up, BktModel,
     BktOptions, BktPrediction, BktResponse, CalculationMethod, CompetencySummary, Evaluation, KnowledgeState,

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::ledger::CredentialLedger;
+use super::ledger::{Award, CredentialLedger};
 use super::ob3::Achievement;
 use super::rules::LearnerFacts;
 use crate::access::AccessContext;
@@ -66,8 +66,19 @@ pub fn badge_gallery(
     framework: Option<&Framework>,
 ) -> Result<Vec<GalleryItem>> {
     let visible = ledger.awards_for(ctx, ctx.tenant(), &query.learner, query.course.as_ref())?;
-    let now = query.now;
-    Ok(achievements
+    Ok(gallery_from_awards(&visible, query.now, facts, achievements, framework))
+}
+
+/// The gallery from awards a host already holds (one learner's, already filtered by its access
+/// policy): the same tiles as [`badge_gallery`], for bindings and pages without a ledger.
+pub fn gallery_from_awards(
+    visible: &[&Award],
+    now: Instant,
+    facts: &LearnerFacts,
+    achievements: &[Achievement],
+    framework: Option<&Framework>,
+) -> Vec<GalleryItem> {
+    achievements
         .iter()
         .map(|a| {
             let award = visible.iter().copied().find(|w| w.achievement == a.id && w.version == a.version);
@@ -94,7 +105,7 @@ pub fn badge_gallery(
                 revocation_reason: award.and_then(|w| w.revoked.clone()),
             }
         })
-        .collect())
+        .collect()
 }
 
 /// A credential whose `validUntil` follows mastery decay: it lasts while the decayed score stays

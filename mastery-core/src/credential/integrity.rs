@@ -14,6 +14,7 @@ use crate::error::{MasteryError, Result};
 use crate::time::Instant;
 
 /// The JSON-LD contexts an OB 3.0 credential may name, bundled (see `contexts/README.md`).
+#[cfg(not(feature = "without-jsonld"))]
 const CONTEXTS: &[(&str, &str)] = &[
     // The W3C Recommendation's context: with `@vocab`, so every term is signed (contexts/README.md).
     ("https://www.w3.org/ns/credentials/v2", include_str!("contexts/credentials-v2.jsonld")),
@@ -33,12 +34,25 @@ pub const CRYPTOSUITE: &str = "eddsa-rdfc-2022";
 
 /// The RDFC-1.0 canonical N-Quads of a JSON-LD document. A context that is not bundled is an
 /// error (no network access), as is any JSON-LD the processor refuses.
+#[cfg(not(feature = "without-jsonld"))]
 pub fn canonicalize(document: &Value) -> Result<String> {
     let quads: Vec<oxrdf_canon::Quad> = to_quads(document)?.into_iter().map(to_canon_quad).collect();
     rdf_canon::canonicalize_quads(&quads).map_err(|e| MasteryError::parse("RDF canonicalisation", e))
 }
 
+/// Without JSON-LD (feature `without-jsonld`), Data Integrity proofs cannot be made or checked.
+#[cfg(feature = "without-jsonld")]
+pub fn canonicalize(_document: &Value) -> Result<String> {
+    Err(MasteryError::parse("JSON-LD", "this build leaves out JSON-LD (feature without-jsonld); use VC-JWTs"))
+}
+
+#[cfg(feature = "without-jsonld")]
+pub(crate) fn to_quads(_document: &Value) -> Result<Vec<oxrdf::Quad>> {
+    Err(MasteryError::parse("JSON-LD", "this build leaves out JSON-LD (feature without-jsonld); use VC-JWTs"))
+}
+
 /// The RDF quads of a JSON-LD document, expanded with the bundled contexts only.
+#[cfg(not(feature = "without-jsonld"))]
 pub(crate) fn to_quads(document: &Value) -> Result<Vec<oxrdf::Quad>> {
     let text = serde_json::to_vec(document).map_err(|e| MasteryError::parse("JSON-LD", e))?;
     let parser = oxjsonld::JsonLdParser::new().for_slice(&text).with_load_document_callback(|url, _| {
@@ -52,6 +66,7 @@ pub(crate) fn to_quads(document: &Value) -> Result<Vec<oxrdf::Quad>> {
 }
 
 /// oxjsonld speaks oxrdf 0.3, rdf-canon oxrdf 0.2: the same terms, rebuilt.
+#[cfg(not(feature = "without-jsonld"))]
 fn to_canon_quad(q: oxrdf::Quad) -> oxrdf_canon::Quad {
     use oxrdf_canon as c;
     let named = |n: oxrdf::NamedNode| c::NamedNode::new_unchecked(n.into_string());

@@ -18,7 +18,7 @@ mod status;
 
 pub use baking::{bake_png, bake_svg, unbake_png, unbake_svg, BadgeVersion};
 pub use certificate::{certificate_pdf, certificate_svg, Certificate, CertificateTemplate};
-pub use gallery::{badge_gallery, expire_with_decay, BadgeStatus, GalleryItem, GalleryQuery};
+pub use gallery::{badge_gallery, expire_with_decay, gallery_from_awards, BadgeStatus, GalleryItem, GalleryQuery};
 pub use integrity::{
     canonicalize, did_web_document, did_web_url, keys_from_document, sign_data_integrity, CRYPTOSUITE,
 };

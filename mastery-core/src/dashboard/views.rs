@@ -181,6 +181,16 @@ pub struct HeatmapCell {
     pub color: String,
     /// The value in words (`90%`, `no evidence`); renderers prefix the row and column labels.
     pub text: String,
+    /// The evidence behind the value (the last that moved it), when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evidence: Option<String>,
+}
+
+/// One entry of a chart's colour key.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LegendEntry {
+    pub color: String,
+    pub label: String,
 }
 
 /// Rows × columns of cells.
@@ -191,6 +201,34 @@ pub struct Heatmap {
     pub columns: Vec<Label>,
     /// `cells[row][column]`.
     pub cells: Vec<Vec<HeatmapCell>>,
+    /// The colour key, lowest first.
+    #[serde(default)]
+    pub legend: Vec<LegendEntry>,
+    /// Row or column id → its full text (a competency's statement), shown in tooltips.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub full_labels: BTreeMap<String, String>,
+}
+
+impl Heatmap {
+    /// Adds each competency's full statement (with its code) as the tooltip of its row or column.
+    #[must_use]
+    pub fn with_statements(mut self, framework: &Framework) -> Self {
+        for label in self.rows.iter().chain(&self.columns) {
+            if framework.item(&label.id).is_some() {
+                self.full_labels.insert(label.id.clone(), label_of(framework, &label.id));
+            }
+        }
+        self
+    }
+}
+
+/// The scale's ratings as a colour key (lowest first), after a "no evidence" swatch.
+fn scale_legend(scale: &ProficiencyScale) -> Vec<LegendEntry> {
+    let mut legend = vec![LegendEntry { color: EMPTY.into(), label: "not assessed".into() }];
+    legend.extend(
+        scale.ratings.iter().rev().map(|r| LegendEntry { color: r.color.clone(), label: r.description.clone() }),
+    );
+    legend
 }
 
 const EMPTY: &str = "#eeeeee";
@@ -198,7 +236,7 @@ const EMPTY: &str = "#eeeeee";
 fn cell(value: Option<f64>, scale: &ProficiencyScale, text: String) -> HeatmapCell {
     let top = scale.ratings.first().map_or(1.0, |r| r.points);
     let color = value.map_or(EMPTY.to_owned(), |v| scale.rating_for(v * top).color.clone());
-    HeatmapCell { value, color, text }
+    HeatmapCell { value, color, text, evidence: None }
 }
 
 /// Learners × competencies for a class: `values[learner][competency]` on 0..1, restricted to
@@ -221,7 +259,14 @@ pub fn class_heatmap(
                 .collect()
         })
         .collect();
-    Heatmap { title: "Class mastery by competency".into(), rows, columns: competencies.to_vec(), cells }
+    Heatmap {
+        title: "Class mastery by competency".into(),
+        rows,
+        columns: competencies.to_vec(),
+        cells,
+        legend: scale_legend(scale),
+        full_labels: BTreeMap::new(),
+    }
 }
 
 /// A window of time for views; either end may be open.
@@ -261,18 +306,26 @@ pub fn competency_weeks_heatmap(
         .iter()
         .map(|s| {
             // The last point of each week, in one pass (a later point overwrites an earlier one).
-            let last: BTreeMap<NaiveDate, f64> =
-                s.points.iter().map(|p| (monday(p.at.date_naive()), p.value)).collect();
+            let last: BTreeMap<NaiveDate, &ProgressPoint> =
+                s.points.iter().map(|p| (monday(p.at.date_naive()), p)).collect();
             weeks
                 .iter()
                 .map(|w| {
-                    let v = last.get(w).copied();
-                    cell(v, scale, percent(v))
+                    let p = last.get(w);
+                    let v = p.map(|p| p.value);
+                    HeatmapCell { evidence: p.map(|p| p.evidence.clone()), ..cell(v, scale, percent(v)) }
                 })
                 .collect()
         })
         .collect();
-    Heatmap { title: "Mastery by week".into(), rows, columns, cells }
+    Heatmap {
+        title: "Mastery by week".into(),
+        rows,
+        columns,
+        cells,
+        legend: scale_legend(scale),
+        full_labels: BTreeMap::new(),
+    }
 }
 
 /// The Monday of `d`'s week (`d` itself at the very start of the calendar, where there is none).
@@ -297,7 +350,7 @@ pub fn activity_calendar(report: &StreakReport, window_days: Option<(NaiveDate, 
         .map(|week| {
             week.iter()
                 .map(|d| match d {
-                    None => HeatmapCell { value: None, color: EMPTY.into(), text: "no data".into() },
+                    None => HeatmapCell { value: None, color: EMPTY.into(), text: "no data".into(), evidence: None },
                     Some(d) => {
                         let v = f64::from(d.events) / f64::from(max);
                         let color = if d.events == 0 {
@@ -308,14 +361,35 @@ pub fn activity_calendar(report: &StreakReport, window_days: Option<(NaiveDate, 
                         HeatmapCell {
                             value: Some(v),
                             color,
-                            text: format!("{}: {} activities ({:?})", d.date, d.events, d.state),
+                            text: format!("{}: {} activities ({})", d.date, d.events, day_word(d.state)),
+                            evidence: None,
                         }
                     }
                 })
                 .collect()
         })
         .collect();
-    Heatmap { title: "Activity calendar".into(), rows, columns, cells }
+    let mut legend = vec![LegendEntry { color: EMPTY.into(), label: "none".into() }];
+    for (i, color) in super::svg::SEQUENTIAL.iter().enumerate() {
+        let (lo, hi) = (i as f64 * f64::from(max) / 4.0, (i + 1) as f64 * f64::from(max) / 4.0);
+        legend.push(LegendEntry {
+            color: (*color).into(),
+            label: format!("{}–{}", lo.floor() as u32 + 1, hi.ceil() as u32),
+        });
+    }
+    Heatmap { title: "Activity calendar".into(), rows, columns, cells, legend, full_labels: BTreeMap::new() }
+}
+
+fn day_word(state: DayState) -> &'static str {
+    match state {
+        DayState::Met => "goal met",
+        DayState::Frozen => "freeze used",
+        DayState::Repaired => "repaired",
+        DayState::Rest => "rest day",
+        DayState::Missed => "missed",
+        DayState::PendingToday => "today, pending",
+        DayState::NotLived => "skipped by a time-zone change",
+    }
 }
 
 /// One point of a trajectory: the value after a piece of evidence.
