@@ -279,6 +279,21 @@ fn run(op: &str, input: &Value) -> Result<Value, MasteryError> {
                 input["row"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap_or(f64::NAN)).collect();
             to_json(model.explain(&row, input["top"].as_u64().unwrap() as usize)?)
         }
+        "risk_explain_many" => {
+            use mastery_core::risk::RiskModel as _;
+            let model = mastery_core::risk::RiskModelFile::from_json(
+                &fs::read_to_string(root().join(input["model"].as_str().unwrap())).unwrap(),
+            )?;
+            let rows: Vec<Vec<f64>> = input["rows"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| r.as_array().unwrap().iter().map(|v| v.as_f64().unwrap_or(f64::NAN)).collect())
+                .collect();
+            let flat = rows.concat();
+            let x = ndarray::ArrayView2::from_shape((rows.len(), flat.len() / rows.len().max(1)), &flat).unwrap();
+            to_json(model.explain_many(x, input["top"].as_u64().unwrap() as usize)?)
+        }
         "risk_band" => {
             let bands = input.get("bands").map(from);
             to_json(mastery_core::risk::risk_band(input["score"].as_f64().unwrap(), input["previous"].as_str(), bands)?)

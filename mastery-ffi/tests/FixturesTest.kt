@@ -151,6 +151,11 @@ fun run(fixtures: File, op: String, input: JsonObject): JsonElement = when (op) 
         val row = input.getAsJsonArray("row").map { if (it.isJsonNull) Double.NaN else it.asDouble }
         plain(model.explain(row, input.get("top").asInt.toUInt()))
     }
+    "risk_explain_many" -> {
+        val model = RiskModel.fromJson(File(fixtures, input.get("model").asString).readText())
+        val rows = input.getAsJsonArray("rows").map { r -> r.asJsonArray.map { if (it.isJsonNull) Double.NaN else it.asDouble } }
+        plain(model.explainMany(rows, input.get("top").asInt.toUInt()))
+    }
     "risk_band" -> {
         val bands = input.getAsJsonArray("bands")?.map { b ->
             val o = b.asJsonObject

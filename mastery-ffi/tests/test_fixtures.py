@@ -145,6 +145,13 @@ def run(op, inp):
         model = m.RiskModel.from_json((FIXTURES / inp["model"]).read_text())
         e = model.explain([math.nan if v is None else v for v in inp["row"]], inp["top"])
         return {"score": e.score, "margin": e.margin, "base": e.base, "reasons": plain(e.reasons)}
+    if op == "risk_explain_many":
+        model = m.RiskModel.from_json((FIXTURES / inp["model"]).read_text())
+        rows = [[math.nan if v is None else v for v in row] for row in inp["rows"]]
+        return [
+            {"score": e.score, "margin": e.margin, "base": e.base, "reasons": plain(e.reasons)}
+            for e in model.explain_many(rows, inp["top"])
+        ]
     if op == "risk_band":
         bands = [m.RiskBand(name=b["name"], enter=b["enter"], exit=b["exit"]) for b in inp.get("bands", [])]
         return m.risk_band(inp["score"], inp["previous"], bands)

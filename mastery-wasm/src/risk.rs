@@ -55,13 +55,20 @@ impl RiskModel {
     ) -> Result<Vec<f64>, JsValue> {
         use core::risk::RiskModel as _;
         let rows = numbers(&rows, "rows", true)?;
-        let width = self.inner.features.len();
-        if width == 0 || !rows.len().is_multiple_of(width) {
-            return Err(invalid("rows", format!("expected a multiple of {width} values")));
-        }
-        let x = ndarray::ArrayView2::from_shape((rows.len() / width, width), &rows)
-            .map_err(|e| invalid("rows", e.to_string()))?;
-        self.inner.predict_proba(x).map_err(err)
+        self.inner.predict_proba(self.table(&rows)?).map_err(err)
+    }
+
+    /// Every row's score and its `top` reasons (rows flat and row-major, as for
+    /// `predictProba`), computed together: many times faster than `explain` row by row.
+    #[wasm_bindgen(js_name = explainMany, unchecked_return_type = "RiskExplanation[]")]
+    pub fn explain_many(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "Float64Array | number[]")] rows: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "number")] top: JsValue,
+    ) -> Result<JsValue, JsValue> {
+        use core::risk::RiskModel as _;
+        let rows = numbers(&rows, "rows", true)?;
+        to_js(&self.inner.explain_many(self.table(&rows)?, count(&top, "top")?).map_err(err)?)
     }
 
     /// One row's score and its `top` reasons in words.
@@ -74,6 +81,17 @@ impl RiskModel {
         use core::risk::RiskModel as _;
         let row = numbers(&row, "row", true)?;
         to_js(&self.inner.explain(&row, count(&top, "top")?).map_err(err)?)
+    }
+}
+
+impl RiskModel {
+    /// Flat row-major values as a table of the model's width.
+    fn table<'a>(&self, rows: &'a [f64]) -> Result<ndarray::ArrayView2<'a, f64>, JsValue> {
+        let width = self.inner.features.len();
+        if width == 0 || !rows.len().is_multiple_of(width) {
+            return Err(invalid("rows", format!("expected a multiple of {width} values")));
+        }
+        ndarray::ArrayView2::from_shape((rows.len() / width, width), rows).map_err(|e| invalid("rows", e.to_string()))
     }
 }
 

@@ -79,6 +79,10 @@ function run(op, input) {
       const model = m.RiskModel.fromJson(readFileSync(join(FIXTURES, input.model), "utf8"));
       return model.explain(Float64Array.from(input.row.map((v) => v ?? NaN)), input.top);
     }
+    case "risk_explain_many": {
+      const model = m.RiskModel.fromJson(readFileSync(join(FIXTURES, input.model), "utf8"));
+      return model.explainMany(Float64Array.from(input.rows.flat().map((v) => v ?? NaN)), input.top);
+    }
     case "risk_band": return m.riskBand(input.score, input.previous ?? null, input.bands ?? null) ?? null;
     case "fairness_report":
       return m.fairnessReport(Float64Array.from(input.scores), Float64Array.from(input.labels), input.groups, input.threshold);
