@@ -13,7 +13,7 @@ use pyo3_arrow::PyTable;
 
 use crate::arrow::{self, batches, BktColumns, Features};
 use crate::convert::{count, data, from_python, to_python};
-use crate::error::{guard, invalid, IntoPyResult};
+use crate::error::{column_error, guard, invalid};
 use crate::progress;
 use crate::risk::NativeRiskModel;
 use crate::NativeBktModel;
@@ -46,7 +46,7 @@ pub fn bkt_fit_arrow(
         let options: core::mastery::BktOptions = from_python(options)?;
         let callback = progress::callback(progress)?;
         let batches = batches(data, "data")?;
-        let table = py.detach(|| arrow::response_table(&batches, &columns)).py_err(py)?;
+        let table = py.detach(|| arrow::response_table(&batches, &columns)).map_err(|e| column_error(py, e))?;
         drop(batches);
         let inner =
             progress::run(py, callback.as_ref(), |on| core::mastery::BktModel::fit_table_with(&table, &options, on))?;
@@ -71,7 +71,7 @@ pub fn bkt_crossvalidate_arrow<'py>(
         let folds = count(folds, "folds")?;
         let callback = progress::callback(progress)?;
         let batches = batches(data, "data")?;
-        let table = py.detach(|| arrow::response_table(&batches, &columns)).py_err(py)?;
+        let table = py.detach(|| arrow::response_table(&batches, &columns)).map_err(|e| column_error(py, e))?;
         drop(batches);
         let result = progress::run(py, callback.as_ref(), |on| {
             core::mastery::BktModel::crossvalidate_table_with(&table, &options, folds, on)
@@ -95,7 +95,7 @@ pub fn bkt_predict_arrow(py: Python<'_>, model: &Arg<'_>, data: &Arg<'_>, column
                 let predictions = model.predict_table(&table)?;
                 Ok(predictions.iter().map(|p| (p.correct, p.state)).unzip())
             })
-            .py_err(py)?;
+            .map_err(|e| column_error(py, e))?;
         arrow::float_table(vec![("correct_predictions", c), ("state_predictions", s)])
     })
 }
@@ -117,7 +117,7 @@ pub fn arrow_matrix<'py>(
                 let f = Features::read(&batches, names)?;
                 Ok((f.matrix()?, f.names))
             })
-            .py_err(py)?;
+            .map_err(|e| column_error(py, e))?;
         Ok((matrix.into_pyarray(py), names))
     })
 }
@@ -133,15 +133,19 @@ fn risk_model<'a>(model: &'a Bound<'_, PyAny>) -> PyResult<&'a core::risk::RiskM
 /// Rows are scored in blocks, so memory beyond the input is the output and one block.
 /// With `numpy=True` the scores come back as a numpy array instead (no copy either way).
 #[pyfunction]
-#[pyo3(signature = (model, data, names=None, numpy=false))]
+#[pyo3(signature = (model, data, names=None, numpy=None))]
 pub fn risk_predict_arrow<'py>(
     py: Python<'py>,
     model: &Arg<'py>,
     data: &Arg<'py>,
     names: Option<&Arg<'py>>,
-    numpy: bool,
+    numpy: Option<&Arg<'py>>,
 ) -> PyResult<Arg<'py>> {
     guard(py, || {
+        let numpy = match numpy {
+            Some(n) if !n.is_none() => crate::convert::flag(n, "numpy")?,
+            _ => false,
+        };
         let model = risk_model(model)?;
         let names = self::names(names, "names")?;
         let batches = batches(data, "data")?;
@@ -155,7 +159,7 @@ pub fn risk_predict_arrow<'py>(
                 })?;
                 Ok(out)
             })
-            .py_err(py)?;
+            .map_err(|e| column_error(py, e))?;
         if numpy {
             return Ok(scores.into_pyarray(py).into_any());
         }
@@ -197,7 +201,7 @@ pub fn risk_explain_arrow(
                 })?;
                 Ok(out)
             })
-            .py_err(py)?;
+            .map_err(|e| column_error(py, e))?;
         let column = |f: &dyn Fn(&core::risk::Explanation) -> f64| -> ArrayRef {
             Arc::new(explained.iter().map(f).collect::<Float64Array>())
         };

@@ -40,6 +40,8 @@ from ._mastery import (
 )
 from ._mastery import population_stability_index, risk_band, risk_metrics, synthetic_risk_data
 from .bkt import BKTModel
+from . import tables
+from .tables import ArrowTable, PrintProgress, TqdmProgress
 from .risk import NativeRiskModel, RiskClassifier
 from .fairness import fairness_frame, fairness_report
 from .store import DictStore, MasteryStore
@@ -57,6 +59,9 @@ __all__ = [
     "evidence_frame",
     "BKTModel",
     "RiskClassifier",
+    "ArrowTable",
+    "TqdmProgress",
+    "PrintProgress",
     "fairness_report",
     "fairness_frame",
     "NativeRiskModel",

@@ -67,6 +67,10 @@ class ArrowTable:
     __slots__ = ("_native",)
 
     def __init__(self, native: Any) -> None:
+        if not isinstance(native, _mastery.Table):
+            error = _mastery.MasteryError("invalid native: must be a table made by mastery (use ArrowTable.from_arrow)")
+            error.code, error.field = "invalid_input", "native"
+            raise error
         self._native = native
 
     @classmethod
@@ -77,7 +81,13 @@ class ArrowTable:
         >>> ArrowTable.from_arrow(pa.table({"x": [1, 2]})).num_rows
         2
         """
-        return cls(_mastery.Table.from_arrow(data))
+        try:
+            native = _mastery.Table.from_arrow(data)
+        except Exception:
+            error = _mastery.MasteryError("invalid data: must have the Arrow PyCapsule interface")
+            error.code, error.field = "invalid_input", "data"
+            raise error from None
+        return cls(native)
 
     def __arrow_c_stream__(self, requested_schema: Optional[object] = None) -> object:
         """The Arrow C stream capsule (the PyCapsule interface)."""
