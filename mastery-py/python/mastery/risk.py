@@ -33,7 +33,7 @@ try:  # With scikit-learn installed, RiskClassifier is a real sklearn estimator 
 except ImportError:  # pragma: no cover - sklearn is optional
     _sk_validate_data = None
 
-    class NotFittedError(ValueError, AttributeError):
+    class NotFittedError(ValueError, AttributeError):  # type: ignore[no-redef]
         """The estimator is used before ``fit`` (scikit-learn's exception when it is installed)."""
 
     def check_is_fitted(estimator, attributes=None):
@@ -64,7 +64,7 @@ except ImportError:  # pragma: no cover - sklearn is optional
 
         def score(self, X, y) -> float:
             """Accuracy, as scikit-learn classifiers score."""
-            return float(np.mean(self.predict(X) == np.asarray(y).ravel()))
+            return float(np.mean(self.predict(X) == np.asarray(y).ravel()))  # type: ignore[attr-defined]
 
     _BASES = (_ParamsBase,)
 
