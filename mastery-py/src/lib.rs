@@ -11,6 +11,7 @@ mod convert;
 mod engine;
 mod error;
 mod fairness;
+mod pipelines;
 mod progress;
 mod risk;
 mod tables;
@@ -832,6 +833,8 @@ fn _mastery(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(tables::arrow_matrix, m)?)?;
     m.add_function(wrap_pyfunction!(tables::risk_predict_arrow, m)?)?;
     m.add_function(wrap_pyfunction!(tables::risk_explain_arrow, m)?)?;
+    m.add_function(wrap_pyfunction!(pipelines::risk_features, m)?)?;
+    m.add_function(wrap_pyfunction!(pipelines::oulad_risk_table, m)?)?;
     m.add_function(wrap_pyfunction!(class_summary, m)?)?;
     Ok(())
 }

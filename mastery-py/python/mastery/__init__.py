@@ -42,6 +42,7 @@ from ._mastery import population_stability_index, risk_band, risk_metrics, synth
 from .bkt import BKTModel
 from . import tables
 from .tables import ArrowTable, PrintProgress, TqdmProgress
+from .pipelines import RiskDataset, load_oulad, risk_features
 from .risk import NativeRiskModel, RiskClassifier
 from .fairness import fairness_frame, fairness_report
 from .store import DictStore, MasteryStore
@@ -62,6 +63,9 @@ __all__ = [
     "ArrowTable",
     "TqdmProgress",
     "PrintProgress",
+    "risk_features",
+    "load_oulad",
+    "RiskDataset",
     "fairness_report",
     "fairness_frame",
     "NativeRiskModel",

@@ -158,6 +158,19 @@ def _jsonable(value):
     return value
 
 
+def _check_binary_target(y: np.ndarray) -> None:
+    """scikit-learn's messages for a target this binary model cannot learn."""
+    try:
+        from sklearn.utils.multiclass import type_of_target
+    except ImportError:  # pragma: no cover - without scikit-learn: the class count check below
+        return
+    kind = type_of_target(y, input_name="y")
+    if kind in ("continuous", "continuous-multioutput", "multilabel-indicator", "multiclass-multioutput"):
+        raise ValueError(f"Unknown label type: {kind}. RiskClassifier needs two classes in y")
+    if kind == "multiclass":
+        raise ValueError("Only binary classification is supported. The type of the target is multiclass.")
+
+
 class _ArrowInput:
     """An Arrow table to read natively, with the columns to read in order."""
 
@@ -337,11 +350,14 @@ class RiskClassifier(*_BASES):  # type: ignore[misc]
         >>> RiskClassifier(n_estimators=5).fit(x, y).predict_proba(x[:2]).shape
         (2, 2)
         """
+        if y is None:
+            raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y is None")
         x, raw = self._validate(X, reset=True, y=y, feature_names=feature_names)
         x = np.asarray(x, dtype=np.float64)
+        _check_binary_target(raw)
         self.classes_ = np.unique(raw)
         if len(self.classes_) != 2:
-            raise ValueError("RiskClassifier needs exactly two classes in y")
+            raise ValueError(f"RiskClassifier needs exactly two classes in y; got {len(self.classes_)} class")
         labels = (raw == self.classes_[1]).astype(np.float64)
         if hasattr(self, "feature_names_in_"):
             names = [str(n) for n in self.feature_names_in_]
