@@ -169,6 +169,8 @@ def ingest(df: "DataFrame", column: str = "statement", *, kind: str = "xapi",
                                 "evidence": json.dumps(ev, sort_keys=True), "source_row": i})
                 for r in report["rejected"]:
                     out.append({"rejected_code": r.get("code"), "rejected_field": r.get("field"), "source_row": i})
-            yield pd.DataFrame(out, columns=[c.split()[0] for c in EVIDENCE_SCHEMA.split(", ")])
+            names = [c.split()[0] for c in EVIDENCE_SCHEMA.split(", ")]
+            # Every key present (None where absent), so array and string columns hold None, not NaN.
+            yield pd.DataFrame([[row.get(n) for n in names] for row in out], columns=names, dtype=object)
 
     return df.select(column).mapInPandas(rows, EVIDENCE_SCHEMA)
