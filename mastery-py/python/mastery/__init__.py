@@ -171,6 +171,9 @@ class Svg(str):
     def _repr_svg_(self) -> str:
         return str(self)
 
+    def _repr_html_(self) -> str:
+        return str(self)
+
 
 def render(kind: str, view: Mapping[str, Any]) -> Svg:
     """Accessible SVG for a view model: ``kind`` is ring_chart, streak_tracker, heatmap or progress."""

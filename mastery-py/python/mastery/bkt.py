@@ -272,6 +272,29 @@ class BKTModel:
         model._native = _mastery.NativeBktModel.from_json(text)
         return model
 
+    def __repr__(self) -> str:
+        fitted = f"{len(self._native.skills())} skills" if self._native is not None else "not fitted"
+        return f"{type(self).__name__}(seed={self.seed}, num_fits={self.num_fits}; {fitted})"
+
+    def _repr_html_(self) -> str:
+        """A notebook table: one row per skill with its fitted parameters.
+
+        >>> "<table" in BKTModel()._repr_html_()
+        True
+        """
+        import html
+
+        if self._native is None:
+            return f"<table><caption>{html.escape(repr(self))}</caption></table>"
+        head = "<tr><th>skill</th><th>prior</th><th>learn</th><th>guess</th><th>slip</th><th>forget</th><th>log-likelihood</th></tr>"
+        rows = []
+        for skill, m in list(self._native.skills().items())[:50]:
+            p = m["params"]
+            cells = [p["prior"], p["learns"][0], p["guesses"][0], p["slips"][0], p["forgets"][0]]
+            rows.append(f"<tr><td>{html.escape(skill)}</td>" + "".join(f"<td>{v:.4f}</td>" for v in cells)
+                        + f"<td>{m.get('log_likelihood', float('nan')):.1f}</td></tr>")
+        return f"<table><caption>{html.escape(repr(self))}</caption>{head}{''.join(rows)}</table>"
+
     def __getstate__(self):
         state = dict(self.__dict__)
         state["_native"] = self._native.to_json() if self._native is not None else None
