@@ -1,4 +1,5 @@
 //! Progress callbacks and cancellation of BKT EM, cross-validation and booster rounds.
+#![allow(clippy::unwrap_used)]
 
 use std::ops::ControlFlow;
 use std::sync::Mutex;

@@ -236,7 +236,10 @@ impl Features {
             let mut cols = Vec::with_capacity(names.len());
             for n in &names {
                 let a = column(batch, n)?;
-                if !(a.data_type().is_numeric() || *a.data_type() == DataType::Boolean || *a.data_type() == DataType::Null) {
+                if !(a.data_type().is_numeric()
+                    || *a.data_type() == DataType::Boolean
+                    || *a.data_type() == DataType::Null)
+                {
                     return Err(bad(n, format!("must be numeric (it is {})", a.data_type())));
                 }
                 cols.push(cast(a, &DataType::Float64, n)?.as_primitive::<Float64Type>().clone());
@@ -290,7 +293,8 @@ impl Features {
             out.extend(v.iter().copied());
             Ok(())
         })?;
-        numpy::ndarray::Array2::from_shape_vec((self.rows, k), out).map_err(|e| core::MasteryError::Internal { reason: e.to_string() })
+        numpy::ndarray::Array2::from_shape_vec((self.rows, k), out)
+            .map_err(|e| core::MasteryError::Internal { reason: e.to_string() })
     }
 }
 

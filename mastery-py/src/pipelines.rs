@@ -128,8 +128,11 @@ pub fn risk_features(
                 }
                 for batch in mastery.iter().flatten() {
                     let (who, competency) = (strings(batch, learner)?, strings(batch, "competency")?);
-                    let (day, p, mastered) =
-                        (floats(batch, "day", true)?, floats(batch, "p_known", true)?, floats(batch, "mastered", false)?);
+                    let (day, p, mastered) = (
+                        floats(batch, "day", true)?,
+                        floats(batch, "p_known", true)?,
+                        floats(batch, "mastered", false)?,
+                    );
                     for i in 0..batch.num_rows() {
                         let o = MasteryObservation {
                             day: required(day[i], "day")?,
@@ -214,7 +217,8 @@ pub fn oulad_risk_table(
                 )
             })
             .map_err(|e| crate::error::to_py(py, e))?;
-        let mut fields = vec![Field::new("id", DataType::Utf8, false), Field::new("presentation", DataType::Utf8, false)];
+        let mut fields =
+            vec![Field::new("id", DataType::Utf8, false), Field::new("presentation", DataType::Utf8, false)];
         let mut arrays: Vec<ArrayRef> =
             vec![Arc::new(StringArray::from(t.ids.clone())), Arc::new(StringArray::from(t.presentations.clone()))];
         for (j, spec) in t.features.iter().enumerate() {

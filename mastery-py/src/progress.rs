@@ -10,8 +10,8 @@ use std::sync::mpsc;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use mastery_core as core;
 use core::progress::{OnProgress, Progress};
+use mastery_core as core;
 use pyo3::prelude::*;
 
 use crate::error::{internal, invalid, IntoPyResult};
