@@ -160,3 +160,11 @@ def test_pandas_numpy_frames_are_read_in_place(risk):
     checked = clf._validate(df, reset=False)
     assert np.shares_memory(np.asarray(checked), df.to_numpy())
     assert np.array_equal(clf.predict_proba(df), clf.predict_proba(np.ascontiguousarray(x)))
+
+
+def test_an_arrow_backed_pandas_frame_with_an_index_is_read_by_column_name(risk):
+    x, y, names = risk
+    frame = pd.DataFrame(x, columns=names).convert_dtypes(dtype_backend="pyarrow").iloc[100:]  # index 100..
+    clf = mastery.RiskClassifier(n_estimators=5, n_jobs=1).fit(frame, y[100:])
+    assert clf.n_features_in_ == len(names)
+    assert np.array_equal(clf.predict_proba(frame), clf.predict_proba(x[100:]))

@@ -310,7 +310,8 @@ class RiskClassifier(*_BASES):  # type: ignore[misc]
         the columns seen at fit, by name, as one float64 matrix (nulls become NaN)."""
         names = _arrow_names(X)
         if reset:
-            x, names = _mastery.arrow_matrix(X)
+            # By name: a pandas frame's stream may carry its index as an extra column.
+            x, names = _mastery.arrow_matrix(X, names)
             self.n_features_in_ = x.shape[1]
             self.feature_names_in_ = np.asarray(names, dtype=object)
             if y is None:
@@ -334,7 +335,7 @@ class RiskClassifier(*_BASES):  # type: ignore[misc]
         elif len(names) != self.n_features_in_:
             raise ValueError(f"X has {len(names)} features, but {type(self).__name__} is expecting "
                              f"{self.n_features_in_} features as input.")
-        return _ArrowInput(X, want)
+        return _ArrowInput(X, want if want is not None else names)
 
     def fit(self, X, y, eval_set=None, feature_names: Optional[Sequence[str]] = None,
             progress: Optional[ProgressCallback] = None) -> "RiskClassifier":

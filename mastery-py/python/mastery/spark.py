@@ -5,7 +5,8 @@ Each function takes and returns Spark DataFrames (or a fitted model), and runs t
 code as the single-machine API inside Spark's Python workers, so results equal a single-machine
 run on the same data:
 
-- :func:`fit_bkt` groups responses by skill (``groupBy(skill).applyInPandas``): one BKT fit per
+- :func:`fit_bkt` groups responses by skill (``groupBy(skill).applyInArrow``, or
+  ``applyInPandas`` before Spark 4): one BKT fit per
   skill, restarts seeded per skill, so a skill's model does not depend on where it ran.
 - :func:`score_risk` broadcasts the model file once and scores each partition's Arrow batches
   (``mapInArrow``) in blocks, with TreeSHAP reasons when asked.
@@ -57,20 +58,34 @@ def fit_bkt(df: "DataFrame", *, user_id: str = "user_id", skill_name: str = "ski
     settings = {"num_fits": int(num_fits), "seed": int(seed), "forgets": bool(forgets), "options": dict(options),
                 "names": {"user_id": user_id, "skill_name": skill_name, "correct": correct, "order_id": sort_by}}
 
-    def fit_skill(pdf: Any) -> Any:
-        import pandas as pd
-
-        pdf = pdf.sort_values(sort_by, kind="stable")
+    def fit_model(data: Any) -> BKTModel:
+        # No sort needed: the order column goes to the core, which orders each learner's rows by it.
         model = BKTModel(seed=settings["seed"], num_fits=settings["num_fits"], **settings["options"])
         model.defaults.update(settings["names"])
-        model.fit(data=pdf, forgets=settings["forgets"])
+        return model.fit(data=data, forgets=settings["forgets"])
+
+    def split(model: BKTModel) -> Dict[str, List[str]]:
         document = json.loads(model.to_json())
         skills = document["model"].pop("skills")
-        return pd.DataFrame({"skill": list(skills), "model": [json.dumps(m) for m in skills.values()],
-                             "file": [json.dumps(document)] * len(skills)})
+        return {"skill": list(skills), "model": [json.dumps(m) for m in skills.values()],
+                "file": [json.dumps(document)] * len(skills)}
 
-    rows = (df.select(*columns).groupBy(skill_name)
-            .applyInPandas(fit_skill, schema="skill string, model string, file string").collect())
+    def fit_skill_arrow(table: Any) -> Any:  # Spark >= 4: Arrow batches straight to the native reader
+        import pyarrow as pa
+
+        return pa.table(split(fit_model(table)))
+
+    def fit_skill_pandas(pdf: Any) -> Any:
+        import pandas as pd
+
+        return pd.DataFrame(split(fit_model(pdf)))
+
+    grouped = df.select(*columns).groupBy(skill_name)
+    schema = "skill string, model string, file string"
+    if hasattr(grouped, "applyInArrow"):
+        rows = grouped.applyInArrow(fit_skill_arrow, schema=schema).collect()
+    else:
+        rows = grouped.applyInPandas(fit_skill_pandas, schema=schema).collect()
     if not rows:
         error = _mastery.MasteryError("invalid data: no responses")
         error.code, error.field = "invalid_input", "data"
