@@ -11,6 +11,7 @@ mod convert;
 mod engine;
 mod error;
 mod fairness;
+mod gallery;
 mod pipelines;
 mod progress;
 mod risk;
@@ -835,6 +836,7 @@ fn _mastery(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(tables::risk_explain_arrow, m)?)?;
     m.add_function(wrap_pyfunction!(pipelines::risk_features, m)?)?;
     m.add_function(wrap_pyfunction!(pipelines::oulad_risk_table, m)?)?;
+    m.add_function(wrap_pyfunction!(gallery::badge_gallery, m)?)?;
     m.add_function(wrap_pyfunction!(class_summary, m)?)?;
     Ok(())
 }

@@ -72,3 +72,30 @@ def test_oulad_options_and_errors(tmp_path):
     with pytest.raises(mastery.MasteryError) as e:
         mastery.load_oulad(123, cutoff=60)
     assert e.value.code == "invalid_input" and e.value.field == "path"
+
+
+ACHIEVEMENTS = [
+    {"id": "https://b.example/fractions", "name": "Fractions", "description": "D", "criteria": "C", "valid_days": 365,
+     "rule": {"rule": "mastery", "competency": "fractions"}},
+    {"id": "https://b.example/streak", "name": "Streak", "description": "D", "criteria": "C",
+     "rule": {"rule": "streak", "periods": 7}},
+]
+
+
+def test_badge_gallery_as_a_table():
+    g = mastery.badge_gallery(ACHIEVEMENTS, {"mastered": ["fractions"], "streak": 3}, "amy",
+                              "2026-03-01T00:00:00Z").to_pandas()
+    assert g["status"].tolist() == ["earned", "in_progress"]
+    assert g["progress"].tolist() == [1.0, pytest.approx(3 / 7)]
+    assert g["valid_until"][0].startswith("2027-03-01")
+    # Awards given as an Arrow table; an expired one shows as expired, a revoked one as revoked.
+    awards = pa.table({"achievement": ["https://b.example/fractions", "https://b.example/streak"], "version": [1, 1],
+                       "credential_id": ["urn:uuid:1", "urn:uuid:2"],
+                       "awarded_at": ["2025-01-01T00:00:00Z", "2026-02-01T00:00:00Z"],
+                       "revoked": [None, "issued in error"]})
+    later = mastery.badge_gallery(ACHIEVEMENTS, {}, "amy", "2026-03-01T00:00:00Z", awards).to_pandas()
+    assert later["status"].tolist() == ["expired", "revoked"]
+    assert later["credential_id"].tolist() == ["urn:uuid:1", "urn:uuid:2"]
+    with pytest.raises(mastery.MasteryError) as e:
+        mastery.badge_gallery([{"id": "x"}], {}, "amy", "2026-03-01T00:00:00Z")
+    assert e.value.code == "invalid_input" and e.value.field == "achievements"

@@ -42,7 +42,7 @@ from ._mastery import population_stability_index, risk_band, risk_metrics, synth
 from .bkt import BKTModel
 from . import tables
 from .tables import ArrowTable, PrintProgress, TqdmProgress
-from .pipelines import RiskDataset, load_oulad, risk_features
+from .pipelines import RiskDataset, badge_gallery, load_oulad, risk_features
 from .risk import NativeRiskModel, RiskClassifier
 from .fairness import fairness_frame, fairness_report
 from .store import DictStore, MasteryStore
@@ -66,6 +66,7 @@ __all__ = [
     "risk_features",
     "load_oulad",
     "RiskDataset",
+    "badge_gallery",
     "fairness_report",
     "fairness_frame",
     "NativeRiskModel",

@@ -2,9 +2,9 @@ from typing import Any, List, Mapping, Optional, Protocol, TypedDict, Union, fin
 
 from .tables import ArrowTable as ArrowTable, PrintProgress as PrintProgress, ProgressCallback, TqdmProgress as TqdmProgress
 from . import tables as tables
-from .pipelines import RiskDataset as RiskDataset, load_oulad as load_oulad, risk_features as risk_features
+from .pipelines import RiskDataset as RiskDataset, badge_gallery as badge_gallery, load_oulad as load_oulad, risk_features as risk_features
 
-__all__ = ['risk_features', 'load_oulad', 'RiskDataset', 'Engine', 'MasteryStore', 'DictStore', 'Framework', 'MasteryError', 'ingest_xapi', 'ingest_caliper', 'validate_caliper', 'ingest_pybkt_csv', 'evidence_frame', 'BKTModel', 'RiskClassifier', 'ArrowTable', 'TqdmProgress', 'PrintProgress', 'fairness_report', 'fairness_frame', 'NativeRiskModel', 'risk_band', 'risk_metrics', 'population_stability_index', 'synthetic_risk_data', 'calculate', 'proficiency_scale', 'rating_for', 'frontier', 'roll_up', 'class_summary', 'evaluate_streak', 'streak_tracker', 'activity_calendar', 'ring_chart', 'class_heatmap', 'progress_over_time', 'render', 'Svg', 'issuer_did', 'achievement_credential', 'sign_vc_jwt', 'verify_vc_jwt', 'sign_data_integrity', 'verify_credential', 'canonicalize', 'certificate_svg', 'certificate_pdf', 'bake_png', 'unbake_png', 'bake_svg', 'unbake_svg', '__version__']
+__all__ = ['badge_gallery', 'risk_features', 'load_oulad', 'RiskDataset', 'Engine', 'MasteryStore', 'DictStore', 'Framework', 'MasteryError', 'ingest_xapi', 'ingest_caliper', 'validate_caliper', 'ingest_pybkt_csv', 'evidence_frame', 'BKTModel', 'RiskClassifier', 'ArrowTable', 'TqdmProgress', 'PrintProgress', 'fairness_report', 'fairness_frame', 'NativeRiskModel', 'risk_band', 'risk_metrics', 'population_stability_index', 'synthetic_risk_data', 'calculate', 'proficiency_scale', 'rating_for', 'frontier', 'roll_up', 'class_summary', 'evaluate_streak', 'streak_tracker', 'activity_calendar', 'ring_chart', 'class_heatmap', 'progress_over_time', 'render', 'Svg', 'issuer_did', 'achievement_credential', 'sign_vc_jwt', 'verify_vc_jwt', 'sign_data_integrity', 'verify_credential', 'canonicalize', 'certificate_svg', 'certificate_pdf', 'bake_png', 'unbake_png', 'bake_svg', 'unbake_svg', '__version__']
 
 __version__: str
 

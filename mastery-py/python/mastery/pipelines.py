@@ -18,9 +18,9 @@ from pathlib import Path
 from typing import Any, Dict, List, NamedTuple, Optional, Sequence, Union
 
 from . import _mastery
-from .tables import ArrowTable
+from .tables import ArrowTable, is_arrow_table
 
-__all__ = ["risk_features", "load_oulad", "RiskDataset"]
+__all__ = ["risk_features", "load_oulad", "RiskDataset", "badge_gallery"]
 
 
 def risk_features(cutoff: float, events: Any = None, submissions: Any = None, mastery: Any = None,
@@ -93,3 +93,29 @@ def load_oulad(path: Union[str, "os.PathLike[str]"], cutoff: float = 90,
     texts = [_read(directory, n) for n in ("studentInfo", "studentRegistration", "assessments", "studentAssessment")]
     native, specs = _mastery.oulad_risk_table(*texts, cutoff, presentations, include_protected)
     return RiskDataset(ArrowTable(native), [str(s["name"]) for s in specs], list(specs))
+
+
+def badge_gallery(achievements: Any, facts: Any, learner: str, now: str, awards: Any = None,
+                  tenant: Optional[str] = None, course: Optional[str] = None) -> ArrowTable:
+    """One learner's badge gallery at ``now`` as a table, one row per achievement (in order):
+    ``achievement``, ``version``, ``name``, ``image``, ``status`` (``earned``, ``in_progress``,
+    ``expired``, ``revoked``), ``progress`` (0..1), ``credential_id``, ``awarded_at``,
+    ``valid_until``, ``revocation_reason``.
+
+    ``achievements`` are Open Badges 3.0 achievements with their award ``rule``; ``facts`` is
+    what the rules see (``{"scores", "mastered", "streak", "evidence"}``); ``awards`` (a list of
+    dicts or any Arrow table with ``achievement, version, credential_id, awarded_at[, revoked,
+    course]``) are the awards already issued. A rule that holds now counts as earned at ``now``.
+    ``course`` gives an instructor's view (only awards earned there).
+
+    >>> rule = {"rule": "mastery", "competency": "fractions"}
+    >>> badge = {"id": "https://b.example/f", "name": "Fractions", "description": "D", "criteria": "C", "rule": rule}
+    >>> g = badge_gallery([badge], {"mastered": ["fractions"]}, "amy", "2026-03-01T00:00:00Z")
+    >>> g.to_pyarrow().column("status").to_pylist()
+    ['earned']
+    """
+    if awards is not None and is_arrow_table(awards):
+        import pyarrow as pa
+
+        awards = [{k: v for k, v in row.items() if v is not None} for row in pa.table(awards).to_pylist()]
+    return ArrowTable(_mastery.badge_gallery(achievements, facts, learner, now, awards, tenant, course))
