@@ -55,7 +55,7 @@ def fit_bkt(df: "DataFrame", *, user_id: str = "user_id", skill_name: str = "ski
         df = df.withColumn(position, F.monotonically_increasing_id())
     sort_by = ordered or position
     columns = [user_id, skill_name, correct, sort_by]
-    settings = {"num_fits": int(num_fits), "seed": int(seed), "forgets": bool(forgets), "options": dict(options),
+    settings: Dict[str, Any] = {"num_fits": int(num_fits), "seed": int(seed), "forgets": bool(forgets), "options": dict(options),
                 "names": {"user_id": user_id, "skill_name": skill_name, "correct": correct, "order_id": sort_by}}
 
     def fit_model(data: Any) -> BKTModel:
