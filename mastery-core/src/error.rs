@@ -28,6 +28,9 @@ pub enum MasteryError {
     /// A bug in this library caught at a binding boundary (a panic); the input may be fine.
     #[error("internal error: {reason}")]
     Internal { reason: String },
+    /// The caller's progress callback asked to stop (see [`crate::progress`]).
+    #[error("cancelled")]
+    Cancelled,
 }
 
 impl MasteryError {
@@ -42,6 +45,7 @@ impl MasteryError {
             Self::AccessDenied { .. } => "access_denied",
             Self::Store { .. } => "store_error",
             Self::Internal { .. } => "internal",
+            Self::Cancelled => "cancelled",
         }
     }
 

@@ -38,6 +38,7 @@ pub mod framework;
 pub mod ids;
 mod json;
 pub mod mastery;
+pub mod progress;
 pub mod risk;
 pub mod store;
 pub mod streak;

@@ -48,3 +48,18 @@ impl<T> IntoPyResult<T> for Result<T, mastery_core::MasteryError> {
         self.map_err(|e| to_py(py, e))
     }
 }
+
+/// A core error about a table's column: the message says "column" and `.field` names it (a
+/// column name comes from the caller, so the message does not repeat it).
+pub fn column_error(py: Python<'_>, error: mastery_core::MasteryError) -> PyErr {
+    match error {
+        mastery_core::MasteryError::InvalidInput { field, reason } => {
+            let err = MasteryError::new_err(format!("invalid column: {reason}"));
+            let value = err.value(py);
+            let _ = value.setattr("code", "invalid_input");
+            let _ = value.setattr("field", field);
+            err
+        }
+        other => to_py(py, other),
+    }
+}

@@ -6,11 +6,16 @@
 //! `MasteryError` with code `internal`). Only a wrong number of arguments is Python's own
 //! `TypeError`.
 
+mod arrow;
 mod convert;
 mod engine;
 mod error;
 mod fairness;
+mod gallery;
+mod pipelines;
+mod progress;
 mod risk;
+mod tables;
 
 use std::collections::BTreeMap;
 
@@ -160,8 +165,8 @@ fn ingest_pybkt_csv<'py>(py: Python<'py>, text: &Arg<'py>) -> PyResult<Arg<'py>>
 /// A fitted BKT model (the native half of `mastery.BKTModel`).
 #[pyclass(module = "mastery", frozen)]
 #[derive(Debug)]
-struct NativeBktModel {
-    inner: core::mastery::BktModel,
+pub(crate) struct NativeBktModel {
+    pub(crate) inner: core::mastery::BktModel,
 }
 
 /// Columns (numpy int64 arrays, read in place) → the core's response table. Learners, skills and
@@ -212,7 +217,7 @@ fn table(
 #[pymethods]
 impl NativeBktModel {
     #[staticmethod]
-    #[pyo3(signature = (learner, skill, correct, order, template, prior_group, names, options=None))]
+    #[pyo3(signature = (learner, skill, correct, order, template, prior_group, names, options=None, progress=None))]
     #[allow(clippy::too_many_arguments)]
     fn fit(
         py: Python<'_>,
@@ -224,16 +229,19 @@ impl NativeBktModel {
         prior_group: Option<PyReadonlyArray1<'_, i64>>,
         names: [Vec<String>; 3],
         options: Option<&Bound<'_, PyAny>>,
+        progress: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
         let options: core::mastery::BktOptions = from_python(options)?;
+        let callback = progress::callback(progress)?;
         let table = table(learner, skill, correct, order, template, prior_group, names).py_err(py)?;
-        let inner = py.detach(|| core::mastery::BktModel::fit_table(&table, &options)).py_err(py)?;
+        let inner =
+            progress::run(py, callback.as_ref(), |on| core::mastery::BktModel::fit_table_with(&table, &options, on))?;
         Ok(Self { inner })
     }
 
     /// k-fold cross-validation by learner: `{skill: [evaluation per fold]}`.
     #[staticmethod]
-    #[pyo3(signature = (learner, skill, correct, order, template, prior_group, names, folds, options=None))]
+    #[pyo3(signature = (learner, skill, correct, order, template, prior_group, names, folds, options=None, progress=None))]
     #[allow(clippy::too_many_arguments)]
     fn crossvalidate<'py>(
         py: Python<'py>,
@@ -246,10 +254,14 @@ impl NativeBktModel {
         names: [Vec<String>; 3],
         folds: usize,
         options: Option<&Bound<'py, PyAny>>,
+        progress: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let options: core::mastery::BktOptions = from_python(options)?;
+        let callback = progress::callback(progress)?;
         let table = table(learner, skill, correct, order, template, prior_group, names).py_err(py)?;
-        let result = py.detach(|| core::mastery::BktModel::crossvalidate_table(&table, &options, folds)).py_err(py)?;
+        let result = progress::run(py, callback.as_ref(), |on| {
+            core::mastery::BktModel::crossvalidate_table_with(&table, &options, folds, on)
+        })?;
         to_python(py, &result)
     }
 
@@ -815,6 +827,16 @@ fn _mastery(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(rating_for, m)?)?;
     m.add_function(wrap_pyfunction!(frontier, m)?)?;
     m.add_function(wrap_pyfunction!(roll_up, m)?)?;
+    m.add_class::<pyo3_arrow::PyTable>()?;
+    m.add_function(wrap_pyfunction!(tables::bkt_fit_arrow, m)?)?;
+    m.add_function(wrap_pyfunction!(tables::bkt_crossvalidate_arrow, m)?)?;
+    m.add_function(wrap_pyfunction!(tables::bkt_predict_arrow, m)?)?;
+    m.add_function(wrap_pyfunction!(tables::arrow_matrix, m)?)?;
+    m.add_function(wrap_pyfunction!(tables::risk_predict_arrow, m)?)?;
+    m.add_function(wrap_pyfunction!(tables::risk_explain_arrow, m)?)?;
+    m.add_function(wrap_pyfunction!(pipelines::risk_features, m)?)?;
+    m.add_function(wrap_pyfunction!(pipelines::oulad_risk_table, m)?)?;
+    m.add_function(wrap_pyfunction!(gallery::badge_gallery, m)?)?;
     m.add_function(wrap_pyfunction!(class_summary, m)?)?;
     Ok(())
 }

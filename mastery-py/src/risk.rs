@@ -14,7 +14,7 @@ use core::risk::RiskModel as _;
 #[pyclass(module = "mastery", frozen)]
 #[derive(Debug)]
 pub struct NativeRiskModel {
-    inner: core::risk::RiskModelFile,
+    pub(crate) inner: core::risk::RiskModelFile,
 }
 
 type Arg<'py> = Bound<'py, PyAny>;
@@ -43,7 +43,7 @@ fn specs(py: Python<'_>, names: &Arg<'_>, features: Option<&Arg<'_>>) -> PyResul
 impl NativeRiskModel {
     /// Trains the booster. `params` uses the core's names (`n_estimators`, `num_leaves`, ...).
     #[staticmethod]
-    #[pyo3(signature = (x, y, names, params=None, features=None, eval_x=None, eval_y=None, model_version=None))]
+    #[pyo3(signature = (x, y, names, params=None, features=None, eval_x=None, eval_y=None, model_version=None, progress=None))]
     #[allow(clippy::too_many_arguments)]
     fn train_gbdt(
         py: Python<'_>,
@@ -55,8 +55,10 @@ impl NativeRiskModel {
         eval_x: Option<&Arg<'_>>,
         eval_y: Option<&Arg<'_>>,
         model_version: Option<&Arg<'_>>,
+        progress: Option<&Arg<'_>>,
     ) -> PyResult<Self> {
         guard(py, || {
+            let callback = crate::progress::callback(progress)?;
             let params: core::risk::GbdtParams = match params {
                 Some(p) if !p.is_none() => typed_arg(p, "params")?,
                 _ => core::risk::GbdtParams::default(),
@@ -72,12 +74,10 @@ impl NativeRiskModel {
                 _ => None,
             };
             let eval = eval.as_ref().map(|(ex, ey)| (ex.as_array(), ey.as_array().to_vec()));
-            let inner = py
-                .detach(|| {
-                    let validation = eval.as_ref().map(|(ex, ey)| core::risk::Validation { x: ex.view(), y: ey });
-                    core::risk::RiskModelFile::train_gbdt(&version, features, xv, &yv, &params, validation)
-                })
-                .py_err(py)?;
+            let inner = crate::progress::run(py, callback.as_ref(), |on| {
+                let validation = eval.as_ref().map(|(ex, ey)| core::risk::Validation { x: ex.view(), y: ey });
+                core::risk::RiskModelFile::train_gbdt_with(&version, features, xv, &yv, &params, validation, on)
+            })?;
             Ok(Self { inner })
         })
     }

@@ -10,6 +10,10 @@ one). Three documented exceptions, which must still not crash the process:
 - ``RiskClassifier``: a scikit-learn estimator, which by that API's contract raises
   ``ValueError``/``TypeError`` for bad parameters and data;
 - ``Svg``: a ``str`` subclass (its constructor is ``str()``);
+- ``ArrowTable``, ``TqdmProgress``, ``PrintProgress``: pure-Python helpers; their methods are swept
+  unbound (any ``self``), where Python's own ``AttributeError`` is the honest answer. Their native
+  halves, the ``_mastery`` Arrow entry points, are swept strictly in
+  ``test_hostile_sweep_over_the_arrow_entry_points``;
 - ``MasteryStore`` and ``DictStore``: the store protocol and its pure-Python reference store are
   listed, not called: the engine calls a store with data it produced; they are swept through
   ``Engine(store=DictStore())``, whose methods are swept like the embedded ``Engine()``'s.
@@ -32,7 +36,7 @@ import mastery
 CODES = {"invalid_input", "parse_error", "unsupported_version", "cycle", "not_found", "access_denied",
          "store_error", "internal"}
 SECRET = "SECRET-learner-7f3a"
-ESTIMATORS = {"BKTModel", "NativeBktModel", "RiskClassifier", "Svg"}
+ESTIMATORS = {"BKTModel", "NativeBktModel", "RiskClassifier", "Svg", "ArrowTable", "TqdmProgress", "PrintProgress"}
 LISTED = {"BKTModel", "NativeBktModel", "MasteryStore", "DictStore"}
 PRINCIPAL = {"tenant": "t", "user": "svc", "roles": [{"role": "service"}]}
 FIXTURES = pathlib.Path(__file__).resolve().parents[2] / "fixtures"
@@ -153,7 +157,14 @@ def surface():
     engine = mastery.Engine(store=mastery.DictStore())
     engine.ingest(PRINCIPAL, [{"id": "e", "learner": "l", "course": "c", "competencies": ["a"], "kind": "response",
                                "score": {"scaled": 1.0}, "source": "host"}])
-    instances = {"Framework": filler["framework"], "NativeRiskModel": model, "Engine": engine}
+    instances = {"Framework": filler["framework"], "NativeRiskModel": model, "Engine": engine,
+                 "TqdmProgress": mastery.TqdmProgress(disable=True), "PrintProgress": mastery.PrintProgress()}
+    try:
+        import pyarrow as pa
+
+        instances["ArrowTable"] = mastery.ArrowTable.from_arrow(pa.table({"score": [0.5]}))
+    except ImportError:
+        pass
     out = []
     for name in sorted(dir(mastery)):
         obj = getattr(mastery, name)
@@ -284,3 +295,42 @@ def test_wrong_arity_is_pythons_type_error():
         mastery.streak_tracker()
     with pytest.raises(TypeError):
         mastery.issuer_did(SEED, SEED, SEED)
+
+
+ARROW_ENTRY_POINTS = ["bkt_fit_arrow", "bkt_crossvalidate_arrow", "bkt_predict_arrow", "arrow_matrix",
+                      "risk_predict_arrow", "risk_explain_arrow"]
+
+
+def test_hostile_sweep_over_the_arrow_entry_points():
+    """Every native Arrow function, each argument hostile in turn: only MasteryError, no echo."""
+    pa = pytest.importorskip("pyarrow")
+    x, y, names = mastery.synthetic_risk_data(50, 1)
+    log = pa.table({"user_id": ["a"] * 4 + ["b"] * 4, "skill_name": ["s"] * 8, "correct": [1, 0, 1, 1, 0, 0, 1, 1]})
+    columns = {"user_id": "user_id", "skill_name": "skill_name", "correct": "correct"}
+    bkt = mastery._mastery.bkt_fit_arrow(log, columns, {"num_fits": 1})
+    risk = mastery.NativeRiskModel.train_logistic(x, y, names)
+    features = pa.table(dict(zip(names, x.T)))
+    fillers = {
+        "bkt_fit_arrow": [log, columns, {"num_fits": 1}, None],
+        "bkt_crossvalidate_arrow": [log, columns, 2, {"num_fits": 1}, None],
+        "bkt_predict_arrow": [bkt, log, columns],
+        "arrow_matrix": [features, names],
+        "risk_predict_arrow": [risk, features, names, False],
+        "risk_explain_arrow": [risk, features, names, 2],
+    }
+    calls = 0
+    for name in ARROW_ENTRY_POINTS:
+        fn = getattr(mastery._mastery, name)
+        good = fillers[name]
+        fn(*good)  # the fillers themselves are valid
+        for h in hostile_values() + [pa.table({"user_id": [SECRET]}), pa.table({n: [SECRET] for n in names})]:
+            for i in range(len(good)):
+                args = list(good)
+                args[i] = h
+                calls += 1
+                try:
+                    fn(*args)
+                except mastery.MasteryError as e:
+                    assert e.code in CODES, (name, e.code)
+                    assert SECRET not in str(e), (name, "echoes the argument")
+    assert calls > 500

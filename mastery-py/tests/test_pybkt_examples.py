@@ -138,8 +138,10 @@ def test_unsupported_options_are_refused(ct):
     _, df = ct
     with pytest.raises(ValueError, match="multipair"):
         Model(num_fits=1).fit(data=df, multipair=True)
-    with pytest.raises(ValueError, match="verbose"):
-        Model(verbose=True)
+    # verbose= is accepted: it reports restarts (a tqdm bar, or lines on stderr without tqdm).
+    seen = []
+    Model(num_fits=1, verbose=True).fit(data=df, progress=lambda *a: seen.append(a))
+    assert seen and seen[-1][1] == seen[-1][2]
 
 
 @pytest.mark.skipif(PyBKTModel is None, reason="pyBKT is not installed")

@@ -7,12 +7,14 @@
 //! observed and `correct` = P(known)(1 - slip) + (1 - P(known)) guess.
 
 use std::collections::{BTreeMap, HashMap};
+use std::ops::ControlFlow;
 
 use serde::{Deserialize, Serialize};
 
 use super::metrics::{evaluate, Evaluation};
 use super::rng::SplitMix64;
 use crate::error::{MasteryError, Result};
+use crate::progress::{self, OnProgress, Progress, Stage};
 
 /// One skill's parameters. Learn/forget have one entry per learn class, guess/slip per guess-slip class.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -968,6 +970,17 @@ fn m_step(p: &mut BktParams, counts: &Counts, options: &BktOptions) {
 /// Runs EM from `start`: at most `max_iter` iterations, stopping (before the M-step) when the
 /// log-likelihood moved by at most `tol`. Returns the parameters and the log-likelihood per iteration.
 pub(crate) fn em(start: &BktParams, s: &Sequences, options: &BktOptions) -> (BktParams, Vec<f64>) {
+    // Never cancelled: the poll always continues.
+    em_with(start, s, options, &mut || ControlFlow::Continue(())).unwrap_or_else(|| (start.clone(), Vec::new()))
+}
+
+/// [`em`] with `poll` called before every iteration; `Break` stops it (`None`).
+fn em_with(
+    start: &BktParams,
+    s: &Sequences,
+    options: &BktOptions,
+    poll: &mut dyn FnMut() -> ControlFlow<()>,
+) -> Option<(BktParams, Vec<f64>)> {
     let mut p = start.clone();
     let mut counts = Counts {
         trans: vec![[[0.0; 2]; 2]; p.learns.len()],
@@ -978,6 +991,9 @@ pub(crate) fn em(start: &BktParams, s: &Sequences, options: &BktOptions) -> (Bkt
     let single = p.learns.len() == 1 && p.guesses.len() == 1;
     let mut history: Vec<f64> = Vec::with_capacity(options.max_iter.min(1024));
     for i in 0..options.max_iter {
+        if poll().is_break() {
+            return None;
+        }
         let ll = if single {
             e_step_single(&p, s, &mut counts, &mut buffer)
         } else {
@@ -989,7 +1005,7 @@ pub(crate) fn em(start: &BktParams, s: &Sequences, options: &BktOptions) -> (Bkt
         }
         m_step(&mut p, &counts, options);
     }
-    (p, history)
+    Some((p, history))
 }
 
 fn random_start(
@@ -1064,10 +1080,21 @@ impl BktModel {
 
     /// [`BktModel::fit`] on columns.
     pub fn fit_table(table: &ResponseTable, options: &BktOptions) -> Result<Self> {
+        Self::fit_table_with(table, options, &progress::silent)
+    }
+
+    /// [`BktModel::fit_table`] reporting [`Stage::BktFit`] progress (before every EM iteration,
+    /// `done` counting finished restarts); the callback's `Break` stops it with
+    /// [`MasteryError::Cancelled`].
+    pub fn fit_table_with(table: &ResponseTable, options: &BktOptions, on_progress: OnProgress<'_>) -> Result<Self> {
         table.validate()?;
         options.validate()?;
         let mut skills = BTreeMap::new();
-        for (skill, rows, bounds) in table.grouped() {
+        let groups = table.grouped();
+        let total = groups.len().saturating_mul(options.num_fits);
+        let mut done = 0usize;
+        progress::report(on_progress, Progress { stage: Stage::BktFit, done, total })?;
+        for (skill, rows, bounds) in groups {
             let name = &table.skill_names[skill as usize];
             let mut model = SkillModel {
                 params: BktParams {
@@ -1090,7 +1117,9 @@ impl BktModel {
                 let (learn, gs, groups) =
                     (model.learn_classes.len().max(1), model.gs_classes.len().max(1), model.prior_groups.len());
                 let start = random_start(&mut rng, learn, gs, groups, options);
-                let (params, history) = em(&start, &s, options);
+                let mut poll = || on_progress(Progress { stage: Stage::BktFit, done, total });
+                let (params, history) = em_with(&start, &s, options, &mut poll).ok_or(MasteryError::Cancelled)?;
+                done += 1;
                 let ll = history.last().copied().unwrap_or(f64::NEG_INFINITY);
                 if ll > model.log_likelihood || model.params.learns.is_empty() {
                     model.params = params;
@@ -1099,6 +1128,7 @@ impl BktModel {
             }
             skills.insert(name.clone(), model);
         }
+        progress::report(on_progress, Progress { stage: Stage::BktFit, done, total })?;
         Ok(Self { options: options.clone(), skills })
     }
 
@@ -1189,6 +1219,17 @@ impl BktModel {
         options: &BktOptions,
         folds: usize,
     ) -> Result<BTreeMap<String, Vec<Evaluation>>> {
+        Self::crossvalidate_table_with(table, options, folds, &progress::silent)
+    }
+
+    /// [`BktModel::crossvalidate_table`] reporting [`Stage::CrossValidation`] progress (`done`
+    /// counting finished folds; also called during each fold's EM); `Break` cancels.
+    pub fn crossvalidate_table_with(
+        table: &ResponseTable,
+        options: &BktOptions,
+        folds: usize,
+        on_progress: OnProgress<'_>,
+    ) -> Result<BTreeMap<String, Vec<Evaluation>>> {
         table.validate()?;
         if folds < 2 {
             return Err(MasteryError::invalid("folds", "must be at least 2"));
@@ -1216,9 +1257,11 @@ impl BktModel {
             fold_of[learner] = position % folds;
         }
         let mut out: BTreeMap<String, Vec<Evaluation>> = BTreeMap::new();
+        progress::report(on_progress, Progress { stage: Stage::CrossValidation, done: 0, total: folds })?;
         for k in 0..folds {
             let in_test = |row: usize| fold_of[table.learner[row] as usize] == k;
-            let model = Self::fit_table(&table.select(|row| !in_test(row)), options)?;
+            let fold = |_: Progress| on_progress(Progress { stage: Stage::CrossValidation, done: k, total: folds });
+            let model = Self::fit_table_with(&table.select(|row| !in_test(row)), options, &fold)?;
             let test = table
                 .select(|row| in_test(row) && model.skills.contains_key(&table.skill_names[table.skill[row] as usize]));
             let predicted = model.predict_table(&test)?;
@@ -1231,6 +1274,7 @@ impl BktModel {
             for (skill, (p, y)) in by_skill {
                 out.entry(skill.to_owned()).or_default().push(evaluate(&p, &y)?);
             }
+            progress::report(on_progress, Progress { stage: Stage::CrossValidation, done: k + 1, total: folds })?;
         }
         Ok(out)
     }

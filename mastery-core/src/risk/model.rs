@@ -215,10 +215,23 @@ impl RiskModelFile {
         params: &GbdtParams,
         validation: Option<Validation<'_>>,
     ) -> Result<Self> {
+        Self::train_gbdt_with(model_version, features, x, y, params, validation, &crate::progress::silent)
+    }
+
+    /// [`RiskModelFile::train_gbdt`] with a progress callback (see [`Gbdt::fit_with`]).
+    pub fn train_gbdt_with(
+        model_version: &str,
+        features: Vec<FeatureSpec>,
+        x: ArrayView2<'_, f64>,
+        y: &[f64],
+        params: &GbdtParams,
+        validation: Option<Validation<'_>>,
+        on_progress: crate::progress::OnProgress<'_>,
+    ) -> Result<Self> {
         if x.ncols() != features.len() {
             return Err(MasteryError::invalid("features", "one feature spec per column is required"));
         }
-        let booster = Gbdt::fit(x, y, params, validation)?;
+        let booster = Gbdt::fit_with(x, y, params, validation, on_progress)?;
         Ok(Self::new(model_version, features, Estimator::Gbdt(booster)))
     }
 

@@ -40,6 +40,9 @@ from ._mastery import (
 )
 from ._mastery import population_stability_index, risk_band, risk_metrics, synthetic_risk_data
 from .bkt import BKTModel
+from . import tables
+from .tables import ArrowTable, PrintProgress, TqdmProgress
+from .pipelines import RiskDataset, badge_gallery, load_oulad, risk_features
 from .risk import NativeRiskModel, RiskClassifier
 from .fairness import fairness_frame, fairness_report
 from .store import DictStore, MasteryStore
@@ -57,6 +60,13 @@ __all__ = [
     "evidence_frame",
     "BKTModel",
     "RiskClassifier",
+    "ArrowTable",
+    "TqdmProgress",
+    "PrintProgress",
+    "risk_features",
+    "load_oulad",
+    "RiskDataset",
+    "badge_gallery",
     "fairness_report",
     "fairness_frame",
     "NativeRiskModel",
@@ -160,6 +170,9 @@ class Svg(str):
     """An SVG document; Jupyter shows it as an image."""
 
     def _repr_svg_(self) -> str:
+        return str(self)
+
+    def _repr_html_(self) -> str:
         return str(self)
 
 

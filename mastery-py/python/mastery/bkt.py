@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any, Iterable, Optional, Sequence, Union
 
 from . import _mastery
+from .tables import ArrowTable, ProgressCallback, is_arrow_table, progress_callback
 
 _DEFAULTS = {
     "order_id": "order_id",
@@ -38,6 +39,33 @@ class BKTModel:
         self._columns: dict = {}
 
     # ------------------------------------------------------------------ data
+    def _arrow_columns(self, multilearn: Any = False, multigs: Any = False, multiprior: Any = False) -> dict:
+        """The column names the native Arrow reader takes (``defaults`` applied)."""
+        d = self.defaults
+        template = None
+        for flag in (multilearn, multigs):
+            if flag:
+                template = flag if isinstance(flag, str) else d["template_id"]
+        prior = (multiprior if isinstance(multiprior, str) else d["correct"]) if multiprior else None
+        return {"user_id": d["user_id"], "skill_name": d["skill_name"], "correct": d["correct"],
+                "order_id": d["order_id"], "template_id": template, "prior_group": prior}
+
+    def _arrow(self, data: Any, skills: Union[None, str, Sequence[str]] = None) -> Any:
+        """An Arrow input, filtered to ``skills`` when given (Polars or pyarrow filter)."""
+        if skills is None:
+            return data
+        wanted = [skills] if isinstance(skills, str) else [str(s) for s in skills]
+        column = self.defaults["skill_name"]
+        if type(data).__module__.split(".")[0] == "polars":
+            import polars as pl
+
+            return data.filter(pl.col(column).cast(pl.Utf8).is_in(wanted))
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        table = pa.table(data)
+        return table.filter(pc.is_in(pc.cast(table[column], pa.string()), value_set=pa.array(wanted)))
+
     def _frame(self, data_path=None, data=None, skills: Union[None, str, Sequence[str]] = None):
         import pandas as pd
 
@@ -82,18 +110,36 @@ class BKTModel:
 
     # ------------------------------------------------------------------ pyBKT API
     def fit(self, data_path=None, data=None, skills=None, forgets=False, multilearn=False, multigs=False,
-            multiprior=False, defaults=None, **options):
-        """Fits one model per skill (``forgets``, ``multilearn``, ``multigs`` as in pyBKT)."""
+            multiprior=False, defaults=None, progress: Optional[ProgressCallback] = None,
+            verbose: bool = False, **options) -> "BKTModel":
+        """Fits one model per skill (``forgets``, ``multilearn``, ``multigs`` as in pyBKT).
+
+        ``data`` is a pandas DataFrame or any Arrow table (pyarrow, Polars, DuckDB: read in
+        place, codes interned natively). ``progress(stage, done, total)`` is called as restarts
+        finish (``verbose=True``: a tqdm bar); Ctrl-C stops the fit with ``KeyboardInterrupt``.
+
+        >>> import polars as pl
+        >>> log = pl.DataFrame({"user_id": ["a", "a", "b", "b"], "skill_name": ["s"] * 4,
+        ...                     "correct": [0, 1, 1, 1]})
+        >>> sorted(BKTModel(num_fits=1).fit(data=log).params().index.get_level_values("param").unique())
+        ['forgets', 'guesses', 'learns', 'prior', 'slips']
+        """
         if defaults:
             self.defaults.update(defaults)
-        df = self._frame(data_path, data, skills)
-        columns = self._columns_of(df, multilearn, multigs, multiprior)
         opts = {"forgets": bool(forgets), "multilearn": bool(multilearn), "multigs": bool(multigs),
                 "multiprior": bool(multiprior), "num_fits": self.num_fits, "seed": self.seed}
         opts.update(self.options)
         opts.update(options)
+        callback = progress_callback(progress, verbose)
         self._columns = {"multilearn": multilearn, "multigs": multigs, "multiprior": multiprior}
-        self._native = _mastery.NativeBktModel.fit(*columns, options=opts)
+        if data is not None and is_arrow_table(data):
+            self._native = _mastery.bkt_fit_arrow(self._arrow(data, skills),
+                                                  self._arrow_columns(multilearn, multigs, multiprior),
+                                                  options=opts, progress=callback)
+            return self
+        df = self._frame(data_path, data, skills)
+        columns = self._columns_of(df, multilearn, multigs, multiprior)
+        self._native = _mastery.NativeBktModel.fit(*columns, options=opts, progress=callback)
         return self
 
     def _require(self):
@@ -101,9 +147,38 @@ class BKTModel:
             raise ValueError("model is not fitted; call fit() or load() first")
         return self._native
 
-    def predict(self, data_path=None, data=None):
-        """The data with ``correct_predictions`` and ``state_predictions`` columns added."""
+    def predict_table(self, data: Any) -> ArrowTable:
+        """``correct_predictions`` and ``state_predictions`` per row of ``data`` (a pandas
+        DataFrame or any Arrow table), as an :class:`ArrowTable` in input order.
+
+        >>> import pyarrow as pa
+        >>> log = pa.table({"user_id": ["a", "a"], "skill_name": ["s", "s"], "correct": [0, 1]})
+        >>> BKTModel(num_fits=1).fit(data=log).predict_table(log).column_names
+        ['correct_predictions', 'state_predictions']
+        """
         native = self._require()
+        c = self._columns
+        columns = self._arrow_columns(c.get("multilearn"), c.get("multigs"), c.get("multiprior"))
+        return ArrowTable(_mastery.bkt_predict_arrow(native, data, columns))
+
+    def predict(self, data_path=None, data=None):
+        """The data with ``correct_predictions`` and ``state_predictions`` columns added: a
+        Polars DataFrame for Polars input, a pyarrow Table for other Arrow input, else pandas."""
+        native = self._require()
+        if data is not None and is_arrow_table(data):
+            predictions = self.predict_table(data)
+            module = type(data).__module__.split(".")[0]
+            if module == "polars":
+                import polars as pl
+
+                return data.with_columns(pl.DataFrame(predictions))
+            import pyarrow as pa
+
+            table = pa.table(data)
+            extra = pa.table(predictions)
+            for name in extra.column_names:
+                table = table.append_column(name, extra[name])
+            return table.to_pandas() if module == "pandas" else table
         df = self._frame(data_path, data).copy()
         columns = self._columns_of(df, self._columns.get("multilearn"), self._columns.get("multigs"),
                                    self._columns.get("multiprior"))
@@ -114,25 +189,35 @@ class BKTModel:
 
     def evaluate(self, data_path=None, data=None, metric: Union[str, Iterable] = "rmse"):
         predicted = self.predict(data_path, data)
+        if not hasattr(predicted, "iloc"):  # Arrow or Polars: the same columns through pandas
+            predicted = predicted.to_pandas()
         truth = predicted[self.defaults["correct"]].astype(int).clip(0, 1)
         metrics = [metric] if isinstance(metric, str) or callable(metric) else list(metric)
         values = [_metric(m, predicted["correct_predictions"], truth) for m in metrics]
         return values[0] if len(values) == 1 else values
 
     def crossvalidate(self, data_path=None, data=None, skills=None, folds: int = 5, metric="rmse", forgets=False,
-                      multilearn=False, multigs=False, multiprior=False, **options):
-        """k-fold cross-validation by learner (in Rust); one row per skill with the mean metric."""
+                      multilearn=False, multigs=False, multiprior=False, progress: Optional[ProgressCallback] = None,
+                      verbose: bool = False, **options):
+        """k-fold cross-validation by learner (in Rust); one row per skill with the mean metric.
+        ``progress``/``verbose`` and Ctrl-C as in :meth:`fit` (stage ``"crossvalidation"``)."""
         import pandas as pd
 
         if metric not in ("rmse", "accuracy", "auc"):
             raise ValueError(f"unknown metric {metric!r}")
-        df = self._frame(data_path, data, skills)
-        columns = self._columns_of(df, multilearn, multigs, multiprior)
         opts = {"forgets": bool(forgets), "multilearn": bool(multilearn), "multigs": bool(multigs),
                 "multiprior": bool(multiprior), "num_fits": self.num_fits, "seed": self.seed}
         opts.update(self.options)
         opts.update(options)
-        per_skill = _mastery.NativeBktModel.crossvalidate(*columns, folds, options=opts)
+        callback = progress_callback(progress, verbose)
+        if data is not None and is_arrow_table(data):
+            per_skill = _mastery.bkt_crossvalidate_arrow(
+                self._arrow(data, skills), self._arrow_columns(multilearn, multigs, multiprior), folds,
+                options=opts, progress=callback)
+        else:
+            df = self._frame(data_path, data, skills)
+            columns = self._columns_of(df, multilearn, multigs, multiprior)
+            per_skill = _mastery.NativeBktModel.crossvalidate(*columns, folds, options=opts, progress=callback)
         def mean(evals):
             values = [f[metric] for f in evals if f.get(metric) is not None]  # no AUC in one-outcome folds
             return sum(values) / len(values) if values else float("nan")
@@ -186,6 +271,29 @@ class BKTModel:
         model = cls()
         model._native = _mastery.NativeBktModel.from_json(text)
         return model
+
+    def __repr__(self) -> str:
+        fitted = f"{len(self._native.skills())} skills" if self._native is not None else "not fitted"
+        return f"{type(self).__name__}(seed={self.seed}, num_fits={self.num_fits}; {fitted})"
+
+    def _repr_html_(self) -> str:
+        """A notebook table: one row per skill with its fitted parameters.
+
+        >>> "<table" in BKTModel()._repr_html_()
+        True
+        """
+        import html
+
+        if self._native is None:
+            return f"<table><caption>{html.escape(repr(self))}</caption></table>"
+        head = "<tr><th>skill</th><th>prior</th><th>learn</th><th>guess</th><th>slip</th><th>forget</th><th>log-likelihood</th></tr>"
+        rows = []
+        for skill, m in list(self._native.skills().items())[:50]:
+            p = m["params"]
+            cells = [p["prior"], p["learns"][0], p["guesses"][0], p["slips"][0], p["forgets"][0]]
+            rows.append(f"<tr><td>{html.escape(skill)}</td>" + "".join(f"<td>{v:.4f}</td>" for v in cells)
+                        + f"<td>{m.get('log_likelihood', float('nan')):.1f}</td></tr>")
+        return f"<table><caption>{html.escape(repr(self))}</caption>{head}{''.join(rows)}</table>"
 
     def __getstate__(self):
         state = dict(self.__dict__)

@@ -23,6 +23,7 @@ from typing import Any, Iterable, Optional, Sequence, Union
 
 from . import _mastery
 from .bkt import BKTModel, _metric
+from .tables import ProgressCallback, progress_callback
 
 __all__ = ["Model"]
 
@@ -49,8 +50,8 @@ class Model(BKTModel):
     """pyBKT's ``Model`` with pyBKT's defaults (no guess/slip caps unless ``max_guess``/``max_slip`` are given)."""
 
     def __init__(self, seed: int = 42, num_fits: int = 5, parallel: bool = True, **options: Any):
-        if options.pop("verbose", False):
-            raise ValueError("verbose=True is not supported by mastery's pyBKT drop-in")
+        # pyBKT's verbose: a progress bar over the restarts (tqdm when installed).
+        self.verbose = bool(options.pop("verbose", False))
         self._check_model_types(options)
         merged = dict(_PYBKT_OPTIONS)
         merged.update(options)
@@ -61,8 +62,6 @@ class Model(BKTModel):
     def _check_model_types(options):
         if options.get("multipair"):
             raise ValueError("multipair is not implemented in mastery's pyBKT drop-in")
-        if options.get("verbose"):
-            raise ValueError("verbose=True is not supported by mastery's pyBKT drop-in")
 
     # ------------------------------------------------------------------ data
     def _frame(self, data_path=None, data=None, skills: Union[None, str, Sequence[str]] = None):
@@ -104,15 +103,17 @@ class Model(BKTModel):
 
     # ------------------------------------------------------------------ pyBKT API
     def fit(self, data_path=None, data=None, skills=None, forgets=False, multilearn=False, multigs=False,
-            multiprior=False, defaults=None, **options):
+            multiprior=False, defaults=None, progress: Optional[ProgressCallback] = None, verbose: bool = False,
+            **options) -> "Model":
+        """pyBKT's ``fit``; ``progress``/``verbose`` report restarts, Ctrl-C interrupts."""
         self._check_model_types(options)
-        options.pop("verbose", None)
         for key in ("seed", "num_fits", "parallel"):
             if key in options:
                 setattr(self, key, options.pop(key))
         self.skills = skills
         data_path, data = _split(data_path, data)
-        return super().fit(data_path, data, skills, forgets, multilearn, multigs, multiprior, defaults, **options)
+        return super().fit(data_path, data, skills, forgets, multilearn, multigs, multiprior, defaults,  # type: ignore[return-value]
+                           progress=progress, verbose=verbose or self.verbose, **options)
 
     def _fitted(self):
         return set(self._require().skills())
@@ -137,7 +138,7 @@ class Model(BKTModel):
         df["state_predictions"] = state
         return df
 
-    def evaluate(self, data=None, data_path=None, metric: Union[str, Iterable] = "rmse"):
+    def evaluate(self, data=None, data_path=None, metric: Union[str, Iterable] = "rmse"):  # type: ignore[override]
         """The metric (or list of metrics) over the rows of fitted skills, as pyBKT."""
         if isinstance(data, str):
             data, data_path = None, data
@@ -148,13 +149,14 @@ class Model(BKTModel):
         values = [_metric(m, predicted["correct_predictions"], truth) for m in metrics]
         return values[0] if len(values) == 1 else values
 
-    def crossvalidate(self, data=None, data_path=None, skills=None, folds: int = 5, metric="rmse", forgets=False,
-                      multilearn=False, multigs=False, multiprior=False, **options):
-        """One row per skill, one column per metric named as pyBKT names it (``rmse``, ``auc``, ...)."""
+    def crossvalidate(self, data=None, data_path=None, skills=None, folds: int = 5,  # type: ignore[override]
+                      metric="rmse", forgets=False, multilearn=False, multigs=False, multiprior=False,
+                      progress: Optional[ProgressCallback] = None, verbose: bool = False, **options):
+        """One row per skill, one column per metric named as pyBKT names it (``rmse``, ``auc``, ...).
+        ``progress``/``verbose`` report folds; Ctrl-C interrupts."""
         import pandas as pd
 
         self._check_model_types(options)
-        options.pop("verbose", None)
         if isinstance(data, str) and data_path is None:
             data, data_path = None, data
         metrics = list(metric) if isinstance(metric, (list, tuple)) else [metric]
@@ -174,7 +176,8 @@ class Model(BKTModel):
                 "multiprior": bool(multiprior), "num_fits": self.num_fits, "seed": self.seed}
         opts.update(self.options)
         opts.update(options)
-        per_skill = _mastery.NativeBktModel.crossvalidate(*columns, int(folds), options=opts)
+        per_skill = _mastery.NativeBktModel.crossvalidate(*columns, int(folds), options=opts,
+                                                          progress=progress_callback(progress, verbose or self.verbose))
         rows = []
         for skill, evaluations in per_skill.items():
             row = {"skill": skill}

@@ -16,6 +16,7 @@ pub use tree::Tree;
 
 use crate::error::{MasteryError, Result};
 use crate::mastery::rng::SplitMix64;
+use crate::progress::{self, OnProgress, Progress, Stage};
 use bins::{BinMapper, BinnedMatrix};
 
 /// Training parameters, with LightGBM's names and defaults where they mean the same.
@@ -218,7 +219,19 @@ impl Gbdt {
         params: &GbdtParams,
         validation: Option<Validation<'_>>,
     ) -> Result<Self> {
-        in_pool(params.num_threads, || Self::fit_here(x, y, params, validation))?
+        Self::fit_with(x, y, params, validation, &progress::silent)
+    }
+
+    /// [`Gbdt::fit`] reporting [`Stage::BoosterRounds`] progress before and after every round;
+    /// the callback's `Break` stops training with [`MasteryError::Cancelled`].
+    pub fn fit_with(
+        x: ArrayView2<'_, f64>,
+        y: &[f64],
+        params: &GbdtParams,
+        validation: Option<Validation<'_>>,
+        on_progress: OnProgress<'_>,
+    ) -> Result<Self> {
+        in_pool(params.num_threads, || Self::fit_here(x, y, params, validation, on_progress))?
     }
 
     fn fit_here(
@@ -226,6 +239,7 @@ impl Gbdt {
         y: &[f64],
         params: &GbdtParams,
         validation: Option<Validation<'_>>,
+        on_progress: OnProgress<'_>,
     ) -> Result<Self> {
         let (rows, features) = x.dim();
         if rows == 0 || features == 0 {
@@ -270,7 +284,9 @@ impl Gbdt {
         let (mut best_loss, mut best_round) = (f64::INFINITY, 0usize);
         let mut rows_buf: Vec<u32> = Vec::with_capacity(rows);
 
+        let total = params.n_estimators;
         for round in 0..params.n_estimators {
+            progress::report(on_progress, Progress { stage: Stage::BoosterRounds, done: round, total })?;
             for (i, g) in grad.iter_mut().enumerate() {
                 let p = sigmoid(margin[i]);
                 let w = weight(y[i]);
@@ -333,6 +349,7 @@ impl Gbdt {
                 }
             }
         }
+        progress::report(on_progress, Progress { stage: Stage::BoosterRounds, done: model.trees.len(), total })?;
         if validation.is_some() && params.early_stopping_rounds > 0 {
             model.trees.truncate(best_round + 1);
             model.best_iteration = Some(best_round + 1);

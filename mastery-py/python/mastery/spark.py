@@ -1,0 +1,191 @@
+"""Spark: BKT fitted per skill, risk scored and explained per partition, xAPI/Caliper ingested
+from a column of JSON strings. Needs PySpark (``pip install mastery[spark]``) and a Java runtime.
+
+Each function takes and returns Spark DataFrames (or a fitted model), and runs the same native
+code as the single-machine API inside Spark's Python workers, so results equal a single-machine
+run on the same data:
+
+- :func:`fit_bkt` groups responses by skill (``groupBy(skill).applyInArrow``, or
+  ``applyInPandas`` before Spark 4): one BKT fit per
+  skill, restarts seeded per skill, so a skill's model does not depend on where it ran.
+- :func:`score_risk` broadcasts the model file once and scores each partition's Arrow batches
+  (``mapInArrow``) in blocks, with TreeSHAP reasons when asked.
+- :func:`ingest` parses xAPI statements or Caliper events per partition into evidence rows.
+
+>>> from pyspark.sql import SparkSession                        # doctest: +SKIP
+>>> spark = SparkSession.builder.master("local[2]").getOrCreate()  # doctest: +SKIP
+>>> model = fit_bkt(spark.read.parquet("responses/"), num_fits=5)  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Optional, Sequence, Union
+
+from . import _mastery
+from .bkt import BKTModel
+from .risk import RiskClassifier
+
+if TYPE_CHECKING:  # pragma: no cover
+    from pyspark.sql import DataFrame
+
+__all__ = ["fit_bkt", "score_risk", "ingest", "EVIDENCE_SCHEMA"]
+
+#: The rows :func:`ingest` returns: one per accepted record (``evidence`` is its JSON, the other
+#: columns are its main fields), or one per rejected record (``rejected_code``, ``field``).
+EVIDENCE_SCHEMA = ("id string, learner string, course string, competencies array<string>, kind string, "
+                   "occurred_at string, scaled double, success boolean, evidence string, "
+                   "rejected_code string, rejected_field string, source_row long")
+
+
+def fit_bkt(df: "DataFrame", *, user_id: str = "user_id", skill_name: str = "skill_name", correct: str = "correct",
+            order_id: Optional[str] = "order_id", num_fits: int = 5, seed: int = 42, forgets: bool = False,
+            **options: Any) -> BKTModel:
+    """Fits BKT on a Spark DataFrame of responses, one skill per Spark task.
+
+    Rows keep their order within each learner: by ``order_id`` when the DataFrame has it, else
+    by their position in ``df``. Returns a :class:`~mastery.BKTModel` equal to
+    ``BKTModel(seed, num_fits).fit(data=df.toPandas(), forgets=...)``.
+    """
+    from pyspark.sql import functions as F
+
+    ordered = order_id if order_id and order_id in df.columns else None
+    position = "__mastery_row"
+    if ordered is None:
+        df = df.withColumn(position, F.monotonically_increasing_id())
+    sort_by = ordered or position
+    columns = [user_id, skill_name, correct, sort_by]
+    settings: Dict[str, Any] = {"num_fits": int(num_fits), "seed": int(seed), "forgets": bool(forgets), "options": dict(options),
+                "names": {"user_id": user_id, "skill_name": skill_name, "correct": correct, "order_id": sort_by}}
+
+    def fit_model(data: Any) -> BKTModel:
+        # No sort needed: the order column goes to the core, which orders each learner's rows by it.
+        model = BKTModel(seed=settings["seed"], num_fits=settings["num_fits"], **settings["options"])
+        model.defaults.update(settings["names"])
+        return model.fit(data=data, forgets=settings["forgets"])
+
+    def split(model: BKTModel) -> Dict[str, List[str]]:
+        document = json.loads(model.to_json())
+        skills = document["model"].pop("skills")
+        return {"skill": list(skills), "model": [json.dumps(m) for m in skills.values()],
+                "file": [json.dumps(document)] * len(skills)}
+
+    def fit_skill_arrow(table: Any) -> Any:  # Spark >= 4: Arrow batches straight to the native reader
+        import pyarrow as pa
+
+        return pa.table(split(fit_model(table)))
+
+    def fit_skill_pandas(pdf: Any) -> Any:
+        import pandas as pd
+
+        return pd.DataFrame(split(fit_model(pdf)))
+
+    grouped = df.select(*columns).groupBy(skill_name)
+    schema = "skill string, model string, file string"
+    if hasattr(grouped, "applyInArrow"):
+        rows = grouped.applyInArrow(fit_skill_arrow, schema=schema).collect()
+    else:
+        rows = grouped.applyInPandas(fit_skill_pandas, schema=schema).collect()
+    if not rows:
+        error = _mastery.MasteryError("invalid data: no responses")
+        error.code, error.field = "invalid_input", "data"
+        raise error
+    # Every task writes the same options block; the skills are merged into one model file.
+    document = json.loads(rows[0]["file"])
+    document["model"]["skills"] = {r["skill"]: json.loads(r["model"]) for r in sorted(rows, key=lambda r: r["skill"])}
+    model = BKTModel.from_json(json.dumps(document))
+    reference = BKTModel(seed=seed, num_fits=num_fits, **options)
+    model.seed, model.num_fits, model.options = reference.seed, reference.num_fits, reference.options
+    return model
+
+
+def _model_json(model: Union[RiskClassifier, str, Any]) -> str:
+    if isinstance(model, RiskClassifier):
+        return model.to_json()
+    if isinstance(model, str):
+        return model
+    return str(model.to_json())
+
+
+def score_risk(df: "DataFrame", model: Union[RiskClassifier, str], *, features: Optional[Sequence[str]] = None,
+               explain: int = 0, score_column: str = "score") -> "DataFrame":
+    """``df`` with a ``score`` column (P(at risk)) and, with ``explain=k``, the ``k`` strongest
+    reasons (``reason_i``, ``feature_i``, ``contribution_i``). The model (a fitted
+    :class:`~mastery.RiskClassifier` or a model file's text) is broadcast once; each partition is
+    scored from its Arrow batches in blocks, in the executors' Python workers.
+    """
+    from pyspark.sql.types import DoubleType, StringType, StructField, StructType
+
+    text = _model_json(model)
+    names = list(features) if features is not None else list(_mastery.NativeRiskModel.from_json(text).feature_names)
+    missing = [n for n in names if n not in df.columns]
+    if missing:
+        error = _mastery.MasteryError(f"invalid features: the DataFrame lacks {len(missing)} model feature column(s)")
+        error.code, error.field = "invalid_input", "features"
+        raise error
+    fields = list(df.schema.fields) + [StructField(score_column, DoubleType(), False)]
+    for i in range(1, int(explain) + 1):
+        fields += [StructField(f"reason_{i}", StringType(), True), StructField(f"feature_{i}", StringType(), True),
+                   StructField(f"contribution_{i}", DoubleType(), True)]
+    broadcast = df.sparkSession.sparkContext.broadcast(text)
+    top = int(explain)
+
+    def score(batches: Iterator[Any]) -> Iterator[Any]:
+        import pyarrow as pa
+
+        native = _mastery.NativeRiskModel.from_json(broadcast.value)
+        for batch in batches:
+            if top:
+                extra = pa.table(_mastery.risk_explain_arrow(native, batch, names, top))
+                columns = {score_column: extra.column("score")}
+                for i in range(1, top + 1):
+                    for c in (f"reason_{i}", f"feature_{i}", f"contribution_{i}"):
+                        columns[c] = extra.column(c)
+            else:
+                columns = {score_column: pa.table(_mastery.risk_predict_arrow(native, batch, names)).column("score")}
+            table = pa.Table.from_batches([batch])
+            for name, values in columns.items():
+                table = table.append_column(name, values)
+            yield from table.to_batches()
+
+    return df.mapInArrow(score, StructType(fields))
+
+
+def ingest(df: "DataFrame", column: str = "statement", *, kind: str = "xapi",
+           mapping: Optional[Dict[str, Any]] = None) -> "DataFrame":
+    """Evidence from a DataFrame whose ``column`` holds xAPI statements (``kind="xapi"``) or
+    Caliper events/envelopes (``kind="caliper"``) as JSON strings, parsed per partition by the
+    native parsers. One output row per accepted record (with ``evidence`` as JSON) or per
+    rejected one (``rejected_code``, ``rejected_field``; ``source_row`` is its row in the
+    partition batch). Schema: :data:`EVIDENCE_SCHEMA`."""
+    if kind not in ("xapi", "caliper"):
+        error = _mastery.MasteryError("invalid kind: must be xapi or caliper")
+        error.code, error.field = "invalid_input", "kind"
+        raise error
+    parse = _mastery.ingest_xapi if kind == "xapi" else _mastery.ingest_caliper
+    settings = {"mapping": mapping}
+
+    def rows(frames: Iterator[Any]) -> Iterator[Any]:
+        import pandas as pd
+
+        for pdf in frames:
+            out: List[Dict[str, Any]] = []
+            for i, text in enumerate(pdf[column].tolist()):
+                try:
+                    report = parse(text if isinstance(text, str) else "null", settings["mapping"])
+                except _mastery.MasteryError as e:
+                    out.append({"rejected_code": e.code, "rejected_field": e.field, "source_row": i})
+                    continue
+                for ev in report["accepted"]:
+                    out.append({"id": ev.get("id"), "learner": ev.get("learner"), "course": ev.get("course"),
+                                "competencies": list(ev.get("competencies") or []), "kind": ev.get("kind"),
+                                "occurred_at": ev.get("occurred_at"),
+                                "scaled": (ev.get("score") or {}).get("scaled"), "success": ev.get("success"),
+                                "evidence": json.dumps(ev, sort_keys=True), "source_row": i})
+                for r in report["rejected"]:
+                    out.append({"rejected_code": r.get("code"), "rejected_field": r.get("field"), "source_row": i})
+            names = [c.split()[0] for c in EVIDENCE_SCHEMA.split(", ")]
+            # Every key present (None where absent), so array and string columns hold None, not NaN.
+            yield pd.DataFrame([[row.get(n) for n in names] for row in out], columns=names, dtype=object)
+
+    return df.select(column).mapInPandas(rows, EVIDENCE_SCHEMA)

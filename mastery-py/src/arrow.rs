@@ -1,0 +1,317 @@
+//! Arrow tables in and out through the Arrow PyCapsule interface (`__arrow_c_stream__` /
+//! `__arrow_c_array__`), read with `pyo3-arrow`: pyarrow, Polars, pandas (2.2+), DuckDB results.
+//! Columns are read in place (no per-row Python objects); results are returned as Arrow tables
+//! whose buffers are the core's own vectors (no copy on the way out).
+
+use std::sync::Arc;
+
+use arrow_array::cast::AsArray;
+use arrow_array::types::{Float64Type, Int64Type};
+use arrow_array::{Array, ArrayRef, Float64Array, RecordBatch};
+use arrow_schema::{DataType, Field, Schema};
+use mastery_core as core;
+use pyo3::prelude::*;
+use pyo3_arrow::input::AnyRecordBatch;
+use pyo3_arrow::PyTable;
+use rustc_hash::FxHashMap;
+
+use crate::error::invalid;
+
+type Arg<'py> = Bound<'py, PyAny>;
+type CoreResult<T> = Result<T, core::MasteryError>;
+
+fn bad(field: &str, reason: impl Into<String>) -> core::MasteryError {
+    core::MasteryError::InvalidInput { field: field.into(), reason: reason.into() }
+}
+
+/// Every record batch of an Arrow table-like object (zero-copy: the batches share its buffers).
+pub fn batches(object: &Arg<'_>, field: &str) -> PyResult<Vec<RecordBatch>> {
+    let py = object.py();
+    let any: AnyRecordBatch = object.extract().map_err(|_| {
+        invalid(
+            py,
+            field,
+            "must be a table with the Arrow PyCapsule interface (__arrow_c_stream__ or __arrow_c_array__): \
+             a pyarrow Table, a Polars or pandas DataFrame, a DuckDB result",
+        )
+    })?;
+    let reader = any.into_reader().map_err(|_| invalid(py, field, "cannot open its Arrow stream"))?;
+    reader.collect::<Result<Vec<_>, _>>().map_err(|_| invalid(py, field, "its Arrow stream failed while being read"))
+}
+
+fn column<'a>(batch: &'a RecordBatch, name: &str) -> CoreResult<&'a ArrayRef> {
+    batch.column_by_name(name).ok_or_else(|| bad(name, "no such column in the table"))
+}
+
+fn has_column(batches: &[RecordBatch], name: &str) -> bool {
+    batches.first().is_some_and(|b| b.schema().index_of(name).is_ok())
+}
+
+fn cast(array: &ArrayRef, to: &DataType, name: &str) -> CoreResult<ArrayRef> {
+    arrow_cast::cast(array, to).map_err(|_| bad(name, format!("cannot be read as {to} (it is {})", array.data_type())))
+}
+
+fn no_nulls(array: &dyn Array, name: &str) -> CoreResult<()> {
+    if array.null_count() > 0 {
+        return Err(bad(name, "has missing values"));
+    }
+    Ok(())
+}
+
+/// Codes in first-appearance order (as `pandas.factorize`) and the names they stand for.
+#[derive(Default)]
+struct Factorizer {
+    strings: FxHashMap<Box<str>, u32>,
+    ints: FxHashMap<i64, u32>,
+    names: Vec<String>,
+    codes: Vec<u32>,
+}
+
+impl Factorizer {
+    fn string(&mut self, s: &str) -> u32 {
+        if let Some(&c) = self.strings.get(s) {
+            return c;
+        }
+        let c = self.names.len() as u32;
+        self.strings.insert(s.into(), c);
+        self.names.push(s.to_owned());
+        c
+    }
+
+    fn int(&mut self, v: i64) -> u32 {
+        let next = self.names.len() as u32;
+        let mut added = false;
+        let c = *self.ints.entry(v).or_insert_with(|| {
+            added = true;
+            next
+        });
+        if added {
+            self.names.push(v.to_string());
+        }
+        c
+    }
+
+    fn extend(&mut self, array: &ArrayRef, name: &str) -> CoreResult<()> {
+        no_nulls(array.as_ref(), name)?;
+        self.codes.reserve(array.len());
+        match array.data_type() {
+            DataType::Utf8 => array.as_string::<i32>().iter().for_each(|s| {
+                let c = self.string(s.unwrap_or_default());
+                self.codes.push(c)
+            }),
+            DataType::LargeUtf8 => array.as_string::<i64>().iter().for_each(|s| {
+                let c = self.string(s.unwrap_or_default());
+                self.codes.push(c)
+            }),
+            DataType::Utf8View => array.as_string_view().iter().for_each(|s| {
+                let c = self.string(s.unwrap_or_default());
+                self.codes.push(c)
+            }),
+            DataType::Boolean => array.as_boolean().iter().for_each(|b| {
+                let c = self.string(if b.unwrap_or_default() { "True" } else { "False" });
+                self.codes.push(c)
+            }),
+            DataType::Dictionary(_, _) => {
+                // Each dictionary value is looked up once, on its first use.
+                let dict = array.as_any_dictionary();
+                let values = cast(dict.values(), &DataType::Utf8, name)?;
+                let values = values.as_string::<i32>();
+                let mut map: Vec<Option<u32>> = vec![None; values.len()];
+                for k in dict.normalized_keys() {
+                    let c = match map.get(k).copied().flatten() {
+                        Some(c) => c,
+                        None => {
+                            let c = self.string(values.value(k));
+                            map[k] = Some(c);
+                            c
+                        }
+                    };
+                    self.codes.push(c);
+                }
+            }
+            t if t.is_integer() => {
+                let ints = cast(array, &DataType::Int64, name)?;
+                ints.as_primitive::<Int64Type>().values().iter().for_each(|&v| {
+                    let c = self.int(v);
+                    self.codes.push(c)
+                });
+            }
+            t if t.is_floating() => {
+                let floats = cast(array, &DataType::Float64, name)?;
+                for &v in floats.as_primitive::<Float64Type>().values() {
+                    let c = self.string(&format!("{v:?}"));
+                    self.codes.push(c);
+                }
+            }
+            t => return Err(bad(name, format!("has an unsupported type {t}"))),
+        }
+        Ok(())
+    }
+}
+
+/// Which columns hold what (pyBKT's names by default).
+#[derive(Debug, serde::Deserialize)]
+pub struct BktColumns {
+    user_id: String,
+    skill_name: String,
+    correct: String,
+    #[serde(default)]
+    order_id: Option<String>,
+    #[serde(default)]
+    template_id: Option<String>,
+    #[serde(default)]
+    prior_group: Option<String>,
+}
+
+/// An Arrow response log → the core's response table (codes interned here, in one pass).
+pub fn response_table(batches: &[RecordBatch], c: &BktColumns) -> CoreResult<core::mastery::ResponseTable> {
+    let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
+    let (mut learner, mut skill) = (Factorizer::default(), Factorizer::default());
+    let mut template = c.template_id.as_ref().map(|_| Factorizer::default());
+    let mut prior = c.prior_group.as_ref().map(|_| Factorizer::default());
+    let order_name = c.order_id.as_ref().filter(|n| has_column(batches, n));
+    let mut order = order_name.map(|_| Vec::with_capacity(rows));
+    let mut correct = Vec::with_capacity(rows);
+    for batch in batches {
+        learner.extend(column(batch, &c.user_id)?, &c.user_id)?;
+        skill.extend(column(batch, &c.skill_name)?, &c.skill_name)?;
+        if let (Some(f), Some(n)) = (template.as_mut(), &c.template_id) {
+            f.extend(column(batch, n)?, n)?;
+        }
+        if let (Some(f), Some(n)) = (prior.as_mut(), &c.prior_group) {
+            f.extend(column(batch, n)?, n)?;
+        }
+        let answers = column(batch, &c.correct)?;
+        no_nulls(answers.as_ref(), &c.correct)?;
+        match answers.data_type() {
+            DataType::Boolean => correct.extend(answers.as_boolean().iter().map(|b| b.unwrap_or_default())),
+            t if t.is_numeric() => {
+                // As the pandas path: clipped to 0..1, then truncated.
+                let v = cast(answers, &DataType::Float64, &c.correct)?;
+                correct.extend(v.as_primitive::<Float64Type>().values().iter().map(|&x| x >= 1.0));
+            }
+            t => return Err(bad(&c.correct, format!("has an unsupported type {t}"))),
+        }
+        if let (Some(o), Some(n)) = (order.as_mut(), order_name) {
+            let a = column(batch, n)?;
+            no_nulls(a.as_ref(), n)?;
+            o.extend_from_slice(cast(a, &DataType::Int64, n)?.as_primitive::<Int64Type>().values());
+        }
+    }
+    let (template, template_names) = template.map_or((None, Vec::new()), |f| (Some(f.codes), f.names));
+    let (prior_group, prior_group_names) = prior.map_or((None, Vec::new()), |f| (Some(f.codes), f.names));
+    Ok(core::mastery::ResponseTable {
+        learner: learner.codes,
+        skill: skill.codes,
+        correct,
+        order,
+        template,
+        prior_group,
+        skill_names: skill.names,
+        template_names,
+        prior_group_names,
+    })
+}
+
+/// The feature columns of a table (all of them, or `names` in that order) as float64 arrays;
+/// nulls read as NaN.
+pub struct Features {
+    pub names: Vec<String>,
+    /// Per batch, per feature.
+    columns: Vec<Vec<Float64Array>>,
+    pub rows: usize,
+}
+
+impl Features {
+    pub fn read(batches: &[RecordBatch], names: Option<Vec<String>>) -> CoreResult<Self> {
+        let names = match names {
+            Some(n) => n,
+            None => batches
+                .first()
+                .map(|b| b.schema().fields().iter().map(|f| f.name().clone()).collect())
+                .unwrap_or_default(),
+        };
+        let mut columns = Vec::with_capacity(batches.len());
+        for batch in batches {
+            let mut cols = Vec::with_capacity(names.len());
+            for n in &names {
+                let a = column(batch, n)?;
+                if !(a.data_type().is_numeric()
+                    || *a.data_type() == DataType::Boolean
+                    || *a.data_type() == DataType::Null)
+                {
+                    return Err(bad(n, format!("must be numeric (it is {})", a.data_type())));
+                }
+                cols.push(cast(a, &DataType::Float64, n)?.as_primitive::<Float64Type>().clone());
+            }
+            columns.push(cols);
+        }
+        let rows = batches.iter().map(RecordBatch::num_rows).sum();
+        Ok(Self { names, columns, rows })
+    }
+
+    /// Calls `f` with row-major blocks of at most `block` rows (a buffer reused between blocks,
+    /// so memory stays at one block whatever the table's size).
+    pub fn for_blocks(
+        &self,
+        block: usize,
+        mut f: impl FnMut(numpy::ndarray::ArrayView2<'_, f64>) -> CoreResult<()>,
+    ) -> CoreResult<()> {
+        let k = self.names.len();
+        let mut buffer = vec![0.0; block.saturating_mul(k)];
+        for cols in &self.columns {
+            let len = cols.first().map_or(0, |c| c.len());
+            let mut start = 0;
+            while start < len {
+                let n = block.min(len - start);
+                for (j, col) in cols.iter().enumerate() {
+                    let values = &col.values()[start..start + n];
+                    let nulls = col.nulls();
+                    for (r, &v) in values.iter().enumerate() {
+                        let missing = nulls.is_some_and(|m| m.is_null(start + r));
+                        let v = if missing { f64::NAN } else { v };
+                        if v.is_infinite() {
+                            return Err(bad("x", "infinite values are not allowed (NaN means missing)"));
+                        }
+                        buffer[r * k + j] = v;
+                    }
+                }
+                let view = numpy::ndarray::ArrayView2::from_shape((n, k), &buffer[..n * k])
+                    .map_err(|e| core::MasteryError::Internal { reason: e.to_string() })?;
+                f(view)?;
+                start += n;
+            }
+        }
+        Ok(())
+    }
+
+    /// The whole table as one row-major matrix (what training needs).
+    pub fn matrix(&self) -> CoreResult<numpy::ndarray::Array2<f64>> {
+        let k = self.names.len();
+        let mut out = Vec::with_capacity(self.rows.saturating_mul(k));
+        self.for_blocks(65_536, |v| {
+            out.extend(v.iter().copied());
+            Ok(())
+        })?;
+        numpy::ndarray::Array2::from_shape_vec((self.rows, k), out)
+            .map_err(|e| core::MasteryError::Internal { reason: e.to_string() })
+    }
+}
+
+/// A table of float64 columns whose buffers are these vectors (moved, not copied).
+pub fn float_table(columns: Vec<(&str, Vec<f64>)>) -> PyResult<PyTable> {
+    let fields: Vec<Field> = columns.iter().map(|(n, _)| Field::new(*n, DataType::Float64, false)).collect();
+    let schema = Arc::new(Schema::new(fields));
+    let arrays: Vec<ArrayRef> = columns.into_iter().map(|(_, v)| Arc::new(Float64Array::from(v)) as ArrayRef).collect();
+    let batch = RecordBatch::try_new(schema.clone(), arrays)
+        .map_err(|e| pyo3::exceptions::PyValueError::new_err(e.to_string()))?;
+    PyTable::try_new(vec![batch], schema)
+}
+
+/// A table from already built arrays.
+pub fn table(fields: Vec<Field>, arrays: Vec<ArrayRef>) -> PyResult<PyTable> {
+    let schema = Arc::new(Schema::new(fields));
+    let batch = RecordBatch::try_new(schema.clone(), arrays)
+        .map_err(|e| pyo3::exceptions::PyValueError::new_err(e.to_string()))?;
+    PyTable::try_new(vec![batch], schema)
+}

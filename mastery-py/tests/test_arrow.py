@@ -1,0 +1,170 @@
+"""Arrow in and out: BKT and RiskClassifier on pyarrow, Polars and Arrow-backed pandas tables give
+the same models and scores as on pandas/numpy; results come back as Arrow without a copy."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import mastery
+from mastery import _mastery
+
+pd = pytest.importorskip("pandas")
+pa = pytest.importorskip("pyarrow")
+pl = pytest.importorskip("polars")
+
+REF = Path(__file__).resolve().parents[2] / "fixtures" / "data" / "bkt" / "pybkt_reference"
+
+
+@pytest.fixture(scope="module")
+def log():
+    df = pd.read_csv(REF / "inputs" / "param_recovery_standard_seed3_attempts.csv")
+    rng = np.random.default_rng(5)
+    df = df.assign(skill_name=rng.choice(["add", "sub", "mul"], len(df)), template_id=rng.choice(["t1", "t2"], len(df)))
+    return df
+
+
+def frames(df):
+    return {
+        "pyarrow": pa.Table.from_pandas(df, preserve_index=False),
+        "polars": pl.from_pandas(df),
+        "pandas-arrow": df.convert_dtypes(dtype_backend="pyarrow"),
+        "record-batch": pa.RecordBatch.from_pandas(df, preserve_index=False),
+        "dictionary": pa.Table.from_pandas(df, preserve_index=False).set_column(
+            1, "skill_name", pa.Table.from_pandas(df, preserve_index=False)["skill_name"].dictionary_encode()),
+    }
+
+
+@pytest.mark.parametrize("kind", ["pyarrow", "polars", "pandas-arrow", "record-batch", "dictionary"])
+def test_bkt_fit_on_arrow_equals_the_pandas_fit(log, kind):
+    data = frames(log)[kind]
+    assert mastery.tables.is_arrow_table(data)
+    reference = mastery.BKTModel(seed=3, num_fits=2).fit(data=log, forgets=True)
+    model = mastery.BKTModel(seed=3, num_fits=2).fit(data=data, forgets=True)
+    assert json.loads(model.to_json()) == json.loads(reference.to_json())
+    ours = model.predict_table(data).to_pandas()
+    theirs = reference.predict(data=log)
+    assert np.array_equal(ours["correct_predictions"].to_numpy(), theirs["correct_predictions"].to_numpy())
+    assert np.array_equal(ours["state_predictions"].to_numpy(), theirs["state_predictions"].to_numpy())
+
+
+def test_bkt_multilearn_skills_filter_crossvalidate_and_evaluate_on_polars(log):
+    data = pl.from_pandas(log)
+    ref = mastery.BKTModel(seed=1, num_fits=1).fit(data=log, multilearn=True, skills=["add", "mul"])
+    got = mastery.BKTModel(seed=1, num_fits=1).fit(data=data, multilearn=True, skills=["add", "mul"])
+    assert json.loads(got.to_json()) == json.loads(ref.to_json())
+    assert sorted(json.loads(got.to_json())["model"]["skills"]) == ["add", "mul"]
+    cv_ref = mastery.BKTModel(seed=1, num_fits=1).crossvalidate(data=log, folds=3, metric="rmse")
+    cv_got = mastery.BKTModel(seed=1, num_fits=1).crossvalidate(data=data, folds=3, metric="rmse")
+    assert cv_ref.equals(cv_got)
+    predicted = got.predict(data=data.filter(pl.col("skill_name") != "sub"))
+    assert isinstance(predicted, pl.DataFrame) and "correct_predictions" in predicted.columns
+    assert got.evaluate(data=data.filter(pl.col("skill_name") != "sub"), metric="auc") == pytest.approx(
+        ref.evaluate(data=log[log.skill_name != "sub"], metric="auc"), abs=1e-12)
+
+
+def test_bkt_arrow_input_errors_are_mastery_errors(log):
+    model = mastery.BKTModel(num_fits=1)
+    with pytest.raises(mastery.MasteryError) as e:
+        model.fit(data=pa.table({"user_id": ["a"], "correct": [1]}))
+    assert e.value.code == "invalid_input" and e.value.field == "skill_name"
+    with pytest.raises(mastery.MasteryError) as e:
+        model.fit(data=pa.table({"user_id": ["a", None], "skill_name": ["s", "s"], "correct": [1, 0]}))
+    assert e.value.code == "invalid_input" and e.value.field == "user_id"
+    with pytest.raises(mastery.MasteryError) as e:
+        model.fit(data=pa.table({"user_id": ["a"], "skill_name": ["s"], "correct": ["yes"]}))
+    assert e.value.code == "invalid_input" and e.value.field == "correct"
+    with pytest.raises(mastery.MasteryError) as e:
+        _mastery.bkt_fit_arrow(object(), {"user_id": "u", "skill_name": "s", "correct": "c"})
+    assert e.value.code == "invalid_input" and e.value.field == "data"
+
+
+@pytest.fixture(scope="module")
+def risk():
+    x, y, names = mastery.synthetic_risk_data(4000, 11)
+    return x, y, names
+
+
+def test_risk_classifier_on_polars_pyarrow_and_pandas_gives_the_numpy_model(risk):
+    x, y, names = risk
+    reference = mastery.RiskClassifier(n_estimators=30, random_state=2, n_jobs=1).fit(x, y)
+    p = reference.predict_proba(x)
+    for data in [pl.DataFrame(dict(zip(names, x.T))), pa.table(dict(zip(names, x.T))),
+                 pd.DataFrame(x, columns=names).convert_dtypes(dtype_backend="pyarrow")]:
+        clf = mastery.RiskClassifier(n_estimators=30, random_state=2, n_jobs=1).fit(data, pl.Series(y) if isinstance(data, pl.DataFrame) else y)
+        assert list(clf.feature_names_in_) == names
+        assert np.array_equal(clf.predict_proba(data), p)
+        assert np.array_equal(clf.predict(data), reference.predict(x))
+        scores = clf.predict_table(data)
+        assert scores.column_names == ["score"] and np.array_equal(scores.column("score"), p[:, 1])
+    # Columns in another order are read by name; a missing one is refused by name.
+    table = pa.table(dict(zip(names, x.T)))
+    assert np.array_equal(clf.predict_proba(table.select(names[::-1])), p)
+    with pytest.raises(mastery.risk.FeatureMismatchError, match="missing the columns"):
+        clf.predict_proba(table.drop_columns([names[3]]))
+
+
+def test_nulls_are_missing_values_and_strings_are_refused(risk):
+    x, y, names = risk
+    clf = mastery.RiskClassifier(n_estimators=10, n_jobs=1).fit(x, y, feature_names=names)
+    with_null = pa.table({n: pa.array(x[:5, i], from_pandas=True) for i, n in enumerate(names)})
+    masked = x[:5].copy()
+    masked[0, 0] = np.nan
+    nulls = with_null.set_column(0, names[0], pa.array([None, *x[1:5, 0]], pa.float64()))
+    assert np.array_equal(clf.predict_proba(nulls), clf.predict_proba(masked))
+    bad = nulls.set_column(1, names[1], pa.array(["a"] * 5))
+    with pytest.raises(mastery.MasteryError) as e:
+        clf.predict_proba(bad)
+    assert e.value.code == "invalid_input" and e.value.field == names[1]
+    inf = nulls.set_column(2, names[2], pa.array([np.inf] * 5))
+    with pytest.raises(mastery.MasteryError) as e:
+        clf.predict_table(inf)
+    assert e.value.code == "invalid_input"
+
+
+def test_explain_table_matches_explain(risk):
+    x, y, names = risk
+    clf = mastery.RiskClassifier(n_estimators=20, n_jobs=1).fit(pl.DataFrame(dict(zip(names, x.T))), y)
+    rows = pl.DataFrame(dict(zip(names, x[:20].T)))
+    table = clf.explain_table(rows, top=2).to_pandas()
+    listed = clf.explain(rows, top=2)
+    assert list(table.columns) == ["score", "margin", "base", "reason_1", "feature_1", "contribution_1",
+                                   "reason_2", "feature_2", "contribution_2"]
+    for i, e in enumerate(listed):
+        assert table["score"][i] == e["score"]
+        for k in range(2):
+            r = e["reasons"][k] if k < len(e["reasons"]) else None
+            assert (table[f"reason_{k + 1}"][i] if r else None) == (r["text"] if r else None)
+    # numpy input gives the same table
+    assert clf.explain_table(x[:20], top=2).to_pandas().equals(table)
+
+
+def test_outputs_are_arrow_without_a_copy(risk):
+    x, y, names = risk
+    clf = mastery.RiskClassifier(n_estimators=5, n_jobs=1).fit(x, y)
+    out = clf.predict_table(pa.table(dict(zip([f"x{i}" for i in range(x.shape[1])], x.T))))
+    first = pa.table(out)["score"].chunk(0)
+    second = pa.table(out)["score"].chunk(0)
+    # Two imports of the same native table see the same buffer: nothing is copied on export.
+    assert first.buffers()[1].address == second.buffers()[1].address
+    assert pl.DataFrame(out)["score"].to_numpy().tolist() == first.to_pylist()
+    assert "<table>" in out._repr_html_() and "score" in repr(out)
+
+
+def test_pandas_numpy_frames_are_read_in_place(risk):
+    x, y, names = risk
+    df = pd.DataFrame(x, columns=names)
+    clf = mastery.RiskClassifier(n_estimators=5, n_jobs=1).fit(df, y)
+    # A float64 frame's values are one Fortran-ordered block: validated without a C-order copy.
+    checked = clf._validate(df, reset=False)
+    assert np.shares_memory(np.asarray(checked), df.to_numpy())
+    assert np.array_equal(clf.predict_proba(df), clf.predict_proba(np.ascontiguousarray(x)))
+
+
+def test_an_arrow_backed_pandas_frame_with_an_index_is_read_by_column_name(risk):
+    x, y, names = risk
+    frame = pd.DataFrame(x, columns=names).convert_dtypes(dtype_backend="pyarrow").iloc[100:]  # index 100..
+    clf = mastery.RiskClassifier(n_estimators=5, n_jobs=1).fit(frame, y[100:])
+    assert clf.n_features_in_ == len(names)
+    assert np.array_equal(clf.predict_proba(frame), clf.predict_proba(x[100:]))
