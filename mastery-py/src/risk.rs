@@ -155,13 +155,7 @@ impl NativeRiskModel {
             let xv = x.as_array();
             let width = self.inner.features.len() + 1;
             let flat = py
-                .detach(|| -> Result<Vec<f64>, core::MasteryError> {
-                    let mut out = Vec::with_capacity(xv.nrows().saturating_mul(width));
-                    for row in xv.outer_iter() {
-                        out.extend(self.inner.contributions(&row.to_vec())?);
-                    }
-                    Ok(out)
-                })
+                .detach(|| -> Result<Vec<f64>, core::MasteryError> { Ok(self.inner.contributions_many(xv)?.concat()) })
                 .py_err(py)?;
             let array = numpy::ndarray::Array2::from_shape_vec((xv.nrows(), width), flat)
                 .map_err(|e| crate::error::internal(py, e))?;
@@ -179,6 +173,22 @@ impl NativeRiskModel {
                 _ => 3,
             };
             to_python(py, &self.inner.explain(&row, top).py_err(py)?)
+        })
+    }
+
+    /// Every row's score and its `top` reasons (a list of dicts, as `explain`), computed
+    /// together: many times faster than `explain` row by row for the booster.
+    #[pyo3(signature = (x, top=None))]
+    fn explain_many<'py>(&self, py: Python<'py>, x: &Arg<'py>, top: Option<&Arg<'py>>) -> PyResult<Arg<'py>> {
+        guard(py, || {
+            let x = matrix(x, "x")?;
+            let top = match top {
+                Some(t) if !t.is_none() => count(t, "top")?,
+                _ => 3,
+            };
+            let xv = x.as_array();
+            let explained = py.detach(|| self.inner.explain_many(xv, top)).py_err(py)?;
+            to_python(py, &explained)
         })
     }
 

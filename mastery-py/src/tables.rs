@@ -194,9 +194,7 @@ pub fn risk_explain_arrow(
                 let f = Features::read(&batches, names)?;
                 let mut out = Vec::with_capacity(f.rows);
                 f.for_blocks(BLOCK, |x| {
-                    for row in x.outer_iter() {
-                        out.push(model.explain(&row.to_vec(), top)?);
-                    }
+                    out.extend(model.explain_many(x, top)?);
                     Ok(())
                 })?;
                 Ok(out)

@@ -111,6 +111,10 @@ def run(op, inp):
     if op == "risk_explain":
         model = mastery.NativeRiskModel.from_json((FIXTURES / inp["model"]).read_text())
         return model.explain([math.nan if v is None else v for v in inp["row"]], inp["top"])
+    if op == "risk_explain_many":
+        model = mastery.NativeRiskModel.from_json((FIXTURES / inp["model"]).read_text())
+        rows = np.array([[math.nan if v is None else v for v in row] for row in inp["rows"]], dtype=np.float64)
+        return model.explain_many(rows, inp["top"])
     if op == "risk_band":
         return mastery.risk_band(inp["score"], inp["previous"], inp.get("bands"))
     if op == "fairness_report":

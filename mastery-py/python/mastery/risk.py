@@ -459,7 +459,7 @@ class RiskClassifier(*_BASES):  # type: ignore[misc]
         """Per row: ``score``, ``margin``, ``base``, ``contributions`` and the ``reasons`` that
         raise the risk most, each with its ``text``."""
         x = self._x(X)
-        return [self.model_.explain(list(map(float, row)), top) for row in x]
+        return self.model_.explain_many(x, top)
 
 
     def contributions(self, X) -> np.ndarray:
