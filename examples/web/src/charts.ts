@@ -114,3 +114,207 @@ export function interactiveHeatmap(host: HTMLElement, map: Heatmap, label: strin
     if (t instanceof SVGRectElement && t.dataset.r !== undefined) onDrill(Number(t.dataset.r), Number(t.dataset.c));
   });
 }
+
+/** Above this many cells a heatmap is drawn on a canvas instead of as SVG (one element, not one per cell). */
+export const CANVAS_CELLS = 10_000;
+
+/**
+ * A large heatmap drawn on one `<canvas>` (the SVG renderer's geometry: 8-unit cells, labels
+ * every tenth row and column, the colour key below) inside `host`, with the same interaction as
+ * {@link interactiveHeatmap}: one tab stop, arrows/Home/End/PageUp/PageDown/Ctrl+Home/Ctrl+End
+ * move, Enter drills down, hover follows the mouse; a focus ring and a tooltip (two absolutely
+ * positioned elements) mark the active cell and a polite live region reads it. The canvas keeps
+ * `role="img"` with the chart's title and description. Moving costs O(1) whatever the size.
+ */
+export function canvasHeatmap(host: HTMLElement, map: Heatmap, label: string, onDrill: (r: number, c: number) => void): void {
+  const rows = map.rows.length, cols = map.columns.length;
+  const cell = 8;
+  const rowText = (r: number) => map.rows[r].label.slice(0, 24);
+  const longest = map.rows.reduce((m, _, r) => (r % 10 === 0 ? Math.max(m, rowText(r).length) : m), 0);
+  const left = 12 + longest * 6.2, top = 24;
+  const gridW = cols * cell, gridH = rows * cell;
+  const legend = map.legend ?? [];
+  const width = Math.max(320, left + gridW + 20);
+  const entryW = (e: { label: string }) => 24 + e.label.length * 6.5 + 12;
+  const places: [number, number][] = [];
+  let lx = 10, ly = top + gridH + 16;
+  for (const e of legend) {
+    if (lx > 10 && lx + entryW(e) > width) [lx, ly] = [10, ly + 20];
+    places.push([lx, ly]);
+    lx += entryW(e);
+  }
+  const height = ly + (legend.length ? 24 : 4);
+  const id = host.id || "heat";
+  const desc = `${rows} rows by ${cols} columns; focus the chart to read each cell with the arrow keys; a data table follows the chart.`;
+  const canvas = document.createElement("canvas");
+  // Backing store at the device's pixel ratio, capped at 16 million pixels.
+  const dpr = Math.min(window.devicePixelRatio || 1, Math.sqrt(16e6 / (width * height)));
+  canvas.width = Math.round(width * dpr);
+  canvas.height = Math.round(height * dpr);
+  canvas.style.maxWidth = `${Math.round(width * 1.3)}px`;
+  canvas.setAttribute("role", "img");
+  canvas.setAttribute("aria-labelledby", `${id}-t`);
+  canvas.setAttribute("aria-describedby", `${id}-d`);
+  canvas.textContent = `${map.title}. ${desc}`;
+  const ctx = canvas.getContext("2d", { alpha: false })!;
+  ctx.scale(dpr, dpr);
+  ctx.fillStyle = "#ffffff";
+  ctx.fillRect(0, 0, width, height);
+  // Cells by colour (a few fillStyle changes, 100,000 fillRects); 0.5 of white around each cell
+  // as the SVG's stroke.
+  const byColor = new Map<string, number[]>();
+  for (let r = 0; r < rows; r++) {
+    const line = map.cells[r];
+    for (let c = 0; c < line.length; c++) {
+      const k = line[c].color;
+      let list = byColor.get(k);
+      if (!list) byColor.set(k, (list = []));
+      list.push(r * cols + c);
+    }
+  }
+  for (const [color, list] of byColor) {
+    ctx.fillStyle = color;
+    for (const i of list) ctx.fillRect(left + (i % cols) * cell + 0.5, top + Math.floor(i / cols) * cell + 0.5, cell - 1, cell - 1);
+  }
+  ctx.fillStyle = "#1a1a1a";
+  ctx.font = "10px sans-serif";
+  ctx.textAlign = "end";
+  for (let r = 0; r < rows; r += 10) ctx.fillText(rowText(r), left - 4, top + r * cell + cell / 2 + 3.5);
+  ctx.textAlign = "start";
+  for (let c = 0; c < cols; c += 10) ctx.fillText(map.columns[c].label.slice(0, 8), left + c * cell, top - 6);
+  ctx.font = "11px sans-serif";
+  legend.forEach((e, i) => {
+    const [x, y] = places[i];
+    ctx.fillStyle = e.color;
+    ctx.fillRect(x, y, 16, 12);
+    ctx.strokeStyle = "#999999";
+    ctx.lineWidth = 0.5;
+    ctx.strokeRect(x, y, 16, 12);
+    ctx.fillStyle = "#1a1a1a";
+    ctx.fillText(e.label, x + 20, y + 10);
+  });
+
+  const names = document.createElement("div");
+  names.hidden = true;
+  names.innerHTML = `<span id="${id}-t">${esc(map.title)}</span><span id="${id}-d">${esc(desc)}</span>`;
+  const ring = document.createElement("div");
+  ring.className = "heat-ring";
+  ring.setAttribute("aria-hidden", "true");
+  ring.hidden = true;
+  const tip = document.createElement("div");
+  tip.className = "heat-tip";
+  tip.setAttribute("aria-hidden", "true");
+  tip.hidden = true;
+  const info = document.createElement("p");
+  info.className = "heat-info";
+  info.setAttribute("aria-live", "polite");
+  info.textContent = `Focus the chart and use the arrow keys to read each cell; Enter shows the details.`;
+  host.classList.add("heatmap", "canvas-heatmap");
+  host.tabIndex = 0;
+  host.setAttribute("role", "group");
+  host.setAttribute("aria-label", `${label}: ${rows} rows by ${cols} columns; arrow keys, Page Up/Down, Home/End move, Enter shows details`);
+  host.replaceChildren(canvas, ring, tip, names);
+  host.after(info);
+
+  // Canvas units to CSS pixels: the canvas shrinks to the card's width.
+  let scale = 1;
+  const fit = () => { scale = canvas.clientWidth / width || 1; };
+  new ResizeObserver(fit).observe(canvas);
+  fit();
+  const full = (l: { id: string; label: string }) => map.full_labels?.[l.id] ?? l.label;
+  const describe = (rr: number, cc: number) => {
+    const v = map.cells[rr]?.[cc];
+    if (!v) return "";
+    return `${full(map.rows[rr])} — ${full(map.columns[cc])}: ${v.text}${v.evidence ? ` (evidence: ${v.evidence})` : ""}`;
+  };
+  let r = 0, c = 0, shown = -1;
+  const show = (rr: number, cc: number, scroll: boolean) => {
+    if (rr * cols + cc === shown && !ring.hidden) return;
+    shown = rr * cols + cc;
+    const x = (left + cc * cell) * scale + canvas.offsetLeft, y = (top + rr * cell) * scale + canvas.offsetTop, s = cell * scale;
+    // Transforms only: no layout for the ring or the tooltip while moving.
+    ring.style.width = ring.style.height = `${s + 4}px`;
+    ring.style.transform = `translate(${x - 2}px, ${y - 2}px)`;
+    ring.hidden = false;
+    const text = describe(rr, cc);
+    tip.textContent = text;
+    tip.hidden = false;
+    const flip = x > host.clientWidth / 2;
+    tip.style.transform = `translate(${flip ? `calc(${x - 6}px - 100%)` : `${x + s + 6}px`}, ${y - 4}px)`;
+    info.textContent = text;
+    if (scroll) {
+      // Keep the active cell on screen (the page scrolls; the canvas is as tall as the class).
+      const box = canvas.getBoundingClientRect();
+      const cy = box.top + y - canvas.offsetTop;
+      if (cy < 40) window.scrollBy(0, cy - 80);
+      else if (cy + s > window.innerHeight - 40) window.scrollBy(0, cy + s - window.innerHeight + 80);
+    }
+  };
+  host.addEventListener("focus", () => show(r, c, false));
+  host.addEventListener("blur", () => { tip.hidden = true; });
+  host.addEventListener("keydown", (e) => {
+    const moves: Record<string, [number, number]> = { ArrowUp: [-1, 0], ArrowDown: [1, 0], ArrowLeft: [0, -1], ArrowRight: [0, 1], PageUp: [-10, 0], PageDown: [10, 0] };
+    if (e.key in moves) {
+      const [dr, dc] = moves[e.key];
+      r = Math.min(rows - 1, Math.max(0, r + dr));
+      c = Math.min(cols - 1, Math.max(0, c + dc));
+    } else if (e.key === "Home") [r, c] = [e.ctrlKey ? 0 : r, 0];
+    else if (e.key === "End") [r, c] = [e.ctrlKey ? rows - 1 : r, cols - 1];
+    else if (e.key === "Enter" || e.key === " ") {
+      e.preventDefault();
+      onDrill(r, c);
+      return;
+    } else if (e.key === "Escape") {
+      tip.hidden = true;
+      return;
+    } else return;
+    e.preventDefault();
+    show(r, c, true);
+  });
+  const hit = (e: MouseEvent): [number, number] | null => {
+    const box = canvas.getBoundingClientRect();
+    const x = (e.clientX - box.left) / scale - left, y = (e.clientY - box.top) / scale - top;
+    const cc = Math.floor(x / cell), rr = Math.floor(y / cell);
+    return cc >= 0 && cc < cols && rr >= 0 && rr < rows ? [rr, cc] : null;
+  };
+  canvas.addEventListener("mousemove", (e) => {
+    const at = hit(e);
+    if (!at) return;
+    [r, c] = at;
+    show(r, c, false);
+  });
+  canvas.addEventListener("mouseleave", () => { if (document.activeElement !== host) tip.hidden = true; });
+  canvas.addEventListener("click", (e) => {
+    const at = hit(e);
+    if (at) onDrill(...at);
+  });
+}
+
+/**
+ * The data table of a large heatmap, a page of rows at a time (a 100,000-cell table is itself too
+ * heavy): built when its disclosure opens, with Previous/Next buttons and a status.
+ */
+export function pagedHeatmapTable(details: HTMLDetailsElement, map: Heatmap, pageSize = 25): { goto: (row: number) => void } {
+  const wrap = details.querySelector<HTMLElement>(".table-wrap")!;
+  const pages = Math.ceil(map.rows.length / pageSize);
+  let page = 0;
+  wrap.insertAdjacentHTML("beforebegin", `<div class="pager"><button type="button" class="secondary" data-step="-1">Previous ${pageSize}</button>
+    <span class="pager-status" aria-live="polite"></span><button type="button" class="secondary" data-step="1">Next ${pageSize}</button></div>`);
+  const status = details.querySelector<HTMLElement>(".pager-status")!;
+  const draw = () => {
+    const from = page * pageSize, to = Math.min(map.rows.length, from + pageSize);
+    const rows = map.rows.slice(from, to).map((r, i) => [r.label, ...map.cells[from + i].map((c) => c.text)]);
+    wrap.innerHTML = table(`${map.title}, rows ${from + 1} to ${to} of ${map.rows.length}`, ["", ...map.columns.map((c) => c.label)], rows);
+    status.textContent = `Rows ${from + 1}–${to} of ${map.rows.length}`;
+    for (const b of details.querySelectorAll<HTMLButtonElement>(".pager button")) b.disabled = page + Number(b.dataset.step) < 0 || page + Number(b.dataset.step) >= pages;
+  };
+  details.querySelector(".pager")!.addEventListener("click", (e) => {
+    const b = (e.target as Element).closest<HTMLButtonElement>("button[data-step]");
+    if (!b) return;
+    page = Math.min(pages - 1, Math.max(0, page + Number(b.dataset.step)));
+    draw();
+  });
+  let drawn = false;
+  details.addEventListener("toggle", () => { if (details.open && !drawn) { drawn = true; draw(); } });
+  return { goto: (row: number) => { page = Math.floor(row / pageSize); if (drawn || details.open) draw(); } };
+}
