@@ -12,7 +12,8 @@ export async function heatmapFrames(page) {
     const observer = new PerformanceObserver((list) => { for (const e of list.getEntries()) longTasks.push(e.duration); });
     try { observer.observe({ type: "longtask", buffered: false }); } catch { /* not supported */ }
     let last = performance.now(), running = true;
-    const tick = (t) => { frames.push(t - last); last = t; if (running) requestAnimationFrame(tick); };
+    let phase = "keys"; const phases = [];
+    const tick = (t) => { phases.push(phase); frames.push(t - last); last = t; if (running) requestAnimationFrame(tick); };
     requestAnimationFrame(tick);
     const frame = () => new Promise((r) => requestAnimationFrame(r));
     const host = document.querySelector("#class-heat");
@@ -20,27 +21,30 @@ export async function heatmapFrames(page) {
     // Keyboard: 160 presses, down the class with Page Down and across it with Home/End.
     const keys = ["ArrowRight", "ArrowDown", "ArrowRight", "ArrowDown", "End", "ArrowLeft", "Home", "PageDown"];
     for (let i = 0; i < 160; i++) { key(keys[i % keys.length]); await frame(); }
+    phase = "hover";
     // Hover: 120 mouse moves along a diagonal of the chart's visible part.
     const target = host.querySelector("canvas, svg");
     for (let i = 0; i < 120; i++) {
       const box = target.getBoundingClientRect();
       const top = Math.max(box.top, 0), bottom = Math.min(box.bottom, innerHeight);
       const x = box.left + box.width * ((i * 37) % 100) / 100, y = top + (bottom - top) * ((i * 53) % 100) / 100;
-      target.dispatchEvent(new MouseEvent("mousemove", { clientX: x, clientY: y, bubbles: true }));
+      (document.elementFromPoint(x, y) ?? target).dispatchEvent(new MouseEvent("mousemove", { clientX: x, clientY: y, bubbles: true }));
       await frame();
     }
+    phase = "scroll";
     // Scroll: 60 steps of 120 px down the page and back.
     for (let i = 0; i < 60; i++) { scrollBy(0, i < 30 ? 120 : -120); await frame(); }
     running = false;
     await frame();
     observer.disconnect();
-    return { frames: frames.slice(2), longTasks };
+    return { frames: frames.slice(2), phases: phases.slice(2), longTasks };
   });
 }
 
-export function summary({ frames: f, longTasks }) {
+export function summary({ frames: f, phases, longTasks }) {
   const sorted = [...f].sort((a, b) => a - b);
-  return `${f.length} frames, median ${sorted[f.length >> 1].toFixed(1)} ms, ${f.filter((x) => x > 50).length} over 50 ms, longest ${sorted.at(-1).toFixed(1)} ms; ${longTasks.length} long tasks${longTasks.length ? ` (longest ${Math.max(...longTasks).toFixed(0)} ms)` : ""}`;
+  const slow = f.map((x, i) => [x, i]).filter(([x]) => x > 50).map(([x, i]) => `${phases[i]} #${i} ${x.toFixed(0)} ms`);
+  return `${f.length} frames, median ${sorted[f.length >> 1].toFixed(1)} ms, ${f.filter((x) => x > 50).length} over 50 ms, longest ${sorted.at(-1).toFixed(1)} ms; ${longTasks.length} long tasks${longTasks.length ? ` (longest ${Math.max(...longTasks).toFixed(0)} ms)` : ""}${slow.length ? ` [over 50 ms: ${slow.join(", ")}]` : ""}`;
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

@@ -54,10 +54,12 @@ export async function classPage(main: HTMLElement, snap: Snapshot): Promise<void
     const values: Record<string, Record<string, number>> = {};
     for (let r = 0; r < rows; r++) {
       const row: Record<string, number> = {};
-      for (let c = 0; c < cols; c++) row[`skill-${c}`] = ((r * 7919 + c * 104729) % 101) / 100;
+      for (let c = 0; c < cols; c++) row[columns[c].id] = ((r * 7919 + c * 104729) % 101) / 100;
       values[`Learner ${String(r).padStart(4, "0")}`] = row;
     }
+    const t0 = performance.now();
     full = m.classHeatmap(values, columns, snap.scale) as Heatmap;
+    console.info(`classHeatmap (the core's view model) of ${rows} x ${cols}: ${(performance.now() - t0).toFixed(1)} ms`);
   }
   const limit = size ? full.rows.length : params.get("all") ? full.rows.length : 40;
   const map = size ? full : lowestFirst(full, limit);
