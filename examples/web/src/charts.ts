@@ -158,37 +158,45 @@ export function canvasHeatmap(host: HTMLElement, map: Heatmap, label: string, on
   canvas.textContent = `${map.title}. ${desc}`;
   const ctx = canvas.getContext("2d", { alpha: false })!;
   ctx.scale(dpr, dpr);
-  // The cells straight into the pixels (one putImageData, no path or anti-aliasing work): a
+  ctx.fillStyle = "#ffffff";
+  ctx.fillRect(0, 0, width, height);
+  // The cells straight into the pixels (no path or anti-aliasing work), a band of 32 rows at a
+  // time through one reused ImageData (about 2 MB, not the whole canvas's 27 MB of garbage): a
   // scanline per row of cells, copied down the cell's height; a gap of white around each cell as
   // the SVG's stroke.
-  const W = canvas.width, H = canvas.height;
-  const image = ctx.createImageData(W, H);
-  const px = new Uint32Array(image.data.buffer);
-  px.fill(0xffffffff);
+  const W = canvas.width;
   const rgba = new Map<string, number>();
   const toPixel = (color: string): number => {
     let v = rgba.get(color);
     if (v === undefined) {
       ctx.fillStyle = "#000000";
       ctx.fillStyle = color;
-      const norm = String(ctx.fillStyle);
-      const m = /^#([0-9a-f]{2})([0-9a-f]{2})([0-9a-f]{2})$/i.exec(norm);
+      const m = /^#([0-9a-f]{2})([0-9a-f]{2})([0-9a-f]{2})$/i.exec(String(ctx.fillStyle));
       const [red, green, blue] = m ? [1, 2, 3].map((i) => parseInt(m[i], 16)) : [204, 204, 204];
       v = ((255 << 24) | (blue << 16) | (green << 8) | red) >>> 0; // little-endian RGBA
       rgba.set(color, v);
     }
     return v;
   };
-  const span = (from: number, to: number): [number, number] => [Math.round(from * dpr), Math.max(Math.round(from * dpr) + 1, Math.round(to * dpr))];
+  const px0 = (at: number) => Math.round(at * dpr);
+  const span = (from: number, to: number): [number, number] => [px0(from), Math.max(px0(from) + 1, px0(to))];
   const xs = Array.from({ length: cols }, (_, c) => span(left + c * cell + 0.5, left + (c + 1) * cell - 0.5));
-  for (let r = 0; r < rows; r++) {
-    const [y0, y1] = span(top + r * cell + 0.5, top + (r + 1) * cell - 0.5);
-    const line = map.cells[r], base = y0 * W;
-    for (let c = 0; c < cols && c < line.length; c++) px.fill(toPixel(line[c].color), base + xs[c][0], base + xs[c][1]);
-    const [a, b] = [base + xs[0][0], base + xs[cols - 1][1]];
-    for (let y = y0 + 1; y < y1; y++) px.copyWithin(y * W + xs[0][0], a, b);
+  const BAND = 32;
+  const bandTop = (r: number) => px0(top + r * cell);
+  const image = ctx.createImageData(W, bandTop(BAND) - bandTop(0) + 1);
+  const px = new Uint32Array(image.data.buffer);
+  for (let r0 = 0; r0 < rows; r0 += BAND) {
+    const r1 = Math.min(rows, r0 + BAND), y00 = bandTop(r0), bandH = bandTop(r1) - y00;
+    px.fill(0xffffffff);
+    for (let r = r0; r < r1; r++) {
+      const [y0, y1] = span(top + r * cell + 0.5, top + (r + 1) * cell - 0.5);
+      const line = map.cells[r], base = (y0 - y00) * W;
+      for (let c = 0; c < cols && c < line.length; c++) px.fill(toPixel(line[c].color), base + xs[c][0], base + xs[c][1]);
+      const [a, b] = [base + xs[0][0], base + xs[cols - 1][1]];
+      for (let y = y0 + 1; y < y1; y++) px.copyWithin((y - y00) * W + xs[0][0], a, b);
+    }
+    ctx.putImageData(image, 0, y00, 0, 0, W, bandH);
   }
-  ctx.putImageData(image, 0, 0);
   ctx.fillStyle = "#1a1a1a";
   ctx.font = "10px sans-serif";
   ctx.textAlign = "end";
