@@ -6,7 +6,7 @@ import { esc } from "./util.js";
 export function figure(id: string, title: string, svg: string, caption: string, table: string, extra = ""): string {
   return `<section class="card" aria-labelledby="${id}-h"><h2 id="${id}-h">${esc(title)}</h2>
   <figure><div class="chart" id="${id}">${svg}</div><figcaption>${caption}</figcaption></figure>${extra}
-  <details><summary>Data table: ${esc(title)}</summary><div class="table-wrap">${table}</div></details></section>`;
+  <details><summary>Data table: ${esc(title)}</summary><div class="table-wrap" tabindex="0" role="region" aria-label="Data table: ${esc(title)}">${table}</div></details></section>`;
 }
 
 export function table(caption: string, head: string[], rows: (string | number)[][]): string {
