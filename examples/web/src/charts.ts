@@ -147,24 +147,11 @@ export function canvasHeatmap(host: HTMLElement, map: Heatmap, label: string, on
   const id = host.id || "heat";
   const desc = `${rows} rows by ${cols} columns; focus the chart to read each cell with the arrow keys; a data table follows the chart.`;
   const canvas = document.createElement("canvas");
-  // Backing store at the device's pixel ratio, capped at 16 million pixels.
-  const dpr = Math.min(window.devicePixelRatio || 1, Math.sqrt(16e6 / (width * height)));
-  canvas.width = Math.round(width * dpr);
-  canvas.height = Math.round(height * dpr);
-  canvas.style.maxWidth = `${Math.round(width * 1.3)}px`;
   canvas.setAttribute("role", "img");
   canvas.setAttribute("aria-labelledby", `${id}-t`);
   canvas.setAttribute("aria-describedby", `${id}-d`);
   canvas.textContent = `${map.title}. ${desc}`;
   const ctx = canvas.getContext("2d", { alpha: false })!;
-  ctx.scale(dpr, dpr);
-  ctx.fillStyle = "#ffffff";
-  ctx.fillRect(0, 0, width, height);
-  // The cells straight into the pixels (no path or anti-aliasing work), a band of 32 rows at a
-  // time through one reused ImageData (about 2 MB, not the whole canvas's 27 MB of garbage): a
-  // scanline per row of cells, copied down the cell's height; a gap of white around each cell as
-  // the SVG's stroke.
-  const W = canvas.width;
   const rgba = new Map<string, number>();
   const toPixel = (color: string): number => {
     let v = rgba.get(color);
@@ -178,42 +165,66 @@ export function canvasHeatmap(host: HTMLElement, map: Heatmap, label: string, on
     }
     return v;
   };
-  const px0 = (at: number) => Math.round(at * dpr);
-  const span = (from: number, to: number): [number, number] => [px0(from), Math.max(px0(from) + 1, px0(to))];
-  const xs = Array.from({ length: cols }, (_, c) => span(left + c * cell + 0.5, left + (c + 1) * cell - 0.5));
-  const BAND = 32;
-  const bandTop = (r: number) => px0(top + r * cell);
-  const image = ctx.createImageData(W, bandTop(BAND) - bandTop(0) + 1);
-  const px = new Uint32Array(image.data.buffer);
-  for (let r0 = 0; r0 < rows; r0 += BAND) {
-    const r1 = Math.min(rows, r0 + BAND), y00 = bandTop(r0), bandH = bandTop(r1) - y00;
-    px.fill(0xffffffff);
-    for (let r = r0; r < r1; r++) {
-      const [y0, y1] = span(top + r * cell + 0.5, top + (r + 1) * cell - 0.5);
-      const line = map.cells[r], base = (y0 - y00) * W;
-      for (let c = 0; c < cols && c < line.length; c++) px.fill(toPixel(line[c].color), base + xs[c][0], base + xs[c][1]);
-      const [a, b] = [base + xs[0][0], base + xs[cols - 1][1]];
-      for (let y = y0 + 1; y < y1; y++) px.copyWithin((y - y00) * W + xs[0][0], a, b);
+  // Chart units to CSS pixels: the chart fits the card's width (at most 1.3 times its natural size).
+  let scale = 1;
+  /**
+   * Draws at the size the canvas is shown (device pixels, capped at 16 million), so the
+   * compositor copies it rather than resampling a larger bitmap on every scroll.
+   */
+  const draw = () => {
+    const cssW = Math.max(160, Math.min(host.clientWidth || width, width * 1.3));
+    scale = cssW / width;
+    const k = Math.min(scale * (window.devicePixelRatio || 1), Math.sqrt(16e6 / (width * height)));
+    canvas.width = Math.round(width * k);
+    canvas.height = Math.round(height * k);
+    canvas.style.width = `${cssW}px`;
+    canvas.style.height = `${height * scale}px`;
+    ctx.setTransform(k, 0, 0, k, 0, 0);
+    ctx.fillStyle = "#ffffff";
+    ctx.fillRect(0, 0, width, height);
+    // The cells straight into the pixels (no path or anti-aliasing work), a band of 32 rows at a
+    // time through one reused ImageData (not one the size of the canvas): a scanline per row of
+    // cells, copied down the cell's height; one pixel of white left of and above each cell as the
+    // SVG's stroke
+    const W = canvas.width;
+    const at = (u: number) => Math.round(u * k);
+    // (No gap when a cell is under 3 device pixels: the white would drown the colours.)
+    const gap = cell * k >= 3 ? 1 : 0;
+    const span = (from: number, to: number): [number, number] => [at(from) + gap, Math.max(at(from) + gap + 1, at(to))];
+    const xs = Array.from({ length: cols }, (_, c) => span(left + c * cell, left + (c + 1) * cell));
+    const BAND = 32;
+    const image = ctx.createImageData(W, at(top + BAND * cell) - at(top) + 2);
+    const px = new Uint32Array(image.data.buffer);
+    for (let r0 = 0; r0 < rows; r0 += BAND) {
+      const r1 = Math.min(rows, r0 + BAND), y00 = at(top + r0 * cell), bandH = at(top + r1 * cell) - y00 + 1;
+      px.fill(0xffffffff);
+      for (let r = r0; r < r1; r++) {
+        const [y0, y1] = span(top + r * cell, top + (r + 1) * cell);
+        const line = map.cells[r], base = (y0 - y00) * W;
+        for (let c = 0; c < cols && c < line.length; c++) px.fill(toPixel(line[c].color), base + xs[c][0], base + xs[c][1]);
+        const [a, b] = [base + xs[0][0], base + xs[cols - 1][1]];
+        for (let y = y0 + 1; y < y1; y++) px.copyWithin((y - y00) * W + xs[0][0], a, b);
+      }
+      ctx.putImageData(image, 0, y00, 0, 0, W, bandH);
     }
-    ctx.putImageData(image, 0, y00, 0, 0, W, bandH);
-  }
-  ctx.fillStyle = "#1a1a1a";
-  ctx.font = "10px sans-serif";
-  ctx.textAlign = "end";
-  for (let r = 0; r < rows; r += 10) ctx.fillText(rowText(r), left - 4, top + r * cell + cell / 2 + 3.5);
-  ctx.textAlign = "start";
-  for (let c = 0; c < cols; c += 10) ctx.fillText(map.columns[c].label.slice(0, 8), left + c * cell, top - 6);
-  ctx.font = "11px sans-serif";
-  legend.forEach((e, i) => {
-    const [x, y] = places[i];
-    ctx.fillStyle = e.color;
-    ctx.fillRect(x, y, 16, 12);
-    ctx.strokeStyle = "#999999";
-    ctx.lineWidth = 0.5;
-    ctx.strokeRect(x, y, 16, 12);
     ctx.fillStyle = "#1a1a1a";
-    ctx.fillText(e.label, x + 20, y + 10);
-  });
+    ctx.font = "10px sans-serif";
+    ctx.textAlign = "end";
+    for (let r = 0; r < rows; r += 10) ctx.fillText(rowText(r), left - 4, top + r * cell + cell / 2 + 3.5);
+    ctx.textAlign = "start";
+    for (let c = 0; c < cols; c += 10) ctx.fillText(map.columns[c].label.slice(0, 8), left + c * cell, top - 6);
+    ctx.font = "11px sans-serif";
+    legend.forEach((e, i) => {
+      const [x, y] = places[i];
+      ctx.fillStyle = e.color;
+      ctx.fillRect(x, y, 16, 12);
+      ctx.strokeStyle = "#999999";
+      ctx.lineWidth = 0.5;
+      ctx.strokeRect(x, y, 16, 12);
+      ctx.fillStyle = "#1a1a1a";
+      ctx.fillText(e.label, x + 20, y + 10);
+    });
+  };
 
   const names = document.createElement("div");
   names.hidden = true;
@@ -237,11 +248,18 @@ export function canvasHeatmap(host: HTMLElement, map: Heatmap, label: string, on
   host.replaceChildren(canvas, ring, tip, names);
   host.after(info);
 
-  // Canvas units to CSS pixels: the canvas shrinks to the card's width.
-  let scale = 1;
-  const fit = () => { scale = canvas.clientWidth / width || 1; };
-  new ResizeObserver(fit).observe(canvas);
-  fit();
+  draw();
+  // Redrawn when the card's width changes (a window resize), once per frame at most.
+  let drawnFor = host.clientWidth, pending = 0;
+  new ResizeObserver(() => {
+    if (host.clientWidth === drawnFor || pending) return;
+    pending = requestAnimationFrame(() => {
+      pending = 0;
+      drawnFor = host.clientWidth;
+      draw();
+      ring.hidden = tip.hidden = true;
+    });
+  }).observe(host);
   const full = (l: { id: string; label: string }) => map.full_labels?.[l.id] ?? l.label;
   const describe = (rr: number, cc: number) => {
     const v = map.cells[rr]?.[cc];
