@@ -1,5 +1,5 @@
 /** Chart figures (the core's accessible SVG + a data table) and interactive heatmaps. */
-import type { Heatmap } from "../wasm/dashboards/mastery_wasm.js";
+import type { Heatmap, HeatmapCell } from "../wasm/dashboards/mastery_wasm.js";
 import { esc } from "./util.js";
 
 /** A figure: heading, the SVG, a caption and the same data as a table behind a disclosure. */
@@ -128,6 +128,18 @@ export const CANVAS_CELLS = 10_000;
  */
 export function canvasHeatmap(host: HTMLElement, map: Heatmap, label: string, onDrill: (r: number, c: number) => void): void {
   const rows = map.rows.length, cols = map.columns.length;
+  // Equal cells share one object: the view model's 100,000 cells (and 200,000 strings) become a
+  // few hundred, so the page keeps less live heap for every later garbage collection to mark.
+  const shared = new Map<string, HeatmapCell>();
+  for (const line of map.cells) {
+    for (let c = 0; c < line.length; c++) {
+      const v = line[c], key = `${v.value}|${v.color}|${v.text}|${v.evidence ?? ""}`;
+      const kept = shared.get(key);
+      if (kept) line[c] = kept;
+      else shared.set(key, v);
+    }
+  }
+  shared.clear();
   const cell = 8;
   const rowText = (r: number) => map.rows[r].label.slice(0, 24);
   const longest = map.rows.reduce((m, _, r) => (r % 10 === 0 ? Math.max(m, rowText(r).length) : m), 0);
@@ -249,6 +261,10 @@ export function canvasHeatmap(host: HTMLElement, map: Heatmap, label: string, on
   host.after(info);
 
   draw();
+  // Where the canvas sits in the host, measured once per size (not on every move).
+  const at = { x: 0, y: 0, w: 0 };
+  const measure = () => Object.assign(at, { x: canvas.offsetLeft, y: canvas.offsetTop, w: host.clientWidth });
+  measure();
   // Redrawn when the card's width changes (a window resize), once per frame at most.
   let drawnFor = host.clientWidth, pending = 0;
   new ResizeObserver(() => {
@@ -257,6 +273,7 @@ export function canvasHeatmap(host: HTMLElement, map: Heatmap, label: string, on
       pending = 0;
       drawnFor = host.clientWidth;
       draw();
+      measure();
       ring.hidden = tip.hidden = true;
     });
   }).observe(host);
@@ -270,21 +287,22 @@ export function canvasHeatmap(host: HTMLElement, map: Heatmap, label: string, on
   const show = (rr: number, cc: number, scroll: boolean) => {
     if (rr * cols + cc === shown && !ring.hidden) return;
     shown = rr * cols + cc;
-    const x = (left + cc * cell) * scale + canvas.offsetLeft, y = (top + rr * cell) * scale + canvas.offsetTop, s = cell * scale;
-    // Transforms only: no layout for the ring or the tooltip while moving.
+    // Reads before writes (no layout forced in the middle of a frame): where the canvas is, then
+    // transforms for the ring and the tooltip, text for the tooltip and the live region.
+    const box = scroll ? canvas.getBoundingClientRect() : null;
+    const x = (left + cc * cell) * scale + at.x, y = (top + rr * cell) * scale + at.y, s = cell * scale;
     ring.style.width = ring.style.height = `${s + 4}px`;
     ring.style.transform = `translate(${x - 2}px, ${y - 2}px)`;
     ring.hidden = false;
     const text = describe(rr, cc);
     tip.textContent = text;
     tip.hidden = false;
-    const flip = x > host.clientWidth / 2;
+    const flip = x > at.w / 2;
     tip.style.transform = `translate(${flip ? `calc(${x - 6}px - 100%)` : `${x + s + 6}px`}, ${y - 4}px)`;
     info.textContent = text;
-    if (scroll) {
+    if (box) {
       // Keep the active cell on screen (the page scrolls; the canvas is as tall as the class).
-      const box = canvas.getBoundingClientRect();
-      const cy = box.top + y - canvas.offsetTop;
+      const cy = box.top + y - at.y;
       if (cy < 40) window.scrollBy(0, cy - 80);
       else if (cy + s > window.innerHeight - 40) window.scrollBy(0, cy + s - window.innerHeight + 80);
     }
