@@ -1,6 +1,6 @@
 /** /teach/class: class heatmap, distribution per competency, least proficient, at-risk learners. */
 import type { Heatmap } from "../../wasm/dashboards/mastery_wasm.js";
-import { figure, heatmapTable, interactiveHeatmap, table } from "../charts.js";
+import { CANVAS_CELLS, canvasHeatmap, figure, heatmapTable, interactiveHeatmap, pagedHeatmapTable, table } from "../charts.js";
 import type { Snapshot } from "../data.js";
 import { esc, pct } from "../util.js";
 import { dashboards } from "../wasm.js";
@@ -54,19 +54,24 @@ export async function classPage(main: HTMLElement, snap: Snapshot): Promise<void
     const values: Record<string, Record<string, number>> = {};
     for (let r = 0; r < rows; r++) {
       const row: Record<string, number> = {};
-      for (let c = 0; c < cols; c++) row[`skill-${c}`] = ((r * 7919 + c * 104729) % 101) / 100;
+      for (let c = 0; c < cols; c++) row[columns[c].id] = ((r * 7919 + c * 104729) % 101) / 100;
       values[`Learner ${String(r).padStart(4, "0")}`] = row;
     }
+    const t0 = performance.now();
     full = m.classHeatmap(values, columns, snap.scale) as Heatmap;
+    console.info(`classHeatmap (the core's view model) of ${rows} x ${cols}: ${(performance.now() - t0).toFixed(1)} ms`);
   }
   const limit = size ? full.rows.length : params.get("all") ? full.rows.length : 40;
   const map = size ? full : lowestFirst(full, limit);
   const code = (id: string) => (snap.labels[id] ?? id).replace("CCSS.Math.Content.", "");
   const least = [...snap.class.summaries].sort((a, b) => a.mean - b.mean);
   const top = snap.scale.ratings[0]?.points ?? 4;
+  // A large class (?size=500x200: 100,000 cells) is drawn on a canvas with a paged data table;
+  // the SVG renderer's one element per cell would take seconds and stall frames.
+  const large = map.rows.length * map.columns.length > CANVAS_CELLS;
   main.innerHTML = `<h1>Class view</h1><p class="lede">${esc(snap.course.title)} · ${snap.class.learners} learners</p>
   <div class="grid">
-    ${figure("class-heat", "Class mastery", m.renderSvg("heatmap", map), `Each cell: a learner's mastery of a standard. ${size ? "" : `<a href="/teach/class?all=1">Show all ${full.rows.length} learners</a>.`}`, heatmapTable(map), `<div class="drill" id="class-drill" aria-live="polite"></div>`).replace('class="card"', 'class="card wide"')}
+    ${figure("class-heat", "Class mastery", large ? "" : m.renderSvg("heatmap", map), `Each cell: a learner's mastery of a standard. ${size ? "" : `<a href="/teach/class?all=1">Show all ${full.rows.length} learners</a>.`}`, large ? "" : heatmapTable(map), `<div class="drill" id="class-drill" aria-live="polite"></div>`).replace('class="card"', 'class="card wide"')}
     ${figure("dist", "Distribution per standard", distribution(snap), "Learners at each rating of the course's proficiency scale.",
       table("Distribution per standard", ["Standard", ...snap.scale.ratings.map((r) => r.description)], snap.class.summaries.map((s) => [code(s.competency), ...s.levels.map((l) => l.count)])))}
     <section class="card" aria-labelledby="least-h"><h2 id="least-h">Least proficient standards</h2><ol class="list">${least.slice(0, 4)
@@ -74,7 +79,10 @@ export async function classPage(main: HTMLElement, snap: Snapshot): Promise<void
     <section class="card" aria-labelledby="risk-h"><h2 id="risk-h">At-risk alerts</h2><p class="small">Learners whose mastery data needs a look, lowest mean first.</p>
       <ul class="risk">${snap.class.at_risk.slice(0, 8).map((r) => `<li><strong>${esc(r.learner)}</strong> (mean ${pct(r.mean)}): ${esc(r.reasons.join("; "))}.</li>`).join("")}</ul></section>
   </div>`;
-  interactiveHeatmap(main.querySelector<HTMLElement>("#class-heat")!, map, "Class mastery", (r) => {
+  const host = main.querySelector<HTMLElement>("#class-heat")!;
+  const pager = large ? pagedHeatmapTable(host.closest("section")!.querySelector("details")!, map) : undefined;
+  (large ? canvasHeatmap : interactiveHeatmap)(host, map, "Class mastery", (r) => {
+    pager?.goto(r);
     const cells = map.cells[r].map((c, i) => `<li>${esc(map.columns[i].label.replace("CCSS.Math.Content.", ""))}: ${esc(c.text)}</li>`).join("");
     main.querySelector("#class-drill")!.innerHTML = `<h3>${esc(map.rows[r].label)}</h3><ul class="list">${cells}</ul>`;
   });
