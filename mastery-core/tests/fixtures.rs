@@ -257,9 +257,7 @@ fn run(op: &str, input: &Value) -> Result<Value, MasteryError> {
         }
         "risk_predict" => {
             use mastery_core::risk::RiskModel as _;
-            let model = mastery_core::risk::RiskModelFile::from_json(
-                &fs::read_to_string(root().join(input["model"].as_str().unwrap())).unwrap(),
-            )?;
+            let model = risk_model(input)?;
             let rows: Vec<Vec<f64>> = input["rows"]
                 .as_array()
                 .unwrap()
@@ -272,18 +270,14 @@ fn run(op: &str, input: &Value) -> Result<Value, MasteryError> {
         }
         "risk_explain" => {
             use mastery_core::risk::RiskModel as _;
-            let model = mastery_core::risk::RiskModelFile::from_json(
-                &fs::read_to_string(root().join(input["model"].as_str().unwrap())).unwrap(),
-            )?;
+            let model = risk_model(input)?;
             let row: Vec<f64> =
                 input["row"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap_or(f64::NAN)).collect();
             to_json(model.explain(&row, input["top"].as_u64().unwrap() as usize)?)
         }
         "risk_explain_many" => {
             use mastery_core::risk::RiskModel as _;
-            let model = mastery_core::risk::RiskModelFile::from_json(
-                &fs::read_to_string(root().join(input["model"].as_str().unwrap())).unwrap(),
-            )?;
+            let model = risk_model(input)?;
             let rows: Vec<Vec<f64>> = input["rows"]
                 .as_array()
                 .unwrap()
@@ -317,6 +311,13 @@ fn hex(text: &str) -> Vec<u8> {
 fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::Digest;
     sha2::Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The model file a risk case names.
+fn risk_model(input: &Value) -> mastery_core::Result<mastery_core::risk::RiskModelFile> {
+    mastery_core::risk::RiskModelFile::from_json(
+        &fs::read_to_string(root().join(input["model"].as_str().unwrap())).unwrap(),
+    )
 }
 
 /// `expected` matches when every key it names matches (extra keys in `actual` are fine), arrays
