@@ -155,7 +155,7 @@ impl NativeRiskModel {
             let xv = x.as_array();
             let width = self.inner.features.len() + 1;
             let flat = py
-                .detach(|| -> Result<Vec<f64>, core::MasteryError> { Ok(self.inner.contributions_many(xv)?.concat()) })
+                .detach(|| -> Result<Vec<f64>, core::MasteryError> { self.inner.contributions_many(xv) })
                 .py_err(py)?;
             let array = numpy::ndarray::Array2::from_shape_vec((xv.nrows(), width), flat)
                 .map_err(|e| crate::error::internal(py, e))?;

@@ -44,10 +44,11 @@ pub trait RiskModel {
         Ok(self.margins(x)?.into_iter().map(sigmoid).collect())
     }
 
-    /// Per-feature contributions of every row of `x`, each followed by the base value. The
-    /// booster computes them tree by tree over blocks of rows, many times faster than row by row.
-    fn contributions_many(&self, x: ArrayView2<'_, f64>) -> Result<Vec<Vec<f64>>> {
-        x.outer_iter().map(|row| self.contributions(&row.to_vec())).collect()
+    /// Per-feature contributions of every row of `x`, each followed by the base value, row-major
+    /// in one vector (`features + 1` per row). The booster computes them tree by tree over
+    /// blocks of rows, many times faster than row by row.
+    fn contributions_many(&self, x: ArrayView2<'_, f64>) -> Result<Vec<f64>> {
+        row_by_row(self, x)
     }
 
     /// The score of one row with its `top` reasons in words.
@@ -57,7 +58,7 @@ pub trait RiskModel {
         let one =
             ArrayView2::from_shape((1, row.len()), row).map_err(|e| MasteryError::invalid("row", e.to_string()))?;
         let margin = self.margins(one)?[0];
-        Ok(explanation(self.features(), row, phi, margin, top))
+        Ok(explanation(self.features(), row, &phi, margin, top))
     }
 
     /// [`RiskModel::explain`] for every row of `x`, with the batch paths of
@@ -66,16 +67,25 @@ pub trait RiskModel {
         let margins = self.margins(x)?;
         let phis = self.contributions_many(x)?;
         Ok(x.outer_iter()
-            .zip(phis)
+            .zip(phis.chunks(x.ncols() + 1))
             .zip(margins)
             .map(|((row, phi), margin)| explanation(self.features(), &row.to_vec(), phi, margin, top))
             .collect())
     }
 }
 
+/// [`RiskModel::contributions_many`] one row at a time.
+fn row_by_row<M: RiskModel + ?Sized>(model: &M, x: ArrayView2<'_, f64>) -> Result<Vec<f64>> {
+    let mut out = Vec::with_capacity(x.nrows() * (x.ncols() + 1));
+    for row in x.outer_iter() {
+        out.extend(model.contributions(&row.to_vec())?);
+    }
+    Ok(out)
+}
+
 /// An explanation from a row's contributions (then the base value) and margin: the `top`
 /// features that raise the risk most, in words.
-fn explanation(features: &[FeatureSpec], row: &[f64], phi: Vec<f64>, margin: f64, top: usize) -> Explanation {
+fn explanation(features: &[FeatureSpec], row: &[f64], phi: &[f64], margin: f64, top: usize) -> Explanation {
     let (contributions, base) = (phi[..phi.len() - 1].to_vec(), phi[phi.len() - 1]);
     // A protected attribute is never a reason (it may still move the score when the host
     // opted in to training on it).
@@ -346,7 +356,7 @@ impl RiskModel for RiskModelFile {
         }
     }
 
-    fn contributions_many(&self, x: ArrayView2<'_, f64>) -> Result<Vec<Vec<f64>>> {
+    fn contributions_many(&self, x: ArrayView2<'_, f64>) -> Result<Vec<f64>> {
         match &self.estimator {
             Estimator::Gbdt(b) => {
                 if x.ncols() != self.features.len() {
@@ -355,9 +365,9 @@ impl RiskModel for RiskModelFile {
                         format!("the rows have {} values; the model expects {}", x.ncols(), self.features.len()),
                     ));
                 }
-                Ok(b.shap_rows(x)?.chunks(x.ncols() + 1).map(<[f64]>::to_vec).collect())
+                b.shap_rows(x)
             }
-            Estimator::Logistic(_) => x.outer_iter().map(|row| self.contributions(&row.to_vec())).collect(),
+            Estimator::Logistic(_) => row_by_row(self, x),
         }
     }
 
