@@ -20,7 +20,7 @@ use crate::error::{MasteryError, Result};
 use crate::evidence::{Evidence, Rejection};
 use crate::ids::{CourseId, TenantId, UserId};
 use crate::mastery::{CompetencyState, MasteryConfig, MasteryRecord, MasteryView, Observation};
-use crate::store::{Appended, StateKey, StateValue, Store};
+use crate::store::{Appended, SmolStr, StateKey, StateValue, Store};
 
 const NAMESPACE: &str = "mastery";
 
@@ -222,7 +222,7 @@ impl<S: Store> Engine<S> {
         outcome.duplicates += refs.len() - admitted.len();
         let mut refused = Vec::new();
         for _attempt in 0..3 {
-            let (states, changes, changed, refusals) = self.compute(ctx, batch, &admitted);
+            let (states, changes, changed, refusals) = self.compute(ctx, batch, &admitted)?;
             admitted.retain(|i| !refusals.iter().any(|(r, _)| r == i));
             refused.extend(refusals);
             let refs: Vec<&Evidence> = admitted.iter().map(|&i| &batch[i]).collect();
@@ -254,13 +254,14 @@ impl<S: Store> Engine<S> {
         ctx: &AccessContext,
         batch: &[Evidence],
         admitted: &[usize],
-    ) -> (Vec<(StateKey, StateValue)>, Vec<MasteryChange>, usize, Vec<(usize, MasteryError)>) {
+    ) -> Result<(Vec<(StateKey, StateValue)>, Vec<MasteryChange>, usize, Vec<(usize, MasteryError)>)> {
         let mut overlay: HashMap<StateKey, MasteryRecord, foldhash::fast::RandomState> =
             HashMap::with_capacity_and_hasher(admitted.len(), foldhash::fast::RandomState::default());
         let mut order = Vec::new();
         let mut changes = Vec::new();
         let mut changed = 0;
         let mut refused = Vec::new();
+        let preloaded = self.preload(ctx, batch, admitted)?;
         for (position, &index) in admitted.iter().enumerate() {
             let evidence = &batch[index];
             let Some(obs) = observation(evidence) else { continue };
@@ -270,7 +271,10 @@ impl<S: Store> Engine<S> {
                 let key = Self::key(evidence, competency.as_str());
                 let stored = match overlay.get(&key) {
                     Some(record) => Some(record.clone()),
-                    None => self.load(ctx, &key)?,
+                    None => match preloaded.get(&key) {
+                        Some(Some(value)) => Some(read_record(&key.name, value.clone(), &self.config)?),
+                        _ => None,
+                    },
                 };
                 let before = stored.as_ref().map_or((None, None), |r| (r.score, r.knowledge.map(|k| k.p_known)));
                 let record = match stored {
@@ -331,7 +335,33 @@ impl<S: Store> Engine<S> {
                 Some((key, StateValue::Mastery(record)))
             })
             .collect();
-        (states, changes, changed, refused)
+        Ok((states, changes, changed, refused))
+    }
+
+    /// The stored records of every learner × course × competency the batch touches, read with
+    /// one store call.
+    fn preload(
+        &self,
+        ctx: &AccessContext,
+        batch: &[Evidence],
+        admitted: &[usize],
+    ) -> Result<HashMap<StateKey, Option<StateValue>, foldhash::fast::RandomState>> {
+        let mut keys = Vec::with_capacity(admitted.len());
+        let mut seen = HashSet::with_capacity_and_hasher(admitted.len(), foldhash::fast::RandomState::default());
+        for evidence in admitted.iter().map(|&i| &batch[i]) {
+            for competency in &evidence.competencies {
+                if seen.insert((&evidence.learner, &evidence.course, competency)) {
+                    keys.push(Self::key(evidence, competency.as_str()));
+                }
+            }
+        }
+        let values = self.store.get_states(ctx, &keys).map_err(Into::into)?;
+        if values.len() != keys.len() {
+            return Err(MasteryError::Store {
+                reason: format!("get_states returned {} records for {} keys", values.len(), keys.len()),
+            });
+        }
+        Ok(keys.into_iter().zip(values).collect())
     }
 
     /// The stripe that serialises ingests for the evidence's learner.
@@ -345,8 +375,8 @@ impl<S: Store> Engine<S> {
         StateKey {
             learner: evidence.learner.clone(),
             course: evidence.course.clone(),
-            namespace: NAMESPACE.to_owned(),
-            name: competency.to_owned(),
+            namespace: SmolStr::new_static(NAMESPACE),
+            name: competency.into(),
         }
     }
 
@@ -428,6 +458,44 @@ impl<S: Store> Engine<S> {
 
     /// A learner's records in one course (or outside any) as readers see them, sorted by
     /// competency: what every binding returns.
+    /// The class heatmap of a course (learners × `competencies`, in that order) straight from
+    /// the stored records: one read of the course's states, no evidence log, no per-learner maps.
+    pub fn class_heatmap(
+        &self,
+        ctx: &AccessContext,
+        course: &CourseId,
+        competencies: &[crate::dashboard::Label],
+    ) -> Result<crate::dashboard::Heatmap> {
+        authorize_course(ctx, Operation::Read, ctx.tenant(), course)?;
+        // Stores return a learner's records together (the contract does not promise it), so the
+        // row is looked up only when the learner changes.
+        let column: HashMap<&str, usize, foldhash::fast::RandomState> =
+            competencies.iter().enumerate().map(|(i, c)| (c.id.as_str(), i)).collect();
+        let top = self.config.scale.ratings.first().map_or(1.0, |r| r.points);
+        let mut rows: Vec<(UserId, Vec<Option<f64>>)> = Vec::new();
+        let mut row_of: HashMap<UserId, usize, foldhash::fast::RandomState> = HashMap::default();
+        let mut current = usize::MAX;
+        for (key, value) in self.store.course_states(ctx, course, NAMESPACE).map_err(Into::into)? {
+            if rows.get(current).is_none_or(|(learner, _)| *learner != key.learner) {
+                current = *row_of.entry(key.learner.clone()).or_insert_with(|| {
+                    rows.push((key.learner.clone(), vec![None; competencies.len()]));
+                    rows.len() - 1
+                });
+            }
+            let Some(&at) = column.get(key.name.as_str()) else {
+                continue;
+            };
+            let score = match value {
+                StateValue::Mastery(record) => record.score,
+                other => read_record(&key.name, other, &self.config)?.score,
+            };
+            rows[current].1[at] = score.map(|s| (s / top).clamp(0.0, 1.0));
+        }
+        rows.sort_by(|a, b| a.0.cmp(&b.0));
+        let grid = rows.into_iter().map(|(learner, row)| (learner.as_str().to_owned(), row));
+        Ok(crate::dashboard::class_heatmap_from_grid(grid, competencies, &self.config.scale))
+    }
+
     pub fn learner_views(
         &self,
         ctx: &AccessContext,

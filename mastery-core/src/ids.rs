@@ -1,18 +1,23 @@
 //! String newtype identifiers. Ids cross every binding as plain strings.
+//!
+//! Each id is a [`SmolStr`]: ids of up to 23 bytes (most learner, course and skill ids) live
+//! inline, longer ones behind a shared pointer, so the engine's keys and stored records copy ids
+//! without allocating.
 
 use serde::{Deserialize, Serialize};
+use smol_str::SmolStr;
 
 macro_rules! string_id {
     ($(#[$doc:meta])* $name:ident, redacted = $redacted:literal) => {
         $(#[$doc])*
         #[derive(Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
         #[serde(transparent)]
-        pub struct $name(String);
+        pub struct $name(SmolStr);
 
         impl $name {
             /// Wraps an identifier string.
-            pub fn new(id: impl Into<String>) -> Self {
-                Self(id.into())
+            pub fn new(id: impl AsRef<str>) -> Self {
+                Self(SmolStr::new(id))
             }
             /// The identifier as a string slice.
             pub fn as_str(&self) -> &str {
@@ -32,13 +37,13 @@ macro_rules! string_id {
 
         impl From<&str> for $name {
             fn from(id: &str) -> Self {
-                Self(id.to_owned())
+                Self(SmolStr::new(id))
             }
         }
 
         impl From<String> for $name {
             fn from(id: String) -> Self {
-                Self(id)
+                Self(SmolStr::from(id))
             }
         }
     };

@@ -415,3 +415,34 @@ fn a_whole_history_state_from_an_older_store_still_reads() {
     let read = old.mastery(&service(), &"l0".into(), Some(&"c1".into()), "fractions").unwrap().unwrap();
     assert_eq!(of_record(&read), of_record(&expected));
 }
+
+/// The engine's class heatmap (straight from stored records) equals the one built from class
+/// states and standings, and is refused to a learner and to another course's instructor.
+#[test]
+fn class_heatmap_from_stored_records_equals_the_views() {
+    use mastery_core::dashboard::{class_heatmap, Label};
+    let engine = Engine::with_config(MemoryStore::new(), config());
+    let events: Vec<Evidence> = (0..40u8).map(|i| event(i, i % 7, i % 2, i % 50, i % 5)).collect();
+    engine.ingest(&service(), &events);
+    let tutor = AccessContext::new(Principal::instructor("t1", "tia", vec!["c1".into()]));
+    // A column no record has, and columns out of name order.
+    let columns: Vec<Label> = ["decimals", "fractions", "percent"]
+        .iter()
+        .map(|c| Label { id: (*c).into(), label: c.to_uppercase() })
+        .collect();
+    let states = engine.class_states(&tutor, &"c1".into()).unwrap();
+    let values: BTreeMap<String, BTreeMap<String, f64>> = states
+        .iter()
+        .map(|(l, s)| (l.clone(), engine.standings(s).into_iter().map(|(c, v)| (c, v.value)).collect()))
+        .collect();
+    let expected = class_heatmap(&values, &columns, &engine.config().scale);
+    let heatmap = engine.class_heatmap(&tutor, &"c1".into(), &columns).unwrap();
+    assert_eq!(heatmap, expected);
+    assert_eq!(heatmap.rows.len(), 7);
+    assert!(heatmap.cells.iter().all(|row| row[2].value.is_none()));
+
+    let learner = AccessContext::new(Principal::learner("t1", "l0"));
+    assert_eq!(engine.class_heatmap(&learner, &"c1".into(), &columns).unwrap_err().code(), "access_denied");
+    let other = AccessContext::new(Principal::instructor("t1", "tom", vec!["c2".into()]));
+    assert_eq!(engine.class_heatmap(&other, &"c1".into(), &columns).unwrap_err().code(), "access_denied");
+}

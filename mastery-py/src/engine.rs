@@ -25,6 +25,8 @@ type R<T> = Result<T, core::MasteryError>;
 /// shape, is `MasteryError::Store` (nothing is acknowledged unless `apply` returned).
 pub struct PyStore {
     obj: Py<PyAny>,
+    /// Whether the object has the optional `get_states` (one call per batch instead of one per key).
+    batched_reads: bool,
 }
 
 /// A Python failure inside a store method, in library terms: the method, the exception's class
@@ -82,7 +84,7 @@ impl PyStore {
         let out: Vec<T> = self.call(method, args)?;
         if out.len() != expected {
             return Err(core::MasteryError::Store {
-                reason: format!("store.{method} returned {} items for {expected} records", out.len()),
+                reason: format!("store.{method} returned {} items for {expected} requested", out.len()),
             });
         }
         Ok(out)
@@ -119,6 +121,13 @@ impl Store for PyStore {
 
     fn get_state(&self, ctx: &AccessContext, key: &StateKey) -> R<Option<StateValue>> {
         self.call("get_state", |py| Ok(vec![arg(py, ctx)?, arg(py, key)?]))
+    }
+
+    fn get_states(&self, ctx: &AccessContext, keys: &[StateKey]) -> R<Vec<Option<StateValue>>> {
+        if !self.batched_reads {
+            return keys.iter().map(|key| self.get_state(ctx, key)).collect();
+        }
+        self.per_record("get_states", keys.len(), |py| Ok(vec![arg(py, ctx)?, arg(py, keys)?]))
     }
 
     fn put_state(&self, ctx: &AccessContext, key: &StateKey, value: &StateValue) -> R<()> {
@@ -181,7 +190,8 @@ impl Engine {
                             ));
                         }
                     }
-                    Box::new(PyStore { obj: obj.clone().unbind() })
+                    let batched_reads = obj.getattr("get_states").map(|m| m.is_callable()).unwrap_or(false);
+                    Box::new(PyStore { obj: obj.clone().unbind(), batched_reads })
                 }
                 (None, Some(dir)) => Box::new(py.detach(|| MemoryStore::open(&dir)).py_err(py)?),
                 (None, None) => Box::new(MemoryStore::new()),
@@ -211,7 +221,7 @@ impl Engine {
     ) -> PyResult<Arg<'py>> {
         guard(py, || {
             let ctx = context(principal)?;
-            let learner = UserId::new(text(learner, "learner")?.into_owned());
+            let learner = UserId::new(&text(learner, "learner")?);
             let course = opt_course(course)?;
             let views = py.detach(|| self.inner.learner_views(&ctx, &learner, course.as_ref())).py_err(py)?;
             to_python(py, &views)
@@ -222,7 +232,7 @@ impl Engine {
     fn class_states<'py>(&self, py: Python<'py>, principal: &Arg<'py>, course: &Arg<'py>) -> PyResult<Arg<'py>> {
         guard(py, || {
             let ctx = context(principal)?;
-            let course = CourseId::new(text(course, "course")?.into_owned());
+            let course = CourseId::new(&text(course, "course")?);
             let class = py.detach(|| self.inner.class_views(&ctx, &course)).py_err(py)?;
             to_python(py, &class)
         })
@@ -240,7 +250,7 @@ impl Engine {
     ) -> PyResult<Arg<'py>> {
         guard(py, || {
             let ctx = context(principal)?;
-            let learner = UserId::new(text(learner, "learner")?.into_owned());
+            let learner = UserId::new(&text(learner, "learner")?);
             let competency = text(competency, "competency")?.into_owned();
             let course = opt_course(course)?;
             let view =

@@ -645,10 +645,10 @@ async fn gallery(
         for (key, _) in states.iter().filter(|(k, _)| course.is_none() || k.course == course) {
             if let Some(record) = s.engine.mastery(&ctx, &learner, key.course.as_ref(), &key.name)? {
                 if let Some(score) = record.score {
-                    facts.scores.insert(key.name.clone(), score);
+                    facts.scores.insert(key.name.to_string(), score);
                 }
                 if record.mastered {
-                    facts.mastered.insert(key.name.clone());
+                    facts.mastered.insert(key.name.to_string());
                 }
             }
         }

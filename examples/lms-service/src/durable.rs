@@ -78,12 +78,12 @@ pub(crate) fn after_apply(
         log.6.push(i32::try_from(record.evidence_count()).unwrap_or(i32::MAX));
         let f = facts.entry((key.learner.as_str(), course)).or_default();
         if let Some(score) = record.score {
-            f.scores.insert(key.name.clone(), score);
+            f.scores.insert(key.name.to_string(), score);
         }
         if record.mastered {
-            f.mastered.insert(key.name.clone());
+            f.mastered.insert(key.name.to_string());
         }
-        f.evidence.insert(key.name.clone(), record.evidence_count());
+        f.evidence.insert(key.name.to_string(), record.evidence_count());
     }
     if log.0.is_empty() {
         return Ok(());

@@ -165,8 +165,8 @@ fn state_row(row: &postgres::Row) -> Result<(StateKey, StateValue)> {
     let key = StateKey {
         learner: UserId::new(row.get::<_, String>(0)),
         course: row.get::<_, Option<String>>(1).map(CourseId::new),
-        namespace: row.get(2),
-        name: row.get(3),
+        namespace: row.get::<_, &str>(2).into(),
+        name: row.get::<_, &str>(3).into(),
     };
     Ok((key, decode(row.get(4))?))
 }
@@ -315,7 +315,7 @@ impl PgStore {
                 tx.query(
                     "SELECT learner, course, namespace, name, value FROM state \
                      WHERE tenant = $1 AND learner = ANY($2) AND namespace = $3",
-                    &[&tenant.as_str(), &learners, &key.namespace],
+                    &[&tenant.as_str(), &learners, &key.namespace.as_str()],
                 )
                 .map_err(|e| db_error(&e))
             })?;
@@ -324,14 +324,14 @@ impl PgStore {
                 let key = StateKey {
                     learner: UserId::new(row.get::<_, String>(0)),
                     course: row.get::<_, Option<String>>(1).map(CourseId::new),
-                    namespace: row.get(2),
-                    name: row.get(3),
+                    namespace: row.get::<_, &str>(2).into(),
+                    name: row.get::<_, &str>(3).into(),
                 };
                 states.insert(key, row.get::<_, Value>(4));
             }
             READ_AHEAD.with(|r| {
                 if let Some(a) = r.borrow_mut().as_mut() {
-                    a.states = Some((key.namespace.clone(), states));
+                    a.states = Some((key.namespace.to_string(), states));
                 }
             });
         }
@@ -475,7 +475,7 @@ impl Store for PgStore {
             tx.query_opt(
                 "SELECT value FROM state WHERE tenant = $1 AND learner = $2 AND course IS NOT DISTINCT FROM $3 \
                  AND namespace = $4 AND name = $5",
-                &[&tenant.as_str(), &key.learner.as_str(), &course, &key.namespace, &key.name],
+                &[&tenant.as_str(), &key.learner.as_str(), &course, &key.namespace.as_str(), &key.name.as_str()],
             )
             .map_err(|e| db_error(&e))?
             .map(|r| decode(r.get(0)))

@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 
 use chrono::{Datelike, Days, NaiveDate, Weekday};
 use serde::{Deserialize, Serialize};
+use smol_str::SmolStr;
 
 use crate::error::{MasteryError, Result};
 use crate::framework::Framework;
@@ -166,11 +167,12 @@ pub fn streak_tracker(report: &StreakReport, today: NaiveDate, weeks: usize) -> 
     })
 }
 
-/// `90%`, or `no evidence`.
-fn percent(value: Option<f64>) -> String {
+/// `90%`, or `no evidence` (short strings live inline: a class heatmap's 100,000 cells allocate
+/// nothing for their texts and colours).
+fn percent(value: Option<f64>) -> SmolStr {
     match value {
-        Some(v) => format!("{}%", (v * 100.0).round() as i64),
-        None => "no evidence".to_owned(),
+        Some(v) => smol_str::format_smolstr!("{}%", (v * 100.0).round() as i64),
+        None => SmolStr::new_static("no evidence"),
     }
 }
 
@@ -178,9 +180,9 @@ fn percent(value: Option<f64>) -> String {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct HeatmapCell {
     pub value: Option<f64>,
-    pub color: String,
+    pub color: SmolStr,
     /// The value in words (`90%`, `no evidence`); renderers prefix the row and column labels.
-    pub text: String,
+    pub text: SmolStr,
     /// The evidence behind the value (the last that moved it), when known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub evidence: Option<String>,
@@ -233,9 +235,9 @@ fn scale_legend(scale: &ProficiencyScale) -> Vec<LegendEntry> {
 
 const EMPTY: &str = "#eeeeee";
 
-fn cell(value: Option<f64>, scale: &ProficiencyScale, text: String) -> HeatmapCell {
+fn cell(value: Option<f64>, scale: &ProficiencyScale, text: SmolStr) -> HeatmapCell {
     let top = scale.ratings.first().map_or(1.0, |r| r.points);
-    let color = value.map_or(EMPTY.to_owned(), |v| scale.rating_for(v * top).color.clone());
+    let color = value.map_or(SmolStr::new_static(EMPTY), |v| SmolStr::new(&scale.rating_for(v * top).color));
     HeatmapCell { value, color, text, evidence: None }
 }
 
@@ -246,19 +248,26 @@ pub fn class_heatmap(
     competencies: &[Label],
     scale: &ProficiencyScale,
 ) -> Heatmap {
-    let rows: Vec<Label> = values.keys().map(|l| Label { id: l.clone(), label: l.clone() }).collect();
-    let cells = values
-        .values()
-        .map(|by| {
-            competencies
-                .iter()
-                .map(|c| {
-                    let v = by.get(&c.id).copied();
-                    cell(v, scale, percent(v))
-                })
-                .collect()
+    let grid = values.iter().map(|(learner, by)| {
+        let row = competencies.iter().map(|c| by.get(&c.id).copied()).collect();
+        (learner.clone(), row)
+    });
+    class_heatmap_from_grid(grid, competencies, scale)
+}
+
+/// [`class_heatmap`] from rows already laid out: (learner, one value or none per competency).
+pub fn class_heatmap_from_grid(
+    grid: impl IntoIterator<Item = (String, Vec<Option<f64>>)>,
+    competencies: &[Label],
+    scale: &ProficiencyScale,
+) -> Heatmap {
+    let (rows, cells) = grid
+        .into_iter()
+        .map(|(learner, values)| {
+            let row: Vec<HeatmapCell> = values.into_iter().map(|v| cell(v, scale, percent(v))).collect();
+            (Label { id: learner.clone(), label: learner }, row)
         })
-        .collect();
+        .unzip();
     Heatmap {
         title: "Class mastery by competency".into(),
         rows,
@@ -360,8 +369,13 @@ pub fn activity_calendar(report: &StreakReport, window_days: Option<(NaiveDate, 
                         };
                         HeatmapCell {
                             value: Some(v),
-                            color,
-                            text: format!("{}: {} activities ({})", d.date, d.events, day_word(d.state)),
+                            color: color.into(),
+                            text: smol_str::format_smolstr!(
+                                "{}: {} activities ({})",
+                                d.date,
+                                d.events,
+                                day_word(d.state)
+                            ),
                             evidence: None,
                         }
                     }

@@ -38,7 +38,10 @@ use super::{Appended, StateKey, StateValue, Store};
 use crate::access::{authorize_course, authorize_learner, AccessContext, Operation};
 use crate::error::{MasteryError, Result};
 use crate::evidence::Evidence;
-use crate::ids::{CourseId, EvidenceId, TenantId, UserId};
+use crate::ids::{CourseId, TenantId, UserId};
+use state::State;
+
+mod state;
 
 const JOURNAL_FILE: &str = "journal.log";
 const SNAPSHOT_FILE: &str = "snapshot.bin";
@@ -68,20 +71,7 @@ struct Inner {
     journal: Option<Journal>,
 }
 
-#[derive(Default)]
-struct State {
-    /// Sequence number of the last write applied.
-    seq: u64,
-    evidence: Vec<(TenantId, Evidence)>,
-    /// Evidence identity: an id is unique per learner, so one learner cannot probe or squat
-    /// another's ids. Nested so a lookup borrows the ids instead of cloning them.
-    keys: FastMap<TenantId, FastMap<UserId, FastSet<EvidenceId>>>,
-    /// Per tenant, in key order (a learner's states are one range).
-    states: BTreeMap<TenantId, BTreeMap<StateKey, StateValue>>,
-}
-
 /// foldhash: seeded per process, several times faster than SipHash on short ids.
-type FastMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
 type FastSet<K> = std::collections::HashSet<K, foldhash::fast::RandomState>;
 
 struct Journal {
@@ -110,6 +100,23 @@ struct Entry {
 enum Change {
     Evidence(Evidence),
     State { key: StateKey, value: StateValue },
+}
+
+/// A change as a write borrows it (serialised exactly as [`Change`]): the store copies each
+/// record once, into its place.
+#[derive(Clone, Copy, Serialize)]
+#[serde(rename_all = "snake_case")]
+enum ChangeRef<'a> {
+    Evidence(&'a Evidence),
+    State { key: &'a StateKey, value: &'a StateValue },
+}
+
+/// An [`Entry`] as a write borrows it.
+#[derive(Serialize)]
+struct EntryRef<'a> {
+    seq: u64,
+    tenant: &'a TenantId,
+    changes: &'a [ChangeRef<'a>],
 }
 
 /// The first frame of a snapshot.
@@ -148,72 +155,21 @@ fn to_json<T: Serialize>(value: &T) -> Result<Vec<u8>> {
 }
 
 impl State {
-    fn has_evidence(&self, tenant: &TenantId, e: &Evidence) -> bool {
-        self.keys.get(tenant).and_then(|learners| learners.get(&e.learner)).is_some_and(|ids| ids.contains(&e.id))
-    }
-
-    /// Records the evidence's identity; `false` if it was known.
-    fn insert_key(&mut self, tenant: &TenantId, e: &Evidence) -> bool {
-        if self.has_evidence(tenant, e) {
-            return false;
-        }
-        if !self.keys.contains_key(tenant) {
-            self.keys.insert(tenant.clone(), FastMap::default());
-        }
-        let learners = self.keys.get_mut(tenant).expect("inserted above");
-        if !learners.contains_key(&e.learner) {
-            learners.insert(e.learner.clone(), FastSet::default());
-        }
-        learners.get_mut(&e.learner).expect("inserted above").insert(e.id.clone())
-    }
-
-    fn state_count(&self) -> usize {
-        self.states.values().map(BTreeMap::len).sum()
-    }
-
-    fn tenant_states(&mut self, tenant: &TenantId) -> &mut BTreeMap<StateKey, StateValue> {
-        if !self.states.contains_key(tenant) {
-            self.states.insert(tenant.clone(), BTreeMap::new());
-        }
-        self.states.get_mut(tenant).expect("inserted above")
-    }
-
-    /// Applies the changes of one write; `false` if it holds evidence already stored.
-    fn apply(&mut self, seq: u64, tenant: &TenantId, changes: Vec<Change>) -> bool {
-        self.seq = seq;
-        let mut fresh = true;
-        for change in changes {
-            match change {
-                Change::Evidence(e) => {
-                    if self.insert_key(tenant, &e) {
-                        self.evidence.push((tenant.clone(), e));
-                    } else {
-                        fresh = false;
-                    }
-                }
-                Change::State { key, value } => {
-                    self.tenant_states(tenant).insert(key, value);
-                }
-            }
-        }
-        fresh
-    }
-
     fn encode_snapshot(&self) -> Result<Vec<u8>> {
         let mut out = Vec::new();
         let head = SnapshotHead {
             version: SNAPSHOT_VERSION,
             seq: self.seq,
-            evidence: self.evidence.len() as u64,
+            evidence: self.evidence_count() as u64,
             states: self.state_count() as u64,
         };
         frame::encode(frame::SNAPSHOT, &to_json(&head)?, &mut out)?;
-        for (tenant, evidence) in &self.evidence {
+        for (tenant, evidence) in self.evidence() {
             let record = SnapshotEvidence { tenant: tenant.clone(), evidence: evidence.clone() };
             frame::encode(frame::SNAPSHOT, &to_json(&record)?, &mut out)?;
         }
-        for (tenant, key, value) in self.states.iter().flat_map(|(t, s)| s.iter().map(move |(k, v)| (t, k, v))) {
-            let record = SnapshotState { tenant: tenant.clone(), key: key.clone(), value: value.clone() };
+        for (tenant, key, value) in self.states() {
+            let record = SnapshotState { tenant: tenant.clone(), key, value: value.clone() };
             frame::encode(frame::SNAPSHOT, &to_json(&record)?, &mut out)?;
         }
         Ok(out)
@@ -239,7 +195,8 @@ impl State {
         if head.version != SNAPSHOT_VERSION {
             return Err(MasteryError::UnsupportedVersion { what: "store snapshot", version: head.version.to_string() });
         }
-        let mut state = State { seq: head.seq, ..State::default() };
+        let mut state = State::default();
+        state.seq = head.seq;
         for _ in 0..head.evidence {
             let start = at;
             let record: SnapshotEvidence = parse(next(bytes, &mut at)?)?;
@@ -250,7 +207,7 @@ impl State {
         for _ in 0..head.states {
             let start = at;
             let record: SnapshotState = parse(next(bytes, &mut at)?)?;
-            if state.tenant_states(&record.tenant).insert(record.key, record.value).is_some() {
+            if state.insert_state(&record.tenant, record.key, record.value).is_some() {
                 return Err(store_error(format!("snapshot record at byte {start} repeats a state")));
             }
         }
@@ -389,10 +346,10 @@ impl MemoryStore {
 
     /// Stores the changes of one call as one journal frame. If the first change is evidence
     /// already stored, nothing is written and the answer is `Duplicate`.
-    fn write(&self, tenant: &TenantId, changes: Vec<Change>) -> Result<Appended> {
+    fn write(&self, tenant: &TenantId, changes: &[ChangeRef<'_>]) -> Result<Appended> {
         let mut inner = self.lock();
         let Inner { state, journal } = &mut *inner;
-        if let Some(Change::Evidence(e)) = changes.first() {
+        if let Some(ChangeRef::Evidence(e)) = changes.first() {
             if state.has_evidence(tenant, e) {
                 return Ok(Appended::Duplicate);
             }
@@ -426,21 +383,25 @@ impl MemoryStore {
             return Ok(flags);
         }
         let mut changes = Vec::with_capacity(evidence.len() + states.len());
-        changes.extend(evidence.iter().map(|e| Change::Evidence((*e).clone())));
-        changes.extend(states.iter().map(|(key, value)| Change::State { key: key.clone(), value: value.clone() }));
-        Self::commit(state, journal, tenant, changes)?;
+        changes.extend(evidence.iter().map(|e| ChangeRef::Evidence(e)));
+        changes.extend(states.iter().map(|(key, value)| ChangeRef::State { key, value }));
+        Self::commit(state, journal, tenant, &changes)?;
         Ok(flags)
     }
 
-    fn commit(state: &mut State, journal: &mut Option<Journal>, tenant: &TenantId, changes: Vec<Change>) -> Result<()> {
+    fn commit(
+        state: &mut State,
+        journal: &mut Option<Journal>,
+        tenant: &TenantId,
+        changes: &[ChangeRef<'_>],
+    ) -> Result<()> {
         let seq = state.seq + 1;
         let Some(journal) = journal else {
-            state.apply(seq, tenant, changes);
+            state.apply_refs(seq, tenant, changes);
             return Ok(());
         };
-        let entry = Entry { seq, tenant: tenant.clone(), changes };
-        journal.append(&to_json(&entry)?)?;
-        state.apply(seq, tenant, entry.changes);
+        journal.append(&to_json(&EntryRef { seq, tenant, changes })?)?;
+        state.apply_refs(seq, tenant, changes);
         if journal.len > journal.compaction_threshold.max(journal.snapshot_len) {
             // The write is durable already; a failed compaction is retried on the next write and
             // `snapshot()` reports its error.
@@ -559,7 +520,7 @@ fn migrate_legacy(dir: &Path) -> Result<()> {
                     state.apply(old.seq, &tenant, vec![Change::Evidence(e)]);
                 }
                 for (_, (tenant, key, value)) in old.states {
-                    state.tenant_states(&tenant).insert(key, StateValue::Json(value));
+                    state.insert_state(&tenant, key, StateValue::Json(value));
                 }
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
@@ -609,7 +570,7 @@ impl fmt::Debug for MemoryStore {
             Ok(inner) => out
                 .field("durable", &inner.journal.is_some())
                 .field("seq", &inner.state.seq)
-                .field("evidence", &inner.state.evidence.len())
+                .field("evidence", &inner.state.evidence_count())
                 .field("states", &inner.state.state_count()),
             Err(_) => out.field("durable", &self._lock.is_some()),
         };
@@ -622,7 +583,7 @@ impl Store for MemoryStore {
 
     fn append_evidence(&self, ctx: &AccessContext, evidence: &Evidence) -> Result<Appended> {
         authorize_learner(ctx, Operation::Write, ctx.tenant(), &evidence.learner, evidence.course.as_ref())?;
-        self.write(ctx.tenant(), vec![Change::Evidence(evidence.clone())])
+        self.write(ctx.tenant(), &[ChangeRef::Evidence(evidence)])
     }
 
     fn record(&self, ctx: &AccessContext, evidence: &Evidence, states: &[(StateKey, StateValue)]) -> Result<Appended> {
@@ -632,9 +593,9 @@ impl Store for MemoryStore {
             authorize_learner(ctx, Operation::Write, tenant, &key.learner, key.course.as_ref())?;
         }
         let mut changes = Vec::with_capacity(states.len() + 1);
-        changes.push(Change::Evidence(evidence.clone()));
-        changes.extend(states.iter().map(|(key, value)| Change::State { key: key.clone(), value: value.clone() }));
-        self.write(tenant, changes)
+        changes.push(ChangeRef::Evidence(evidence));
+        changes.extend(states.iter().map(|(key, value)| ChangeRef::State { key, value }));
+        self.write(tenant, &changes)
     }
 
     fn apply(
@@ -665,14 +626,14 @@ impl Store for MemoryStore {
     fn learner_evidence(&self, ctx: &AccessContext, learner: &UserId) -> Result<Vec<Evidence>> {
         let tenant = ctx.tenant();
         let inner = self.lock();
-        let mine = inner.state.evidence.iter().filter(|(t, e)| t == tenant && &e.learner == learner);
+        let mine = inner.state.learner_evidence(tenant, learner);
         // An instructor may read a learner's evidence only from courses they teach.
         if authorize_learner(ctx, Operation::Read, tenant, learner, None).is_ok() {
-            return Ok(mine.map(|(_, e)| e.clone()).collect());
+            return Ok(mine.cloned().collect());
         }
         let visible: Vec<Evidence> = mine
-            .filter(|(_, e)| authorize_learner(ctx, Operation::Read, tenant, learner, e.course.as_ref()).is_ok())
-            .map(|(_, e)| e.clone())
+            .filter(|e| authorize_learner(ctx, Operation::Read, tenant, learner, e.course.as_ref()).is_ok())
+            .cloned()
             .collect();
         if visible.is_empty() {
             authorize_learner(ctx, Operation::Read, tenant, learner, None)?;
@@ -685,21 +646,28 @@ impl Store for MemoryStore {
         let inner = self.lock();
         Ok(inner
             .state
-            .evidence
-            .iter()
-            .filter(|(t, e)| t == ctx.tenant() && e.course.as_ref() == Some(course))
+            .evidence()
+            .filter(|(t, e)| *t == ctx.tenant() && e.course.as_ref() == Some(course))
             .map(|(_, e)| e.clone())
             .collect())
     }
 
     fn get_state(&self, ctx: &AccessContext, key: &StateKey) -> Result<Option<StateValue>> {
         authorize_learner(ctx, Operation::Read, ctx.tenant(), &key.learner, key.course.as_ref())?;
-        Ok(self.lock().state.states.get(ctx.tenant()).and_then(|states| states.get(key)).cloned())
+        Ok(self.lock().state.get_state(ctx.tenant(), key).cloned())
+    }
+
+    fn get_states(&self, ctx: &AccessContext, keys: &[StateKey]) -> Result<Vec<Option<StateValue>>> {
+        for key in keys {
+            authorize_learner(ctx, Operation::Read, ctx.tenant(), &key.learner, key.course.as_ref())?;
+        }
+        let inner = self.lock();
+        Ok(keys.iter().map(|key| inner.state.get_state(ctx.tenant(), key).cloned()).collect())
     }
 
     fn put_state(&self, ctx: &AccessContext, key: &StateKey, value: &StateValue) -> Result<()> {
         authorize_learner(ctx, Operation::Write, ctx.tenant(), &key.learner, key.course.as_ref())?;
-        self.write(ctx.tenant(), vec![Change::State { key: key.clone(), value: value.clone() }]).map(drop)
+        self.write(ctx.tenant(), &[ChangeRef::State { key, value }]).map(drop)
     }
 
     fn learner_states(
@@ -712,17 +680,12 @@ impl Store for MemoryStore {
         // Everything, or (an instructor) only the courses the caller teaches.
         let all = authorize_learner(ctx, Operation::Read, tenant, learner, None).is_ok();
         let inner = self.lock();
-        let start = StateKey { learner: learner.clone(), course: None, namespace: String::new(), name: String::new() };
         let visible: Vec<(StateKey, StateValue)> = inner
             .state
-            .states
-            .get(tenant)
-            .into_iter()
-            .flat_map(|states| states.range(start.clone()..))
-            .take_while(|(k, _)| &k.learner == learner)
+            .learner_states(tenant, learner)
             .filter(|(k, _)| k.namespace == namespace)
             .filter(|(k, _)| all || authorize_learner(ctx, Operation::Read, tenant, learner, k.course.as_ref()).is_ok())
-            .map(|(k, v)| (k.clone(), v.clone()))
+            .map(|(k, v)| (k, v.clone()))
             .collect();
         if visible.is_empty() && !all {
             authorize_learner(ctx, Operation::Read, tenant, learner, None)?;
@@ -738,14 +701,14 @@ impl Store for MemoryStore {
     ) -> Result<Vec<(StateKey, StateValue)>> {
         authorize_course(ctx, Operation::Read, ctx.tenant(), course)?;
         let inner = self.lock();
-        Ok(inner
-            .state
-            .states
-            .get(ctx.tenant())
-            .into_iter()
-            .flat_map(BTreeMap::iter)
-            .filter(|(k, _)| k.course.as_ref() == Some(course) && k.namespace == namespace)
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect())
+        let mut states = Vec::with_capacity(inner.state.course_states_bound(ctx.tenant(), course));
+        states.extend(
+            inner
+                .state
+                .course_states(ctx.tenant(), course)
+                .filter(|(k, _)| k.namespace == namespace)
+                .map(|(k, v)| (k, v.clone())),
+        );
+        Ok(states)
     }
 }

@@ -11,6 +11,7 @@ mod memory;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+pub use smol_str::SmolStr;
 
 use crate::access::AccessContext;
 use crate::error::MasteryError;
@@ -75,8 +76,9 @@ pub struct StateKey {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub course: Option<CourseId>,
     /// The owning component, e.g. `mastery` or `streak`.
-    pub namespace: String,
-    pub name: String,
+    pub namespace: SmolStr,
+    /// The record's name within the component (the competency, for mastery).
+    pub name: SmolStr,
 }
 
 /// The methods of [`Store`] by name: what a store written in Python, JS, Kotlin or Swift must
@@ -127,6 +129,14 @@ pub trait Store {
 
     /// Reads derived state.
     fn get_state(&self, ctx: &AccessContext, key: &StateKey) -> Result<Option<StateValue>, Self::Error>;
+
+    /// Reads several state records at once, one answer per key in order: the engine reads every
+    /// record an ingest batch touches with one call. The default asks [`Store::get_state`] key by
+    /// key; a store with a round trip per call (a database, a store in another language)
+    /// overrides it.
+    fn get_states(&self, ctx: &AccessContext, keys: &[StateKey]) -> Result<Vec<Option<StateValue>>, Self::Error> {
+        keys.iter().map(|key| self.get_state(ctx, key)).collect()
+    }
 
     /// Writes derived state (last write wins).
     fn put_state(&self, ctx: &AccessContext, key: &StateKey, value: &StateValue) -> Result<(), Self::Error>;
@@ -188,6 +198,9 @@ impl<S: Store> Store for ErasedStore<S> {
     }
     fn get_state(&self, ctx: &AccessContext, key: &StateKey) -> Result<Option<StateValue>, MasteryError> {
         self.0.get_state(ctx, key).map_err(Into::into)
+    }
+    fn get_states(&self, ctx: &AccessContext, keys: &[StateKey]) -> Result<Vec<Option<StateValue>>, MasteryError> {
+        self.0.get_states(ctx, keys).map_err(Into::into)
     }
     fn put_state(&self, ctx: &AccessContext, key: &StateKey, value: &StateValue) -> Result<(), MasteryError> {
         self.0.put_state(ctx, key, value).map_err(Into::into)
@@ -259,6 +272,9 @@ impl Store for DynStore {
     }
     fn get_state(&self, ctx: &AccessContext, key: &StateKey) -> Result<Option<StateValue>, MasteryError> {
         (**self).get_state(ctx, key)
+    }
+    fn get_states(&self, ctx: &AccessContext, keys: &[StateKey]) -> Result<Vec<Option<StateValue>>, MasteryError> {
+        (**self).get_states(ctx, keys)
     }
     fn put_state(&self, ctx: &AccessContext, key: &StateKey, value: &StateValue) -> Result<(), MasteryError> {
         (**self).put_state(ctx, key, value)

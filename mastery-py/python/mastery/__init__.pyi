@@ -91,6 +91,9 @@ class DictStore(MasteryStore):
     """A reference ``MasteryStore`` in plain lists and dicts (no access checks of its own, not
     durable): copy it when writing a store over a database."""
     def __init__(self) -> None: ...
+    def get_states(self, ctx: dict[str, Any], keys: List[dict[str, Any]]) -> List[Optional[dict[str, Any]]]:
+        """The optional batched read: one answer per key, in order."""
+        ...
 
 @final
 class Engine:

@@ -65,6 +65,10 @@ class MasteryStore(Protocol):
         """Writes a state (last write wins)."""
         ...
 
+    # Optional: ``get_states(ctx, keys) -> List[Optional[Value]]``, one answer per key in order.
+    # When a store has it, the engine reads every state an ingest batch touches with one call
+    # instead of one ``get_state`` call per key (``DictStore`` has it).
+
     def learner_states(self, ctx: Context, learner: str, namespace: str) -> List[List[Any]]:
         """``[key, value]`` of one learner's states in ``namespace`` (every course), in key order."""
         ...
@@ -136,6 +140,12 @@ class DictStore:
         with self._lock:
             found = self._states.get(_key_id(_tenant(ctx), key))
             return None if found is None else found[1]
+
+    def get_states(self, ctx: Context, keys: List[Key]) -> List[Optional[Value]]:
+        tenant = _tenant(ctx)
+        with self._lock:
+            found = [self._states.get(_key_id(tenant, key)) for key in keys]
+        return [None if f is None else f[1] for f in found]
 
     def put_state(self, ctx: Context, key: Key, value: Value) -> None:
         with self._lock:

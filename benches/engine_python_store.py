@@ -1,0 +1,55 @@
+"""Ingest through `mastery.Engine` from Python: the embedded store against a store written in
+Python (`mastery.DictStore`), single-competency records in batches of 1,000, one thread.
+
+Usage (from the repository root, with the module built in release mode into a venv):
+    (cd mastery-py && maturin develop --release)
+    python benches/engine_python_store.py [records]
+"""
+
+import sys
+import time
+
+import mastery
+
+N = int(sys.argv[1]) if len(sys.argv) > 1 else 200_000
+BATCH = 1_000
+SERVICE = {"tenant": "district", "user": "importer", "roles": [{"role": "service"}]}
+
+
+def batches(n):
+    out = []
+    for start in range(0, n, BATCH):
+        out.append([
+            {
+                "id": f"e{i}",
+                "learner": f"learner-{i % 1000}",
+                "course": "algebra-1",
+                "competencies": [f"skill-{(i // 1000) % 20}"],
+                "kind": "response",
+                "score": {"scaled": (i * 7919 % 101) / 100},
+                "occurred_at": f"2026-01-05T{8 + (i // 1000) // 60 % 12:02d}:{(i // 1000) % 60:02d}:00Z",
+                "source": "host",
+            }
+            for i in range(start, min(start + BATCH, n))
+        ])
+    return out
+
+
+def run(name, make_store):
+    data = batches(N)
+    engine = mastery.Engine(store=make_store()) if make_store else mastery.Engine()
+    start = time.perf_counter()
+    for batch in data:
+        outcome = engine.ingest(SERVICE, batch)
+        assert outcome["new"] == len(batch), outcome
+    seconds = time.perf_counter() - start
+    print(f"{name:28} {N / seconds:>10,.0f} records/s  ({seconds:.2f} s for {N:,})", flush=True)
+    return N / seconds
+
+
+if __name__ == "__main__":
+    print(f"Engine.ingest from Python, {N:,} single-competency records in batches of {BATCH:,}, one thread")
+    for _ in range(2):
+        embedded = run("embedded memory store", None)
+        python = run("Python store (DictStore)", mastery.DictStore)
+        print(f"{'ratio embedded/python':28} {embedded / python:>10.2f}x")

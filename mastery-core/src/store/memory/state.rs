@@ -1,0 +1,208 @@
+//! The embedded store's in-memory indexes: the evidence log in append order, and per tenant and
+//! learner the evidence ids, the positions of the learner's evidence in the log and the
+//! learner's state records. A learner's reads and writes touch only that learner's entry; a
+//! course's states come from an index of the learners who have state in it.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::{Change, ChangeRef};
+use crate::evidence::Evidence;
+use crate::ids::{CourseId, EvidenceId, TenantId, UserId};
+use crate::store::{SmolStr, StateKey, StateValue};
+
+/// foldhash: seeded per process, several times faster than SipHash on short ids.
+type FastMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
+type FastSet<K> = std::collections::HashSet<K, foldhash::fast::RandomState>;
+
+/// Log entries per chunk: the log grows by whole chunks, so appending never moves stored
+/// evidence (a single `Vec` of a million records would copy them all at every doubling).
+const CHUNK: usize = 4_096;
+
+#[derive(Default)]
+pub(super) struct State {
+    /// Sequence number of the last write applied.
+    pub(super) seq: u64,
+    log: Vec<Vec<(TenantId, Evidence)>>,
+    len: usize,
+    tenants: FastMap<TenantId, Tenant>,
+}
+
+#[derive(Default)]
+struct Tenant {
+    learners: FastMap<UserId, Learner>,
+    /// Who has state in each course, in id order (a class read visits only them).
+    course_learners: FastMap<Option<CourseId>, BTreeSet<UserId>>,
+}
+
+#[derive(Default)]
+struct Learner {
+    /// Evidence identity: an id is unique per learner, so one learner can neither probe nor
+    /// squat another's ids.
+    ids: FastSet<EvidenceId>,
+    /// Where the learner's evidence is in the log, in append order.
+    positions: Vec<usize>,
+    states: BTreeMap<LocalKey, StateValue>,
+}
+
+/// A state key within its learner's entry (course, namespace, name): lookups compare only these.
+type LocalKey = (Option<CourseId>, SmolStr, SmolStr);
+
+fn local(key: &StateKey) -> LocalKey {
+    (key.course.clone(), key.namespace.clone(), key.name.clone())
+}
+
+fn full(learner: &UserId, (course, namespace, name): &LocalKey) -> StateKey {
+    StateKey { learner: learner.clone(), course: course.clone(), namespace: namespace.clone(), name: name.clone() }
+}
+
+impl State {
+    pub(super) fn has_evidence(&self, tenant: &TenantId, e: &Evidence) -> bool {
+        self.learner(tenant, &e.learner).is_some_and(|l| l.ids.contains(&e.id))
+    }
+
+    fn learner(&self, tenant: &TenantId, learner: &UserId) -> Option<&Learner> {
+        self.tenants.get(tenant)?.learners.get(learner)
+    }
+
+    fn tenant_mut(&mut self, tenant: &TenantId) -> &mut Tenant {
+        if !self.tenants.contains_key(tenant) {
+            self.tenants.insert(tenant.clone(), Tenant::default());
+        }
+        self.tenants.get_mut(tenant).expect("inserted above")
+    }
+
+    /// Applies the changes of one write; `false` if it holds evidence already stored.
+    pub(super) fn apply(&mut self, seq: u64, tenant: &TenantId, changes: Vec<Change>) -> bool {
+        self.seq = seq;
+        let mut fresh = true;
+        for change in changes {
+            match change {
+                Change::Evidence(e) => fresh &= self.append(tenant, e),
+                Change::State { key, value } => {
+                    self.insert_state(tenant, key, value);
+                }
+            }
+        }
+        fresh
+    }
+
+    /// [`State::apply`] for a write that borrows its changes: each record is copied once, into
+    /// its place. The caller has checked that none of the evidence is stored.
+    pub(super) fn apply_refs(&mut self, seq: u64, tenant: &TenantId, changes: &[ChangeRef<'_>]) {
+        self.seq = seq;
+        for change in changes {
+            match *change {
+                ChangeRef::Evidence(e) => {
+                    self.append(tenant, e.clone());
+                }
+                ChangeRef::State { key, value } => {
+                    self.insert_state(tenant, key.clone(), value.clone());
+                }
+            }
+        }
+    }
+
+    /// Appends evidence unless its id is stored for the learner; `false` if it was.
+    fn append(&mut self, tenant: &TenantId, e: Evidence) -> bool {
+        let position = self.len;
+        let learner = self.tenant_mut(tenant).learners.entry(e.learner.clone()).or_default();
+        if !learner.ids.insert(e.id.clone()) {
+            return false;
+        }
+        learner.positions.push(position);
+        if self.log.last().is_none_or(|chunk| chunk.len() == CHUNK) {
+            self.log.push(Vec::with_capacity(CHUNK));
+        }
+        self.log.last_mut().expect("pushed above").push((tenant.clone(), e));
+        self.len += 1;
+        true
+    }
+
+    /// Writes a state record; returns the one it replaced.
+    pub(super) fn insert_state(&mut self, tenant: &TenantId, key: StateKey, value: StateValue) -> Option<StateValue> {
+        let tenant = self.tenant_mut(tenant);
+        let learner = tenant.learners.entry(key.learner.clone()).or_default();
+        let local = local(&key);
+        if let Some(slot) = learner.states.get_mut(&local) {
+            return Some(std::mem::replace(slot, value));
+        }
+        learner.states.insert(local, value);
+        tenant.course_learners.entry(key.course).or_default().insert(key.learner);
+        None
+    }
+
+    pub(super) fn evidence_count(&self) -> usize {
+        self.len
+    }
+
+    pub(super) fn state_count(&self) -> usize {
+        self.tenants.values().flat_map(|t| t.learners.values()).map(|l| l.states.len()).sum()
+    }
+
+    /// Every record in append order.
+    pub(super) fn evidence(&self) -> impl Iterator<Item = (&TenantId, &Evidence)> {
+        self.log.iter().flatten().map(|(t, e)| (t, e))
+    }
+
+    /// Every state record, by tenant and key.
+    pub(super) fn states(&self) -> impl Iterator<Item = (&TenantId, StateKey, &StateValue)> {
+        let mut tenants: Vec<_> = self.tenants.iter().collect();
+        tenants.sort_by(|a, b| a.0.cmp(b.0));
+        tenants.into_iter().flat_map(|(id, tenant)| {
+            let mut learners: Vec<_> = tenant.learners.iter().collect();
+            learners.sort_by(|a, b| a.0.cmp(b.0));
+            learners
+                .into_iter()
+                .flat_map(move |(learner, l)| l.states.iter().map(move |(k, v)| (id, full(learner, k), v)))
+        })
+    }
+
+    /// One learner's evidence in append order.
+    pub(super) fn learner_evidence(&self, tenant: &TenantId, learner: &UserId) -> impl Iterator<Item = &Evidence> {
+        let positions = self.learner(tenant, learner).map_or(&[][..], |l| &l.positions[..]);
+        positions.iter().map(|&p| &self.log[p / CHUNK][p % CHUNK].1)
+    }
+
+    pub(super) fn get_state(&self, tenant: &TenantId, key: &StateKey) -> Option<&StateValue> {
+        self.learner(tenant, &key.learner)?.states.get(&local(key))
+    }
+
+    /// One learner's state records in key order.
+    pub(super) fn learner_states<'a>(
+        &'a self,
+        tenant: &TenantId,
+        learner: &'a UserId,
+    ) -> impl Iterator<Item = (StateKey, &'a StateValue)> {
+        self.learner(tenant, learner)
+            .into_iter()
+            .flat_map(move |l| l.states.iter().map(move |(k, v)| (full(learner, k), v)))
+    }
+
+    /// At least as many records as [`State::course_states`] yields (for a `Vec`'s capacity).
+    pub(super) fn course_states_bound(&self, tenant: &TenantId, course: &CourseId) -> usize {
+        let Some(tenant) = self.tenants.get(tenant) else {
+            return 0;
+        };
+        let learners = tenant.course_learners.get(&Some(course.clone())).into_iter().flatten();
+        learners.filter_map(|id| tenant.learners.get(id)).map(|l| l.states.len()).sum()
+    }
+
+    /// A course's state records (of every learner with state in it) in key order.
+    pub(super) fn course_states<'a>(
+        &'a self,
+        tenant: &TenantId,
+        course: &'a CourseId,
+    ) -> impl Iterator<Item = (StateKey, &'a StateValue)> {
+        let tenant = self.tenants.get(tenant);
+        let learners = tenant.and_then(|t| t.course_learners.get(&Some(course.clone())));
+        learners.into_iter().flatten().filter_map(move |id| Some((id, tenant?.learners.get(id)?))).flat_map(
+            move |(id, l)| {
+                let within = (Some(course.clone()), SmolStr::default(), SmolStr::default());
+                l.states
+                    .range(within..)
+                    .take_while(move |((c, _, _), _)| c.as_ref() == Some(course))
+                    .map(move |(k, v)| (full(id, k), v))
+            },
+        )
+    }
+}
