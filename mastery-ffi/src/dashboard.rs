@@ -68,7 +68,7 @@ fn state(s: core::streak::DayState) -> DayState {
     }
 }
 
-fn json_error(field: &str, e: serde_json::Error) -> MasteryError {
+pub(crate) fn json_error(field: &str, e: serde_json::Error) -> MasteryError {
     let reason = mastery_core::error::redact(&e.to_string());
     MasteryError::InvalidInput { field: field.into(), detail: format!("invalid {field}: {reason}") }
 }
@@ -129,7 +129,7 @@ fn scale(scale_json: &str) -> Result<core::mastery::ProficiencyScale> {
     Ok(core::mastery::ProficiencyScale::from_input(input)?)
 }
 
-fn to_json<T: serde::Serialize>(value: &T) -> String {
+pub(crate) fn to_json<T: serde::Serialize>(value: &T) -> String {
     serde_json::to_string(value).unwrap_or_default()
 }
 

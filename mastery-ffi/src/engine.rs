@@ -338,6 +338,19 @@ impl Engine {
         })
     }
 
+    /// The class heatmap of a course (learners × competencies, a JSON array of `{"id", "label"}`,
+    /// in that order) read straight from the stored records, as JSON (the shape of
+    /// `class_heatmap_json`).
+    pub fn class_heatmap_json(&self, principal: String, course: String, competencies_json: String) -> Result<String> {
+        guard(|| {
+            let ctx = context(&principal)?;
+            let competencies: Vec<core::dashboard::Label> = serde_json::from_str(&competencies_json)
+                .map_err(|e| crate::dashboard::json_error("competencies", e))?;
+            let heatmap = self.inner.class_heatmap(&ctx, &core::CourseId::new(course), &competencies)?;
+            Ok(crate::dashboard::to_json(&heatmap))
+        })
+    }
+
     /// A learner's mastery of one competency in a course (or outside any), or null.
     #[uniffi::method(default(course = None))]
     pub fn mastery(

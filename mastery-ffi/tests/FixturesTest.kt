@@ -274,6 +274,7 @@ fun scenario(engine: Engine, input: JsonObject): com.google.gson.JsonArray {
                 "ingest" -> plain(engine.ingest(principal, step.get("evidence").toString()))
                 "learner_states" -> plain(engine.learnerStates(principal, learner!!, course))
                 "class_states" -> plain(engine.classStates(principal, course!!))
+                "class_heatmap" -> JsonParser.parseString(engine.classHeatmapJson(principal, course!!, step.get("competencies").toString()))
                 "mastery" -> plain(engine.mastery(principal, learner!!, step.get("competency").asString, course))
                 else -> error("unknown step")
             })

@@ -245,6 +245,8 @@ def scenario(engine, inp):
                 value = plain(engine.learner_states(principal, learner, course))
             elif do == "class_states":
                 value = plain(engine.class_states(principal, course))
+            elif do == "class_heatmap":
+                value = json.loads(engine.class_heatmap_json(principal, course, json.dumps(step["competencies"])))
             elif do == "mastery":
                 value = plain(engine.mastery(principal, learner, step["competency"], course))
             else:

@@ -238,6 +238,24 @@ impl Engine {
         })
     }
 
+    /// The class heatmap of a course (learners x `competencies`, a list of `{"id", "label"}`, in
+    /// that order) read straight from the stored records.
+    fn class_heatmap<'py>(
+        &self,
+        py: Python<'py>,
+        principal: &Arg<'py>,
+        course: &Arg<'py>,
+        competencies: &Arg<'py>,
+    ) -> PyResult<Arg<'py>> {
+        guard(py, || {
+            let ctx = context(principal)?;
+            let course = CourseId::new(text(course, "course")?);
+            let competencies: Vec<core::dashboard::Label> = data(competencies, "competencies")?;
+            let heatmap = py.detach(|| self.inner.class_heatmap(&ctx, &course, &competencies)).py_err(py)?;
+            to_python(py, &heatmap)
+        })
+    }
+
     /// A learner's mastery view of one competency (in a course, or outside any), or `None`.
     #[pyo3(signature = (principal, learner, competency, course=None))]
     fn mastery<'py>(

@@ -140,6 +140,8 @@ def scenario_step(engine, step):
         return engine.learner_states(who, step["learner"], step.get("course"))
     if do == "class_states":
         return engine.class_states(who, step["course"])
+    if do == "class_heatmap":
+        return engine.class_heatmap(who, step["course"], step["competencies"])
     if do == "mastery":
         return engine.mastery(who, step["learner"], step["competency"], step.get("course"))
     raise ValueError(do)

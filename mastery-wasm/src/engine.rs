@@ -265,6 +265,21 @@ impl Engine {
         to_js(&self.inner.class_views(&ctx, &course).map_err(err)?)
     }
 
+    /// The class heatmap of a course (learners × `competencies`, in that order) read straight
+    /// from the stored records.
+    #[wasm_bindgen(js_name = classHeatmap, unchecked_return_type = "Heatmap")]
+    pub fn class_heatmap(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "Principal")] principal: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "string")] course: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "Label[]")] competencies: JsValue,
+    ) -> Result<JsValue, JsValue> {
+        let ctx = context(&principal)?;
+        let course = CourseId::new(text(&course, "course")?);
+        let competencies: Vec<core::dashboard::Label> = data(&competencies, "competencies")?;
+        to_js(&self.inner.class_heatmap(&ctx, &course, &competencies).map_err(err)?)
+    }
+
     /// A learner's mastery of one competency (in a course, or outside any), or `null`.
     #[wasm_bindgen(unchecked_return_type = "MasteryView | null")]
     pub fn mastery(

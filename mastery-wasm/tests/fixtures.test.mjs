@@ -105,6 +105,7 @@ function scenario(engine, steps) {
       case "ingest": return engine.ingest(s.as, s.evidence);
       case "learner_states": return engine.learnerStates(s.as, s.learner, s.course ?? null);
       case "class_states": return engine.classStates(s.as, s.course);
+      case "class_heatmap": return engine.classHeatmap(s.as, s.course, s.competencies);
       case "mastery": return engine.mastery(s.as, s.learner, s.competency, s.course ?? null);
       default: throw new TypeError(`unknown scenario step ${s.do}`);
     }

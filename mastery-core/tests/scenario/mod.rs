@@ -6,6 +6,7 @@
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 
+use mastery_core::dashboard::Label;
 use mastery_core::store::StateValue;
 use mastery_core::{
     AccessContext, Appended, CourseId, DynStore, Engine, Evidence, MasteryError, MemoryStore, Principal, StateKey,
@@ -129,6 +130,11 @@ fn step(engine: &Engine<DynStore>, step: &Value) -> R<Value> {
         }
         "learner_states" => json!(engine.learner_views(&ctx, &learner.unwrap(), course.as_ref())?),
         "class_states" => json!(engine.class_views(&ctx, &course.unwrap())?),
+        "class_heatmap" => {
+            let columns: Vec<Label> = serde_json::from_value(step["competencies"].clone())
+                .map_err(|e| MasteryError::InvalidInput { field: "competencies".into(), reason: e.to_string() })?;
+            json!(engine.class_heatmap(&ctx, &course.unwrap(), &columns)?)
+        }
         "mastery" => {
             let competency = step["competency"].as_str().unwrap();
             json!(engine.mastery_view(&ctx, &learner.unwrap(), course.as_ref(), competency)?)

@@ -111,6 +111,11 @@ class Engine:
     def class_states(self, principal: Mapping[str, Any], course: str) -> dict[str, List[MasteryView]]:
         """Every learner's mastery views in a course."""
         ...
+    def class_heatmap(self, principal: Mapping[str, Any], course: str,
+                      competencies: List[Mapping[str, str]]) -> dict[str, Any]:
+        """The class heatmap of a course (learners x ``competencies``, ``[{"id", "label"}]``, in that
+        order) read straight from the stored records: ``{rows, columns, cells, legend, title}``."""
+        ...
     def mastery(self, principal: Mapping[str, Any], learner: str, competency: str, course: Optional[str] = None) -> Optional[MasteryView]:
         """One learner's mastery view of one competency, or ``None``."""
         ...
