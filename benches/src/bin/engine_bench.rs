@@ -97,6 +97,70 @@ fn marginal_cost(history: u64) -> (f64, usize) {
     (runs[2], serde_json::to_vec(&stored).expect("json").len())
 }
 
+/// `threads` threads ingest `n` records for `learners` learners × 20 competencies into one
+/// engine, in batches of 1,000: thread t sends the records of its own learners (learner % threads
+/// == t) in time order, except every 20th record, which a neighbouring thread sends (so it may
+/// arrive late), and each thread re-sends one batch in ten (duplicates). Then every stored record
+/// must equal a replay of its learner's evidence, exactly.
+fn stress(threads: u64, n: u64, learners: u64) -> serde_json::Value {
+    let engine = std::sync::Arc::new(Engine::with_config(MemoryStore::new(), config()));
+    let all: Vec<Evidence> =
+        (0..n).map(|i| record(i, i % learners, (i / learners) % 20, (i / learners) as i64)).collect();
+    let mut lanes: Vec<Vec<Evidence>> = vec![Vec::new(); threads as usize];
+    for (i, e) in all.iter().enumerate() {
+        let owner = (i as u64 % learners) % threads;
+        let lane = if i % 20 == 7 { (owner + 1) % threads } else { owner };
+        lanes[lane as usize].push(e.clone());
+    }
+    let sent: usize = lanes.iter().map(|l| l.len() + l.chunks(1_000).step_by(10).map(<[_]>::len).sum::<usize>()).sum();
+    let start = Clock::now();
+    let handles: Vec<_> = lanes
+        .into_iter()
+        .map(|lane| {
+            let engine = engine.clone();
+            std::thread::spawn(move || {
+                let ctx = service();
+                let (mut new, mut duplicates) = (0, 0);
+                for (b, chunk) in lane.chunks(1_000).enumerate() {
+                    let outcome = engine.ingest(&ctx, chunk);
+                    assert!(outcome.rejected.is_empty(), "{:?}", outcome.rejected.first());
+                    (new, duplicates) = (new + outcome.new, duplicates + outcome.duplicates);
+                    if b % 10 == 0 {
+                        let again = engine.ingest(&ctx, chunk);
+                        (new, duplicates) = (new + again.new, duplicates + again.duplicates);
+                    }
+                }
+                (new, duplicates)
+            })
+        })
+        .collect();
+    let (new, duplicates) = handles.into_iter().fold((0, 0), |(n, d), h| {
+        let (a, b) = h.join().expect("ingest thread");
+        (n + a, d + b)
+    });
+    let seconds = start.elapsed().as_secs_f64();
+    let ctx = service();
+    let (mut checked, mut mismatches) = (0, 0);
+    for learner in 0..learners {
+        let id = format!("learner-{learner}").into();
+        for ((course, competency), state) in engine.replay(&ctx, &id).expect("replay") {
+            let stored = engine.mastery(&ctx, &id, course.as_ref(), &competency).expect("read").expect("stored");
+            let same = stored.score == state.score
+                && stored.mastered == state.mastered
+                && stored.knowledge == state.knowledge
+                && stored.last_evidence == state.last_evidence
+                && stored.evidence_count() as usize == state.history.len();
+            checked += 1;
+            mismatches += usize::from(!same);
+        }
+    }
+    assert_eq!((new, mismatches), (n as usize, 0), "records stored once and every state equal to a replay");
+    json!({
+        "threads": threads, "records": n, "sent": sent, "new": new, "duplicates": duplicates,
+        "seconds": seconds, "states_checked": checked, "states_differing_from_replay": mismatches,
+    })
+}
+
 /// A class of 500 learners × 200 competencies (one observation each), and the seconds of `runs`
 /// class dashboards (class states, standings, heatmap) from its stored records, sorted.
 fn class_dashboard(runs: usize) -> (Engine<MemoryStore>, Vec<f64>) {
@@ -138,6 +202,11 @@ fn main() {
         println!("{}", json!({ "class_dashboard_500x200_seconds": seconds[n / 2] }));
         return;
     }
+    // `--stress`: only the concurrency check.
+    if args.iter().any(|a| a == "--stress") {
+        println!("{}", stress(8, 1_000_000, 1_000));
+        return;
+    }
     let memory = Engine::with_config(MemoryStore::new(), config());
     let memory_rate = throughput(&memory, 1_000_000, 1_000);
 
@@ -176,6 +245,7 @@ fn main() {
             "one_more_observation": marginal,
             "class_dashboard_500x200_seconds": class_seconds[2],
             "learner_dashboard_seconds": learner_seconds[2],
+            "concurrent_8_threads": stress(8, 1_000_000, 1_000),
         }))
         .expect("json")
     );
