@@ -62,6 +62,11 @@ export class MapStore {
     return entry ? entry[2] : null;
   }
 
+  // Optional: the engine reads every state an ingest batch touches with one call when a store has it.
+  get_states(ctx, keys) {
+    return keys.map((key) => this.get_state(ctx, key));
+  }
+
   put_state(ctx, key, value) {
     this.states.set(stateKey(ctx.principal.tenant, key), [ctx.principal.tenant, key, value]);
   }

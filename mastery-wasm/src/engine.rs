@@ -37,6 +37,8 @@ thread_local! {
 #[derive(Debug)]
 struct JsStore {
     id: u32,
+    /// Whether the object has the optional `get_states` (one call per batch instead of one per key).
+    batched_reads: bool,
 }
 
 impl Drop for JsStore {
@@ -64,6 +66,7 @@ impl JsStore {
                 return Err(invalid("store", format!("has no method `{method}`")));
             }
         }
+        let batched_reads = Reflect::get(&object, &JsValue::from_str("get_states")).is_ok_and(|f| f.is_function());
         let id = NEXT_ID.with(|n| {
             let id = n.get();
             n.set(id.wrapping_add(1));
@@ -72,7 +75,7 @@ impl JsStore {
         STORES
             .with(|s| s.try_borrow_mut().map(|mut s| s.insert(id, object)).map(drop))
             .map_err(|_| crate::error::internal("the store table is busy"))?;
-        Ok(Self { id })
+        Ok(Self { id, batched_reads })
     }
 
     /// Calls `method(ctx, ...args)` on the JS object and reads the result as `T`.
@@ -156,6 +159,17 @@ impl core::Store for JsStore {
 
     fn get_state(&self, ctx: &AccessContext, key: &StateKey) -> Result<Option<StateValue>, MasteryError> {
         self.call("get_state", ctx, &[js(key)?])
+    }
+
+    fn get_states(&self, ctx: &AccessContext, keys: &[StateKey]) -> Result<Vec<Option<StateValue>>, MasteryError> {
+        if !self.batched_reads {
+            return keys.iter().map(|key| self.get_state(ctx, key)).collect();
+        }
+        let values: Vec<Option<StateValue>> = self.call("get_states", ctx, &[js(keys)?])?;
+        if values.len() != keys.len() {
+            return Err(store_error("`get_states` returned a count other than the key count"));
+        }
+        Ok(values)
     }
 
     fn put_state(&self, ctx: &AccessContext, key: &StateKey, value: &StateValue) -> Result<(), MasteryError> {

@@ -226,6 +226,8 @@ export interface MasteryStore {
   learner_evidence(ctx: AccessContext, learner: string): Evidence[];
   course_evidence(ctx: AccessContext, course: string): Evidence[];
   get_state(ctx: AccessContext, key: StateKey): StateValue | null;
+  /** Optional: one answer per key, in order (the engine then reads a batch's states in one call). */
+  get_states?(ctx: AccessContext, keys: StateKey[]): (StateValue | null)[];
   put_state(ctx: AccessContext, key: StateKey, value: StateValue): void;
   learner_states(ctx: AccessContext, learner: string, namespace: string): [StateKey, StateValue][];
   course_states(ctx: AccessContext, course: string, namespace: string): [StateKey, StateValue][];
