@@ -6,6 +6,7 @@ Usage (from the repository root, with the module built in release mode into a ve
     python benches/engine_python_store.py [records]
 """
 
+import gc
 import sys
 import time
 
@@ -53,3 +54,8 @@ if __name__ == "__main__":
         embedded = run("embedded memory store", None)
         python = run("Python store (DictStore)", mastery.DictStore)
         print(f"{'ratio embedded/python':28} {embedded / python:>10.2f}x")
+    # A store that keeps its records as Python dicts makes CPython's cyclic collector walk them
+    # all, again and again, as the store grows: shown separately, not a setting we recommend.
+    gc.disable()
+    run("Python store, gc disabled", mastery.DictStore)
+    gc.enable()
