@@ -36,13 +36,25 @@ def batches(n):
     return out
 
 
-def run(name, make_store):
+def as_arrow(batch):
+    import pyarrow as pa
+
+    return pa.table({
+        "id": [r["id"] for r in batch], "learner": [r["learner"] for r in batch],
+        "course": [r["course"] for r in batch], "competencies": [r["competencies"] for r in batch],
+        "score.scaled": [r["score"]["scaled"] for r in batch], "occurred_at": [r["occurred_at"] for r in batch],
+    })
+
+
+def run(name, make_store, arrow=False):
     data = batches(N)
+    if arrow:
+        data = [as_arrow(b) for b in data]
     engine = mastery.Engine(store=make_store()) if make_store else mastery.Engine()
     start = time.perf_counter()
     for batch in data:
         outcome = engine.ingest(SERVICE, batch)
-        assert outcome["new"] == len(batch), outcome
+        assert outcome["new"] == (batch.num_rows if arrow else len(batch)), outcome
     seconds = time.perf_counter() - start
     print(f"{name:28} {N / seconds:>10,.0f} records/s  ({seconds:.2f} s for {N:,})", flush=True)
     return N / seconds
@@ -52,6 +64,7 @@ if __name__ == "__main__":
     print(f"Engine.ingest from Python, {N:,} single-competency records in batches of {BATCH:,}, one thread")
     for _ in range(2):
         embedded = run("embedded memory store", None)
+        run("embedded, Arrow batches", None, arrow=True)
         python = run("Python store (DictStore)", mastery.DictStore)
         print(f"{'ratio embedded/python':28} {embedded / python:>10.2f}x")
     # A store that keeps its records as Python dicts makes CPython's cyclic collector walk them

@@ -161,6 +161,13 @@ impl std::fmt::Debug for Engine {
     }
 }
 
+/// An Arrow table-like object rather than a list of records.
+fn is_arrow(object: &Arg<'_>) -> bool {
+    !object.is_instance_of::<pyo3::types::PyList>()
+        && (object.hasattr("__arrow_c_stream__").unwrap_or(false)
+            || object.hasattr("__arrow_c_array__").unwrap_or(false))
+}
+
 fn context(principal: &Arg<'_>) -> PyResult<AccessContext> {
     data::<Principal>(principal, "principal").map(AccessContext::new)
 }
@@ -201,9 +208,25 @@ impl Engine {
     }
 
     /// Stores each record once and updates mastery; returns `{new, duplicates, rejected, changes}`.
+    /// `evidence` is a list of evidence dicts, or an Arrow table (pyarrow, Polars, pandas, DuckDB)
+    /// with one row per record (see `arrow_evidence.rs` for its columns); rows are then rejected
+    /// by their index in the table.
     fn ingest<'py>(&self, py: Python<'py>, principal: &Arg<'py>, evidence: &Arg<'py>) -> PyResult<Arg<'py>> {
         guard(py, || {
             let ctx = context(principal)?;
+            if is_arrow(evidence) {
+                let batches = crate::arrow::batches(evidence, "evidence")?;
+                let outcome = py.detach(|| -> Result<core::IngestOutcome, core::MasteryError> {
+                    let (rows, refused) = crate::arrow_evidence::evidence(&batches)?;
+                    let (index, batch): (Vec<usize>, Vec<Evidence>) = rows.into_iter().unzip();
+                    let mut outcome = self.inner.ingest(&ctx, &batch);
+                    outcome.rejected.iter_mut().for_each(|r| r.index = index[r.index]);
+                    outcome.rejected.extend(refused);
+                    outcome.rejected.sort_by_key(|r| r.index);
+                    Ok(outcome)
+                });
+                return to_python(py, &outcome.py_err(py)?);
+            }
             let batch: Vec<Evidence> = data(evidence, "evidence")?;
             let outcome = py.detach(|| self.inner.ingest(&ctx, &batch));
             to_python(py, &outcome)

@@ -7,6 +7,7 @@
 //! `TypeError`.
 
 mod arrow;
+mod arrow_evidence;
 mod convert;
 mod engine;
 mod error;

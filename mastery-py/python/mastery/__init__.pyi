@@ -102,8 +102,11 @@ class Engine:
     ``MasteryStore``. ``principal`` is ``{"tenant", "user", "roles": [{"role": ...}], "enrolled": [...]}``;
     the engine checks the access policy before every store call."""
     def __new__(cls, store: Optional[MasteryStore] = None, path: Optional[str] = None) -> Engine: ...
-    def ingest(self, principal: Mapping[str, Any], evidence: List[Mapping[str, Any]]) -> IngestOutcome:
-        """Stores each record once and updates mastery (one atomic store commit per batch)."""
+    def ingest(self, principal: Mapping[str, Any], evidence: Union[List[Mapping[str, Any]], Any]) -> IngestOutcome:
+        """Stores each record once and updates mastery (one atomic store commit per batch).
+        ``evidence`` is a list of evidence dicts or an Arrow table (pyarrow, Polars, pandas,
+        DuckDB) with one row per record: ``id``, ``learner``, ``course``, ``competencies``,
+        ``score.scaled``, ``occurred_at``, ...; a bad row is rejected by its index."""
         ...
     def learner_states(self, principal: Mapping[str, Any], learner: str, course: Optional[str] = None) -> List[MasteryView]:
         """A learner's mastery views in one course (or outside any), sorted by competency."""
