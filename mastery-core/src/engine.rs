@@ -136,7 +136,7 @@ fn read_record(competency: &str, value: StateValue, config: &MasteryConfig) -> R
             }
         },
     };
-    record.competency = competency.to_owned();
+    record.competency = competency.into();
     Ok(record)
 }
 
@@ -306,7 +306,7 @@ impl<S: Store> Engine<S> {
                         tenant: ctx.tenant().clone(),
                         learner: evidence.learner.clone(),
                         course: evidence.course.clone(),
-                        competency: record.competency.clone(),
+                        competency: record.competency.to_string(),
                         evidence: evidence.id.as_str().to_owned(),
                         score_before: before.0,
                         score_after: record.score,
@@ -539,7 +539,7 @@ impl<S: Store> Engine<S> {
             .filter_map(|r| {
                 r.score.map(|score| {
                     (
-                        r.competency.clone(),
+                        r.competency.to_string(),
                         crate::mastery::Standing { value: (score / top).clamp(0.0, 1.0), mastered: r.mastered },
                     )
                 })

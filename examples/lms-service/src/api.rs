@@ -595,7 +595,7 @@ async fn class_dashboard(
         let top = scale.ratings.first().map_or(1.0, |r| r.points);
         let scores: BTreeMap<String, BTreeMap<String, f64>> = class
             .iter()
-            .map(|(l, rs)| (l.clone(), rs.iter().filter_map(|r| Some((r.competency.clone(), r.score?))).collect()))
+            .map(|(l, rs)| (l.clone(), rs.iter().filter_map(|r| Some((r.competency.to_string(), r.score?))).collect()))
             .collect();
         let values: BTreeMap<String, BTreeMap<String, f64>> =
             scores.iter().map(|(l, by)| (l.clone(), by.iter().map(|(c, v)| (c.clone(), v / top)).collect())).collect();

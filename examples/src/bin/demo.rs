@@ -156,7 +156,9 @@ fn mastery_demo(assessment_table: &str, results: &str) -> Result<(), Box<dyn Err
     let class_states = engine.class_states(&importer, &course)?;
     let scores: BTreeMap<String, BTreeMap<String, f64>> = class_states
         .iter()
-        .map(|(l, states)| (l.clone(), states.iter().filter_map(|s| Some((s.competency.clone(), s.score?))).collect()))
+        .map(|(l, states)| {
+            (l.clone(), states.iter().filter_map(|s| Some((s.competency.to_string(), s.score?))).collect())
+        })
         .collect();
     let standings: BTreeMap<String, BTreeMap<String, Standing>> =
         class_states.iter().map(|(l, states)| (l.clone(), engine.standings(states))).collect();

@@ -176,7 +176,7 @@ fn main() -> Result<(), Box<dyn Error>> {
     let heat = class_heatmap(&values, &columns, &scale).with_statements(&framework);
     let scores: BTreeMap<String, BTreeMap<String, f64>> = class_states
         .iter()
-        .map(|(l, s)| (l.clone(), s.iter().filter_map(|r| Some((r.competency.clone(), r.score?))).collect()))
+        .map(|(l, s)| (l.clone(), s.iter().filter_map(|r| Some((r.competency.to_string(), r.score?))).collect()))
         .collect();
     let summaries = class_summary(&scores, &scale, Some(&standards));
     let at_risk = at_risk(&class_states, &standings, &standards, &short);

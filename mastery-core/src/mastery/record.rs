@@ -8,6 +8,7 @@
 //! equals one built from the whole history in order.
 
 use serde::{Deserialize, Serialize};
+use smol_str::SmolStr;
 
 use super::bkt::KnowledgeState;
 use super::methods::Running;
@@ -20,7 +21,7 @@ use crate::time::Instant;
 pub struct MasteryRecord {
     /// The competency (kept in the store's key, so not serialised).
     #[serde(skip)]
-    pub competency: String,
+    pub competency: SmolStr,
     /// The calculation method's result on the scale's points.
     #[serde(rename = "s", default, skip_serializing_if = "Option::is_none")]
     pub score: Option<f64>,
@@ -73,7 +74,7 @@ impl MasteryRecord {
     /// No evidence yet.
     pub fn new(competency: &str) -> Self {
         Self {
-            competency: competency.to_owned(),
+            competency: competency.into(),
             score: None,
             mastered: false,
             knowledge: None,
@@ -104,7 +105,7 @@ impl MasteryRecord {
         let top = config.scale.ratings.first().map_or(1.0, |r| r.points);
         let mastery_points = config.scale.mastery_points();
         self.running.push(observation.score * top, config.method, mastery_points);
-        if let Some(skill) = config.bkt.get(&self.competency) {
+        if let Some(skill) = config.bkt.get(self.competency.as_str()) {
             let state = self.knowledge.get_or_insert_with(|| skill.initial_state());
             skill.update(state, observation.score >= 0.5, observation.template.as_deref());
         }
@@ -134,7 +135,7 @@ impl MasteryRecord {
     /// What readers see: the record with its competency, rating and counts spelled out.
     pub fn view(&self, config: &MasteryConfig) -> MasteryView {
         MasteryView {
-            competency: self.competency.clone(),
+            competency: self.competency.to_string(),
             score: self.score,
             rating: self.rating(config).map(|r| r.description.clone()),
             mastered: self.mastered,
