@@ -3,7 +3,7 @@
 //! learner's state records. A learner's reads and writes touch only that learner's entry; a
 //! course's states come from an index of the learners who have state in it.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use super::{Change, ChangeRef};
 use crate::evidence::Evidence;
@@ -41,7 +41,17 @@ struct Learner {
     ids: FastSet<EvidenceId>,
     /// Where the learner's evidence is in the log, in append order.
     positions: Vec<usize>,
-    states: BTreeMap<LocalKey, StateValue>,
+    /// Hashed rather than ordered: ingest looks records up far more often than anyone lists
+    /// them, and a listing sorts a learner's few records.
+    states: FastMap<LocalKey, StateValue>,
+}
+
+impl Learner {
+    fn sorted_states(&self) -> Vec<(&LocalKey, &StateValue)> {
+        let mut states: Vec<_> = self.states.iter().collect();
+        states.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        states
+    }
 }
 
 /// A state key within its learner's entry (course, namespace, name): lookups compare only these.
@@ -151,9 +161,9 @@ impl State {
         tenants.into_iter().flat_map(|(id, tenant)| {
             let mut learners: Vec<_> = tenant.learners.iter().collect();
             learners.sort_by(|a, b| a.0.cmp(b.0));
-            learners
-                .into_iter()
-                .flat_map(move |(learner, l)| l.states.iter().map(move |(k, v)| (id, full(learner, k), v)))
+            learners.into_iter().flat_map(move |(learner, l)| {
+                l.sorted_states().into_iter().map(move |(k, v)| (id, full(learner, k), v))
+            })
         })
     }
 
@@ -175,7 +185,7 @@ impl State {
     ) -> impl Iterator<Item = (StateKey, &'a StateValue)> {
         self.learner(tenant, learner)
             .into_iter()
-            .flat_map(move |l| l.states.iter().map(move |(k, v)| (full(learner, k), v)))
+            .flat_map(move |l| l.sorted_states().into_iter().map(move |(k, v)| (full(learner, k), v)))
     }
 
     /// At least as many records as [`State::course_states`] yields (for a `Vec`'s capacity).
@@ -187,7 +197,8 @@ impl State {
         learners.filter_map(|id| tenant.learners.get(id)).map(|l| l.states.len()).sum()
     }
 
-    /// A course's state records (of every learner with state in it) in key order.
+    /// A course's state records (of every learner with state in it), learner by learner in id
+    /// order; a learner's records in no particular order.
     pub(super) fn course_states<'a>(
         &'a self,
         tenant: &TenantId,
@@ -197,10 +208,9 @@ impl State {
         let learners = tenant.and_then(|t| t.course_learners.get(&Some(course.clone())));
         learners.into_iter().flatten().filter_map(move |id| Some((id, tenant?.learners.get(id)?))).flat_map(
             move |(id, l)| {
-                let within = (Some(course.clone()), SmolStr::default(), SmolStr::default());
                 l.states
-                    .range(within..)
-                    .take_while(move |((c, _, _), _)| c.as_ref() == Some(course))
+                    .iter()
+                    .filter(move |((c, _, _), _)| c.as_ref() == Some(course))
                     .map(move |(k, v)| (full(id, k), v))
             },
         )
