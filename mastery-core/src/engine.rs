@@ -108,6 +108,15 @@ pub struct IngestOutcome {
 /// mutexes) leaves two such batches disjoint more often than not.
 const LEARNER_LOCKS: usize = 4_096;
 
+/// The learner × course × competency records an ingest batch touches, numbered.
+struct Slots {
+    keys: Vec<StateKey>,
+    /// The slot of each (admitted record, competency), record after record.
+    of_record: Vec<usize>,
+    /// The stored record of each slot, read before the batch.
+    stored: Vec<Option<StateValue>>,
+}
+
 /// Store + mastery rules + change log.
 pub struct Engine<S> {
     store: S,
@@ -255,29 +264,28 @@ impl<S: Store> Engine<S> {
         batch: &[Evidence],
         admitted: &[usize],
     ) -> Result<(Vec<(StateKey, StateValue)>, Vec<MasteryChange>, usize, Vec<(usize, MasteryError)>)> {
-        let mut overlay: HashMap<StateKey, MasteryRecord, foldhash::fast::RandomState> =
-            HashMap::with_capacity_and_hasher(admitted.len(), foldhash::fast::RandomState::default());
-        let mut order = Vec::new();
+        let Slots { keys, of_record, stored } = self.preload(ctx, batch, admitted)?;
+        // The batch's newest record per slot, once a record of the batch has moved it.
+        let mut current: Vec<Option<MasteryRecord>> = vec![None; keys.len()];
         let mut changes = Vec::new();
         let mut changed = 0;
         let mut refused = Vec::new();
-        let preloaded = self.preload(ctx, batch, admitted)?;
+        let mut next_slot = 0;
         for (position, &index) in admitted.iter().enumerate() {
             let evidence = &batch[index];
+            let slots = &of_record[next_slot..next_slot + evidence.competencies.len()];
+            next_slot += slots.len();
             let Some(obs) = observation(evidence) else { continue };
             let pending = || admitted[..position].iter().map(|&i| &batch[i]);
-            let mut updates = Vec::new();
-            let step = evidence.competencies.iter().try_for_each(|competency| {
-                let key = Self::key(evidence, competency.as_str());
-                let stored = match overlay.get(&key) {
-                    Some(record) => Some(record.clone()),
-                    None => match preloaded.get(&key) {
-                        Some(Some(value)) => Some(read_record(&key.name, value.clone(), &self.config)?),
-                        _ => None,
-                    },
+            let mut updates = Vec::with_capacity(slots.len());
+            let step = evidence.competencies.iter().zip(slots).try_for_each(|(competency, &slot)| {
+                let known = match (&current[slot], &stored[slot]) {
+                    (Some(record), _) => Some(record.clone()),
+                    (None, Some(value)) => Some(read_record(&keys[slot].name, value.clone(), &self.config)?),
+                    (None, None) => None,
                 };
-                let before = stored.as_ref().map_or((None, None), |r| (r.score, r.knowledge.map(|k| k.p_known)));
-                let record = match stored {
+                let before = known.as_ref().map_or((None, None), |r| (r.score, r.knowledge.map(|k| k.p_known)));
+                let record = match known {
                     Some(mut record) if record.accepts(&obs) => {
                         record.push(&obs, &self.config)?;
                         record
@@ -291,14 +299,14 @@ impl<S: Store> Engine<S> {
                     // earlier records and this one.
                     Some(_) => self.rebuild(ctx, evidence, competency.as_str(), obs.clone(), pending())?,
                 };
-                updates.push((key, before, record));
+                updates.push((slot, before, record));
                 Ok::<(), MasteryError>(())
             });
             if let Err(error) = step {
                 refused.push((index, error));
                 continue;
             }
-            for (key, before, record) in updates {
+            for (slot, before, record) in updates {
                 changed += 1;
                 // Change records only when a log will read them: not on the ingest hot path.
                 if !self.logs.is_empty() {
@@ -317,51 +325,40 @@ impl<S: Store> Engine<S> {
                         at: evidence.occurred_at,
                     });
                 }
-                match overlay.entry(key) {
-                    std::collections::hash_map::Entry::Occupied(mut slot) => {
-                        slot.insert(record);
-                    }
-                    std::collections::hash_map::Entry::Vacant(slot) => {
-                        order.push(slot.key().clone());
-                        slot.insert(record);
-                    }
-                }
+                current[slot] = Some(record);
             }
         }
-        let states = order
+        let states = keys
             .into_iter()
-            .filter_map(|key| {
-                let record = overlay.remove(&key)?;
-                Some((key, StateValue::Mastery(record)))
-            })
+            .zip(current)
+            .filter_map(|(key, record)| Some((key, StateValue::Mastery(record?))))
             .collect();
         Ok((states, changes, changed, refused))
     }
 
-    /// The stored records of every learner × course × competency the batch touches, read with
-    /// one store call.
-    fn preload(
-        &self,
-        ctx: &AccessContext,
-        batch: &[Evidence],
-        admitted: &[usize],
-    ) -> Result<HashMap<StateKey, Option<StateValue>, foldhash::fast::RandomState>> {
+    /// Numbers every learner × course × competency the batch touches (in first-touch order) and
+    /// reads their stored records with one store call.
+    fn preload(&self, ctx: &AccessContext, batch: &[Evidence], admitted: &[usize]) -> Result<Slots> {
         let mut keys = Vec::with_capacity(admitted.len());
-        let mut seen = HashSet::with_capacity_and_hasher(admitted.len(), foldhash::fast::RandomState::default());
+        let mut of_record = Vec::with_capacity(admitted.len());
+        let mut numbers = HashMap::with_capacity_and_hasher(admitted.len(), foldhash::fast::RandomState::default());
         for evidence in admitted.iter().map(|&i| &batch[i]) {
             for competency in &evidence.competencies {
-                if seen.insert((&evidence.learner, &evidence.course, competency)) {
+                let next = keys.len();
+                let slot = *numbers.entry((&evidence.learner, &evidence.course, competency)).or_insert(next);
+                if slot == next {
                     keys.push(Self::key(evidence, competency.as_str()));
                 }
+                of_record.push(slot);
             }
         }
-        let values = self.store.get_states(ctx, &keys).map_err(Into::into)?;
-        if values.len() != keys.len() {
+        let stored = self.store.get_states(ctx, &keys).map_err(Into::into)?;
+        if stored.len() != keys.len() {
             return Err(MasteryError::Store {
-                reason: format!("get_states returned {} records for {} keys", values.len(), keys.len()),
+                reason: format!("get_states returned {} records for {} keys", stored.len(), keys.len()),
             });
         }
-        Ok(keys.into_iter().zip(values).collect())
+        Ok(Slots { keys, of_record, stored })
     }
 
     /// The stripe that serialises ingests for the evidence's learner.
