@@ -22,9 +22,31 @@ const CHUNK: usize = 4_096;
 pub(super) struct State {
     /// Sequence number of the last write applied.
     pub(super) seq: u64,
-    log: Vec<Vec<(TenantId, Evidence)>>,
-    len: usize,
+    log: Log,
     tenants: FastMap<TenantId, Tenant>,
+}
+
+/// The evidence log in append order, in chunks.
+#[derive(Default)]
+struct Log {
+    chunks: Vec<Vec<(TenantId, Evidence)>>,
+    len: usize,
+}
+
+impl Log {
+    /// Appends a record; returns its position.
+    fn push(&mut self, tenant: &TenantId, e: Evidence) -> usize {
+        if self.chunks.last().is_none_or(|chunk| chunk.len() == CHUNK) {
+            self.chunks.push(Vec::with_capacity(CHUNK));
+        }
+        self.chunks.last_mut().expect("pushed above").push((tenant.clone(), e));
+        self.len += 1;
+        self.len - 1
+    }
+
+    fn get(&self, position: usize) -> &Evidence {
+        &self.chunks[position / CHUNK][position % CHUNK].1
+    }
 }
 
 #[derive(Default)]
@@ -65,6 +87,30 @@ fn full(learner: &UserId, (course, namespace, name): &LocalKey) -> StateKey {
     StateKey { learner: learner.clone(), course: course.clone(), namespace: namespace.clone(), name: name.clone() }
 }
 
+impl Tenant {
+    /// Appends evidence unless its id is stored for the learner; `false` if it was.
+    fn append(&mut self, log: &mut Log, tenant: &TenantId, e: Evidence) -> bool {
+        let learner = self.learners.entry(e.learner.clone()).or_default();
+        if !learner.ids.insert(e.id.clone()) {
+            return false;
+        }
+        learner.positions.push(log.push(tenant, e));
+        true
+    }
+
+    /// Writes a state record; returns the one it replaced.
+    fn insert_state(&mut self, key: StateKey, value: StateValue) -> Option<StateValue> {
+        let learner = self.learners.entry(key.learner.clone()).or_default();
+        let local = local(&key);
+        if let Some(slot) = learner.states.get_mut(&local) {
+            return Some(std::mem::replace(slot, value));
+        }
+        learner.states.insert(local, value);
+        self.course_learners.entry(key.course).or_default().insert(key.learner);
+        None
+    }
+}
+
 impl State {
     pub(super) fn has_evidence(&self, tenant: &TenantId, e: &Evidence) -> bool {
         self.learner(tenant, &e.learner).is_some_and(|l| l.ids.contains(&e.id))
@@ -74,22 +120,16 @@ impl State {
         self.tenants.get(tenant)?.learners.get(learner)
     }
 
-    fn tenant_mut(&mut self, tenant: &TenantId) -> &mut Tenant {
-        if !self.tenants.contains_key(tenant) {
-            self.tenants.insert(tenant.clone(), Tenant::default());
-        }
-        self.tenants.get_mut(tenant).expect("inserted above")
-    }
-
     /// Applies the changes of one write; `false` if it holds evidence already stored.
-    pub(super) fn apply(&mut self, seq: u64, tenant: &TenantId, changes: Vec<Change>) -> bool {
+    pub(super) fn apply(&mut self, seq: u64, tenant_id: &TenantId, changes: Vec<Change>) -> bool {
         self.seq = seq;
+        let tenant = self.tenants.entry(tenant_id.clone()).or_default();
         let mut fresh = true;
         for change in changes {
             match change {
-                Change::Evidence(e) => fresh &= self.append(tenant, e),
+                Change::Evidence(e) => fresh &= tenant.append(&mut self.log, tenant_id, e),
                 Change::State { key, value } => {
-                    self.insert_state(tenant, key, value);
+                    tenant.insert_state(key, value);
                 }
             }
         }
@@ -98,51 +138,28 @@ impl State {
 
     /// [`State::apply`] for a write that borrows its changes: each record is copied once, into
     /// its place. The caller has checked that none of the evidence is stored.
-    pub(super) fn apply_refs(&mut self, seq: u64, tenant: &TenantId, changes: &[ChangeRef<'_>]) {
+    pub(super) fn apply_refs(&mut self, seq: u64, tenant_id: &TenantId, changes: &[ChangeRef<'_>]) {
         self.seq = seq;
+        let tenant = self.tenants.entry(tenant_id.clone()).or_default();
         for change in changes {
             match *change {
                 ChangeRef::Evidence(e) => {
-                    self.append(tenant, e.clone());
+                    tenant.append(&mut self.log, tenant_id, e.clone());
                 }
                 ChangeRef::State { key, value } => {
-                    self.insert_state(tenant, key.clone(), value.clone());
+                    tenant.insert_state(key.clone(), value.clone());
                 }
             }
         }
     }
 
-    /// Appends evidence unless its id is stored for the learner; `false` if it was.
-    fn append(&mut self, tenant: &TenantId, e: Evidence) -> bool {
-        let position = self.len;
-        let learner = self.tenant_mut(tenant).learners.entry(e.learner.clone()).or_default();
-        if !learner.ids.insert(e.id.clone()) {
-            return false;
-        }
-        learner.positions.push(position);
-        if self.log.last().is_none_or(|chunk| chunk.len() == CHUNK) {
-            self.log.push(Vec::with_capacity(CHUNK));
-        }
-        self.log.last_mut().expect("pushed above").push((tenant.clone(), e));
-        self.len += 1;
-        true
-    }
-
     /// Writes a state record; returns the one it replaced.
     pub(super) fn insert_state(&mut self, tenant: &TenantId, key: StateKey, value: StateValue) -> Option<StateValue> {
-        let tenant = self.tenant_mut(tenant);
-        let learner = tenant.learners.entry(key.learner.clone()).or_default();
-        let local = local(&key);
-        if let Some(slot) = learner.states.get_mut(&local) {
-            return Some(std::mem::replace(slot, value));
-        }
-        learner.states.insert(local, value);
-        tenant.course_learners.entry(key.course).or_default().insert(key.learner);
-        None
+        self.tenants.entry(tenant.clone()).or_default().insert_state(key, value)
     }
 
     pub(super) fn evidence_count(&self) -> usize {
-        self.len
+        self.log.len
     }
 
     pub(super) fn state_count(&self) -> usize {
@@ -151,7 +168,7 @@ impl State {
 
     /// Every record in append order.
     pub(super) fn evidence(&self) -> impl Iterator<Item = (&TenantId, &Evidence)> {
-        self.log.iter().flatten().map(|(t, e)| (t, e))
+        self.log.chunks.iter().flatten().map(|(t, e)| (t, e))
     }
 
     /// Every state record, by tenant and key.
@@ -170,7 +187,7 @@ impl State {
     /// One learner's evidence in append order.
     pub(super) fn learner_evidence(&self, tenant: &TenantId, learner: &UserId) -> impl Iterator<Item = &Evidence> {
         let positions = self.learner(tenant, learner).map_or(&[][..], |l| &l.positions[..]);
-        positions.iter().map(|&p| &self.log[p / CHUNK][p % CHUNK].1)
+        positions.iter().map(|&p| self.log.get(p))
     }
 
     pub(super) fn get_state(&self, tenant: &TenantId, key: &StateKey) -> Option<&StateValue> {
