@@ -32,7 +32,7 @@ pub struct ConformanceFailure {
 }
 
 /// The names of all checks, in the order [`run`] runs them; each is also a public function.
-pub const CHECKS: [&str; 11] = [
+pub const CHECKS: [&str; 12] = [
     "learner_appends_and_reads_own_evidence",
     "duplicate_append_counts_once",
     "learner_cannot_read_another_learner",
@@ -44,6 +44,7 @@ pub const CHECKS: [&str; 11] = [
     "record_is_all_or_nothing_on_a_denied_key",
     "concurrent_appends_lose_nothing",
     "state_listings_follow_the_policy",
+    "batched_reads_answer_each_key_in_order",
 ];
 
 /// Runs every check, each on a fresh store; returns how many passed.
@@ -59,6 +60,7 @@ pub fn run<S: Store + Sync>(fresh: &dyn Fn() -> S) -> Result<usize, ConformanceF
     record_is_all_or_nothing_on_a_denied_key(&fresh())?;
     concurrent_appends_lose_nothing(&fresh())?;
     state_listings_follow_the_policy(&fresh())?;
+    batched_reads_answer_each_key_in_order(&fresh())?;
     Ok(CHECKS.len())
 }
 
@@ -122,6 +124,36 @@ pub fn concurrent_appends_lose_nothing<S: Store + Sync>(s: &S) -> Result<(), Con
 /// and namespace; an instructor sees only taught courses; other learners and tenants are refused.
 pub fn state_listings_follow_the_policy<S: Store>(s: &S) -> Result<(), ConformanceFailure> {
     named("state_listings_follow_the_policy", listings(s))
+}
+
+/// `get_states` answers one state (or none) per key, in the keys' order, the same as `get_state`;
+/// a key the caller may not read fails the call.
+pub fn batched_reads_answer_each_key_in_order<S: Store>(s: &S) -> Result<(), ConformanceFailure> {
+    named("batched_reads_answer_each_key_in_order", batched_reads(s))
+}
+
+fn batched_reads<S: Store>(s: &S) -> Result<(), String> {
+    let key = |learner: &str, name: &str| StateKey {
+        learner: learner.into(),
+        course: Some("c1".into()),
+        namespace: "test".into(),
+        name: name.into(),
+    };
+    let svc = ctx(Principal::service("t1", "engine"));
+    ok(s.put_state(&svc, &key("amy", "x"), &StateValue::Json(json!(1))), "put x")?;
+    ok(s.put_state(&svc, &key("amy", "z"), &StateValue::Json(json!(3))), "put z")?;
+    ok(s.put_state(&svc, &key("bob", "x"), &StateValue::Json(json!(2))), "put bob's x")?;
+    let keys = [key("amy", "z"), key("amy", "y"), key("bob", "x"), key("amy", "x"), key("amy", "z")];
+    let got = ok(s.get_states(&svc, &keys), "get_states")?;
+    let expected: Vec<Option<StateValue>> =
+        [Some(3), None, Some(2), Some(1), Some(3)].iter().map(|v| v.map(|v| StateValue::Json(json!(v)))).collect();
+    if got != expected {
+        return Err(format!("get_states answered {} values, not the stored ones in key order", got.len()));
+    }
+    if !ok(s.get_states(&svc, &[]), "get_states of no keys")?.is_empty() {
+        return Err("get_states of no keys answered something".into());
+    }
+    expect_denied(s.get_states(&ctx(enrolled("amy")), &[key("amy", "x"), key("bob", "x")]), "amy reads bob's state")
 }
 
 fn listings<S: Store>(s: &S) -> Result<(), String> {
@@ -265,6 +297,7 @@ macro_rules! conformance_tests {
                 record_is_all_or_nothing_on_a_denied_key,
                 concurrent_appends_lose_nothing,
                 state_listings_follow_the_policy,
+                batched_reads_answer_each_key_in_order,
             );
         }
     };
