@@ -42,9 +42,29 @@ fn failure(py: Python<'_>, method: &str, error: PyErr) -> core::MasteryError {
     core::MasteryError::Store { reason }
 }
 
-/// One argument as plain Python data.
+/// State entries as the protocol passes them: a list of `[key, value]` lists (pythonize would
+/// make tuples of Rust tuples).
+struct Entries<'a>(&'a [(StateKey, StateValue)]);
+
+impl Serialize for Entries<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeSeq;
+        struct Entry<'a>(&'a StateKey, &'a StateValue);
+        impl Serialize for Entry<'_> {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                let mut pair = serializer.serialize_seq(Some(2))?;
+                pair.serialize_element(self.0)?;
+                pair.serialize_element(self.1)?;
+                pair.end()
+            }
+        }
+        serializer.collect_seq(self.0.iter().map(|(key, value)| Entry(key, value)))
+    }
+}
+
+/// One argument as plain Python data, serialised straight into Python objects (`pythonize`).
 fn arg<'py, T: Serialize + ?Sized>(py: Python<'py>, value: &T) -> PyResult<Arg<'py>> {
-    to_python(py, &value)
+    pythonize::pythonize(py, value).map_err(PyErr::from)
 }
 
 impl PyStore {
@@ -100,7 +120,9 @@ impl Store for PyStore {
         evidence: &[&Evidence],
         states: &[(StateKey, StateValue)],
     ) -> R<Vec<Appended>> {
-        self.per_record("apply", evidence.len(), |py| Ok(vec![arg(py, ctx)?, arg(py, evidence)?, arg(py, states)?]))
+        self.per_record("apply", evidence.len(), |py| {
+            Ok(vec![arg(py, ctx)?, arg(py, evidence)?, arg(py, &Entries(states))?])
+        })
     }
 
     fn known_evidence(&self, ctx: &AccessContext, evidence: &[&Evidence]) -> R<Vec<bool>> {
