@@ -132,7 +132,7 @@ struct ShapCache(std::sync::OnceLock<(Fingerprint, shap::ShapTables)>);
 
 /// Rows per parallel chunk of [`Gbdt::shap_rows`].
 #[cfg(feature = "parallel")]
-const SHAP_CHUNK: usize = 1_024;
+const SHAP_CHUNK: usize = shap::BLOCK;
 
 /// Tells whether the public fields changed since the tables were built.
 type Fingerprint = (usize, u64, usize);
