@@ -257,8 +257,7 @@ impl Gbdt {
             }
         }
 
-        let mappers: Vec<BinMapper> =
-            (0..features).map(|f| BinMapper::fit(x.column(f).iter().copied(), rows, params.max_bin)).collect();
+        let mappers = BinMapper::fit_all(x, params.max_bin);
         let binned = BinnedMatrix::new(x, &mappers);
         let thresholds: Vec<Vec<f64>> = mappers.iter().map(|m| m.upper.clone()).collect();
         let bins_per_feature: Vec<usize> = mappers.iter().map(BinMapper::bins).collect();
@@ -554,11 +553,10 @@ fn tree_value_binned(tree: &Tree, x: &BinnedMatrix, r: usize, mappers: &[BinMapp
     if tree.feature.is_empty() {
         return tree.leaf_value[0];
     }
-    let row = x.row(r);
     let mut node = 0usize;
     loop {
         let f = tree.feature[node] as usize;
-        let b = row[f];
+        let b = x.columns[f][r];
         let left = if b == bins::MISSING {
             tree.default_left[node]
         } else {
