@@ -79,7 +79,8 @@ fn score(s: &Sums, lambda: f64, w: f64) -> f64 {
 /// the `parallel` feature the chunks run on the thread pool; the arithmetic is the same, so the
 /// model does not depend on the thread count.
 fn build_histogram(input: &GrowInput<'_>, rows: &[u32]) -> Vec<Slot> {
-    const CHUNK: usize = 65_536;
+    // Small enough that the nodes below the first few levels still spread over the threads.
+    const CHUNK: usize = 16_384;
     let merge = |parts: &mut dyn Iterator<Item = Vec<Slot>>| {
         let mut total = vec![[0.0; 2]; input.x.slots];
         for part in parts {

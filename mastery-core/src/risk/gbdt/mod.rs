@@ -178,6 +178,25 @@ fn log_loss(margins: &[f64], y: &[f64]) -> f64 {
     total / y.len().max(1) as f64
 }
 
+/// Each row's log-loss gradient and hessian at its margin, weighted (on the thread pool with the
+/// `parallel` feature: each row on its own, so the values do not depend on the threads).
+fn gradients(grad: &mut [[f32; 2]], margin: &[f64], y: &[f64], weight: &(impl Fn(f64) -> f64 + Sync)) {
+    let one = |g: &mut [f32; 2], m: f64, t: f64| {
+        let (p, w) = (sigmoid(m), weight(t));
+        *g = [((p - t) * w) as f32, ((p * (1.0 - p)).max(1e-16) * w) as f32];
+    };
+    #[cfg(feature = "parallel")]
+    if rayon::current_num_threads() > 1 {
+        use rayon::prelude::*;
+        grad.par_chunks_mut(16_384)
+            .zip(margin.par_chunks(16_384))
+            .zip(y.par_chunks(16_384))
+            .for_each(|((g, m), y)| g.iter_mut().zip(m).zip(y).for_each(|((g, m), t)| one(g, *m, *t)));
+        return;
+    }
+    grad.iter_mut().zip(margin).zip(y).for_each(|((g, m), t)| one(g, *m, *t));
+}
+
 /// Runs `work` on a thread pool of `threads` threads (0: one per core) with the `parallel`
 /// feature, so the caller's `num_threads` holds whatever rayon's global pool is; on this thread
 /// without it.
@@ -286,11 +305,7 @@ impl Gbdt {
         let total = params.n_estimators;
         for round in 0..params.n_estimators {
             progress::report(on_progress, Progress { stage: Stage::BoosterRounds, done: round, total })?;
-            for (i, g) in grad.iter_mut().enumerate() {
-                let p = sigmoid(margin[i]);
-                let w = weight(y[i]);
-                *g = [((p - y[i]) * w) as f32, ((p * (1.0 - p)).max(1e-16) * w) as f32];
-            }
+            gradients(&mut grad, &margin, y, &weight);
             rows_buf.clear();
             if params.bagging_fraction < 1.0 {
                 rows_buf.extend((0..rows as u32).filter(|_| rng.uniform(0.0, 1.0) < params.bagging_fraction));

@@ -76,7 +76,7 @@ enum Table {
 const TABLE_MAX_WIDTH: usize = 14;
 /// Leaves with at most this many distinct path features get a [`Table::PerElement`] when the
 /// budget allows, after every tabled leaf has its [`Table::Shared`].
-const PER_ELEMENT_MAX_WIDTH: usize = 8;
+const PER_ELEMENT_MAX_WIDTH: usize = 7;
 /// At most this many tabled values per model (8 bytes each: 32 MiB).
 const TABLE_BUDGET: usize = 1 << 22;
 /// Rows explained together in [`ShapTables::rows`], tree by tree: enough that each tree's
