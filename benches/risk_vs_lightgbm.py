@@ -50,10 +50,20 @@ def run(peer, threads, data):
     return json.loads(out.strip().splitlines()[-1])
 
 
-def best(peer, threads, data, repeat):
-    """The best of `repeat` fresh-process runs, metric by metric (this machine's timings swing)."""
-    runs = [run(peer, threads, data) for _ in range(repeat)]
+def best_of(runs):
+    """The best of fresh-process runs, metric by metric (this machine's timings swing)."""
     return {k: (max if k == "auc" else min)(r[k] for r in runs) for k in runs[0]}
+
+
+def alternating(threads, data, repeat):
+    """`repeat` runs of each peer, taking turns, so both see the same load on a shared machine."""
+    runs = {"lightgbm": [], "mastery": []}
+    for _ in range(repeat):
+        for peer in runs:
+            runs[peer].append(run(peer, threads, data))
+    for peer, rs in runs.items():
+        print(f"{threads} thread(s) {peer} train_s per run: " + ", ".join(f"{r['train_s']:.2f}" for r in rs))
+    return best_of(runs["lightgbm"]), best_of(runs["mastery"])
 
 
 def main():
@@ -63,7 +73,7 @@ def main():
     with open(rust_json) as f:
         core = json.load(f)
     for threads in threads_list:
-        lgb, ours = best("lightgbm", threads, data, repeat), best("mastery", threads, data, repeat)
+        lgb, ours = alternating(threads, data, repeat)
         print(f"\n{threads} thread(s), best of {repeat}: LightGBM vs mastery (Python RiskClassifier), 800,000 training rows x 30 features")
         print(f"{'':28} {'LightGBM':>10} {'mastery':>10} {'LightGBM/mastery':>17}")
         for key, label in [("train_s", "train (s)"), ("predict_1m_s", "predict 1M rows (s)"),

@@ -105,6 +105,9 @@ fn tree_shap_by_leaf_paths_equals_the_recursive_algorithm() {
         for (r, phi) in batch.chunks(model.features + 1).enumerate().step_by(7) {
             assert_eq!(phi, model.shap_row(&x.row(r).to_vec()).as_slice(), "row {r}");
         }
+        // Over more than one block of rows too.
+        let twice = ndarray::concatenate(ndarray::Axis(0), &[x.view(), x.view()]).unwrap();
+        assert_eq!(model.shap_rows(twice.view()).unwrap(), [batch.clone(), batch].concat());
     }
 }
 

@@ -64,10 +64,15 @@ fn main() {
     }
     if args.iter().any(|a| a == "--quick") {
         // Training only, 300,000 rows and 60 rounds, best of three (for tuning on a noisy machine).
-        // QUICK_ROWS / QUICK_ROUNDS / QUICK_RUNS override the size (e.g. smaller under a profiler).
+        // QUICK_ROWS / QUICK_ROUNDS / QUICK_RUNS override the size (e.g. smaller under a profiler),
+        // QUICK_THREADS the training threads (with the `parallel` feature).
         let env = |name: &str, default: usize| std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default);
         let (x, y) = synthetic_risk_data(env("QUICK_ROWS", 300_000), 2026).expect("rows within the limit");
-        let params = GbdtParams { n_estimators: env("QUICK_ROUNDS", 60), ..GbdtParams::default() };
+        let params = GbdtParams {
+            n_estimators: env("QUICK_ROUNDS", 60),
+            num_threads: env("QUICK_THREADS", 1),
+            ..GbdtParams::default()
+        };
         let best = (0..env("QUICK_RUNS", 3))
             .map(|_| {
                 let t = Instant::now();

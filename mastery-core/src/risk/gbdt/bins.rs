@@ -2,10 +2,8 @@
 //! missing value (NaN) to its own bin. Bin `b` holds the values `v <= upper[b]`, so a split "bin
 //! <= b" is the raw test `v <= upper[b]` at prediction time, with no bins needed.
 
-/// The bin of a missing value.
+/// The bin of a missing value (in [`BinnedMatrix::columns`]).
 pub(crate) const MISSING: u8 = 255;
-/// Histogram slots per feature: 255 value bins and the missing bin.
-pub(crate) const SLOTS: usize = 256;
 /// Values sampled per feature to place the bin boundaries.
 const SAMPLE: usize = 200_000;
 
@@ -52,6 +50,20 @@ impl BinMapper {
         Self { upper }
     }
 
+    /// Every column's bins, from one pass over a stride sample of the rows (the same values
+    /// [`BinMapper::fit`] samples from each column, read row by row, in memory order).
+    pub fn fit_all(x: ndarray::ArrayView2<'_, f64>, max_bin: usize) -> Vec<Self> {
+        let (rows, features) = x.dim();
+        let stride = rows.div_ceil(SAMPLE).max(1);
+        let mut sampled = vec![Vec::with_capacity(rows.div_ceil(stride)); features];
+        for row in x.outer_iter().step_by(stride) {
+            for (column, v) in sampled.iter_mut().zip(row.iter()) {
+                column.push(*v);
+            }
+        }
+        sampled.into_iter().map(|c| Self::fit(c.iter().copied(), c.len(), max_bin)).collect()
+    }
+
     pub fn bin(&self, value: f64) -> u8 {
         if value.is_nan() {
             MISSING
@@ -77,26 +89,45 @@ fn midpoint(low: f64, high: f64) -> f64 {
 
 /// The bins of every value, twice: row-major (`bins[row * features + feature]`) for building
 /// histograms a row at a time, and column-major (`columns[feature][row]`) for partitioning a
-/// node's rows by one feature.
+/// node's rows by one feature. A feature's histogram has one slot per value bin and one for
+/// missing values, at `offsets[feature]` in one flat histogram of `slots` slots (so features
+/// with few bins keep it small); in `bins` a missing value is the feature's bin count, in
+/// `columns` it is [`MISSING`].
 #[derive(Debug, Clone)]
 pub(crate) struct BinnedMatrix {
     pub bins: Vec<u8>,
     pub columns: Vec<Vec<u8>>,
     pub features: usize,
+    pub offsets: Vec<usize>,
+    pub slots: usize,
 }
 
 impl BinnedMatrix {
     pub fn new(x: ndarray::ArrayView2<'_, f64>, mappers: &[BinMapper]) -> Self {
         let (rows, features) = x.dim();
-        let columns: Vec<Vec<u8>> =
-            (0..features).map(|f| x.column(f).iter().map(|v| mappers[f].bin(*v)).collect()).collect();
+        // Row by row (memory order for a standard array), then transposed.
         let mut bins = vec![0u8; rows * features];
-        for (f, column) in columns.iter().enumerate() {
-            for (r, b) in column.iter().enumerate() {
-                bins[r * features + f] = *b;
+        for (row, out) in x.outer_iter().zip(bins.chunks_exact_mut(features.max(1))) {
+            for ((b, v), m) in out.iter_mut().zip(row.iter()).zip(mappers) {
+                *b = m.bin(*v);
             }
         }
-        Self { bins, columns, features }
+        let mut columns = vec![vec![0u8; rows]; features];
+        for (r, row) in bins.chunks_exact_mut(features.max(1)).enumerate() {
+            for ((column, b), m) in columns.iter_mut().zip(row).zip(mappers) {
+                column[r] = *b;
+                if *b == MISSING {
+                    *b = m.bins() as u8;
+                }
+            }
+        }
+        let mut offsets = Vec::with_capacity(features);
+        let mut slots = 0;
+        for m in mappers {
+            offsets.push(slots);
+            slots += m.bins() + 1;
+        }
+        Self { bins, columns, features, offsets, slots }
     }
 
     pub fn row(&self, r: usize) -> &[u8] {

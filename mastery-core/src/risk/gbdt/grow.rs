@@ -2,7 +2,7 @@
 //! split gains most splits next; a child's histogram is built for the smaller child only and the
 //! larger one's is the parent's minus it.
 
-use super::bins::{BinnedMatrix, MISSING, SLOTS};
+use super::bins::{BinnedMatrix, MISSING};
 use super::tree::Tree;
 use super::GbdtParams;
 
@@ -56,7 +56,8 @@ struct Leaf {
     start: usize,
     end: usize,
     sums: Sums,
-    hist: Vec<[Slot; SLOTS]>,
+    /// Every feature's slots, at [`BinnedMatrix::offsets`].
+    hist: Vec<Slot>,
     depth: usize,
     lower: f64,
     upper: f64,
@@ -77,16 +78,15 @@ fn score(s: &Sums, lambda: f64, w: f64) -> f64 {
 /// The histograms of a node: row chunks are summed on their own, then added up in order. With
 /// the `parallel` feature the chunks run on the thread pool; the arithmetic is the same, so the
 /// model does not depend on the thread count.
-fn build_histogram(input: &GrowInput<'_>, rows: &[u32]) -> Vec<[Slot; SLOTS]> {
-    const CHUNK: usize = 65_536;
-    let merge = |parts: &mut dyn Iterator<Item = Vec<[Slot; SLOTS]>>| {
-        let mut total = vec![[[0.0; 2]; SLOTS]; input.x.features];
+fn build_histogram(input: &GrowInput<'_>, rows: &[u32]) -> Vec<Slot> {
+    // Small enough that the nodes below the first few levels still spread over the threads.
+    const CHUNK: usize = 16_384;
+    let merge = |parts: &mut dyn Iterator<Item = Vec<Slot>>| {
+        let mut total = vec![[0.0; 2]; input.x.slots];
         for part in parts {
             for (t, p) in total.iter_mut().zip(&part) {
-                t.iter_mut().zip(p).for_each(|(t, p)| {
-                    t[0] += p[0];
-                    t[1] += p[1];
-                });
+                t[0] += p[0];
+                t[1] += p[1];
             }
         }
         total
@@ -94,7 +94,7 @@ fn build_histogram(input: &GrowInput<'_>, rows: &[u32]) -> Vec<[Slot; SLOTS]> {
     #[cfg(feature = "parallel")]
     if rayon::current_num_threads() > 1 && rows.len() >= 2 * CHUNK {
         use rayon::prelude::*;
-        let parts: Vec<Vec<[Slot; SLOTS]>> = rows.par_chunks(CHUNK).map(|c| histogram_of(input, c)).collect();
+        let parts: Vec<Vec<Slot>> = rows.par_chunks(CHUNK).map(|c| histogram_of(input, c)).collect();
         return merge(&mut parts.into_iter());
     }
     merge(&mut rows.chunks(CHUNK).map(|c| histogram_of(input, c)))
@@ -102,9 +102,9 @@ fn build_histogram(input: &GrowInput<'_>, rows: &[u32]) -> Vec<[Slot; SLOTS]> {
 
 const PREFETCH: usize = 32;
 
-fn histogram_of(input: &GrowInput<'_>, rows: &[u32]) -> Vec<[Slot; SLOTS]> {
-    let nf = input.x.features;
-    let mut hist = vec![[[0.0; 2]; SLOTS]; nf];
+fn histogram_of(input: &GrowInput<'_>, rows: &[u32]) -> Vec<Slot> {
+    let (nf, offsets) = (input.x.features, input.x.offsets.as_slice());
+    let mut hist = vec![[0.0; 2]; input.x.slots];
     if input.features.len() == nf {
         for (k, &r) in rows.iter().enumerate() {
             // A node's rows are sparse in memory: fetch a later row's bins and gradients early.
@@ -116,8 +116,8 @@ fn histogram_of(input: &GrowInput<'_>, rows: &[u32]) -> Vec<[Slot; SLOTS]> {
             let r = r as usize;
             let [g, h] = input.grad[r];
             let (g, h) = (f64::from(g), f64::from(h));
-            for (slots, &b) in hist.iter_mut().zip(input.x.row(r)) {
-                let slot = &mut slots[b as usize];
+            for (&offset, &b) in offsets.iter().zip(input.x.row(r)) {
+                let slot = &mut hist[offset + b as usize];
                 slot[0] += g;
                 slot[1] += h;
             }
@@ -129,7 +129,7 @@ fn histogram_of(input: &GrowInput<'_>, rows: &[u32]) -> Vec<[Slot; SLOTS]> {
             let (g, h) = (f64::from(g), f64::from(h));
             let row = input.x.row(r);
             for &f in input.features {
-                let slot = &mut hist[f][row[f] as usize];
+                let slot = &mut hist[offsets[f] + row[f] as usize];
                 slot[0] += g;
                 slot[1] += h;
             }
@@ -150,9 +150,9 @@ fn best_split(input: &GrowInput<'_>, leaf: &Leaf) -> Option<Split> {
     let rows_per_hessian = f64::from(leaf.sums.n) / leaf.sums.h;
     let sums_of = |slot: &Slot| Sums { g: slot[0], h: slot[1], n: (slot[1] * rows_per_hessian).round() as u32 };
     for &f in input.features {
-        let hist = &leaf.hist[f];
-        let missing = sums_of(&hist[MISSING as usize]);
         let value_bins = input.bins_per_feature[f];
+        let hist = &leaf.hist[input.x.offsets[f]..][..value_bins + 1];
+        let missing = sums_of(&hist[value_bins]);
         let mut acc = Sums::default();
         for (b, slot) in hist.iter().enumerate().take(value_bins.saturating_sub(1)) {
             acc.g += slot[0];
@@ -210,7 +210,7 @@ pub(crate) fn grow(input: &GrowInput<'_>, rows: &mut [u32]) -> (Tree, Vec<std::o
     let mut sums = Sums { g: 0.0, h: 0.0, n: rows.len() as u32 };
     // Any one feature's slots add up to the node.
     let f0 = input.features.first().copied().unwrap_or(0);
-    for slot in &root_hist[f0] {
+    for slot in &root_hist[input.x.offsets[f0]..][..input.bins_per_feature[f0] + 1] {
         sums.g += slot[0];
         sums.h += slot[1];
     }
@@ -295,12 +295,8 @@ pub(crate) fn grow(input: &GrowInput<'_>, rows: &mut [u32]) -> (Tree, Vec<std::o
             (false, &rows[mid..leaf.end])
         };
         let small_hist = build_histogram(input, small_rows);
-        let large_hist: Vec<[Slot; SLOTS]> = leaf
-            .hist
-            .iter()
-            .zip(&small_hist)
-            .map(|(p, s)| std::array::from_fn(|b| [p[b][0] - s[b][0], p[b][1] - s[b][1]]))
-            .collect();
+        let large_hist: Vec<Slot> =
+            leaf.hist.iter().zip(&small_hist).map(|(p, s)| [p[0] - s[0], p[1] - s[1]]).collect();
         let (left_hist, right_hist) = if small_is_left { (small_hist, large_hist) } else { (large_hist, small_hist) };
         let depth = leaf.depth + 1;
         let mut left = Leaf {

@@ -132,7 +132,7 @@ struct ShapCache(std::sync::OnceLock<(Fingerprint, shap::ShapTables)>);
 
 /// Rows per parallel chunk of [`Gbdt::shap_rows`].
 #[cfg(feature = "parallel")]
-const SHAP_CHUNK: usize = 1_024;
+const SHAP_CHUNK: usize = shap::BLOCK;
 
 /// Tells whether the public fields changed since the tables were built.
 type Fingerprint = (usize, u64, usize);
@@ -176,6 +176,25 @@ fn log_loss(margins: &[f64], y: &[f64]) -> f64 {
         })
         .sum();
     total / y.len().max(1) as f64
+}
+
+/// Each row's log-loss gradient and hessian at its margin, weighted (on the thread pool with the
+/// `parallel` feature: each row on its own, so the values do not depend on the threads).
+fn gradients(grad: &mut [[f32; 2]], margin: &[f64], y: &[f64], weight: &(impl Fn(f64) -> f64 + Sync)) {
+    let one = |g: &mut [f32; 2], m: f64, t: f64| {
+        let (p, w) = (sigmoid(m), weight(t));
+        *g = [((p - t) * w) as f32, ((p * (1.0 - p)).max(1e-16) * w) as f32];
+    };
+    #[cfg(feature = "parallel")]
+    if rayon::current_num_threads() > 1 {
+        use rayon::prelude::*;
+        grad.par_chunks_mut(16_384)
+            .zip(margin.par_chunks(16_384))
+            .zip(y.par_chunks(16_384))
+            .for_each(|((g, m), y)| g.iter_mut().zip(m).zip(y).for_each(|((g, m), t)| one(g, *m, *t)));
+        return;
+    }
+    grad.iter_mut().zip(margin).zip(y).for_each(|((g, m), t)| one(g, *m, *t));
 }
 
 /// Runs `work` on a thread pool of `threads` threads (0: one per core) with the `parallel`
@@ -257,8 +276,7 @@ impl Gbdt {
             }
         }
 
-        let mappers: Vec<BinMapper> =
-            (0..features).map(|f| BinMapper::fit(x.column(f).iter().copied(), rows, params.max_bin)).collect();
+        let mappers = BinMapper::fit_all(x, params.max_bin);
         let binned = BinnedMatrix::new(x, &mappers);
         let thresholds: Vec<Vec<f64>> = mappers.iter().map(|m| m.upper.clone()).collect();
         let bins_per_feature: Vec<usize> = mappers.iter().map(BinMapper::bins).collect();
@@ -287,11 +305,7 @@ impl Gbdt {
         let total = params.n_estimators;
         for round in 0..params.n_estimators {
             progress::report(on_progress, Progress { stage: Stage::BoosterRounds, done: round, total })?;
-            for (i, g) in grad.iter_mut().enumerate() {
-                let p = sigmoid(margin[i]);
-                let w = weight(y[i]);
-                *g = [((p - y[i]) * w) as f32, ((p * (1.0 - p)).max(1e-16) * w) as f32];
-            }
+            gradients(&mut grad, &margin, y, &weight);
             rows_buf.clear();
             if params.bagging_fraction < 1.0 {
                 rows_buf.extend((0..rows as u32).filter(|_| rng.uniform(0.0, 1.0) < params.bagging_fraction));
@@ -554,11 +568,10 @@ fn tree_value_binned(tree: &Tree, x: &BinnedMatrix, r: usize, mappers: &[BinMapp
     if tree.feature.is_empty() {
         return tree.leaf_value[0];
     }
-    let row = x.row(r);
     let mut node = 0usize;
     loop {
         let f = tree.feature[node] as usize;
-        let b = row[f];
+        let b = x.columns[f][r];
         let left = if b == bins::MISSING {
             tree.default_left[node]
         } else {

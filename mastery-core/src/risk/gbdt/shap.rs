@@ -16,11 +16,13 @@
 //!
 //! A leaf's contributions depend on the row only through which of its `d` path features the
 //! row follows (Fast TreeSHAP v2, Yang 2021): `2^d` patterns. For leaves with `d` up to
-//! [`TABLE_MAX_WIDTH`] (within a per-model budget) every pattern's `d` contributions are computed
-//! once by the same quadrature and kept, so a row then costs per leaf `d` bit tests and `d`
-//! table reads. Rows are explained in blocks held column by column: each step (a node's
-//! comparison, an element's test, a table read) runs down a block of rows in a tight loop, tree
-//! after tree, so a tree's tables stay in cache and the loops need no branches.
+//! [`TABLE_MAX_WIDTH`] (within a per-model budget) every pattern's `C(p)` is computed once by
+//! the same quadrature and kept; for leaves up to [`PER_ELEMENT_MAX_WIDTH`] every pattern's `d`
+//! contributions themselves, side by side, so a row then costs per leaf `d` bit tests and `d`
+//! adjacent table reads. Rows are explained in blocks of [`BLOCK`] held column by column: each
+//! step (a node's comparison, an element's test, a table read) runs down a block of rows in a
+//! tight loop, tree after tree, so a tree's tables are read from cache by thousands of rows,
+//! the block's columns stream through in order, and the loops need no branches.
 
 use std::ops::Range;
 
@@ -55,17 +57,31 @@ const WORD_BITS: usize = Word::BITS as usize;
 struct Leaf {
     value: f64,
     elements: Range<u32>,
-    /// Where this leaf's `2^d` values `C(p)` start in [`TreePaths::table`], if tabled (see
+    /// Where this leaf's table starts in [`TreePaths::table`], if tabled (see
     /// [`TreePaths::tabulate`]).
-    table: Option<u32>,
+    table: Option<Table>,
+}
+
+/// A leaf's tabled contributions, at an offset into [`TreePaths::table`].
+#[derive(Debug, Clone, Copy)]
+enum Table {
+    /// `d × 2^d` values: element `j`'s contribution for pattern `p` at `p × d + j`, so a row
+    /// costs one read (next to the others) and one addition per element.
+    PerElement(u32),
+    /// `2^d` values `C(p)`, from which each element's contribution is derived per row.
+    Shared(u32),
 }
 
 /// Leaves with more distinct path features than this are integrated per row.
 const TABLE_MAX_WIDTH: usize = 14;
+/// Leaves with at most this many distinct path features get a [`Table::PerElement`] when the
+/// budget allows, after every tabled leaf has its [`Table::Shared`].
+const PER_ELEMENT_MAX_WIDTH: usize = 7;
 /// At most this many tabled values per model (8 bytes each: 32 MiB).
 const TABLE_BUDGET: usize = 1 << 22;
-/// Rows explained together in [`ShapTables::rows`], tree by tree.
-const BLOCK: usize = 256;
+/// Rows explained together in [`ShapTables::rows`], tree by tree: enough that each tree's
+/// tables are read many times while in cache (the block's columns stream through in order).
+pub(crate) const BLOCK: usize = 4_096;
 
 /// One tree's leaves with their paths.
 #[derive(Debug, Clone, Default)]
@@ -100,7 +116,13 @@ impl ShapTables {
         let gauss: Vec<_> = (0..=widest.div_ceil(2)).map(gauss_legendre).collect();
         let mut budget = TABLE_BUDGET;
         for p in &mut paths {
-            p.tabulate(&gauss, &mut budget);
+            p.plan(&mut budget, false);
+        }
+        for p in &mut paths {
+            p.plan(&mut budget, true);
+        }
+        for p in &mut paths {
+            p.tabulate(&gauss);
         }
         let mut base = init_score;
         for t in trees {
@@ -243,43 +265,63 @@ impl TreePaths {
         self.leaves.push(Leaf { value, elements: first..self.elements.len() as u32, table: None });
     }
 
-    /// Tables the leaves narrow enough while `budget` (in values) lasts. For a pattern `p` (the
-    /// set of elements the row follows), every element `j` the row does not follow gets the
-    /// same contribution, `−C(p)`, and every element it follows gets `ratio_j × C(p − j)`, with
-    ///
-    /// `C(p) = value × Π_{k∉p} z_k × ∫₀¹ Π_{k∈p} (t + z_k (1 − t)) (1 − t)^(d−1−|p|) dt`
-    ///
-    /// (the integral form of the Shapley weights; [`integrate`] gives the same sums). So a leaf
-    /// needs `2^d` values, not `d × 2^d`; `C` of the full pattern is never read.
-    fn tabulate(&mut self, gauss: &[Vec<(f64, f64)>], budget: &mut usize) {
+    /// Chooses the leaves' tables while `budget` (in values) lasts: a [`Table::Shared`] for the
+    /// leaves narrow enough, or with `per_element`, a [`Table::PerElement`] instead of the
+    /// shared one for the narrowest. Offsets are set by [`TreePaths::tabulate`].
+    fn plan(&mut self, budget: &mut usize, per_element: bool) {
         for leaf in &mut self.leaves {
             let elements = &self.elements[leaf.elements.start as usize..leaf.elements.end as usize];
             let d = elements.len();
-            let size = 1usize << d.min(TABLE_MAX_WIDTH + 1);
-            if d > TABLE_MAX_WIDTH
-                || size > *budget
-                || self.table.len() + size > u32::MAX as usize
-                || elements.iter().any(|e| !(e.zero > 0.0 && e.ratio.is_finite()))
-            {
-                continue;
-            }
-            *budget -= size;
-            leaf.table = Some(self.table.len() as u32);
-            let rule = &gauss[d.div_ceil(2)];
-            for pattern in 0..size - 1 {
-                let rest = d as i32 - 1 - pattern.count_ones() as i32;
-                let mut c = 0.0;
-                for &(t, w) in rule {
-                    let s = 1.0 - t;
-                    let mut product = w * s.powi(rest);
-                    for (k, e) in elements.iter().enumerate() {
-                        product *= if pattern >> k & 1 == 1 { t + e.zero * s } else { e.zero };
-                    }
-                    c += product;
+            let (want, extra) = match (leaf.table, per_element) {
+                (None, false) if d <= TABLE_MAX_WIDTH => (Table::Shared(0), 1 << d),
+                (Some(Table::Shared(_)), true) if d <= PER_ELEMENT_MAX_WIDTH => {
+                    (Table::PerElement(0), (d.max(1) - 1) << d)
                 }
-                self.table.push(leaf.value * c);
+                _ => continue,
+            };
+            if extra <= *budget && elements.iter().all(|e| e.zero > 0.0 && e.ratio.is_finite()) {
+                *budget -= extra;
+                leaf.table = Some(want);
             }
-            self.table.push(0.0);
+        }
+    }
+
+    /// Fills the planned tables. For a pattern `p` (the set of elements the row follows), every
+    /// element `j` the row does not follow gets the same contribution, `−C(p)`, and every
+    /// element it follows gets `ratio_j × C(p − j)`, with
+    ///
+    /// `C(p) = value × Π_{k∉p} z_k × ∫₀¹ Π_{k∈p} (t + z_k (1 − t)) (1 − t)^(d−1−|p|) dt`
+    ///
+    /// (the integral form of the Shapley weights; [`integrate`] gives the same sums). A
+    /// [`Table::Shared`] keeps `C` (`2^d` values; `C` of the full pattern is never read), a
+    /// [`Table::PerElement`] every element's contribution, pattern by pattern (`d × 2^d`).
+    fn tabulate(&mut self, gauss: &[Vec<(f64, f64)>]) {
+        let mut c_of = Vec::new();
+        for leaf in self.leaves.iter_mut().filter(|l| l.table.is_some()) {
+            let elements = &self.elements[leaf.elements.start as usize..leaf.elements.end as usize];
+            let d = elements.len();
+            let at = self.table.len() as u32;
+            c_of.clear();
+            c_of.extend((0..1usize << d).map(|pattern| pattern_value(elements, leaf.value, pattern, gauss)));
+            match &mut leaf.table {
+                None => continue,
+                Some(Table::Shared(offset)) => {
+                    *offset = at;
+                    self.table.extend_from_slice(&c_of);
+                }
+                Some(Table::PerElement(offset)) => {
+                    *offset = at;
+                    for (pattern, c) in c_of.iter().enumerate() {
+                        self.table.extend(elements.iter().enumerate().map(|(j, e)| {
+                            if pattern >> j & 1 == 1 {
+                                e.ratio * c_of[pattern ^ 1 << j]
+                            } else {
+                                -c
+                            }
+                        }));
+                    }
+                }
+            }
         }
     }
 
@@ -331,6 +373,24 @@ impl TreePaths {
                     }
                 }
             }
+            let at = match at {
+                Table::PerElement(at) => {
+                    // One read per element and row; a row's reads are adjacent.
+                    let table = &self.table[at as usize..][..d << d];
+                    for b in &mut block.bits[..rows] {
+                        *b *= d as u32;
+                    }
+                    for (j, e) in elements.iter().enumerate() {
+                        let table = &table[j..][..(d << d) - d + 1];
+                        let phi = &mut block.phi[e.feature as usize * stride..][..rows];
+                        for (p, &b) in phi.iter_mut().zip(&block.bits[..rows]) {
+                            *p += table[b as usize];
+                        }
+                    }
+                    continue;
+                }
+                Table::Shared(at) => at,
+            };
             let table = &self.table[at as usize..][..1 << d];
             let mask = table.len() - 1;
             // Every element a row does not follow gets −C(pattern).
@@ -389,6 +449,15 @@ impl TreePaths {
                 continue;
             };
             let b = elements.iter().enumerate().fold(0u32, |b, (j, e)| b | u32::from(follows(e)) << j);
+            let at = match at {
+                Table::PerElement(at) => {
+                    for (j, e) in elements.iter().enumerate() {
+                        phi[e.feature as usize] += self.table[at as usize + b as usize * d + j];
+                    }
+                    continue;
+                }
+                Table::Shared(at) => at,
+            };
             let table = &self.table[at as usize..][..1 << d];
             let c = -table[b as usize];
             for (j, e) in elements.iter().enumerate() {
@@ -416,6 +485,25 @@ impl TreePaths {
             }
         }
     }
+}
+
+/// `C(pattern)` of a leaf (see [`TreePaths::tabulate`]); 0 for the full pattern, never read.
+fn pattern_value(elements: &[Element], value: f64, pattern: usize, gauss: &[Vec<(f64, f64)>]) -> f64 {
+    let d = elements.len();
+    if pattern == (1 << d) - 1 {
+        return 0.0;
+    }
+    let rest = d as i32 - 1 - pattern.count_ones() as i32;
+    let mut c = 0.0;
+    for &(t, w) in &gauss[d.div_ceil(2)] {
+        let s = 1.0 - t;
+        let mut product = w * s.powi(rest);
+        for (k, e) in elements.iter().enumerate() {
+            product *= if pattern >> k & 1 == 1 { t + e.zero * s } else { e.zero };
+        }
+        c += product;
+    }
+    value * c
 }
 
 /// One leaf's contribution to each of its path features, given which of them the row follows
