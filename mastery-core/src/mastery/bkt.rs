@@ -921,8 +921,8 @@ fn lanes<const FORGETS: bool>(
             continue;
         }
         let w = s.weights[group.ids[j]];
-        for i in 0..4 {
-            totals.tr[i] += w * sx[i][j];
+        for (total, counts) in totals.tr.iter_mut().zip(&sx) {
+            *total += w * counts[j];
         }
         // `em` is `[unknown wrong, unknown right, known wrong, known right]`.
         let all = [sx[0][j] + sx[1][j] + last0[j], sx[2][j] + sx[3][j] + last1[j]];
