@@ -540,23 +540,44 @@ impl SkillModel {
 
     /// Observes one answer and moves to the next attempt: O(1), no allocation.
     pub fn update(&self, state: &mut KnowledgeState, correct: bool, template: Option<&str>) {
+        self.update_from(state, state.masses(), correct, template);
+    }
+
+    /// [`SkillModel::update`] with the state's masses already computed (batch prediction
+    /// reuses those of [`SkillModel::predict_correct`]: the same arithmetic, one `exp` fewer).
+    fn update_from(&self, state: &mut KnowledgeState, masses: (f64, f64), correct: bool, template: Option<&str>) {
         let (g, c) = (self.gs_class(template), self.learn_class(template));
         let p = &self.params;
         (state.p_known, state.log_odds) =
-            step(state.log_odds, correct, p.guesses[g], p.slips[g], p.learns[c], p.forgets[c]);
+            step(state.log_odds, masses, correct, p.guesses[g], p.slips[g], p.learns[c], p.forgets[c]);
         state.attempts = state.attempts.saturating_add(1);
         state.correct = state.correct.saturating_add(u32::from(correct));
+    }
+
+    /// P(correct) of the next attempt from the state's masses, as [`SkillModel::predict_correct`].
+    fn correct_from(&self, (known, unknown): (f64, f64), template: Option<&str>) -> f64 {
+        let g = self.gs_class(template);
+        known * (1.0 - self.params.slips[g]) + unknown * self.params.guesses[g]
     }
 }
 
 /// Observes one answer, then the transition to the next attempt, on log-odds:
 /// returns `(P(known), log-odds)` of the next attempt.
 #[inline]
-fn step(log_odds: f64, correct: bool, guess: f64, slip: f64, learn: f64, forget: f64) -> (f64, f64) {
+#[allow(clippy::too_many_arguments)]
+fn step(
+    log_odds: f64,
+    current: (f64, f64),
+    correct: bool,
+    guess: f64,
+    slip: f64,
+    learn: f64,
+    forget: f64,
+) -> (f64, f64) {
     let (e0, e1) = if correct { (guess, 1.0 - slip) } else { (1.0 - guess, slip) };
     if log_odds.abs() < 300.0 {
-        // Both masses are representable: plain arithmetic, one exp and one ln.
-        let (k, u) = masses(log_odds);
+        // Both masses are representable: plain arithmetic, one ln.
+        let (k, u) = current;
         let (mut b1, mut b0) = (k * e1, u * e0);
         if b1 + b0 <= 0.0 {
             // An answer impossible under both states tells nothing.
@@ -1365,8 +1386,9 @@ impl BktModel {
                 let mut state = model.initial_state_in(table.prior_group_of(rows[w[0]] as usize));
                 for &i in &rows[w[0]..w[1]] {
                     let (i, t) = (i as usize, table.template_of(i as usize));
-                    out[i] = Prediction { correct: model.predict_correct(&state, t), state: state.p_known };
-                    model.update(&mut state, table.correct[i], t);
+                    let masses = state.masses();
+                    out[i] = Prediction { correct: model.correct_from(masses, t), state: state.p_known };
+                    model.update_from(&mut state, masses, table.correct[i], t);
                 }
             }
         }
