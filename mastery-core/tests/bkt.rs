@@ -269,6 +269,24 @@ fn crossvalidation_evaluates_every_fold_per_skill() {
     assert!(BktModel::crossvalidate(&rows, &BktOptions::default(), 1).is_err());
 }
 
+#[test]
+fn crossvalidation_runs_on_tiny_logs() {
+    // Three learners, two rows each: a held-out fold has fewer rows than the largest learner code
+    // (once refused with "learner codes must be below the number of rows").
+    let row = |learner: &str, correct| Response {
+        learner: learner.into(),
+        skill: "s".into(),
+        correct,
+        order: None,
+        template: None,
+        prior_group: None,
+    };
+    let rows: Vec<Response> = ["a", "b", "c"].iter().flat_map(|&l| [row(l, false), row(l, true)]).collect();
+    let folds = BktModel::crossvalidate(&rows, &BktOptions { num_fits: 1, ..BktOptions::default() }, 3).unwrap();
+    assert_eq!(folds["s"].len(), 3);
+    assert_eq!(folds["s"].iter().map(|e| e.rows).sum::<usize>(), rows.len());
+}
+
 /// ln(e^a + e^b) for the references below.
 fn lse(a: f64, b: f64) -> f64 {
     let m = a.max(b);

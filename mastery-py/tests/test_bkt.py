@@ -95,3 +95,23 @@ def test_multiprior_groups_learners_by_their_first_answer():
     assert priors.loc[("skill", "1")] > priors.loc[("skill", "0")] + 0.3
     state = model.update("skill", None, True, prior_group="1")
     assert state["attempts"] == 1
+
+
+def test_pandas_frames_fit_alike_through_arrow_and_factorize():
+    df = pd.read_csv(REF / "inputs" / "param_recovery_standard_seed3_attempts.csv")
+    through_arrow = Model(seed=7, num_fits=1).fit(data=df)
+    # A float `correct` column is not read through Arrow: pandas.factorize codes instead.
+    floats = df.assign(correct=df["correct"].astype(float))
+    assert Model()._pandas_arrow(floats) is None and Model()._pandas_arrow(df) is not None
+    factorized = Model(seed=7, num_fits=1).fit(data=floats)
+    assert factorized.params().equals(through_arrow.params())
+    assert factorized.predict(data=floats)["correct_predictions"].tolist() == \
+        through_arrow.predict(data=df)["correct_predictions"].tolist()
+
+
+def test_crossvalidate_on_a_tiny_log():
+    # Three learners, two answers each: once failed with "learner codes must be below the number of rows".
+    df = pd.DataFrame({"user_id": ["a", "a", "b", "b", "c", "c"], "skill_name": ["s"] * 6,
+                       "correct": [0, 1, 0, 1, 1, 1]})
+    cv = Model(num_fits=1).crossvalidate(data=df, folds=3, metric="rmse")
+    assert list(cv.index) == ["s"] and 0 <= cv.loc["s", "rmse"] <= 1

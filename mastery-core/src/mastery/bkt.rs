@@ -269,12 +269,13 @@ impl ResponseTable {
         Ok(())
     }
 
-    /// The rows for which `keep` holds, with the same name lists.
+    /// The rows for which `keep` holds, with the same name lists; learners are renumbered in
+    /// order of first appearance (codes stay below the number of rows).
     pub fn select(&self, keep: impl Fn(usize) -> bool) -> Self {
         let rows: Vec<usize> = (0..self.len()).filter(|&r| keep(r)).collect();
         let pick = |v: &Vec<u32>| rows.iter().map(|&r| v[r]).collect::<Vec<u32>>();
         Self {
-            learner: pick(&self.learner),
+            learner: renumber(&pick(&self.learner)),
             skill: pick(&self.skill),
             correct: rows.iter().map(|&r| self.correct[r]).collect(),
             order: self.order.as_ref().map(|o| rows.iter().map(|&r| o[r]).collect()),
@@ -297,31 +298,85 @@ impl ResponseTable {
     /// Row indexes grouped by skill, then learner, each learner's rows in order:
     /// `(skill code, rows, learner boundaries)`.
     fn grouped(&self) -> Vec<(u32, Vec<u32>, Vec<usize>)> {
-        let mut buckets: Vec<Vec<u32>> = vec![Vec::new(); self.skill_names.len()];
-        for (i, &s) in self.skill.iter().enumerate() {
-            buckets[s as usize].push(i as u32);
+        let learners = self.learner.iter().max().map_or(0, |&m| m as usize + 1);
+        let skills = self.skill_names.len();
+        // Rows by (skill, learner, input order): one counting sort on the pair when its buckets
+        // are few, else two stable ones; either way no comparison sort over all rows.
+        let (sorted, mut starts) = match skills.checked_mul(learners).filter(|&b| b <= 4 * self.len().max(1024)) {
+            Some(buckets) => {
+                counting_sort(buckets, self.len(), |r| self.skill[r] as usize * learners + self.learner[r] as usize)
+            }
+            None => {
+                let (by_learner, _) = counting_sort(learners, self.len(), |r| self.learner[r] as usize);
+                let (rows, _) =
+                    counting_sort(skills, by_learner.len(), |k| self.skill[by_learner[k] as usize] as usize);
+                let rows: Vec<u32> = rows.into_iter().map(|k| by_learner[k as usize]).collect();
+                let mut starts = vec![0];
+                starts.extend((1..rows.len()).filter(|&k| {
+                    let (a, b) = (rows[k - 1] as usize, rows[k] as usize);
+                    (self.skill[a], self.learner[a]) != (self.skill[b], self.learner[b])
+                }));
+                starts.push(rows.len());
+                (rows, starts)
+            }
+        };
+        starts.dedup();
+        let in_order = self.order.as_ref().is_none_or(|o| o.windows(2).all(|w| w[0] <= w[1]));
+        let mut out: Vec<(u32, Vec<u32>, Vec<usize>)> = Vec::new();
+        for w in starts.windows(2) {
+            let group = &sorted[w[0]..w[1]];
+            let skill = self.skill[group[0] as usize];
+            if out.last().is_none_or(|(s, _, _)| *s != skill) {
+                out.push((skill, Vec::new(), vec![0]));
+            }
+            let (_, rows, bounds) = out.last_mut().expect("pushed above");
+            rows.extend_from_slice(group);
+            if let (false, Some(order)) = (in_order, &self.order) {
+                // Stable: ties keep their input order.
+                let start = rows.len() - group.len();
+                rows[start..].sort_by_key(|&i| order[i as usize]);
+            }
+            bounds.push(rows.len());
         }
-        buckets
-            .into_iter()
-            .enumerate()
-            .filter(|(_, rows)| !rows.is_empty())
-            .map(|(skill, mut rows)| {
-                // Stable and adaptive: logs that are already grouped sort in linear time.
-                match &self.order {
-                    Some(order) => rows.sort_by_key(|&i| (self.learner[i as usize], order[i as usize])),
-                    None => rows.sort_by_key(|&i| self.learner[i as usize]),
-                }
-                let mut bounds = vec![0];
-                for k in 1..rows.len() {
-                    if self.learner[rows[k] as usize] != self.learner[rows[k - 1] as usize] {
-                        bounds.push(k);
-                    }
-                }
-                bounds.push(rows.len());
-                (skill as u32, rows, bounds)
-            })
-            .collect()
+        out
     }
+}
+
+/// Rows `0..n` stably ordered by `key(row)` (below `buckets`), and where each bucket starts
+/// (`buckets + 1` offsets, empty buckets included).
+fn counting_sort(buckets: usize, n: usize, key: impl Fn(usize) -> usize) -> (Vec<u32>, Vec<usize>) {
+    let mut starts = vec![0usize; buckets + 1];
+    for r in 0..n {
+        starts[key(r) + 1] += 1;
+    }
+    for b in 1..starts.len() {
+        starts[b] += starts[b - 1];
+    }
+    let mut next = starts.clone();
+    let mut out = vec![0u32; n];
+    for r in 0..n {
+        let slot = &mut next[key(r)];
+        out[*slot] = r as u32;
+        *slot += 1;
+    }
+    (out, starts)
+}
+
+/// Codes renumbered 0, 1, ... in order of first appearance.
+fn renumber(codes: &[u32]) -> Vec<u32> {
+    let mut new_code = vec![u32::MAX; codes.iter().max().map_or(0, |&m| m as usize + 1)];
+    let mut next = 0;
+    codes
+        .iter()
+        .map(|&c| {
+            let slot = &mut new_code[c as usize];
+            if *slot == u32::MAX {
+                *slot = next;
+                next += 1;
+            }
+            *slot
+        })
+        .collect()
 }
 
 fn names(map: HashMap<&str, u32>) -> Vec<String> {
@@ -485,23 +540,44 @@ impl SkillModel {
 
     /// Observes one answer and moves to the next attempt: O(1), no allocation.
     pub fn update(&self, state: &mut KnowledgeState, correct: bool, template: Option<&str>) {
+        self.update_from(state, state.masses(), correct, template);
+    }
+
+    /// [`SkillModel::update`] with the state's masses already computed (batch prediction
+    /// reuses those of [`SkillModel::predict_correct`]: the same arithmetic, one `exp` fewer).
+    fn update_from(&self, state: &mut KnowledgeState, masses: (f64, f64), correct: bool, template: Option<&str>) {
         let (g, c) = (self.gs_class(template), self.learn_class(template));
         let p = &self.params;
         (state.p_known, state.log_odds) =
-            step(state.log_odds, correct, p.guesses[g], p.slips[g], p.learns[c], p.forgets[c]);
+            step(state.log_odds, masses, correct, p.guesses[g], p.slips[g], p.learns[c], p.forgets[c]);
         state.attempts = state.attempts.saturating_add(1);
         state.correct = state.correct.saturating_add(u32::from(correct));
+    }
+
+    /// P(correct) of the next attempt from the state's masses, as [`SkillModel::predict_correct`].
+    fn correct_from(&self, (known, unknown): (f64, f64), template: Option<&str>) -> f64 {
+        let g = self.gs_class(template);
+        known * (1.0 - self.params.slips[g]) + unknown * self.params.guesses[g]
     }
 }
 
 /// Observes one answer, then the transition to the next attempt, on log-odds:
 /// returns `(P(known), log-odds)` of the next attempt.
 #[inline]
-fn step(log_odds: f64, correct: bool, guess: f64, slip: f64, learn: f64, forget: f64) -> (f64, f64) {
+#[allow(clippy::too_many_arguments)]
+fn step(
+    log_odds: f64,
+    current: (f64, f64),
+    correct: bool,
+    guess: f64,
+    slip: f64,
+    learn: f64,
+    forget: f64,
+) -> (f64, f64) {
     let (e0, e1) = if correct { (guess, 1.0 - slip) } else { (1.0 - guess, slip) };
     if log_odds.abs() < 300.0 {
-        // Both masses are representable: plain arithmetic, one exp and one ln.
-        let (k, u) = masses(log_odds);
+        // Both masses are representable: plain arithmetic, one ln.
+        let (k, u) = current;
         let (mut b1, mut b0) = (k * e1, u * e0);
         if b1 + b0 <= 0.0 {
             // An answer impossible under both states tells nothing.
@@ -552,10 +628,20 @@ pub(crate) struct Sequences {
     /// so identical sequences are computed once and weighted).
     weights: Vec<f64>,
     /// Distinct sequences of equal length in groups of [`LANES`], computed side by side: the
-    /// forward pass is a chain of dependent divisions, and independent chains overlap.
-    groups: Vec<[usize; LANES]>,
-    /// Sequences left over after grouping.
-    singles: Vec<usize>,
+    /// forward pass is a chain of dependent steps, and independent chains overlap.
+    groups: Vec<LaneGroup>,
+    /// Each group's answers, one `[f64; LANES]` (0 or 1 per lane) per attempt.
+    lane_obs: Vec<[f64; LANES]>,
+}
+
+/// [`LANES`] sequences of one length; lanes from `real` on repeat lane 0 and do not count.
+#[derive(Debug, Clone, Copy)]
+struct LaneGroup {
+    ids: [usize; LANES],
+    real: usize,
+    /// Where the group's answers start in `lane_obs`.
+    offset: usize,
+    len: usize,
 }
 
 const LANES: usize = 4;
@@ -564,14 +650,18 @@ impl Sequences {
     fn group_by_length(&mut self) {
         let mut ids: Vec<usize> = (0..self.bounds.len()).collect();
         ids.sort_by_key(|&i| (self.bounds[i].1 - self.bounds[i].0, i));
-        let (mut groups, mut singles) = (Vec::new(), Vec::new());
-        for run in ids.chunk_by(|&a, &b| self.bounds[a].1 - self.bounds[a].0 == self.bounds[b].1 - self.bounds[b].0) {
-            let mut chunks = run.chunks_exact(LANES);
-            groups.extend(chunks.by_ref().map(|c| [c[0], c[1], c[2], c[3]]));
-            singles.extend_from_slice(chunks.remainder());
+        let length = |i: usize| self.bounds[i].1 - self.bounds[i].0;
+        let (mut groups, mut lane_obs) = (Vec::new(), Vec::with_capacity(self.obs.len()));
+        for run in ids.chunk_by(|&a, &b| length(a) == length(b)) {
+            for chunk in run.chunks(LANES) {
+                let ids: [usize; LANES] = std::array::from_fn(|j| chunk.get(j).copied().unwrap_or(chunk[0]));
+                let (offset, len) = (lane_obs.len(), length(chunk[0]));
+                lane_obs.extend((0..len).map(|t| ids.map(|id| f64::from(u8::from(self.obs[self.bounds[id].0 + t])))));
+                groups.push(LaneGroup { ids, real: chunk.len(), offset, len });
+            }
         }
         self.groups = groups;
-        self.singles = singles;
+        self.lane_obs = lane_obs;
     }
 }
 
@@ -582,32 +672,40 @@ fn sequences(table: &ResponseTable, rows: &[u32], bounds: &[usize], model: &Skil
         .iter()
         .map(|t| (model.learn_class(Some(t)) as u32, model.gs_class(Some(t)) as u32))
         .collect();
-    let mut s = Sequences { obs: Vec::with_capacity(rows.len()), ..Sequences::default() };
-    let mut seen: HashMap<Vec<u64>, usize> = HashMap::new();
+    // A sequence's identity: its prior class, then each attempt's outcome and classes in one u64;
+    // all keys in one arena, looked up as slices (no allocation per learner).
+    let mut keys: Vec<u64> = Vec::with_capacity(rows.len() + bounds.len());
+    let mut ranges = Vec::with_capacity(bounds.len());
     for w in bounds.windows(2) {
         let group = table.prior_group_of(rows[w[0]] as usize);
         let prior_class = group.and_then(|g| model.prior_groups.get(g).copied()).unwrap_or(0) as u32;
-        // A sequence's identity: its prior class, then each attempt's outcome and classes in one u64.
-        let key: Vec<u64> = std::iter::once(u64::from(prior_class))
-            .chain(rows[w[0]..w[1]].iter().map(|&i| {
-                let i = i as usize;
-                let (l, g) = table.template.as_ref().map_or((0, 0), |t| classes[t[i] as usize]);
-                u64::from(table.correct[i]) | u64::from(l) << 1 | u64::from(g) << 32
-            }))
-            .collect();
-        if let Some(&k) = seen.get(&key) {
+        let start = keys.len();
+        keys.push(u64::from(prior_class));
+        keys.extend(rows[w[0]..w[1]].iter().map(|&i| {
+            let i = i as usize;
+            let (l, g) = table.template.as_ref().map_or((0, 0), |t| classes[t[i] as usize]);
+            u64::from(table.correct[i]) | u64::from(l) << 1 | u64::from(g) << 32
+        }));
+        ranges.push((start, keys.len()));
+    }
+    let mut s = Sequences { obs: Vec::with_capacity(rows.len()), ..Sequences::default() };
+    let mut seen: HashMap<&[u64], usize, foldhash::fast::FixedState> =
+        HashMap::with_capacity_and_hasher(ranges.len(), foldhash::fast::FixedState::default());
+    for &(start, end) in &ranges {
+        let key = &keys[start..end];
+        if let Some(&k) = seen.get(key) {
             s.weights[k] += 1.0;
             continue;
         }
-        let start = s.obs.len();
+        let first = s.obs.len();
         for &packed in &key[1..] {
             s.obs.push(packed & 1 == 1);
             s.learn.push(((packed >> 1) & 0x7fff_ffff) as u32);
             s.gs.push((packed >> 32) as u32);
         }
         seen.insert(key, s.bounds.len());
-        s.bounds.push((start, s.obs.len()));
-        s.prior_class.push(prior_class);
+        s.bounds.push((first, s.obs.len()));
+        s.prior_class.push(key[0] as u32);
         s.weights.push(1.0);
     }
     s.group_by_length();
@@ -626,29 +724,51 @@ struct Counts {
 }
 
 /// The E-step of the standard model (one learn class, one guess class): the arithmetic of
-/// [`e_step`], with counts in registers and [`LANES`] sequences of equal length side by side.
+/// [`e_step`] in scaled forward-backward form (one division per attempt), with [`LANES`]
+/// sequences of equal length side by side and counts in registers.
 fn e_step_single(p: &BktParams, s: &Sequences, counts: &mut Counts, buffer: &mut Vec<[[f64; LANES]; 4]>) -> f64 {
-    let (l, f, g, sl) = (p.learns[0], p.forgets[0], p.guesses[0], p.slips[0]);
-    let (t00, t01, t10, t11) = (1.0 - l, l, f, 1.0 - f);
-    let priors = initial_priors(p);
-    let mut totals = Totals { init: vec![[0.0; 2]; priors.len()], ..Totals::default() };
+    let k = Kernel::new(p);
+    let mut totals = Totals { init: vec![[0.0; 2]; k.priors.len()], ..Totals::default() };
     let mut exact = Vec::new();
+    let forgets = p.forgets[0] != 0.0;
     for group in &s.groups {
-        lanes(&priors, [t00, t01, t10, t11], [g, sl], s, group, false, &mut totals, buffer, &mut exact);
-    }
-    for &one in &s.singles {
-        // A lone sequence fills every lane; only lane 0 counts.
-        lanes(&priors, [t00, t01, t10, t11], [g, sl], s, &[one; LANES], true, &mut totals, buffer, &mut exact);
+        if forgets {
+            lanes::<true>(&k, s, group, &mut totals, buffer, &mut exact);
+        } else {
+            lanes::<false>(&k, s, group, &mut totals, buffer, &mut exact);
+        }
     }
     counts.trans[0] = [[totals.tr[0], totals.tr[1]], [totals.tr[2], totals.tr[3]]];
     counts.emit[0] = [[totals.em[0], totals.em[1]], [totals.em[2], totals.em[3]]];
     counts.init = totals.init;
-    let mut log_likelihood = totals.log_likelihood;
+    let mut log_likelihood = totals.log_likelihood.value();
     let mut scratch = Vec::new();
     for id in exact {
-        log_likelihood += e_step_exact(p, s, id, &priors, counts, &mut scratch);
+        log_likelihood += e_step_exact(p, s, id, &k.priors, counts, &mut scratch);
     }
     log_likelihood
+}
+
+/// The standard model's parameters as the lane kernel uses them.
+struct Kernel {
+    priors: Vec<f64>,
+    /// `[[unknown→unknown, unknown→known], [known→unknown, known→known]]`.
+    t: [[f64; 2]; 2],
+    /// P(answer | state) for a wrong and for a right answer: `[[unknown, known]; 2]`.
+    e: [[f64; 2]; 2],
+}
+
+impl Kernel {
+    fn new(p: &BktParams) -> Self {
+        let (l, f, g, sl) = (p.learns[0], p.forgets[0], p.guesses[0], p.slips[0]);
+        Self { priors: initial_priors(p), t: [[1.0 - l, l], [f, 1.0 - f]], e: [[1.0 - g, sl], [g, 1.0 - sl]] }
+    }
+
+    /// P(answer `c` (0 or 1) | state), exact for both values of `c`.
+    #[inline(always)]
+    fn emission(&self, c: f64) -> (f64, f64) {
+        ((1.0 - c) * self.e[0][0] + c * self.e[1][0], (1.0 - c) * self.e[0][1] + c * self.e[1][1])
+    }
 }
 
 /// Weighted sums of one E-step of the standard model.
@@ -657,7 +777,43 @@ struct Totals {
     tr: [f64; 4],
     em: [f64; 4],
     init: Vec<[f64; 2]>,
-    log_likelihood: f64,
+    log_likelihood: LogSum,
+}
+
+/// A sum of logarithms kept mostly as a product (mantissa and binary exponent): one `ln` per
+/// E-step instead of one per sequence.
+#[derive(Debug, Clone, Copy)]
+struct LogSum {
+    logs: f64,
+    mantissa: f64,
+    exponent: i64,
+}
+
+impl Default for LogSum {
+    fn default() -> Self {
+        Self { logs: 0.0, mantissa: 1.0, exponent: 0 }
+    }
+}
+
+impl LogSum {
+    /// Adds `weight * (log_part + ln(factor))`.
+    #[inline]
+    fn add(&mut self, log_part: f64, factor: f64, weight: f64) {
+        if weight != 1.0 || !(factor.is_normal() && factor > 0.0) {
+            self.logs += weight * (log_part + factor.ln());
+            return;
+        }
+        self.logs += log_part;
+        let m = self.mantissa * factor;
+        // Normal, positive: split off the binary exponent (m stays in [1, 2)).
+        let bits = m.to_bits();
+        self.exponent += ((bits >> 52) & 0x7ff) as i64 - 1023;
+        self.mantissa = f64::from_bits((bits & !(0x7ff << 52)) | (1023 << 52));
+    }
+
+    fn value(&self) -> f64 {
+        self.logs + self.mantissa.ln() + self.exponent as f64 * std::f64::consts::LN_2
+    }
 }
 
 /// The prior of each prior class: `priors` under `multiprior`, else the one `prior`.
@@ -669,92 +825,135 @@ fn initial_priors(p: &BktParams) -> Vec<f64> {
     }
 }
 
-#[inline]
-#[allow(clippy::too_many_arguments)]
-fn lanes(
-    priors: &[f64],
-    [t00, t01, t10, t11]: [f64; 4],
-    [g, sl]: [f64; 2],
+/// Forward pass of one group: per attempt, the filtered P(state) and P(answer | state) divided
+/// by P(answer | past) (what the backward pass needs) into `buffer`; returns each lane's
+/// likelihood as `(logarithm part, factor)` and whether every lane stayed in the fast range.
+#[inline(always)]
+fn forward<const FORGETS: bool>(
+    k: &Kernel,
+    obs: &[[f64; LANES]],
+    classes: &[usize; LANES],
+    buffer: &mut Vec<[[f64; LANES]; 4]>,
+) -> (([f64; LANES], [f64; LANES]), [bool; LANES]) {
+    buffer.clear();
+    let mut a0: [f64; LANES] = std::array::from_fn(|j| 1.0 - k.priors[classes[j]]);
+    let mut a1: [f64; LANES] = std::array::from_fn(|j| k.priors[classes[j]]);
+    let (mut product, mut log_likelihood, mut low) = ([1.0f64; LANES], [0.0f64; LANES], [1.0f64; LANES]);
+    for (t, c) in obs.iter().enumerate() {
+        let (q0, q1) = if t == 0 {
+            (a0, a1)
+        } else {
+            (
+                std::array::from_fn(
+                    |j| if FORGETS { a0[j] * k.t[0][0] + a1[j] * k.t[1][0] } else { a0[j] * k.t[0][0] },
+                ),
+                std::array::from_fn(|j| {
+                    if FORGETS {
+                        a0[j] * k.t[0][1] + a1[j] * k.t[1][1]
+                    } else {
+                        a0[j] * k.t[0][1] + a1[j]
+                    }
+                }),
+            )
+        };
+        let (mut s0, mut s1) = ([0.0; LANES], [0.0; LANES]);
+        for j in 0..LANES {
+            let (e0, e1) = k.emission(c[j]);
+            let norm = q0[j] * e0 + q1[j] * e1;
+            let inv = 1.0 / norm;
+            product[j] *= norm;
+            (s0[j], s1[j]) = (e0 * inv, e1 * inv);
+            a0[j] = q0[j] * s0[j];
+            a1[j] = q1[j] * s1[j];
+            low[j] = if a0[j] < low[j] { a0[j] } else { low[j] };
+            low[j] = if a1[j] < low[j] { a1[j] } else { low[j] };
+        }
+        if product.iter().any(|&x| x < 1e-250) {
+            for j in 0..LANES {
+                log_likelihood[j] += product[j].ln();
+                product[j] = 1.0;
+            }
+        }
+        buffer.push([a0, a1, s0, s1]);
+    }
+    // A lane whose smaller mass fell below TINY (or went NaN: a NaN reaches the last step) is
+    // redone in log space.
+    let fast = std::array::from_fn(|j| low[j] >= TINY && !a0[j].is_nan() && !a1[j].is_nan());
+    ((log_likelihood, product), fast)
+}
+
+/// One group of [`LANES`] sequences: forward, then scaled backward (`beta` divided by the
+/// forward normalisers, so smoothed posteriors are `alpha * beta` without divisions).
+/// `FORGETS = false` drops the known→unknown terms (forget = 0: the same arithmetic, as
+/// multiplying by 1 and adding 0 are exact).
+fn lanes<const FORGETS: bool>(
+    k: &Kernel,
     s: &Sequences,
-    group: &[usize; LANES],
-    only_first: bool,
+    group: &LaneGroup,
     totals: &mut Totals,
     buffer: &mut Vec<[[f64; LANES]; 4]>,
     exact: &mut Vec<usize>,
 ) {
-    let starts: [usize; LANES] = std::array::from_fn(|j| s.bounds[group[j]].0);
-    let len = s.bounds[group[0]].1 - starts[0];
-    let weights: [f64; LANES] = std::array::from_fn(|j| if only_first && j > 0 { 0.0 } else { s.weights[group[j]] });
-    buffer.clear();
-    let classes: [usize; LANES] = std::array::from_fn(|j| s.prior_class[group[j]] as usize);
-    let (mut a0, mut a1): ([f64; LANES], [f64; LANES]) =
-        (std::array::from_fn(|j| 1.0 - priors[classes[j]]), std::array::from_fn(|j| priors[classes[j]]));
-    let mut product = [1.0f64; LANES];
-    let mut log_likelihood = [0.0f64; LANES];
-    // A lane whose smaller mass falls below TINY (or is NaN) is redone in log space.
-    let mut fast = [true; LANES];
-    for t in 0..len {
-        let (mut q0, mut q1) = (a0, a1);
-        for j in 0..LANES {
-            if t > 0 {
-                q0[j] = a0[j] * t00 + a1[j] * t10;
-                q1[j] = a0[j] * t01 + a1[j] * t11;
+    let obs = &s.lane_obs[group.offset..group.offset + group.len];
+    let classes: [usize; LANES] = std::array::from_fn(|j| s.prior_class[group.ids[j]] as usize);
+    let ((log_part, factor), fast) = forward::<FORGETS>(k, obs, &classes, buffer);
+    let mut sx = [[0.0f64; LANES]; 4];
+    // Per state, the sum of smoothed posteriors over right answers (over all answers it is the
+    // sum of the transition counts out of that state plus the last posterior).
+    let mut right = [[0.0f64; LANES]; 2];
+    let (mut beta0, mut beta1) = ([1.0f64; LANES], [1.0f64; LANES]);
+    let [mut g0, mut g1, _, _] = buffer[group.len - 1];
+    let (last0, last1) = (g0, g1);
+    for t in (0..group.len).rev() {
+        if t + 1 < group.len {
+            let [f0, f1, _, _] = buffer[t];
+            let [_, _, s0, s1] = buffer[t + 1];
+            for j in 0..LANES {
+                let (u0, u1) = (s0[j] * beta0[j], s1[j] * beta1[j]);
+                let (v00, v01) = (k.t[0][0] * u0, k.t[0][1] * u1);
+                let (x00, x01) = (f0[j] * v00, f0[j] * v01);
+                sx[0][j] += x00;
+                sx[1][j] += x01;
+                beta0[j] = v00 + v01;
+                g0[j] = x00 + x01;
+                if FORGETS {
+                    let (v10, v11) = (k.t[1][0] * u0, k.t[1][1] * u1);
+                    let (x10, x11) = (f1[j] * v10, f1[j] * v11);
+                    sx[2][j] += x10;
+                    sx[3][j] += x11;
+                    beta1[j] = v10 + v11;
+                    g1[j] = x10 + x11;
+                } else {
+                    let x11 = f1[j] * u1;
+                    sx[3][j] += x11;
+                    beta1[j] = u1;
+                    g1[j] = x11;
+                }
             }
-            let correct = s.obs[starts[j] + t];
-            let (e0, e1) = if correct { (g, 1.0 - sl) } else { (1.0 - g, sl) };
-            let (b0, b1) = (q0[j] * e0, q1[j] * e1);
-            let norm = b0 + b1;
-            product[j] *= norm;
-            if product[j] < 1e-250 {
-                log_likelihood[j] += product[j].ln();
-                product[j] = 1.0;
-            }
-            a0[j] = b0 / norm;
-            a1[j] = b1 / norm;
-            fast[j] &= a0[j] >= TINY && a1[j] >= TINY;
         }
-        buffer.push([a0, a1, q0, q1]);
-    }
-    let (mut sx, mut se) = ([[0.0f64; LANES]; 4], [[0.0f64; LANES]; 4]);
-    let (mut g0, mut g1) = (a0, a1);
-    for j in 0..LANES {
-        let o = usize::from(s.obs[starts[j] + len - 1]);
-        se[o][j] += g0[j];
-        se[2 + o][j] += g1[j];
-    }
-    for k in (0..len - 1).rev() {
-        let [f0, f1, _, _] = buffer[k];
-        let [_, _, q0, q1] = buffer[k + 1];
         for j in 0..LANES {
-            let r0 = if q0[j] > 0.0 { g0[j] / q0[j] } else { 0.0 };
-            let r1 = if q1[j] > 0.0 { g1[j] / q1[j] } else { 0.0 };
-            let (x00, x01, x10, x11) = (f0[j] * t00 * r0, f0[j] * t01 * r1, f1[j] * t10 * r0, f1[j] * t11 * r1);
-            sx[0][j] += x00;
-            sx[1][j] += x01;
-            sx[2][j] += x10;
-            sx[3][j] += x11;
-            g0[j] = x00 + x01;
-            g1[j] = x10 + x11;
-            let o = usize::from(s.obs[starts[j] + k]);
-            se[o][j] += g0[j];
-            se[2 + o][j] += g1[j];
+            right[0][j] += obs[t][j] * g0[j];
+            right[1][j] += obs[t][j] * g1[j];
         }
     }
-    for j in 0..LANES {
+    for j in 0..group.real {
         if !fast[j] {
-            if !(only_first && j > 0) {
-                exact.push(group[j]);
-            }
+            exact.push(group.ids[j]);
             continue;
         }
-        let w = weights[j];
-        for i in 0..4 {
-            totals.tr[i] += w * sx[i][j];
-            totals.em[i] += w * se[i][j];
+        let w = s.weights[group.ids[j]];
+        for (total, counts) in totals.tr.iter_mut().zip(&sx) {
+            *total += w * counts[j];
         }
+        // `em` is `[unknown wrong, unknown right, known wrong, known right]`.
+        let all = [sx[0][j] + sx[1][j] + last0[j], sx[2][j] + sx[3][j] + last1[j]];
+        totals.em[0] += w * (all[0] - right[0][j]);
+        totals.em[1] += w * right[0][j];
+        totals.em[2] += w * (all[1] - right[1][j]);
+        totals.em[3] += w * right[1][j];
         totals.init[classes[j]][0] += w * g0[j];
         totals.init[classes[j]][1] += w * g1[j];
-        totals.log_likelihood += w * (log_likelihood[j] + product[j].ln());
+        totals.log_likelihood.add(log_part[j], factor[j], w);
     }
 }
 
@@ -1187,8 +1386,9 @@ impl BktModel {
                 let mut state = model.initial_state_in(table.prior_group_of(rows[w[0]] as usize));
                 for &i in &rows[w[0]..w[1]] {
                     let (i, t) = (i as usize, table.template_of(i as usize));
-                    out[i] = Prediction { correct: model.predict_correct(&state, t), state: state.p_known };
-                    model.update(&mut state, table.correct[i], t);
+                    let masses = state.masses();
+                    out[i] = Prediction { correct: model.correct_from(masses, t), state: state.p_known };
+                    model.update_from(&mut state, masses, table.correct[i], t);
                 }
             }
         }

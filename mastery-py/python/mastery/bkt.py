@@ -78,6 +78,31 @@ class BKTModel:
             data = data[data[self.defaults["skill_name"]].astype(str).isin(wanted)]
         return data
 
+    def _pandas_arrow(self, df, multilearn: Any = False, multigs: Any = False, multiprior: Any = False) -> Any:
+        """The columns BKT reads of a pandas DataFrame as a pyarrow Table (strings and
+        categoricals interned natively, no per-row Python work), or None when pyarrow is missing
+        or a column is not plainly typed (those go through ``pandas.factorize``)."""
+        try:
+            import pandas as pd
+            import pyarrow as pa
+        except ImportError:  # pragma: no cover
+            return None
+        if not isinstance(df, pd.DataFrame) or not df.columns.is_unique:
+            return None
+        wanted = {k: v for k, v in self._arrow_columns(multilearn, multigs, multiprior).items() if v}
+        if wanted["order_id"] not in df.columns:
+            del wanted["order_id"]
+        if any(name not in df.columns for name in wanted.values()):
+            return None
+        numeric = [wanted["correct"]] + ([wanted["order_id"]] if "order_id" in wanted else [])
+        if not all(pd.api.types.is_integer_dtype(df[n]) or pd.api.types.is_bool_dtype(df[n]) for n in numeric):
+            return None
+        names = list(dict.fromkeys(wanted.values()))
+        try:
+            return pa.Table.from_pandas(df[names], preserve_index=False)
+        except (pa.ArrowException, TypeError, ValueError):
+            return None
+
     def _columns_of(self, df, multilearn, multigs, multiprior=False):
         """numpy int64 codes (``pandas.factorize``, first-appearance order) and the names."""
         import numpy as np
@@ -138,9 +163,25 @@ class BKTModel:
                                                   options=opts, progress=callback)
             return self
         df = self._frame(data_path, data, skills)
+        table = self._pandas_arrow(df, multilearn, multigs, multiprior)
+        if table is not None:
+            self._native = _mastery.bkt_fit_arrow(table, self._arrow_columns(multilearn, multigs, multiprior),
+                                                  options=opts, progress=callback)
+            return self
         columns = self._columns_of(df, multilearn, multigs, multiprior)
         self._native = _mastery.NativeBktModel.fit(*columns, options=opts, progress=callback)
         return self
+
+    def _predict_frame(self, df):
+        """``(P(correct), P(known))`` per row of a pandas DataFrame, as numpy arrays."""
+        native = self._require()
+        c = self._columns
+        flags = (c.get("multilearn"), c.get("multigs"), c.get("multiprior"))
+        table = self._pandas_arrow(df, *flags)
+        if table is not None:
+            out = ArrowTable(_mastery.bkt_predict_arrow(native, table, self._arrow_columns(*flags)))
+            return out.column("correct_predictions"), out.column("state_predictions")
+        return native.predict(*self._columns_of(df, *flags))
 
     def _require(self):
         if self._native is None:
@@ -164,7 +205,7 @@ class BKTModel:
     def predict(self, data_path=None, data=None):
         """The data with ``correct_predictions`` and ``state_predictions`` columns added: a
         Polars DataFrame for Polars input, a pyarrow Table for other Arrow input, else pandas."""
-        native = self._require()
+        self._require()
         if data is not None and is_arrow_table(data):
             predictions = self.predict_table(data)
             module = type(data).__module__.split(".")[0]
@@ -180,9 +221,7 @@ class BKTModel:
                 table = table.append_column(name, extra[name])
             return table.to_pandas() if module == "pandas" else table
         df = self._frame(data_path, data).copy()
-        columns = self._columns_of(df, self._columns.get("multilearn"), self._columns.get("multigs"),
-                                   self._columns.get("multiprior"))
-        correct, state = native.predict(*columns)
+        correct, state = self._predict_frame(df)
         df["correct_predictions"] = correct
         df["state_predictions"] = state
         return df

@@ -123,16 +123,13 @@ class Model(BKTModel):
         has not fitted get pyBKT's best-effort 0.5."""
         import numpy as np
 
-        native = self._require()
+        self._require()
         df = self._frame(data_path, data).copy()
         known = df[self.defaults["skill_name"]].astype(str).isin(self._fitted()).to_numpy()
         correct = np.full(len(df), 0.5)
         state = np.full(len(df), 0.5)
         if known.any():
-            part = df[known]
-            columns = self._columns_of(part, self._columns.get("multilearn"), self._columns.get("multigs"),
-                                       self._columns.get("multiprior"))
-            c, s = native.predict(*columns)
+            c, s = self._predict_frame(df if known.all() else df[known])
             correct[known], state[known] = c, s
         df["correct_predictions"] = correct
         df["state_predictions"] = state
