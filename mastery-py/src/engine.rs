@@ -171,6 +171,19 @@ impl Store for PyStore {
 /// `Engine()` keeps everything in memory; `Engine(path=dir)` keeps it durably in a directory;
 /// `Engine(store=obj)` uses a store written in Python (see `mastery.MasteryStore`). The engine
 /// checks the access policy before every store call it makes for a caller.
+///
+/// >>> import mastery
+/// >>> engine = mastery.Engine()
+/// >>> service = {"tenant": "t1", "user": "importer", "roles": [{"role": "service"}]}
+/// >>> evidence = [{"id": "e1", "learner": "amy", "course": "c1", "competencies": ["fractions"],
+/// ...              "kind": "response", "score": {"scaled": 0.9}, "source": "host"}]
+/// >>> engine.ingest(service, evidence)["new"]
+/// 1
+/// >>> engine.mastery(service, "amy", "fractions", "c1")["rating"]
+/// 'Mastery'
+/// >>> tutor = {"tenant": "t1", "user": "tia", "roles": [{"role": "instructor", "courses": ["c1"]}]}
+/// >>> engine.class_heatmap(tutor, "c1", [{"id": "fractions", "label": "Fractions"}])["cells"][0][0]["text"]
+/// '90%'
 #[pyclass(module = "mastery", frozen)]
 pub struct Engine {
     inner: core::Engine<DynStore>,

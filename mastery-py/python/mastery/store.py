@@ -90,7 +90,18 @@ def _key_id(tenant: str, key: Key) -> Tuple[Any, ...]:
 
 class DictStore:
     """A store in plain lists and dicts, with no access checks of its own (the engine checks the
-    policy before every call). Safe to share between threads; not durable."""
+    policy before every call). Safe to share between threads; not durable.
+
+    >>> import mastery
+    >>> store = mastery.DictStore()
+    >>> engine = mastery.Engine(store=store)
+    >>> service = {"tenant": "t1", "user": "importer", "roles": [{"role": "service"}]}
+    >>> engine.ingest(service, [{"id": "e1", "learner": "amy", "course": "c1", "competencies": ["k"],
+    ...                          "kind": "response", "score": {"scaled": 0.5}, "source": "host"}])["new"]
+    1
+    >>> [key["name"] for key, value in store.learner_states({"principal": service}, "amy", "mastery")]
+    ['k']
+    """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
