@@ -287,22 +287,17 @@ impl ResponseTable {
         }
     }
 
-    fn template_of(&self, row: usize) -> Option<&str> {
-        self.template.as_ref().map(|t| self.template_names[t[row] as usize].as_str())
-    }
-
     fn prior_group_of(&self, row: usize) -> Option<&str> {
         self.prior_group.as_ref().map(|t| self.prior_group_names[t[row] as usize].as_str())
     }
 
-    /// Row indexes grouped by skill, then learner, each learner's rows in order:
-    /// `(skill code, rows, learner boundaries)`.
-    fn grouped(&self) -> Vec<(u32, Vec<u32>, Vec<usize>)> {
+    /// Row indexes grouped by skill, then learner, each learner's rows in order.
+    fn grouped(&self) -> Grouped {
         let learners = self.learner.iter().max().map_or(0, |&m| m as usize + 1);
         let skills = self.skill_names.len();
         // Rows by (skill, learner, input order): one counting sort on the pair when its buckets
         // are few, else two stable ones; either way no comparison sort over all rows.
-        let (sorted, mut starts) = match skills.checked_mul(learners).filter(|&b| b <= 4 * self.len().max(1024)) {
+        let (mut rows, mut starts) = match skills.checked_mul(learners).filter(|&b| b <= 4 * self.len().max(1024)) {
             Some(buckets) => {
                 counting_sort(buckets, self.len(), |r| self.skill[r] as usize * learners + self.learner[r] as usize)
             }
@@ -321,24 +316,43 @@ impl ResponseTable {
             }
         };
         starts.dedup();
-        let in_order = self.order.as_ref().is_none_or(|o| o.windows(2).all(|w| w[0] <= w[1]));
-        let mut out: Vec<(u32, Vec<u32>, Vec<usize>)> = Vec::new();
-        for w in starts.windows(2) {
-            let group = &sorted[w[0]..w[1]];
-            let skill = self.skill[group[0] as usize];
-            if out.last().is_none_or(|(s, _, _)| *s != skill) {
-                out.push((skill, Vec::new(), vec![0]));
+        if let Some(order) = self.order.as_ref().filter(|o| !o.windows(2).all(|w| w[0] <= w[1])) {
+            // Stable: ties keep their input order.
+            for w in starts.windows(2) {
+                rows[w[0]..w[1]].sort_by_key(|&i| order[i as usize]);
             }
-            let (_, rows, bounds) = out.last_mut().expect("pushed above");
-            rows.extend_from_slice(group);
-            if let (false, Some(order)) = (in_order, &self.order) {
-                // Stable: ties keep their input order.
-                let start = rows.len() - group.len();
-                rows[start..].sort_by_key(|&i| order[i as usize]);
-            }
-            bounds.push(rows.len());
         }
-        out
+        let mut skills: Vec<(u32, usize)> = Vec::new();
+        for (k, &start) in starts[..starts.len().saturating_sub(1)].iter().enumerate() {
+            let skill = self.skill[rows[start] as usize];
+            if skills.last().is_none_or(|&(s, _)| s != skill) {
+                skills.push((skill, k));
+            }
+        }
+        Grouped { rows, starts, skills }
+    }
+}
+
+/// Rows grouped by skill, then learner (see [`ResponseTable::grouped`]).
+struct Grouped {
+    rows: Vec<u32>,
+    /// Where each learner's run starts in `rows`, then `rows.len()`.
+    starts: Vec<usize>,
+    /// Each skill present, with the index of its first run in `starts`.
+    skills: Vec<(u32, usize)>,
+}
+
+impl Grouped {
+    /// Per skill: its code, its rows, and where each learner's rows start in them (then their
+    /// number).
+    fn iter(&self) -> impl Iterator<Item = (u32, &[u32], Vec<usize>)> {
+        (0..self.skills.len()).map(|k| {
+            let (skill, first) = self.skills[k];
+            let last = self.skills.get(k + 1).map_or(self.starts.len() - 1, |&(_, next)| next);
+            let offset = self.starts[first];
+            let bounds = self.starts[first..=last].iter().map(|&b| b - offset).collect();
+            (skill, &self.rows[offset..self.starts[last]], bounds)
+        })
     }
 }
 
@@ -543,22 +557,34 @@ impl SkillModel {
         self.update_from(state, state.masses(), correct, template);
     }
 
-    /// [`SkillModel::update`] with the state's masses already computed (batch prediction
-    /// reuses those of [`SkillModel::predict_correct`]: the same arithmetic, one `exp` fewer).
+    /// [`SkillModel::update`] with the state's masses already computed.
     fn update_from(&self, state: &mut KnowledgeState, masses: (f64, f64), correct: bool, template: Option<&str>) {
-        let (g, c) = (self.gs_class(template), self.learn_class(template));
-        let p = &self.params;
-        (state.p_known, state.log_odds) =
-            step(state.log_odds, masses, correct, p.guesses[g], p.slips[g], p.learns[c], p.forgets[c]);
+        let classes = Classes { gs: self.gs_class(template), learn: self.learn_class(template) };
+        (state.p_known, state.log_odds) = self.advance(state.log_odds, masses, correct, classes);
         state.attempts = state.attempts.saturating_add(1);
         state.correct = state.correct.saturating_add(u32::from(correct));
     }
 
-    /// P(correct) of the next attempt from the state's masses, as [`SkillModel::predict_correct`].
-    fn correct_from(&self, (known, unknown): (f64, f64), template: Option<&str>) -> f64 {
-        let g = self.gs_class(template);
-        known * (1.0 - self.params.slips[g]) + unknown * self.params.guesses[g]
+    /// The step of [`SkillModel::update`]: `(P(known), log-odds)` after the answer. Batch
+    /// prediction calls it too, so batch and online states are equal.
+    #[inline]
+    fn advance(&self, log_odds: f64, masses: (f64, f64), correct: bool, classes: Classes) -> (f64, f64) {
+        let (p, g, c) = (&self.params, classes.gs, classes.learn);
+        step(log_odds, masses, correct, p.guesses[g], p.slips[g], p.learns[c], p.forgets[c])
     }
+
+    /// P(correct) from the state's masses, as [`SkillModel::predict_correct`].
+    #[inline]
+    fn correct_in(&self, (known, unknown): (f64, f64), gs: usize) -> f64 {
+        known * (1.0 - self.params.slips[gs]) + unknown * self.params.guesses[gs]
+    }
+}
+
+/// An attempt's parameter classes: guess/slip, and learn/forget.
+#[derive(Debug, Clone, Copy, Default)]
+struct Classes {
+    gs: usize,
+    learn: usize,
 }
 
 /// Observes one answer, then the transition to the next attempt, on log-odds:
@@ -607,6 +633,91 @@ fn step(
     (masses(next).0, next)
 }
 
+/// Batch predictions by input row.
+struct Predictions {
+    correct: Vec<f64>,
+    state: Vec<f64>,
+}
+
+/// Batch prediction of one skill: each learner's history replayed with the arithmetic of
+/// [`SkillModel::update`], [`REPLAY_LANES`] learners at a time (a history is a chain of
+/// dependent steps; interleaved, independent chains overlap).
+struct Replay<'a> {
+    model: &'a SkillModel,
+    table: &'a ResponseTable,
+    /// Per template code, its classes in this skill's model.
+    classes: Vec<Classes>,
+    /// Per prior-group code, then without a group: the initial `(P(known), log-odds)`.
+    initial: Vec<(f64, f64)>,
+}
+
+/// One learner's replay: the skill's rows `at..end` are still to come.
+#[derive(Debug, Clone, Copy, Default)]
+struct Cursor {
+    at: usize,
+    end: usize,
+    p_known: f64,
+    log_odds: f64,
+}
+
+const REPLAY_LANES: usize = 4;
+
+impl<'a> Replay<'a> {
+    fn new(model: &'a SkillModel, table: &'a ResponseTable) -> Self {
+        let classes = table
+            .template_names
+            .iter()
+            .map(|t| Classes { gs: model.gs_class(Some(t)), learn: model.learn_class(Some(t)) })
+            .collect();
+        let initial = table
+            .prior_group_names
+            .iter()
+            .map(Some)
+            .chain([None])
+            .map(|g| model.initial_state_in(g.map(String::as_str)))
+            .map(|s| (s.p_known, s.log_odds))
+            .collect();
+        Self { model, table, classes, initial }
+    }
+
+    /// Writes the predictions of every learner's rows (`bounds` delimit learners in `rows`).
+    fn run(&self, rows: &[u32], bounds: &[usize], out: &mut Predictions) {
+        let mut learners = bounds.windows(2);
+        let mut lanes = [Cursor::default(); REPLAY_LANES];
+        loop {
+            let mut busy = false;
+            for lane in &mut lanes {
+                if lane.at == lane.end {
+                    let Some(w) = learners.next() else { continue };
+                    *lane = self.start(rows, w[0], w[1]);
+                }
+                busy = true;
+                self.step(lane, rows[lane.at] as usize, out);
+                lane.at += 1;
+            }
+            if !busy {
+                return;
+            }
+        }
+    }
+
+    fn start(&self, rows: &[u32], at: usize, end: usize) -> Cursor {
+        let group = self.table.prior_group.as_ref().map_or(self.initial.len() - 1, |g| g[rows[at] as usize] as usize);
+        let (p_known, log_odds) = self.initial[group];
+        Cursor { at, end, p_known, log_odds }
+    }
+
+    /// Predicts row `i` from the lane's state, then observes its answer.
+    #[inline]
+    fn step(&self, lane: &mut Cursor, i: usize, out: &mut Predictions) {
+        let classes = self.table.template.as_ref().map_or(Classes::default(), |t| self.classes[t[i] as usize]);
+        let masses = masses(lane.log_odds);
+        out.correct[i] = self.model.correct_in(masses, classes.gs);
+        out.state[i] = lane.p_known;
+        (lane.p_known, lane.log_odds) = self.model.advance(lane.log_odds, masses, self.table.correct[i], classes);
+    }
+}
+
 /// A BKT model: one [`SkillModel`] per skill.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BktModel {
@@ -644,7 +755,9 @@ struct LaneGroup {
     len: usize,
 }
 
-const LANES: usize = 4;
+/// Sequences per lane group: eight chains hide most of each step's latency (a division), where
+/// four left the forward pass waiting on it. Totals are summed in sequence order at any width.
+const LANES: usize = 8;
 
 impl Sequences {
     fn group_by_length(&mut self) {
@@ -764,10 +877,11 @@ impl Kernel {
         Self { priors: initial_priors(p), t: [[1.0 - l, l], [f, 1.0 - f]], e: [[1.0 - g, sl], [g, 1.0 - sl]] }
     }
 
-    /// P(answer `c` (0 or 1) | state), exact for both values of `c`.
+    /// P(answer `c` (0 or 1) | state): a select, not arithmetic on `c`.
     #[inline(always)]
     fn emission(&self, c: f64) -> (f64, f64) {
-        ((1.0 - c) * self.e[0][0] + c * self.e[1][0], (1.0 - c) * self.e[0][1] + c * self.e[1][1])
+        let e = if c != 0.0 { self.e[1] } else { self.e[0] };
+        (e[0], e[1])
     }
 }
 
@@ -1290,10 +1404,10 @@ impl BktModel {
         options.validate()?;
         let mut skills = BTreeMap::new();
         let groups = table.grouped();
-        let total = groups.len().saturating_mul(options.num_fits);
+        let total = groups.skills.len().saturating_mul(options.num_fits);
         let mut done = 0usize;
         progress::report(on_progress, Progress { stage: Stage::BktFit, done, total })?;
-        for (skill, rows, bounds) in groups {
+        for (skill, rows, bounds) in groups.iter() {
             let name = &table.skill_names[skill as usize];
             let mut model = SkillModel {
                 params: BktParams {
@@ -1304,13 +1418,12 @@ impl BktModel {
                     guesses: vec![],
                     slips: vec![],
                 },
-                learn_classes: classes(table, &rows, options.multilearn),
-                gs_classes: classes(table, &rows, options.multigs),
-                prior_groups: first_row_groups(table, &rows, &bounds, options.multiprior),
+                learn_classes: classes(table, rows, options.multilearn),
+                gs_classes: classes(table, rows, options.multigs),
+                prior_groups: first_row_groups(table, rows, &bounds, options.multiprior),
                 log_likelihood: f64::NEG_INFINITY,
             };
-            let s = sequences(table, &rows, &bounds, &model);
-            drop(rows);
+            let s = sequences(table, rows, &bounds, &model);
             let mut rng = SplitMix64::new(options.seed ^ fnv1a(name));
             for _ in 0..options.num_fits {
                 let (learn, gs, groups) =
@@ -1344,11 +1457,11 @@ impl BktModel {
         let options = BktOptions { max_iter: iterations, tol: -1.0, ..options.clone() };
         options.validate()?;
         let mut skills = BTreeMap::new();
-        for (skill, rows, bounds) in table.grouped() {
+        for (skill, rows, bounds) in table.grouped().iter() {
             let name = &table.skill_names[skill as usize];
             let mut model = start.get(name).cloned().ok_or(MasteryError::NotFound { what: "start model for skill" })?;
             model.validate()?;
-            let s = sequences(&table, &rows, &bounds, &model);
+            let s = sequences(&table, rows, &bounds, &model);
             let (params, history) = em(&model.params, &s, &options);
             model.params = params;
             model.log_likelihood = history.last().copied().unwrap_or(f64::NEG_INFINITY);
@@ -1363,8 +1476,9 @@ impl BktModel {
         let options =
             BktOptions { max_iter: iterations, tol: -1.0, max_guess: None, max_slip: None, ..BktOptions::default() };
         let table = ResponseTable::from_rows(rows);
-        let Some((_, rows, bounds)) = table.grouped().into_iter().next() else { return Vec::new() };
-        em(&skill.params, &sequences(&table, &rows, &bounds, skill), &options).1
+        let grouped = table.grouped();
+        let Some((_, rows, bounds)) = grouped.iter().next() else { return Vec::new() };
+        em(&skill.params, &sequences(&table, rows, &bounds, skill), &options).1
     }
 
     /// P(correct) and P(known) for every row, in input order, replaying each learner's history.
@@ -1375,24 +1489,22 @@ impl BktModel {
 
     /// [`BktModel::predict`] on columns.
     pub fn predict_table(&self, table: &ResponseTable) -> Result<Vec<Prediction>> {
+        let (correct, state) = self.predict_columns(table)?;
+        Ok(correct.into_iter().zip(state).map(|(correct, state)| Prediction { correct, state }).collect())
+    }
+
+    /// [`BktModel::predict_table`] as two columns in input order: P(correct) and P(known).
+    pub fn predict_columns(&self, table: &ResponseTable) -> Result<(Vec<f64>, Vec<f64>)> {
         table.validate()?;
-        let mut out = vec![Prediction { correct: f64::NAN, state: f64::NAN }; table.len()];
-        for (skill, rows, bounds) in table.grouped() {
+        let mut out = Predictions { correct: vec![f64::NAN; table.len()], state: vec![f64::NAN; table.len()] };
+        for (skill, rows, bounds) in table.grouped().iter() {
             let model = self
                 .skills
                 .get(&table.skill_names[skill as usize])
                 .ok_or_else(|| MasteryError::invalid("skill_name", "no fitted model for this skill"))?;
-            for w in bounds.windows(2) {
-                let mut state = model.initial_state_in(table.prior_group_of(rows[w[0]] as usize));
-                for &i in &rows[w[0]..w[1]] {
-                    let (i, t) = (i as usize, table.template_of(i as usize));
-                    let masses = state.masses();
-                    out[i] = Prediction { correct: model.correct_from(masses, t), state: state.p_known };
-                    model.update_from(&mut state, masses, table.correct[i], t);
-                }
-            }
+            Replay::new(model, table).run(rows, &bounds, &mut out);
         }
-        Ok(out)
+        Ok((out.correct, out.state))
     }
 
     /// RMSE, accuracy and AUC of `predict` on these rows.
