@@ -65,20 +65,40 @@ struct Factorizer {
     ints: FxHashMap<i64, u32>,
     names: Vec<String>,
     codes: Vec<u32>,
+    /// The previous string's code: logs often repeat a value on consecutive rows, and one
+    /// comparison is cheaper than a hash lookup.
+    last: Option<u32>,
+    last_int: Option<(i64, u32)>,
 }
 
 impl Factorizer {
     fn string(&mut self, s: &str) -> u32 {
-        if let Some(&c) = self.strings.get(s) {
+        if let Some(c) = self.last.filter(|&c| self.names[c as usize] == s) {
             return c;
         }
-        let c = self.names.len() as u32;
-        self.strings.insert(s.into(), c);
-        self.names.push(s.to_owned());
+        let c = match self.strings.get(s) {
+            Some(&c) => c,
+            None => {
+                let c = self.names.len() as u32;
+                self.strings.insert(s.into(), c);
+                self.names.push(s.to_owned());
+                c
+            }
+        };
+        self.last = Some(c);
         c
     }
 
     fn int(&mut self, v: i64) -> u32 {
+        if let Some((_, c)) = self.last_int.filter(|&(last, _)| last == v) {
+            return c;
+        }
+        let c = self.int_code(v);
+        self.last_int = Some((v, c));
+        c
+    }
+
+    fn int_code(&mut self, v: i64) -> u32 {
         let next = self.names.len() as u32;
         let mut added = false;
         let c = *self.ints.entry(v).or_insert_with(|| {
@@ -95,18 +115,28 @@ impl Factorizer {
         no_nulls(array.as_ref(), name)?;
         self.codes.reserve(array.len());
         match array.data_type() {
-            DataType::Utf8 => array.as_string::<i32>().iter().for_each(|s| {
-                let c = self.string(s.unwrap_or_default());
-                self.codes.push(c)
-            }),
-            DataType::LargeUtf8 => array.as_string::<i64>().iter().for_each(|s| {
-                let c = self.string(s.unwrap_or_default());
-                self.codes.push(c)
-            }),
-            DataType::Utf8View => array.as_string_view().iter().for_each(|s| {
-                let c = self.string(s.unwrap_or_default());
-                self.codes.push(c)
-            }),
+            // No nulls (checked above): values are read without the validity mask.
+            DataType::Utf8 => {
+                let a = array.as_string::<i32>();
+                (0..a.len()).for_each(|i| {
+                    let c = self.string(a.value(i));
+                    self.codes.push(c)
+                })
+            }
+            DataType::LargeUtf8 => {
+                let a = array.as_string::<i64>();
+                (0..a.len()).for_each(|i| {
+                    let c = self.string(a.value(i));
+                    self.codes.push(c)
+                })
+            }
+            DataType::Utf8View => {
+                let a = array.as_string_view();
+                (0..a.len()).for_each(|i| {
+                    let c = self.string(a.value(i));
+                    self.codes.push(c)
+                })
+            }
             DataType::Boolean => array.as_boolean().iter().for_each(|b| {
                 let c = self.string(if b.unwrap_or_default() { "True" } else { "False" });
                 self.codes.push(c)

@@ -281,8 +281,7 @@ impl NativeBktModel {
         names: [Vec<String>; 3],
     ) -> PyResult<(Bound<'py, PyArray1<f64>>, Bound<'py, PyArray1<f64>>)> {
         let table = table(learner, skill, correct, order, template, prior_group, names).py_err(py)?;
-        let predictions = py.detach(|| self.inner.predict_table(&table)).py_err(py)?;
-        let (c, s): (Vec<f64>, Vec<f64>) = predictions.iter().map(|p| (p.correct, p.state)).unzip();
+        let (c, s) = py.detach(|| self.inner.predict_columns(&table)).py_err(py)?;
         Ok((c.into_pyarray(py), s.into_pyarray(py)))
     }
 

@@ -92,8 +92,7 @@ pub fn bkt_predict_arrow(py: Python<'_>, model: &Arg<'_>, data: &Arg<'_>, column
         let (c, s) = py
             .detach(|| -> Result<(Vec<f64>, Vec<f64>), core::MasteryError> {
                 let table = arrow::response_table(&batches, &columns)?;
-                let predictions = model.predict_table(&table)?;
-                Ok(predictions.iter().map(|p| (p.correct, p.state)).unzip())
+                model.predict_columns(&table)
             })
             .map_err(|e| column_error(py, e))?;
         arrow::float_table(vec![("correct_predictions", c), ("state_predictions", s)])

@@ -220,7 +220,7 @@ class BKTModel:
             for name in extra.column_names:
                 table = table.append_column(name, extra[name])
             return table.to_pandas() if module == "pandas" else table
-        df = self._frame(data_path, data).copy()
+        df = self._frame(data_path, data).copy(deep=False)  # new columns only: the caller's frame is unchanged
         correct, state = self._predict_frame(df)
         df["correct_predictions"] = correct
         df["state_predictions"] = state

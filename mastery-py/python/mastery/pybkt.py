@@ -87,6 +87,8 @@ class Model(BKTModel):
         if column not in df.columns:
             return
         values = df[column].to_numpy()
+        if values.dtype.kind in "iu" and not ((values < 0) | (values > 1)).any():
+            return  # integers, all 0 or 1: no conversion needed
         numeric = np.asarray(values, dtype=float) if values.dtype != object else None
         if numeric is None:
             try:
@@ -124,13 +126,19 @@ class Model(BKTModel):
         import numpy as np
 
         self._require()
-        df = self._frame(data_path, data).copy()
-        known = df[self.defaults["skill_name"]].astype(str).isin(self._fitted()).to_numpy()
-        correct = np.full(len(df), 0.5)
-        state = np.full(len(df), 0.5)
-        if known.any():
-            c, s = self._predict_frame(df if known.all() else df[known])
-            correct[known], state[known] = c, s
+        df = self._frame(data_path, data).copy(deep=False)  # new columns only: the caller's frame is unchanged
+        try:
+            # Usually every skill is fitted: one native call, without a membership test first.
+            correct, state = self._predict_frame(df)
+        except _mastery.MasteryError as error:
+            if error.field != "skill_name":
+                raise
+            known = df[self.defaults["skill_name"]].astype(str).isin(self._fitted()).to_numpy()
+            correct = np.full(len(df), 0.5)
+            state = np.full(len(df), 0.5)
+            if known.any():
+                c, s = self._predict_frame(df if known.all() else df[known])
+                correct[known], state[known] = c, s
         df["correct_predictions"] = correct
         df["state_predictions"] = state
         return df
