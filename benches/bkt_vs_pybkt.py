@@ -50,7 +50,8 @@ def main(path, rust_json):
     print("skill0 params pyBKT   :", [round(x, 4) for x in results[("pybkt", "fit1")]["skill0"]])
     print("skill0 params mastery :", [round(x, 4) for x in results[("mastery", "fit1")]["skill0"]])
     print(f"Rust core alone: fit(1) {rust['fit_1_s']:.3f} s ({rust['fit_1_on_columns_s']:.3f} s on columns), "
-          f"fit(5) {rust['fit_5_s']:.3f} s, predict {rust['predict_s']:.3f} s, "
+          f"fit(5) {rust['fit_5_s']:.3f} s, predict {rust['predict_s']:.3f} s "
+          f"({rust['predict_on_columns_s']:.3f} s on columns), "
           f"{rust['online_updates_per_s'] / 1e6:.0f} M online updates/s, {rust['state_bytes']} bytes per state")
 
 

@@ -6,7 +6,10 @@ cd "$(dirname "$0")/.."
 VENV=target/bench-venv
 OUT=target/bench && mkdir -p "$OUT"
 if [ ! -x "$VENV/bin/python" ]; then python3 -m venv "$VENV"; fi
-"$VENV/bin/pip" install -q --disable-pip-version-check "numpy<2.3" "scikit-learn<1.7" pandas setuptools wheel "maturin==1.16.0"
+# pyarrow as mastery's `pandas` extra installs it (pandas then holds strings in Arrow); polars for
+# bkt_arrow_vs_pybkt.py.
+"$VENV/bin/pip" install -q --disable-pip-version-check "numpy<2.3" "scikit-learn<1.7" pandas pyarrow polars \
+  setuptools wheel "maturin==1.16.0"
 if ! "$VENV/bin/python" -c "import pyBKT.fit.E_step" 2>/dev/null; then
   # pyBKT's default wheel is pure Python; its C++ build needs numpy at build time.
   "$VENV/bin/pip" install -q --no-build-isolation --no-cache-dir --force-reinstall --no-deps --no-binary pybkt pybkt==1.4.3

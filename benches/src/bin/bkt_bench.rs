@@ -1,7 +1,8 @@
 //! The Rust side of the BKT comparison, one thread:
 //! `cargo run --release -p mastery-benches --bin bkt-bench -- [--write-csv PATH]`
 //! Generates the 2-million-row log (50 skills × 2,000 learners × 20 attempts), optionally writes
-//! it for pyBKT, then times fit (1 and 5 restarts), predict and online updates, as JSON.
+//! it for pyBKT, then times fit (1 and 5 restarts), predict (from rows and on interned columns)
+//! and online updates, as JSON.
 
 use std::hint::black_box;
 use std::time::Instant;
@@ -38,6 +39,9 @@ fn main() {
     let predict = time(&mut || {
         black_box(model.predict(&rows).expect("predict"));
     });
+    let predict_table = time(&mut || {
+        black_box(model.predict_columns(&table).expect("predict"));
+    });
     let skill = model.skill("skill0").expect("skill");
     let mut state = skill.initial_state();
     let n = 100_000_000u64;
@@ -56,6 +60,7 @@ fn main() {
             "fit_1_on_columns_s": fit1_table,
             "fit_5_s": fit5,
             "predict_s": predict,
+            "predict_on_columns_s": predict_table,
             "online_updates_per_s": n as f64 / online,
             "state_bytes": std::mem::size_of::<mastery_core::mastery::KnowledgeState>(),
             "skill0": [p.prior, p.learns[0], p.guesses[0], p.slips[0]],
