@@ -119,10 +119,12 @@ pub fn authorize_learner(
     course: Option<&CourseId>,
 ) -> Result<()> {
     let p = &ctx.principal;
-    let own = p.user == *learner
-        && p.roles.contains(&Role::Learner)
-        && (op == Operation::Read || course.is_none_or(|c| p.enrolled.contains(c)));
-    let allowed = &p.tenant == tenant && (p.is_trusted() || own || course.is_some_and(|c| p.teaches(c)));
+    let own = || {
+        p.user == *learner
+            && p.roles.contains(&Role::Learner)
+            && (op == Operation::Read || course.is_none_or(|c| p.enrolled.contains(c)))
+    };
+    let allowed = &p.tenant == tenant && (p.is_trusted() || own() || course.is_some_and(|c| p.teaches(c)));
     deny_unless(allowed, op, "learner record")
 }
 

@@ -1,8 +1,9 @@
 //! The one stateful facade: a store plus the rules that turn evidence into state.
 //!
-//! `ingest` checks the access policy, then for each record computes the learner's new mastery
-//! record of every competency it bears on and hands the evidence and those records to the store
-//! in one atomic [`Store::record`] call (a duplicate writes nothing). Records are bounded
+//! `ingest` checks the access policy, reads the stored records the batch touches with one
+//! [`Store::get_states`] call, computes each learner's new mastery record of every competency a
+//! record bears on, and hands the evidence and those records to the store in one atomic
+//! [`Store::apply`] call (which writes nothing if any record is stored already). Records are bounded
 //! ([`MasteryRecord`]: about 200 bytes whatever the history): newer evidence is folded in O(1),
 //! late evidence rebuilds the record from the stored evidence. Ingests for one learner are
 //! serialised within the process. Reads (learner and class states) come from stored records,
@@ -10,7 +11,7 @@
 //! The engine checks the access policy before every store call it makes for a caller, so a
 //! host's store may rely on its database's row-level security instead of repeating the policy.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Mutex;
 
 use serde::{Deserialize, Serialize};
@@ -151,7 +152,7 @@ fn read_record(competency: &str, value: StateValue, config: &MasteryConfig) -> R
 
 fn observation(e: &Evidence) -> Option<Observation> {
     Some(Observation {
-        evidence: e.id.as_str().to_owned(),
+        evidence: e.id.as_smol_str().clone(),
         score: e.normalized_score()?,
         at: e.occurred_at,
         sequence: e.sequence,
@@ -200,7 +201,9 @@ impl<S: Store> Engine<S> {
         }
         // Ingests for the batch's learners are serialised in this process (stripes locked in
         // ascending order, so two batches cannot deadlock).
-        let stripes: BTreeSet<usize> = admitted.iter().map(|&i| self.stripe(ctx, &batch[i])).collect();
+        let mut stripes: Vec<usize> = admitted.iter().map(|&i| self.stripe(&batch[i])).collect();
+        stripes.sort_unstable();
+        stripes.dedup();
         let _guards: Vec<_> =
             stripes.iter().map(|&s| self.learner_locks[s].lock().unwrap_or_else(|p| p.into_inner())).collect();
         let mut seen = HashSet::with_capacity_and_hasher(admitted.len(), foldhash::fast::RandomState::default());
@@ -216,7 +219,11 @@ impl<S: Store> Engine<S> {
         outcome
     }
 
-    /// Computes and applies the batch; retries without records another writer stored meanwhile.
+    /// Computes and applies the batch; retries without records the store already holds. The
+    /// store's `apply` is the duplicate check (it writes nothing when any record is stored), so
+    /// a batch of new records costs two store calls: `get_states` and `apply`. A batch that
+    /// repeats stored records is computed again without them; one that keeps meeting another
+    /// writer's records gives up after four attempts.
     fn commit(
         &self,
         ctx: &AccessContext,
@@ -224,13 +231,8 @@ impl<S: Store> Engine<S> {
         mut admitted: Vec<usize>,
         outcome: &mut IngestOutcome,
     ) -> Result<()> {
-        let refs: Vec<&Evidence> = admitted.iter().map(|&i| &batch[i]).collect();
-        let known = self.store.known_evidence(ctx, &refs).map_err(Into::into)?;
-        let mut known = known.into_iter();
-        admitted.retain(|_| !known.next().unwrap_or(false));
-        outcome.duplicates += refs.len() - admitted.len();
         let mut refused = Vec::new();
-        for _attempt in 0..3 {
+        for _attempt in 0..4 {
             let (states, changes, changed, refusals) = self.compute(ctx, batch, &admitted)?;
             admitted.retain(|i| !refusals.iter().any(|(r, _)| r == i));
             refused.extend(refusals);
@@ -246,7 +248,7 @@ impl<S: Store> Engine<S> {
                 }
                 return Ok(());
             }
-            // Another writer stored some of these meanwhile: they are duplicates now.
+            // Stored already (sent before, or by another writer meanwhile): duplicates.
             let mut flags = flags.into_iter();
             let before = admitted.len();
             admitted.retain(|_| flags.next() != Some(Appended::Duplicate));
@@ -271,13 +273,14 @@ impl<S: Store> Engine<S> {
         let mut changed = 0;
         let mut refused = Vec::new();
         let mut next_slot = 0;
+        let mut updates = Vec::new();
         for (position, &index) in admitted.iter().enumerate() {
             let evidence = &batch[index];
             let slots = &of_record[next_slot..next_slot + evidence.competencies.len()];
             next_slot += slots.len();
             let Some(obs) = observation(evidence) else { continue };
             let pending = || admitted[..position].iter().map(|&i| &batch[i]);
-            let mut updates = Vec::with_capacity(slots.len());
+            updates.clear();
             let step = evidence.competencies.iter().zip(slots).try_for_each(|(competency, &slot)| {
                 let known = match (&current[slot], &stored[slot]) {
                     (Some(record), _) => Some(record.clone()),
@@ -306,7 +309,7 @@ impl<S: Store> Engine<S> {
                 refused.push((index, error));
                 continue;
             }
-            for (slot, before, record) in updates {
+            for (slot, before, record) in updates.drain(..) {
                 changed += 1;
                 // Change records only when a log will read them: not on the ingest hot path.
                 if !self.logs.is_empty() {
@@ -361,10 +364,11 @@ impl<S: Store> Engine<S> {
         Ok(Slots { keys, of_record, stored })
     }
 
-    /// The stripe that serialises ingests for the evidence's learner.
-    fn stripe(&self, ctx: &AccessContext, evidence: &Evidence) -> usize {
+    /// The stripe that serialises ingests for the evidence's learner (a learner of the same id
+    /// in another tenant shares it: that only serialises the two).
+    fn stripe(&self, evidence: &Evidence) -> usize {
         use std::hash::BuildHasher;
-        let hash = foldhash::fast::FixedState::default().hash_one((ctx.tenant(), &evidence.learner));
+        let hash = foldhash::fast::FixedState::default().hash_one(&evidence.learner);
         (hash % LEARNER_LOCKS as u64) as usize
     }
 

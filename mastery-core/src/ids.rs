@@ -23,6 +23,10 @@ macro_rules! string_id {
             pub fn as_str(&self) -> &str {
                 &self.0
             }
+            /// The identifier as the shared string it is kept in (cloning it never allocates).
+            pub fn as_smol_str(&self) -> &SmolStr {
+                &self.0
+            }
         }
 
         impl std::fmt::Debug for $name {

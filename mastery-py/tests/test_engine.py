@@ -63,7 +63,7 @@ def test_a_raising_store_is_a_store_error_and_the_engine_keeps_working():
 
 def test_a_store_returning_garbage_is_a_store_error():
     class Garbage(DictStore):
-        def known_evidence(self, ctx, evidence):
+        def apply(self, ctx, evidence, states):
             return "yes"
 
     outcome = Engine(store=Garbage()).ingest(SERVICE, [record(0)])

@@ -73,7 +73,8 @@ test("a store returning the wrong shape is a store_error; a store missing a meth
   const engine = new m.Engine(store);
   const outcome = engine.ingest(SERVICE, records(1));
   assert.equal(outcome.rejected[0].code, "store_error");
-  store.known_evidence = () => [true, false]; // wrong count
+  delete store.get_state; // the class's own again
+  store.apply = () => ["new", "new"]; // wrong count for one record
   assert.equal(engine.ingest(SERVICE, records(1)).rejected[0].code, "store_error");
   const partial = new MapStore();
   partial.course_states = undefined;

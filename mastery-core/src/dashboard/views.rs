@@ -451,7 +451,7 @@ pub fn progress_over_time(
                     continue;
                 }
                 if let Ok(Some(score)) = method.calculate_ordered(&scores, scale.mastery_points()) {
-                    points.push(ProgressPoint { at, value: score / top, evidence: o.evidence.clone() });
+                    points.push(ProgressPoint { at, value: score / top, evidence: o.evidence.to_string() });
                 }
             }
             ProgressSeries {

@@ -16,7 +16,9 @@ use crate::time::Instant;
 /// One scored observation of a competency.
 #[derive(Clone, PartialEq, Serialize, Deserialize)]
 pub struct Observation {
-    pub evidence: String,
+    /// The evidence's id (a `SmolStr`: cloned per observation on the ingest path without
+    /// allocating).
+    pub evidence: smol_str::SmolStr,
     /// 0..1.
     pub score: f64,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -367,18 +367,15 @@ impl MemoryStore {
     ) -> Result<Vec<Appended>> {
         let mut inner = self.lock();
         let Inner { state, journal } = &mut *inner;
-        let mut seen = FastSet::with_capacity_and_hasher(evidence.len(), Default::default());
-        let flags: Vec<Appended> = evidence
-            .iter()
-            .map(|e| {
-                let repeated = !seen.insert((&e.learner, &e.id));
-                if repeated || state.has_evidence(tenant, e) {
-                    Appended::Duplicate
-                } else {
-                    Appended::New
-                }
-            })
-            .collect();
+        let flags: Vec<Appended> = {
+            let mut seen = FastSet::with_capacity_and_hasher(evidence.len(), Default::default());
+            let stored = state.evidence_check(tenant);
+            let flag = |e: &Evidence| if stored(e) { Appended::Duplicate } else { Appended::New };
+            evidence
+                .iter()
+                .map(|&e| if seen.insert((&e.learner, &e.id)) { flag(e) } else { Appended::Duplicate })
+                .collect()
+        };
         if flags.contains(&Appended::Duplicate) {
             return Ok(flags);
         }
@@ -620,7 +617,8 @@ impl Store for MemoryStore {
             authorize_learner(ctx, Operation::Read, tenant, &e.learner, e.course.as_ref())?;
         }
         let inner = self.lock();
-        Ok(evidence.iter().map(|e| inner.state.has_evidence(tenant, e)).collect())
+        let stored = inner.state.evidence_check(tenant);
+        Ok(evidence.iter().map(|e| stored(e)).collect())
     }
 
     fn learner_evidence(&self, ctx: &AccessContext, learner: &UserId) -> Result<Vec<Evidence>> {
@@ -662,7 +660,8 @@ impl Store for MemoryStore {
             authorize_learner(ctx, Operation::Read, ctx.tenant(), &key.learner, key.course.as_ref())?;
         }
         let inner = self.lock();
-        Ok(keys.iter().map(|key| inner.state.get_state(ctx.tenant(), key).cloned()).collect())
+        let read = inner.state.state_reader(ctx.tenant());
+        Ok(keys.iter().map(|key| read(key).cloned()).collect())
     }
 
     fn put_state(&self, ctx: &AccessContext, key: &StateKey, value: &StateValue) -> Result<()> {

@@ -11,8 +11,8 @@ use crate::ids::{CourseId, EvidenceId, TenantId, UserId};
 use crate::store::{SmolStr, StateKey, StateValue};
 
 /// foldhash: seeded per process, several times faster than SipHash on short ids.
-type FastMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
-type FastSet<K> = std::collections::HashSet<K, foldhash::fast::RandomState>;
+type FastMap<K, V> = hashbrown::HashMap<K, V, foldhash::fast::RandomState>;
+type FastSet<K> = hashbrown::HashSet<K, foldhash::fast::RandomState>;
 
 /// Log entries per chunk: the log grows by whole chunks, so appending never moves stored
 /// evidence (a single `Vec` of a million records would copy them all at every doubling).
@@ -83,6 +83,21 @@ fn local(key: &StateKey) -> LocalKey {
     (key.course.clone(), key.namespace.clone(), key.name.clone())
 }
 
+/// A [`LocalKey`] borrowed from a [`StateKey`]: it hashes and compares as the owned key, so a
+/// lookup copies no ids.
+#[derive(Hash)]
+struct LocalRef<'a>(Option<&'a CourseId>, &'a SmolStr, &'a SmolStr);
+
+impl hashbrown::Equivalent<LocalKey> for LocalRef<'_> {
+    fn equivalent(&self, (course, namespace, name): &LocalKey) -> bool {
+        self.0 == course.as_ref() && self.1 == namespace && self.2 == name
+    }
+}
+
+fn local_ref(key: &StateKey) -> LocalRef<'_> {
+    LocalRef(key.course.as_ref(), &key.namespace, &key.name)
+}
+
 fn full(learner: &UserId, (course, namespace, name): &LocalKey) -> StateKey {
     StateKey { learner: learner.clone(), course: course.clone(), namespace: namespace.clone(), name: name.clone() }
 }
@@ -90,7 +105,7 @@ fn full(learner: &UserId, (course, namespace, name): &LocalKey) -> StateKey {
 impl Tenant {
     /// Appends evidence unless its id is stored for the learner; `false` if it was.
     fn append(&mut self, log: &mut Log, tenant: &TenantId, e: Evidence) -> bool {
-        let learner = self.learners.entry(e.learner.clone()).or_default();
+        let learner = self.learners.entry_ref(&e.learner).or_default();
         if !learner.ids.insert(e.id.clone()) {
             return false;
         }
@@ -100,12 +115,11 @@ impl Tenant {
 
     /// Writes a state record; returns the one it replaced.
     fn insert_state(&mut self, key: StateKey, value: StateValue) -> Option<StateValue> {
-        let learner = self.learners.entry(key.learner.clone()).or_default();
-        let local = local(&key);
-        if let Some(slot) = learner.states.get_mut(&local) {
+        let learner = self.learners.entry_ref(&key.learner).or_default();
+        if let Some(slot) = learner.states.get_mut(&local_ref(&key)) {
             return Some(std::mem::replace(slot, value));
         }
-        learner.states.insert(local, value);
+        learner.states.insert(local(&key), value);
         self.course_learners.entry(key.course).or_default().insert(key.learner);
         None
     }
@@ -113,7 +127,13 @@ impl Tenant {
 
 impl State {
     pub(super) fn has_evidence(&self, tenant: &TenantId, e: &Evidence) -> bool {
-        self.learner(tenant, &e.learner).is_some_and(|l| l.ids.contains(&e.id))
+        self.evidence_check(tenant)(e)
+    }
+
+    /// Whether a record of `tenant` is stored, for many records (the tenant is looked up once).
+    pub(super) fn evidence_check(&self, tenant: &TenantId) -> impl Fn(&Evidence) -> bool + '_ {
+        let tenant = self.tenants.get(tenant);
+        move |e| tenant.and_then(|t| t.learners.get(&e.learner)).is_some_and(|l| l.ids.contains(&e.id))
     }
 
     fn learner(&self, tenant: &TenantId, learner: &UserId) -> Option<&Learner> {
@@ -191,7 +211,13 @@ impl State {
     }
 
     pub(super) fn get_state(&self, tenant: &TenantId, key: &StateKey) -> Option<&StateValue> {
-        self.learner(tenant, &key.learner)?.states.get(&local(key))
+        self.state_reader(tenant)(key)
+    }
+
+    /// A state of `tenant` by key, for many keys (the tenant is looked up once).
+    pub(super) fn state_reader<'a>(&'a self, tenant: &TenantId) -> impl Fn(&StateKey) -> Option<&'a StateValue> + 'a {
+        let tenant = self.tenants.get(tenant);
+        move |key| tenant?.learners.get(&key.learner)?.states.get(&local_ref(key))
     }
 
     /// One learner's state records in key order.
@@ -231,5 +257,31 @@ impl State {
                     .map(move |(k, v)| (full(id, k), v))
             },
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::hash::BuildHasher;
+
+    use super::*;
+
+    #[test]
+    fn a_borrowed_key_hashes_and_compares_as_the_owned_key() {
+        let hasher = foldhash::fast::FixedState::default();
+        for course in [None, Some(CourseId::from("algebra-1"))] {
+            let key = StateKey {
+                learner: "amy".into(),
+                course,
+                namespace: "mastery".into(),
+                name: "a-competency-id-longer-than-23-bytes".into(),
+            };
+            let owned = local(&key);
+            assert_eq!(hasher.hash_one(&owned), hasher.hash_one(local_ref(&key)));
+            assert!(hashbrown::Equivalent::equivalent(&local_ref(&key), &owned));
+            let mut other = owned.clone();
+            other.2 = "another".into();
+            assert!(!hashbrown::Equivalent::equivalent(&local_ref(&key), &other));
+        }
     }
 }
