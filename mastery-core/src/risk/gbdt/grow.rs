@@ -135,27 +135,35 @@ impl Leaf {
     }
 }
 
+/// A chunk's packed sums: 256 slots for every feature, so a bin indexes its feature's slots
+/// without a bounds check or an offset (a feature's missing slot is its bin count, at most 255).
+type Packed = Vec<[i64; 256]>;
+
 /// The histograms of a node: the rows are summed packed, [`CHUNK`] at a time, and each chunk's
 /// sums are unpacked into the node's. With the `parallel` feature the chunks run on the thread
 /// pool; integer sums do not depend on the order, so neither does the model on the threads.
 fn build_histogram(input: &GrowInput<'_>, rows: &[u32]) -> Vec<Slot> {
     let slots = input.x.slots;
-    let add = |total: &mut Vec<Slot>, packed: &[i64]| {
-        for (t, p) in total.iter_mut().zip(packed) {
-            let [g, h] = unpack(*p);
-            t[0] += g;
-            t[1] += h;
+    let add = |total: &mut Vec<Slot>, packed: &Packed| {
+        for &f in input.features {
+            let bins = input.bins_per_feature[f] + 1;
+            for (t, p) in total[input.x.offsets[f]..][..bins].iter_mut().zip(&packed[f][..bins]) {
+                let [g, h] = unpack(*p);
+                t[0] += g;
+                t[1] += h;
+            }
         }
     };
+    let empty = || vec![[0; 256]; input.x.features];
     #[cfg(feature = "parallel")]
     if rayon::current_num_threads() > 1 && rows.len() >= 2 * CHUNK {
         use rayon::prelude::*;
         return rows
             .par_chunks(CHUNK)
             .fold(
-                || (vec![[0; 2]; slots], vec![0; slots]),
+                || (vec![[0; 2]; slots], empty()),
                 |(mut total, mut packed), chunk| {
-                    packed.fill(0);
+                    packed.iter_mut().for_each(|p| p.fill(0));
                     add_rows(input, chunk, &mut packed);
                     add(&mut total, &packed);
                     (total, packed)
@@ -168,9 +176,9 @@ fn build_histogram(input: &GrowInput<'_>, rows: &[u32]) -> Vec<Slot> {
             })
             .unwrap_or_else(|| vec![[0; 2]; slots]);
     }
-    let (mut total, mut packed) = (vec![[0; 2]; slots], vec![0; slots]);
+    let (mut total, mut packed) = (vec![[0; 2]; slots], empty());
     for chunk in rows.chunks(CHUNK) {
-        packed.fill(0);
+        packed.iter_mut().for_each(|p| p.fill(0));
         add_rows(input, chunk, &mut packed);
         add(&mut total, &packed);
     }
@@ -185,7 +193,7 @@ const GATHER: usize = 256;
 /// buffers that stay in cache: the gathering loop is short, so the processor has many rows'
 /// loads in flight at once (the adding loop, thirty additions per row, would wait for each row
 /// in turn). Consecutive rows (the root's) are read in place.
-fn add_rows(input: &GrowInput<'_>, rows: &[u32], hist: &mut [i64]) {
+fn add_rows(input: &GrowInput<'_>, rows: &[u32], hist: &mut Packed) {
     let (x, stride) = (input.x, input.x.stride);
     if let (Some(&first), Some(&last)) = (rows.first(), rows.last()) {
         let (first, end) = (first as usize, last as usize + 1);
@@ -210,22 +218,36 @@ fn add_rows(input: &GrowInput<'_>, rows: &[u32], hist: &mut [i64]) {
 }
 
 /// Adds rows laid out as in [`BinnedMatrix::bins`] (`stride` bytes each) with their levels.
-fn add_block(input: &GrowInput<'_>, bins: &[u8], levels: &[i64], hist: &mut [i64]) {
-    let offsets = input.x.offsets.as_slice();
+fn add_block(input: &GrowInput<'_>, bins: &[u8], levels: &[i64], hist: &mut Packed) {
     let rows = bins.chunks_exact(input.x.stride).zip(levels);
     if input.features.len() == input.x.features {
         for (row, &level) in rows {
-            for (&offset, &b) in offsets.iter().zip(row) {
-                hist[offset + b as usize] += level;
+            for (slots, &b) in hist.iter_mut().zip(row) {
+                slots[usize::from(b)] += level;
             }
         }
     } else {
         for (row, &level) in rows {
             for &f in input.features {
-                hist[offsets[f] + row[f] as usize] += level;
+                hist[f][usize::from(row[f])] += level;
             }
         }
     }
+}
+
+/// The first `h` in `low..=high` where `pred` holds (`high + 1` if none), for a `pred` that
+/// stays true once true.
+fn first_true(mut low: i64, mut high: i64, pred: impl Fn(i64) -> bool) -> i64 {
+    high += 1;
+    while low < high {
+        let mid = low + (high - low) / 2;
+        if pred(mid) {
+            high = mid;
+        } else {
+            low = mid + 1;
+        }
+    }
+    low
 }
 
 fn best_split(input: &GrowInput<'_>, leaf: &Leaf) -> Option<Split> {
@@ -242,6 +264,18 @@ fn best_split(input: &GrowInput<'_>, leaf: &Leaf) -> Option<Split> {
     // (rounded half up; the cast saturates).
     let rows_per_level = f64::from(total.n) / total.h as f64;
     let rows_of = |h: i64| (h as f64 * rows_per_level + 0.5) as u32;
+    // A side needs `min_data_in_leaf` rows and `min_sum_hessian_in_leaf` (and some hessian):
+    // both grow with the left side's hessian level, so they bound it from below and above.
+    let enough = |h: i64, rows: u32| {
+        rows as usize >= p.min_data_in_leaf && h > 0 && h as f64 * scale.h >= p.min_sum_hessian_in_leaf
+    };
+    let h_low = first_true(0, total.h, |h| enough(h, rows_of(h)));
+    let h_high = first_true(0, total.h, |h| !enough(total.h - h, total.n.saturating_sub(rows_of(h)))) - 1;
+    if h_low > h_high {
+        return None;
+    }
+    // Without constraints the best outputs are `-g / (h + λ)`, and a side's score `g² / (h + λ)`.
+    let free = leaf.lower == f64::NEG_INFINITY && leaf.upper == f64::INFINITY;
     let mut best: Option<Split> = None;
     for &f in input.features {
         let value_bins = input.bins_per_feature[f];
@@ -253,26 +287,30 @@ fn best_split(input: &GrowInput<'_>, leaf: &Leaf) -> Option<Split> {
         let mut acc: Slot = [0, 0];
         for (b, slot) in hist[..value_bins.saturating_sub(1)].iter().enumerate() {
             acc = [acc[0] + slot[0], acc[1] + slot[1]];
+            if acc[1] > h_high {
+                break; // the left side only grows from here
+            }
             for &default_left in options {
                 let (g, h) = if default_left { (acc[0] + missing[0], acc[1] + missing[1]) } else { (acc[0], acc[1]) };
-                let n = rows_of(h);
-                let left = Sums { g, h, n };
-                let right = Sums { g: total.g - g, h: total.h - h, n: total.n.saturating_sub(n) };
-                if (left.n as usize) < p.min_data_in_leaf || (right.n as usize) < p.min_data_in_leaf {
+                if h < h_low || h > h_high {
                     continue;
                 }
-                let (gl, hl) = (left.g as f64 * scale.g, left.h as f64 * scale.h);
-                let (gr, hr) = (right.g as f64 * scale.g, right.h as f64 * scale.h);
-                if hl < p.min_sum_hessian_in_leaf || hr < p.min_sum_hessian_in_leaf || hl <= 0.0 || hr <= 0.0 {
-                    continue;
-                }
-                let wl = leaf_output(gl, hl, lambda, leaf.lower, leaf.upper);
-                let wr = leaf_output(gr, hr, lambda, leaf.lower, leaf.upper);
-                if (monotone > 0 && wl > wr) || (monotone < 0 && wl < wr) {
-                    continue;
-                }
-                let gain = score(gl, hl, lambda, wl) + score(gr, hr, lambda, wr) - parent_score;
+                let (gl, hl) = (g as f64 * scale.g, h as f64 * scale.h);
+                let (gr, hr) = ((total.g - g) as f64 * scale.g, (total.h - h) as f64 * scale.h);
+                let gain = if free && monotone == 0 {
+                    gl * gl / (hl + lambda) + gr * gr / (hr + lambda) - parent_score
+                } else {
+                    let wl = leaf_output(gl, hl, lambda, leaf.lower, leaf.upper);
+                    let wr = leaf_output(gr, hr, lambda, leaf.lower, leaf.upper);
+                    if (monotone > 0 && wl > wr) || (monotone < 0 && wl < wr) {
+                        continue;
+                    }
+                    score(gl, hl, lambda, wl) + score(gr, hr, lambda, wr) - parent_score
+                };
                 if gain > p.min_gain_to_split && best.is_none_or(|s| gain > s.gain) {
+                    let n = rows_of(h);
+                    let left = Sums { g, h, n };
+                    let right = Sums { g: total.g - g, h: total.h - h, n: total.n.saturating_sub(n) };
                     let default_left = if missing != [0, 0] { default_left } else { left.n >= right.n };
                     best = Some(Split {
                         gain,
@@ -281,8 +319,8 @@ fn best_split(input: &GrowInput<'_>, leaf: &Leaf) -> Option<Split> {
                         default_left,
                         left,
                         right,
-                        left_value: wl,
-                        right_value: wr,
+                        left_value: leaf_output(gl, hl, lambda, leaf.lower, leaf.upper),
+                        right_value: leaf_output(gr, hr, lambda, leaf.lower, leaf.upper),
                     });
                 }
             }
