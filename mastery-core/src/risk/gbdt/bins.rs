@@ -18,7 +18,9 @@ impl BinMapper {
     pub fn fit(column: impl Iterator<Item = f64> + Clone, rows: usize, max_bin: usize) -> Self {
         let stride = rows.div_ceil(SAMPLE).max(1);
         let mut values: Vec<f64> = column.step_by(stride).filter(|v| !v.is_nan()).collect();
-        values.sort_by(f64::total_cmp);
+        // Values that compare equal by `total_cmp` are the same bits, so an unstable sort gives
+        // the stable sort's order.
+        values.sort_unstable_by(f64::total_cmp);
         let mut distinct: Vec<(f64, usize)> = Vec::new();
         for v in values.iter().copied() {
             match distinct.last_mut() {
@@ -87,9 +89,9 @@ fn midpoint(low: f64, high: f64) -> f64 {
     }
 }
 
-/// The bins of every value, twice: row-major (`bins[row * features + feature]`) for building
-/// histograms a row at a time, and column-major (`columns[feature][row]`) for partitioning a
-/// node's rows by one feature. A feature's histogram has one slot per value bin and one for
+/// The bins of every value, twice: row-major (`bins[row * stride + feature]`, rows padded to a
+/// multiple of eight bytes) for building histograms a row at a time, and column-major
+/// (`columns[feature][row]`) for partitioning a node's rows by one feature. A feature's histogram has one slot per value bin and one for
 /// missing values, at `offsets[feature]` in one flat histogram of `slots` slots (so features
 /// with few bins keep it small); in `bins` a missing value is the feature's bin count, in
 /// `columns` it is [`MISSING`].
@@ -98,6 +100,8 @@ pub(crate) struct BinnedMatrix {
     pub bins: Vec<u8>,
     pub columns: Vec<Vec<u8>>,
     pub features: usize,
+    /// Bytes per row in `bins`: `features` rounded up to a multiple of eight.
+    pub stride: usize,
     pub offsets: Vec<usize>,
     pub slots: usize,
 }
@@ -106,14 +110,15 @@ impl BinnedMatrix {
     pub fn new(x: ndarray::ArrayView2<'_, f64>, mappers: &[BinMapper]) -> Self {
         let (rows, features) = x.dim();
         // Row by row (memory order for a standard array), then transposed.
-        let mut bins = vec![0u8; rows * features];
-        for (row, out) in x.outer_iter().zip(bins.chunks_exact_mut(features.max(1))) {
+        let stride = features.next_multiple_of(8).max(8);
+        let mut bins = vec![0u8; rows * stride];
+        for (row, out) in x.outer_iter().zip(bins.chunks_exact_mut(stride)) {
             for ((b, v), m) in out.iter_mut().zip(row.iter()).zip(mappers) {
                 *b = m.bin(*v);
             }
         }
         let mut columns = vec![vec![0u8; rows]; features];
-        for (r, row) in bins.chunks_exact_mut(features.max(1)).enumerate() {
+        for (r, row) in bins.chunks_exact_mut(stride).enumerate() {
             for ((column, b), m) in columns.iter_mut().zip(row).zip(mappers) {
                 column[r] = *b;
                 if *b == MISSING {
@@ -127,11 +132,7 @@ impl BinnedMatrix {
             offsets.push(slots);
             slots += m.bins() + 1;
         }
-        Self { bins, columns, features, offsets, slots }
-    }
-
-    pub fn row(&self, r: usize) -> &[u8] {
-        &self.bins[r * self.features..(r + 1) * self.features]
+        Self { bins, columns, features, stride, offsets, slots }
     }
 }
 

@@ -1,37 +1,85 @@
 //! Growing one tree leaf-wise from gradient histograms (LightGBM's method): the leaf whose best
 //! split gains most splits next; a child's histogram is built for the smaller child only and the
 //! larger one's is the parent's minus it.
+//!
+//! Gradients and hessians are summed as integer levels (LightGBM 4's quantized training, here
+//! with 16 and 18 bits): a row's two levels travel packed in one `i64`, so a histogram slot takes
+//! one integer addition per row, the sums are exact (the subtraction too, and any order of adding
+//! gives the same histogram, whatever the threads), and the split search turns them back into
+//! gradients with [`Scale`].
 
 use super::bins::{BinnedMatrix, MISSING};
 use super::tree::Tree;
 use super::GbdtParams;
 
-/// One histogram slot: the sums of gradients and hessians of its rows (16 bytes, added as one
-/// vector). Row counts are not kept per slot: like LightGBM, a split estimates them from the
-/// hessians, and the children get their exact counts from the partition.
-type Slot = [f64; 2];
+/// The largest gradient level: a gradient of `±max_weight` (the binary log loss's bound).
+const GRADIENT_LEVELS: f64 = 65_535.0;
+/// The largest hessian level: a hessian of `max_weight / 4`.
+const HESSIAN_LEVELS: f64 = 262_143.0;
+/// Rows whose packed levels are summed before they are unpacked: at most 16,384 rows of levels
+/// within the bounds above keep each half within its 32 bits (gradients within ±2³¹, hessians
+/// below 2³²), so one `i64` addition adds both.
+const CHUNK: usize = 16_384;
+const HIGH: i64 = 1 << 32;
 
-/// Sums of gradients, hessians and rows of a node.
-#[derive(Debug, Clone, Copy, Default)]
-pub(crate) struct Sums {
+/// What one level of gradient and of hessian is worth.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Scale {
     pub g: f64,
     pub h: f64,
-    pub n: u32,
+    /// Levels per unit of gradient and of hessian (`1 / g`, `1 / h`).
+    per_g: f64,
+    per_h: f64,
 }
 
-impl Sums {
-    fn add(&mut self, o: &Sums) {
-        self.g += o.g;
-        self.h += o.h;
-        self.n += o.n;
+impl Scale {
+    /// Levels for the binary log loss with row weights up to `max_weight`: its gradient lies in
+    /// `[-max_weight, max_weight]` and its hessian in `[0, max_weight / 4]`.
+    pub fn for_log_loss(max_weight: f64) -> Self {
+        let (g, h) = (max_weight / GRADIENT_LEVELS, max_weight / 4.0 / HESSIAN_LEVELS);
+        Self { g, h, per_g: 1.0 / g, per_h: 1.0 / h }
+    }
+
+    /// A row's gradient and hessian rounded to the nearest levels (halves away from zero), packed:
+    /// `gradient level × 2³² + hessian level`.
+    pub fn pack(&self, g: f64, h: f64) -> i64 {
+        let level = |x: f64, max: f64| {
+            let q = (x.abs() + 0.5).min(max) as i64;
+            if x < 0.0 {
+                -q
+            } else {
+                q
+            }
+        };
+        level(g * self.per_g, GRADIENT_LEVELS) * HIGH + level(h * self.per_h, HESSIAN_LEVELS)
     }
 }
 
-/// What a tree grower reads: the binned rows, the gradients, the per-feature bin counts and
-/// monotone constraints, and which features this tree may use.
+/// The gradient and hessian levels of a packed sum of at most [`CHUNK`] rows.
+fn unpack(packed: i64) -> [i64; 2] {
+    let h = packed & (HIGH - 1);
+    [(packed - h) >> 32, h]
+}
+
+/// One histogram slot: the sums of the gradient and hessian levels of its rows. Row counts are
+/// not kept per slot: like LightGBM, a split estimates them from the hessians, and the children
+/// get their exact counts from the partition.
+type Slot = [i64; 2];
+
+/// Sums of gradient and hessian levels and the rows of a node.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Sums {
+    pub g: i64,
+    pub h: i64,
+    pub n: u32,
+}
+
+/// What a tree grower reads: the binned rows, each row's packed levels and what a level is worth,
+/// the per-feature bin counts and monotone constraints, and which features this tree may use.
 pub(crate) struct GrowInput<'a> {
     pub x: &'a BinnedMatrix,
-    pub grad: &'a [[f32; 2]],
+    pub levels: &'a [i64],
+    pub scale: Scale,
     pub bins_per_feature: &'a [usize],
     pub thresholds: &'a [Vec<f64>],
     pub monotone: &'a [i8],
@@ -66,125 +114,204 @@ struct Leaf {
     parent: Option<(usize, bool)>,
 }
 
-fn leaf_output(s: &Sums, lambda: f64, lower: f64, upper: f64) -> f64 {
-    (-s.g / (s.h + lambda)).clamp(lower, upper)
+/// The loss-minimising output of a node with gradient `g` and hessian `h` (0 for a node without
+/// hessian), within the monotone bounds.
+fn leaf_output(g: f64, h: f64, lambda: f64, lower: f64, upper: f64) -> f64 {
+    if h + lambda > 0.0 {
+        (-g / (h + lambda)).clamp(lower, upper)
+    } else {
+        0.0
+    }
 }
 
 /// How much the loss falls with output `w` (the optimum gives `g² / (h + λ)`).
-fn score(s: &Sums, lambda: f64, w: f64) -> f64 {
-    -(2.0 * s.g * w + (s.h + lambda) * w * w)
+fn score(g: f64, h: f64, lambda: f64, w: f64) -> f64 {
+    -(2.0 * g * w + (h + lambda) * w * w)
 }
 
-/// The histograms of a node: row chunks are summed on their own, then added up in order. With
-/// the `parallel` feature the chunks run on the thread pool; the arithmetic is the same, so the
-/// model does not depend on the thread count.
+impl Leaf {
+    fn output(&self, scale: Scale, lambda: f64) -> f64 {
+        leaf_output(self.sums.g as f64 * scale.g, self.sums.h as f64 * scale.h, lambda, self.lower, self.upper)
+    }
+}
+
+/// A chunk's packed sums: 256 slots for every feature, so a bin indexes its feature's slots
+/// without a bounds check or an offset (a feature's missing slot is its bin count, at most 255).
+type Packed = Vec<[i64; 256]>;
+
+/// The histograms of a node: the rows are summed packed, [`CHUNK`] at a time, and each chunk's
+/// sums are unpacked into the node's. With the `parallel` feature the chunks run on the thread
+/// pool; integer sums do not depend on the order, so neither does the model on the threads.
 fn build_histogram(input: &GrowInput<'_>, rows: &[u32]) -> Vec<Slot> {
-    // Small enough that the nodes below the first few levels still spread over the threads.
-    const CHUNK: usize = 16_384;
-    let merge = |parts: &mut dyn Iterator<Item = Vec<Slot>>| {
-        let mut total = vec![[0.0; 2]; input.x.slots];
-        for part in parts {
-            for (t, p) in total.iter_mut().zip(&part) {
-                t[0] += p[0];
-                t[1] += p[1];
+    let slots = input.x.slots;
+    let add = |total: &mut Vec<Slot>, packed: &Packed| {
+        for &f in input.features {
+            let bins = input.bins_per_feature[f] + 1;
+            for (t, p) in total[input.x.offsets[f]..][..bins].iter_mut().zip(&packed[f][..bins]) {
+                let [g, h] = unpack(*p);
+                t[0] += g;
+                t[1] += h;
             }
         }
-        total
     };
+    let empty = || vec![[0; 256]; input.x.features];
     #[cfg(feature = "parallel")]
     if rayon::current_num_threads() > 1 && rows.len() >= 2 * CHUNK {
         use rayon::prelude::*;
-        let parts: Vec<Vec<Slot>> = rows.par_chunks(CHUNK).map(|c| histogram_of(input, c)).collect();
-        return merge(&mut parts.into_iter());
+        return rows
+            .par_chunks(CHUNK)
+            .fold(
+                || (vec![[0; 2]; slots], empty()),
+                |(mut total, mut packed), chunk| {
+                    packed.iter_mut().for_each(|p| p.fill(0));
+                    add_rows(input, chunk, &mut packed);
+                    add(&mut total, &packed);
+                    (total, packed)
+                },
+            )
+            .map(|(total, _)| total)
+            .reduce_with(|mut a, b| {
+                a.iter_mut().zip(&b).for_each(|(a, b)| *a = [a[0] + b[0], a[1] + b[1]]);
+                a
+            })
+            .unwrap_or_else(|| vec![[0; 2]; slots]);
     }
-    merge(&mut rows.chunks(CHUNK).map(|c| histogram_of(input, c)))
+    let (mut total, mut packed) = (vec![[0; 2]; slots], empty());
+    for chunk in rows.chunks(CHUNK) {
+        packed.iter_mut().for_each(|p| p.fill(0));
+        add_rows(input, chunk, &mut packed);
+        add(&mut total, &packed);
+    }
+    total
 }
 
-const PREFETCH: usize = 32;
+/// Rows gathered at a time before their slots are added.
+const GATHER: usize = 256;
 
-fn histogram_of(input: &GrowInput<'_>, rows: &[u32]) -> Vec<Slot> {
-    let (nf, offsets) = (input.x.features, input.x.offsets.as_slice());
-    let mut hist = vec![[0.0; 2]; input.x.slots];
-    if input.features.len() == nf {
-        for (k, &r) in rows.iter().enumerate() {
-            // A node's rows are sparse in memory: fetch a later row's bins and gradients early.
-            // (A load whose value is only kept alive, which safe Rust has instead of a prefetch.)
-            if let Some(&ahead) = rows.get(k + PREFETCH) {
-                let ahead = ahead as usize;
-                std::hint::black_box((input.x.bins[ahead * nf], input.grad[ahead][0]));
-            }
+/// Adds the packed levels of (at most [`CHUNK`]) rows to their bins' slots. A node's rows are
+/// sparse in memory, so their bins and levels are first gathered, a block at a time, into
+/// buffers that stay in cache: the gathering loop is short, so the processor has many rows'
+/// loads in flight at once (the adding loop, thirty additions per row, would wait for each row
+/// in turn). Consecutive rows (the root's) are read in place.
+fn add_rows(input: &GrowInput<'_>, rows: &[u32], hist: &mut Packed) {
+    let (x, stride) = (input.x, input.x.stride);
+    if let (Some(&first), Some(&last)) = (rows.first(), rows.last()) {
+        let (first, end) = (first as usize, last as usize + 1);
+        if end - first == rows.len() {
+            add_block(input, &x.bins[first * stride..end * stride], &input.levels[first..end], hist);
+            return;
+        }
+    }
+    let mut bins = vec![0u8; GATHER * stride];
+    let mut levels = vec![0i64; GATHER];
+    for block in rows.chunks(GATHER) {
+        for ((&r, to), level) in block.iter().zip(bins.chunks_exact_mut(stride)).zip(levels.iter_mut()) {
             let r = r as usize;
-            let [g, h] = input.grad[r];
-            let (g, h) = (f64::from(g), f64::from(h));
-            for (&offset, &b) in offsets.iter().zip(input.x.row(r)) {
-                let slot = &mut hist[offset + b as usize];
-                slot[0] += g;
-                slot[1] += h;
+            // Eight bytes at a time (rows are padded to a multiple of eight).
+            for (to, from) in to.chunks_exact_mut(8).zip(x.bins[r * stride..][..stride].chunks_exact(8)) {
+                to.copy_from_slice(from);
+            }
+            *level = input.levels[r];
+        }
+        add_block(input, &bins[..block.len() * stride], &levels[..block.len()], hist);
+    }
+}
+
+/// Adds rows laid out as in [`BinnedMatrix::bins`] (`stride` bytes each) with their levels.
+fn add_block(input: &GrowInput<'_>, bins: &[u8], levels: &[i64], hist: &mut Packed) {
+    let rows = bins.chunks_exact(input.x.stride).zip(levels);
+    if input.features.len() == input.x.features {
+        for (row, &level) in rows {
+            for (slots, &b) in hist.iter_mut().zip(row) {
+                slots[usize::from(b)] += level;
             }
         }
     } else {
-        for &r in rows {
-            let r = r as usize;
-            let [g, h] = input.grad[r];
-            let (g, h) = (f64::from(g), f64::from(h));
-            let row = input.x.row(r);
+        for (row, &level) in rows {
             for &f in input.features {
-                let slot = &mut hist[offsets[f] + row[f] as usize];
-                slot[0] += g;
-                slot[1] += h;
+                hist[f][usize::from(row[f])] += level;
             }
         }
     }
-    hist
+}
+
+/// The first `h` in `low..=high` where `pred` holds (`high + 1` if none), for a `pred` that
+/// stays true once true.
+fn first_true(mut low: i64, mut high: i64, pred: impl Fn(i64) -> bool) -> i64 {
+    high += 1;
+    while low < high {
+        let mid = low + (high - low) / 2;
+        if pred(mid) {
+            high = mid;
+        } else {
+            low = mid + 1;
+        }
+    }
+    low
 }
 
 fn best_split(input: &GrowInput<'_>, leaf: &Leaf) -> Option<Split> {
     let p = input.params;
-    if leaf.depth >= p.max_depth.min(super::tree::MAX_DEPTH) || (leaf.sums.n as usize) < 2 * p.min_data_in_leaf {
+    if leaf.depth >= p.max_depth.min(super::tree::MAX_DEPTH)
+        || (leaf.sums.n as usize) < 2 * p.min_data_in_leaf
+        || leaf.sums.h <= 0
+    {
         return None;
     }
-    let lambda = p.lambda_l2;
-    let parent_score = score(&leaf.sums, lambda, leaf_output(&leaf.sums, lambda, leaf.lower, leaf.upper));
+    let (lambda, scale, total) = (p.lambda_l2, input.scale, leaf.sums);
+    let parent_score = score(total.g as f64 * scale.g, total.h as f64 * scale.h, lambda, leaf.output(scale, lambda));
+    // Rows per hessian level in this node: a side's row count is estimated from its hessian
+    // (rounded half up; the cast saturates).
+    let rows_per_level = f64::from(total.n) / total.h as f64;
+    let rows_of = |h: i64| (h as f64 * rows_per_level + 0.5) as u32;
+    // A side needs `min_data_in_leaf` rows and `min_sum_hessian_in_leaf` (and some hessian):
+    // both grow with the left side's hessian level, so they bound it from below and above.
+    let enough = |h: i64, rows: u32| {
+        rows as usize >= p.min_data_in_leaf && h > 0 && h as f64 * scale.h >= p.min_sum_hessian_in_leaf
+    };
+    let h_low = first_true(0, total.h, |h| enough(h, rows_of(h)));
+    let h_high = first_true(0, total.h, |h| !enough(total.h - h, total.n.saturating_sub(rows_of(h)))) - 1;
+    if h_low > h_high {
+        return None;
+    }
+    // Without constraints the best outputs are `-g / (h + λ)`, and a side's score `g² / (h + λ)`.
+    let free = leaf.lower == f64::NEG_INFINITY && leaf.upper == f64::INFINITY;
     let mut best: Option<Split> = None;
-    // Rows per unit of hessian in this node: a slot's row count is estimated from its hessian.
-    let rows_per_hessian = f64::from(leaf.sums.n) / leaf.sums.h;
-    let sums_of = |slot: &Slot| Sums { g: slot[0], h: slot[1], n: (slot[1] * rows_per_hessian).round() as u32 };
     for &f in input.features {
         let value_bins = input.bins_per_feature[f];
         let hist = &leaf.hist[input.x.offsets[f]..][..value_bins + 1];
-        let missing = sums_of(&hist[value_bins]);
-        let mut acc = Sums::default();
-        for (b, slot) in hist.iter().enumerate().take(value_bins.saturating_sub(1)) {
-            acc.g += slot[0];
-            acc.h += slot[1];
-            acc.n = (acc.h * rows_per_hessian).round() as u32;
-            // Missing values go left, then right (once when there are none: the larger side).
-            let options: &[bool] = if missing.h > 0.0 { &[true, false] } else { &[false] };
+        let missing = hist[value_bins];
+        // Missing values go left, then right (once when there are none: the larger side).
+        let options: &[bool] = if missing != [0, 0] { &[true, false] } else { &[false] };
+        let monotone = input.monotone[f];
+        let mut acc: Slot = [0, 0];
+        for (b, slot) in hist[..value_bins.saturating_sub(1)].iter().enumerate() {
+            acc = [acc[0] + slot[0], acc[1] + slot[1]];
+            if acc[1] > h_high {
+                break; // the left side only grows from here
+            }
             for &default_left in options {
-                let mut left = acc;
-                if default_left {
-                    left.add(&missing);
-                }
-                let right =
-                    Sums { g: leaf.sums.g - left.g, h: leaf.sums.h - left.h, n: leaf.sums.n.saturating_sub(left.n) };
-                if (left.n as usize) < p.min_data_in_leaf
-                    || (right.n as usize) < p.min_data_in_leaf
-                    || left.h < p.min_sum_hessian_in_leaf
-                    || right.h < p.min_sum_hessian_in_leaf
-                    || left.h <= 0.0
-                    || right.h <= 0.0
-                {
+                let (g, h) = if default_left { (acc[0] + missing[0], acc[1] + missing[1]) } else { (acc[0], acc[1]) };
+                if h < h_low || h > h_high {
                     continue;
                 }
-                let wl = leaf_output(&left, lambda, leaf.lower, leaf.upper);
-                let wr = leaf_output(&right, lambda, leaf.lower, leaf.upper);
-                let monotone = input.monotone[f];
-                if (monotone > 0 && wl > wr) || (monotone < 0 && wl < wr) {
-                    continue;
-                }
-                let gain = score(&left, lambda, wl) + score(&right, lambda, wr) - parent_score;
+                let (gl, hl) = (g as f64 * scale.g, h as f64 * scale.h);
+                let (gr, hr) = ((total.g - g) as f64 * scale.g, (total.h - h) as f64 * scale.h);
+                let gain = if free && monotone == 0 {
+                    gl * gl / (hl + lambda) + gr * gr / (hr + lambda) - parent_score
+                } else {
+                    let wl = leaf_output(gl, hl, lambda, leaf.lower, leaf.upper);
+                    let wr = leaf_output(gr, hr, lambda, leaf.lower, leaf.upper);
+                    if (monotone > 0 && wl > wr) || (monotone < 0 && wl < wr) {
+                        continue;
+                    }
+                    score(gl, hl, lambda, wl) + score(gr, hr, lambda, wr) - parent_score
+                };
                 if gain > p.min_gain_to_split && best.is_none_or(|s| gain > s.gain) {
-                    let default_left = if missing.h > 0.0 { default_left } else { left.n >= right.n };
+                    let n = rows_of(h);
+                    let left = Sums { g, h, n };
+                    let right = Sums { g: total.g - g, h: total.h - h, n: total.n.saturating_sub(n) };
+                    let default_left = if missing != [0, 0] { default_left } else { left.n >= right.n };
                     best = Some(Split {
                         gain,
                         feature: f,
@@ -192,8 +319,8 @@ fn best_split(input: &GrowInput<'_>, leaf: &Leaf) -> Option<Split> {
                         default_left,
                         left,
                         right,
-                        left_value: wl,
-                        right_value: wr,
+                        left_value: leaf_output(gl, hl, lambda, leaf.lower, leaf.upper),
+                        right_value: leaf_output(gr, hr, lambda, leaf.lower, leaf.upper),
                     });
                 }
             }
@@ -207,7 +334,7 @@ fn best_split(input: &GrowInput<'_>, leaf: &Leaf) -> Option<Split> {
 pub(crate) fn grow(input: &GrowInput<'_>, rows: &mut [u32]) -> (Tree, Vec<std::ops::Range<usize>>) {
     let p = input.params;
     let root_hist = build_histogram(input, rows);
-    let mut sums = Sums { g: 0.0, h: 0.0, n: rows.len() as u32 };
+    let mut sums = Sums { g: 0, h: 0, n: rows.len() as u32 };
     // Any one feature's slots add up to the node.
     let f0 = input.features.first().copied().unwrap_or(0);
     for slot in &root_hist[input.x.offsets[f0]..][..input.bins_per_feature[f0] + 1] {
@@ -295,8 +422,8 @@ pub(crate) fn grow(input: &GrowInput<'_>, rows: &mut [u32]) -> (Tree, Vec<std::o
             (false, &rows[mid..leaf.end])
         };
         let small_hist = build_histogram(input, small_rows);
-        let large_hist: Vec<Slot> =
-            leaf.hist.iter().zip(&small_hist).map(|(p, s)| [p[0] - s[0], p[1] - s[1]]).collect();
+        let mut large_hist = leaf.hist;
+        large_hist.iter_mut().zip(&small_hist).for_each(|(p, s)| *p = [p[0] - s[0], p[1] - s[1]]);
         let (left_hist, right_hist) = if small_is_left { (small_hist, large_hist) } else { (large_hist, small_hist) };
         let depth = leaf.depth + 1;
         let mut left = Leaf {
@@ -331,7 +458,7 @@ pub(crate) fn grow(input: &GrowInput<'_>, rows: &mut [u32]) -> (Tree, Vec<std::o
     leaves.sort_by_key(|l| l.start);
     let ranges = leaves.iter().map(|l| l.start..l.end).collect();
     for (k, leaf) in leaves.iter().enumerate() {
-        let value = leaf_output(&leaf.sums, p.lambda_l2, leaf.lower, leaf.upper) * p.learning_rate;
+        let value = leaf.output(input.scale, p.lambda_l2) * p.learning_rate;
         tree.leaf_value.push(value);
         tree.leaf_count.push(f64::from(leaf.sums.n));
         if let Some((parent, is_left)) = leaf.parent {

@@ -178,23 +178,31 @@ fn log_loss(margins: &[f64], y: &[f64]) -> f64 {
     total / y.len().max(1) as f64
 }
 
-/// Each row's log-loss gradient and hessian at its margin, weighted (on the thread pool with the
-/// `parallel` feature: each row on its own, so the values do not depend on the threads).
-fn gradients(grad: &mut [[f32; 2]], margin: &[f64], y: &[f64], weight: &(impl Fn(f64) -> f64 + Sync)) {
-    let one = |g: &mut [f32; 2], m: f64, t: f64| {
-        let (p, w) = (sigmoid(m), weight(t));
-        *g = [((p - t) * w) as f32, ((p * (1.0 - p)).max(1e-16) * w) as f32];
+/// Each row's log-loss gradient and hessian, weighted, as packed levels of `scale`, from its odds
+/// against (`exp(-margin)`, so `p = 1 / (1 + odds)`) (on the thread pool with the `parallel`
+/// feature: each row on its own, so the values do not depend on the threads).
+fn gradients(
+    levels: &mut [i64],
+    scale: grow::Scale,
+    odds_against: &[f64],
+    y: &[f64],
+    weight: &(impl Fn(f64) -> f64 + Sync),
+) {
+    let one = |level: &mut i64, odds: f64, t: f64| {
+        let (p, w) = (1.0 / (1.0 + odds), weight(t));
+        *level = scale.pack((p - t) * w, p * (1.0 - p) * w);
     };
     #[cfg(feature = "parallel")]
     if rayon::current_num_threads() > 1 {
         use rayon::prelude::*;
-        grad.par_chunks_mut(16_384)
-            .zip(margin.par_chunks(16_384))
+        levels
+            .par_chunks_mut(16_384)
+            .zip(odds_against.par_chunks(16_384))
             .zip(y.par_chunks(16_384))
-            .for_each(|((g, m), y)| g.iter_mut().zip(m).zip(y).for_each(|((g, m), t)| one(g, *m, *t)));
+            .for_each(|((l, o), y)| l.iter_mut().zip(o).zip(y).for_each(|((l, o), t)| one(l, *o, *t)));
         return;
     }
-    grad.iter_mut().zip(margin).zip(y).for_each(|((g, m), t)| one(g, *m, *t));
+    levels.iter_mut().zip(odds_against).zip(y).for_each(|((l, o), t)| one(l, *o, *t));
 }
 
 /// Runs `work` on a thread pool of `threads` threads (0: one per core) with the `parallel`
@@ -292,8 +300,12 @@ impl Gbdt {
         let base = (pos / total).clamp(1e-12, 1.0 - 1e-12);
         let init_score = libm::log(base / (1.0 - base));
 
-        let mut margin = vec![init_score; rows];
-        let mut grad = vec![[0.0f32; 2]; rows];
+        // Each row's odds against, `exp(-margin)`: a tree multiplies them by `exp(-leaf value)`,
+        // one exponential per leaf rather than per row.
+        let mut odds_against = vec![libm::exp(-init_score); rows];
+        let mut leaf_of = vec![0u32; rows];
+        let mut levels = vec![0i64; rows];
+        let scale = grow::Scale::for_log_loss(params.scale_pos_weight.max(1.0));
         let mut val_margin = validation.map(|v| vec![init_score; v.x.nrows()]);
         let mut val_row = vec![0.0; features];
         let mut rng = SplitMix64::new(params.seed);
@@ -305,7 +317,7 @@ impl Gbdt {
         let total = params.n_estimators;
         for round in 0..params.n_estimators {
             progress::report(on_progress, Progress { stage: Stage::BoosterRounds, done: round, total })?;
-            gradients(&mut grad, &margin, y, &weight);
+            gradients(&mut levels, scale, &odds_against, y, &weight);
             rows_buf.clear();
             if params.bagging_fraction < 1.0 {
                 rows_buf.extend((0..rows as u32).filter(|_| rng.uniform(0.0, 1.0) < params.bagging_fraction));
@@ -327,7 +339,8 @@ impl Gbdt {
             };
             let input = grow::GrowInput {
                 x: &binned,
-                grad: &grad,
+                levels: &levels,
+                scale,
                 bins_per_feature: &bins_per_feature,
                 thresholds: &thresholds,
                 monotone: &monotone,
@@ -335,17 +348,21 @@ impl Gbdt {
                 params,
             };
             let (tree, ranges) = grow::grow(&input, &mut rows_buf);
+            // Every row's leaf: from the leaves' ranges when every row is in one, else by walking.
             if rows_buf.len() == rows {
-                // Every row is in a leaf's range.
                 for (k, range) in ranges.into_iter().enumerate() {
                     for &r in &rows_buf[range] {
-                        margin[r as usize] += tree.leaf_value[k];
+                        leaf_of[r as usize] = k as u32;
                     }
                 }
             } else {
-                for (r, m) in margin.iter_mut().enumerate() {
-                    *m += tree_value_binned(&tree, &binned, r, &mappers);
+                for (r, leaf) in leaf_of.iter_mut().enumerate() {
+                    *leaf = leaf_binned(&tree, &binned, r, &mappers) as u32;
                 }
+            }
+            let factor: Vec<f64> = tree.leaf_value.iter().map(|v| libm::exp(-v)).collect();
+            for (odds, leaf) in odds_against.iter_mut().zip(&leaf_of) {
+                *odds *= factor[*leaf as usize];
             }
             if let (Some(v), Some(vm)) = (&validation, val_margin.as_mut()) {
                 for (r, row) in v.x.outer_iter().enumerate() {
@@ -563,10 +580,11 @@ impl Node {
     }
 }
 
-/// A tree's output for a training row, walked on bins (equal to the raw walk by construction).
-fn tree_value_binned(tree: &Tree, x: &BinnedMatrix, r: usize, mappers: &[BinMapper]) -> f64 {
+/// The leaf a training row falls into, walked on bins (the same leaf as the raw walk, by
+/// construction: bin `b` holds the values up to the threshold of a split at `b`).
+fn leaf_binned(tree: &Tree, x: &BinnedMatrix, r: usize, mappers: &[BinMapper]) -> usize {
     if tree.feature.is_empty() {
-        return tree.leaf_value[0];
+        return 0;
     }
     let mut node = 0usize;
     loop {
@@ -579,7 +597,7 @@ fn tree_value_binned(tree: &Tree, x: &BinnedMatrix, r: usize, mappers: &[BinMapp
         };
         let next = if left { tree.left[node] } else { tree.right[node] };
         if next < 0 {
-            return tree.leaf_value[!next as usize];
+            return !next as usize;
         }
         node = next as usize;
     }
