@@ -42,7 +42,8 @@ class MasteryStore(Protocol):
         ...
 
     def known_evidence(self, ctx: Context, evidence: List[Evidence]) -> List[bool]:
-        """Whether each record is already stored (by tenant, learner and id)."""
+        """Whether each record is already stored (by tenant, learner and id). ``Engine.ingest``
+        does not call it (``apply`` answers the same question as it writes); hosts may."""
         ...
 
     def append_evidence(self, ctx: Context, evidence: Evidence) -> str:
