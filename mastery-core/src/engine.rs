@@ -274,6 +274,8 @@ impl<S: Store> Engine<S> {
         let mut refused = Vec::new();
         let mut next_slot = 0;
         let mut updates = Vec::new();
+        // Each learner's stored evidence, read once per batch however many of its records are late.
+        let mut stored_evidence: HashMap<&UserId, Vec<Evidence>, foldhash::fast::RandomState> = HashMap::default();
         for (position, &index) in admitted.iter().enumerate() {
             let evidence = &batch[index];
             let slots = &of_record[next_slot..next_slot + evidence.competencies.len()];
@@ -300,7 +302,15 @@ impl<S: Store> Engine<S> {
                     }
                     // Late (or tied) evidence: rebuild from the stored evidence, the batch's
                     // earlier records and this one.
-                    Some(_) => self.rebuild(ctx, evidence, competency.as_str(), obs.clone(), pending())?,
+                    Some(_) => {
+                        let stored = match stored_evidence.entry(&evidence.learner) {
+                            std::collections::hash_map::Entry::Occupied(read) => read.into_mut(),
+                            std::collections::hash_map::Entry::Vacant(slot) => {
+                                slot.insert(self.store.learner_evidence(ctx, &evidence.learner).map_err(Into::into)?)
+                            }
+                        };
+                        self.rebuild(stored, evidence, competency.as_str(), obs.clone(), pending())?
+                    }
                 };
                 updates.push((slot, before, record));
                 Ok::<(), MasteryError>(())
@@ -386,17 +396,16 @@ impl<S: Store> Engine<S> {
         self.store.get_state(ctx, key).map_err(Into::into)?.map(|v| read_record(&key.name, v, &self.config)).transpose()
     }
 
-    /// A record rebuilt from the learner's stored evidence on the competency, the batch's
-    /// pending records, and `late`.
+    /// A record rebuilt from the learner's stored evidence (`stored`) on the competency, the
+    /// batch's pending records, and `late`.
     fn rebuild<'e>(
         &self,
-        ctx: &AccessContext,
+        stored: &[Evidence],
         evidence: &Evidence,
         competency: &str,
         late: Observation,
         pending: impl Iterator<Item = &'e Evidence>,
     ) -> Result<MasteryRecord> {
-        let stored = self.store.learner_evidence(ctx, &evidence.learner).map_err(Into::into)?;
         let relevant = |e: &&Evidence| {
             e.learner == evidence.learner
                 && e.course == evidence.course
