@@ -2,16 +2,16 @@
 
 use std::collections::BTreeSet;
 
-use chrono::NaiveDate;
-use chrono_tz::Tz;
+use chrono::{NaiveDate, TimeZone};
 
 use crate::time::Instant;
 
 /// Dates lived from the first activity to `now`. Each activity's zone holds from that activity
 /// to the next one (the last one's until `now`, when the learner is in `current`); every local
 /// date a span touches is lived. Dates a zone change jumps over (an eastward flight) are not.
-pub fn lived_dates(activities: &[(Instant, Tz)], now: Instant, current: Tz) -> BTreeSet<NaiveDate> {
-    let mut points: Vec<(Instant, Tz)> = activities.iter().copied().filter(|(t, _)| *t <= now).collect();
+/// Zones are IANA zones (`chrono_tz::Tz`) or the fixed offsets evidence records carry.
+pub fn lived_dates<Z: TimeZone + Copy>(activities: &[(Instant, Z)], now: Instant, current: Z) -> BTreeSet<NaiveDate> {
+    let mut points: Vec<(Instant, Z)> = activities.iter().copied().filter(|(t, _)| *t <= now).collect();
     points.sort_by_key(|(t, _)| *t);
     points.push((now, current));
     let mut lived = BTreeSet::new();

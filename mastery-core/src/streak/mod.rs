@@ -7,16 +7,18 @@
 //! was never lived and cannot break a streak. Every date gets an explained state.
 
 mod calendar;
+mod record;
 
 use std::collections::BTreeMap;
 
-use chrono::{Datelike, NaiveDate, Weekday};
+use chrono::{Datelike, NaiveDate, TimeZone, Weekday};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{MasteryError, Result};
 use crate::time::{parse_zone, Instant};
 
 pub use calendar::lived_dates;
+pub use record::{StreakRecord, StreakStatus, Tally};
 
 /// One piece of learning activity.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -150,6 +152,31 @@ pub fn evaluate_streak(
     now: Instant,
     current_zone: &str,
 ) -> Result<StreakReport> {
+    check_policy(policy)?;
+    let mut placed = Vec::with_capacity(activities.len());
+    for (i, a) in activities.iter().enumerate() {
+        let zone = parse_zone(&a.zone)
+            .map_err(|_| MasteryError::invalid(format!("activities[{i}].zone"), "not an IANA zone name"))?;
+        if !(a.minutes.is_finite() && a.points.is_finite()) {
+            return Err(MasteryError::invalid(format!("activities[{i}].minutes"), "must be finite"));
+        }
+        placed.push(Placed { at: a.at, zone, minutes: a.minutes, points: a.points });
+    }
+    evaluate_placed(&placed, policy, now, parse_zone(current_zone)?)
+}
+
+/// One activity on the calendar of the zone the learner was in (an IANA zone, or the fixed
+/// offset an evidence record carries).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Placed<Z> {
+    pub at: Instant,
+    pub zone: Z,
+    pub minutes: f64,
+    pub points: f64,
+}
+
+/// The checks on a policy that [`evaluate_streak`] and the engine share.
+pub(crate) fn check_policy(policy: &StreakPolicy) -> Result<()> {
     if policy.initial_freezes > policy.max_freezes {
         return Err(MasteryError::invalid("initial_freezes", "must not exceed max_freezes"));
     }
@@ -160,45 +187,41 @@ pub fn evaluate_streak(
     if !(goal.min_minutes.is_finite() && goal.min_points.is_finite()) {
         return Err(MasteryError::invalid("goal", "thresholds must be finite"));
     }
-    let mut zoned = Vec::with_capacity(activities.len());
-    for (i, a) in activities.iter().enumerate() {
-        let zone = parse_zone(&a.zone)
-            .map_err(|_| MasteryError::invalid(format!("activities[{i}].zone"), "not an IANA zone name"))?;
-        if !(a.minutes.is_finite() && a.points.is_finite()) {
-            return Err(MasteryError::invalid(format!("activities[{i}].minutes"), "must be finite"));
-        }
-        zoned.push((a, zone));
-    }
-    let current = parse_zone(current_zone)?;
-    check_span(&zoned, now, current)?;
-    let lived = lived_dates(&zoned.iter().map(|(a, z)| (a.at, *z)).collect::<Vec<_>>(), now, current);
+    Ok(())
+}
+
+/// Whether a period's totals reach the goal.
+fn goal_met(goal: &Goal, totals: (u32, f64, f64)) -> bool {
+    let (events, minutes, points) = totals;
+    events >= goal.min_events.max(1) && minutes >= goal.min_minutes && points >= goal.min_points
+}
+
+/// [`evaluate_streak`] over activities already placed in their zones (`current` is the zone at `now`).
+pub(crate) fn evaluate_placed<Z: TimeZone + Copy>(
+    placed: &[Placed<Z>],
+    policy: &StreakPolicy,
+    now: Instant,
+    current: Z,
+) -> Result<StreakReport> {
+    check_span(placed, now, current)?;
+    let lived = lived_dates(&placed.iter().map(|p| (p.at, p.zone)).collect::<Vec<_>>(), now, current);
     let today = now.with_timezone(&current).date_naive();
     let mut totals: BTreeMap<NaiveDate, (u32, f64, f64)> = BTreeMap::new();
-    for (a, zone) in &zoned {
-        if a.at > now {
+    for p in placed {
+        if p.at > now {
             continue; // the future does not count yet
         }
-        let t = totals.entry(a.at.with_timezone(zone).date_naive()).or_default();
+        let t = totals.entry(p.at.with_timezone(&p.zone).date_naive()).or_default();
         t.0 += 1;
-        t.1 += a.minutes;
-        t.2 += a.points;
+        t.1 += p.minutes;
+        t.2 += p.points;
     }
     let Some(&first) = totals.keys().next() else {
-        return Ok(StreakReport {
-            current: 0,
-            longest: 0,
-            freezes_left: policy.initial_freezes,
-            freezes_used: 0,
-            freezes_earned: 0,
-            days: Vec::new(),
-            period: policy.period,
-        });
+        return Ok(Tally::start(policy).report(Vec::new(), policy));
     };
     let last = today.max(*totals.keys().next_back().unwrap_or(&today));
     let dates: Vec<NaiveDate> = first.iter_days().take_while(|d| *d <= last).collect();
-    let met = |(events, minutes, points): (u32, f64, f64)| {
-        events >= goal.min_events.max(1) && minutes >= goal.min_minutes && points >= goal.min_points
-    };
+    let met = |t| goal_met(&policy.goal, t);
     match policy.period {
         Period::Daily => Ok(daily(&dates, &totals, &lived, today, policy, met)),
         Period::Weekly { week_start } => Ok(weekly(&dates, &totals, today, week_start, policy, met)),
@@ -216,13 +239,13 @@ pub const MAX_SPAN_DAYS: i64 = 50 * 366;
 
 /// Refuses histories whose calendar would be absurdly long (an activity dated year 1, or a `now`
 /// in year 9999): every date of the span is materialised, so it is bounded before any is.
-fn check_span(zoned: &[(&Activity, chrono_tz::Tz)], now: Instant, current: chrono_tz::Tz) -> Result<()> {
+fn check_span<Z: TimeZone + Copy>(placed: &[Placed<Z>], now: Instant, current: Z) -> Result<()> {
     let today = now.with_timezone(&current).date_naive();
-    for (i, (a, zone)) in zoned.iter().enumerate() {
-        if a.at > now {
+    for (i, p) in placed.iter().enumerate() {
+        if p.at > now {
             continue; // the future does not count, so it cannot stretch the calendar
         }
-        let date = a.at.with_timezone(zone).date_naive();
+        let date = p.at.with_timezone(&p.zone).date_naive();
         if date < EARLIEST_ACTIVITY {
             return Err(MasteryError::invalid(format!("activities[{i}].at"), "must not be before 1900-01-01"));
         }
@@ -233,81 +256,6 @@ fn check_span(zoned: &[(&Activity, chrono_tz::Tz)], now: Instant, current: chron
     Ok(())
 }
 
-/// The counting shared by daily and weekly streaks: one step per period.
-struct Counter<'a> {
-    policy: &'a StreakPolicy,
-    current: u32,
-    longest: u32,
-    freezes: u32,
-    used: u32,
-    earned: u32,
-    run_met: u32,
-    /// Indexes (in periods) of recent repairs, for the repair window.
-    repairs: Vec<usize>,
-}
-
-impl<'a> Counter<'a> {
-    fn new(policy: &'a StreakPolicy) -> Self {
-        Self {
-            policy,
-            current: 0,
-            longest: 0,
-            freezes: policy.initial_freezes,
-            used: 0,
-            earned: 0,
-            run_met: 0,
-            repairs: Vec::new(),
-        }
-    }
-
-    fn met(&mut self) -> DayState {
-        self.current += 1;
-        self.longest = self.longest.max(self.current);
-        self.run_met += 1;
-        let every = self.policy.earn_freeze_every;
-        if every > 0 && self.run_met.is_multiple_of(every) && self.freezes < self.policy.max_freezes {
-            self.freezes += 1;
-            self.earned += 1;
-        }
-        DayState::Met
-    }
-
-    fn report(&self, days: Vec<Day>) -> StreakReport {
-        StreakReport {
-            current: self.current,
-            longest: self.longest,
-            freezes_left: self.freezes,
-            freezes_used: self.used,
-            freezes_earned: self.earned,
-            days,
-            period: self.policy.period,
-        }
-    }
-
-    /// A missed period at index `index`: a freeze if one is left, else a repair if the policy
-    /// allows one more in its window, else the streak breaks.
-    fn missed(&mut self, index: usize) -> DayState {
-        if self.current == 0 {
-            return DayState::Missed; // nothing to protect
-        }
-        if self.freezes > 0 {
-            self.freezes -= 1;
-            self.used += 1;
-            return DayState::Frozen;
-        }
-        if let Some(repair) = self.policy.repair {
-            self.repairs.retain(|&r| index - r < repair.window as usize);
-            if (self.repairs.len() as u32) < repair.max_repairs {
-                self.repairs.push(index);
-                return DayState::Repaired;
-            }
-        }
-        self.current = 0;
-        self.run_met = 0;
-        DayState::Missed
-    }
-}
-
 fn daily(
     dates: &[NaiveDate],
     totals: &BTreeMap<NaiveDate, (u32, f64, f64)>,
@@ -316,12 +264,12 @@ fn daily(
     policy: &StreakPolicy,
     met: impl Fn((u32, f64, f64)) -> bool,
 ) -> StreakReport {
-    let mut c = Counter::new(policy);
+    let mut c = Tally::start(policy);
     let mut days = Vec::with_capacity(dates.len());
     for (index, &date) in dates.iter().enumerate() {
         let t = totals.get(&date).copied().unwrap_or_default();
         let state = if met(t) {
-            c.met()
+            c.met(policy)
         } else if date >= today {
             DayState::PendingToday
         } else if !lived.contains(&date) && t.0 == 0 {
@@ -329,7 +277,7 @@ fn daily(
         } else if policy.rest_days.contains(&date.weekday()) {
             DayState::Rest
         } else {
-            c.missed(index)
+            c.missed(index, policy)
         };
         days.push(Day {
             date,
@@ -341,7 +289,7 @@ fn daily(
             freezes_left: c.freezes,
         });
     }
-    c.report(days)
+    c.report(days, policy)
 }
 
 fn weekly(
@@ -353,7 +301,7 @@ fn weekly(
     met: impl Fn((u32, f64, f64)) -> bool,
 ) -> StreakReport {
     let week_of = |d: NaiveDate| d.week(week_start).first_day();
-    let mut c = Counter::new(policy);
+    let mut c = Tally::start(policy);
     let mut days = Vec::with_capacity(dates.len());
     let mut weeks: Vec<(NaiveDate, Vec<NaiveDate>)> = Vec::new();
     for &d in dates {
@@ -366,11 +314,11 @@ fn weekly(
         let sum =
             list.iter().filter_map(|d| totals.get(d)).fold((0, 0.0, 0.0), |a, t| (a.0 + t.0, a.1 + t.1, a.2 + t.2));
         let state = if met(sum) {
-            c.met()
-        } else if *week == week_of(today) || *week > week_of(today) {
+            c.met(policy)
+        } else if *week >= week_of(today) {
             DayState::PendingToday
         } else {
-            c.missed(index)
+            c.missed(index, policy)
         };
         for &date in list {
             let t = totals.get(&date).copied().unwrap_or_default();
@@ -385,5 +333,5 @@ fn weekly(
             });
         }
     }
-    c.report(days)
+    c.report(days, policy)
 }
