@@ -14,6 +14,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Mutex;
 
+use chrono::FixedOffset;
 use serde::{Deserialize, Serialize};
 
 use crate::access::{authorize_course, authorize_learner, AccessContext, Operation};
@@ -22,8 +23,11 @@ use crate::evidence::{Evidence, Rejection};
 use crate::ids::{CourseId, TenantId, UserId};
 use crate::mastery::{CompetencyState, MasteryConfig, MasteryRecord, MasteryView, Observation};
 use crate::store::{Appended, SmolStr, StateKey, StateValue, Store};
+use crate::streak::{evaluate_placed, offset_of, Placed, StreakPolicy, StreakRecord, StreakReport, StreakStatus};
 
 const NAMESPACE: &str = "mastery";
+/// The namespace (and record name) of a learner's streak in a course.
+const STREAK: &str = "streak";
 
 /// One mastery change: who (in which tenant), what, before, after, and which evidence moved it.
 #[derive(Clone, PartialEq, Serialize, Deserialize)]
@@ -109,11 +113,16 @@ pub struct IngestOutcome {
 /// mutexes) leaves two such batches disjoint more often than not.
 const LEARNER_LOCKS: usize = 4_096;
 
-/// The learner × course × competency records an ingest batch touches, numbered.
+/// The learner × course × competency records an ingest batch touches, numbered, then (when the
+/// engine keeps streaks) the learner × course streaks.
 struct Slots {
     keys: Vec<StateKey>,
     /// The slot of each (admitted record, competency), record after record.
     of_record: Vec<usize>,
+    /// The first streak slot (every slot before it is a mastery record).
+    streaks_from: usize,
+    /// The streak slot of each admitted record that counts as activity.
+    streak_of_record: Vec<Option<usize>>,
     /// The stored record of each slot, read before the batch.
     stored: Vec<Option<StateValue>>,
 }
@@ -124,6 +133,7 @@ pub struct Engine<S> {
     config: MasteryConfig,
     logs: Vec<Box<dyn ChangeLog + Send + Sync>>,
     learner_locks: Vec<Mutex<()>>,
+    streaks: Option<StreakPolicy>,
 }
 
 impl<S: std::fmt::Debug> std::fmt::Debug for Engine<S> {
@@ -138,6 +148,9 @@ fn read_record(competency: &str, value: StateValue, config: &MasteryConfig) -> R
     let unreadable = || MasteryError::Store { reason: "stored mastery record is unreadable".into() };
     let mut record = match value {
         StateValue::Mastery(record) => record,
+        StateValue::Streak(_) => {
+            return Err(MasteryError::Store { reason: "a mastery key holds another component's record".into() })
+        }
         StateValue::Json(value) => match serde_json::from_value::<MasteryRecord>(value.clone()) {
             Ok(record) => record,
             Err(_) => {
@@ -148,6 +161,38 @@ fn read_record(competency: &str, value: StateValue, config: &MasteryConfig) -> R
     };
     record.competency = competency.into();
     Ok(record)
+}
+
+/// A stored streak record (typed, or JSON a host store serialised).
+fn read_streak(value: StateValue) -> Result<StreakRecord> {
+    match value {
+        StateValue::Streak(record) => Ok(record),
+        StateValue::Json(value) => serde_json::from_value(value)
+            .map_err(|_| MasteryError::Store { reason: "stored streak record is unreadable".into() }),
+        _ => Err(MasteryError::Store { reason: "a streak key holds another component's record".into() }),
+    }
+}
+
+/// The activity a record counts as for streaks: on its local date in the offset it was recorded
+/// with, its duration as minutes, its 0..1 score as points. Records without a time, or dated
+/// before 1900, do not count.
+fn streak_activity(e: &Evidence) -> Option<Placed<FixedOffset>> {
+    let at = e.occurred_at?;
+    if at.date_naive() < crate::streak::EARLIEST_ACTIVITY {
+        return None;
+    }
+    let minutes = e.duration_seconds.filter(|d| d.is_finite() && *d >= 0.0).map_or(0.0, |d| d / 60.0);
+    let points = e.normalized_score().filter(|p| p.is_finite()).unwrap_or(0.0);
+    Some(Placed { at, zone: offset_of(at), minutes, points })
+}
+
+fn streak_key(learner: &UserId, course: Option<&CourseId>) -> StateKey {
+    StateKey {
+        learner: learner.clone(),
+        course: course.cloned(),
+        namespace: SmolStr::new_static(STREAK),
+        name: SmolStr::new_static(STREAK),
+    }
 }
 
 fn observation(e: &Evidence) -> Option<Observation> {
@@ -167,7 +212,27 @@ impl<S: Store> Engine<S> {
     }
 
     pub fn with_config(store: S, config: MasteryConfig) -> Self {
-        Self { store, config, logs: Vec::new(), learner_locks: (0..LEARNER_LOCKS).map(|_| Mutex::new(())).collect() }
+        Self {
+            store,
+            config,
+            logs: Vec::new(),
+            learner_locks: (0..LEARNER_LOCKS).map(|_| Mutex::new(())).collect(),
+            streaks: None,
+        }
+    }
+
+    /// Keeps each learner's streak per course under `policy`: every ingested record with a time
+    /// counts as activity on its local date (in the offset it was recorded with), its duration as
+    /// minutes and its 0..1 score as points. A refused policy is an `invalid_input` error.
+    pub fn with_streaks(mut self, policy: StreakPolicy) -> Result<Self> {
+        crate::streak::check_policy(&policy)?;
+        self.streaks = Some(policy);
+        Ok(self)
+    }
+
+    /// The streak policy, when the engine keeps streaks.
+    pub fn streak_policy(&self) -> Option<&StreakPolicy> {
+        self.streaks.as_ref()
     }
 
     /// Routes every mastery change to `log` (in addition to any logs added before): an audit
@@ -257,8 +322,8 @@ impl<S: Store> Engine<S> {
         Err(MasteryError::Store { reason: "the batch kept conflicting with another writer".into() })
     }
 
-    /// The new records of every learner × course × competency the batch touches, and the changes,
-    /// in batch order; records whose observation cannot be counted are refused, by index.
+    /// The new records of every learner × course × competency (and streak) the batch touches, and
+    /// the changes, in batch order; records whose observation cannot be counted are refused, by index.
     #[allow(clippy::type_complexity)]
     fn compute(
         &self,
@@ -266,12 +331,13 @@ impl<S: Store> Engine<S> {
         batch: &[Evidence],
         admitted: &[usize],
     ) -> Result<(Vec<(StateKey, StateValue)>, Vec<MasteryChange>, usize, Vec<(usize, MasteryError)>)> {
-        let Slots { keys, of_record, stored } = self.preload(ctx, batch, admitted)?;
+        let Slots { keys, of_record, streaks_from, streak_of_record, stored } = self.preload(ctx, batch, admitted)?;
         // The batch's newest record per slot, once a record of the batch has moved it.
-        let mut current: Vec<Option<MasteryRecord>> = vec![None; keys.len()];
+        let mut current: Vec<Option<MasteryRecord>> = vec![None; streaks_from];
+        let mut current_streaks: Vec<Option<StreakRecord>> = vec![None; keys.len() - streaks_from];
         let mut changes = Vec::new();
         let mut changed = 0;
-        let mut refused = Vec::new();
+        let mut refused: Vec<(usize, MasteryError)> = Vec::new();
         let mut next_slot = 0;
         let mut updates = Vec::new();
         // Each learner's stored evidence, read once per batch however many of its records are late.
@@ -280,44 +346,74 @@ impl<S: Store> Engine<S> {
             let evidence = &batch[index];
             let slots = &of_record[next_slot..next_slot + evidence.competencies.len()];
             next_slot += slots.len();
-            let Some(obs) = observation(evidence) else { continue };
-            let pending = || admitted[..position].iter().map(|&i| &batch[i]);
+            let pending =
+                || admitted[..position].iter().filter(|i| !refused.iter().any(|(r, _)| r == *i)).map(|&i| &batch[i]);
             updates.clear();
-            let step = evidence.competencies.iter().zip(slots).try_for_each(|(competency, &slot)| {
-                let known = match (&current[slot], &stored[slot]) {
-                    (Some(record), _) => Some(record.clone()),
-                    (None, Some(value)) => Some(read_record(&keys[slot].name, value.clone(), &self.config)?),
-                    (None, None) => None,
+            let mut step = match observation(evidence) {
+                None => Ok(()),
+                Some(obs) => evidence.competencies.iter().zip(slots).try_for_each(|(competency, &slot)| {
+                    let known = match (&current[slot], &stored[slot]) {
+                        (Some(record), _) => Some(record.clone()),
+                        (None, Some(value)) => Some(read_record(&keys[slot].name, value.clone(), &self.config)?),
+                        (None, None) => None,
+                    };
+                    let before = known.as_ref().map_or((None, None), |r| (r.score, r.knowledge.map(|k| k.p_known)));
+                    let record = match known {
+                        Some(mut record) if record.accepts(&obs) => {
+                            record.push(&obs, &self.config)?;
+                            record
+                        }
+                        None => {
+                            let mut record = MasteryRecord::new(competency.as_str());
+                            record.push(&obs, &self.config)?;
+                            record
+                        }
+                        // Late (or tied) evidence: rebuild from the stored evidence, the batch's
+                        // earlier records and this one.
+                        Some(_) => {
+                            let stored = self.stored_evidence(ctx, &mut stored_evidence, &evidence.learner)?;
+                            self.rebuild(stored, evidence, competency.as_str(), obs.clone(), pending())?
+                        }
+                    };
+                    updates.push((slot, before, record));
+                    Ok::<(), MasteryError>(())
+                }),
+            };
+            let mut streak = None;
+            if let (Ok(()), Some(policy), Some(slot)) = (&step, &self.streaks, streak_of_record[position]) {
+                let known = match (&current_streaks[slot - streaks_from], &stored[slot]) {
+                    (Some(record), _) => Ok(Some(record.clone())),
+                    (None, Some(value)) => read_streak(value.clone()).map(Some),
+                    (None, None) => Ok(None),
                 };
-                let before = known.as_ref().map_or((None, None), |r| (r.score, r.knowledge.map(|k| k.p_known)));
-                let record = match known {
-                    Some(mut record) if record.accepts(&obs) => {
-                        record.push(&obs, &self.config)?;
-                        record
+                let activity = streak_activity(evidence).expect("records with a streak slot count as activity");
+                let next = known.and_then(|known| match known {
+                    Some(mut record) if record.accepts(activity.at) => {
+                        record.push(activity.at, activity.minutes, activity.points, policy);
+                        Ok(record)
                     }
-                    None => {
-                        let mut record = MasteryRecord::new(competency.as_str());
-                        record.push(&obs, &self.config)?;
-                        record
-                    }
-                    // Late (or tied) evidence: rebuild from the stored evidence, the batch's
-                    // earlier records and this one.
+                    None => Ok(StreakRecord::new(activity.at, activity.minutes, activity.points, policy)),
+                    // Earlier than the latest activity: rebuild from the learner's activity in the course.
                     Some(_) => {
-                        let stored = match stored_evidence.entry(&evidence.learner) {
-                            std::collections::hash_map::Entry::Occupied(read) => read.into_mut(),
-                            std::collections::hash_map::Entry::Vacant(slot) => {
-                                slot.insert(self.store.learner_evidence(ctx, &evidence.learner).map_err(Into::into)?)
-                            }
-                        };
-                        self.rebuild(stored, evidence, competency.as_str(), obs.clone(), pending())?
+                        let stored = self.stored_evidence(ctx, &mut stored_evidence, &evidence.learner)?;
+                        let same = |e: &&Evidence| e.learner == evidence.learner && e.course == evidence.course;
+                        let mut history: Vec<_> = stored.iter().filter(same).filter_map(streak_activity).collect();
+                        history.extend(pending().filter(same).filter_map(streak_activity));
+                        history.push(activity);
+                        Ok(StreakRecord::rebuild(history, policy).expect("a history of at least one activity"))
                     }
-                };
-                updates.push((slot, before, record));
-                Ok::<(), MasteryError>(())
-            });
+                });
+                match next {
+                    Ok(record) => streak = Some((slot - streaks_from, record)),
+                    Err(error) => step = Err(error),
+                }
+            }
             if let Err(error) = step {
                 refused.push((index, error));
                 continue;
+            }
+            if let Some((slot, record)) = streak {
+                current_streaks[slot] = Some(record);
             }
             for (slot, before, record) in updates.drain(..) {
                 changed += 1;
@@ -341,16 +437,35 @@ impl<S: Store> Engine<S> {
                 current[slot] = Some(record);
             }
         }
-        let states = keys
+        let mut keys = keys;
+        let streak_keys = keys.split_off(streaks_from);
+        let mut states: Vec<(StateKey, StateValue)> = keys
             .into_iter()
             .zip(current)
             .filter_map(|(key, record)| Some((key, StateValue::Mastery(record?))))
             .collect();
+        let streaks = streak_keys.into_iter().zip(current_streaks);
+        states.extend(streaks.filter_map(|(key, record)| Some((key, StateValue::Streak(record?)))));
         Ok((states, changes, changed, refused))
     }
 
-    /// Numbers every learner × course × competency the batch touches (in first-touch order) and
-    /// reads their stored records with one store call.
+    /// The learner's stored evidence, read from the store the first time a batch needs it.
+    fn stored_evidence<'m, 'b>(
+        &self,
+        ctx: &AccessContext,
+        read: &'m mut HashMap<&'b UserId, Vec<Evidence>, foldhash::fast::RandomState>,
+        learner: &'b UserId,
+    ) -> Result<&'m Vec<Evidence>> {
+        // Two lookups instead of `entry`: the map is keyed by references into the batch.
+        if !read.contains_key(learner) {
+            let evidence = self.store.learner_evidence(ctx, learner).map_err(Into::into)?;
+            read.insert(learner, evidence);
+        }
+        Ok(&read[learner])
+    }
+
+    /// Numbers every learner × course × competency the batch touches (in first-touch order), then
+    /// every learner × course streak, and reads their stored records with one store call.
     fn preload(&self, ctx: &AccessContext, batch: &[Evidence], admitted: &[usize]) -> Result<Slots> {
         let mut keys = Vec::with_capacity(admitted.len());
         let mut of_record = Vec::with_capacity(admitted.len());
@@ -365,13 +480,29 @@ impl<S: Store> Engine<S> {
                 of_record.push(slot);
             }
         }
+        let streaks_from = keys.len();
+        let mut streak_of_record = vec![None; admitted.len()];
+        if self.streaks.is_some() {
+            let mut streak_numbers: HashMap<_, usize, foldhash::fast::RandomState> = HashMap::default();
+            for (position, evidence) in admitted.iter().map(|&i| &batch[i]).enumerate() {
+                if streak_activity(evidence).is_none() {
+                    continue;
+                }
+                let next = keys.len();
+                let slot = *streak_numbers.entry((&evidence.learner, &evidence.course)).or_insert(next);
+                if slot == next {
+                    keys.push(streak_key(&evidence.learner, evidence.course.as_ref()));
+                }
+                streak_of_record[position] = Some(slot);
+            }
+        }
         let stored = self.store.get_states(ctx, &keys).map_err(Into::into)?;
         if stored.len() != keys.len() {
             return Err(MasteryError::Store {
                 reason: format!("get_states returned {} records for {} keys", stored.len(), keys.len()),
             });
         }
-        Ok(Slots { keys, of_record, stored })
+        Ok(Slots { keys, of_record, streaks_from, streak_of_record, stored })
     }
 
     /// The stripe that serialises ingests for the evidence's learner (a learner of the same id
@@ -504,6 +635,90 @@ impl<S: Store> Engine<S> {
         rows.sort_by(|a, b| a.0.cmp(&b.0));
         let grid = rows.into_iter().map(|(learner, row)| (learner.as_str().to_owned(), row));
         Ok(crate::dashboard::class_heatmap_from_grid(grid, competencies, &self.config.scale))
+    }
+
+    /// A learner's streak in one course (or outside any) as of `now`, whose offset is the
+    /// learner's zone now. Read from the stored record; from the evidence only when the record
+    /// cannot answer (local dates that went backwards across the date line, a `now` before the
+    /// latest activity). A learner without activity has a zero streak.
+    pub fn streak(
+        &self,
+        ctx: &AccessContext,
+        learner: &UserId,
+        course: Option<&CourseId>,
+        now: crate::time::Instant,
+    ) -> Result<StreakStatus> {
+        let policy = self.policy_for_streaks()?;
+        authorize_learner(ctx, Operation::Read, ctx.tenant(), learner, course)?;
+        let stored = self.store.get_state(ctx, &streak_key(learner, course)).map_err(Into::into)?;
+        let record = stored.map(read_streak).transpose()?;
+        self.streak_status(ctx, learner, course, record.as_ref(), policy, now)
+    }
+
+    /// Every learner's streak in a course as of `now` (instructors of the course, admins,
+    /// services), from the stored records: learner → status.
+    pub fn class_streaks(
+        &self,
+        ctx: &AccessContext,
+        course: &CourseId,
+        now: crate::time::Instant,
+    ) -> Result<BTreeMap<String, StreakStatus>> {
+        let policy = self.policy_for_streaks()?;
+        authorize_course(ctx, Operation::Read, ctx.tenant(), course)?;
+        let mut by_learner = BTreeMap::new();
+        for (key, value) in self.store.course_states(ctx, course, STREAK).map_err(Into::into)? {
+            let record = read_streak(value)?;
+            let status = self.streak_status(ctx, &key.learner, Some(course), Some(&record), policy, now)?;
+            by_learner.insert(key.learner.as_str().to_owned(), status);
+        }
+        Ok(by_learner)
+    }
+
+    /// A learner's streak with its explained calendar (every date from the first activity to
+    /// today), evaluated from the evidence the caller may read: what a streak tracker draws.
+    pub fn streak_report(
+        &self,
+        ctx: &AccessContext,
+        learner: &UserId,
+        course: Option<&CourseId>,
+        now: crate::time::Instant,
+    ) -> Result<StreakReport> {
+        let policy = self.policy_for_streaks()?;
+        authorize_learner(ctx, Operation::Read, ctx.tenant(), learner, course)?;
+        let activity: Vec<_> = self
+            .store
+            .learner_evidence(ctx, learner)
+            .map_err(Into::into)?
+            .iter()
+            .filter(|e| e.course.as_ref() == course)
+            .filter_map(streak_activity)
+            .collect();
+        evaluate_placed(&activity, policy, now, offset_of(now))
+    }
+
+    fn streak_status(
+        &self,
+        ctx: &AccessContext,
+        learner: &UserId,
+        course: Option<&CourseId>,
+        record: Option<&StreakRecord>,
+        policy: &StreakPolicy,
+        now: crate::time::Instant,
+    ) -> Result<StreakStatus> {
+        if let Some(status) = record.map(|r| r.status(policy, now)).transpose()?.flatten() {
+            return Ok(status);
+        }
+        let report = match record {
+            Some(_) => self.streak_report(ctx, learner, course, now)?,
+            None => evaluate_placed::<FixedOffset>(&[], policy, now, offset_of(now))?,
+        };
+        Ok(StreakStatus::of_report(&report, record.map_or(0, |r| r.events)))
+    }
+
+    fn policy_for_streaks(&self) -> Result<&StreakPolicy> {
+        self.streaks.as_ref().ok_or_else(|| {
+            MasteryError::invalid("streak_policy", "this engine keeps no streaks: create it with a streak policy")
+        })
     }
 
     pub fn learner_views(

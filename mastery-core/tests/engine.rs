@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 
 use mastery_core::mastery::{BktParams, CalculationMethod, MasteryConfig, MasteryRecord, ProficiencyScale, SkillModel};
+use mastery_core::streak::{Goal, RepairPolicy, StreakPolicy, StreakStatus};
 use mastery_core::time::parse_instant;
 use mastery_core::{
     AccessContext, Engine, Evidence, EvidenceKind, EvidenceSource, MemoryChangeLog, MemoryStore, Principal, Score,
@@ -111,6 +112,104 @@ proptest! {
             }
         }
     }
+}
+
+/// Offsets the streak proptest records activity in (hours east of UTC), the date line included.
+const OFFSETS: [i32; 5] = [-12, -5, 0, 9, 14];
+
+fn activity(id: u16, learner: u8, day: u8, hour: u8, offset: usize, score: u8) -> Evidence {
+    let offset = OFFSETS[offset];
+    let sign = if offset < 0 { '-' } else { '+' };
+    let at = format!("2026-03-{:02}T{hour:02}:30:00{sign}{:02}:00", day + 1, offset.abs());
+    Evidence {
+        id: format!("a{id}").into(),
+        learner: format!("l{learner}").into(),
+        course: Some("c1".into()),
+        competencies: vec!["fractions".into()],
+        score: Some(Score { scaled: Some(f64::from(score) / 4.0), ..Score::default() }),
+        duration_seconds: Some(f64::from(score) * 300.0),
+        occurred_at: Some(parse_instant(&at, "t").unwrap()),
+        ..event(0, learner, 0, 0, 0)
+    }
+}
+
+fn streak_policy() -> StreakPolicy {
+    StreakPolicy {
+        goal: Goal { min_events: 1, min_minutes: 10.0, min_points: 0.0 },
+        initial_freezes: 1,
+        max_freezes: 2,
+        earn_freeze_every: 3,
+        repair: Some(RepairPolicy { max_repairs: 1, window: 4 }),
+        ..StreakPolicy::default()
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+    /// The stored streak equals the evaluation of the learner's whole log, whatever the arrival
+    /// order, duplicates and batching; late activity rebuilds it.
+    #[test]
+    fn stored_streaks_equal_the_evaluation_of_the_log(
+        spec in prop::collection::vec((0u8..2, 0u8..12, 0u8..24, 0usize..OFFSETS.len(), 0u8..5), 1..40),
+        shuffle in prop::collection::vec(any::<u16>(), 80),
+        duplicates in prop::collection::vec(0usize..40, 0..10),
+        now_day in 12u8..20,
+    ) {
+        let events: Vec<Evidence> =
+            spec.iter().enumerate().map(|(i, &(l, d, h, o, s))| activity(i as u16, l, d, h, o, s)).collect();
+        let mut arrivals: Vec<Evidence> = events.clone();
+        arrivals.extend(duplicates.iter().filter_map(|&d| events.get(d).cloned()));
+        let mut keyed: Vec<(u16, Evidence)> =
+            arrivals.into_iter().enumerate().map(|(i, e)| (shuffle[i % shuffle.len()].wrapping_add(i as u16), e)).collect();
+        keyed.sort_by_key(|(k, _)| *k);
+        let arrivals: Vec<Evidence> = keyed.into_iter().map(|(_, e)| e).collect();
+        let engine = || Engine::with_config(MemoryStore::new(), config()).with_streaks(streak_policy()).unwrap();
+        let (one_by_one, in_order, batched) = (engine(), engine(), engine());
+        for e in &arrivals {
+            one_by_one.ingest(&service(), std::slice::from_ref(e));
+        }
+        in_order.ingest(&service(), &events);
+        for chunk in arrivals.chunks(7) {
+            batched.ingest(&service(), chunk);
+        }
+        let now = parse_instant(&format!("2026-03-{now_day:02}T12:00:00+09:00"), "t").unwrap();
+        let course: mastery_core::CourseId = "c1".into();
+        for learner in ["l0", "l1"] {
+            let learner = learner.into();
+            let count = events.iter().filter(|e| e.learner == learner).count() as u64;
+            let report = one_by_one.streak_report(&service(), &learner, Some(&course), now).unwrap();
+            let expected = StreakStatus::of_report(&report, count);
+            for engine in [&one_by_one, &in_order, &batched] {
+                prop_assert_eq!(&engine.streak(&service(), &learner, Some(&course), now).unwrap(), &expected);
+            }
+        }
+    }
+}
+
+#[test]
+fn streaks_are_read_under_the_policy_and_need_a_policy() {
+    let engine = Engine::with_config(MemoryStore::new(), config()).with_streaks(streak_policy()).unwrap();
+    let batch: Vec<Evidence> = (0..5).map(|d| activity(u16::from(d), 0, d, 10, 2, 4)).collect();
+    assert_eq!(engine.ingest(&service(), &batch).new, 5);
+    let now = parse_instant("2026-03-05T18:00:00Z", "t").unwrap();
+    let course: mastery_core::CourseId = "c1".into();
+    let own = AccessContext::new(Principal::learner("t1", "l0"));
+    let status = engine.streak(&own, &"l0".into(), Some(&course), now).unwrap();
+    assert_eq!((status.current, status.today, status.events), (5, mastery_core::streak::DayState::Met, 5));
+    let teacher = AccessContext::new(Principal::instructor("t1", "tia", vec!["c1".into()]));
+    assert_eq!(engine.class_streaks(&teacher, &course, now).unwrap()["l0"], status);
+    let other = AccessContext::new(Principal::learner("t1", "l1"));
+    let denied = engine.streak(&other, &"l0".into(), Some(&course), now).unwrap_err();
+    assert_eq!(denied.code(), "access_denied");
+    let elsewhere = AccessContext::new(Principal::instructor("t1", "tom", vec!["c2".into()]));
+    assert_eq!(engine.class_streaks(&elsewhere, &course, now).unwrap_err().code(), "access_denied");
+    let tenant = AccessContext::new(Principal::admin("t2", "root"));
+    assert_eq!(engine.streak(&tenant, &"l0".into(), Some(&course), now).unwrap().events, 0);
+    // An engine without a policy says so.
+    let plain = Engine::with_config(MemoryStore::new(), config());
+    assert_eq!(plain.streak(&service(), &"l0".into(), None, now).unwrap_err().code(), "invalid_input");
+    let bad = StreakPolicy { initial_freezes: 3, max_freezes: 1, ..StreakPolicy::default() };
+    assert!(Engine::new(MemoryStore::new()).with_streaks(bad).is_err());
 }
 
 #[test]

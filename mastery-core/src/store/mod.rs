@@ -38,6 +38,8 @@ pub enum Appended {
 pub enum StateValue {
     /// A learner's mastery of one competency (the key names the competency).
     Mastery(MasteryRecord),
+    /// A learner's streak in one course (bounded: the counter and a few dates).
+    Streak(crate::streak::StreakRecord),
     /// Any JSON value.
     Json(Value),
 }
@@ -63,6 +65,7 @@ impl std::fmt::Debug for StateValue {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Self::Mastery(record) => record.fmt(f),
+            Self::Streak(record) => record.fmt(f),
             Self::Json(_) => f.write_str("Json(..)"),
         }
     }

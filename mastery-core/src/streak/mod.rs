@@ -18,7 +18,8 @@ use crate::error::{MasteryError, Result};
 use crate::time::{parse_zone, Instant};
 
 pub use calendar::lived_dates;
-pub use record::{StreakRecord, StreakStatus, Tally};
+pub(crate) use record::offset_of;
+pub use record::{StreakRecord, StreakStatus, Tally, Totals};
 
 /// One piece of learning activity.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -168,7 +169,7 @@ pub fn evaluate_streak(
 /// One activity on the calendar of the zone the learner was in (an IANA zone, or the fixed
 /// offset an evidence record carries).
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct Placed<Z> {
+pub struct Placed<Z> {
     pub at: Instant,
     pub zone: Z,
     pub minutes: f64,
@@ -197,7 +198,7 @@ fn goal_met(goal: &Goal, totals: (u32, f64, f64)) -> bool {
 }
 
 /// [`evaluate_streak`] over activities already placed in their zones (`current` is the zone at `now`).
-pub(crate) fn evaluate_placed<Z: TimeZone + Copy>(
+pub fn evaluate_placed<Z: TimeZone + Copy>(
     placed: &[Placed<Z>],
     policy: &StreakPolicy,
     now: Instant,
