@@ -55,6 +55,61 @@ pub struct StreakReport {
     pub days: Vec<StreakDay>,
 }
 
+/// A learner's streak as of now (from the engine's stored record).
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct StreakStatus {
+    pub current: u32,
+    pub longest: u32,
+    pub freezes_left: u32,
+    pub freezes_used: u32,
+    pub freezes_earned: u32,
+    /// `Met`, or `PendingToday` while today's goal is not reached.
+    pub today: DayState,
+    /// `YYYY-MM-DD` of the latest activity, on the learner's calendar.
+    pub last_active: Option<String>,
+    pub events: u64,
+}
+
+impl From<core::streak::StreakStatus> for StreakStatus {
+    fn from(s: core::streak::StreakStatus) -> Self {
+        Self {
+            current: s.current,
+            longest: s.longest,
+            freezes_left: s.freezes_left,
+            freezes_used: s.freezes_used,
+            freezes_earned: s.freezes_earned,
+            today: state(s.today),
+            last_active: s.last_active.map(|d| d.to_string()),
+            events: s.events,
+        }
+    }
+}
+
+impl From<core::streak::StreakReport> for StreakReport {
+    fn from(r: core::streak::StreakReport) -> Self {
+        Self {
+            current: r.current,
+            longest: r.longest,
+            freezes_left: r.freezes_left,
+            freezes_used: r.freezes_used,
+            freezes_earned: r.freezes_earned,
+            days: r
+                .days
+                .into_iter()
+                .map(|d| StreakDay {
+                    date: d.date.to_string(),
+                    state: state(d.state),
+                    events: d.events,
+                    minutes: d.minutes,
+                    points: d.points,
+                    streak: d.streak,
+                    freezes_left: d.freezes_left,
+                })
+                .collect(),
+        }
+    }
+}
+
 fn state(s: core::streak::DayState) -> DayState {
     use core::streak::DayState as S;
     match s {
@@ -97,27 +152,7 @@ pub fn evaluate_streak(
             })
             .collect::<std::result::Result<Vec<_>, core::MasteryError>>()?;
         let now = core::time::parse_instant(&now, "now")?;
-        let r = core::streak::evaluate_streak(&activities, &policy, now, &current_zone)?;
-        Ok(StreakReport {
-            current: r.current,
-            longest: r.longest,
-            freezes_left: r.freezes_left,
-            freezes_used: r.freezes_used,
-            freezes_earned: r.freezes_earned,
-            days: r
-                .days
-                .into_iter()
-                .map(|d| StreakDay {
-                    date: d.date.to_string(),
-                    state: state(d.state),
-                    events: d.events,
-                    minutes: d.minutes,
-                    points: d.points,
-                    streak: d.streak,
-                    freezes_left: d.freezes_left,
-                })
-                .collect(),
-        })
+        Ok(core::streak::evaluate_streak(&activities, &policy, now, &current_zone)?.into())
     })
 }
 

@@ -271,29 +271,37 @@ fn problem(e: &serde_json::Error) -> &'static str {
 }
 
 impl Engine {
-    fn build(store: DynStore) -> Arc<Self> {
-        Arc::new(Self { inner: core::Engine::new(store) })
+    /// `streak_policy_json`: a streak policy (`{}` for the defaults) makes ingest keep streaks.
+    fn build(store: DynStore, streak_policy_json: Option<String>) -> Result<Arc<Self>> {
+        let mut inner = core::Engine::new(store);
+        if let Some(policy) = streak_policy_json {
+            let policy: core::streak::StreakPolicy =
+                serde_json::from_str(&policy).map_err(|e| crate::dashboard::json_error("streak_policy", e))?;
+            inner = inner.with_streaks(policy)?;
+        }
+        Ok(Arc::new(Self { inner }))
     }
 }
 
 #[uniffi::export]
 impl Engine {
     /// An engine over the embedded in-memory store (lost when the app exits).
-    #[uniffi::constructor]
-    pub fn new_memory() -> Arc<Self> {
-        Self::build(Box::new(core::MemoryStore::new()))
+    /// `streak_policy_json` (a streak policy, `{}` for the defaults) makes ingest keep streaks.
+    #[uniffi::constructor(default(streak_policy_json = None))]
+    pub fn new_memory(streak_policy_json: Option<String>) -> Result<Arc<Self>> {
+        guard(|| Self::build(Box::new(core::MemoryStore::new()), streak_policy_json))
     }
 
     /// An engine over the embedded store kept durably in directory `path` (created if missing).
-    #[uniffi::constructor]
-    pub fn open(path: String) -> Result<Arc<Self>> {
-        guard(|| Ok(Self::build(Box::new(core::MemoryStore::open(&path)?))))
+    #[uniffi::constructor(default(streak_policy_json = None))]
+    pub fn open(path: String, streak_policy_json: Option<String>) -> Result<Arc<Self>> {
+        guard(|| Self::build(Box::new(core::MemoryStore::open(&path)?), streak_policy_json))
     }
 
     /// An engine over a store the host writes (e.g. over SQLite); it needs no policy of its own.
-    #[uniffi::constructor]
-    pub fn with_store(store: Arc<dyn HostStore>) -> Arc<Self> {
-        Self::build(Box::new(Adapter(store)))
+    #[uniffi::constructor(default(streak_policy_json = None))]
+    pub fn with_store(store: Arc<dyn HostStore>, streak_policy_json: Option<String>) -> Result<Arc<Self>> {
+        guard(|| Self::build(Box::new(Adapter(store)), streak_policy_json))
     }
 
     /// Stores each record of `evidence_json` (a JSON array of evidence records) once and updates
@@ -365,6 +373,56 @@ impl Engine {
             let course = course.map(core::CourseId::new);
             let view = self.inner.mastery_view(&ctx, &core::UserId::new(learner), course.as_ref(), &competency)?;
             Ok(view.map(Into::into))
+        })
+    }
+
+    /// A learner's streak in one course (or outside any) as of `now` (RFC 3339 in the learner's
+    /// offset), from the stored record. Needs an engine created with a streak policy.
+    #[uniffi::method(default(course = None))]
+    pub fn streak(
+        &self,
+        principal: String,
+        learner: String,
+        now: String,
+        course: Option<String>,
+    ) -> Result<crate::dashboard::StreakStatus> {
+        guard(|| {
+            let ctx = context(&principal)?;
+            let now = core::time::parse_instant(&now, "now")?;
+            let course = course.map(core::CourseId::new);
+            Ok(self.inner.streak(&ctx, &core::UserId::new(learner), course.as_ref(), now)?.into())
+        })
+    }
+
+    /// Every learner's streak in a course as of `now`: learner → status.
+    pub fn class_streaks(
+        &self,
+        principal: String,
+        course: String,
+        now: String,
+    ) -> Result<HashMap<String, crate::dashboard::StreakStatus>> {
+        guard(|| {
+            let ctx = context(&principal)?;
+            let now = core::time::parse_instant(&now, "now")?;
+            let class = self.inner.class_streaks(&ctx, &core::CourseId::new(course), now)?;
+            Ok(class.into_iter().map(|(learner, status)| (learner, status.into())).collect())
+        })
+    }
+
+    /// A learner's streak with its explained calendar, from the evidence the caller may read.
+    #[uniffi::method(default(course = None))]
+    pub fn streak_report(
+        &self,
+        principal: String,
+        learner: String,
+        now: String,
+        course: Option<String>,
+    ) -> Result<crate::dashboard::StreakReport> {
+        guard(|| {
+            let ctx = context(&principal)?;
+            let now = core::time::parse_instant(&now, "now")?;
+            let course = course.map(core::CourseId::new);
+            Ok(self.inner.streak_report(&ctx, &core::UserId::new(learner), course.as_ref(), now)?.into())
         })
     }
 }

@@ -180,8 +180,9 @@ fun run(fixtures: File, op: String, input: JsonObject): JsonElement = when (op) 
         plain(classSummary(scores, scale(input.get("scale")), input.getAsJsonArray("competencies")?.map { it.asString }))
     }
     "scenario" -> {
-        val embedded = scenario(Engine.newMemory(), input)
-        val host = scenario(Engine.withStore(MapStore()), input)
+        val policy = input.getAsJsonObject("engine")?.get("streaks")?.toString()
+        val embedded = scenario(Engine.newMemory(policy), input)
+        val host = scenario(Engine.withStore(MapStore(), policy), input)
         check(embedded == host) { "the host store and the embedded store disagree: $embedded vs $host" }
         embedded
     }
@@ -276,6 +277,9 @@ fun scenario(engine: Engine, input: JsonObject): com.google.gson.JsonArray {
                 "class_states" -> plain(engine.classStates(principal, course!!))
                 "class_heatmap" -> JsonParser.parseString(engine.classHeatmapJson(principal, course!!, step.get("competencies").toString()))
                 "mastery" -> plain(engine.mastery(principal, learner!!, step.get("competency").asString, course))
+                "streak" -> plain(engine.streak(principal, learner!!, step.get("now").asString, course))
+                "class_streaks" -> plain(engine.classStreaks(principal, course!!, step.get("now").asString))
+                "streak_report" -> plain(engine.streakReport(principal, learner!!, step.get("now").asString, course))
                 else -> error("unknown step")
             })
         } catch (e: MasteryException) {

@@ -164,8 +164,10 @@ def run(op, inp):
     if op == "render_ring_chart":
         return m.render_svg("ring_chart", json.dumps(inp["chart"]))
     if op == "scenario":
-        embedded = scenario(m.Engine.new_memory(), inp)
-        host = scenario(m.Engine.with_store(DictStore()), inp)
+        streaks = inp.get("engine", {}).get("streaks")
+        policy = None if streaks is None else json.dumps(streaks)
+        embedded = scenario(m.Engine.new_memory(policy), inp)
+        host = scenario(m.Engine.with_store(DictStore(), policy), inp)
         assert embedded == host, "the host store and the embedded store disagree"
         return embedded
     raise ValueError(op)
@@ -249,6 +251,12 @@ def scenario(engine, inp):
                 value = json.loads(engine.class_heatmap_json(principal, course, json.dumps(step["competencies"])))
             elif do == "mastery":
                 value = plain(engine.mastery(principal, learner, step["competency"], course))
+            elif do == "streak":
+                value = plain(engine.streak(principal, learner, step["now"], course))
+            elif do == "class_streaks":
+                value = plain(engine.class_streaks(principal, course, step["now"]))
+            elif do == "streak_report":
+                value = plain(engine.streak_report(principal, learner, step["now"], course))
             else:
                 raise ValueError(do)
             out.append({"ok": value})

@@ -214,9 +214,16 @@ fn opt_course(course: Option<&Arg<'_>>) -> PyResult<Option<CourseId>> {
 #[pymethods]
 impl Engine {
     #[new]
-    #[pyo3(signature = (store=None, path=None))]
-    fn new(py: Python<'_>, store: Option<&Arg<'_>>, path: Option<&Arg<'_>>) -> PyResult<Self> {
+    #[pyo3(signature = (store=None, path=None, streaks=None))]
+    fn new(
+        py: Python<'_>,
+        store: Option<&Arg<'_>>,
+        path: Option<&Arg<'_>>,
+        streaks: Option<&Arg<'_>>,
+    ) -> PyResult<Self> {
         guard(py, || {
+            let streaks = streaks.filter(|s| !s.is_none());
+            let policy = streaks.map(|p| data::<core::streak::StreakPolicy>(p, "streaks")).transpose()?;
             let store = store.filter(|s| !s.is_none());
             let path = opt_text(path, "path")?;
             let store: DynStore = match (store, path) {
@@ -238,7 +245,12 @@ impl Engine {
                 (None, Some(dir)) => Box::new(py.detach(|| MemoryStore::open(&dir)).py_err(py)?),
                 (None, None) => Box::new(MemoryStore::new()),
             };
-            Ok(Self { inner: core::Engine::new(store) })
+            let inner = core::Engine::new(store);
+            let inner = match policy {
+                Some(policy) => inner.with_streaks(policy).py_err(py)?,
+                None => inner,
+            };
+            Ok(Self { inner })
         })
     }
 
@@ -332,6 +344,67 @@ impl Engine {
             let view =
                 py.detach(|| self.inner.mastery_view(&ctx, &learner, course.as_ref(), &competency)).py_err(py)?;
             to_python(py, &view)
+        })
+    }
+
+    /// A learner's streak in one course (or outside any) as of `now` (ISO 8601 with the
+    /// learner's offset now), from the stored record: `{current, longest, freezes_left,
+    /// freezes_used, freezes_earned, today, last_active, events, period}`. Needs an engine
+    /// created with `streaks=` (a streak policy; `{}` for the defaults).
+    #[pyo3(signature = (principal, learner, now, course=None))]
+    fn streak<'py>(
+        &self,
+        py: Python<'py>,
+        principal: &Arg<'py>,
+        learner: &Arg<'py>,
+        now: &Arg<'py>,
+        course: Option<&Arg<'py>>,
+    ) -> PyResult<Arg<'py>> {
+        guard(py, || {
+            let ctx = context(principal)?;
+            let learner = UserId::new(&text(learner, "learner")?);
+            let now = core::time::parse_instant(&text(now, "now")?, "now").py_err(py)?;
+            let course = opt_course(course)?;
+            let status = py.detach(|| self.inner.streak(&ctx, &learner, course.as_ref(), now)).py_err(py)?;
+            to_python(py, &status)
+        })
+    }
+
+    /// Every learner's streak in a course as of `now`: `{learner: status}`.
+    fn class_streaks<'py>(
+        &self,
+        py: Python<'py>,
+        principal: &Arg<'py>,
+        course: &Arg<'py>,
+        now: &Arg<'py>,
+    ) -> PyResult<Arg<'py>> {
+        guard(py, || {
+            let ctx = context(principal)?;
+            let course = CourseId::new(text(course, "course")?);
+            let now = core::time::parse_instant(&text(now, "now")?, "now").py_err(py)?;
+            let class = py.detach(|| self.inner.class_streaks(&ctx, &course, now)).py_err(py)?;
+            to_python(py, &class)
+        })
+    }
+
+    /// A learner's streak with its explained calendar (the shape of `evaluate_streak`), from the
+    /// evidence the caller may read: what `streak_tracker` draws.
+    #[pyo3(signature = (principal, learner, now, course=None))]
+    fn streak_report<'py>(
+        &self,
+        py: Python<'py>,
+        principal: &Arg<'py>,
+        learner: &Arg<'py>,
+        now: &Arg<'py>,
+        course: Option<&Arg<'py>>,
+    ) -> PyResult<Arg<'py>> {
+        guard(py, || {
+            let ctx = context(principal)?;
+            let learner = UserId::new(&text(learner, "learner")?);
+            let now = core::time::parse_instant(&text(now, "now")?, "now").py_err(py)?;
+            let course = opt_course(course)?;
+            let report = py.detach(|| self.inner.streak_report(&ctx, &learner, course.as_ref(), now)).py_err(py)?;
+            to_python(py, &report)
         })
     }
 }

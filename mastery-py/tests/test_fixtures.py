@@ -125,8 +125,9 @@ def run(op, inp):
     if op == "render_ring_chart":
         return str(mastery.render("ring_chart", inp["chart"]))
     if op == "scenario":
-        embedded = scenario(mastery.Engine(), inp["steps"])
-        host = scenario(mastery.Engine(store=mastery.DictStore()), inp["steps"])
+        streaks = inp.get("engine", {}).get("streaks")
+        embedded = scenario(mastery.Engine(streaks=streaks), inp["steps"])
+        host = scenario(mastery.Engine(store=mastery.DictStore(), streaks=streaks), inp["steps"])
         assert embedded == host, "the Python store and the embedded store disagree"
         return embedded
     raise ValueError(op)
@@ -144,6 +145,12 @@ def scenario_step(engine, step):
         return engine.class_heatmap(who, step["course"], step["competencies"])
     if do == "mastery":
         return engine.mastery(who, step["learner"], step["competency"], step.get("course"))
+    if do == "streak":
+        return engine.streak(who, step["learner"], step["now"], step.get("course"))
+    if do == "class_streaks":
+        return engine.class_streaks(who, step["course"], step["now"])
+    if do == "streak_report":
+        return engine.streak_report(who, step["learner"], step["now"], step.get("course"))
     raise ValueError(do)
 
 

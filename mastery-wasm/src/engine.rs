@@ -24,7 +24,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
-use crate::convert::{data, opt_text, text, to_js};
+use crate::convert::{data, opt_text, optional, text, to_js};
 use crate::error::{invalid, to_js as err};
 
 thread_local! {
@@ -226,15 +226,28 @@ fn context(principal: &JsValue) -> Result<AccessContext, JsValue> {
 #[wasm_bindgen]
 impl Engine {
     /// An engine over the embedded in-memory store, or over `store` (a `MasteryStore`).
+    /// `options.streaks` (a streak policy, `{}` for the defaults) makes ingest keep each
+    /// learner's streak per course too.
     #[wasm_bindgen(constructor)]
     pub fn new(
         #[wasm_bindgen(unchecked_optional_param_type = "MasteryStore | null")] store: Option<JsValue>,
+        #[wasm_bindgen(unchecked_optional_param_type = "EngineOptions | null")] options: Option<JsValue>,
     ) -> Result<Engine, JsValue> {
+        #[derive(serde::Deserialize, Default)]
+        struct Options {
+            #[serde(default)]
+            streaks: Option<core::streak::StreakPolicy>,
+        }
+        let options: Options = optional(options, "options")?;
         let store: core::DynStore = match store {
             Some(object) if !(object.is_null() || object.is_undefined()) => Box::new(JsStore::new(object)?),
             _ => Box::new(core::MemoryStore::new()),
         };
-        Ok(Self { inner: core::Engine::new(store), ingesting: std::cell::Cell::new(false) })
+        let mut inner = core::Engine::new(store);
+        if let Some(policy) = options.streaks {
+            inner = inner.with_streaks(policy).map_err(err)?;
+        }
+        Ok(Self { inner, ingesting: std::cell::Cell::new(false) })
     }
 
     /// Stores each record once and updates mastery; refusals are reported by index.
@@ -308,5 +321,53 @@ impl Engine {
         let competency = text(&competency, "competency")?;
         let course = opt_text(course, "course")?.map(CourseId::new);
         to_js(&self.inner.mastery_view(&ctx, &learner, course.as_ref(), &competency).map_err(err)?)
+    }
+
+    /// A learner's streak in one course (or outside any) as of `now` (ISO 8601 in the learner's
+    /// offset), from the stored record. Needs `new Engine(store, { streaks })`.
+    #[wasm_bindgen(unchecked_return_type = "StreakStatus")]
+    pub fn streak(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "Principal")] principal: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "string")] learner: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "string")] now: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "string | null")] course: Option<JsValue>,
+    ) -> Result<JsValue, JsValue> {
+        let ctx = context(&principal)?;
+        let learner = UserId::new(text(&learner, "learner")?);
+        let now = crate::instant(&now, "now")?;
+        let course = opt_text(course, "course")?.map(CourseId::new);
+        to_js(&self.inner.streak(&ctx, &learner, course.as_ref(), now).map_err(err)?)
+    }
+
+    /// Every learner's streak in a course as of `now`: learner → status.
+    #[wasm_bindgen(js_name = classStreaks, unchecked_return_type = "Record<string, StreakStatus>")]
+    pub fn class_streaks(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "Principal")] principal: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "string")] course: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "string")] now: JsValue,
+    ) -> Result<JsValue, JsValue> {
+        let ctx = context(&principal)?;
+        let course = CourseId::new(text(&course, "course")?);
+        let now = crate::instant(&now, "now")?;
+        to_js(&self.inner.class_streaks(&ctx, &course, now).map_err(err)?)
+    }
+
+    /// A learner's streak with its explained calendar (the shape of `evaluateStreak`), from the
+    /// evidence the caller may read: what `streakTracker` draws.
+    #[wasm_bindgen(js_name = streakReport, unchecked_return_type = "StreakReport")]
+    pub fn streak_report(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "Principal")] principal: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "string")] learner: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "string")] now: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "string | null")] course: Option<JsValue>,
+    ) -> Result<JsValue, JsValue> {
+        let ctx = context(&principal)?;
+        let learner = UserId::new(text(&learner, "learner")?);
+        let now = crate::instant(&now, "now")?;
+        let course = opt_text(course, "course")?.map(CourseId::new);
+        to_js(&self.inner.streak_report(&ctx, &learner, course.as_ref(), now).map_err(err)?)
     }
 }

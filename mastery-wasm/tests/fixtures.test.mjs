@@ -90,8 +90,9 @@ function run(op, input) {
     case "render_ring_chart": return m.renderSvg("ring_chart", input.chart);
     case "scenario": {
       // On the embedded store and on a store written in JS, which must agree (fixtures/README.md).
-      const embedded = scenario(new m.Engine(), input.steps);
-      assert.deepEqual(scenario(new m.Engine(new MapStore()), input.steps), embedded,
+      const options = input.engine ?? null;
+      const embedded = scenario(new m.Engine(null, options), input.steps);
+      assert.deepEqual(scenario(new m.Engine(new MapStore(), options), input.steps), embedded,
         "the JS store and the embedded store disagree");
       return embedded;
     }
@@ -107,6 +108,9 @@ function scenario(engine, steps) {
       case "class_states": return engine.classStates(s.as, s.course);
       case "class_heatmap": return engine.classHeatmap(s.as, s.course, s.competencies);
       case "mastery": return engine.mastery(s.as, s.learner, s.competency, s.course ?? null);
+      case "streak": return engine.streak(s.as, s.learner, s.now, s.course ?? null);
+      case "class_streaks": return engine.classStreaks(s.as, s.course, s.now);
+      case "streak_report": return engine.streakReport(s.as, s.learner, s.now, s.course ?? null);
       default: throw new TypeError(`unknown scenario step ${s.do}`);
     }
   };

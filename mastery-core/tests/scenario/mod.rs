@@ -139,12 +139,28 @@ fn step(engine: &Engine<DynStore>, step: &Value) -> R<Value> {
             let competency = step["competency"].as_str().unwrap();
             json!(engine.mastery_view(&ctx, &learner.unwrap(), course.as_ref(), competency)?)
         }
+        "streak" => json!(engine.streak(&ctx, &learner.unwrap(), course.as_ref(), now(step)?)?),
+        "class_streaks" => json!(engine.class_streaks(&ctx, &course.unwrap(), now(step)?)?),
+        "streak_report" => json!(engine.streak_report(&ctx, &learner.unwrap(), course.as_ref(), now(step)?)?),
         other => panic!("unknown scenario step {other}"),
     })
 }
 
-fn run_on(store: DynStore, input: &Value) -> Vec<Value> {
+fn now(step: &Value) -> R<mastery_core::time::Instant> {
+    mastery_core::time::parse_instant(step["now"].as_str().unwrap_or_default(), "now")
+}
+
+/// The engine a scenario asks for (`input.engine.streaks`: a streak policy).
+fn engine(store: DynStore, input: &Value) -> Engine<DynStore> {
     let engine = Engine::new(store);
+    match input.pointer("/engine/streaks") {
+        Some(policy) => engine.with_streaks(serde_json::from_value(policy.clone()).unwrap()).unwrap(),
+        None => engine,
+    }
+}
+
+fn run_on(store: DynStore, input: &Value) -> Vec<Value> {
+    let engine = engine(store, input);
     input["steps"]
         .as_array()
         .unwrap()

@@ -46,6 +46,17 @@ class MasteryView(TypedDict):
     last_evidence: Optional[str]
     evidence_count: int
 
+class StreakStatus(TypedDict):
+    current: int
+    longest: int
+    freezes_left: int
+    freezes_used: int
+    freezes_earned: int
+    today: str
+    last_active: Optional[str]
+    events: int
+    period: dict[str, Any]
+
 class IngestOutcome(TypedDict):
     new: int
     duplicates: int
@@ -100,8 +111,10 @@ class Engine:
     """Ingests evidence as a principal and reads mastery. ``Engine()`` keeps everything in
     memory, ``Engine(path=dir)`` in a durable directory, ``Engine(store=obj)`` in a Python
     ``MasteryStore``. ``principal`` is ``{"tenant", "user", "roles": [{"role": ...}], "enrolled": [...]}``;
-    the engine checks the access policy before every store call."""
-    def __new__(cls, store: Optional[MasteryStore] = None, path: Optional[str] = None) -> Engine: ...
+    the engine checks the access policy before every store call. ``streaks`` (a streak policy,
+    ``{}`` for the defaults) makes ingest keep each learner's streak per course too."""
+    def __new__(cls, store: Optional[MasteryStore] = None, path: Optional[str] = None,
+                streaks: Optional[Mapping[str, Any]] = None) -> Engine: ...
     def ingest(self, principal: Mapping[str, Any], evidence: Union[List[Mapping[str, Any]], Any]) -> IngestOutcome:
         """Stores each record once and updates mastery (one atomic store commit per batch).
         ``evidence`` is a list of evidence dicts or an Arrow table (pyarrow, Polars, pandas,
@@ -121,6 +134,17 @@ class Engine:
         ...
     def mastery(self, principal: Mapping[str, Any], learner: str, competency: str, course: Optional[str] = None) -> Optional[MasteryView]:
         """One learner's mastery view of one competency, or ``None``."""
+        ...
+    def streak(self, principal: Mapping[str, Any], learner: str, now: str, course: Optional[str] = None) -> StreakStatus:
+        """A learner's streak in one course (or outside any) as of ``now`` (ISO 8601 in the
+        learner's offset), from the stored record. Needs ``Engine(streaks=...)``."""
+        ...
+    def class_streaks(self, principal: Mapping[str, Any], course: str, now: str) -> dict[str, StreakStatus]:
+        """Every learner's streak in a course as of ``now``."""
+        ...
+    def streak_report(self, principal: Mapping[str, Any], learner: str, now: str, course: Optional[str] = None) -> dict[str, Any]:
+        """The streak with its explained calendar (the shape of ``evaluate_streak``), from the
+        evidence the caller may read."""
         ...
 
 @final
