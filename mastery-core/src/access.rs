@@ -65,7 +65,8 @@ impl Principal {
         Self { tenant: tenant.into(), user: name.into(), roles: vec![Role::Service], enrolled: Vec::new() }
     }
 
-    fn is_trusted(&self) -> bool {
+    /// Admins and services: trusted with every record of their tenant.
+    pub fn is_trusted(&self) -> bool {
         self.roles.iter().any(|r| matches!(r, Role::Admin | Role::Service))
     }
 

@@ -120,7 +120,8 @@ const OFFSETS: [i32; 5] = [-12, -5, 0, 9, 14];
 fn activity(id: u16, learner: u8, day: u8, hour: u8, offset: usize, score: u8) -> Evidence {
     let offset = OFFSETS[offset];
     let sign = if offset < 0 { '-' } else { '+' };
-    let at = format!("2026-03-{:02}T{hour:02}:30:00{sign}{:02}:00", day + 1, offset.abs());
+    // Seconds from the id: no two records share an instant (ties across offsets are ordered by arrival).
+    let at = format!("2026-03-{:02}T{hour:02}:30:{:02}{sign}{:02}:00", day + 1, id % 60, offset.abs());
     Evidence {
         id: format!("a{id}").into(),
         learner: format!("l{learner}").into(),
@@ -333,6 +334,113 @@ mod awards {
         issuer.with_ledger(|l| l.acknowledge(&pending.iter().map(|n| n.id).collect::<Vec<_>>()));
         engine.ingest(&service(), &batch);
         assert!(issuer.with_ledger(|l| l.pending(10)).is_empty());
+    }
+
+    fn awarding_engine() -> Engine<MemoryStore> {
+        let mut all = achievements();
+        all.push(Achievement {
+            id: "https://badges.example.edu/week".into(),
+            rule: AwardRule::Streak { periods: 3 },
+            ..all[0].clone()
+        });
+        Engine::with_config(MemoryStore::new(), config())
+            .with_streaks(StreakPolicy::default())
+            .unwrap()
+            .with_awards(all, None)
+            .unwrap()
+    }
+
+    fn held(engine: &Engine<MemoryStore>, learner: u8) -> Vec<String> {
+        let awards = engine.awards(&service(), &format!("l{learner}").into(), Some(&"c1".into())).unwrap();
+        let mut ids: Vec<String> =
+            awards.iter().map(|a| a.achievement.rsplit('/').next().unwrap().to_owned()).collect();
+        ids.sort();
+        ids
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(48))]
+        /// Awards stored by ingest: made once, whatever the order, duplication, replay and
+        /// batching; the monotone rules (evidence counts, a streak reached) give the same awards
+        /// in every arrival order, and every award waits once in the outbox.
+        #[test]
+        fn stored_awards_are_made_once_in_any_order(
+            spec in prop::collection::vec((0u8..2, 0u8..6, 0u8..24, 0usize..OFFSETS.len(), 0u8..5), 1..30),
+            shuffle in prop::collection::vec(any::<u16>(), 60),
+            chunk in 1usize..8,
+        ) {
+            let events: Vec<Evidence> =
+                spec.iter().enumerate().map(|(i, &(l, d, h, o, s))| activity(i as u16, l, d, h, o, s)).collect();
+            let mut arrivals: Vec<Evidence> = events.iter().chain(events.iter().step_by(2)).cloned().collect();
+            let mut keyed: Vec<(u16, Evidence)> =
+                arrivals.drain(..).enumerate().map(|(i, e)| (shuffle[i % shuffle.len()].wrapping_add(i as u16), e)).collect();
+            keyed.sort_by_key(|(k, _)| *k);
+            let (in_order, shuffled) = (awarding_engine(), awarding_engine());
+            in_order.ingest(&service(), &events);
+            let arrivals: Vec<Evidence> = keyed.into_iter().map(|(_, e)| e).collect();
+            for batch in arrivals.chunks(chunk) {
+                shuffled.ingest(&service(), batch);
+            }
+            in_order.ingest(&service(), &events); // a replay awards nothing
+            let monotone = |ids: Vec<String>| ids.into_iter().filter(|i| i == "practice" || i == "week").collect::<Vec<_>>();
+            for learner in 0..2u8 {
+                let (a, b) = (held(&in_order, learner), held(&shuffled, learner));
+                let mut unique = b.clone();
+                unique.dedup();
+                prop_assert_eq!(&unique, &b);
+                prop_assert_eq!(monotone(a), monotone(b));
+            }
+            let outbox = shuffled.outbox(&service(), &"c1".into()).unwrap();
+            let stored: usize = (0..2u8).map(|l| held(&shuffled, l).len()).sum();
+            prop_assert_eq!(outbox.len(), stored);
+        }
+    }
+
+    #[test]
+    fn awards_are_stored_with_the_evidence_and_delivered_through_the_outbox() {
+        let engine = awarding_engine();
+        // l0 practises fractions on three days in a row: fractions, practice and a 3-day streak.
+        let batch: Vec<Evidence> = (0..3).map(|d| activity(u16::from(d), 0, d, 10, 2, 4)).collect();
+        let outcome = engine.ingest(&service(), &batch);
+        assert_eq!((outcome.new, outcome.awarded), (3, 3));
+        assert_eq!(held(&engine, 0), ["fractions", "practice", "week"]);
+        assert_eq!(engine.ingest(&service(), &batch).awarded, 0);
+        let course: mastery_core::CourseId = "c1".into();
+        let teacher = AccessContext::new(Principal::instructor("t1", "tia", vec!["c1".into()]));
+        let outbox = engine.outbox(&teacher, &course).unwrap();
+        assert_eq!(outbox.len(), 3);
+        // The award time is the evidence's, so a replay elsewhere names the same credential.
+        assert!(outbox.iter().all(|a| a.awarded_at == batch[2].occurred_at.unwrap()));
+        let ids: Vec<String> = outbox.iter().map(|a| a.credential_id.clone()).collect();
+        let learner: mastery_core::UserId = "l0".into();
+        let own = AccessContext::new(Principal::learner("t1", "l0"));
+        assert_eq!(engine.acknowledge_awards(&own, &learner, Some(&course), &ids).unwrap_err().code(), "access_denied");
+        assert_eq!(engine.acknowledge_awards(&teacher, &learner, Some(&course), &ids[..2]).unwrap(), 2);
+        assert_eq!(engine.outbox(&teacher, &course).unwrap().len(), 1);
+        assert_eq!(engine.acknowledge_awards(&teacher, &learner, Some(&course), &ids).unwrap(), 1);
+        assert!(engine.outbox(&teacher, &course).unwrap().is_empty());
+        assert_eq!(engine.outbox(&own, &course).unwrap_err().code(), "access_denied");
+        // A revocation goes back into the outbox; the learner reads their own awards and gallery.
+        let achievement = "https://badges.example.edu/fractions";
+        assert_eq!(engine.revoke_award(&teacher, &learner, Some(&course), achievement, "misconduct").unwrap(), 1);
+        assert_eq!(engine.outbox(&teacher, &course).unwrap()[0].revoked.as_deref(), Some("misconduct"));
+        let now = parse_instant("2026-03-03T20:00:00Z", "t").unwrap();
+        let gallery = engine.badge_gallery(&own, &learner, Some(&course), now).unwrap();
+        let status: Vec<(String, String)> = gallery
+            .iter()
+            .map(|g| (g.achievement.rsplit('/').next().unwrap().to_owned(), format!("{:?}", g.status)))
+            .collect();
+        assert_eq!(
+            status,
+            [("fractions", "Revoked"), ("both", "InProgress"), ("practice", "Earned"), ("week", "Earned")]
+                .map(|(a, s)| (a.to_owned(), s.to_owned()))
+        );
+        let other = AccessContext::new(Principal::learner("t1", "l1"));
+        assert_eq!(engine.awards(&other, &learner, Some(&course)).unwrap_err().code(), "access_denied");
+        let plain = Engine::new(MemoryStore::new());
+        assert_eq!(plain.awards(&service(), &learner, None).unwrap_err().code(), "invalid_input");
+        let twice = [achievements()[0].clone(), achievements()[0].clone()];
+        assert!(Engine::new(MemoryStore::new()).with_awards(twice.to_vec(), None).is_err());
     }
 }
 

@@ -139,7 +139,7 @@ fn key(tenant: &TenantId, learner: &str, achievement: &str, version: u32) -> Str
 }
 
 /// `urn:uuid:` derived from the award's key (a name-based id: the same award, the same id).
-fn credential_id(tenant: &TenantId, learner: &str, achievement: &str, version: u32) -> String {
+pub(crate) fn credential_id(tenant: &TenantId, learner: &str, achievement: &str, version: u32) -> String {
     use sha2::Digest;
     let h = sha2::Sha256::digest(key(tenant, learner, achievement, version).as_bytes());
     let hex: String = h.iter().take(16).map(|b| format!("{b:02x}")).collect();

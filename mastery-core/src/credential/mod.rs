@@ -2,6 +2,7 @@
 //! outbox, Open Badges 3.0 credentials signed as VC-JWT or with Data Integrity proofs (Ed25519),
 //! status lists, baking, certificates and the badge gallery.
 
+mod awarding;
 mod baking;
 mod certificate;
 mod gallery;
@@ -16,6 +17,7 @@ mod rules;
 mod signed;
 mod status;
 
+pub use awarding::{AwardRecord, AwardRules};
 pub use baking::{bake_png, bake_svg, unbake_png, unbake_svg, BadgeVersion};
 pub use certificate::{certificate_pdf, certificate_svg, Certificate, CertificateTemplate};
 pub use gallery::{badge_gallery, expire_with_decay, gallery_from_awards, BadgeStatus, GalleryItem, GalleryQuery};

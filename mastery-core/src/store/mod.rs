@@ -40,6 +40,8 @@ pub enum StateValue {
     Mastery(MasteryRecord),
     /// A learner's streak in one course (bounded: the counter and a few dates).
     Streak(crate::streak::StreakRecord),
+    /// A learner's awards in one course and their outbox.
+    Awards(crate::credential::AwardRecord),
     /// Any JSON value.
     Json(Value),
 }
@@ -66,6 +68,7 @@ impl std::fmt::Debug for StateValue {
         match self {
             Self::Mastery(record) => record.fmt(f),
             Self::Streak(record) => record.fmt(f),
+            Self::Awards(record) => record.fmt(f),
             Self::Json(_) => f.write_str("Json(..)"),
         }
     }

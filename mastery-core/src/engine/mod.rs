@@ -23,7 +23,10 @@ use crate::evidence::{Evidence, Rejection};
 use crate::ids::{CourseId, TenantId, UserId};
 use crate::mastery::{CompetencyState, MasteryConfig, MasteryRecord, MasteryView, Observation};
 use crate::store::{Appended, SmolStr, StateKey, StateValue, Store};
-use crate::streak::{evaluate_placed, offset_of, Placed, StreakPolicy, StreakRecord, StreakReport, StreakStatus};
+use crate::streak::{offset_of, Placed, StreakPolicy, StreakRecord};
+
+mod awards;
+mod streaks;
 
 const NAMESPACE: &str = "mastery";
 /// The namespace (and record name) of a learner's streak in a course.
@@ -105,6 +108,9 @@ pub struct IngestOutcome {
     pub rejected: Vec<Rejection>,
     /// Mastery changes the new records caused.
     pub changes: usize,
+    /// Achievements the new records earned (engines with awards).
+    #[serde(default)]
+    pub awarded: usize,
 }
 
 /// How many stripes serialise concurrent ingests (by tenant and learner). A batch locks the
@@ -127,6 +133,17 @@ struct Slots {
     stored: Vec<Option<StateValue>>,
 }
 
+/// One computation of a batch: the records to store, the changes, the refusals.
+struct Computed {
+    states: Vec<(StateKey, StateValue)>,
+    changes: Vec<MasteryChange>,
+    /// Mastery records moved.
+    changed: usize,
+    refused: Vec<(usize, MasteryError)>,
+    /// Achievements awarded.
+    awarded: usize,
+}
+
 /// Store + mastery rules + change log.
 pub struct Engine<S> {
     store: S,
@@ -134,6 +151,7 @@ pub struct Engine<S> {
     logs: Vec<Box<dyn ChangeLog + Send + Sync>>,
     learner_locks: Vec<Mutex<()>>,
     streaks: Option<StreakPolicy>,
+    awards: Option<crate::credential::AwardRules>,
 }
 
 impl<S: std::fmt::Debug> std::fmt::Debug for Engine<S> {
@@ -148,7 +166,7 @@ fn read_record(competency: &str, value: StateValue, config: &MasteryConfig) -> R
     let unreadable = || MasteryError::Store { reason: "stored mastery record is unreadable".into() };
     let mut record = match value {
         StateValue::Mastery(record) => record,
-        StateValue::Streak(_) => {
+        StateValue::Streak(_) | StateValue::Awards(_) => {
             return Err(MasteryError::Store { reason: "a mastery key holds another component's record".into() })
         }
         StateValue::Json(value) => match serde_json::from_value::<MasteryRecord>(value.clone()) {
@@ -218,6 +236,7 @@ impl<S: Store> Engine<S> {
             logs: Vec::new(),
             learner_locks: (0..LEARNER_LOCKS).map(|_| Mutex::new(())).collect(),
             streaks: None,
+            awards: None,
         }
     }
 
@@ -227,6 +246,19 @@ impl<S: Store> Engine<S> {
     pub fn with_streaks(mut self, policy: StreakPolicy) -> Result<Self> {
         crate::streak::check_policy(&policy)?;
         self.streaks = Some(policy);
+        Ok(self)
+    }
+
+    /// Awards `achievements` as ingest makes their rules hold (`framework` resolves subtree
+    /// rules): each learner × achievement × version once, stored with the evidence that earned it,
+    /// into an outbox the host drains ([`Engine::outbox`], [`Engine::acknowledge_awards`]). Two
+    /// achievements with one id and version are an `invalid_input` error.
+    pub fn with_awards(
+        mut self,
+        achievements: Vec<crate::credential::Achievement>,
+        framework: Option<crate::framework::Framework>,
+    ) -> Result<Self> {
+        self.awards = Some(crate::credential::AwardRules::new(achievements, framework)?);
         Ok(self)
     }
 
@@ -298,7 +330,8 @@ impl<S: Store> Engine<S> {
     ) -> Result<()> {
         let mut refused = Vec::new();
         for _attempt in 0..4 {
-            let (states, changes, changed, refusals) = self.compute(ctx, batch, &admitted)?;
+            let Computed { states, changes, changed, refused: refusals, awarded } =
+                self.compute(ctx, batch, &admitted)?;
             admitted.retain(|i| !refusals.iter().any(|(r, _)| r == i));
             refused.extend(refusals);
             let refs: Vec<&Evidence> = admitted.iter().map(|&i| &batch[i]).collect();
@@ -308,6 +341,7 @@ impl<S: Store> Engine<S> {
                 outcome.rejected.sort_by_key(|r| r.index);
                 outcome.new += admitted.len();
                 outcome.changes += changed;
+                outcome.awarded += awarded;
                 for change in &changes {
                     self.logs.iter().for_each(|log| log.record(change));
                 }
@@ -324,13 +358,7 @@ impl<S: Store> Engine<S> {
 
     /// The new records of every learner × course × competency (and streak) the batch touches, and
     /// the changes, in batch order; records whose observation cannot be counted are refused, by index.
-    #[allow(clippy::type_complexity)]
-    fn compute(
-        &self,
-        ctx: &AccessContext,
-        batch: &[Evidence],
-        admitted: &[usize],
-    ) -> Result<(Vec<(StateKey, StateValue)>, Vec<MasteryChange>, usize, Vec<(usize, MasteryError)>)> {
+    fn compute(&self, ctx: &AccessContext, batch: &[Evidence], admitted: &[usize]) -> Result<Computed> {
         let Slots { keys, of_record, streaks_from, streak_of_record, stored } = self.preload(ctx, batch, admitted)?;
         // The batch's newest record per slot, once a record of the batch has moved it.
         let mut current: Vec<Option<MasteryRecord>> = vec![None; streaks_from];
@@ -342,6 +370,8 @@ impl<S: Store> Engine<S> {
         let mut updates = Vec::new();
         // Each learner's stored evidence, read once per batch however many of its records are late.
         let mut stored_evidence: HashMap<&UserId, Vec<Evidence>, foldhash::fast::RandomState> = HashMap::default();
+        // What the batch moved per learner × course, when the engine awards achievements.
+        let mut touched = awards::Touched::default();
         for (position, &index) in admitted.iter().enumerate() {
             let evidence = &batch[index];
             let slots = &of_record[next_slot..next_slot + evidence.competencies.len()];
@@ -412,6 +442,10 @@ impl<S: Store> Engine<S> {
                 refused.push((index, error));
                 continue;
             }
+            if self.awards.is_some() {
+                let moved = updates.iter().map(|(slot, _, _)| *slot);
+                touched.note(evidence, moved, streak.as_ref().map(|(slot, _)| streaks_from + slot));
+            }
             if let Some((slot, record)) = streak {
                 current_streaks[slot] = Some(record);
             }
@@ -437,6 +471,12 @@ impl<S: Store> Engine<S> {
                 current[slot] = Some(record);
             }
         }
+        let batch_state =
+            awards::BatchState { keys: &keys, current: &current, current_streaks: &current_streaks, streaks_from };
+        let (award_states, awarded) = match &self.awards {
+            Some(rules) if !touched.is_empty() => self.award(ctx, rules, &touched, &batch_state)?,
+            _ => (Vec::new(), 0),
+        };
         let mut keys = keys;
         let streak_keys = keys.split_off(streaks_from);
         let mut states: Vec<(StateKey, StateValue)> = keys
@@ -446,7 +486,8 @@ impl<S: Store> Engine<S> {
             .collect();
         let streaks = streak_keys.into_iter().zip(current_streaks);
         states.extend(streaks.filter_map(|(key, record)| Some((key, StateValue::Streak(record?)))));
-        Ok((states, changes, changed, refused))
+        states.extend(award_states);
+        Ok(Computed { states, changes, changed, refused, awarded })
     }
 
     /// The learner's stored evidence, read from the store the first time a batch needs it.
@@ -508,8 +549,12 @@ impl<S: Store> Engine<S> {
     /// The stripe that serialises ingests for the evidence's learner (a learner of the same id
     /// in another tenant shares it: that only serialises the two).
     fn stripe(&self, evidence: &Evidence) -> usize {
+        self.stripe_of(&evidence.learner)
+    }
+
+    fn stripe_of(&self, learner: &UserId) -> usize {
         use std::hash::BuildHasher;
-        let hash = foldhash::fast::FixedState::default().hash_one(&evidence.learner);
+        let hash = foldhash::fast::FixedState::default().hash_one(learner);
         (hash % LEARNER_LOCKS as u64) as usize
     }
 
@@ -635,90 +680,6 @@ impl<S: Store> Engine<S> {
         rows.sort_by(|a, b| a.0.cmp(&b.0));
         let grid = rows.into_iter().map(|(learner, row)| (learner.as_str().to_owned(), row));
         Ok(crate::dashboard::class_heatmap_from_grid(grid, competencies, &self.config.scale))
-    }
-
-    /// A learner's streak in one course (or outside any) as of `now`, whose offset is the
-    /// learner's zone now. Read from the stored record; from the evidence only when the record
-    /// cannot answer (local dates that went backwards across the date line, a `now` before the
-    /// latest activity). A learner without activity has a zero streak.
-    pub fn streak(
-        &self,
-        ctx: &AccessContext,
-        learner: &UserId,
-        course: Option<&CourseId>,
-        now: crate::time::Instant,
-    ) -> Result<StreakStatus> {
-        let policy = self.policy_for_streaks()?;
-        authorize_learner(ctx, Operation::Read, ctx.tenant(), learner, course)?;
-        let stored = self.store.get_state(ctx, &streak_key(learner, course)).map_err(Into::into)?;
-        let record = stored.map(read_streak).transpose()?;
-        self.streak_status(ctx, learner, course, record.as_ref(), policy, now)
-    }
-
-    /// Every learner's streak in a course as of `now` (instructors of the course, admins,
-    /// services), from the stored records: learner → status.
-    pub fn class_streaks(
-        &self,
-        ctx: &AccessContext,
-        course: &CourseId,
-        now: crate::time::Instant,
-    ) -> Result<BTreeMap<String, StreakStatus>> {
-        let policy = self.policy_for_streaks()?;
-        authorize_course(ctx, Operation::Read, ctx.tenant(), course)?;
-        let mut by_learner = BTreeMap::new();
-        for (key, value) in self.store.course_states(ctx, course, STREAK).map_err(Into::into)? {
-            let record = read_streak(value)?;
-            let status = self.streak_status(ctx, &key.learner, Some(course), Some(&record), policy, now)?;
-            by_learner.insert(key.learner.as_str().to_owned(), status);
-        }
-        Ok(by_learner)
-    }
-
-    /// A learner's streak with its explained calendar (every date from the first activity to
-    /// today), evaluated from the evidence the caller may read: what a streak tracker draws.
-    pub fn streak_report(
-        &self,
-        ctx: &AccessContext,
-        learner: &UserId,
-        course: Option<&CourseId>,
-        now: crate::time::Instant,
-    ) -> Result<StreakReport> {
-        let policy = self.policy_for_streaks()?;
-        authorize_learner(ctx, Operation::Read, ctx.tenant(), learner, course)?;
-        let activity: Vec<_> = self
-            .store
-            .learner_evidence(ctx, learner)
-            .map_err(Into::into)?
-            .iter()
-            .filter(|e| e.course.as_ref() == course)
-            .filter_map(streak_activity)
-            .collect();
-        evaluate_placed(&activity, policy, now, offset_of(now))
-    }
-
-    fn streak_status(
-        &self,
-        ctx: &AccessContext,
-        learner: &UserId,
-        course: Option<&CourseId>,
-        record: Option<&StreakRecord>,
-        policy: &StreakPolicy,
-        now: crate::time::Instant,
-    ) -> Result<StreakStatus> {
-        if let Some(status) = record.map(|r| r.status(policy, now)).transpose()?.flatten() {
-            return Ok(status);
-        }
-        let report = match record {
-            Some(_) => self.streak_report(ctx, learner, course, now)?,
-            None => evaluate_placed::<FixedOffset>(&[], policy, now, offset_of(now))?,
-        };
-        Ok(StreakStatus::of_report(&report, record.map_or(0, |r| r.events)))
-    }
-
-    fn policy_for_streaks(&self) -> Result<&StreakPolicy> {
-        self.streaks.as_ref().ok_or_else(|| {
-            MasteryError::invalid("streak_policy", "this engine keeps no streaks: create it with a streak policy")
-        })
     }
 
     pub fn learner_views(
