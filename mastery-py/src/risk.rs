@@ -18,6 +18,8 @@ use core::risk::RiskModel as _;
 /// >>> import mastery
 /// >>> x, y, names = mastery.synthetic_risk_data(200, 7)
 /// >>> model = mastery.NativeRiskModel.train_gbdt(x, y, names, {"n_estimators": 20})
+/// >>> model
+/// NativeRiskModel(gbdt, 30 features, model_version="unversioned")
 /// >>> model.feature_names[:2], model.model_version
 /// (['active_days', 'events'], 'unversioned')
 #[pyclass(module = "mastery", frozen)]
@@ -285,6 +287,18 @@ impl NativeRiskModel {
     /// True
     fn importance(&self, py: Python<'_>) -> PyResult<(Vec<u32>, Vec<f64>)> {
         guard(py, || Ok(self.inner.importance()))
+    }
+
+    fn __repr__(&self) -> String {
+        let kind = match self.inner.estimator {
+            core::risk::Estimator::Gbdt(_) => "gbdt",
+            core::risk::Estimator::Logistic(_) => "logistic",
+        };
+        format!(
+            "NativeRiskModel({kind}, {} features, model_version={:?})",
+            self.inner.features.len(),
+            self.inner.model_version
+        )
     }
 
     fn __getnewargs__(&self) -> (String,) {
