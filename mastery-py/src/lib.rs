@@ -42,8 +42,9 @@ type Arg<'py> = Bound<'py, PyAny>;
 /// >>> import mastery
 /// >>> f = mastery.Framework.from_case_json({"CFDocument": {"identifier": "d", "title": "Maths"},
 /// ...     "CFItems": [{"identifier": i, "fullStatement": i.title()} for i in ("number", "add", "sub")],
-/// ...     "CFAssociations": [{"identifier": "l-" + c, "associationType": "isChildOf", "originNodeURI": {"identifier": c},
-/// ...                         "destinationNodeURI": {"identifier": "number"}} for c in ("add", "sub")]})
+/// ...     "CFAssociations": [{"identifier": "l-" + c, "associationType": "isChildOf",
+/// ...                         "originNodeURI": {"identifier": c}, "destinationNodeURI": {"identifier": "number"}}
+/// ...                        for c in ("add", "sub")]})
 /// >>> f
 /// Framework("Maths", 3 items)
 /// >>> len(f), f.title, f.identifier
@@ -63,7 +64,7 @@ fn framework<'a>(object: &'a Arg<'_>, field: &str) -> PyResult<&'a Framework> {
 impl Framework {
     /// Imports a CASE 1.0 / 1.1 CFPackage (or the 2016 draft format) from JSON text or a dict.
     ///
-    /// Raises ``MasteryError`` (``invalid_input``, naming the field) on a malformed package or a cycle.
+    /// Raises ``MasteryError``: ``parse_error`` (not JSON), ``invalid_input`` naming the field, or ``cycle``.
     ///
     /// Examples
     /// --------
@@ -85,8 +86,9 @@ impl Framework {
     /// >>> import mastery
     /// >>> f = mastery.Framework.from_case_json({"CFDocument": {"identifier": "d", "title": "Maths"},
     /// ...     "CFItems": [{"identifier": i, "fullStatement": i.title()} for i in ("number", "add", "sub")],
-    /// ...     "CFAssociations": [{"identifier": "l-" + c, "associationType": "isChildOf", "originNodeURI": {"identifier": c},
-    /// ...                         "destinationNodeURI": {"identifier": "number"}} for c in ("add", "sub")]})
+    /// ...     "CFAssociations": [{"identifier": "l-" + c, "associationType": "isChildOf",
+    /// ...                         "originNodeURI": {"identifier": c}, "destinationNodeURI": {"identifier": "number"}}
+    /// ...                        for c in ("add", "sub")]})
     /// >>> import json
     /// >>> [i["identifier"] for i in json.loads(f.to_case_json())["CFItems"]]
     /// ['number', 'add', 'sub']
@@ -101,8 +103,9 @@ impl Framework {
     /// >>> import mastery
     /// >>> f = mastery.Framework.from_case_json({"CFDocument": {"identifier": "d", "title": "Maths"},
     /// ...     "CFItems": [{"identifier": i, "fullStatement": i.title()} for i in ("number", "add", "sub")],
-    /// ...     "CFAssociations": [{"identifier": "l-" + c, "associationType": "isChildOf", "originNodeURI": {"identifier": c},
-    /// ...                         "destinationNodeURI": {"identifier": "number"}} for c in ("add", "sub")]})
+    /// ...     "CFAssociations": [{"identifier": "l-" + c, "associationType": "isChildOf",
+    /// ...                         "originNodeURI": {"identifier": c}, "destinationNodeURI": {"identifier": "number"}}
+    /// ...                        for c in ("add", "sub")]})
     /// >>> s = f.summary()
     /// >>> s["items"], s["associations"], s["association_types"]
     /// (3, 2, {'isChildOf': 2})
@@ -127,8 +130,9 @@ impl Framework {
     /// >>> import mastery
     /// >>> f = mastery.Framework.from_case_json({"CFDocument": {"identifier": "d", "title": "Maths"},
     /// ...     "CFItems": [{"identifier": i, "fullStatement": i.title()} for i in ("number", "add", "sub")],
-    /// ...     "CFAssociations": [{"identifier": "l-" + c, "associationType": "isChildOf", "originNodeURI": {"identifier": c},
-    /// ...                         "destinationNodeURI": {"identifier": "number"}} for c in ("add", "sub")]})
+    /// ...     "CFAssociations": [{"identifier": "l-" + c, "associationType": "isChildOf",
+    /// ...                         "originNodeURI": {"identifier": c}, "destinationNodeURI": {"identifier": "number"}}
+    /// ...                        for c in ("add", "sub")]})
     /// >>> f.item("add")["full_statement"]
     /// 'Add'
     /// >>> f.item("nope") is None
@@ -157,8 +161,9 @@ impl Framework {
     /// >>> import mastery
     /// >>> f = mastery.Framework.from_case_json({"CFDocument": {"identifier": "d", "title": "Maths"},
     /// ...     "CFItems": [{"identifier": i, "fullStatement": i.title()} for i in ("number", "add", "sub")],
-    /// ...     "CFAssociations": [{"identifier": "l-" + c, "associationType": "isChildOf", "originNodeURI": {"identifier": c},
-    /// ...                         "destinationNodeURI": {"identifier": "number"}} for c in ("add", "sub")]})
+    /// ...     "CFAssociations": [{"identifier": "l-" + c, "associationType": "isChildOf",
+    /// ...                         "originNodeURI": {"identifier": c}, "destinationNodeURI": {"identifier": "number"}}
+    /// ...                        for c in ("add", "sub")]})
     /// >>> [c["identifier"] for c in f.children("number")]
     /// ['add', 'sub']
     fn children<'py>(&self, py: Python<'py>, identifier: &Arg<'py>) -> PyResult<Arg<'py>> {
@@ -172,8 +177,9 @@ impl Framework {
     /// >>> import mastery
     /// >>> f = mastery.Framework.from_case_json({"CFDocument": {"identifier": "d", "title": "Maths"},
     /// ...     "CFItems": [{"identifier": i, "fullStatement": i.title()} for i in ("number", "add", "sub")],
-    /// ...     "CFAssociations": [{"identifier": "l-" + c, "associationType": "isChildOf", "originNodeURI": {"identifier": c},
-    /// ...                         "destinationNodeURI": {"identifier": "number"}} for c in ("add", "sub")]})
+    /// ...     "CFAssociations": [{"identifier": "l-" + c, "associationType": "isChildOf",
+    /// ...                         "originNodeURI": {"identifier": c}, "destinationNodeURI": {"identifier": "number"}}
+    /// ...                        for c in ("add", "sub")]})
     /// >>> [c["identifier"] for c in f.ancestors("add")]
     /// ['number']
     fn ancestors<'py>(&self, py: Python<'py>, identifier: &Arg<'py>) -> PyResult<Arg<'py>> {
@@ -187,8 +193,9 @@ impl Framework {
     /// >>> import mastery
     /// >>> f = mastery.Framework.from_case_json({"CFDocument": {"identifier": "d", "title": "Maths"},
     /// ...     "CFItems": [{"identifier": i, "fullStatement": i.title()} for i in ("number", "add", "sub")],
-    /// ...     "CFAssociations": [{"identifier": "l-" + c, "associationType": "isChildOf", "originNodeURI": {"identifier": c},
-    /// ...                         "destinationNodeURI": {"identifier": "number"}} for c in ("add", "sub")]})
+    /// ...     "CFAssociations": [{"identifier": "l-" + c, "associationType": "isChildOf",
+    /// ...                         "originNodeURI": {"identifier": c}, "destinationNodeURI": {"identifier": "number"}}
+    /// ...                        for c in ("add", "sub")]})
     /// >>> [c["identifier"] for c in f.descendants("number")]
     /// ['add', 'sub']
     fn descendants<'py>(&self, py: Python<'py>, identifier: &Arg<'py>) -> PyResult<Arg<'py>> {
@@ -201,9 +208,11 @@ impl Framework {
     /// --------
     /// >>> import mastery
     /// >>> f = mastery.Framework.from_case_json({"CFDocument": {"identifier": "d", "title": "T"},
-    /// ...     "CFItems": [{"identifier": "add", "fullStatement": "Add"}, {"identifier": "sub", "fullStatement": "Sub"}],
+    /// ...     "CFItems": [{"identifier": "add", "fullStatement": "Add"},
+    /// ...                 {"identifier": "sub", "fullStatement": "Sub"}],
     /// ...     "CFAssociations": [{"identifier": "p", "associationType": "precedes",
-    /// ...                         "originNodeURI": {"identifier": "add"}, "destinationNodeURI": {"identifier": "sub"}}]})
+    /// ...                         "originNodeURI": {"identifier": "add"},
+    /// ...                         "destinationNodeURI": {"identifier": "sub"}}]})
     /// >>> [c["identifier"] for c in f.prerequisites("sub")]
     /// ['add']
     fn prerequisites<'py>(&self, py: Python<'py>, identifier: &Arg<'py>) -> PyResult<Arg<'py>> {
@@ -217,8 +226,9 @@ impl Framework {
     /// >>> import mastery
     /// >>> f = mastery.Framework.from_case_json({"CFDocument": {"identifier": "d", "title": "Maths"},
     /// ...     "CFItems": [{"identifier": i, "fullStatement": i.title()} for i in ("number", "add", "sub")],
-    /// ...     "CFAssociations": [{"identifier": "l-" + c, "associationType": "isChildOf", "originNodeURI": {"identifier": c},
-    /// ...                         "destinationNodeURI": {"identifier": "number"}} for c in ("add", "sub")]})
+    /// ...     "CFAssociations": [{"identifier": "l-" + c, "associationType": "isChildOf",
+    /// ...                         "originNodeURI": {"identifier": c}, "destinationNodeURI": {"identifier": "number"}}
+    /// ...                        for c in ("add", "sub")]})
     /// >>> [c["identifier"] for c in f.topological_order()]
     /// ['number', 'add', 'sub']
     fn topological_order<'py>(&self, py: Python<'py>) -> PyResult<Arg<'py>> {
@@ -232,8 +242,9 @@ impl Framework {
     /// >>> import mastery
     /// >>> f = mastery.Framework.from_case_json({"CFDocument": {"identifier": "d", "title": "Maths"},
     /// ...     "CFItems": [{"identifier": i, "fullStatement": i.title()} for i in ("number", "add", "sub")],
-    /// ...     "CFAssociations": [{"identifier": "l-" + c, "associationType": "isChildOf", "originNodeURI": {"identifier": c},
-    /// ...                         "destinationNodeURI": {"identifier": "number"}} for c in ("add", "sub")]})
+    /// ...     "CFAssociations": [{"identifier": "l-" + c, "associationType": "isChildOf",
+    /// ...                         "originNodeURI": {"identifier": c}, "destinationNodeURI": {"identifier": "number"}}
+    /// ...                        for c in ("add", "sub")]})
     /// >>> [(a["origin"], a["association_type"], a["destination"]) for a in f.associations()]
     /// [('add', 'isChildOf', 'number'), ('sub', 'isChildOf', 'number')]
     fn associations<'py>(&self, py: Python<'py>) -> PyResult<Arg<'py>> {
@@ -468,8 +479,8 @@ impl NativeBktModel {
 
 /// A Canvas-style mastery calculation over scored evidence.
 ///
-/// ``method`` is like ``{"method": "decaying_average", "rate": 65}`` (also ``latest``, ``highest``,
-/// ``average``, ``n_times``); ``evidence`` a list of ``{"score", "assessed_at", "due_at"?}``;
+/// ``method`` is like ``{"method": "decaying_average", "rate": 65}`` (also ``weighted_average``, ``n_mastery``,
+/// ``latest``, ``highest``, ``average``); ``evidence`` a list of ``{"score", "assessed_at", "due_at"?}``;
 /// ``order`` ``"assessed"`` (default) or ``"due"``. ``None`` without evidence.
 ///
 /// Examples
@@ -538,8 +549,9 @@ type Standings = BTreeMap<String, core::mastery::Standing>;
 /// >>> import mastery
 /// >>> f = mastery.Framework.from_case_json({"CFDocument": {"identifier": "d", "title": "Maths"},
 /// ...     "CFItems": [{"identifier": i, "fullStatement": i.title()} for i in ("number", "add", "sub")],
-/// ...     "CFAssociations": [{"identifier": "l-" + c, "associationType": "isChildOf", "originNodeURI": {"identifier": c},
-/// ...                         "destinationNodeURI": {"identifier": "number"}} for c in ("add", "sub")]})
+/// ...     "CFAssociations": [{"identifier": "l-" + c, "associationType": "isChildOf",
+/// ...                         "originNodeURI": {"identifier": c}, "destinationNodeURI": {"identifier": "number"}}
+/// ...                        for c in ("add", "sub")]})
 /// >>> standings = {"add": {"value": 0.9, "mastered": True}, "sub": {"value": 0.3, "mastered": False}}
 /// >>> [(c["competency"], c["reason"]) for c in mastery.frontier(f, standings)]
 /// [('sub', 'no prerequisites')]
@@ -560,8 +572,9 @@ fn frontier<'py>(py: Python<'py>, framework: &Arg<'py>, standings: &Arg<'py>) ->
 /// >>> import mastery
 /// >>> f = mastery.Framework.from_case_json({"CFDocument": {"identifier": "d", "title": "Maths"},
 /// ...     "CFItems": [{"identifier": i, "fullStatement": i.title()} for i in ("number", "add", "sub")],
-/// ...     "CFAssociations": [{"identifier": "l-" + c, "associationType": "isChildOf", "originNodeURI": {"identifier": c},
-/// ...                         "destinationNodeURI": {"identifier": "number"}} for c in ("add", "sub")]})
+/// ...     "CFAssociations": [{"identifier": "l-" + c, "associationType": "isChildOf",
+/// ...                         "originNodeURI": {"identifier": c}, "destinationNodeURI": {"identifier": "number"}}
+/// ...                        for c in ("add", "sub")]})
 /// >>> standings = {"add": {"value": 0.9, "mastered": True}, "sub": {"value": 0.3, "mastered": False}}
 /// >>> mastery.roll_up(f, standings)["number"]["standing"]
 /// {'mastered': False, 'value': 0.6}
@@ -796,7 +809,8 @@ fn issuer_did(py: Python<'_>, seed: &Arg<'_>) -> PyResult<String> {
 /// >>> credential = mastery.achievement_credential("urn:uuid:1",
 /// ...     {"id": "https://example.org/a/1", "version": 1, "name": "Adder", "description": "Adds",
 /// ...      "criteria": "Master addition", "rule": {"rule": "mastery", "competency": "add"}},
-/// ...     {"id": mastery.issuer_did(seed), "name": "Example School"}, "ada@example.org", "salt", "2024-05-01T00:00:00Z")
+/// ...     {"id": mastery.issuer_did(seed), "name": "Example School"},
+/// ...     "ada@example.org", "salt", "2024-05-01T00:00:00Z")
 /// >>> credential["type"], credential["credentialSubject"]["identifier"][0]["hashed"]
 /// (['VerifiableCredential', 'OpenBadgeCredential'], True)
 #[pyfunction]
@@ -841,7 +855,8 @@ fn achievement_credential<'py>(
 /// >>> credential = mastery.achievement_credential("urn:uuid:1",
 /// ...     {"id": "https://example.org/a/1", "version": 1, "name": "Adder", "description": "Adds",
 /// ...      "criteria": "Master addition", "rule": {"rule": "mastery", "competency": "add"}},
-/// ...     {"id": mastery.issuer_did(seed), "name": "Example School"}, "ada@example.org", "salt", "2024-05-01T00:00:00Z")
+/// ...     {"id": mastery.issuer_did(seed), "name": "Example School"},
+/// ...     "ada@example.org", "salt", "2024-05-01T00:00:00Z")
 /// >>> jwt = mastery.sign_vc_jwt(credential, seed)
 /// >>> jwt.count(".")
 /// 2
@@ -862,7 +877,8 @@ fn sign_vc_jwt(py: Python<'_>, credential: &Arg<'_>, seed: &Arg<'_>) -> PyResult
 /// >>> credential = mastery.achievement_credential("urn:uuid:1",
 /// ...     {"id": "https://example.org/a/1", "version": 1, "name": "Adder", "description": "Adds",
 /// ...      "criteria": "Master addition", "rule": {"rule": "mastery", "competency": "add"}},
-/// ...     {"id": mastery.issuer_did(seed), "name": "Example School"}, "ada@example.org", "salt", "2024-05-01T00:00:00Z")
+/// ...     {"id": mastery.issuer_did(seed), "name": "Example School"},
+/// ...     "ada@example.org", "salt", "2024-05-01T00:00:00Z")
 /// >>> result = mastery.verify_vc_jwt(mastery.sign_vc_jwt(credential, seed), "2024-06-01T00:00:00Z")
 /// >>> result["valid"], [c["name"] for c in result["checks"]]
 /// (True, ['signature', 'schema', 'validity', 'status', 'issuer'])
@@ -895,7 +911,8 @@ fn verify_vc_jwt<'py>(
 /// >>> credential = mastery.achievement_credential("urn:uuid:1",
 /// ...     {"id": "https://example.org/a/1", "version": 1, "name": "Adder", "description": "Adds",
 /// ...      "criteria": "Master addition", "rule": {"rule": "mastery", "competency": "add"}},
-/// ...     {"id": mastery.issuer_did(seed), "name": "Example School"}, "ada@example.org", "salt", "2024-05-01T00:00:00Z")
+/// ...     {"id": mastery.issuer_did(seed), "name": "Example School"},
+/// ...     "ada@example.org", "salt", "2024-05-01T00:00:00Z")
 /// >>> signed = mastery.sign_data_integrity(credential, seed, "2024-05-01T00:00:00Z")
 /// >>> signed["proof"]["cryptosuite"]
 /// 'eddsa-rdfc-2022'
@@ -931,7 +948,8 @@ fn sign_data_integrity<'py>(
 /// >>> credential = mastery.achievement_credential("urn:uuid:1",
 /// ...     {"id": "https://example.org/a/1", "version": 1, "name": "Adder", "description": "Adds",
 /// ...      "criteria": "Master addition", "rule": {"rule": "mastery", "competency": "add"}},
-/// ...     {"id": mastery.issuer_did(seed), "name": "Example School"}, "ada@example.org", "salt", "2024-05-01T00:00:00Z")
+/// ...     {"id": mastery.issuer_did(seed), "name": "Example School"},
+/// ...     "ada@example.org", "salt", "2024-05-01T00:00:00Z")
 /// >>> signed = mastery.sign_data_integrity(credential, seed, "2024-05-01T00:00:00Z")
 /// >>> mastery.verify_credential(signed, {"now": "2024-06-01T00:00:00Z"})["valid"]
 /// True
@@ -993,7 +1011,8 @@ fn certificate(
 /// >>> credential = mastery.achievement_credential("urn:uuid:1",
 /// ...     {"id": "https://example.org/a/1", "version": 1, "name": "Adder", "description": "Adds",
 /// ...      "criteria": "Master addition", "rule": {"rule": "mastery", "competency": "add"}},
-/// ...     {"id": mastery.issuer_did(seed), "name": "Example School"}, "ada@example.org", "salt", "2024-05-01T00:00:00Z")
+/// ...     {"id": mastery.issuer_did(seed), "name": "Example School"},
+/// ...     "ada@example.org", "salt", "2024-05-01T00:00:00Z")
 /// >>> mastery.certificate_svg(credential, "Ada", "https://example.org/verify/1").startswith("<svg")
 /// True
 #[pyfunction]
@@ -1020,7 +1039,8 @@ fn certificate_svg(
 /// >>> credential = mastery.achievement_credential("urn:uuid:1",
 /// ...     {"id": "https://example.org/a/1", "version": 1, "name": "Adder", "description": "Adds",
 /// ...      "criteria": "Master addition", "rule": {"rule": "mastery", "competency": "add"}},
-/// ...     {"id": mastery.issuer_did(seed), "name": "Example School"}, "ada@example.org", "salt", "2024-05-01T00:00:00Z")
+/// ...     {"id": mastery.issuer_did(seed), "name": "Example School"},
+/// ...     "ada@example.org", "salt", "2024-05-01T00:00:00Z")
 /// >>> mastery.certificate_pdf(credential, "Ada", "https://example.org/verify/1")[:5]
 /// b'%PDF-'
 #[pyfunction]

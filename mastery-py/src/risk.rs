@@ -138,7 +138,7 @@ impl NativeRiskModel {
         })
     }
 
-    /// Loads a versioned model file (JSON text); an unknown version is a ``MasteryError``.
+    /// Loads a versioned model file (JSON text); an unknown version is ``MasteryError(code="unsupported_version")``.
     ///
     /// Examples
     /// --------

@@ -124,3 +124,11 @@ def test_models():
     well_formed(markup)
     assert "&lt;script&gt;" in markup and "Top features" in markup
     assert clf._repr_mimebundle_()["text/html"] == markup
+
+
+def test_a_view_the_renderer_cannot_read_falls_back_to_a_table():
+    view = mastery.Heatmap({"rows": [{"id": EVIL, "label": EVIL}], "columns": [{"id": "c", "label": "c"}],
+                            "cells": [[{"value": 0.5, "text": "50%", "color": "#fff"}]]})  # no legend, no title
+    markup = view._repr_html_()
+    well_formed(markup)
+    assert markup.startswith("<table") and "&lt;script&gt;" in markup

@@ -172,7 +172,8 @@ def ingest_caliper(document: Document, mapping: Optional[Mapping[str, Any]] = No
     Examples
     --------
     >>> import mastery
-    >>> event = {"@context": "http://purl.imsglobal.org/ctx/caliper/v1p2", "id": "urn:uuid:3a648e68-f00d-4c08-aa59-8738e1884f2c",
+    >>> event = {"@context": "http://purl.imsglobal.org/ctx/caliper/v1p2",
+    ...          "id": "urn:uuid:3a648e68-f00d-4c08-aa59-8738e1884f2c",
     ...          "type": "AssessmentItemEvent", "profile": "AssessmentProfile", "action": "Completed",
     ...          "actor": {"id": "https://example.edu/users/554433", "type": "Person"},
     ...          "object": {"id": "https://example.edu/item/1", "type": "AssessmentItem"},
@@ -318,16 +319,18 @@ def activity_calendar(report: Mapping[str, Any]) -> Heatmap:
 
 def ring_chart(framework: Framework, standings: Mapping[str, Mapping[str, Any]], scale: Mapping[str, Any],
                areas: Optional[List[str]] = None, metric: Optional[str] = None) -> RingChart:
-    """Concentric rings per competency area (``areas``: the framework's top items unless given;
-    ``metric``: ``share_mastered`` or ``mean_value``), drawn as SVG in notebooks.
+    """Concentric rings per competency area over the assessable competencies below each
+    (``areas``: default the framework's top-level competencies, those that are children of the
+    document; ``metric``: ``share_mastered`` or ``mean_value``), drawn as SVG in notebooks.
 
     Examples
     --------
     >>> import mastery
     >>> f = mastery.Framework.from_case_json({"CFDocument": {"identifier": "d", "title": "Maths"},
     ...     "CFItems": [{"identifier": i, "fullStatement": i.title()} for i in ("number", "add", "sub")],
-    ...     "CFAssociations": [{"identifier": "l-" + c, "associationType": "isChildOf", "originNodeURI": {"identifier": c},
-    ...                         "destinationNodeURI": {"identifier": "number"}} for c in ("add", "sub")]})
+    ...     "CFAssociations": [{"identifier": "l-" + c, "associationType": "isChildOf",
+    ...                         "originNodeURI": {"identifier": c}, "destinationNodeURI": {"identifier": "number"}}
+    ...                        for c in ("add", "sub")]})
     >>> chart = mastery.ring_chart(f, {"add": {"value": 0.9, "mastered": True}}, mastery.proficiency_scale("canvas"),
     ...                            ["number"])
     >>> [(r["label"], r["value"], r["rating"]) for r in chart["rings"]]

@@ -52,7 +52,8 @@ def fairness_frame(report: Dict[str, Any]):
     Examples
     --------
     >>> import mastery
-    >>> frame = mastery.fairness_frame(mastery.fairness_report([0.9, 0.2, 0.7, 0.1], [1, 0, 1, 0], ["a", "a", "b", "b"]))
+    >>> report = mastery.fairness_report([0.9, 0.2, 0.7, 0.1], [1, 0, 1, 0], ["a", "a", "b", "b"])
+    >>> frame = mastery.fairness_frame(report)
     >>> list(frame.index), float(frame.loc["a", "mean_score"])
     (['a', 'b', 'gap'], 0.55)
     """

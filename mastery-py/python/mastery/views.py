@@ -147,7 +147,10 @@ class View(Dict[str, Any]):
         return _mastery.render_svg(self.kind, dict(self))
 
     def _repr_html_(self) -> str:
-        svg = self.svg()
+        try:
+            svg = self.svg()
+        except _mastery.MasteryError:  # not the shape the renderer reads (a hand-made dict): a table
+            svg = None
         if svg is not None:
             return svg
         rows = self.rows()
@@ -191,8 +194,9 @@ class RingChart(View):
     >>> import mastery
     >>> f = mastery.Framework.from_case_json({"CFDocument": {"identifier": "d", "title": "Maths"},
     ...     "CFItems": [{"identifier": i, "fullStatement": i.title()} for i in ("number", "add", "sub")],
-    ...     "CFAssociations": [{"identifier": "l-" + c, "associationType": "isChildOf", "originNodeURI": {"identifier": c},
-    ...                         "destinationNodeURI": {"identifier": "number"}} for c in ("add", "sub")]})
+    ...     "CFAssociations": [{"identifier": "l-" + c, "associationType": "isChildOf",
+    ...                         "originNodeURI": {"identifier": c}, "destinationNodeURI": {"identifier": "number"}}
+    ...                        for c in ("add", "sub")]})
     >>> chart = mastery.ring_chart(f, {"add": {"value": 0.9, "mastered": True}}, mastery.proficiency_scale("canvas"),
     ...                            ["number"])
     >>> [(r["competency"], r["mastered"], r["total"]) for r in chart.rows()]
@@ -246,7 +250,8 @@ class Progress(View):
     arrow_columns = ("competency", "label", "at", "value", "evidence")
 
     def rows(self) -> List[Dict[str, Any]]:
-        return [{"competency": s.get("competency"), "label": s.get("label"), **{k: p.get(k) for k in ("at", "value", "evidence")}}
+        return [{"competency": s.get("competency"), "label": s.get("label"),
+                 **{k: p.get(k) for k in ("at", "value", "evidence")}}
                 for s in self.get("series") or [] for p in s.get("points") or []]
 
 
@@ -340,7 +345,8 @@ class FairnessReport(Dict[str, Any]):
         gaps = self.get("gaps") or {}
         rows = [[g.get(c) for c in self._figures] for g in groups]
         rows.append(["gap (max − min)", None] + [gaps.get(c) for c in self._figures[2:]])
-        caption = f"Fairness at threshold {_fmt(self.get('threshold'))}; calibration gap {_fmt(gaps.get('calibration'))}"
+        caption = (f"Fairness at threshold {_fmt(self.get('threshold'))}; "
+                   f"calibration gap {_fmt(gaps.get('calibration'))}")
         return html_table(self._figures, rows, caption=caption)
 
 
