@@ -5,7 +5,21 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use pyo3::exceptions::PyException;
 use pyo3::prelude::*;
 
-pyo3::create_exception!(mastery, MasteryError, PyException, "Any failure of the mastery library; see `.code`.");
+pyo3::create_exception!(
+    mastery,
+    MasteryError,
+    PyException,
+    "Any failure of the mastery library: ``.code`` is a stable string (``invalid_input``,\n\
+     ``not_found``, ``access_denied``, ...), ``.field`` names the bad argument or field.\n\n\
+     Examples\n\
+     --------\n\
+     >>> import mastery\n\
+     >>> try:\n\
+     ...     mastery.proficiency_scale(\"nope\")\n\
+     ... except mastery.MasteryError as e:\n\
+     ...     print(e.code, e.field)\n\
+     invalid_input name\n"
+);
 
 /// Maps the core error. Messages carry field names, never learner data.
 pub fn to_py(py: Python<'_>, error: mastery_core::MasteryError) -> PyErr {

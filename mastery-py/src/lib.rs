@@ -15,6 +15,7 @@ mod fairness;
 mod gallery;
 mod pipelines;
 mod progress;
+mod records;
 mod risk;
 mod tables;
 
@@ -32,7 +33,22 @@ use error::{guard, invalid, IntoPyResult, MasteryError};
 
 type Arg<'py> = Bound<'py, PyAny>;
 
-/// A competency framework imported from CASE JSON.
+/// A competency framework (a CASE CFPackage): items, hierarchy and typed associations.
+///
+/// Build one with :meth:`Framework.from_case_json`; it is immutable and can be shared between threads.
+///
+/// Examples
+/// --------
+/// >>> import mastery
+/// >>> f = mastery.Framework.from_case_json({"CFDocument": {"identifier": "d", "title": "Maths"},
+/// ...     "CFItems": [{"identifier": i, "fullStatement": i.title()} for i in ("number", "add", "sub")],
+/// ...     "CFAssociations": [{"identifier": "l-" + c, "associationType": "isChildOf",
+/// ...                         "originNodeURI": {"identifier": c}, "destinationNodeURI": {"identifier": "number"}}
+/// ...                        for c in ("add", "sub")]})
+/// >>> f
+/// Framework("Maths", 3 items)
+/// >>> len(f), f.title, f.identifier
+/// (3, 'Maths', 'd')
 #[pyclass(module = "mastery", frozen)]
 #[derive(Debug)]
 struct Framework {
@@ -46,20 +62,53 @@ fn framework<'a>(object: &'a Arg<'_>, field: &str) -> PyResult<&'a Framework> {
 
 #[pymethods]
 impl Framework {
-    /// Imports a CASE 1.0 / 1.1 CFPackage (or the 2016 draft format) from its JSON text.
+    /// Imports a CASE 1.0 / 1.1 CFPackage (or the 2016 draft format) from JSON text or a dict.
+    ///
+    /// Raises ``MasteryError``: ``parse_error`` (not JSON), ``invalid_input`` naming the field, or ``cycle``.
+    ///
+    /// Examples
+    /// --------
+    /// >>> import mastery
+    /// >>> mastery.Framework.from_case_json('{"CFDocument": {"identifier": "d", "title": "T"}, "CFItems": []}')
+    /// Framework("T", 0 items)
     #[staticmethod]
     fn from_case_json(py: Python<'_>, text: &Arg<'_>) -> PyResult<Self> {
         guard(py, || {
-            let text = convert::text(text, "text")?;
+            let text = document(text, "text")?;
             py.detach(|| core::Framework::from_case_json(&text)).py_err(py).map(|inner| Self { inner })
         })
     }
 
-    /// Exports CASE 1.1 JSON; unknown fields are kept under `extensions`.
+    /// Exports CASE 1.1 JSON text; unknown fields are kept under ``extensions``.
+    ///
+    /// Examples
+    /// --------
+    /// >>> import mastery
+    /// >>> f = mastery.Framework.from_case_json({"CFDocument": {"identifier": "d", "title": "Maths"},
+    /// ...     "CFItems": [{"identifier": i, "fullStatement": i.title()} for i in ("number", "add", "sub")],
+    /// ...     "CFAssociations": [{"identifier": "l-" + c, "associationType": "isChildOf",
+    /// ...                         "originNodeURI": {"identifier": c}, "destinationNodeURI": {"identifier": "number"}}
+    /// ...                        for c in ("add", "sub")]})
+    /// >>> import json
+    /// >>> [i["identifier"] for i in json.loads(f.to_case_json())["CFItems"]]
+    /// ['number', 'add', 'sub']
     fn to_case_json(&self, py: Python<'_>) -> PyResult<String> {
         guard(py, || Ok(self.inner.to_case_json()))
     }
 
+    /// Counts: ``{identifier, title, items, associations, association_types, depth}``.
+    ///
+    /// Examples
+    /// --------
+    /// >>> import mastery
+    /// >>> f = mastery.Framework.from_case_json({"CFDocument": {"identifier": "d", "title": "Maths"},
+    /// ...     "CFItems": [{"identifier": i, "fullStatement": i.title()} for i in ("number", "add", "sub")],
+    /// ...     "CFAssociations": [{"identifier": "l-" + c, "associationType": "isChildOf",
+    /// ...                         "originNodeURI": {"identifier": c}, "destinationNodeURI": {"identifier": "number"}}
+    /// ...                        for c in ("add", "sub")]})
+    /// >>> s = f.summary()
+    /// >>> s["items"], s["associations"], s["association_types"]
+    /// (3, 2, {'isChildOf': 2})
     fn summary<'py>(&self, py: Python<'py>) -> PyResult<Arg<'py>> {
         guard(py, || to_python(py, &self.inner.summary()))
     }
@@ -74,34 +123,130 @@ impl Framework {
         self.inner.title()
     }
 
+    /// The competency with this identifier, or ``None``.
+    ///
+    /// Examples
+    /// --------
+    /// >>> import mastery
+    /// >>> f = mastery.Framework.from_case_json({"CFDocument": {"identifier": "d", "title": "Maths"},
+    /// ...     "CFItems": [{"identifier": i, "fullStatement": i.title()} for i in ("number", "add", "sub")],
+    /// ...     "CFAssociations": [{"identifier": "l-" + c, "associationType": "isChildOf",
+    /// ...                         "originNodeURI": {"identifier": c}, "destinationNodeURI": {"identifier": "number"}}
+    /// ...                        for c in ("add", "sub")]})
+    /// >>> f.item("add")["full_statement"]
+    /// 'Add'
+    /// >>> f.item("nope") is None
+    /// True
     fn item<'py>(&self, py: Python<'py>, identifier: &Arg<'py>) -> PyResult<Arg<'py>> {
         guard(py, || to_python(py, &self.inner.item(&text(identifier, "identifier")?)))
     }
 
+    /// The competency whose ``humanCodingScheme`` is ``code``, or ``None``.
+    ///
+    /// Examples
+    /// --------
+    /// >>> import mastery
+    /// >>> f = mastery.Framework.from_case_json({"CFDocument": {"identifier": "d", "title": "T"},
+    /// ...     "CFItems": [{"identifier": "a", "fullStatement": "Add", "humanCodingScheme": "N.1"}]})
+    /// >>> f.find_by_code("N.1")["identifier"]
+    /// 'a'
     fn find_by_code<'py>(&self, py: Python<'py>, code: &Arg<'py>) -> PyResult<Arg<'py>> {
         guard(py, || to_python(py, &self.inner.find_by_code(&text(code, "code")?)))
     }
 
+    /// The direct children of a competency (``isChildOf``); ``MasteryError`` ``not_found`` if unknown.
+    ///
+    /// Examples
+    /// --------
+    /// >>> import mastery
+    /// >>> f = mastery.Framework.from_case_json({"CFDocument": {"identifier": "d", "title": "Maths"},
+    /// ...     "CFItems": [{"identifier": i, "fullStatement": i.title()} for i in ("number", "add", "sub")],
+    /// ...     "CFAssociations": [{"identifier": "l-" + c, "associationType": "isChildOf",
+    /// ...                         "originNodeURI": {"identifier": c}, "destinationNodeURI": {"identifier": "number"}}
+    /// ...                        for c in ("add", "sub")]})
+    /// >>> [c["identifier"] for c in f.children("number")]
+    /// ['add', 'sub']
     fn children<'py>(&self, py: Python<'py>, identifier: &Arg<'py>) -> PyResult<Arg<'py>> {
         guard(py, || to_python(py, &self.inner.children(&text(identifier, "identifier")?).py_err(py)?))
     }
 
+    /// The ancestors of a competency, nearest first.
+    ///
+    /// Examples
+    /// --------
+    /// >>> import mastery
+    /// >>> f = mastery.Framework.from_case_json({"CFDocument": {"identifier": "d", "title": "Maths"},
+    /// ...     "CFItems": [{"identifier": i, "fullStatement": i.title()} for i in ("number", "add", "sub")],
+    /// ...     "CFAssociations": [{"identifier": "l-" + c, "associationType": "isChildOf",
+    /// ...                         "originNodeURI": {"identifier": c}, "destinationNodeURI": {"identifier": "number"}}
+    /// ...                        for c in ("add", "sub")]})
+    /// >>> [c["identifier"] for c in f.ancestors("add")]
+    /// ['number']
     fn ancestors<'py>(&self, py: Python<'py>, identifier: &Arg<'py>) -> PyResult<Arg<'py>> {
         guard(py, || to_python(py, &self.inner.ancestors(&text(identifier, "identifier")?).py_err(py)?))
     }
 
+    /// Every competency below this one.
+    ///
+    /// Examples
+    /// --------
+    /// >>> import mastery
+    /// >>> f = mastery.Framework.from_case_json({"CFDocument": {"identifier": "d", "title": "Maths"},
+    /// ...     "CFItems": [{"identifier": i, "fullStatement": i.title()} for i in ("number", "add", "sub")],
+    /// ...     "CFAssociations": [{"identifier": "l-" + c, "associationType": "isChildOf",
+    /// ...                         "originNodeURI": {"identifier": c}, "destinationNodeURI": {"identifier": "number"}}
+    /// ...                        for c in ("add", "sub")]})
+    /// >>> [c["identifier"] for c in f.descendants("number")]
+    /// ['add', 'sub']
     fn descendants<'py>(&self, py: Python<'py>, identifier: &Arg<'py>) -> PyResult<Arg<'py>> {
         guard(py, || to_python(py, &self.inner.descendants(&text(identifier, "identifier")?).py_err(py)?))
     }
 
+    /// The competencies that ``precedes`` this one (its prerequisites).
+    ///
+    /// Examples
+    /// --------
+    /// >>> import mastery
+    /// >>> f = mastery.Framework.from_case_json({"CFDocument": {"identifier": "d", "title": "T"},
+    /// ...     "CFItems": [{"identifier": "add", "fullStatement": "Add"},
+    /// ...                 {"identifier": "sub", "fullStatement": "Sub"}],
+    /// ...     "CFAssociations": [{"identifier": "p", "associationType": "precedes",
+    /// ...                         "originNodeURI": {"identifier": "add"},
+    /// ...                         "destinationNodeURI": {"identifier": "sub"}}]})
+    /// >>> [c["identifier"] for c in f.prerequisites("sub")]
+    /// ['add']
     fn prerequisites<'py>(&self, py: Python<'py>, identifier: &Arg<'py>) -> PyResult<Arg<'py>> {
         guard(py, || to_python(py, &self.inner.prerequisites(&text(identifier, "identifier")?).py_err(py)?))
     }
 
+    /// Every competency, each after its parents and prerequisites.
+    ///
+    /// Examples
+    /// --------
+    /// >>> import mastery
+    /// >>> f = mastery.Framework.from_case_json({"CFDocument": {"identifier": "d", "title": "Maths"},
+    /// ...     "CFItems": [{"identifier": i, "fullStatement": i.title()} for i in ("number", "add", "sub")],
+    /// ...     "CFAssociations": [{"identifier": "l-" + c, "associationType": "isChildOf",
+    /// ...                         "originNodeURI": {"identifier": c}, "destinationNodeURI": {"identifier": "number"}}
+    /// ...                        for c in ("add", "sub")]})
+    /// >>> [c["identifier"] for c in f.topological_order()]
+    /// ['number', 'add', 'sub']
     fn topological_order<'py>(&self, py: Python<'py>) -> PyResult<Arg<'py>> {
         guard(py, || to_python(py, &self.inner.topological_order()))
     }
 
+    /// Every association: ``{identifier, association_type, origin, destination, sequence_number}``.
+    ///
+    /// Examples
+    /// --------
+    /// >>> import mastery
+    /// >>> f = mastery.Framework.from_case_json({"CFDocument": {"identifier": "d", "title": "Maths"},
+    /// ...     "CFItems": [{"identifier": i, "fullStatement": i.title()} for i in ("number", "add", "sub")],
+    /// ...     "CFAssociations": [{"identifier": "l-" + c, "associationType": "isChildOf",
+    /// ...                         "originNodeURI": {"identifier": c}, "destinationNodeURI": {"identifier": "number"}}
+    /// ...                        for c in ("add", "sub")]})
+    /// >>> [(a["origin"], a["association_type"], a["destination"]) for a in f.associations()]
+    /// [('add', 'isChildOf', 'number'), ('sub', 'isChildOf', 'number')]
     fn associations<'py>(&self, py: Python<'py>) -> PyResult<Arg<'py>> {
         guard(py, || to_python(py, &self.inner.associations()))
     }
@@ -123,7 +268,16 @@ fn document(object: &Arg<'_>, field: &str) -> PyResult<String> {
     }
 }
 
-/// xAPI statement(s) → `{"accepted": [evidence...], "rejected": [{index, code, field, reason}]}`.
+/// xAPI statement(s) → ``{"accepted": [evidence...], "rejected": [{index, code, field, reason}]}``.
+///
+/// Examples
+/// --------
+/// >>> import mastery
+/// >>> report = mastery.ingest_xapi([{"actor": {"mbox": "mailto:ada@example.org"},
+/// ...     "verb": {"id": "http://adlnet.gov/expapi/verbs/passed"}, "object": {"id": "https://example.org/quiz/1"},
+/// ...     "result": {"score": {"scaled": 0.9}}, "timestamp": "2024-05-01T10:00:00Z"}])
+/// >>> report["accepted"][0]["score"], report["rejected"]
+/// ({'scaled': 0.9}, [])
 #[pyfunction]
 #[pyo3(signature = (text, mapping=None))]
 fn ingest_xapi<'py>(py: Python<'py>, text: &Arg<'py>, mapping: Option<&Arg<'py>>) -> PyResult<Arg<'py>> {
@@ -323,8 +477,19 @@ impl NativeBktModel {
     }
 }
 
-/// Canvas calculation: `method` like `{"method": "decaying_average", "rate": 65}`; `evidence`
-/// a list of `{"score", "assessed_at", "due_at"?}`; `order` "assessed" or "due".
+/// A Canvas-style mastery calculation over scored evidence.
+///
+/// ``method`` is like ``{"method": "decaying_average", "rate": 65}`` (also ``weighted_average``, ``n_mastery``,
+/// ``latest``, ``highest``, ``average``); ``evidence`` a list of ``{"score", "assessed_at", "due_at"?}``;
+/// ``order`` ``"assessed"`` (default) or ``"due"``. ``None`` without evidence.
+///
+/// Examples
+/// --------
+/// >>> import mastery
+/// >>> mastery.calculate({"method": "decaying_average", "rate": 65},
+/// ...                   [{"score": 2, "assessed_at": "2024-01-01T00:00:00Z"},
+/// ...                    {"score": 4, "assessed_at": "2024-01-02T00:00:00Z"}], 3)
+/// 3.3
 #[pyfunction]
 #[pyo3(signature = (method, evidence, mastery_points, order=None))]
 fn calculate(
@@ -343,13 +508,25 @@ fn calculate(
     })
 }
 
-/// A ready-made scale: "canvas" or "khan".
+/// A ready-made proficiency scale: ``"canvas"`` or ``"khan"``.
+///
+/// Examples
+/// --------
+/// >>> import mastery
+/// >>> [r["description"] for r in mastery.proficiency_scale("canvas")["ratings"]]
+/// ['Exceeds Mastery', 'Mastery', 'Near Mastery', 'Below Mastery', 'No Evidence']
 #[pyfunction]
 fn proficiency_scale<'py>(py: Python<'py>, name: &Arg<'py>) -> PyResult<Arg<'py>> {
     guard(py, || to_python(py, &core::mastery::ProficiencyScale::named(&text(name, "name")?).py_err(py)?))
 }
 
-/// The rating a score earns on a scale (validated first).
+/// The rating a score earns on a scale (the scale is validated first).
+///
+/// Examples
+/// --------
+/// >>> import mastery
+/// >>> mastery.rating_for(mastery.proficiency_scale("canvas"), 3.5)["description"]
+/// 'Mastery'
 #[pyfunction]
 fn rating_for<'py>(py: Python<'py>, scale: &Arg<'py>, score: &Arg<'py>) -> PyResult<Arg<'py>> {
     guard(py, || {
@@ -364,7 +541,20 @@ fn validated_scale(py: Python<'_>, scale: &Arg<'_>) -> PyResult<core::mastery::P
 
 type Standings = BTreeMap<String, core::mastery::Standing>;
 
-/// The learner's frontier: `standings` is `{competency: {"value": 0..1, "mastered": bool}}`.
+/// The learner's frontier: what to work on next, given ``standings``
+/// ``{competency: {"value": 0..1, "mastered": bool}}``.
+///
+/// Examples
+/// --------
+/// >>> import mastery
+/// >>> f = mastery.Framework.from_case_json({"CFDocument": {"identifier": "d", "title": "Maths"},
+/// ...     "CFItems": [{"identifier": i, "fullStatement": i.title()} for i in ("number", "add", "sub")],
+/// ...     "CFAssociations": [{"identifier": "l-" + c, "associationType": "isChildOf",
+/// ...                         "originNodeURI": {"identifier": c}, "destinationNodeURI": {"identifier": "number"}}
+/// ...                        for c in ("add", "sub")]})
+/// >>> standings = {"add": {"value": 0.9, "mastered": True}, "sub": {"value": 0.3, "mastered": False}}
+/// >>> [(c["competency"], c["reason"]) for c in mastery.frontier(f, standings)]
+/// [('sub', 'no prerequisites')]
 #[pyfunction]
 fn frontier<'py>(py: Python<'py>, framework: &Arg<'py>, standings: &Arg<'py>) -> PyResult<Arg<'py>> {
     guard(py, || {
@@ -374,7 +564,20 @@ fn frontier<'py>(py: Python<'py>, framework: &Arg<'py>, standings: &Arg<'py>) ->
     })
 }
 
-/// Parents' standings from their children (`rules` per parent id, `default` otherwise).
+/// Parents' standings from their children (``rules`` per parent id, ``default`` otherwise:
+/// ``{"rule": "all"}`` unless given).
+///
+/// Examples
+/// --------
+/// >>> import mastery
+/// >>> f = mastery.Framework.from_case_json({"CFDocument": {"identifier": "d", "title": "Maths"},
+/// ...     "CFItems": [{"identifier": i, "fullStatement": i.title()} for i in ("number", "add", "sub")],
+/// ...     "CFAssociations": [{"identifier": "l-" + c, "associationType": "isChildOf",
+/// ...                         "originNodeURI": {"identifier": c}, "destinationNodeURI": {"identifier": "number"}}
+/// ...                        for c in ("add", "sub")]})
+/// >>> standings = {"add": {"value": 0.9, "mastered": True}, "sub": {"value": 0.3, "mastered": False}}
+/// >>> mastery.roll_up(f, standings)["number"]["standing"]
+/// {'mastered': False, 'value': 0.6}
 #[pyfunction]
 #[pyo3(signature = (framework, standings, rules=None, default=None))]
 fn roll_up<'py>(
@@ -400,7 +603,14 @@ fn roll_up<'py>(
     })
 }
 
-/// Per-competency class summary: `scores` is `{learner: {competency: points}}`.
+/// Per-competency class summary: ``scores`` is ``{learner: {competency: points}}``.
+///
+/// Examples
+/// --------
+/// >>> import mastery
+/// >>> rows = mastery.class_summary({"ada": {"add": 4}, "bo": {"add": 2}}, mastery.proficiency_scale("canvas"))
+/// >>> rows[0]["competency"], rows[0]["mean"], rows[0]["mastered_share"]
+/// ('add', 3.0, 0.5)
 #[pyfunction]
 #[pyo3(signature = (scores, scale, competencies=None))]
 fn class_summary<'py>(
@@ -427,7 +637,19 @@ fn evaluate<'py>(py: Python<'py>, predicted: &Arg<'py>, outcomes: &Arg<'py>) -> 
     })
 }
 
-/// The streak and its explained calendar: `activities` are `{"at", "zone", "minutes"?, "points"?}`.
+/// The streak and its explained calendar in the learner's own zone.
+///
+/// ``activities`` are ``{"at", "zone", "minutes"?, "points"?}``; ``policy`` the goal (daily by default),
+/// freezes and rest days.
+///
+/// Examples
+/// --------
+/// >>> import mastery
+/// >>> report = mastery.evaluate_streak([{"at": "2024-05-01T18:00:00Z", "zone": "Europe/Paris"},
+/// ...                                   {"at": "2024-05-02T18:00:00Z", "zone": "Europe/Paris"}],
+/// ...                                  "2024-05-02T20:00:00Z", "Europe/Paris")
+/// >>> report["current"], report["longest"], [d["state"] for d in report["days"]]
+/// (2, 2, ['met', 'met'])
 #[pyfunction]
 #[pyo3(signature = (activities, now, current_zone, policy=None))]
 fn evaluate_streak<'py>(
@@ -566,13 +788,31 @@ fn instant(py: Python<'_>, value: &Arg<'_>, field: &str) -> PyResult<core::time:
     core::time::parse_instant(&text(value, field)?, field).py_err(py)
 }
 
-/// The `did:key` of the Ed25519 issuer key with this 32-byte seed.
+/// The ``did:key`` of the Ed25519 issuer key with this 32-byte seed.
+///
+/// Examples
+/// --------
+/// >>> import mastery
+/// >>> mastery.issuer_did(bytes(32))
+/// 'did:key:z6MkiTBz1ymuepAQ4HEHYSF1H8quG5GLVVQR3djdX3mDooWp'
 #[pyfunction]
 fn issuer_did(py: Python<'_>, seed: &Arg<'_>) -> PyResult<String> {
     guard(py, || Ok(issuer_key(py, seed)?.did()))
 }
 
 /// An OB 3.0 OpenBadgeCredential for one award (the learner only as a salted hash).
+///
+/// Examples
+/// --------
+/// >>> import mastery
+/// >>> seed = bytes(32)
+/// >>> credential = mastery.achievement_credential("urn:uuid:1",
+/// ...     {"id": "https://example.org/a/1", "version": 1, "name": "Adder", "description": "Adds",
+/// ...      "criteria": "Master addition", "rule": {"rule": "mastery", "competency": "add"}},
+/// ...     {"id": mastery.issuer_did(seed), "name": "Example School"},
+/// ...     "ada@example.org", "salt", "2024-05-01T00:00:00Z")
+/// >>> credential["type"], credential["credentialSubject"]["identifier"][0]["hashed"]
+/// (['VerifiableCredential', 'OpenBadgeCredential'], True)
 #[pyfunction]
 #[pyo3(signature = (credential_id, achievement, issuer, learner_identifier, salt, issued_at, evidence_urls=None, status=None))]
 #[allow(clippy::too_many_arguments)]
@@ -607,6 +847,19 @@ fn achievement_credential<'py>(
 }
 
 /// Signs a credential (a dict or JSON text) as a compact VC-JWT with the issuer's seed.
+///
+/// Examples
+/// --------
+/// >>> import mastery
+/// >>> seed = bytes(32)
+/// >>> credential = mastery.achievement_credential("urn:uuid:1",
+/// ...     {"id": "https://example.org/a/1", "version": 1, "name": "Adder", "description": "Adds",
+/// ...      "criteria": "Master addition", "rule": {"rule": "mastery", "competency": "add"}},
+/// ...     {"id": mastery.issuer_did(seed), "name": "Example School"},
+/// ...     "ada@example.org", "salt", "2024-05-01T00:00:00Z")
+/// >>> jwt = mastery.sign_vc_jwt(credential, seed)
+/// >>> jwt.count(".")
+/// 2
 #[pyfunction]
 fn sign_vc_jwt(py: Python<'_>, credential: &Arg<'_>, seed: &Arg<'_>) -> PyResult<String> {
     guard(py, || {
@@ -615,7 +868,20 @@ fn sign_vc_jwt(py: Python<'_>, credential: &Arg<'_>, seed: &Arg<'_>) -> PyResult
     })
 }
 
-/// Verifies a VC-JWT: `{"valid", "checks": [{"name", "passed", "detail"}], "credential"}`.
+/// Verifies a VC-JWT: ``{"valid", "checks": [{"name", "passed", "detail"}], "credential"}``.
+///
+/// Examples
+/// --------
+/// >>> import mastery
+/// >>> seed = bytes(32)
+/// >>> credential = mastery.achievement_credential("urn:uuid:1",
+/// ...     {"id": "https://example.org/a/1", "version": 1, "name": "Adder", "description": "Adds",
+/// ...      "criteria": "Master addition", "rule": {"rule": "mastery", "competency": "add"}},
+/// ...     {"id": mastery.issuer_did(seed), "name": "Example School"},
+/// ...     "ada@example.org", "salt", "2024-05-01T00:00:00Z")
+/// >>> result = mastery.verify_vc_jwt(mastery.sign_vc_jwt(credential, seed), "2024-06-01T00:00:00Z")
+/// >>> result["valid"], [c["name"] for c in result["checks"]]
+/// (True, ['signature', 'schema', 'validity', 'status', 'issuer'])
 #[pyfunction]
 #[pyo3(signature = (jwt, now, expected_issuer=None, revoked_indexes=None))]
 fn verify_vc_jwt<'py>(
@@ -636,7 +902,20 @@ fn verify_vc_jwt<'py>(
     })
 }
 
-/// Adds an `eddsa-rdfc-2022` Data Integrity proof; returns the signed credential as a dict.
+/// Adds an ``eddsa-rdfc-2022`` Data Integrity proof; returns the signed credential as a dict.
+///
+/// Examples
+/// --------
+/// >>> import mastery
+/// >>> seed = bytes(32)
+/// >>> credential = mastery.achievement_credential("urn:uuid:1",
+/// ...     {"id": "https://example.org/a/1", "version": 1, "name": "Adder", "description": "Adds",
+/// ...      "criteria": "Master addition", "rule": {"rule": "mastery", "competency": "add"}},
+/// ...     {"id": mastery.issuer_did(seed), "name": "Example School"},
+/// ...     "ada@example.org", "salt", "2024-05-01T00:00:00Z")
+/// >>> signed = mastery.sign_data_integrity(credential, seed, "2024-05-01T00:00:00Z")
+/// >>> signed["proof"]["cryptosuite"]
+/// 'eddsa-rdfc-2022'
 #[pyfunction]
 #[pyo3(signature = (credential, seed, created, verification_method=None))]
 fn sign_data_integrity<'py>(
@@ -658,8 +937,22 @@ fn sign_data_integrity<'py>(
     })
 }
 
-/// Verifies a credential in either format (a VC-JWT, or JSON with embedded proofs). `options`:
-/// `{"now", "expected_issuer", "revoked_indexes", "keys", "status_lists"}`.
+/// Verifies a credential in either format (a VC-JWT, or JSON with embedded proofs).
+///
+/// ``options``: ``{"now", "expected_issuer", "revoked_indexes", "keys", "status_lists"}``.
+///
+/// Examples
+/// --------
+/// >>> import mastery
+/// >>> seed = bytes(32)
+/// >>> credential = mastery.achievement_credential("urn:uuid:1",
+/// ...     {"id": "https://example.org/a/1", "version": 1, "name": "Adder", "description": "Adds",
+/// ...      "criteria": "Master addition", "rule": {"rule": "mastery", "competency": "add"}},
+/// ...     {"id": mastery.issuer_did(seed), "name": "Example School"},
+/// ...     "ada@example.org", "salt", "2024-05-01T00:00:00Z")
+/// >>> signed = mastery.sign_data_integrity(credential, seed, "2024-05-01T00:00:00Z")
+/// >>> mastery.verify_credential(signed, {"now": "2024-06-01T00:00:00Z"})["valid"]
+/// True
 #[pyfunction]
 fn verify_credential<'py>(py: Python<'py>, credential: &Arg<'py>, options: &Arg<'py>) -> PyResult<Arg<'py>> {
     guard(py, || {
@@ -674,6 +967,12 @@ fn verify_credential<'py>(py: Python<'py>, credential: &Arg<'py>, options: &Arg<
 }
 
 /// RDFC-1.0 canonical N-Quads of a JSON-LD document (bundled contexts only).
+///
+/// Examples
+/// --------
+/// >>> import mastery
+/// >>> mastery.canonicalize({"@context": {"name": "http://schema.org/name"}, "name": "Ada"})
+/// '_:c14n0 <http://schema.org/name> "Ada" .\n'
 #[pyfunction]
 fn canonicalize(py: Python<'_>, document: &Arg<'_>) -> PyResult<String> {
     guard(py, || {
@@ -703,7 +1002,19 @@ fn certificate(
     Ok((cert, template))
 }
 
-/// The certificate of a credential as SVG text.
+/// The printable certificate of a credential as SVG text.
+///
+/// Examples
+/// --------
+/// >>> import mastery
+/// >>> seed = bytes(32)
+/// >>> credential = mastery.achievement_credential("urn:uuid:1",
+/// ...     {"id": "https://example.org/a/1", "version": 1, "name": "Adder", "description": "Adds",
+/// ...      "criteria": "Master addition", "rule": {"rule": "mastery", "competency": "add"}},
+/// ...     {"id": mastery.issuer_did(seed), "name": "Example School"},
+/// ...     "ada@example.org", "salt", "2024-05-01T00:00:00Z")
+/// >>> mastery.certificate_svg(credential, "Ada", "https://example.org/verify/1").startswith("<svg")
+/// True
 #[pyfunction]
 #[pyo3(signature = (credential, learner_name, verification_url, template=None))]
 fn certificate_svg(
@@ -719,7 +1030,19 @@ fn certificate_svg(
     })
 }
 
-/// The certificate of a credential as PDF bytes (A4 landscape).
+/// The printable certificate of a credential as PDF bytes (A4 landscape).
+///
+/// Examples
+/// --------
+/// >>> import mastery
+/// >>> seed = bytes(32)
+/// >>> credential = mastery.achievement_credential("urn:uuid:1",
+/// ...     {"id": "https://example.org/a/1", "version": 1, "name": "Adder", "description": "Adds",
+/// ...      "criteria": "Master addition", "rule": {"rule": "mastery", "competency": "add"}},
+/// ...     {"id": mastery.issuer_did(seed), "name": "Example School"},
+/// ...     "ada@example.org", "salt", "2024-05-01T00:00:00Z")
+/// >>> mastery.certificate_pdf(credential, "Ada", "https://example.org/verify/1")[:5]
+/// b'%PDF-'
 #[pyfunction]
 #[pyo3(signature = (credential, learner_name, verification_url, template=None))]
 fn certificate_pdf<'py>(
@@ -741,7 +1064,17 @@ fn badge_version(py: Python<'_>, version: Option<&Arg<'_>>) -> PyResult<core::cr
     core::credential::BadgeVersion::parse(version.as_deref().unwrap_or("ob3")).py_err(py)
 }
 
-/// Bakes a credential (JSON text or JWT) into PNG bytes.
+/// Bakes a credential (JSON text or a VC-JWT) into PNG bytes (``version``: ``"ob3"`` or ``"ob2"``).
+///
+/// Examples
+/// --------
+/// >>> import mastery, struct, zlib
+/// >>> def chunk(kind, data):
+/// ...     return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+/// >>> png = (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 0, 0, 0, 0))
+/// ...        + chunk(b"IDAT", zlib.compress(b"\x00\x00")) + chunk(b"IEND", b""))
+/// >>> mastery.unbake_png(mastery.bake_png(png, '{"id": "urn:uuid:1"}'))
+/// ('ob3', '{"id": "urn:uuid:1"}')
 #[pyfunction]
 #[pyo3(signature = (png, credential, version=None))]
 fn bake_png<'py>(
@@ -758,7 +1091,17 @@ fn bake_png<'py>(
     })
 }
 
-/// `(version, credential text)` baked into PNG bytes, or None.
+/// ``(version, credential text)`` baked into PNG bytes, or ``None``.
+///
+/// Examples
+/// --------
+/// >>> import mastery, struct, zlib
+/// >>> def chunk(kind, data):
+/// ...     return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+/// >>> png = (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 0, 0, 0, 0))
+/// ...        + chunk(b"IDAT", zlib.compress(b"\x00\x00")) + chunk(b"IEND", b""))
+/// >>> mastery.unbake_png(png) is None
+/// True
 #[pyfunction]
 fn unbake_png(py: Python<'_>, png: &Arg<'_>) -> PyResult<Option<(String, String)>> {
     guard(py, || {
@@ -766,7 +1109,14 @@ fn unbake_png(py: Python<'_>, png: &Arg<'_>) -> PyResult<Option<(String, String)
     })
 }
 
-/// Bakes a credential into SVG text.
+/// Bakes a credential (JSON text or a VC-JWT) into SVG text.
+///
+/// Examples
+/// --------
+/// >>> import mastery
+/// >>> baked = mastery.bake_svg('<svg xmlns="http://www.w3.org/2000/svg"></svg>', '{"id": "urn:uuid:1"}')
+/// >>> mastery.unbake_svg(baked)
+/// ('ob3', '{"id": "urn:uuid:1"}')
 #[pyfunction]
 #[pyo3(signature = (svg, credential, version=None))]
 fn bake_svg(py: Python<'_>, svg: &Arg<'_>, credential: &Arg<'_>, version: Option<&Arg<'_>>) -> PyResult<String> {
@@ -776,7 +1126,13 @@ fn bake_svg(py: Python<'_>, svg: &Arg<'_>, credential: &Arg<'_>, version: Option
     })
 }
 
-/// `(version, credential text)` baked into SVG text, or None.
+/// ``(version, credential text)`` baked into SVG text, or ``None``.
+///
+/// Examples
+/// --------
+/// >>> import mastery
+/// >>> mastery.unbake_svg('<svg xmlns="http://www.w3.org/2000/svg"></svg>') is None
+/// True
 #[pyfunction]
 fn unbake_svg(py: Python<'_>, svg: &Arg<'_>) -> PyResult<Option<(String, String)>> {
     guard(py, || {
@@ -838,5 +1194,6 @@ fn _mastery(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(pipelines::oulad_risk_table, m)?)?;
     m.add_function(wrap_pyfunction!(gallery::badge_gallery, m)?)?;
     m.add_function(wrap_pyfunction!(class_summary, m)?)?;
+    m.add_function(wrap_pyfunction!(records::records_arrow, m)?)?;
     Ok(())
 }

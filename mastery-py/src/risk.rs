@@ -10,7 +10,18 @@ use crate::convert::{self, count, data, data_or_default, number, numbers, opt_te
 use crate::error::{guard, IntoPyResult};
 use core::risk::RiskModel as _;
 
-/// A trained at-risk model (booster or logistic baseline) with its feature specs.
+/// A trained at-risk model (booster or logistic baseline) with its feature specs: the native
+/// half of :class:`mastery.RiskClassifier`, and what a versioned model file loads into.
+///
+/// Examples
+/// --------
+/// >>> import mastery
+/// >>> x, y, names = mastery.synthetic_risk_data(200, 7)
+/// >>> model = mastery.NativeRiskModel.train_gbdt(x, y, names, {"n_estimators": 20})
+/// >>> model
+/// NativeRiskModel(gbdt, 30 features, model_version="unversioned")
+/// >>> model.feature_names[:2], model.model_version
+/// (['active_days', 'events'], 'unversioned')
 #[pyclass(module = "mastery", frozen)]
 #[derive(Debug)]
 pub struct NativeRiskModel {
@@ -41,7 +52,16 @@ fn specs(py: Python<'_>, names: &Arg<'_>, features: Option<&Arg<'_>>) -> PyResul
 
 #[pymethods]
 impl NativeRiskModel {
-    /// Trains the booster. `params` uses the core's names (`n_estimators`, `num_leaves`, ...).
+    /// Trains the histogram booster. ``params`` uses the core's names (``n_estimators``, ``num_leaves``,
+    /// ``learning_rate``, ...); ``eval_x``/``eval_y`` enable early stopping.
+    ///
+    /// Examples
+    /// --------
+    /// >>> import mastery
+    /// >>> x, y, names = mastery.synthetic_risk_data(200, 7)
+    /// >>> model = mastery.NativeRiskModel.train_gbdt(x, y, names, {"n_estimators": 20})
+    /// >>> model.predict_proba(x[:2]).round(3).tolist()
+    /// [0.903, 0.829]
     #[staticmethod]
     #[pyo3(signature = (x, y, names, params=None, features=None, eval_x=None, eval_y=None, model_version=None, progress=None))]
     #[allow(clippy::too_many_arguments)]
@@ -82,7 +102,15 @@ impl NativeRiskModel {
         })
     }
 
-    /// Trains the logistic baseline (`alpha`: L2 penalty).
+    /// Trains the logistic baseline (``alpha``: L2 penalty).
+    ///
+    /// Examples
+    /// --------
+    /// >>> import mastery
+    /// >>> x, y, names = mastery.synthetic_risk_data(200, 7)
+    /// >>> model = mastery.NativeRiskModel.train_logistic(x, y, names)
+    /// >>> model.predict_proba(x[:2]).round(3).tolist()
+    /// [0.961, 0.648]
     #[staticmethod]
     #[pyo3(signature = (x, y, names, alpha=None, features=None, model_version=None))]
     fn train_logistic(
@@ -110,6 +138,16 @@ impl NativeRiskModel {
         })
     }
 
+    /// Loads a versioned model file (JSON text); an unknown version is ``MasteryError(code="unsupported_version")``.
+    ///
+    /// Examples
+    /// --------
+    /// >>> import mastery
+    /// >>> x, y, names = mastery.synthetic_risk_data(200, 7)
+    /// >>> model = mastery.NativeRiskModel.train_gbdt(x, y, names, {"n_estimators": 20})
+    /// >>> again = mastery.NativeRiskModel.from_json(model.to_json())
+    /// >>> bool((again.predict_proba(x[:5]) == model.predict_proba(x[:5])).all())
+    /// True
     #[staticmethod]
     fn from_json(py: Python<'_>, text: &Arg<'_>) -> PyResult<Self> {
         guard(py, || {
@@ -117,6 +155,17 @@ impl NativeRiskModel {
         })
     }
 
+    /// The versioned model file as JSON text (floats round-trip exactly, NaN as null).
+    ///
+    /// Examples
+    /// --------
+    /// >>> import mastery
+    /// >>> x, y, names = mastery.synthetic_risk_data(200, 7)
+    /// >>> model = mastery.NativeRiskModel.train_gbdt(x, y, names, {"n_estimators": 20})
+    /// >>> import json
+    /// >>> doc = json.loads(model.to_json())
+    /// >>> doc["format"], doc["version"]
+    /// ('mastery-risk-model', 1)
     fn to_json(&self, py: Python<'_>) -> PyResult<String> {
         guard(py, || Ok(self.inner.to_json()))
     }
@@ -139,6 +188,15 @@ impl NativeRiskModel {
         }
     }
 
+    /// The probability of the positive class (at risk) per row of a 2-D float array.
+    ///
+    /// Examples
+    /// --------
+    /// >>> import mastery
+    /// >>> x, y, names = mastery.synthetic_risk_data(200, 7)
+    /// >>> model = mastery.NativeRiskModel.train_gbdt(x, y, names, {"n_estimators": 20})
+    /// >>> model.predict_proba(x[:3]).shape
+    /// (3,)
     fn predict_proba<'py>(&self, py: Python<'py>, x: &Arg<'py>) -> PyResult<Bound<'py, PyArray1<f64>>> {
         guard(py, || {
             let x = matrix(x, "x")?;
@@ -149,6 +207,14 @@ impl NativeRiskModel {
     }
 
     /// TreeSHAP (or logistic) contributions: rows × (features + 1), the last column the base.
+    ///
+    /// Examples
+    /// --------
+    /// >>> import mastery
+    /// >>> x, y, names = mastery.synthetic_risk_data(200, 7)
+    /// >>> model = mastery.NativeRiskModel.train_gbdt(x, y, names, {"n_estimators": 20})
+    /// >>> model.contributions(x[:1]).shape
+    /// (1, 31)
     fn contributions<'py>(&self, py: Python<'py>, x: &Arg<'py>) -> PyResult<Bound<'py, PyArray2<f64>>> {
         guard(py, || {
             let x = matrix(x, "x")?;
@@ -163,7 +229,16 @@ impl NativeRiskModel {
         })
     }
 
-    /// One row's score and its `top` reasons in words.
+    /// One row's score and its ``top`` reasons in words.
+    ///
+    /// Examples
+    /// --------
+    /// >>> import mastery
+    /// >>> x, y, names = mastery.synthetic_risk_data(200, 7)
+    /// >>> model = mastery.NativeRiskModel.train_gbdt(x, y, names, {"n_estimators": 20})
+    /// >>> e = model.explain(list(x[0]), 1)
+    /// >>> round(e["score"], 3), e["reasons"][0]["feature"]
+    /// (0.903, 'minutes_on_task')
     #[pyo3(signature = (row, top=None))]
     fn explain<'py>(&self, py: Python<'py>, row: &Arg<'py>, top: Option<&Arg<'py>>) -> PyResult<Arg<'py>> {
         guard(py, || {
@@ -176,8 +251,16 @@ impl NativeRiskModel {
         })
     }
 
-    /// Every row's score and its `top` reasons (a list of dicts, as `explain`), computed
-    /// together: many times faster than `explain` row by row for the booster.
+    /// Every row's score and its ``top`` reasons (a list of dicts, as ``explain``), computed
+    /// together: many times faster than ``explain`` row by row for the booster.
+    ///
+    /// Examples
+    /// --------
+    /// >>> import mastery
+    /// >>> x, y, names = mastery.synthetic_risk_data(200, 7)
+    /// >>> model = mastery.NativeRiskModel.train_gbdt(x, y, names, {"n_estimators": 20})
+    /// >>> [e["reasons"][0]["text"] for e in model.explain_many(x[:2], 1)]
+    /// ['minutes_on_task = 69.6', 'minutes_on_task = 304.9']
     #[pyo3(signature = (x, top=None))]
     fn explain_many<'py>(&self, py: Python<'py>, x: &Arg<'py>, top: Option<&Arg<'py>>) -> PyResult<Arg<'py>> {
         guard(py, || {
@@ -192,9 +275,30 @@ impl NativeRiskModel {
         })
     }
 
-    /// (split counts, gains) per feature.
+    /// ``(split counts, gains)`` per feature, in feature order.
+    ///
+    /// Examples
+    /// --------
+    /// >>> import mastery
+    /// >>> x, y, names = mastery.synthetic_risk_data(200, 7)
+    /// >>> model = mastery.NativeRiskModel.train_gbdt(x, y, names, {"n_estimators": 20})
+    /// >>> splits, gains = model.importance()
+    /// >>> len(splits) == len(gains) == len(names)
+    /// True
     fn importance(&self, py: Python<'_>) -> PyResult<(Vec<u32>, Vec<f64>)> {
         guard(py, || Ok(self.inner.importance()))
+    }
+
+    fn __repr__(&self) -> String {
+        let kind = match self.inner.estimator {
+            core::risk::Estimator::Gbdt(_) => "gbdt",
+            core::risk::Estimator::Logistic(_) => "logistic",
+        };
+        format!(
+            "NativeRiskModel({kind}, {} features, model_version={:?})",
+            self.inner.features.len(),
+            self.inner.model_version
+        )
     }
 
     fn __getnewargs__(&self) -> (String,) {
@@ -207,7 +311,14 @@ impl NativeRiskModel {
     }
 }
 
-/// Risk bands with hysteresis: the band for `score` given the previous one.
+/// Risk bands with hysteresis: the band for ``score`` given the previous one (``None`` below
+/// every band).
+///
+/// Examples
+/// --------
+/// >>> import mastery
+/// >>> mastery.risk_band(0.8), mastery.risk_band(0.5, "high"), mastery.risk_band(0.1)
+/// ('high', 'medium', None)
 #[pyfunction]
 #[pyo3(signature = (score, previous=None, bands=None))]
 pub fn risk_band(
@@ -223,7 +334,14 @@ pub fn risk_band(
     })
 }
 
-/// Population stability index of `actual` against `expected`.
+/// Population stability index of ``actual`` against ``expected`` (0 when the
+/// distributions agree; above 0.25 is usually read as drift).
+///
+/// Examples
+/// --------
+/// >>> import mastery
+/// >>> mastery.population_stability_index([0.1, 0.2, 0.3, 0.4], [0.1, 0.2, 0.3, 0.4])
+/// 0.0
 #[pyfunction]
 pub fn population_stability_index(py: Python<'_>, expected: &Arg<'_>, actual: &Arg<'_>) -> PyResult<f64> {
     guard(py, || {
@@ -233,6 +351,13 @@ pub fn population_stability_index(py: Python<'_>, expected: &Arg<'_>, actual: &A
 }
 
 /// AUC, PR AUC, log loss, Brier and a 10-bin calibration curve.
+///
+/// Examples
+/// --------
+/// >>> import mastery
+/// >>> m = mastery.risk_metrics([0.9, 0.2, 0.7, 0.1], [1, 0, 1, 0])
+/// >>> m["auc"], round(m["brier"], 4)
+/// (1.0, 0.0375)
 #[pyfunction]
 pub fn risk_metrics<'py>(py: Python<'py>, p: &Arg<'py>, y: &Arg<'py>) -> PyResult<Arg<'py>> {
     guard(py, || {
@@ -243,7 +368,14 @@ pub fn risk_metrics<'py>(py: Python<'py>, p: &Arg<'py>, y: &Arg<'py>) -> PyResul
 
 type SyntheticTable<'py> = (Bound<'py, PyArray2<f64>>, Bound<'py, PyArray1<f64>>, Vec<String>);
 
-/// The deterministic synthetic risk table used by the benchmarks: (x, y, feature names).
+/// The deterministic synthetic risk table used by the benchmarks: ``(x, y, feature names)``.
+///
+/// Examples
+/// --------
+/// >>> import mastery
+/// >>> x, y, names = mastery.synthetic_risk_data(100, 1)
+/// >>> x.shape, y.shape, len(names)
+/// ((100, 30), (100,), 30)
 #[pyfunction]
 pub fn synthetic_risk_data<'py>(py: Python<'py>, rows: &Arg<'py>, seed: &Arg<'py>) -> PyResult<SyntheticTable<'py>> {
     guard(py, || {

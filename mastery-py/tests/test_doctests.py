@@ -1,32 +1,51 @@
-"""The examples in the Python modules' docstrings run (doctest)."""
+"""The examples in the docstrings run (doctest): the Python modules' and the native ones (Rust
+``///`` comments of ``mastery._mastery``). ``mastery.spark``'s examples need a SparkSession and
+run in test_spark.py."""
 
 import doctest
 import importlib
+import inspect
 
 import pytest
 
-MODULES = ["mastery.tables", "mastery.pipelines", "mastery.bkt", "mastery.risk", "mastery.store"]
+import mastery
+
+FLAGS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
+MODULES = ["mastery", "mastery.tables", "mastery.pipelines", "mastery.bkt", "mastery.pybkt", "mastery.risk",
+           "mastery.fairness", "mastery.views", "mastery.store"]
 
 
 @pytest.mark.parametrize("name", MODULES)
 def test_docstring_examples(name, monkeypatch, tmp_path):
     pytest.importorskip("pyarrow")
     pytest.importorskip("polars")
+    pytest.importorskip("pandas")
     monkeypatch.chdir(tmp_path)
     module = importlib.import_module(name)
-    result = doctest.testmod(module, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    result = doctest.testmod(module, optionflags=FLAGS)
     assert result.failed == 0
     assert result.attempted > 0
 
 
-def test_native_class_examples():
-    """Docstrings of the native classes (written in Rust) run too."""
-    import mastery
+def native_objects():
+    """The public names of ``mastery`` defined in Rust (functions and classes of ``mastery._mastery``)."""
+    return [n for n in mastery.__all__ if not n.startswith("_") and getattr(mastery._mastery, n, None) is getattr(mastery, n)]
 
+
+@pytest.mark.parametrize("name", native_objects())
+def test_native_examples(name, monkeypatch, tmp_path):
+    """Docstrings of the native functions and classes (written in Rust) run too."""
+    monkeypatch.chdir(tmp_path)
+    obj = getattr(mastery, name)
     finder = doctest.DocTestFinder()
-    runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
-    for cls in (mastery.Engine,):
-        for test in finder.find(cls, cls.__name__, module=False):
-            runner.run(test)
-    assert runner.tries > 0
+    runner = doctest.DocTestRunner(optionflags=FLAGS)
+    for test in finder.find(obj, name, module=False, globs={}):
+        runner.run(test)
+    assert runner.tries > 0, f"{name} has no example"
     assert runner.failures == 0
+
+
+def test_the_native_surface_is_covered():
+    names = set(native_objects())
+    assert {"Framework", "NativeRiskModel", "Engine", "MasteryError", "calculate", "canonicalize",
+            "risk_band", "bake_png"} <= names

@@ -91,3 +91,13 @@ def test_ingest_xapi_from_a_column_of_json(spark):
     assert len(accepted) == 1 and json.loads(accepted[0]["evidence"]) == single
     assert accepted[0]["competencies"] == ["fractions"] and accepted[0]["scaled"] == 0.8
     assert {r["rejected_code"] for r in rejected} == {"invalid_input", "parse_error"}
+
+
+def test_spark_docstring_examples(spark):
+    """mastery.spark's examples, with ``spark`` the local session."""
+    import doctest
+
+    result = doctest.testmod(mspark, extraglobs={"spark": spark},
+                             optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    assert result.failed == 0
+    assert result.attempted >= 8

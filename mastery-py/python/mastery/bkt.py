@@ -27,7 +27,20 @@ def _metric(name, predicted, correct):
 
 
 class BKTModel:
-    """Bayesian Knowledge Tracing with pyBKT's parameters, semantics and method names."""
+    """Bayesian Knowledge Tracing with pyBKT's parameters, semantics and method names.
+
+    Fits run in Rust (EM with ``num_fits`` seeded restarts); the fitted model saves as the versioned
+    JSON file that Rust, WASM and mobile load. In a notebook it shows a table of the fitted
+    parameters.
+
+    Examples
+    --------
+    >>> import pandas as pd, mastery
+    >>> log = pd.DataFrame({"user_id": ["a", "a", "b", "b", "c", "c"], "skill_name": ["s"] * 6,
+    ...                     "correct": [0, 1, 1, 1, 0, 0]})
+    >>> mastery.BKTModel(num_fits=1).fit(data=log)
+    BKTModel(seed=42, num_fits=1; 1 skills)
+    """
 
     def __init__(self, seed: int = 42, num_fits: int = 5, parallel: bool = False, **options: Any):
         self.seed = seed
@@ -204,7 +217,17 @@ class BKTModel:
 
     def predict(self, data_path=None, data=None):
         """The data with ``correct_predictions`` and ``state_predictions`` columns added: a
-        Polars DataFrame for Polars input, a pyarrow Table for other Arrow input, else pandas."""
+        Polars DataFrame for Polars input, a pyarrow Table for other Arrow input, else pandas.
+
+        Examples
+        --------
+        >>> import pandas as pd, mastery
+        >>> log = pd.DataFrame({"user_id": ["a", "a", "b", "b", "c", "c"], "skill_name": ["s"] * 6,
+        ...                     "correct": [0, 1, 1, 1, 0, 0]})
+        >>> model = mastery.BKTModel(num_fits=1).fit(data=log)
+        >>> model.predict(data=log).columns.tolist()
+        ['user_id', 'skill_name', 'correct', 'correct_predictions', 'state_predictions']
+        """
         self._require()
         if data is not None and is_arrow_table(data):
             predictions = self.predict_table(data)
@@ -227,6 +250,18 @@ class BKTModel:
         return df
 
     def evaluate(self, data_path=None, data=None, metric: Union[str, Iterable] = "rmse"):
+        """``metric`` (``"rmse"``, ``"accuracy"``, ``"auc"`` or a callable ``f(truth, predicted)``,
+        or a list of them) of the model's predictions on ``data``, as in pyBKT.
+
+        Examples
+        --------
+        >>> import pandas as pd, mastery
+        >>> log = pd.DataFrame({"user_id": ["a", "a", "b", "b", "c", "c"], "skill_name": ["s"] * 6,
+        ...                     "correct": [0, 1, 1, 1, 0, 0]})
+        >>> model = mastery.BKTModel(num_fits=1).fit(data=log)
+        >>> round(model.evaluate(data=log), 3), round(model.evaluate(data=log, metric="accuracy"), 3)
+        (0.441, 0.667)
+        """
         predicted = self.predict(data_path, data)
         if not hasattr(predicted, "iloc"):  # Arrow or Polars: the same columns through pandas
             predicted = predicted.to_pandas()
@@ -239,7 +274,19 @@ class BKTModel:
                       multilearn=False, multigs=False, multiprior=False, progress: Optional[ProgressCallback] = None,
                       verbose: bool = False, **options):
         """k-fold cross-validation by learner (in Rust); one row per skill with the mean metric.
-        ``progress``/``verbose`` and Ctrl-C as in :meth:`fit` (stage ``"crossvalidation"``)."""
+        ``progress``/``verbose`` and Ctrl-C as in :meth:`fit` (stage ``"crossvalidation"``).
+
+        Examples
+        --------
+        >>> import pandas as pd, mastery
+        >>> log = pd.DataFrame({"user_id": ["a", "a", "b", "b", "c", "c"], "skill_name": ["s"] * 6,
+        ...                     "correct": [0, 1, 1, 1, 0, 0]})
+        >>> model = mastery.BKTModel(num_fits=1).fit(data=log)
+        >>> model.crossvalidate(data=log, folds=3).round(3)
+               mean_rmse
+        skill
+        s          0.79
+        """
         import pandas as pd
 
         if metric not in ("rmse", "accuracy", "auc"):
@@ -265,7 +312,17 @@ class BKTModel:
         return pd.DataFrame(rows).set_index("skill")
 
     def params(self):
-        """pyBKT's layout: index (skill, param, class), column ``value``."""
+        """pyBKT's layout: index (skill, param, class), column ``value``.
+
+        Examples
+        --------
+        >>> import pandas as pd, mastery
+        >>> log = pd.DataFrame({"user_id": ["a", "a", "b", "b", "c", "c"], "skill_name": ["s"] * 6,
+        ...                     "correct": [0, 1, 1, 1, 0, 0]})
+        >>> model = mastery.BKTModel(num_fits=1).fit(data=log)
+        >>> model.params().index.get_level_values("param").tolist()
+        ['prior', 'learns', 'guesses', 'slips', 'forgets']
+        """
         import pandas as pd
 
         rows = []
@@ -288,25 +345,82 @@ class BKTModel:
 
     def update(self, skill: str, state: Optional[dict], correct: bool, template: Optional[str] = None,
                prior_group: Optional[str] = None) -> dict:
-        """One O(1) online step for one learner: returns the new ``{p_known, attempts, correct}``."""
+        """One O(1) online step for one learner: returns the new ``{p_known, attempts, correct}``
+        (pass the previous state back in; ``None`` starts from the prior).
+
+        Examples
+        --------
+        >>> import pandas as pd, mastery
+        >>> log = pd.DataFrame({"user_id": ["a", "a", "b", "b", "c", "c"], "skill_name": ["s"] * 6,
+        ...                     "correct": [0, 1, 1, 1, 0, 0]})
+        >>> model = mastery.BKTModel(num_fits=1).fit(data=log)
+        >>> state = model.update("s", None, True)
+        >>> state["attempts"], round(state["p_known"], 3)
+        (1, 0.994)
+        """
         return self._require().update(skill, state, bool(correct), template, prior_group)
 
     def save(self, path: str) -> None:
-        """Writes the versioned JSON model file (loadable in Rust, WASM and on mobile)."""
+        """Writes the versioned JSON model file (loadable in Rust, WASM and on mobile).
+
+        Examples
+        --------
+        >>> import pandas as pd, mastery
+        >>> log = pd.DataFrame({"user_id": ["a", "a", "b", "b", "c", "c"], "skill_name": ["s"] * 6,
+        ...                     "correct": [0, 1, 1, 1, 0, 0]})
+        >>> model = mastery.BKTModel(num_fits=1).fit(data=log)
+        >>> model.save("bkt.json")
+        >>> mastery.BKTModel().load("bkt.json").params().equals(model.params())
+        True
+        """
         with open(path, "w", encoding="utf-8") as f:
             f.write(self.to_json())
 
     def load(self, path: str) -> "BKTModel":
+        """Loads a model file written by :meth:`save` (or any runtime) into this model; returns it.
+
+        Examples
+        --------
+        >>> import pandas as pd, mastery
+        >>> log = pd.DataFrame({"user_id": ["a", "a", "b", "b", "c", "c"], "skill_name": ["s"] * 6,
+        ...                     "correct": [0, 1, 1, 1, 0, 0]})
+        >>> model = mastery.BKTModel(num_fits=1).fit(data=log)
+        >>> model.save("bkt.json")
+        >>> mastery.BKTModel().load("bkt.json")
+        BKTModel(seed=42, num_fits=5; 1 skills)
+        """
         with open(path, encoding="utf-8") as f:
             self._native = _mastery.NativeBktModel.from_json(f.read())
         self._columns = {}
         return self
 
     def to_json(self) -> str:
+        """The versioned JSON model file as text.
+
+        Examples
+        --------
+        >>> import pandas as pd, mastery
+        >>> log = pd.DataFrame({"user_id": ["a", "a", "b", "b", "c", "c"], "skill_name": ["s"] * 6,
+        ...                     "correct": [0, 1, 1, 1, 0, 0]})
+        >>> model = mastery.BKTModel(num_fits=1).fit(data=log)
+        >>> model.to_json().startswith('{"format":"mastery.bkt","version":1')
+        True
+        """
         return self._require().to_json()
 
     @classmethod
     def from_json(cls, text: str) -> "BKTModel":
+        """A model from the JSON text of :meth:`to_json`.
+
+        Examples
+        --------
+        >>> import pandas as pd, mastery
+        >>> log = pd.DataFrame({"user_id": ["a", "a", "b", "b", "c", "c"], "skill_name": ["s"] * 6,
+        ...                     "correct": [0, 1, 1, 1, 0, 0]})
+        >>> model = mastery.BKTModel(num_fits=1).fit(data=log)
+        >>> mastery.BKTModel.from_json(model.to_json())
+        BKTModel(seed=42, num_fits=5; 1 skills)
+        """
         model = cls()
         model._native = _mastery.NativeBktModel.from_json(text)
         return model

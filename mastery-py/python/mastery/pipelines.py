@@ -45,7 +45,17 @@ def risk_features(cutoff: float, events: Any = None, submissions: Any = None, ma
 
 class RiskDataset(NamedTuple):
     """A labelled feature table: ``table`` (``id``, ``presentation``, the features, ``at_risk``,
-    ``group_<attribute>``), the feature column names and their specs (for ``feature_specs=``)."""
+    ``group_<attribute>``), the feature column names and their specs (for ``feature_specs=``);
+    what :func:`load_oulad` returns.
+
+    Examples
+    --------
+    >>> import pyarrow as pa, mastery
+    >>> ds = mastery.RiskDataset(mastery.ArrowTable.from_arrow(pa.table({"clicks": [3.0], "at_risk": [0]})),
+    ...                          ["clicks"], [{"name": "clicks"}])
+    >>> ds.features, ds.table.num_rows
+    (['clicks'], 1)
+    """
 
     table: ArrowTable
     features: List[str]

@@ -47,7 +47,17 @@ def _split(data_path, data):
 
 
 class Model(BKTModel):
-    """pyBKT's ``Model`` with pyBKT's defaults (no guess/slip caps unless ``max_guess``/``max_slip`` are given)."""
+    """pyBKT's ``Model`` with pyBKT's defaults (no guess/slip caps unless ``max_guess``/``max_slip`` are given).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from mastery.pybkt import Model
+    >>> log = pd.DataFrame({"user_id": ["a", "a", "b", "b", "c", "c"], "skill_name": ["s"] * 6,
+    ...                     "correct": [0, 1, 1, 1, 0, 0]})
+    >>> Model(num_fits=1).fit(data=log)
+    Model(seed=42, num_fits=1; 1 skills)
+    """
 
     def __init__(self, seed: int = 42, num_fits: int = 5, parallel: bool = True, **options: Any):
         # pyBKT's verbose: a progress bar over the restarts (tqdm when installed).
@@ -107,7 +117,18 @@ class Model(BKTModel):
     def fit(self, data_path=None, data=None, skills=None, forgets=False, multilearn=False, multigs=False,
             multiprior=False, defaults=None, progress: Optional[ProgressCallback] = None, verbose: bool = False,
             **options) -> "Model":
-        """pyBKT's ``fit``; ``progress``/``verbose`` report restarts, Ctrl-C interrupts."""
+        """pyBKT's ``fit``; ``progress``/``verbose`` report restarts, Ctrl-C interrupts.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from mastery.pybkt import Model
+        >>> log = pd.DataFrame({"user_id": ["a", "a", "b", "b", "c", "c"], "skill_name": ["s"] * 6,
+        ...                     "correct": [0, 1, 1, 1, 0, 0]})
+        >>> model = Model(num_fits=1).fit(data=log)
+        >>> sorted(model.coef_)
+        ['s']
+        """
         self._check_model_types(options)
         for key in ("seed", "num_fits", "parallel"):
             if key in options:
@@ -122,7 +143,18 @@ class Model(BKTModel):
 
     def predict(self, data_path=None, data=None):
         """The data with ``correct_predictions`` and ``state_predictions``; rows of skills the model
-        has not fitted get pyBKT's best-effort 0.5."""
+        has not fitted get pyBKT's best-effort 0.5.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from mastery.pybkt import Model
+        >>> log = pd.DataFrame({"user_id": ["a", "a", "b", "b", "c", "c"], "skill_name": ["s"] * 6,
+        ...                     "correct": [0, 1, 1, 1, 0, 0]})
+        >>> model = Model(num_fits=1).fit(data=log)
+        >>> model.predict(data=log)[["correct_predictions", "state_predictions"]].shape
+        (6, 2)
+        """
         import numpy as np
 
         self._require()
@@ -144,7 +176,18 @@ class Model(BKTModel):
         return df
 
     def evaluate(self, data=None, data_path=None, metric: Union[str, Iterable] = "rmse"):  # type: ignore[override]
-        """The metric (or list of metrics) over the rows of fitted skills, as pyBKT."""
+        """The metric (or list of metrics) over the rows of fitted skills, as pyBKT.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from mastery.pybkt import Model
+        >>> log = pd.DataFrame({"user_id": ["a", "a", "b", "b", "c", "c"], "skill_name": ["s"] * 6,
+        ...                     "correct": [0, 1, 1, 1, 0, 0]})
+        >>> model = Model(num_fits=1).fit(data=log)
+        >>> round(model.evaluate(data=log), 3)
+        0.441
+        """
         if isinstance(data, str):
             data, data_path = None, data
         predicted = self.predict(data_path, data)
@@ -158,7 +201,18 @@ class Model(BKTModel):
                       metric="rmse", forgets=False, multilearn=False, multigs=False, multiprior=False,
                       progress: Optional[ProgressCallback] = None, verbose: bool = False, **options):
         """One row per skill, one column per metric named as pyBKT names it (``rmse``, ``auc``, ...).
-        ``progress``/``verbose`` report folds; Ctrl-C interrupts."""
+        ``progress``/``verbose`` report folds; Ctrl-C interrupts.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from mastery.pybkt import Model
+        >>> log = pd.DataFrame({"user_id": ["a", "a", "b", "b", "c", "c"], "skill_name": ["s"] * 6,
+        ...                     "correct": [0, 1, 1, 1, 0, 0]})
+        >>> model = Model(num_fits=1).fit(data=log)
+        >>> model.crossvalidate(data=log, folds=3).columns.tolist()
+        ['rmse']
+        """
         import pandas as pd
 
         self._check_model_types(options)
@@ -196,7 +250,18 @@ class Model(BKTModel):
     # ------------------------------------------------------------------ coef_
     @property
     def coef_(self):
-        """``{skill: {"prior": float, "learns": array, "guesses": array, "slips": array, "forgets": array}}``."""
+        """``{skill: {"prior": float, "learns": array, "guesses": array, "slips": array, "forgets": array}}``.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from mastery.pybkt import Model
+        >>> log = pd.DataFrame({"user_id": ["a", "a", "b", "b", "c", "c"], "skill_name": ["s"] * 6,
+        ...                     "correct": [0, 1, 1, 1, 0, 0]})
+        >>> model = Model(num_fits=1).fit(data=log)
+        >>> sorted(model.coef_["s"]), round(model.coef_["s"]["prior"], 3)
+        (['forgets', 'guesses', 'learns', 'prior', 'slips'], 0.333)
+        """
         import numpy as np
 
         if self._native is None:

@@ -10,6 +10,7 @@ builds load and score bit for bit the same.
 
 from __future__ import annotations
 
+import html
 import json
 import os
 from typing import Any, Dict, List, Optional, Sequence
@@ -76,7 +77,19 @@ _HOST_KEY = "sklearn"
 
 class FeatureMismatchError(MasteryError, ValueError):
     """The columns given are not the ones the model was fitted on (``code`` "invalid_input",
-    ``field`` "features"); a ``ValueError`` too, as scikit-learn raises."""
+    ``field`` "features"); a ``ValueError`` too, as scikit-learn raises.
+
+    Examples
+    --------
+    >>> import mastery, pandas as pd
+    >>> clf = mastery.RiskClassifier(n_estimators=3).fit(pd.DataFrame({"a": [0.0, 1.0] * 20, "b": [1.0, 0.0] * 20}),
+    ...                                                  [0, 1] * 20)
+    >>> try:
+    ...     clf.predict(pd.DataFrame({"a": [1.0]}))
+    ... except mastery.risk.FeatureMismatchError as e:
+    ...     print(e.code, e.field)
+    invalid_input features
+    """
 
     def __init__(self, message: str):
         super().__init__(message)
@@ -197,6 +210,16 @@ class RiskClassifier(*_BASES):  # type: ignore[misc]
     ``n_jobs`` (-1 or None: every core). ``early_stopping_rounds`` stops on ``eval_set``.
     ``feature_specs`` (optional) name each column for teachers: a list of dicts with ``name``,
     ``display``, ``reason`` (``{value}`` is replaced) and ``monotone``.
+
+    In a notebook a fitted estimator shows its model (rounds, features, top importances).
+
+    Examples
+    --------
+    >>> import mastery
+    >>> x, y, names = mastery.synthetic_risk_data(300, 1)
+    >>> clf = mastery.RiskClassifier(n_estimators=5).fit(x, y)
+    >>> clf.predict(x[:3]).tolist(), clf.n_features_in_
+    ([1.0, 0.0, 1.0], 30)
     """
 
     def __init__(
@@ -452,25 +475,63 @@ class RiskClassifier(*_BASES):  # type: ignore[misc]
         return ArrowTable(_mastery.risk_explain_arrow(self.model_, _numpy_table(dict(zip(names, dense.T))), names, top))
 
     def predict(self, X, threshold: float = 0.5) -> np.ndarray:
+        """The class per row: ``classes_[1]`` where P(at risk) ≥ ``threshold``, else ``classes_[0]``.
+
+        Examples
+        --------
+        >>> import mastery
+        >>> x, y, names = mastery.synthetic_risk_data(300, 1)
+        >>> clf = mastery.RiskClassifier(n_estimators=5).fit(x, y)
+        >>> clf.predict(x[:3], threshold=0.99).tolist()
+        [0.0, 0.0, 0.0]
+        """
         p = self.predict_proba(X)[:, 1]
         return np.where(p >= threshold, self.classes_[1], self.classes_[0])
 
     def explain(self, X, top: int = 3) -> List[Dict[str, Any]]:
         """Per row: ``score``, ``margin``, ``base``, ``contributions`` and the ``reasons`` that
-        raise the risk most, each with its ``text``."""
+        raise the risk most, each with its ``text``.
+
+        Examples
+        --------
+        >>> import mastery
+        >>> x, y, names = mastery.synthetic_risk_data(300, 1)
+        >>> clf = mastery.RiskClassifier(n_estimators=5).fit(x, y)
+        >>> [r["feature"] for r in clf.explain(x[:1], top=1)[0]["reasons"]]
+        ['x0']
+        """
         x = self._x(X)
         return self.model_.explain_many(x, top)
 
 
     def contributions(self, X) -> np.ndarray:
-        """TreeSHAP values: rows × (features + 1); each row sums to its log-odds."""
+        """TreeSHAP values: rows × (features + 1); each row sums to its log-odds.
+
+        Examples
+        --------
+        >>> import mastery
+        >>> x, y, names = mastery.synthetic_risk_data(300, 1)
+        >>> clf = mastery.RiskClassifier(n_estimators=5).fit(x, y)
+        >>> clf.contributions(x[:2]).shape
+        (2, 31)
+        """
         x = self._x(X)
         return self.model_.contributions(x)
 
     # The model file ------------------------------------------------------------------------
     def to_json(self) -> str:
         """The versioned model file; its ``host`` object keeps this estimator's parameters,
-        classes and ``feature_names_in_`` so that ``from_json`` gives them back."""
+        classes and ``feature_names_in_`` so that ``from_json`` gives them back.
+
+        Examples
+        --------
+        >>> import mastery
+        >>> x, y, names = mastery.synthetic_risk_data(300, 1)
+        >>> clf = mastery.RiskClassifier(n_estimators=5).fit(x, y)
+        >>> import json
+        >>> json.loads(clf.to_json())["host"]["sklearn"]["params"]["n_estimators"]
+        5
+        """
         self._check()
         doc = json.loads(self.model_.to_json())
         state: Dict[str, Any] = {
@@ -486,18 +547,49 @@ class RiskClassifier(*_BASES):  # type: ignore[misc]
         return json.dumps(doc, allow_nan=False, separators=(",", ":"))
 
     def save(self, path: "os.PathLike[str] | str") -> None:
+        """Writes the model file (:meth:`to_json`) to ``path``.
+
+        Examples
+        --------
+        >>> import mastery
+        >>> x, y, names = mastery.synthetic_risk_data(300, 1)
+        >>> clf = mastery.RiskClassifier(n_estimators=5).fit(x, y)
+        >>> clf.save("risk.json")
+        >>> bool((mastery.RiskClassifier.load("risk.json").predict_proba(x[:5]) == clf.predict_proba(x[:5])).all())
+        True
+        """
         with open(path, "w", encoding="utf-8") as f:
             f.write(self.to_json())
 
     @classmethod
     def load(cls, path: "os.PathLike[str] | str") -> "RiskClassifier":
+        """A fitted estimator from a model file on disk (see :meth:`from_json`).
+
+        Examples
+        --------
+        >>> import mastery
+        >>> x, y, names = mastery.synthetic_risk_data(300, 1)
+        >>> clf = mastery.RiskClassifier(n_estimators=5).fit(x, y)
+        >>> clf.save("risk.json")
+        >>> mastery.RiskClassifier.load("risk.json").n_estimators
+        5
+        """
         with open(path, encoding="utf-8") as f:
             return cls.from_json(f.read())
 
     @classmethod
     def from_json(cls, text: str) -> "RiskClassifier":
         """A fitted estimator from a model file (one saved by ``save`` keeps its parameters and
-        ``feature_names_in_``; any other model file gets the default parameters)."""
+        ``feature_names_in_``; any other model file gets the default parameters).
+
+        Examples
+        --------
+        >>> import mastery
+        >>> x, y, names = mastery.synthetic_risk_data(300, 1)
+        >>> clf = mastery.RiskClassifier(n_estimators=5).fit(x, y)
+        >>> mastery.RiskClassifier.from_json(clf.to_json()).get_params()["n_estimators"]
+        5
+        """
         model = NativeRiskModel.from_json(text)
         state = ((json.loads(text).get("host") or {}).get(_HOST_KEY)) or {}
         params = state.get("params") or {}
@@ -510,3 +602,27 @@ class RiskClassifier(*_BASES):  # type: ignore[misc]
             est.feature_names_in_ = np.asarray(state["feature_names_in"], dtype=object)
         est._fitted_attributes()
         return est
+
+    # Notebooks ------------------------------------------------------------------------------
+    def _repr_html_(self) -> str:
+        """A fitted estimator as a small HTML summary (model, rounds, features, top importances);
+        an unfitted one as scikit-learn draws it (when installed)."""
+        if getattr(self, "model_", None) is None:
+            inner = getattr(super(), "_repr_html_inner", None)
+            return inner() if callable(inner) else f"<pre>{html.escape(repr(self))}</pre>"
+        names = [str(n) for n in self.model_.feature_names]
+        splits, gains = self.model_.importance()
+        top = sorted(zip(names, splits, gains), key=lambda t: -t[2])[:10]
+        params = {k: v for k, v in self.get_params(deep=False).items() if k != "feature_specs"}
+        best = self.model_.best_iteration
+        summary = (f"<p>{html.escape(type(self).__name__)}: {len(names)} features, model "
+                   f"{html.escape(str(self.model_.model_version))}"
+                   + (f", best iteration {int(best)}" if best is not None else "") + "</p>")
+        from .views import html_table
+
+        return (summary + html_table(["feature", "splits", "gain"], top, caption="Top features by gain")
+                + html_table(["parameter", "value"], sorted(params.items()), caption="Parameters"))
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> Dict[str, str]:
+        """Jupyter's rich display (takes precedence over scikit-learn's diagram once fitted)."""
+        return {"text/plain": repr(self), "text/html": self._repr_html_()}

@@ -15,6 +15,9 @@ run on the same data:
 >>> from pyspark.sql import SparkSession                        # doctest: +SKIP
 >>> spark = SparkSession.builder.master("local[2]").getOrCreate()  # doctest: +SKIP
 >>> model = fit_bkt(spark.read.parquet("responses/"), num_fits=5)  # doctest: +SKIP
+
+The functions' examples take ``spark`` to be such a session (the test suite runs them in local
+mode).
 """
 
 from __future__ import annotations
@@ -46,6 +49,14 @@ def fit_bkt(df: "DataFrame", *, user_id: str = "user_id", skill_name: str = "ski
     Rows keep their order within each learner: by ``order_id`` when the DataFrame has it, else
     by their position in ``df``. Returns a :class:`~mastery.BKTModel` equal to
     ``BKTModel(seed, num_fits).fit(data=df.toPandas(), forgets=...)``.
+
+    Examples
+    --------
+    >>> from mastery.spark import fit_bkt
+    >>> log = spark.createDataFrame([("a", "s", 0, 1), ("a", "s", 1, 2), ("b", "s", 1, 1), ("b", "s", 1, 2)],
+    ...                             "user_id string, skill_name string, correct int, order_id int")
+    >>> fit_bkt(log, num_fits=1)
+    BKTModel(seed=42, num_fits=1; 1 skills)
     """
     from pyspark.sql import functions as F
 
@@ -113,6 +124,16 @@ def score_risk(df: "DataFrame", model: Union[RiskClassifier, str], *, features: 
     reasons (``reason_i``, ``feature_i``, ``contribution_i``). The model (a fitted
     :class:`~mastery.RiskClassifier` or a model file's text) is broadcast once; each partition is
     scored from its Arrow batches in blocks, in the executors' Python workers.
+
+    Examples
+    --------
+    >>> import mastery, pandas as pd
+    >>> from mastery.spark import score_risk
+    >>> frame = pd.DataFrame({"clicks": [0.0, 5.0] * 20, "late": [3.0, 0.0] * 20})
+    >>> clf = mastery.RiskClassifier(n_estimators=3).fit(frame, [1, 0] * 20)
+    >>> scored = score_risk(spark.createDataFrame(frame.head(2)), clf, explain=1).toPandas()
+    >>> scored.columns.tolist()[:4], bool(scored["score"][0] > scored["score"][1])
+    (['clicks', 'late', 'score', 'reason_1'], True)
     """
     from pyspark.sql.types import DoubleType, StringType, StructField, StructType
 
@@ -157,7 +178,18 @@ def ingest(df: "DataFrame", column: str = "statement", *, kind: str = "xapi",
     Caliper events/envelopes (``kind="caliper"``) as JSON strings, parsed per partition by the
     native parsers. One output row per accepted record (with ``evidence`` as JSON) or per
     rejected one (``rejected_code``, ``rejected_field``; ``source_row`` is its row in the
-    partition batch). Schema: :data:`EVIDENCE_SCHEMA`."""
+    partition batch). Schema: :data:`EVIDENCE_SCHEMA`.
+
+    Examples
+    --------
+    >>> import json
+    >>> from mastery.spark import ingest
+    >>> statement = {"actor": {"mbox": "mailto:a@example.org"}, "verb": {"id": "http://adlnet.gov/expapi/verbs/passed"},
+    ...              "object": {"id": "https://example.org/quiz/1"}, "timestamp": "2024-05-01T10:00:00Z"}
+    >>> frame = spark.createDataFrame([(json.dumps(statement),), ("not json",)], "statement string")
+    >>> sorted((r["learner"] or "-", r["rejected_code"] or "-") for r in ingest(frame).collect())
+    [('-', 'parse_error'), ('mbox:mailto:a@example.org', '-')]
+    """
     if kind not in ("xapi", "caliper"):
         error = _mastery.MasteryError("invalid kind: must be xapi or caliper")
         error.code, error.field = "invalid_input", "kind"

@@ -99,42 +99,98 @@ class ArrowTable:
 
     @property
     def num_rows(self) -> int:
-        """Rows in the table."""
+        """Rows in the table.
+
+        Examples
+        --------
+        >>> import pyarrow as pa, mastery
+        >>> t = mastery.ArrowTable.from_arrow(pa.table({"id": ["a", "b"], "score": [0.25, 0.75]}))
+        >>> t.num_rows
+        2
+        """
         return int(self._native.num_rows)
 
     @property
     def column_names(self) -> List[str]:
-        """The column names, in order."""
+        """The column names, in order.
+
+        Examples
+        --------
+        >>> import pyarrow as pa, mastery
+        >>> t = mastery.ArrowTable.from_arrow(pa.table({"id": ["a", "b"], "score": [0.25, 0.75]}))
+        >>> t.column_names
+        ['id', 'score']
+        """
         return list(self._native.column_names)
 
     @property
     def shape(self) -> Tuple[int, int]:
-        """``(rows, columns)``."""
+        """``(rows, columns)``.
+
+        Examples
+        --------
+        >>> import pyarrow as pa, mastery
+        >>> t = mastery.ArrowTable.from_arrow(pa.table({"id": ["a", "b"], "score": [0.25, 0.75]}))
+        >>> t.shape
+        (2, 2)
+        """
         return (self.num_rows, len(self.column_names))
 
     def __len__(self) -> int:
         return self.num_rows
 
     def to_pyarrow(self) -> Any:
-        """A ``pyarrow.Table`` sharing these buffers (requires pyarrow)."""
+        """A ``pyarrow.Table`` sharing these buffers (requires pyarrow).
+
+        Examples
+        --------
+        >>> import pyarrow as pa, mastery
+        >>> t = mastery.ArrowTable.from_arrow(pa.table({"id": ["a", "b"], "score": [0.25, 0.75]}))
+        >>> t.to_pyarrow().column("score").to_pylist()
+        [0.25, 0.75]
+        """
         import pyarrow as pa
 
         return pa.table(self)
 
     def to_pandas(self, **kwargs: Any) -> Any:
         """A pandas DataFrame (through pyarrow; float columns without nulls are not copied when
-        ``split_blocks=True`` is passed)."""
+        ``split_blocks=True`` is passed).
+
+        Examples
+        --------
+        >>> import pyarrow as pa, mastery
+        >>> t = mastery.ArrowTable.from_arrow(pa.table({"id": ["a", "b"], "score": [0.25, 0.75]}))
+        >>> t.to_pandas()["id"].tolist()
+        ['a', 'b']
+        """
         return self.to_pyarrow().to_pandas(**kwargs)
 
     def to_polars(self) -> Any:
-        """A Polars DataFrame sharing these buffers (requires polars)."""
+        """A Polars DataFrame sharing these buffers (requires polars).
+
+        Examples
+        --------
+        >>> import pyarrow as pa, mastery
+        >>> t = mastery.ArrowTable.from_arrow(pa.table({"id": ["a", "b"], "score": [0.25, 0.75]}))
+        >>> t.to_polars()["score"].sum()
+        1.0
+        """
         import polars as pl
 
         return pl.DataFrame(self)
 
     def column(self, name: str) -> Any:
         """One column as a numpy array (through pyarrow; zero-copy for float columns without
-        nulls)."""
+        nulls).
+
+        Examples
+        --------
+        >>> import pyarrow as pa, mastery
+        >>> t = mastery.ArrowTable.from_arrow(pa.table({"id": ["a", "b"], "score": [0.25, 0.75]}))
+        >>> t.column("score").tolist()
+        [0.25, 0.75]
+        """
         return self.to_pyarrow().column(name).to_numpy()
 
     def __repr__(self) -> str:
@@ -178,7 +234,15 @@ class TqdmProgress:
             self.close()
 
     def close(self) -> None:
-        """Closes the current bar."""
+        """Closes the current bar (a finished stage closes its bar by itself).
+
+        Examples
+        --------
+        >>> from mastery import TqdmProgress
+        >>> p = TqdmProgress(disable=True)
+        >>> p("bkt_fit", 3, 10)
+        >>> p.close()
+        """
         if self._bar is not None:
             self._bar.close()
             self._bar = None
