@@ -22,7 +22,7 @@ def peak_mb():
 def main(rows):
     x, y, names = mastery.synthetic_risk_data(20_000, 1)
     names = names[:6]
-    clf = mastery.RiskClassifier(n_estimators=100, random_state=0, n_jobs=1).fit(x[:, :6], y, feature_names=names)
+    clf = mastery.RiskClassifier(n_estimators=100, early_stopping=False, random_state=0, n_jobs=1).fit(x[:, :6], y, feature_names=names)
     rng = np.random.default_rng(0)
     # Six float64 columns, each its own contiguous buffer (pa.array of a contiguous array: no copy).
     table = pa.table({n: pa.array(rng.normal(loc=x[:, i].mean(), scale=x[:, i].std() + 1, size=rows))

@@ -8,8 +8,10 @@ cd "$(dirname "$0")/.."
 VENV=target/bench-venv
 OUT=target/bench && mkdir -p "$OUT"
 if [ ! -x "$VENV/bin/python" ]; then python3 -m venv "$VENV"; fi
-"$VENV/bin/pip" install -q --disable-pip-version-check "numpy<2.3" "scikit-learn<1.7" pandas "maturin==1.16.0" lightgbm
+"$VENV/bin/pip" install -q --disable-pip-version-check "numpy<2.3" "scikit-learn<1.7" pandas pyarrow "maturin==1.16.0" "lightgbm>=4,<5"
 (cd mastery-py && PATH="$PWD/../$VENV/bin:$PATH" VIRTUAL_ENV="$PWD/../$VENV" maturin develop --release -q)
 cargo build --release -q -p mastery-benches --bin risk-bench
 RAYON_NUM_THREADS=1 ./target/release/risk-bench --write "$OUT/risk" > "$OUT/risk_rust.json"
 "$VENV/bin/python" benches/risk_vs_lightgbm.py "$OUT/risk" "$OUT/risk_rust.json"
+# OULAD at day 60 (real data, small): the defaults' test AUC against LightGBM's rounds.
+OMP_NUM_THREADS=1 RAYON_NUM_THREADS=1 "$VENV/bin/python" benches/oulad_vs_lightgbm.py fixtures/data/oulad

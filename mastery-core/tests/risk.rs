@@ -150,6 +150,93 @@ fn early_stopping_keeps_the_best_round() {
     assert!(best < 400 && model.trees.len() == best, "{best} of {}", model.trees.len());
 }
 
+/// On pure noise the held-out metric stops improving within a few rounds: training stops long
+/// before `n_estimators`, keeps the trees up to the best round, and that truncated model is the
+/// model trained for exactly that many rounds on the same training rows (the hold-out is a
+/// stratified draw from the seed, so it can be rebuilt with `holdout_split`).
+#[test]
+fn early_stopping_on_a_held_out_fraction_stops_on_noise_and_keeps_the_best_round() {
+    let (rows, features) = (4_000, 6);
+    let mut state = 0x1234_5678_u64;
+    let mut next = || {
+        state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+        (state >> 11) as f64 / (1u64 << 53) as f64
+    };
+    let x = ndarray::Array2::from_shape_fn((rows, features), |_| next());
+    let y: Vec<f64> = (0..rows).map(|_| f64::from(next() < 0.3)).collect();
+    let params = GbdtParams {
+        n_estimators: 300,
+        early_stopping_rounds: 10,
+        validation_fraction: 0.2,
+        seed: 5,
+        ..GbdtParams::default()
+    };
+    let model = Gbdt::fit(x.view(), &y, &params, None).unwrap();
+    let best = model.best_iteration.unwrap();
+    assert!(best < 50 && model.trees.len() == best, "stopped at {best} of 300 rounds");
+    assert!(model.best_score.unwrap() > 0.0);
+    // Deterministic from the seed.
+    assert_eq!(Gbdt::fit(x.view(), &y, &params, None).unwrap(), model);
+
+    // The split: stratified, disjoint, covering every row, 20% of each class.
+    let (train, held) = holdout_split(&y, 0.2, 5).unwrap();
+    assert_eq!(train.len() + held.len(), rows);
+    let positives = |r: &[usize]| r.iter().filter(|i| y[**i] == 1.0).count();
+    let all_pos = positives(&(0..rows).collect::<Vec<_>>());
+    assert_eq!(positives(&held), (all_pos as f64 * 0.2).round() as usize);
+    assert_eq!(held.len() - positives(&held), ((rows - all_pos) as f64 * 0.2).round() as usize);
+
+    // The same model as `best` plain rounds on the training rows.
+    let xt = x.select(ndarray::Axis(0), &train);
+    let yt: Vec<f64> = train.iter().map(|r| y[*r]).collect();
+    let plain = GbdtParams { n_estimators: best, early_stopping_rounds: 0, ..params.clone() };
+    let exact = Gbdt::fit(xt.view(), &yt, &plain, None).unwrap();
+    assert_eq!(exact.trees, model.trees);
+    assert_eq!(exact.predict_proba(x.view()).unwrap(), model.predict_proba(x.view()).unwrap());
+
+    // AUC as the metric stops too; without early stopping the fraction changes nothing.
+    let by_auc = GbdtParams { early_stopping_metric: StoppingMetric::Auc, ..params.clone() };
+    let m = Gbdt::fit(x.view(), &y, &by_auc, None).unwrap();
+    assert!(m.best_iteration.unwrap() < 300 && m.best_score.unwrap() > 0.0 && m.best_score.unwrap() < 1.0);
+    let off = GbdtParams { n_estimators: 20, early_stopping_rounds: 0, ..params.clone() };
+    let full = Gbdt::fit(x.view(), &y, &off, None).unwrap();
+    assert_eq!(full.trees.len(), 20);
+    assert_eq!(full.best_iteration, None);
+    assert_eq!(full, Gbdt::fit(x.view(), &y, &GbdtParams { validation_fraction: 0.0, ..off }, None).unwrap());
+    // The fraction is checked.
+    let bad = GbdtParams { validation_fraction: 1.0, ..params };
+    assert_eq!(Gbdt::fit(x.view(), &y, &bad, None).unwrap_err().code(), "invalid_input");
+}
+
+/// A model file written before `best_score` existed still loads, and one with early stopping
+/// keeps its best iteration through save and load.
+#[test]
+fn best_iteration_is_stored_in_the_model_file() {
+    let (x, y) = synthetic_risk_data(3_000, 4).unwrap();
+    let features: Vec<FeatureSpec> =
+        SYNTHETIC_FEATURES.iter().map(|n| FeatureSpec::new(n, n, &format!("{n} = {{value}}"), 0)).collect();
+    let params = GbdtParams {
+        n_estimators: 400,
+        learning_rate: 0.3,
+        early_stopping_rounds: 5,
+        validation_fraction: 0.1,
+        ..GbdtParams::default()
+    };
+    let file = RiskModelFile::train_gbdt("es", features, x.view(), &y, &params, None).unwrap();
+    let best = file.best_iteration().unwrap();
+    assert!(best < 400 && file.rounds() == best);
+    let back = RiskModelFile::from_json(&file.to_json()).unwrap();
+    assert_eq!(back, file);
+    assert_eq!(back.best_iteration(), Some(best));
+    let old = std::fs::read_to_string(
+        std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fixtures/data/risk/model_gbdt.json"),
+    )
+    .unwrap();
+    let old = RiskModelFile::from_json(&old).unwrap();
+    assert_eq!(old.best_iteration(), None);
+    assert!(old.rounds() > 0);
+}
+
 fn gunzip(path: &str) -> String {
     use std::io::Read;
     let file = std::fs::File::open(

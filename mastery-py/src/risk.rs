@@ -180,12 +180,16 @@ impl NativeRiskModel {
         self.inner.model_version.clone()
     }
 
+    /// The booster's best iteration when early stopping ran (its number of trees), else None.
     #[getter]
     fn best_iteration(&self) -> Option<usize> {
-        match &self.inner.estimator {
-            core::risk::Estimator::Gbdt(b) => b.best_iteration,
-            core::risk::Estimator::Logistic(_) => None,
-        }
+        self.inner.best_iteration()
+    }
+
+    /// The boosting rounds the booster kept (its number of trees; 0 for the logistic model).
+    #[getter]
+    fn rounds(&self) -> usize {
+        self.inner.rounds()
     }
 
     /// The probability of the positive class (at risk) per row of a 2-D float array.

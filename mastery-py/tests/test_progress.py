@@ -93,7 +93,7 @@ CHILD = textwrap.dedent("""
         if kind == "booster":
             x, y, _ = mastery.synthetic_risk_data(20000, 1)
             # 20,000 rounds: minutes of work.
-            mastery.RiskClassifier(n_estimators=20000, n_jobs=1).fit(x, y, progress=progress)
+            mastery.RiskClassifier(n_estimators=20000, n_jobs=1, early_stopping=False).fit(x, y, progress=progress)
         else:
             rng = np.random.default_rng(0)
             n = 400_000

@@ -116,6 +116,33 @@ def test_not_fitted_is_sklearns_error():
     assert NotFittedError is SkNotFitted
 
 
+def test_early_stopping_defaults_follow_scikit_learn_and_report_n_iter():
+    params = mastery.RiskClassifier().get_params()
+    assert (params["early_stopping"], params["validation_fraction"], params["n_iter_no_change"]) == ("auto", 0.1, 10)
+    # "auto": on above 10,000 training rows, as scikit-learn's HistGradientBoostingClassifier.
+    x, y, _ = mastery.synthetic_risk_data(12_000, 3)
+    big = mastery.RiskClassifier(n_estimators=400, learning_rate=0.5, random_state=1, n_jobs=1).fit(x, y)
+    assert big.best_iteration_ is not None and big.n_iter_ == big.best_iteration_ < 400
+    # Deterministic from random_state; the model file keeps the best iteration.
+    again = mastery.RiskClassifier(n_estimators=400, learning_rate=0.5, random_state=1, n_jobs=1).fit(x, y)
+    assert again.to_json() == big.to_json()
+    loaded = mastery.RiskClassifier.from_json(big.to_json())
+    assert (loaded.best_iteration_, loaded.n_iter_) == (big.best_iteration_, big.n_iter_)
+    # Off at or below 10,000 rows, and when asked.
+    small = mastery.RiskClassifier(n_estimators=25, n_jobs=1).fit(x[:2000], y[:2000])
+    assert small.best_iteration_ is None and small.n_iter_ == 25
+    off = mastery.RiskClassifier(n_estimators=25, early_stopping=False, n_jobs=1).fit(x, y)
+    assert off.best_iteration_ is None and off.n_iter_ == 25
+    # True holds out validation_fraction and stops after n_iter_no_change rounds without gain.
+    on = mastery.RiskClassifier(n_estimators=400, learning_rate=0.5, early_stopping=True, validation_fraction=0.2,
+                                n_iter_no_change=3, random_state=1, n_jobs=1).fit(x[:2000], y[:2000])
+    assert on.n_iter_ == on.best_iteration_ < 400
+    for bad in (dict(early_stopping="yes"), dict(early_stopping=True, validation_fraction=0.0),
+                dict(early_stopping=True, n_iter_no_change=0)):
+        with pytest.raises(ValueError):
+            mastery.RiskClassifier(n_estimators=5, **bad).fit(x[:500], y[:500])
+
+
 def test_parameters_and_feature_names_survive_save_and_load(data, tmp_path):
     df, y = data
     specs = [{"name": n, "display": n, "reason": n + " = {value}", "monotone": 0} for n in df.columns]

@@ -4,7 +4,7 @@
 
 pub mod gbdt;
 
-pub use gbdt::{Gbdt, GbdtParams, Tree, Validation};
+pub use gbdt::{holdout_split, Gbdt, GbdtParams, StoppingMetric, Tree, Validation};
 mod synthetic;
 
 pub use synthetic::{synthetic_risk_data, MAX_SYNTHETIC_ROWS, SYNTHETIC_FEATURES};

@@ -321,6 +321,24 @@ impl RiskModelFile {
         Ok(())
     }
 
+    /// The booster's best iteration when it was trained with early stopping (its number of
+    /// trees); `None` otherwise and for the logistic model.
+    pub fn best_iteration(&self) -> Option<usize> {
+        match &self.estimator {
+            Estimator::Gbdt(b) => b.best_iteration,
+            Estimator::Logistic(_) => None,
+        }
+    }
+
+    /// The booster's number of trees, i.e. boosting rounds kept (scikit-learn's `n_iter_`); 0 for
+    /// the logistic model.
+    pub fn rounds(&self) -> usize {
+        match &self.estimator {
+            Estimator::Gbdt(b) => b.trees.len(),
+            Estimator::Logistic(_) => 0,
+        }
+    }
+
     /// Gain and split importance (zeros for the logistic model, whose |coefficients| say it).
     pub fn importance(&self) -> (Vec<u32>, Vec<f64>) {
         match &self.estimator {

@@ -13,7 +13,7 @@ from __future__ import annotations
 import html
 import json
 import os
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence, Union
 
 import numpy as np
 
@@ -207,7 +207,18 @@ class RiskClassifier(*_BASES):  # type: ignore[misc]
     ``num_leaves``, ``max_depth`` (-1: unlimited), ``max_bin``, ``min_child_samples``,
     ``min_child_weight``, ``reg_lambda``, ``min_split_gain``, ``subsample``,
     ``colsample_bytree``, ``scale_pos_weight``, ``monotone_constraints``, ``random_state`` and
-    ``n_jobs`` (-1 or None: every core). ``early_stopping_rounds`` stops on ``eval_set``.
+    ``n_jobs`` (-1 or None: every core).
+
+    Early stopping takes scikit-learn's ``HistGradientBoostingClassifier`` names:
+    ``early_stopping`` ("auto": on when the training set has more than 10,000 rows, as
+    scikit-learn decides; True; False), ``validation_fraction`` (the share of the training rows
+    held out, stratified by class and drawn from ``random_state``; the trees learn from the
+    rest) and ``n_iter_no_change`` (training stops when the held-out log loss has not improved
+    for that many rounds, and the model keeps the trees up to its best round). With
+    ``eval_set``, early stopping watches it instead of a held-out share. ``early_stopping_rounds``
+    (LightGBM's name) turns early stopping on with that patience. After ``fit``,
+    ``best_iteration_`` is the best round (None without early stopping) and ``n_iter_`` the
+    rounds kept.
     ``feature_specs`` (optional) name each column for teachers: a list of dicts with ``name``,
     ``display``, ``reason`` (``{value}`` is replaced) and ``monotone``.
 
@@ -238,6 +249,9 @@ class RiskClassifier(*_BASES):  # type: ignore[misc]
         scale_pos_weight: float = 1.0,
         monotone_constraints: Optional[Sequence[int]] = None,
         early_stopping_rounds: Optional[int] = None,
+        early_stopping: Union[str, bool] = "auto",
+        validation_fraction: float = 0.1,
+        n_iter_no_change: int = 10,
         random_state: Optional[int] = None,
         n_jobs: Optional[int] = None,
         feature_specs: Optional[List[Dict[str, Any]]] = None,
@@ -257,6 +271,9 @@ class RiskClassifier(*_BASES):  # type: ignore[misc]
         self.scale_pos_weight = scale_pos_weight
         self.monotone_constraints = monotone_constraints
         self.early_stopping_rounds = early_stopping_rounds
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
         self.random_state = random_state
         self.n_jobs = n_jobs
         self.feature_specs = feature_specs
@@ -272,7 +289,28 @@ class RiskClassifier(*_BASES):  # type: ignore[misc]
     def _more_tags(self) -> Dict[str, Any]:  # scikit-learn < 1.6
         return {"allow_nan": True, "binary_only": True}
 
-    def _core_params(self) -> Dict[str, Any]:
+    def _stopping(self, rows: int, has_eval_set: bool) -> Dict[str, Any]:
+        """The core's early-stopping parameters for a training set of ``rows`` rows."""
+        mode = self.early_stopping
+        if not (isinstance(mode, (bool, np.bool_)) or mode == "auto"):
+            raise ValueError(f"early_stopping must be 'auto', True or False; got {mode!r}")
+        on = (rows > 10_000) if isinstance(mode, str) else bool(mode)
+        if self.early_stopping_rounds is not None and int(self.early_stopping_rounds) > 0:
+            on, patience = True, int(self.early_stopping_rounds)
+        else:
+            patience = int(self.n_iter_no_change)
+        if not on:
+            return {"early_stopping_rounds": 0, "validation_fraction": 0.0}
+        if patience < 1:
+            raise ValueError(f"n_iter_no_change must be at least 1; got {self.n_iter_no_change!r}")
+        if has_eval_set:
+            return {"early_stopping_rounds": patience, "validation_fraction": 0.0}
+        fraction = float(self.validation_fraction)
+        if not 0.0 < fraction < 1.0:
+            raise ValueError(f"validation_fraction must be in (0, 1); got {self.validation_fraction!r}")
+        return {"early_stopping_rounds": patience, "validation_fraction": fraction}
+
+    def _core_params(self, rows: int = 0, has_eval_set: bool = False) -> Dict[str, Any]:
         threads = self.n_jobs
         return {
             "n_estimators": int(self.n_estimators),
@@ -288,7 +326,7 @@ class RiskClassifier(*_BASES):  # type: ignore[misc]
             "feature_fraction": float(self.colsample_bytree),
             "scale_pos_weight": float(self.scale_pos_weight),
             "monotone_constraints": [int(c) for c in (self.monotone_constraints or [])],
-            "early_stopping_rounds": int(self.early_stopping_rounds or 0),
+            **self._stopping(rows, has_eval_set),
             "seed": int(self.random_state or 0),
             "num_threads": 0 if threads is None or threads < 0 else int(threads),
         }
@@ -395,7 +433,7 @@ class RiskClassifier(*_BASES):  # type: ignore[misc]
             eval_x = self._dense(self._validate(ex, reset=False))
             eval_y = (np.asarray(ey).ravel() == self.classes_[1]).astype(np.float64)
         self.model_ = NativeRiskModel.train_gbdt(
-            x, labels, names, self._core_params(), self.feature_specs, eval_x, eval_y,
+            x, labels, names, self._core_params(x.shape[0], eval_x is not None), self.feature_specs, eval_x, eval_y,
             progress=progress_callback(progress, self.verbose))
         self._fitted_attributes()
         return self
@@ -405,6 +443,7 @@ class RiskClassifier(*_BASES):  # type: ignore[misc]
         self.feature_importances_ = np.asarray(splits, dtype=np.int64)
         self.feature_gains_ = np.asarray(gains)
         self.best_iteration_ = self.model_.best_iteration
+        self.n_iter_ = int(self.model_.rounds)
 
     def _check(self):
         check_is_fitted(self, "model_")

@@ -41,8 +41,15 @@ pub struct GbdtParams {
     pub monotone_constraints: Vec<i8>,
     /// Weight of the positive class (LightGBM's `scale_pos_weight`).
     pub scale_pos_weight: f64,
-    /// Stop when the validation log loss has not improved for this many rounds (0: never).
+    /// Stop when the validation metric has not improved for this many rounds (0: never), and
+    /// keep the trees up to the best round.
     pub early_stopping_rounds: usize,
+    /// With `early_stopping_rounds` and no validation set given: the share of the training rows
+    /// held out to stop on, drawn per class (stratified) from `seed`; the trees learn from the
+    /// other rows. 0: no hold-out (early stopping then needs a validation set).
+    pub validation_fraction: f64,
+    /// What early stopping watches on the validation rows.
+    pub early_stopping_metric: StoppingMetric,
     pub seed: u64,
     /// Training threads with the `parallel` feature (0: one per core); ignored without it. Each
     /// fit runs on its own pool of this size. The model is the same whatever the number.
@@ -66,8 +73,39 @@ impl Default for GbdtParams {
             monotone_constraints: Vec::new(),
             scale_pos_weight: 1.0,
             early_stopping_rounds: 0,
+            validation_fraction: 0.0,
+            early_stopping_metric: StoppingMetric::LogLoss,
             seed: 0,
             num_threads: 1,
+        }
+    }
+}
+
+/// The validation metric early stopping watches.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StoppingMetric {
+    /// Binary log loss (lower is better), LightGBM's and scikit-learn's default.
+    #[default]
+    LogLoss,
+    /// ROC AUC (higher is better).
+    Auc,
+}
+
+impl StoppingMetric {
+    /// The metric of margins against labels, signed so that lower is better.
+    fn loss(self, margins: &[f64], y: &[f64]) -> f64 {
+        match self {
+            Self::LogLoss => log_loss(margins, y),
+            Self::Auc => -auc_of_margins(margins, y),
+        }
+    }
+
+    /// The metric as reported (AUC positive again).
+    fn reported(self, loss: f64) -> f64 {
+        match self {
+            Self::LogLoss => loss,
+            Self::Auc => -loss,
         }
     }
 }
@@ -101,6 +139,9 @@ impl GbdtParams {
         if !(self.lambda_l2 >= 0.0 && self.scale_pos_weight > 0.0 && self.min_sum_hessian_in_leaf >= 0.0) {
             return bad("lambda_l2", "lambda_l2 and min_sum_hessian_in_leaf must be >= 0, scale_pos_weight > 0");
         }
+        if !(0.0..1.0).contains(&self.validation_fraction) {
+            return bad("validation_fraction", "must be in [0, 1)");
+        }
         if !self.monotone_constraints.is_empty()
             && (self.monotone_constraints.len() != features
                 || self.monotone_constraints.iter().any(|c| !(-1..=1).contains(c)))
@@ -117,9 +158,14 @@ pub struct Gbdt {
     pub features: usize,
     pub init_score: f64,
     pub trees: Vec<Tree>,
-    /// The round with the best validation loss when early stopping ran (trees after it dropped).
+    /// When early stopping ran: the number of rounds up to the best validation metric (the
+    /// trees after it are dropped, so it is also the number of trees).
     #[serde(default)]
     pub best_iteration: Option<usize>,
+    /// The validation metric at the best iteration (log loss or AUC, as the params said; absent
+    /// in files from before it was recorded and when early stopping did not run).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub best_score: Option<f64>,
     /// The leaf paths TreeSHAP walks, built at the first explanation.
     #[serde(skip)]
     shap: ShapCache,
@@ -176,6 +222,60 @@ fn log_loss(margins: &[f64], y: &[f64]) -> f64 {
         })
         .sum();
     total / y.len().max(1) as f64
+}
+
+/// ROC AUC of margins against labels 0/1 (ties count half); 0.5 when a class is absent.
+fn auc_of_margins(margins: &[f64], y: &[f64]) -> f64 {
+    let mut order: Vec<usize> = (0..margins.len()).collect();
+    order.sort_by(|a, b| margins[*a].total_cmp(&margins[*b]));
+    let (mut rank_sum, mut i) = (0.0, 0);
+    while i < order.len() {
+        // Rows with equal margins share the mean of their ranks (1-based).
+        let mut j = i;
+        while j + 1 < order.len() && margins[order[j + 1]] == margins[order[i]] {
+            j += 1;
+        }
+        let rank = (i + j) as f64 / 2.0 + 1.0;
+        rank_sum += order[i..=j].iter().filter(|r| y[**r] == 1.0).count() as f64 * rank;
+        i = j + 1;
+    }
+    let pos = y.iter().filter(|t| **t == 1.0).count() as f64;
+    let neg = y.len() as f64 - pos;
+    if pos == 0.0 || neg == 0.0 {
+        return 0.5;
+    }
+    (rank_sum - pos * (pos + 1.0) / 2.0) / (pos * neg)
+}
+
+/// The rows held out for early stopping: `fraction` of each class (rounded, at least one row
+/// of a class with two or more rows, never all of them), drawn from `seed`. Returns the training
+/// and the held-out row indices, each in ascending order. The same labels, fraction and seed
+/// give the same split on every platform.
+pub fn holdout_split(y: &[f64], fraction: f64, seed: u64) -> Result<(Vec<usize>, Vec<usize>)> {
+    if !(fraction > 0.0 && fraction < 1.0) {
+        return Err(MasteryError::invalid("validation_fraction", "must be in (0, 1) to hold rows out"));
+    }
+    // Its own stream ("holdout"), so bagging draws the same numbers with or without a hold-out.
+    let mut rng = SplitMix64::new(seed ^ 0x0068_6f6c_646f_7574);
+    let (mut train, mut held) = (Vec::new(), Vec::new());
+    for class in [0.0, 1.0] {
+        let mut rows: Vec<usize> = (0..y.len()).filter(|r| y[*r] == class).collect();
+        let n = rows.len();
+        let k = if n < 2 { 0 } else { ((n as f64 * fraction).round() as usize).clamp(1, n - 1) };
+        // The first k rows of a Fisher-Yates shuffle.
+        for i in 0..k {
+            let j = i + (rng.next_u64() % (n - i) as u64) as usize;
+            rows.swap(i, j);
+        }
+        held.extend_from_slice(&rows[..k]);
+        train.extend_from_slice(&rows[k..]);
+    }
+    if held.is_empty() {
+        return Err(MasteryError::invalid("validation_fraction", "leaves no rows to validate on"));
+    }
+    train.sort_unstable();
+    held.sort_unstable();
+    Ok((train, held))
 }
 
 /// Each row's log-loss gradient and hessian, weighted, as packed levels of `scale`, from its odds
@@ -283,6 +383,15 @@ impl Gbdt {
                 return Err(MasteryError::invalid("validation", "must have the training set's features"));
             }
         }
+        if validation.is_none() && params.early_stopping_rounds > 0 && params.validation_fraction > 0.0 {
+            // Hold rows out and train on the rest; the bins are learnt from the training rows only.
+            let (train, held) = holdout_split(y, params.validation_fraction, params.seed)?;
+            let pick = |rows: &[usize]| -> Vec<f64> { rows.iter().map(|r| y[*r]).collect() };
+            let (xt, yt) = (x.select(ndarray::Axis(0), &train), pick(&train));
+            let (xv, yv) = (x.select(ndarray::Axis(0), &held), pick(&held));
+            let inner = GbdtParams { validation_fraction: 0.0, ..params.clone() };
+            return Self::fit_here(xt.view(), &yt, &inner, Some(Validation { x: xv.view(), y: &yv }), on_progress);
+        }
 
         let mappers = BinMapper::fit_all(x, params.max_bin);
         let binned = BinnedMatrix::new(x, &mappers);
@@ -309,8 +418,14 @@ impl Gbdt {
         let mut val_margin = validation.map(|v| vec![init_score; v.x.nrows()]);
         let mut val_row = vec![0.0; features];
         let mut rng = SplitMix64::new(params.seed);
-        let mut model =
-            Self { features, init_score, trees: Vec::new(), best_iteration: None, shap: ShapCache::default() };
+        let mut model = Self {
+            features,
+            init_score,
+            trees: Vec::new(),
+            best_iteration: None,
+            best_score: None,
+            shap: ShapCache::default(),
+        };
         let (mut best_loss, mut best_round) = (f64::INFINITY, 0usize);
         let mut rows_buf: Vec<u32> = Vec::with_capacity(rows);
 
@@ -372,7 +487,7 @@ impl Gbdt {
             }
             model.trees.push(tree);
             if let (Some(v), Some(vm)) = (&validation, &val_margin) {
-                let loss = log_loss(vm, v.y);
+                let loss = params.early_stopping_metric.loss(vm, v.y);
                 if loss < best_loss {
                     (best_loss, best_round) = (loss, round);
                 } else if params.early_stopping_rounds > 0 && round - best_round >= params.early_stopping_rounds {
@@ -384,6 +499,7 @@ impl Gbdt {
         if validation.is_some() && params.early_stopping_rounds > 0 {
             model.trees.truncate(best_round + 1);
             model.best_iteration = Some(best_round + 1);
+            model.best_score = Some(params.early_stopping_metric.reported(best_loss));
         }
         Ok(model)
     }
