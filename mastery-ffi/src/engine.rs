@@ -189,6 +189,8 @@ pub struct IngestOutcome {
     pub rejected: Vec<Rejection>,
     /// Mastery changes the new records caused.
     pub changes: u64,
+    /// Achievements the new records earned (engines with achievements).
+    pub awarded: u64,
 }
 
 impl From<core::IngestOutcome> for IngestOutcome {
@@ -202,6 +204,7 @@ impl From<core::IngestOutcome> for IngestOutcome {
                 .map(|x| Rejection { index: x.index as u64, code: x.code, field: x.field, reason: x.reason })
                 .collect(),
             changes: o.changes as u64,
+            awarded: o.awarded as u64,
         }
     }
 }
@@ -272,12 +275,21 @@ fn problem(e: &serde_json::Error) -> &'static str {
 
 impl Engine {
     /// `streak_policy_json`: a streak policy (`{}` for the defaults) makes ingest keep streaks.
-    fn build(store: DynStore, streak_policy_json: Option<String>) -> Result<Arc<Self>> {
+    /// `achievements_json` (`Achievement[]`) makes ingest award them.
+    fn build(
+        store: DynStore,
+        streak_policy_json: Option<String>,
+        achievements_json: Option<String>,
+    ) -> Result<Arc<Self>> {
         let mut inner = core::Engine::new(store);
         if let Some(policy) = streak_policy_json {
             let policy: core::streak::StreakPolicy =
                 serde_json::from_str(&policy).map_err(|e| crate::dashboard::json_error("streak_policy", e))?;
             inner = inner.with_streaks(policy)?;
+        }
+        if let Some(achievements) = achievements_json {
+            let achievements: Vec<core::credential::Achievement> = crate::gallery::json("achievements", &achievements)?;
+            inner = inner.with_awards(achievements, None)?;
         }
         Ok(Arc::new(Self { inner }))
     }
@@ -287,21 +299,30 @@ impl Engine {
 impl Engine {
     /// An engine over the embedded in-memory store (lost when the app exits).
     /// `streak_policy_json` (a streak policy, `{}` for the defaults) makes ingest keep streaks.
-    #[uniffi::constructor(default(streak_policy_json = None))]
-    pub fn new_memory(streak_policy_json: Option<String>) -> Result<Arc<Self>> {
-        guard(|| Self::build(Box::new(core::MemoryStore::new()), streak_policy_json))
+    /// `achievements_json` (`Achievement[]`) makes ingest award them.
+    #[uniffi::constructor(default(streak_policy_json = None, achievements_json = None))]
+    pub fn new_memory(streak_policy_json: Option<String>, achievements_json: Option<String>) -> Result<Arc<Self>> {
+        guard(|| Self::build(Box::new(core::MemoryStore::new()), streak_policy_json, achievements_json))
     }
 
     /// An engine over the embedded store kept durably in directory `path` (created if missing).
-    #[uniffi::constructor(default(streak_policy_json = None))]
-    pub fn open(path: String, streak_policy_json: Option<String>) -> Result<Arc<Self>> {
-        guard(|| Self::build(Box::new(core::MemoryStore::open(&path)?), streak_policy_json))
+    #[uniffi::constructor(default(streak_policy_json = None, achievements_json = None))]
+    pub fn open(
+        path: String,
+        streak_policy_json: Option<String>,
+        achievements_json: Option<String>,
+    ) -> Result<Arc<Self>> {
+        guard(|| Self::build(Box::new(core::MemoryStore::open(&path)?), streak_policy_json, achievements_json))
     }
 
     /// An engine over a store the host writes (e.g. over SQLite); it needs no policy of its own.
-    #[uniffi::constructor(default(streak_policy_json = None))]
-    pub fn with_store(store: Arc<dyn HostStore>, streak_policy_json: Option<String>) -> Result<Arc<Self>> {
-        guard(|| Self::build(Box::new(Adapter(store)), streak_policy_json))
+    #[uniffi::constructor(default(streak_policy_json = None, achievements_json = None))]
+    pub fn with_store(
+        store: Arc<dyn HostStore>,
+        streak_policy_json: Option<String>,
+        achievements_json: Option<String>,
+    ) -> Result<Arc<Self>> {
+        guard(|| Self::build(Box::new(Adapter(store)), streak_policy_json, achievements_json))
     }
 
     /// Stores each record of `evidence_json` (a JSON array of evidence records) once and updates
@@ -423,6 +444,85 @@ impl Engine {
             let now = core::time::parse_instant(&now, "now")?;
             let course = course.map(core::CourseId::new);
             Ok(self.inner.streak_report(&ctx, &core::UserId::new(learner), course.as_ref(), now)?.into())
+        })
+    }
+
+    /// A learner's awards in one course (or outside any), revoked ones included. Needs an engine
+    /// created with achievements.
+    #[uniffi::method(default(course = None))]
+    pub fn awards(
+        &self,
+        principal: String,
+        learner: String,
+        course: Option<String>,
+    ) -> Result<Vec<crate::gallery::Award>> {
+        guard(|| {
+            let ctx = context(&principal)?;
+            let course = course.map(core::CourseId::new);
+            let awards = self.inner.awards(&ctx, &core::UserId::new(learner), course.as_ref())?;
+            Ok(awards.into_iter().map(Into::into).collect())
+        })
+    }
+
+    /// A course's awards and revocations not acknowledged yet: what the host delivers.
+    pub fn outbox(&self, principal: String, course: String) -> Result<Vec<crate::gallery::Award>> {
+        guard(|| {
+            let ctx = context(&principal)?;
+            Ok(self.inner.outbox(&ctx, &core::CourseId::new(course))?.into_iter().map(Into::into).collect())
+        })
+    }
+
+    /// Takes delivered awards (by credential id) out of the outbox; returns how many it took.
+    #[uniffi::method(default(course = None))]
+    pub fn acknowledge_awards(
+        &self,
+        principal: String,
+        learner: String,
+        credential_ids: Vec<String>,
+        course: Option<String>,
+    ) -> Result<u64> {
+        guard(|| {
+            let ctx = context(&principal)?;
+            let course = course.map(core::CourseId::new);
+            let learner = core::UserId::new(learner);
+            Ok(self.inner.acknowledge_awards(&ctx, &learner, course.as_ref(), &credential_ids)? as u64)
+        })
+    }
+
+    /// Revokes a learner's award of an achievement with a reason (into the outbox); returns how
+    /// many awards it revoked.
+    #[uniffi::method(default(course = None))]
+    pub fn revoke_award(
+        &self,
+        principal: String,
+        learner: String,
+        achievement: String,
+        reason: String,
+        course: Option<String>,
+    ) -> Result<u64> {
+        guard(|| {
+            let ctx = context(&principal)?;
+            let course = course.map(core::CourseId::new);
+            let learner = core::UserId::new(learner);
+            Ok(self.inner.revoke_award(&ctx, &learner, course.as_ref(), &achievement, &reason)? as u64)
+        })
+    }
+
+    /// The badge gallery of a learner in one course (or outside any) as of `now`, from stored state.
+    #[uniffi::method(default(course = None))]
+    pub fn badge_gallery(
+        &self,
+        principal: String,
+        learner: String,
+        now: String,
+        course: Option<String>,
+    ) -> Result<Vec<crate::gallery::GalleryItem>> {
+        guard(|| {
+            let ctx = context(&principal)?;
+            let now = core::time::parse_instant(&now, "now")?;
+            let course = course.map(core::CourseId::new);
+            let items = self.inner.badge_gallery(&ctx, &core::UserId::new(learner), course.as_ref(), now)?;
+            Ok(items.into_iter().map(Into::into).collect())
         })
     }
 }

@@ -17,6 +17,7 @@ val gson = GsonBuilder()
     .setFieldNamingPolicy(FieldNamingPolicy.LOWER_CASE_WITH_UNDERSCORES)
     .registerTypeAdapter(EvidenceKind::class.java, JsonSerializer<EvidenceKind> { k, _, _ -> JsonPrimitive(k.name.lowercase()) })
     .registerTypeAdapter(DayState::class.java, JsonSerializer<DayState> { k, _, _ -> JsonPrimitive(k.name.lowercase()) })
+    .registerTypeAdapter(BadgeStatus::class.java, JsonSerializer<BadgeStatus> { k, _, _ -> JsonPrimitive(k.name.lowercase()) })
     .registerTypeAdapter(ULong::class.java, JsonSerializer<ULong> { v, _, _ -> JsonPrimitive(v.toLong()) })
     .registerTypeAdapter(UInt::class.java, JsonSerializer<UInt> { v, _, _ -> JsonPrimitive(v.toLong()) })
     .serializeSpecialFloatingPointValues()
@@ -181,8 +182,9 @@ fun run(fixtures: File, op: String, input: JsonObject): JsonElement = when (op) 
     }
     "scenario" -> {
         val policy = input.getAsJsonObject("engine")?.get("streaks")?.toString()
-        val embedded = scenario(Engine.newMemory(policy), input)
-        val host = scenario(Engine.withStore(MapStore(), policy), input)
+        val achievements = input.getAsJsonObject("engine")?.get("achievements")?.toString()
+        val embedded = scenario(Engine.newMemory(policy, achievements), input)
+        val host = scenario(Engine.withStore(MapStore(), policy, achievements), input)
         check(embedded == host) { "the host store and the embedded store disagree: $embedded vs $host" }
         embedded
     }
@@ -280,6 +282,13 @@ fun scenario(engine: Engine, input: JsonObject): com.google.gson.JsonArray {
                 "streak" -> plain(engine.streak(principal, learner!!, step.get("now").asString, course))
                 "class_streaks" -> plain(engine.classStreaks(principal, course!!, step.get("now").asString))
                 "streak_report" -> plain(engine.streakReport(principal, learner!!, step.get("now").asString, course))
+                "awards" -> plain(engine.awards(principal, learner!!, course))
+                "outbox" -> plain(engine.outbox(principal, course!!))
+                "acknowledge_awards" -> plain(engine.acknowledgeAwards(principal, learner!!,
+                    step.getAsJsonArray("credential_ids").map { it.asString }, course))
+                "revoke_award" -> plain(engine.revokeAward(principal, learner!!, step.get("achievement").asString,
+                    step.get("reason").asString, course))
+                "badge_gallery" -> plain(engine.badgeGallery(principal, learner!!, step.get("now").asString, course))
                 else -> error("unknown step")
             })
         } catch (e: MasteryException) {

@@ -164,10 +164,10 @@ def run(op, inp):
     if op == "render_ring_chart":
         return m.render_svg("ring_chart", json.dumps(inp["chart"]))
     if op == "scenario":
-        streaks = inp.get("engine", {}).get("streaks")
-        policy = None if streaks is None else json.dumps(streaks)
-        embedded = scenario(m.Engine.new_memory(policy), inp)
-        host = scenario(m.Engine.with_store(DictStore(), policy), inp)
+        options = {k: json.dumps(v) for k, v in inp.get("engine", {}).items()}
+        policy, achievements = options.get("streaks"), options.get("achievements")
+        embedded = scenario(m.Engine.new_memory(policy, achievements), inp)
+        host = scenario(m.Engine.with_store(DictStore(), policy, achievements), inp)
         assert embedded == host, "the host store and the embedded store disagree"
         return embedded
     raise ValueError(op)
@@ -257,6 +257,16 @@ def scenario(engine, inp):
                 value = plain(engine.class_streaks(principal, course, step["now"]))
             elif do == "streak_report":
                 value = plain(engine.streak_report(principal, learner, step["now"], course))
+            elif do == "awards":
+                value = plain(engine.awards(principal, learner, course))
+            elif do == "outbox":
+                value = plain(engine.outbox(principal, course))
+            elif do == "acknowledge_awards":
+                value = engine.acknowledge_awards(principal, learner, step["credential_ids"], course)
+            elif do == "revoke_award":
+                value = engine.revoke_award(principal, learner, step["achievement"], step["reason"], course)
+            elif do == "badge_gallery":
+                value = plain(engine.badge_gallery(principal, learner, step["now"], course))
             else:
                 raise ValueError(do)
             out.append({"ok": value})

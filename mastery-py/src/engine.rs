@@ -214,16 +214,21 @@ fn opt_course(course: Option<&Arg<'_>>) -> PyResult<Option<CourseId>> {
 #[pymethods]
 impl Engine {
     #[new]
-    #[pyo3(signature = (store=None, path=None, streaks=None))]
+    #[pyo3(signature = (store=None, path=None, streaks=None, achievements=None, framework=None))]
     fn new(
         py: Python<'_>,
         store: Option<&Arg<'_>>,
         path: Option<&Arg<'_>>,
         streaks: Option<&Arg<'_>>,
+        achievements: Option<&Arg<'_>>,
+        framework: Option<PyRef<'_, crate::Framework>>,
     ) -> PyResult<Self> {
         guard(py, || {
             let streaks = streaks.filter(|s| !s.is_none());
             let policy = streaks.map(|p| data::<core::streak::StreakPolicy>(p, "streaks")).transpose()?;
+            let achievements = achievements.filter(|a| !a.is_none());
+            let achievements =
+                achievements.map(|a| data::<Vec<core::credential::Achievement>>(a, "achievements")).transpose()?;
             let store = store.filter(|s| !s.is_none());
             let path = opt_text(path, "path")?;
             let store: DynStore = match (store, path) {
@@ -248,6 +253,10 @@ impl Engine {
             let inner = core::Engine::new(store);
             let inner = match policy {
                 Some(policy) => inner.with_streaks(policy).py_err(py)?,
+                None => inner,
+            };
+            let inner = match achievements {
+                Some(list) => inner.with_awards(list, framework.map(|f| f.inner.clone())).py_err(py)?,
                 None => inner,
             };
             Ok(Self { inner })
@@ -405,6 +414,97 @@ impl Engine {
             let course = opt_course(course)?;
             let report = py.detach(|| self.inner.streak_report(&ctx, &learner, course.as_ref(), now)).py_err(py)?;
             to_python(py, &report)
+        })
+    }
+
+    /// A learner's awards in one course (or outside any), revoked ones included. Needs an
+    /// engine created with `achievements=`.
+    #[pyo3(signature = (principal, learner, course=None))]
+    fn awards<'py>(
+        &self,
+        py: Python<'py>,
+        principal: &Arg<'py>,
+        learner: &Arg<'py>,
+        course: Option<&Arg<'py>>,
+    ) -> PyResult<Arg<'py>> {
+        guard(py, || {
+            let ctx = context(principal)?;
+            let learner = UserId::new(&text(learner, "learner")?);
+            let course = opt_course(course)?;
+            let awards = py.detach(|| self.inner.awards(&ctx, &learner, course.as_ref())).py_err(py)?;
+            to_python(py, &awards)
+        })
+    }
+
+    /// A course's awards and revocations not acknowledged yet: what the host delivers.
+    fn outbox<'py>(&self, py: Python<'py>, principal: &Arg<'py>, course: &Arg<'py>) -> PyResult<Arg<'py>> {
+        guard(py, || {
+            let ctx = context(principal)?;
+            let course = CourseId::new(text(course, "course")?);
+            let pending = py.detach(|| self.inner.outbox(&ctx, &course)).py_err(py)?;
+            to_python(py, &pending)
+        })
+    }
+
+    /// Takes delivered awards (by credential id) out of the outbox; returns how many it took.
+    #[pyo3(signature = (principal, learner, credential_ids, course=None))]
+    fn acknowledge_awards(
+        &self,
+        py: Python<'_>,
+        principal: &Arg<'_>,
+        learner: &Arg<'_>,
+        credential_ids: &Arg<'_>,
+        course: Option<&Arg<'_>>,
+    ) -> PyResult<usize> {
+        guard(py, || {
+            let ctx = context(principal)?;
+            let learner = UserId::new(&text(learner, "learner")?);
+            let ids: Vec<String> = data(credential_ids, "credential_ids")?;
+            let course = opt_course(course)?;
+            py.detach(|| self.inner.acknowledge_awards(&ctx, &learner, course.as_ref(), &ids)).py_err(py)
+        })
+    }
+
+    /// Revokes a learner's award of `achievement` with a reason (into the outbox); returns how
+    /// many awards it revoked.
+    #[pyo3(signature = (principal, learner, achievement, reason, course=None))]
+    fn revoke_award(
+        &self,
+        py: Python<'_>,
+        principal: &Arg<'_>,
+        learner: &Arg<'_>,
+        achievement: &Arg<'_>,
+        reason: &Arg<'_>,
+        course: Option<&Arg<'_>>,
+    ) -> PyResult<usize> {
+        guard(py, || {
+            let ctx = context(principal)?;
+            let learner = UserId::new(&text(learner, "learner")?);
+            let achievement = text(achievement, "achievement")?.into_owned();
+            let reason = text(reason, "reason")?.into_owned();
+            let course = opt_course(course)?;
+            py.detach(|| self.inner.revoke_award(&ctx, &learner, course.as_ref(), &achievement, &reason)).py_err(py)
+        })
+    }
+
+    /// The badge gallery of a learner in one course (or outside any) as of `now`, from stored
+    /// state: one tile per achievement (`status`, `progress`, `credential_id`, ...).
+    #[pyo3(signature = (principal, learner, now, course=None))]
+    fn badge_gallery<'py>(
+        &self,
+        py: Python<'py>,
+        principal: &Arg<'py>,
+        learner: &Arg<'py>,
+        now: &Arg<'py>,
+        course: Option<&Arg<'py>>,
+    ) -> PyResult<Arg<'py>> {
+        guard(py, || {
+            let ctx = context(principal)?;
+            let learner = UserId::new(&text(learner, "learner")?);
+            let now = core::time::parse_instant(&text(now, "now")?, "now").py_err(py)?;
+            let course = opt_course(course)?;
+            let tiles = py.detach(|| self.inner.badge_gallery(&ctx, &learner, course.as_ref(), now)).py_err(py)?;
+            to_python(py, &tiles)
         })
     }
 }

@@ -51,8 +51,8 @@ type Arg<'py> = Bound<'py, PyAny>;
 /// (3, 'Maths', 'd')
 #[pyclass(module = "mastery", frozen)]
 #[derive(Debug)]
-struct Framework {
-    inner: core::Framework,
+pub(crate) struct Framework {
+    pub(crate) inner: core::Framework,
 }
 
 /// A `Framework` argument.

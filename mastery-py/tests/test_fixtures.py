@@ -125,9 +125,9 @@ def run(op, inp):
     if op == "render_ring_chart":
         return str(mastery.render("ring_chart", inp["chart"]))
     if op == "scenario":
-        streaks = inp.get("engine", {}).get("streaks")
-        embedded = scenario(mastery.Engine(streaks=streaks), inp["steps"])
-        host = scenario(mastery.Engine(store=mastery.DictStore(), streaks=streaks), inp["steps"])
+        options = inp.get("engine", {})
+        embedded = scenario(mastery.Engine(**options), inp["steps"])
+        host = scenario(mastery.Engine(store=mastery.DictStore(), **options), inp["steps"])
         assert embedded == host, "the Python store and the embedded store disagree"
         return embedded
     raise ValueError(op)
@@ -151,6 +151,16 @@ def scenario_step(engine, step):
         return engine.class_streaks(who, step["course"], step["now"])
     if do == "streak_report":
         return engine.streak_report(who, step["learner"], step["now"], step.get("course"))
+    if do == "awards":
+        return engine.awards(who, step["learner"], step.get("course"))
+    if do == "outbox":
+        return engine.outbox(who, step["course"])
+    if do == "acknowledge_awards":
+        return engine.acknowledge_awards(who, step["learner"], step["credential_ids"], step.get("course"))
+    if do == "revoke_award":
+        return engine.revoke_award(who, step["learner"], step["achievement"], step["reason"], step.get("course"))
+    if do == "badge_gallery":
+        return engine.badge_gallery(who, step["learner"], step["now"], step.get("course"))
     raise ValueError(do)
 
 

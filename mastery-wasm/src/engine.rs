@@ -227,7 +227,7 @@ fn context(principal: &JsValue) -> Result<AccessContext, JsValue> {
 impl Engine {
     /// An engine over the embedded in-memory store, or over `store` (a `MasteryStore`).
     /// `options.streaks` (a streak policy, `{}` for the defaults) makes ingest keep each
-    /// learner's streak per course too.
+    /// learner's streak per course too; `options.achievements` makes it award them.
     #[wasm_bindgen(constructor)]
     pub fn new(
         #[wasm_bindgen(unchecked_optional_param_type = "MasteryStore | null")] store: Option<JsValue>,
@@ -237,6 +237,8 @@ impl Engine {
         struct Options {
             #[serde(default)]
             streaks: Option<core::streak::StreakPolicy>,
+            #[serde(default)]
+            achievements: Option<Vec<core::credential::Achievement>>,
         }
         let options: Options = optional(options, "options")?;
         let store: core::DynStore = match store {
@@ -246,6 +248,9 @@ impl Engine {
         let mut inner = core::Engine::new(store);
         if let Some(policy) = options.streaks {
             inner = inner.with_streaks(policy).map_err(err)?;
+        }
+        if let Some(achievements) = options.achievements {
+            inner = inner.with_awards(achievements, None).map_err(err)?;
         }
         Ok(Self { inner, ingesting: std::cell::Cell::new(false) })
     }
@@ -369,5 +374,85 @@ impl Engine {
         let now = crate::instant(&now, "now")?;
         let course = opt_text(course, "course")?.map(CourseId::new);
         to_js(&self.inner.streak_report(&ctx, &learner, course.as_ref(), now).map_err(err)?)
+    }
+
+    /// A learner's awards in one course (or outside any), revoked ones included. Needs
+    /// `new Engine(store, { achievements })`.
+    #[wasm_bindgen(unchecked_return_type = "Award[]")]
+    pub fn awards(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "Principal")] principal: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "string")] learner: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "string | null")] course: Option<JsValue>,
+    ) -> Result<JsValue, JsValue> {
+        let ctx = context(&principal)?;
+        let learner = UserId::new(text(&learner, "learner")?);
+        let course = opt_text(course, "course")?.map(CourseId::new);
+        to_js(&self.inner.awards(&ctx, &learner, course.as_ref()).map_err(err)?)
+    }
+
+    /// A course's awards and revocations not acknowledged yet: what the host delivers.
+    #[wasm_bindgen(unchecked_return_type = "Award[]")]
+    pub fn outbox(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "Principal")] principal: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "string")] course: JsValue,
+    ) -> Result<JsValue, JsValue> {
+        let ctx = context(&principal)?;
+        let course = CourseId::new(text(&course, "course")?);
+        to_js(&self.inner.outbox(&ctx, &course).map_err(err)?)
+    }
+
+    /// Takes delivered awards (by credential id) out of the outbox; returns how many it took.
+    #[wasm_bindgen(js_name = acknowledgeAwards)]
+    pub fn acknowledge_awards(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "Principal")] principal: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "string")] learner: JsValue,
+        #[wasm_bindgen(js_name = credentialIds, unchecked_param_type = "string[]")] credential_ids: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "string | null")] course: Option<JsValue>,
+    ) -> Result<u32, JsValue> {
+        let ctx = context(&principal)?;
+        let learner = UserId::new(text(&learner, "learner")?);
+        let ids: Vec<String> = data(&credential_ids, "credential_ids")?;
+        let course = opt_text(course, "course")?.map(CourseId::new);
+        let taken = self.inner.acknowledge_awards(&ctx, &learner, course.as_ref(), &ids).map_err(err)?;
+        Ok(taken as u32)
+    }
+
+    /// Revokes a learner's award of `achievement` with a reason (into the outbox); returns how
+    /// many awards it revoked.
+    #[wasm_bindgen(js_name = revokeAward)]
+    pub fn revoke_award(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "Principal")] principal: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "string")] learner: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "string")] achievement: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "string")] reason: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "string | null")] course: Option<JsValue>,
+    ) -> Result<u32, JsValue> {
+        let ctx = context(&principal)?;
+        let learner = UserId::new(text(&learner, "learner")?);
+        let achievement = text(&achievement, "achievement")?;
+        let reason = text(&reason, "reason")?;
+        let course = opt_text(course, "course")?.map(CourseId::new);
+        let revoked = self.inner.revoke_award(&ctx, &learner, course.as_ref(), &achievement, &reason).map_err(err)?;
+        Ok(revoked as u32)
+    }
+
+    /// The badge gallery of a learner in one course (or outside any) as of `now`, from stored state.
+    #[wasm_bindgen(js_name = badgeGallery, unchecked_return_type = "GalleryItem[]")]
+    pub fn badge_gallery(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "Principal")] principal: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "string")] learner: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "string")] now: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "string | null")] course: Option<JsValue>,
+    ) -> Result<JsValue, JsValue> {
+        let ctx = context(&principal)?;
+        let learner = UserId::new(text(&learner, "learner")?);
+        let now = crate::instant(&now, "now")?;
+        let course = opt_text(course, "course")?.map(CourseId::new);
+        to_js(&self.inner.badge_gallery(&ctx, &learner, course.as_ref(), now).map_err(err)?)
     }
 }

@@ -144,7 +144,7 @@ export interface StreakStatus {
   current: number; longest: number; freezes_left: number; freezes_used: number; freezes_earned: number;
   today: DayState; last_active: string | null; events: number; period: { period: string };
 }
-export interface EngineOptions { streaks?: StreakPolicy | null; }
+export interface EngineOptions { streaks?: StreakPolicy | null; achievements?: Achievement[] | null; }
 export interface TrackerDay { date: string; state: DayState | null; events: number; }
 export interface StreakTracker { current: number; longest: number; freezes_left: number; weeks: TrackerDay[][]; }
 export interface Ring { competency: string; label: string; value: number; mastered: number; total: number; color: string; rating: string; link: string | null; }

@@ -111,6 +111,11 @@ function scenario(engine, steps) {
       case "streak": return engine.streak(s.as, s.learner, s.now, s.course ?? null);
       case "class_streaks": return engine.classStreaks(s.as, s.course, s.now);
       case "streak_report": return engine.streakReport(s.as, s.learner, s.now, s.course ?? null);
+      case "awards": return engine.awards(s.as, s.learner, s.course ?? null);
+      case "outbox": return engine.outbox(s.as, s.course);
+      case "acknowledge_awards": return engine.acknowledgeAwards(s.as, s.learner, s.credential_ids, s.course ?? null);
+      case "revoke_award": return engine.revokeAward(s.as, s.learner, s.achievement, s.reason, s.course ?? null);
+      case "badge_gallery": return engine.badgeGallery(s.as, s.learner, s.now, s.course ?? null);
       default: throw new TypeError(`unknown scenario step ${s.do}`);
     }
   };

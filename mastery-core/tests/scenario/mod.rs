@@ -142,6 +142,17 @@ fn step(engine: &Engine<DynStore>, step: &Value) -> R<Value> {
         "streak" => json!(engine.streak(&ctx, &learner.unwrap(), course.as_ref(), now(step)?)?),
         "class_streaks" => json!(engine.class_streaks(&ctx, &course.unwrap(), now(step)?)?),
         "streak_report" => json!(engine.streak_report(&ctx, &learner.unwrap(), course.as_ref(), now(step)?)?),
+        "awards" => json!(engine.awards(&ctx, &learner.unwrap(), course.as_ref())?),
+        "outbox" => json!(engine.outbox(&ctx, &course.unwrap())?),
+        "acknowledge_awards" => {
+            let ids: Vec<String> = serde_json::from_value(step["credential_ids"].clone()).unwrap();
+            json!(engine.acknowledge_awards(&ctx, &learner.unwrap(), course.as_ref(), &ids)?)
+        }
+        "revoke_award" => {
+            let (achievement, reason) = (step["achievement"].as_str().unwrap(), step["reason"].as_str().unwrap());
+            json!(engine.revoke_award(&ctx, &learner.unwrap(), course.as_ref(), achievement, reason)?)
+        }
+        "badge_gallery" => json!(engine.badge_gallery(&ctx, &learner.unwrap(), course.as_ref(), now(step)?)?),
         other => panic!("unknown scenario step {other}"),
     })
 }
@@ -150,11 +161,15 @@ fn now(step: &Value) -> R<mastery_core::time::Instant> {
     mastery_core::time::parse_instant(step["now"].as_str().unwrap_or_default(), "now")
 }
 
-/// The engine a scenario asks for (`input.engine.streaks`: a streak policy).
+/// The engine a scenario asks for (`input.engine.streaks`: a streak policy; `input.engine.achievements`).
 fn engine(store: DynStore, input: &Value) -> Engine<DynStore> {
     let engine = Engine::new(store);
-    match input.pointer("/engine/streaks") {
+    let engine = match input.pointer("/engine/streaks") {
         Some(policy) => engine.with_streaks(serde_json::from_value(policy.clone()).unwrap()).unwrap(),
+        None => engine,
+    };
+    match input.pointer("/engine/achievements") {
+        Some(list) => engine.with_awards(serde_json::from_value(list.clone()).unwrap(), None).unwrap(),
         None => engine,
     }
 }

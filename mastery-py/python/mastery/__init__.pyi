@@ -126,7 +126,9 @@ class Engine:
     the engine checks the access policy before every store call. ``streaks`` (a streak policy,
     ``{}`` for the defaults) makes ingest keep each learner's streak per course too."""
     def __new__(cls, store: Optional[MasteryStore] = None, path: Optional[str] = None,
-                streaks: Optional[Mapping[str, Any]] = None) -> Engine: ...
+                streaks: Optional[Mapping[str, Any]] = None,
+                achievements: Optional[List[Mapping[str, Any]]] = None,
+                framework: Optional[Framework] = None) -> Engine: ...
     def ingest(self, principal: Mapping[str, Any], evidence: Union[List[Mapping[str, Any]], Any]) -> IngestOutcome:
         """Stores each record once and updates mastery (one atomic store commit per batch).
         ``evidence`` is a list of evidence dicts or an Arrow table (pyarrow, Polars, pandas,
@@ -157,6 +159,25 @@ class Engine:
     def streak_report(self, principal: Mapping[str, Any], learner: str, now: str, course: Optional[str] = None) -> dict[str, Any]:
         """The streak with its explained calendar (the shape of ``evaluate_streak``), from the
         evidence the caller may read."""
+        ...
+    def awards(self, principal: Mapping[str, Any], learner: str, course: Optional[str] = None) -> List[dict[str, Any]]:
+        """A learner's awards in one course (or outside any), revoked ones included. Needs
+        ``Engine(achievements=[...])``."""
+        ...
+    def outbox(self, principal: Mapping[str, Any], course: str) -> List[dict[str, Any]]:
+        """A course's awards and revocations not acknowledged yet: what the host delivers."""
+        ...
+    def acknowledge_awards(self, principal: Mapping[str, Any], learner: str, credential_ids: List[str],
+                           course: Optional[str] = None) -> int:
+        """Takes delivered awards out of the outbox; returns how many it took."""
+        ...
+    def revoke_award(self, principal: Mapping[str, Any], learner: str, achievement: str, reason: str,
+                     course: Optional[str] = None) -> int:
+        """Revokes a learner's award of ``achievement`` (into the outbox); returns how many."""
+        ...
+    def badge_gallery(self, principal: Mapping[str, Any], learner: str, now: str,
+                      course: Optional[str] = None) -> List[dict[str, Any]]:
+        """The badge gallery of a learner as of ``now``, from stored state."""
         ...
 
 @final
