@@ -2,7 +2,8 @@
 //! `cargo run --release -p mastery-benches --bin engine-bench`
 //!
 //! - ingest throughput through `Engine` into the memory store and the directory store
-//!   (single-competency records, batches of 1,000);
+//!   (single-competency records, batches of 1,000), and into the memory store with streaks and
+//!   awards on;
 //! - the cost of one more observation after 10, 1,000 and 100,000 earlier ones of the same
 //!   learner × competency, and the stored record's size;
 //! - the class dashboard (500 learners × 200 competencies) and a learner dashboard from stored state.
@@ -184,6 +185,26 @@ fn class_dashboard(runs: usize) -> (Engine<MemoryStore>, Vec<f64>) {
     (class, seconds_each)
 }
 
+/// An engine that also keeps streaks and awards three achievements (a mastery, an evidence count
+/// and a streak rule), over the memory store.
+fn full_engine() -> Engine<MemoryStore> {
+    let badge = |id: &str, rule: serde_json::Value| {
+        serde_json::from_value(json!({"id": format!("https://school.example/{id}"), "name": id,
+            "description": id, "criteria": id, "rule": rule}))
+        .expect("achievement")
+    };
+    let achievements = vec![
+        badge("skill-0", json!({"rule": "mastery", "competency": "skill-0"})),
+        badge("practice", json!({"rule": "evidence_count", "min": 30, "competency": "skill-1"})),
+        badge("week", json!({"rule": "streak", "periods": 5})),
+    ];
+    Engine::with_config(MemoryStore::new(), config())
+        .with_streaks(mastery_core::streak::StreakPolicy::default())
+        .expect("policy")
+        .with_awards(achievements, None)
+        .expect("achievements")
+}
+
 fn config() -> MasteryConfig {
     MasteryConfig { method: CalculationMethod::DecayingAverage { rate: 65 }, ..MasteryConfig::default() }
 }
@@ -194,6 +215,14 @@ fn main() {
     if let Some(n) = args.iter().position(|a| a == "--ingest").and_then(|i| args.get(i + 1)?.parse().ok()) {
         let memory = Engine::with_config(MemoryStore::new(), config());
         println!("{}", json!({ "ingest_memory_records_per_s": throughput(&memory, n, 1_000).round() }));
+        return;
+    }
+    // `--ingest-full N`: the same with streaks and awards on.
+    if let Some(n) = args.iter().position(|a| a == "--ingest-full").and_then(|i| args.get(i + 1)?.parse().ok()) {
+        println!(
+            "{}",
+            json!({ "ingest_memory_streaks_awards_records_per_s": throughput(&full_engine(), n, 1_000).round() })
+        );
         return;
     }
     // `--class N`: only the class dashboard, N times (for a profiler).
@@ -209,6 +238,7 @@ fn main() {
     }
     let memory = Engine::with_config(MemoryStore::new(), config());
     let memory_rate = throughput(&memory, 1_000_000, 1_000);
+    let full_rate = throughput(&full_engine(), 1_000_000, 1_000);
 
     let dir = std::env::temp_dir().join(format!("mastery-engine-bench-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
@@ -241,6 +271,7 @@ fn main() {
         "{}",
         serde_json::to_string_pretty(&json!({
             "ingest_memory_records_per_s": memory_rate.round(),
+            "ingest_memory_streaks_awards_records_per_s": full_rate.round(),
             "ingest_directory_records_per_s": durable_rate.round(),
             "one_more_observation": marginal,
             "class_dashboard_500x200_seconds": class_seconds[2],

@@ -204,6 +204,12 @@ fn streak_activity(e: &Evidence) -> Option<Placed<FixedOffset>> {
     Some(Placed { at, zone: offset_of(at), minutes, points })
 }
 
+/// The longest streak a record holds as of its latest activity; `None` when only the history
+/// can say (local dates went backwards across the date line).
+fn longest(record: &StreakRecord, policy: &StreakPolicy) -> Option<u32> {
+    record.status(policy, record.last_at).ok().flatten().map(|s| s.longest)
+}
+
 fn streak_key(learner: &UserId, course: Option<&CourseId>) -> StateKey {
     StateKey {
         learner: learner.clone(),
@@ -409,7 +415,7 @@ impl<S: Store> Engine<S> {
                     Ok::<(), MasteryError>(())
                 }),
             };
-            let mut streak = None;
+            let (mut streak, mut streak_grew) = (None, false);
             if let (Ok(()), Some(policy), Some(slot)) = (&step, &self.streaks, streak_of_record[position]) {
                 let known = match (&current_streaks[slot - streaks_from], &stored[slot]) {
                     (Some(record), _) => Ok(Some(record.clone())),
@@ -417,6 +423,7 @@ impl<S: Store> Engine<S> {
                     (None, None) => Ok(None),
                 };
                 let activity = streak_activity(evidence).expect("records with a streak slot count as activity");
+                let longest_before = known.as_ref().ok().and_then(|k| k.as_ref().and_then(|r| longest(r, policy)));
                 let next = known.and_then(|known| match known {
                     Some(mut record) if record.accepts(activity.at) => {
                         record.push(activity.at, activity.minutes, activity.points, policy);
@@ -434,7 +441,12 @@ impl<S: Store> Engine<S> {
                     }
                 });
                 match next {
-                    Ok(record) => streak = Some((slot - streaks_from, record)),
+                    Ok(record) => {
+                        // Award rules read the longest streak: only its change can earn anything.
+                        let after = longest(&record, policy);
+                        streak_grew = self.awards.is_some() && (after.is_none() || after != longest_before);
+                        streak = Some((slot - streaks_from, record));
+                    }
                     Err(error) => step = Err(error),
                 }
             }
@@ -444,7 +456,8 @@ impl<S: Store> Engine<S> {
             }
             if self.awards.is_some() {
                 let moved = updates.iter().map(|(slot, _, _)| *slot);
-                touched.note(evidence, moved, streak.as_ref().map(|(slot, _)| streaks_from + slot));
+                let grown = streak.as_ref().filter(|_| streak_grew).map(|(slot, _)| streaks_from + slot);
+                touched.note(evidence, moved, grown);
             }
             if let Some((slot, record)) = streak {
                 current_streaks[slot] = Some(record);
