@@ -221,7 +221,7 @@ impl Engine {
         path: Option<&Arg<'_>>,
         streaks: Option<&Arg<'_>>,
         achievements: Option<&Arg<'_>>,
-        framework: Option<PyRef<'_, crate::Framework>>,
+        framework: Option<&Arg<'_>>,
     ) -> PyResult<Self> {
         guard(py, || {
             let streaks = streaks.filter(|s| !s.is_none());
@@ -255,8 +255,15 @@ impl Engine {
                 Some(policy) => inner.with_streaks(policy).py_err(py)?,
                 None => inner,
             };
+            let framework = match framework.filter(|f| !f.is_none()) {
+                Some(f) => match f.extract::<PyRef<'_, crate::Framework>>() {
+                    Ok(f) => Some(f.inner.clone()),
+                    Err(_) => return Err(invalid(py, "framework", "must be a mastery.Framework")),
+                },
+                None => None,
+            };
             let inner = match achievements {
-                Some(list) => inner.with_awards(list, framework.map(|f| f.inner.clone())).py_err(py)?,
+                Some(list) => inner.with_awards(list, framework).py_err(py)?,
                 None => inner,
             };
             Ok(Self { inner })

@@ -181,7 +181,7 @@ def test_ingest_from_arrow_equals_ingest_from_dicts():
     from_dicts, from_arrow = Engine(), Engine()
     assert from_dicts.ingest(SERVICE, records)["new"] == 300
     outcome = from_arrow.ingest(SERVICE, _table(records))
-    assert outcome == {"new": 300, "duplicates": 0, "rejected": [], "changes": 300}
+    assert outcome == {"new": 300, "duplicates": 0, "rejected": [], "changes": 300, "awarded": 0}
     assert from_arrow.class_states(SERVICE, "c1") == from_dicts.class_states(SERVICE, "c1")
     # The same rows again are duplicates; Polars and pandas go through the same interface.
     assert from_arrow.ingest(SERVICE, _table(records))["duplicates"] == 300

@@ -211,7 +211,7 @@ export interface MasteryView {
   competency: string; score: number | null; rating: string | null; mastered: boolean; p_known: number | null;
   last_evidence: string | null; evidence_count: number;
 }
-export interface IngestOutcome { new: number; duplicates: number; rejected: Rejection[]; changes: number; }
+export interface IngestOutcome { new: number; duplicates: number; rejected: Rejection[]; changes: number; awarded: number; }
 export interface AccessContext { principal: Principal; }
 export interface StateKey { learner: string; course?: string; namespace: string; name: string; }
 /** A stored state: `{mastery: record}` (keep it as it is) or `{json: value}`. */

@@ -74,6 +74,7 @@ class IngestOutcome(TypedDict):
     duplicates: int
     rejected: List[Rejection]
     changes: int
+    awarded: int
 
 class MasteryStore(Protocol):
     """The store protocol of ``Engine(store=...)``: the Rust ``Store`` trait's methods, called with
