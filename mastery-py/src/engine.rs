@@ -274,6 +274,18 @@ impl Engine {
     /// `evidence` is a list of evidence dicts, or an Arrow table (pyarrow, Polars, pandas, DuckDB)
     /// with one row per record (see `arrow_evidence.rs` for its columns); rows are then rejected
     /// by their index in the table.
+    ///
+    /// Examples
+    /// --------
+    /// >>> import mastery
+    /// >>> svc = {"tenant": "t1", "user": "svc", "roles": [{"role": "service"}]}
+    /// >>> e = {"id": "e1", "learner": "amy", "course": "c1", "competencies": ["fractions"], "kind": "response",
+    /// ...      "score": {"scaled": 0.9}, "occurred_at": "2026-03-02T10:00:00Z", "source": "host"}
+    /// >>> engine = mastery.Engine()
+    /// >>> engine.ingest(svc, [e, e])["duplicates"]
+    /// 1
+    /// >>> engine.ingest(svc, [e])["duplicates"]
+    /// 1
     fn ingest<'py>(&self, py: Python<'py>, principal: &Arg<'py>, evidence: &Arg<'py>) -> PyResult<Arg<'py>> {
         guard(py, || {
             let ctx = context(principal)?;
@@ -297,6 +309,18 @@ impl Engine {
     }
 
     /// A learner's mastery views in one course (or outside any), sorted by competency.
+    ///
+    /// Examples
+    /// --------
+    /// >>> import mastery
+    /// >>> svc = {"tenant": "t1", "user": "svc", "roles": [{"role": "service"}]}
+    /// >>> e = {"id": "e1", "learner": "amy", "course": "c1", "competencies": ["fractions"], "kind": "response",
+    /// ...      "score": {"scaled": 0.9}, "occurred_at": "2026-03-02T10:00:00Z", "source": "host"}
+    /// >>> engine = mastery.Engine(streaks={})
+    /// >>> engine.ingest(svc, [e])["new"]
+    /// 1
+    /// >>> [v["competency"] for v in engine.learner_states(svc, "amy", "c1")]
+    /// ['fractions']
     #[pyo3(signature = (principal, learner, course=None))]
     fn learner_states<'py>(
         &self,
@@ -315,6 +339,19 @@ impl Engine {
     }
 
     /// Every learner's mastery views in a course: `{learner: [view, ...]}`.
+    ///
+    /// Examples
+    /// --------
+    /// >>> import mastery
+    /// >>> svc = {"tenant": "t1", "user": "svc", "roles": [{"role": "service"}]}
+    /// >>> e = {"id": "e1", "learner": "amy", "course": "c1", "competencies": ["fractions"], "kind": "response",
+    /// ...      "score": {"scaled": 0.9}, "occurred_at": "2026-03-02T10:00:00Z", "source": "host"}
+    /// >>> engine = mastery.Engine(streaks={})
+    /// >>> engine.ingest(svc, [e])["new"]
+    /// 1
+    /// >>> tutor = {"tenant": "t1", "user": "tia", "roles": [{"role": "instructor", "courses": ["c1"]}]}
+    /// >>> list(engine.class_states(tutor, "c1"))
+    /// ['amy']
     fn class_states<'py>(&self, py: Python<'py>, principal: &Arg<'py>, course: &Arg<'py>) -> PyResult<Arg<'py>> {
         guard(py, || {
             let ctx = context(principal)?;
@@ -326,6 +363,19 @@ impl Engine {
 
     /// The class heatmap of a course (learners x `competencies`, a list of `{"id", "label"}`, in
     /// that order) read straight from the stored records.
+    ///
+    /// Examples
+    /// --------
+    /// >>> import mastery
+    /// >>> svc = {"tenant": "t1", "user": "svc", "roles": [{"role": "service"}]}
+    /// >>> e = {"id": "e1", "learner": "amy", "course": "c1", "competencies": ["fractions"], "kind": "response",
+    /// ...      "score": {"scaled": 0.9}, "occurred_at": "2026-03-02T10:00:00Z", "source": "host"}
+    /// >>> engine = mastery.Engine(streaks={})
+    /// >>> engine.ingest(svc, [e])["new"]
+    /// 1
+    /// >>> tutor = {"tenant": "t1", "user": "tia", "roles": [{"role": "instructor", "courses": ["c1"]}]}
+    /// >>> engine.class_heatmap(tutor, "c1", [{"id": "fractions", "label": "Fractions"}])["rows"][0]["label"]
+    /// 'amy'
     fn class_heatmap<'py>(
         &self,
         py: Python<'py>,
@@ -343,6 +393,18 @@ impl Engine {
     }
 
     /// A learner's mastery view of one competency (in a course, or outside any), or `None`.
+    ///
+    /// Examples
+    /// --------
+    /// >>> import mastery
+    /// >>> svc = {"tenant": "t1", "user": "svc", "roles": [{"role": "service"}]}
+    /// >>> e = {"id": "e1", "learner": "amy", "course": "c1", "competencies": ["fractions"], "kind": "response",
+    /// ...      "score": {"scaled": 0.9}, "occurred_at": "2026-03-02T10:00:00Z", "source": "host"}
+    /// >>> engine = mastery.Engine(streaks={})
+    /// >>> engine.ingest(svc, [e])["new"]
+    /// 1
+    /// >>> engine.mastery(svc, "amy", "fractions", "c1")["evidence_count"]
+    /// 1
     #[pyo3(signature = (principal, learner, competency, course=None))]
     fn mastery<'py>(
         &self,
@@ -367,6 +429,19 @@ impl Engine {
     /// learner's offset now), from the stored record: `{current, longest, freezes_left,
     /// freezes_used, freezes_earned, today, last_active, events, period}`. Needs an engine
     /// created with `streaks=` (a streak policy; `{}` for the defaults).
+    ///
+    /// Examples
+    /// --------
+    /// >>> import mastery
+    /// >>> svc = {"tenant": "t1", "user": "svc", "roles": [{"role": "service"}]}
+    /// >>> e = {"id": "e1", "learner": "amy", "course": "c1", "competencies": ["fractions"], "kind": "response",
+    /// ...      "score": {"scaled": 0.9}, "occurred_at": "2026-03-02T10:00:00Z", "source": "host"}
+    /// >>> engine = mastery.Engine(streaks={})
+    /// >>> engine.ingest(svc, [e])["new"]
+    /// 1
+    /// >>> s = engine.streak(svc, "amy", "2026-03-02T18:00:00Z", "c1")
+    /// >>> s["current"], s["today"]
+    /// (1, 'met')
     #[pyo3(signature = (principal, learner, now, course=None))]
     fn streak<'py>(
         &self,
@@ -387,6 +462,19 @@ impl Engine {
     }
 
     /// Every learner's streak in a course as of `now`: `{learner: status}`.
+    ///
+    /// Examples
+    /// --------
+    /// >>> import mastery
+    /// >>> svc = {"tenant": "t1", "user": "svc", "roles": [{"role": "service"}]}
+    /// >>> e = {"id": "e1", "learner": "amy", "course": "c1", "competencies": ["fractions"], "kind": "response",
+    /// ...      "score": {"scaled": 0.9}, "occurred_at": "2026-03-02T10:00:00Z", "source": "host"}
+    /// >>> engine = mastery.Engine(streaks={})
+    /// >>> engine.ingest(svc, [e])["new"]
+    /// 1
+    /// >>> tutor = {"tenant": "t1", "user": "tia", "roles": [{"role": "instructor", "courses": ["c1"]}]}
+    /// >>> engine.class_streaks(tutor, "c1", "2026-03-04T18:00:00Z")["amy"]["current"]
+    /// 0
     fn class_streaks<'py>(
         &self,
         py: Python<'py>,
@@ -405,6 +493,18 @@ impl Engine {
 
     /// A learner's streak with its explained calendar (the shape of `evaluate_streak`), from the
     /// evidence the caller may read: what `streak_tracker` draws.
+    ///
+    /// Examples
+    /// --------
+    /// >>> import mastery
+    /// >>> svc = {"tenant": "t1", "user": "svc", "roles": [{"role": "service"}]}
+    /// >>> e = {"id": "e1", "learner": "amy", "course": "c1", "competencies": ["fractions"], "kind": "response",
+    /// ...      "score": {"scaled": 0.9}, "occurred_at": "2026-03-02T10:00:00Z", "source": "host"}
+    /// >>> engine = mastery.Engine(streaks={})
+    /// >>> engine.ingest(svc, [e])["new"]
+    /// 1
+    /// >>> [d["state"] for d in engine.streak_report(svc, "amy", "2026-03-03T18:00:00Z", "c1")["days"]]
+    /// ['met', 'pending_today']
     #[pyo3(signature = (principal, learner, now, course=None))]
     fn streak_report<'py>(
         &self,
@@ -426,6 +526,20 @@ impl Engine {
 
     /// A learner's awards in one course (or outside any), revoked ones included. Needs an
     /// engine created with `achievements=`.
+    ///
+    /// Examples
+    /// --------
+    /// >>> import mastery
+    /// >>> svc = {"tenant": "t1", "user": "svc", "roles": [{"role": "service"}]}
+    /// >>> e = {"id": "e1", "learner": "amy", "course": "c1", "competencies": ["fractions"], "kind": "response",
+    /// ...      "score": {"scaled": 0.9}, "occurred_at": "2026-03-02T10:00:00Z", "source": "host"}
+    /// >>> badge = {"id": "https://school.example/b/fractions", "name": "Fractions", "description": "d",
+    /// ...          "criteria": "c", "rule": {"rule": "mastery", "competency": "fractions"}}
+    /// >>> engine = mastery.Engine(streaks={}, achievements=[badge])
+    /// >>> engine.ingest(svc, [e])["awarded"]
+    /// 1
+    /// >>> engine.awards(svc, "amy", "c1")[0]["achievement"]
+    /// 'https://school.example/b/fractions'
     #[pyo3(signature = (principal, learner, course=None))]
     fn awards<'py>(
         &self,
@@ -444,6 +558,21 @@ impl Engine {
     }
 
     /// A course's awards and revocations not acknowledged yet: what the host delivers.
+    ///
+    /// Examples
+    /// --------
+    /// >>> import mastery
+    /// >>> svc = {"tenant": "t1", "user": "svc", "roles": [{"role": "service"}]}
+    /// >>> e = {"id": "e1", "learner": "amy", "course": "c1", "competencies": ["fractions"], "kind": "response",
+    /// ...      "score": {"scaled": 0.9}, "occurred_at": "2026-03-02T10:00:00Z", "source": "host"}
+    /// >>> badge = {"id": "https://school.example/b/fractions", "name": "Fractions", "description": "d",
+    /// ...          "criteria": "c", "rule": {"rule": "mastery", "competency": "fractions"}}
+    /// >>> engine = mastery.Engine(streaks={}, achievements=[badge])
+    /// >>> engine.ingest(svc, [e])["awarded"]
+    /// 1
+    /// >>> tutor = {"tenant": "t1", "user": "tia", "roles": [{"role": "instructor", "courses": ["c1"]}]}
+    /// >>> len(engine.outbox(tutor, "c1"))
+    /// 1
     fn outbox<'py>(&self, py: Python<'py>, principal: &Arg<'py>, course: &Arg<'py>) -> PyResult<Arg<'py>> {
         guard(py, || {
             let ctx = context(principal)?;
@@ -454,6 +583,22 @@ impl Engine {
     }
 
     /// Takes delivered awards (by credential id) out of the outbox; returns how many it took.
+    ///
+    /// Examples
+    /// --------
+    /// >>> import mastery
+    /// >>> svc = {"tenant": "t1", "user": "svc", "roles": [{"role": "service"}]}
+    /// >>> e = {"id": "e1", "learner": "amy", "course": "c1", "competencies": ["fractions"], "kind": "response",
+    /// ...      "score": {"scaled": 0.9}, "occurred_at": "2026-03-02T10:00:00Z", "source": "host"}
+    /// >>> badge = {"id": "https://school.example/b/fractions", "name": "Fractions", "description": "d",
+    /// ...          "criteria": "c", "rule": {"rule": "mastery", "competency": "fractions"}}
+    /// >>> engine = mastery.Engine(streaks={}, achievements=[badge])
+    /// >>> engine.ingest(svc, [e])["awarded"]
+    /// 1
+    /// >>> tutor = {"tenant": "t1", "user": "tia", "roles": [{"role": "instructor", "courses": ["c1"]}]}
+    /// >>> ids = [a["credential_id"] for a in engine.outbox(tutor, "c1")]
+    /// >>> engine.acknowledge_awards(tutor, "amy", ids, "c1"), engine.outbox(tutor, "c1")
+    /// (1, [])
     #[pyo3(signature = (principal, learner, credential_ids, course=None))]
     fn acknowledge_awards(
         &self,
@@ -474,6 +619,23 @@ impl Engine {
 
     /// Revokes a learner's award of `achievement` with a reason (into the outbox); returns how
     /// many awards it revoked.
+    ///
+    /// Examples
+    /// --------
+    /// >>> import mastery
+    /// >>> svc = {"tenant": "t1", "user": "svc", "roles": [{"role": "service"}]}
+    /// >>> e = {"id": "e1", "learner": "amy", "course": "c1", "competencies": ["fractions"], "kind": "response",
+    /// ...      "score": {"scaled": 0.9}, "occurred_at": "2026-03-02T10:00:00Z", "source": "host"}
+    /// >>> badge = {"id": "https://school.example/b/fractions", "name": "Fractions", "description": "d",
+    /// ...          "criteria": "c", "rule": {"rule": "mastery", "competency": "fractions"}}
+    /// >>> engine = mastery.Engine(streaks={}, achievements=[badge])
+    /// >>> engine.ingest(svc, [e])["awarded"]
+    /// 1
+    /// >>> tutor = {"tenant": "t1", "user": "tia", "roles": [{"role": "instructor", "courses": ["c1"]}]}
+    /// >>> engine.revoke_award(tutor, "amy", badge["id"], "copied work", "c1")
+    /// 1
+    /// >>> engine.awards(svc, "amy", "c1")[0]["revoked"]
+    /// 'copied work'
     #[pyo3(signature = (principal, learner, achievement, reason, course=None))]
     fn revoke_award(
         &self,
@@ -496,6 +658,20 @@ impl Engine {
 
     /// The badge gallery of a learner in one course (or outside any) as of `now`, from stored
     /// state: one tile per achievement (`status`, `progress`, `credential_id`, ...).
+    ///
+    /// Examples
+    /// --------
+    /// >>> import mastery
+    /// >>> svc = {"tenant": "t1", "user": "svc", "roles": [{"role": "service"}]}
+    /// >>> e = {"id": "e1", "learner": "amy", "course": "c1", "competencies": ["fractions"], "kind": "response",
+    /// ...      "score": {"scaled": 0.9}, "occurred_at": "2026-03-02T10:00:00Z", "source": "host"}
+    /// >>> badge = {"id": "https://school.example/b/fractions", "name": "Fractions", "description": "d",
+    /// ...          "criteria": "c", "rule": {"rule": "mastery", "competency": "fractions"}}
+    /// >>> engine = mastery.Engine(streaks={}, achievements=[badge])
+    /// >>> engine.ingest(svc, [e])["awarded"]
+    /// 1
+    /// >>> [t["status"] for t in engine.badge_gallery(svc, "amy", "2026-03-03T00:00:00Z", "c1")]
+    /// ['earned']
     #[pyo3(signature = (principal, learner, now, course=None))]
     fn badge_gallery<'py>(
         &self,

@@ -7,10 +7,9 @@ import pkgutil
 
 import mastery
 
-# Owned by the Engine-binding work in flight (mastery-py/src/engine.rs, python/mastery/store.py):
-# their examples land with that change. Every other public callable must have one.
-PENDING = {"mastery.MasteryStore", "mastery.DictStore"}
-PENDING_PREFIXES = ("mastery.Engine.", "mastery.MasteryStore.", "mastery.DictStore.", "mastery.store.")
+# Every public callable must have an example (nothing is pending).
+PENDING: set = set()
+PENDING_PREFIXES: tuple = ()
 # scikit-learn's metadata-routing methods, generated on the estimator class by scikit-learn.
 GENERATED = {"set_fit_request", "set_predict_request", "set_score_request"}
 

@@ -9,7 +9,8 @@ methods as the Rust ``Store`` trait) with plain data:
 - ``evidence``: an evidence record as a dict (``id``, ``learner``, ``course``, ``competencies``,
   ``score``, ...), or a list of them;
 - ``key``: ``{"learner", "course", "namespace", "name"}`` (``course`` absent outside any course);
-- ``value``: a state, ``{"mastery": {...}}`` or ``{"json": ...}``: keep it as it is.
+- ``value``: a state, ``{"mastery": {...}}``, ``{"streak": {...}}``, ``{"awards": {...}}`` or
+  ``{"json": ...}``: keep it as it is.
 
 An exception raised by a method becomes ``MasteryError`` with code ``store_error``; nothing is
 acknowledged to the caller unless ``apply`` returned. :class:`DictStore` is a complete reference
@@ -32,38 +33,118 @@ __all__ = ["MasteryStore", "DictStore"]
 @runtime_checkable
 class MasteryStore(Protocol):
     """What :class:`mastery.Engine` needs from a store. Evidence ids are unique per
-    (tenant, learner); every method is scoped to ``ctx["principal"]["tenant"]``."""
+    (tenant, learner); every method is scoped to ``ctx["principal"]["tenant"]``.
+
+    Examples
+    --------
+    >>> isinstance(DictStore(), MasteryStore)
+    True
+    """
 
     def apply(self, ctx: Context, evidence: List[Evidence], states: List[List[Any]]) -> List[str]:
         """Applies one ingest batch atomically: when none of ``evidence`` is stored yet (and no
         (learner, id) repeats within it), appends all of it and writes every ``[key, value]`` of
         ``states`` as one unit, returning ``"new"`` per record; otherwise writes nothing and
-        returns ``"duplicate"`` for each record already stored (or repeated), ``"new"`` for the rest."""
+        returns ``"duplicate"`` for each record already stored (or repeated), ``"new"`` for the rest.
+
+        Examples
+        --------
+        >>> s, ctx = DictStore(), {"principal": {"tenant": "t1", "user": "svc", "roles": [{"role": "service"}]}}
+        >>> e = {"id": "e1", "learner": "amy", "course": "c1"}
+        >>> k = {"learner": "amy", "course": "c1", "namespace": "mastery", "name": "fractions"}
+        >>> s.apply(ctx, [e], [[k, {"json": 1}]]), s.apply(ctx, [e], [[k, {"json": 2}]])
+        (['new'], ['duplicate'])
+        >>> s.get_state(ctx, k)
+        {'json': 1}
+        """
         ...
 
     def known_evidence(self, ctx: Context, evidence: List[Evidence]) -> List[bool]:
         """Whether each record is already stored (by tenant, learner and id). ``Engine.ingest``
-        does not call it (``apply`` answers the same question as it writes); hosts may."""
+        does not call it (``apply`` answers the same question as it writes); hosts may.
+
+        Examples
+        --------
+        >>> s, ctx = DictStore(), {"principal": {"tenant": "t1", "user": "svc", "roles": [{"role": "service"}]}}
+        >>> e = {"id": "e1", "learner": "amy", "course": "c1"}
+        >>> k = {"learner": "amy", "course": "c1", "namespace": "mastery", "name": "fractions"}
+        >>> s.known_evidence(ctx, [e]), s.apply(ctx, [e], []), s.known_evidence(ctx, [e])
+        ([False], ['new'], [True])
+        """
         ...
 
     def append_evidence(self, ctx: Context, evidence: Evidence) -> str:
-        """Stores one record once: ``"new"``, or ``"duplicate"`` (and nothing changes)."""
+        """Stores one record once: ``"new"``, or ``"duplicate"`` (and nothing changes).
+
+        Examples
+        --------
+        >>> s, ctx = DictStore(), {"principal": {"tenant": "t1", "user": "svc", "roles": [{"role": "service"}]}}
+        >>> e = {"id": "e1", "learner": "amy", "course": "c1"}
+        >>> k = {"learner": "amy", "course": "c1", "namespace": "mastery", "name": "fractions"}
+        >>> s.append_evidence(ctx, e), s.append_evidence(ctx, e)
+        ('new', 'duplicate')
+        """
         ...
 
     def learner_evidence(self, ctx: Context, learner: str) -> List[Evidence]:
-        """One learner's evidence in the order it was appended."""
+        """One learner's evidence in the order it was appended.
+
+        Examples
+        --------
+        >>> s, ctx = DictStore(), {"principal": {"tenant": "t1", "user": "svc", "roles": [{"role": "service"}]}}
+        >>> e = {"id": "e1", "learner": "amy", "course": "c1"}
+        >>> k = {"learner": "amy", "course": "c1", "namespace": "mastery", "name": "fractions"}
+        >>> s.apply(ctx, [e], [])
+        ['new']
+        >>> [x["id"] for x in s.learner_evidence(ctx, "amy")]
+        ['e1']
+        """
         ...
 
     def course_evidence(self, ctx: Context, course: str) -> List[Evidence]:
-        """A course's evidence in the order it was appended."""
+        """A course's evidence in the order it was appended.
+
+        Examples
+        --------
+        >>> s, ctx = DictStore(), {"principal": {"tenant": "t1", "user": "svc", "roles": [{"role": "service"}]}}
+        >>> e = {"id": "e1", "learner": "amy", "course": "c1"}
+        >>> k = {"learner": "amy", "course": "c1", "namespace": "mastery", "name": "fractions"}
+        >>> s.apply(ctx, [e], [])
+        ['new']
+        >>> [x["id"] for x in s.course_evidence(ctx, "c1")]
+        ['e1']
+        """
         ...
 
     def get_state(self, ctx: Context, key: Key) -> Optional[Value]:
-        """The state stored under ``key``, or ``None``."""
+        """The state stored under ``key``, or ``None``.
+
+        Examples
+        --------
+        >>> s, ctx = DictStore(), {"principal": {"tenant": "t1", "user": "svc", "roles": [{"role": "service"}]}}
+        >>> e = {"id": "e1", "learner": "amy", "course": "c1"}
+        >>> k = {"learner": "amy", "course": "c1", "namespace": "mastery", "name": "fractions"}
+        >>> s.get_state(ctx, k) is None
+        True
+        >>> s.put_state(ctx, k, {"json": 1})
+        >>> s.get_state(ctx, k)
+        {'json': 1}
+        """
         ...
 
     def put_state(self, ctx: Context, key: Key, value: Value) -> None:
-        """Writes a state (last write wins)."""
+        """Writes a state (last write wins).
+
+        Examples
+        --------
+        >>> s, ctx = DictStore(), {"principal": {"tenant": "t1", "user": "svc", "roles": [{"role": "service"}]}}
+        >>> e = {"id": "e1", "learner": "amy", "course": "c1"}
+        >>> k = {"learner": "amy", "course": "c1", "namespace": "mastery", "name": "fractions"}
+        >>> s.put_state(ctx, k, {"json": 1})
+        >>> s.put_state(ctx, k, {"json": 2})
+        >>> s.get_state(ctx, k)
+        {'json': 2}
+        """
         ...
 
     # Optional: ``get_states(ctx, keys) -> List[Optional[Value]]``, one answer per key in order.
@@ -71,11 +152,31 @@ class MasteryStore(Protocol):
     # instead of one ``get_state`` call per key (``DictStore`` has it).
 
     def learner_states(self, ctx: Context, learner: str, namespace: str) -> List[List[Any]]:
-        """``[key, value]`` of one learner's states in ``namespace`` (every course), in key order."""
+        """``[key, value]`` of one learner's states in ``namespace`` (every course), in key order.
+
+        Examples
+        --------
+        >>> s, ctx = DictStore(), {"principal": {"tenant": "t1", "user": "svc", "roles": [{"role": "service"}]}}
+        >>> e = {"id": "e1", "learner": "amy", "course": "c1"}
+        >>> k = {"learner": "amy", "course": "c1", "namespace": "mastery", "name": "fractions"}
+        >>> s.put_state(ctx, k, {"json": 1})
+        >>> [key["name"] for key, value in s.learner_states(ctx, "amy", "mastery")]
+        ['fractions']
+        """
         ...
 
     def course_states(self, ctx: Context, course: str, namespace: str) -> List[List[Any]]:
-        """``[key, value]`` of every learner's states in ``namespace`` for ``course``."""
+        """``[key, value]`` of every learner's states in ``namespace`` for ``course``.
+
+        Examples
+        --------
+        >>> s, ctx = DictStore(), {"principal": {"tenant": "t1", "user": "svc", "roles": [{"role": "service"}]}}
+        >>> e = {"id": "e1", "learner": "amy", "course": "c1"}
+        >>> k = {"learner": "amy", "course": "c1", "namespace": "mastery", "name": "fractions"}
+        >>> s.put_state(ctx, k, {"json": 1})
+        >>> [key["learner"] for key, value in s.course_states(ctx, "c1", "mastery")]
+        ['amy']
+        """
         ...
 
 
@@ -114,6 +215,18 @@ class DictStore:
         return (tenant, e["learner"], e["id"]) in self._ids
 
     def apply(self, ctx: Context, evidence: List[Evidence], states: List[List[Any]]) -> List[str]:
+        """See :meth:`MasteryStore.apply`.
+
+        Examples
+        --------
+        >>> s, ctx = DictStore(), {"principal": {"tenant": "t1", "user": "svc", "roles": [{"role": "service"}]}}
+        >>> e = {"id": "e1", "learner": "amy", "course": "c1"}
+        >>> k = {"learner": "amy", "course": "c1", "namespace": "mastery", "name": "fractions"}
+        >>> s.apply(ctx, [e], [[k, {"json": 1}]]), s.apply(ctx, [e], [[k, {"json": 2}]])
+        (['new'], ['duplicate'])
+        >>> s.get_state(ctx, k)
+        {'json': 1}
+        """
         tenant = _tenant(ctx)
         with self._lock:
             flags, seen = [], set()
@@ -131,45 +244,147 @@ class DictStore:
             return flags
 
     def known_evidence(self, ctx: Context, evidence: List[Evidence]) -> List[bool]:
+        """See :meth:`MasteryStore.known_evidence`.
+
+        Examples
+        --------
+        >>> s, ctx = DictStore(), {"principal": {"tenant": "t1", "user": "svc", "roles": [{"role": "service"}]}}
+        >>> e = {"id": "e1", "learner": "amy", "course": "c1"}
+        >>> k = {"learner": "amy", "course": "c1", "namespace": "mastery", "name": "fractions"}
+        >>> s.known_evidence(ctx, [e]), s.apply(ctx, [e], []), s.known_evidence(ctx, [e])
+        ([False], ['new'], [True])
+        """
         tenant = _tenant(ctx)
         with self._lock:
             return [self._stored(tenant, e) for e in evidence]
 
     def append_evidence(self, ctx: Context, evidence: Evidence) -> str:
+        """See :meth:`MasteryStore.append_evidence`.
+
+        Examples
+        --------
+        >>> s, ctx = DictStore(), {"principal": {"tenant": "t1", "user": "svc", "roles": [{"role": "service"}]}}
+        >>> e = {"id": "e1", "learner": "amy", "course": "c1"}
+        >>> k = {"learner": "amy", "course": "c1", "namespace": "mastery", "name": "fractions"}
+        >>> s.append_evidence(ctx, e), s.append_evidence(ctx, e)
+        ('new', 'duplicate')
+        """
         return self.apply(ctx, [evidence], [])[0]
 
     def learner_evidence(self, ctx: Context, learner: str) -> List[Evidence]:
+        """See :meth:`MasteryStore.learner_evidence`.
+
+        Examples
+        --------
+        >>> s, ctx = DictStore(), {"principal": {"tenant": "t1", "user": "svc", "roles": [{"role": "service"}]}}
+        >>> e = {"id": "e1", "learner": "amy", "course": "c1"}
+        >>> k = {"learner": "amy", "course": "c1", "namespace": "mastery", "name": "fractions"}
+        >>> s.apply(ctx, [e], [])
+        ['new']
+        >>> [x["id"] for x in s.learner_evidence(ctx, "amy")]
+        ['e1']
+        """
         tenant = _tenant(ctx)
         with self._lock:
             return [e for t, e in self._evidence if t == tenant and e["learner"] == learner]
 
     def course_evidence(self, ctx: Context, course: str) -> List[Evidence]:
+        """See :meth:`MasteryStore.course_evidence`.
+
+        Examples
+        --------
+        >>> s, ctx = DictStore(), {"principal": {"tenant": "t1", "user": "svc", "roles": [{"role": "service"}]}}
+        >>> e = {"id": "e1", "learner": "amy", "course": "c1"}
+        >>> k = {"learner": "amy", "course": "c1", "namespace": "mastery", "name": "fractions"}
+        >>> s.apply(ctx, [e], [])
+        ['new']
+        >>> [x["id"] for x in s.course_evidence(ctx, "c1")]
+        ['e1']
+        """
         tenant = _tenant(ctx)
         with self._lock:
             return [e for t, e in self._evidence if t == tenant and e.get("course") == course]
 
     def get_state(self, ctx: Context, key: Key) -> Optional[Value]:
+        """See :meth:`MasteryStore.get_state`.
+
+        Examples
+        --------
+        >>> s, ctx = DictStore(), {"principal": {"tenant": "t1", "user": "svc", "roles": [{"role": "service"}]}}
+        >>> e = {"id": "e1", "learner": "amy", "course": "c1"}
+        >>> k = {"learner": "amy", "course": "c1", "namespace": "mastery", "name": "fractions"}
+        >>> s.get_state(ctx, k) is None
+        True
+        >>> s.put_state(ctx, k, {"json": 1})
+        >>> s.get_state(ctx, k)
+        {'json': 1}
+        """
         with self._lock:
             found = self._states.get(_key_id(_tenant(ctx), key))
             return None if found is None else found[1]
 
     def get_states(self, ctx: Context, keys: List[Key]) -> List[Optional[Value]]:
+        """The optional batched read: one answer per key, in order.
+
+        Examples
+        --------
+        >>> s, ctx = DictStore(), {"principal": {"tenant": "t1", "user": "svc", "roles": [{"role": "service"}]}}
+        >>> e = {"id": "e1", "learner": "amy", "course": "c1"}
+        >>> k = {"learner": "amy", "course": "c1", "namespace": "mastery", "name": "fractions"}
+        >>> s.put_state(ctx, k, {"json": 1})
+        >>> s.get_states(ctx, [k, dict(k, name="decimals")])
+        [{'json': 1}, None]
+        """
         tenant = _tenant(ctx)
         with self._lock:
             found = [self._states.get(_key_id(tenant, key)) for key in keys]
         return [None if f is None else f[1] for f in found]
 
     def put_state(self, ctx: Context, key: Key, value: Value) -> None:
+        """See :meth:`MasteryStore.put_state`.
+
+        Examples
+        --------
+        >>> s, ctx = DictStore(), {"principal": {"tenant": "t1", "user": "svc", "roles": [{"role": "service"}]}}
+        >>> e = {"id": "e1", "learner": "amy", "course": "c1"}
+        >>> k = {"learner": "amy", "course": "c1", "namespace": "mastery", "name": "fractions"}
+        >>> s.put_state(ctx, k, {"json": 1})
+        >>> s.put_state(ctx, k, {"json": 2})
+        >>> s.get_state(ctx, k)
+        {'json': 2}
+        """
         with self._lock:
             self._states[_key_id(_tenant(ctx), key)] = (key, value)
 
     def learner_states(self, ctx: Context, learner: str, namespace: str) -> List[List[Any]]:
+        """See :meth:`MasteryStore.learner_states`.
+
+        Examples
+        --------
+        >>> s, ctx = DictStore(), {"principal": {"tenant": "t1", "user": "svc", "roles": [{"role": "service"}]}}
+        >>> e = {"id": "e1", "learner": "amy", "course": "c1"}
+        >>> k = {"learner": "amy", "course": "c1", "namespace": "mastery", "name": "fractions"}
+        >>> s.put_state(ctx, k, {"json": 1})
+        >>> [key["name"] for key, value in s.learner_states(ctx, "amy", "mastery")]
+        ['fractions']
+        """
         tenant = _tenant(ctx)
         with self._lock:
             return [[k, v] for ident, (k, v) in sorted(self._states.items())
                     if ident[0] == tenant and k["learner"] == learner and k["namespace"] == namespace]
 
     def course_states(self, ctx: Context, course: str, namespace: str) -> List[List[Any]]:
+        """See :meth:`MasteryStore.course_states`.
+
+        Examples
+        --------
+        >>> s, ctx = DictStore(), {"principal": {"tenant": "t1", "user": "svc", "roles": [{"role": "service"}]}}
+        >>> e = {"id": "e1", "learner": "amy", "course": "c1"}
+        >>> k = {"learner": "amy", "course": "c1", "namespace": "mastery", "name": "fractions"}
+        >>> s.put_state(ctx, k, {"json": 1})
+        >>> [key["learner"] for key, value in s.course_states(ctx, "c1", "mastery")]
+        ['amy']
+        """
         tenant = _tenant(ctx)
         with self._lock:
             return [[k, v] for ident, (k, v) in sorted(self._states.items())
