@@ -396,6 +396,48 @@ mod awards {
         }
     }
 
+    /// Four threads ingest one learner's records (shuffled, with repeats) while a fifth drains the
+    /// outbox: the stored streak equals the evaluation of the log, each achievement is awarded once,
+    /// and every award was either acknowledged or is still in the outbox.
+    #[test]
+    fn concurrent_ingest_and_acknowledgement_lose_nothing() {
+        let engine = Arc::new(awarding_engine());
+        let events: Vec<Evidence> = (0..400u16).map(|i| activity(i, 0, (i % 12) as u8, (i % 24) as u8, 2, 4)).collect();
+        let course: mastery_core::CourseId = "c1".into();
+        let learner: mastery_core::UserId = "l0".into();
+        let acknowledged = std::sync::Mutex::new(Vec::new());
+        std::thread::scope(|scope| {
+            for t in 0..4usize {
+                let (engine, events) = (engine.clone(), &events);
+                scope.spawn(move || {
+                    let mine: Vec<Evidence> = events.iter().skip(t).step_by(3).cloned().collect();
+                    for chunk in mine.chunks(9) {
+                        engine.ingest(&service(), chunk);
+                    }
+                });
+            }
+            scope.spawn(|| {
+                for _ in 0..50 {
+                    let ids: Vec<String> =
+                        engine.outbox(&service(), &course).unwrap().into_iter().map(|a| a.credential_id).collect();
+                    engine.acknowledge_awards(&service(), &learner, Some(&course), &ids).unwrap();
+                    acknowledged.lock().unwrap().extend(ids);
+                    std::thread::yield_now();
+                }
+            });
+        });
+        let now = parse_instant("2026-03-13T12:00:00+09:00", "t").unwrap();
+        let report = engine.streak_report(&service(), &learner, Some(&course), now).unwrap();
+        let stored = engine.streak(&service(), &learner, Some(&course), now).unwrap();
+        assert_eq!(stored, StreakStatus::of_report(&report, 400));
+        assert_eq!(held(&engine, 0), ["fractions", "practice", "week"]);
+        let mut delivered = acknowledged.into_inner().unwrap();
+        delivered.extend(engine.outbox(&service(), &course).unwrap().into_iter().map(|a| a.credential_id));
+        delivered.sort();
+        delivered.dedup();
+        assert_eq!(delivered.len(), 3);
+    }
+
     #[test]
     fn awards_are_stored_with_the_evidence_and_delivered_through_the_outbox() {
         let engine = awarding_engine();

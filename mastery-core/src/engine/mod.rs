@@ -423,7 +423,10 @@ impl<S: Store> Engine<S> {
                     (None, None) => Ok(None),
                 };
                 let activity = streak_activity(evidence).expect("records with a streak slot count as activity");
-                let longest_before = known.as_ref().ok().and_then(|k| k.as_ref().and_then(|r| longest(r, policy)));
+                // Award rules read the longest streak: computed only when the engine awards.
+                let awarding = self.awards.is_some();
+                let longest_before =
+                    known.as_ref().ok().filter(|_| awarding).and_then(|k| k.as_ref().and_then(|r| longest(r, policy)));
                 let next = known.and_then(|known| match known {
                     Some(mut record) if record.accepts(activity.at) => {
                         record.push(activity.at, activity.minutes, activity.points, policy);
@@ -442,9 +445,11 @@ impl<S: Store> Engine<S> {
                 });
                 match next {
                     Ok(record) => {
-                        // Award rules read the longest streak: only its change can earn anything.
-                        let after = longest(&record, policy);
-                        streak_grew = self.awards.is_some() && (after.is_none() || after != longest_before);
+                        // Only a change of the longest streak can earn anything.
+                        if awarding {
+                            let after = longest(&record, policy);
+                            streak_grew = after.is_none() || after != longest_before;
+                        }
                         streak = Some((slot - streaks_from, record));
                     }
                     Err(error) => step = Err(error),

@@ -190,7 +190,7 @@ def _key_id(tenant: str, key: Key) -> Tuple[Any, ...]:
     return (tenant, key["learner"], course is not None, course or "", key["namespace"], key["name"])
 
 
-class DictStore:
+class DictStore(MasteryStore):
     """A store in plain lists and dicts, with no access checks of its own (the engine checks the
     policy before every call). Safe to share between threads; not durable.
 
@@ -215,18 +215,6 @@ class DictStore:
         return (tenant, e["learner"], e["id"]) in self._ids
 
     def apply(self, ctx: Context, evidence: List[Evidence], states: List[List[Any]]) -> List[str]:
-        """See :meth:`MasteryStore.apply`.
-
-        Examples
-        --------
-        >>> s, ctx = DictStore(), {"principal": {"tenant": "t1", "user": "svc", "roles": [{"role": "service"}]}}
-        >>> e = {"id": "e1", "learner": "amy", "course": "c1"}
-        >>> k = {"learner": "amy", "course": "c1", "namespace": "mastery", "name": "fractions"}
-        >>> s.apply(ctx, [e], [[k, {"json": 1}]]), s.apply(ctx, [e], [[k, {"json": 2}]])
-        (['new'], ['duplicate'])
-        >>> s.get_state(ctx, k)
-        {'json': 1}
-        """
         tenant = _tenant(ctx)
         with self._lock:
             flags, seen = [], set()
@@ -244,81 +232,24 @@ class DictStore:
             return flags
 
     def known_evidence(self, ctx: Context, evidence: List[Evidence]) -> List[bool]:
-        """See :meth:`MasteryStore.known_evidence`.
-
-        Examples
-        --------
-        >>> s, ctx = DictStore(), {"principal": {"tenant": "t1", "user": "svc", "roles": [{"role": "service"}]}}
-        >>> e = {"id": "e1", "learner": "amy", "course": "c1"}
-        >>> k = {"learner": "amy", "course": "c1", "namespace": "mastery", "name": "fractions"}
-        >>> s.known_evidence(ctx, [e]), s.apply(ctx, [e], []), s.known_evidence(ctx, [e])
-        ([False], ['new'], [True])
-        """
         tenant = _tenant(ctx)
         with self._lock:
             return [self._stored(tenant, e) for e in evidence]
 
     def append_evidence(self, ctx: Context, evidence: Evidence) -> str:
-        """See :meth:`MasteryStore.append_evidence`.
-
-        Examples
-        --------
-        >>> s, ctx = DictStore(), {"principal": {"tenant": "t1", "user": "svc", "roles": [{"role": "service"}]}}
-        >>> e = {"id": "e1", "learner": "amy", "course": "c1"}
-        >>> k = {"learner": "amy", "course": "c1", "namespace": "mastery", "name": "fractions"}
-        >>> s.append_evidence(ctx, e), s.append_evidence(ctx, e)
-        ('new', 'duplicate')
-        """
         return self.apply(ctx, [evidence], [])[0]
 
     def learner_evidence(self, ctx: Context, learner: str) -> List[Evidence]:
-        """See :meth:`MasteryStore.learner_evidence`.
-
-        Examples
-        --------
-        >>> s, ctx = DictStore(), {"principal": {"tenant": "t1", "user": "svc", "roles": [{"role": "service"}]}}
-        >>> e = {"id": "e1", "learner": "amy", "course": "c1"}
-        >>> k = {"learner": "amy", "course": "c1", "namespace": "mastery", "name": "fractions"}
-        >>> s.apply(ctx, [e], [])
-        ['new']
-        >>> [x["id"] for x in s.learner_evidence(ctx, "amy")]
-        ['e1']
-        """
         tenant = _tenant(ctx)
         with self._lock:
             return [e for t, e in self._evidence if t == tenant and e["learner"] == learner]
 
     def course_evidence(self, ctx: Context, course: str) -> List[Evidence]:
-        """See :meth:`MasteryStore.course_evidence`.
-
-        Examples
-        --------
-        >>> s, ctx = DictStore(), {"principal": {"tenant": "t1", "user": "svc", "roles": [{"role": "service"}]}}
-        >>> e = {"id": "e1", "learner": "amy", "course": "c1"}
-        >>> k = {"learner": "amy", "course": "c1", "namespace": "mastery", "name": "fractions"}
-        >>> s.apply(ctx, [e], [])
-        ['new']
-        >>> [x["id"] for x in s.course_evidence(ctx, "c1")]
-        ['e1']
-        """
         tenant = _tenant(ctx)
         with self._lock:
             return [e for t, e in self._evidence if t == tenant and e.get("course") == course]
 
     def get_state(self, ctx: Context, key: Key) -> Optional[Value]:
-        """See :meth:`MasteryStore.get_state`.
-
-        Examples
-        --------
-        >>> s, ctx = DictStore(), {"principal": {"tenant": "t1", "user": "svc", "roles": [{"role": "service"}]}}
-        >>> e = {"id": "e1", "learner": "amy", "course": "c1"}
-        >>> k = {"learner": "amy", "course": "c1", "namespace": "mastery", "name": "fractions"}
-        >>> s.get_state(ctx, k) is None
-        True
-        >>> s.put_state(ctx, k, {"json": 1})
-        >>> s.get_state(ctx, k)
-        {'json': 1}
-        """
         with self._lock:
             found = self._states.get(_key_id(_tenant(ctx), key))
             return None if found is None else found[1]
@@ -341,50 +272,16 @@ class DictStore:
         return [None if f is None else f[1] for f in found]
 
     def put_state(self, ctx: Context, key: Key, value: Value) -> None:
-        """See :meth:`MasteryStore.put_state`.
-
-        Examples
-        --------
-        >>> s, ctx = DictStore(), {"principal": {"tenant": "t1", "user": "svc", "roles": [{"role": "service"}]}}
-        >>> e = {"id": "e1", "learner": "amy", "course": "c1"}
-        >>> k = {"learner": "amy", "course": "c1", "namespace": "mastery", "name": "fractions"}
-        >>> s.put_state(ctx, k, {"json": 1})
-        >>> s.put_state(ctx, k, {"json": 2})
-        >>> s.get_state(ctx, k)
-        {'json': 2}
-        """
         with self._lock:
             self._states[_key_id(_tenant(ctx), key)] = (key, value)
 
     def learner_states(self, ctx: Context, learner: str, namespace: str) -> List[List[Any]]:
-        """See :meth:`MasteryStore.learner_states`.
-
-        Examples
-        --------
-        >>> s, ctx = DictStore(), {"principal": {"tenant": "t1", "user": "svc", "roles": [{"role": "service"}]}}
-        >>> e = {"id": "e1", "learner": "amy", "course": "c1"}
-        >>> k = {"learner": "amy", "course": "c1", "namespace": "mastery", "name": "fractions"}
-        >>> s.put_state(ctx, k, {"json": 1})
-        >>> [key["name"] for key, value in s.learner_states(ctx, "amy", "mastery")]
-        ['fractions']
-        """
         tenant = _tenant(ctx)
         with self._lock:
             return [[k, v] for ident, (k, v) in sorted(self._states.items())
                     if ident[0] == tenant and k["learner"] == learner and k["namespace"] == namespace]
 
     def course_states(self, ctx: Context, course: str, namespace: str) -> List[List[Any]]:
-        """See :meth:`MasteryStore.course_states`.
-
-        Examples
-        --------
-        >>> s, ctx = DictStore(), {"principal": {"tenant": "t1", "user": "svc", "roles": [{"role": "service"}]}}
-        >>> e = {"id": "e1", "learner": "amy", "course": "c1"}
-        >>> k = {"learner": "amy", "course": "c1", "namespace": "mastery", "name": "fractions"}
-        >>> s.put_state(ctx, k, {"json": 1})
-        >>> [key["learner"] for key, value in s.course_states(ctx, "c1", "mastery")]
-        ['amy']
-        """
         tenant = _tenant(ctx)
         with self._lock:
             return [[k, v] for ident, (k, v) in sorted(self._states.items())
