@@ -22,15 +22,23 @@ use crate::error::{MasteryError, Result};
 use crate::evidence::{Evidence, Rejection};
 use crate::ids::{CourseId, TenantId, UserId};
 use crate::mastery::{CompetencyState, MasteryConfig, MasteryRecord, MasteryView, Observation};
+use crate::risk::ActivityRecord;
 use crate::store::{Appended, SmolStr, StateKey, StateValue, Store};
 use crate::streak::{offset_of, Placed, StreakPolicy, StreakRecord};
 
 mod awards;
+mod dashboards;
+mod risk;
 mod streaks;
+
+pub use dashboards::{ClassDashboard, ClassDashboardOptions, LearnerDashboard};
 
 const NAMESPACE: &str = "mastery";
 /// The namespace (and record name) of a learner's streak in a course.
 const STREAK: &str = "streak";
+/// The namespace of a learner's risk feature state in a course, and its record name.
+const RISK: &str = "risk";
+const ACTIVITY: &str = "activity";
 
 /// One mastery change: who (in which tenant), what, before, after, and which evidence moved it.
 #[derive(Clone, PartialEq, Serialize, Deserialize)]
@@ -120,7 +128,8 @@ pub struct IngestOutcome {
 const LEARNER_LOCKS: usize = 4_096;
 
 /// The learner × course × competency records an ingest batch touches, numbered, then (when the
-/// engine keeps streaks) the learner × course streaks.
+/// engine keeps streaks) the learner × course streaks, then (when it scores risk) the learner ×
+/// course activity records.
 struct Slots {
     keys: Vec<StateKey>,
     /// The slot of each (admitted record, competency), record after record.
@@ -129,6 +138,10 @@ struct Slots {
     streaks_from: usize,
     /// The streak slot of each admitted record that counts as activity.
     streak_of_record: Vec<Option<usize>>,
+    /// The first activity slot (every slot from it on is an activity record).
+    activity_from: usize,
+    /// The activity slot of each admitted record (engines that score risk).
+    activity_of_record: Vec<Option<usize>>,
     /// The stored record of each slot, read before the batch.
     stored: Vec<Option<StateValue>>,
 }
@@ -152,6 +165,8 @@ pub struct Engine<S> {
     learner_locks: Vec<Mutex<()>>,
     streaks: Option<StreakPolicy>,
     awards: Option<crate::credential::AwardRules>,
+    risk: Option<risk::RiskScoring>,
+    framework: Option<std::sync::Arc<crate::framework::Framework>>,
 }
 
 impl<S: std::fmt::Debug> std::fmt::Debug for Engine<S> {
@@ -166,7 +181,7 @@ fn read_record(competency: &str, value: StateValue, config: &MasteryConfig) -> R
     let unreadable = || MasteryError::Store { reason: "stored mastery record is unreadable".into() };
     let mut record = match value {
         StateValue::Mastery(record) => record,
-        StateValue::Streak(_) | StateValue::Awards(_) => {
+        StateValue::Streak(_) | StateValue::Awards(_) | StateValue::Activity(_) => {
             return Err(MasteryError::Store { reason: "a mastery key holds another component's record".into() })
         }
         StateValue::Json(value) => match serde_json::from_value::<MasteryRecord>(value.clone()) {
@@ -179,6 +194,25 @@ fn read_record(competency: &str, value: StateValue, config: &MasteryConfig) -> R
     };
     record.competency = competency.into();
     Ok(record)
+}
+
+/// A stored activity record (typed, or JSON a host store serialised).
+fn read_activity(value: StateValue) -> Result<ActivityRecord> {
+    match value {
+        StateValue::Activity(record) => Ok(record),
+        StateValue::Json(value) => serde_json::from_value(value)
+            .map_err(|_| MasteryError::Store { reason: "stored activity record is unreadable".into() }),
+        _ => Err(MasteryError::Store { reason: "an activity key holds another component's record".into() }),
+    }
+}
+
+fn activity_key(learner: &UserId, course: Option<&CourseId>) -> StateKey {
+    StateKey {
+        learner: learner.clone(),
+        course: course.cloned(),
+        namespace: SmolStr::new_static(RISK),
+        name: SmolStr::new_static(ACTIVITY),
+    }
 }
 
 /// A stored streak record (typed, or JSON a host store serialised).
@@ -243,6 +277,8 @@ impl<S: Store> Engine<S> {
             learner_locks: (0..LEARNER_LOCKS).map(|_| Mutex::new(())).collect(),
             streaks: None,
             awards: None,
+            risk: None,
+            framework: None,
         }
     }
 
@@ -365,10 +401,12 @@ impl<S: Store> Engine<S> {
     /// The new records of every learner × course × competency (and streak) the batch touches, and
     /// the changes, in batch order; records whose observation cannot be counted are refused, by index.
     fn compute(&self, ctx: &AccessContext, batch: &[Evidence], admitted: &[usize]) -> Result<Computed> {
-        let Slots { keys, of_record, streaks_from, streak_of_record, stored } = self.preload(ctx, batch, admitted)?;
+        let Slots { keys, of_record, streaks_from, streak_of_record, activity_from, activity_of_record, stored } =
+            self.preload(ctx, batch, admitted)?;
         // The batch's newest record per slot, once a record of the batch has moved it.
         let mut current: Vec<Option<MasteryRecord>> = vec![None; streaks_from];
-        let mut current_streaks: Vec<Option<StreakRecord>> = vec![None; keys.len() - streaks_from];
+        let mut current_streaks: Vec<Option<StreakRecord>> = vec![None; activity_from - streaks_from];
+        let mut current_activity: Vec<Option<ActivityRecord>> = vec![None; keys.len() - activity_from];
         let mut changes = Vec::new();
         let mut changed = 0;
         let mut refused: Vec<(usize, MasteryError)> = Vec::new();
@@ -455,9 +493,38 @@ impl<S: Store> Engine<S> {
                     Err(error) => step = Err(error),
                 }
             }
+            let mut activity = None;
+            if let (Ok(()), Some(slot)) = (&step, activity_of_record[position]) {
+                let known = match (&current_activity[slot - activity_from], &stored[slot]) {
+                    (Some(record), _) => Ok(Some(record.clone())),
+                    (None, Some(value)) => read_activity(value.clone()).map(Some),
+                    (None, None) => Ok(None),
+                };
+                let next = known.and_then(|known| match known {
+                    Some(record) if !record.accepts(evidence) => {
+                        // Earlier than the newest timed record: rebuild from the learner's records in the course.
+                        let stored = self.stored_evidence(ctx, &mut stored_evidence, &evidence.learner)?;
+                        let same = |e: &&Evidence| e.learner == evidence.learner && e.course == evidence.course;
+                        let history = stored.iter().filter(same).chain(pending().filter(same));
+                        Ok(ActivityRecord::rebuild(history.chain([evidence])))
+                    }
+                    known => {
+                        let mut record = known.unwrap_or_default();
+                        record.push(evidence);
+                        Ok(record)
+                    }
+                });
+                match next {
+                    Ok(record) => activity = Some((slot - activity_from, record)),
+                    Err(error) => step = Err(error),
+                }
+            }
             if let Err(error) = step {
                 refused.push((index, error));
                 continue;
+            }
+            if let Some((slot, record)) = activity {
+                current_activity[slot] = Some(record);
             }
             if self.awards.is_some() {
                 let moved = updates.iter().map(|(slot, _, _)| *slot);
@@ -496,6 +563,7 @@ impl<S: Store> Engine<S> {
             _ => (Vec::new(), 0),
         };
         let mut keys = keys;
+        let activity_keys = keys.split_off(activity_from);
         let streak_keys = keys.split_off(streaks_from);
         let mut states: Vec<(StateKey, StateValue)> = keys
             .into_iter()
@@ -504,6 +572,8 @@ impl<S: Store> Engine<S> {
             .collect();
         let streaks = streak_keys.into_iter().zip(current_streaks);
         states.extend(streaks.filter_map(|(key, record)| Some((key, StateValue::Streak(record?)))));
+        let activity = activity_keys.into_iter().zip(current_activity);
+        states.extend(activity.filter_map(|(key, record)| Some((key, StateValue::Activity(record?)))));
         states.extend(award_states);
         Ok(Computed { states, changes, changed, refused, awarded })
     }
@@ -555,13 +625,26 @@ impl<S: Store> Engine<S> {
                 streak_of_record[position] = Some(slot);
             }
         }
+        let activity_from = keys.len();
+        let mut activity_of_record = vec![None; admitted.len()];
+        if self.risk.is_some() {
+            let mut numbers: HashMap<_, usize, foldhash::fast::RandomState> = HashMap::default();
+            for (position, evidence) in admitted.iter().map(|&i| &batch[i]).enumerate() {
+                let next = keys.len();
+                let slot = *numbers.entry((&evidence.learner, &evidence.course)).or_insert(next);
+                if slot == next {
+                    keys.push(activity_key(&evidence.learner, evidence.course.as_ref()));
+                }
+                activity_of_record[position] = Some(slot);
+            }
+        }
         let stored = self.store.get_states(ctx, &keys).map_err(Into::into)?;
         if stored.len() != keys.len() {
             return Err(MasteryError::Store {
                 reason: format!("get_states returned {} records for {} keys", stored.len(), keys.len()),
             });
         }
-        Ok(Slots { keys, of_record, streaks_from, streak_of_record, stored })
+        Ok(Slots { keys, of_record, streaks_from, streak_of_record, activity_from, activity_of_record, stored })
     }
 
     /// The stripe that serialises ingests for the evidence's learner (a learner of the same id
