@@ -144,7 +144,23 @@ export interface StreakStatus {
   current: number; longest: number; freezes_left: number; freezes_used: number; freezes_earned: number;
   today: DayState; last_active: string | null; events: number; period: { period: string };
 }
-export interface EngineOptions { streaks?: StreakPolicy | null; achievements?: Achievement[] | null; }
+export interface EngineOptions {
+  streaks?: StreakPolicy | null; achievements?: Achievement[] | null;
+  /** CASE JSON text: subtree award rules, dashboard rings and next competencies. */
+  framework?: string | null;
+  /** A risk model file's JSON text (`RiskModel.toJson()`): `atRisk` and the class dashboard's alerts. */
+  riskModel?: string | null;
+  riskBands?: RiskBand[] | null;
+}
+export interface LearnerDashboard {
+  records: MasteryView[]; rings: RingChart | null; gaps: MasteryView[]; next: Recommendation[];
+  streak: StreakStatus | null; badges: GalleryItem[]; progress: ProgressView;
+}
+export interface ClassDashboardOptions { competencies?: Label[] | null; least_proficient?: number; reasons?: number; }
+export interface ClassDashboard {
+  learners: number; heatmap: Heatmap; summaries: CompetencySummary[]; least_proficient: CompetencySummary[];
+  at_risk: Alert[] | null;
+}
 export interface TrackerDay { date: string; state: DayState | null; events: number; }
 export interface StreakTracker { current: number; longest: number; freezes_left: number; weeks: TrackerDay[][]; }
 export interface Ring { competency: string; label: string; value: number; mastered: number; total: number; color: string; rating: string; link: string | null; }
@@ -204,6 +220,8 @@ export interface Unbaked { version: "ob3" | "ob2"; text: string; }
 export interface RiskReason { feature: string; value: number; contribution: number; text: string; }
 export interface RiskExplanation { score: number; margin: number; base: number; contributions: number[]; reasons: RiskReason[]; }
 export interface RiskBand { name: string; enter: number; exit: number; }
+/** A learner at risk, with the reasons the model gives. */
+export interface Alert { learner: string; band: string; score: number; reasons: RiskReason[]; }
 export type Role = { role: "learner" } | { role: "instructor"; courses: string[] } | { role: "admin" } | { role: "service" };
 /** The authenticated caller of an `Engine` method. */
 export interface Principal { tenant: string; user: string; roles: Role[]; enrolled?: string[]; }
@@ -214,8 +232,8 @@ export interface MasteryView {
 export interface IngestOutcome { new: number; duplicates: number; rejected: Rejection[]; changes: number; awarded: number; }
 export interface AccessContext { principal: Principal; }
 export interface StateKey { learner: string; course?: string; namespace: string; name: string; }
-/** A stored state: `{mastery: record}` (keep it as it is) or `{json: value}`. */
-export type StateValue = { mastery: unknown } | { json: unknown };
+/** A stored state, typed by component (keep it as it is): `{mastery}`, `{streak}`, `{awards}`, `{activity}`, or `{json}`. */
+export type StateValue = { mastery: unknown } | { streak: unknown } | { awards: unknown } | { activity: unknown } | { json: unknown };
 export type Appended = "new" | "duplicate";
 /**
  * A store written in JS for `new Engine(store)`: the `Store` trait's methods by the same

@@ -75,6 +75,11 @@ impl<S: Store> Engine<S> {
         risk_alerts(model, &model.model_version, &rows, &scoring.bands, &BTreeMap::new(), top, &at.to_rfc3339(), None)
     }
 
+    /// The risk model's feature names, in order (empty without a model).
+    pub fn risk_feature_names(&self) -> Vec<String> {
+        self.risk.as_ref().map_or_else(Vec::new, |r| r.model.features.iter().map(|f| f.name.clone()).collect())
+    }
+
     fn risk_scoring(&self) -> Result<&RiskScoring> {
         self.risk.as_ref().ok_or_else(|| {
             MasteryError::invalid("risk_model", "this engine scores no risk: create it with a risk model")
