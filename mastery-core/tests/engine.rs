@@ -796,6 +796,17 @@ mod risk_and_dashboards {
         let class = engine.class_dashboard(&tutor, &course, at, &ClassDashboardOptions::default()).unwrap();
         assert_eq!(class.learners, 2);
         assert_eq!(class.heatmap.rows.len(), 2);
+        // The summaries from the stored grid equal the class summary of the class's records.
+        let scores: BTreeMap<String, BTreeMap<String, f64>> = engine
+            .class_states(&tutor, &course)
+            .unwrap()
+            .into_iter()
+            .map(|(l, records)| {
+                (l, records.iter().filter_map(|r| Some((r.competency.to_string(), r.score?))).collect())
+            })
+            .collect();
+        let expected = mastery_core::mastery::class_summary(&scores, &engine.config().scale, None);
+        assert_eq!(class.summaries, expected);
         assert_eq!(class.summaries.len(), 1);
         let alerts = class.at_risk.unwrap();
         assert_eq!(alerts.len(), 1, "only the learner with one active day and low grades");

@@ -7,17 +7,16 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::Engine;
-use crate::access::{authorize_learner, AccessContext, Operation};
+use super::{Engine, NAMESPACE};
+use crate::access::{authorize_course, authorize_learner, AccessContext, Operation};
 use crate::credential::GalleryItem;
 use crate::dashboard::{
-    class_heatmap_from_grid, progress_over_time, ring_chart, Heatmap, Label, ProgressView, RingChart, RingMetric,
-    TimeWindow,
+    progress_over_time, ring_chart, Heatmap, Label, ProgressView, RingChart, RingMetric, TimeWindow,
 };
 use crate::error::Result;
 use crate::framework::Framework;
 use crate::ids::{CourseId, UserId};
-use crate::mastery::{class_summary, frontier, least_proficient, CompetencySummary, MasteryView, Recommendation};
+use crate::mastery::{frontier, least_proficient, summarize, CompetencySummary, MasteryView, Recommendation};
 use crate::risk::Alert;
 use crate::store::Store;
 use crate::streak::StreakStatus;
@@ -126,7 +125,8 @@ impl<S: Store> Engine<S> {
     }
 
     /// A class's dashboard at `at` (instructors of the course, admins, services): one read of the
-    /// course's mastery records (and of its activity records when the engine scores risk).
+    /// course's mastery records (and of its activity records when the engine scores risk). The
+    /// summaries are those of the heatmap's competencies, by competency id.
     pub fn class_dashboard(
         &self,
         ctx: &AccessContext,
@@ -134,9 +134,9 @@ impl<S: Store> Engine<S> {
         at: Instant,
         options: &ClassDashboardOptions,
     ) -> Result<ClassDashboard> {
-        let class = self.class_states(ctx, course)?;
+        authorize_course(ctx, Operation::Read, ctx.tenant(), course)?;
+        let states = self.store.course_states(ctx, course, NAMESPACE).map_err(Into::into)?;
         let framework = self.dashboard_framework();
-        let top = self.config.scale.ratings.first().map_or(1.0, |r| r.points);
         let columns: Vec<Label> = match (&options.competencies, framework) {
             (Some(columns), _) => columns.clone(),
             (None, Some(f)) => f
@@ -146,35 +146,29 @@ impl<S: Store> Engine<S> {
                 .map(|c| Label { id: c.identifier.clone(), label: label(Some(f), &c.identifier) })
                 .collect(),
             (None, None) => {
-                let mut ids: Vec<&str> = class.values().flatten().map(|r| r.competency.as_str()).collect();
+                let mut ids: Vec<&str> = states.iter().map(|(key, _)| key.name.as_str()).collect();
                 ids.sort_unstable();
                 ids.dedup();
                 ids.into_iter().map(|id| Label { id: id.to_owned(), label: id.to_owned() }).collect()
             }
         };
-        let column: BTreeMap<&str, usize> = columns.iter().enumerate().map(|(i, c)| (c.id.as_str(), i)).collect();
-        let mut scores: BTreeMap<String, BTreeMap<String, f64>> = BTreeMap::new();
-        let mut grid = Vec::with_capacity(class.len());
-        for (learner, records) in &class {
-            let mut row = vec![None; columns.len()];
-            let mut by_competency = BTreeMap::new();
-            for record in records {
-                let Some(score) = record.score else { continue };
-                if let Some(&i) = column.get(record.competency.as_str()) {
-                    row[i] = Some((score / top).clamp(0.0, 1.0));
-                    by_competency.insert(record.competency.to_string(), score);
-                }
-            }
-            scores.insert(learner.clone(), by_competency);
-            grid.push((learner.clone(), row));
-        }
-        let heatmap = class_heatmap_from_grid(grid, &columns, &self.config.scale);
-        let summaries = class_summary(&scores, &self.config.scale, None);
+        let grid = self.class_grid(states, &columns)?;
+        let heatmap = self.heatmap_of(&grid, &columns);
+        let mut order: Vec<usize> = (0..columns.len()).collect();
+        order.sort_by(|&a, &b| columns[a].id.cmp(&columns[b].id));
+        order.dedup_by(|a, b| columns[*a].id == columns[*b].id);
+        let summaries: Vec<CompetencySummary> = order
+            .into_iter()
+            .filter_map(|i| {
+                let values = grid.iter().filter_map(|(_, row)| row[i]).collect();
+                summarize(&columns[i].id, values, &self.config.scale)
+            })
+            .collect();
         let least = least_proficient(&summaries, options.least_proficient);
         let at_risk = match self.risk {
             Some(_) => Some(self.at_risk(ctx, course, at, options.reasons)?),
             None => None,
         };
-        Ok(ClassDashboard { learners: class.len(), heatmap, summaries, least_proficient: least, at_risk })
+        Ok(ClassDashboard { learners: grid.len(), heatmap, summaries, least_proficient: least, at_risk })
     }
 }

@@ -493,38 +493,35 @@ impl<S: Store> Engine<S> {
                     Err(error) => step = Err(error),
                 }
             }
-            let mut activity = None;
+            // The activity record is updated in place: this step runs last, and fails (reading
+            // the store for a rebuild) before it changes anything.
             if let (Ok(()), Some(slot)) = (&step, activity_of_record[position]) {
-                let known = match (&current_activity[slot - activity_from], &stored[slot]) {
-                    (Some(record), _) => Ok(Some(record.clone())),
-                    (None, Some(value)) => read_activity(value.clone()).map(Some),
-                    (None, None) => Ok(None),
-                };
-                let next = known.and_then(|known| match known {
-                    Some(record) if !record.accepts(evidence) => {
+                let current = &mut current_activity[slot - activity_from];
+                if current.is_none() {
+                    match stored[slot].clone().map(read_activity).transpose() {
+                        Ok(record) => *current = Some(record.unwrap_or_default()),
+                        Err(error) => step = Err(error),
+                    }
+                }
+                match current.as_mut() {
+                    Some(record) if record.accepts(evidence) => record.push(evidence),
+                    Some(_) => {
                         // Earlier than the newest timed record: rebuild from the learner's records in the course.
-                        let stored = self.stored_evidence(ctx, &mut stored_evidence, &evidence.learner)?;
-                        let same = |e: &&Evidence| e.learner == evidence.learner && e.course == evidence.course;
-                        let history = stored.iter().filter(same).chain(pending().filter(same));
-                        Ok(ActivityRecord::rebuild(history.chain([evidence])))
+                        match self.stored_evidence(ctx, &mut stored_evidence, &evidence.learner) {
+                            Ok(stored) => {
+                                let same = |e: &&Evidence| e.learner == evidence.learner && e.course == evidence.course;
+                                let history = stored.iter().filter(same).chain(pending().filter(same));
+                                *current = Some(ActivityRecord::rebuild(history.chain([evidence])));
+                            }
+                            Err(error) => step = Err(error),
+                        }
                     }
-                    known => {
-                        let mut record = known.unwrap_or_default();
-                        record.push(evidence);
-                        Ok(record)
-                    }
-                });
-                match next {
-                    Ok(record) => activity = Some((slot - activity_from, record)),
-                    Err(error) => step = Err(error),
+                    None => {}
                 }
             }
             if let Err(error) = step {
                 refused.push((index, error));
                 continue;
-            }
-            if let Some((slot, record)) = activity {
-                current_activity[slot] = Some(record);
             }
             if self.awards.is_some() {
                 let moved = updates.iter().map(|(slot, _, _)| *slot);
@@ -743,8 +740,6 @@ impl<S: Store> Engine<S> {
         Ok(by_learner)
     }
 
-    /// A learner's records in one course (or outside any) as readers see them, sorted by
-    /// competency: what every binding returns.
     /// The class heatmap of a course (learners × `competencies`, in that order) straight from
     /// the stored records: one read of the course's states, no evidence log, no per-learner maps.
     pub fn class_heatmap(
@@ -754,15 +749,26 @@ impl<S: Store> Engine<S> {
         competencies: &[crate::dashboard::Label],
     ) -> Result<crate::dashboard::Heatmap> {
         authorize_course(ctx, Operation::Read, ctx.tenant(), course)?;
+        let states = self.store.course_states(ctx, course, NAMESPACE).map_err(Into::into)?;
+        let grid = self.class_grid(states, competencies)?;
+        Ok(self.heatmap_of(&grid, competencies))
+    }
+
+    /// The course's stored scores (on the scale's points) as a grid: one row per learner, by
+    /// learner id, one column per competency in `competencies`' order.
+    fn class_grid(
+        &self,
+        states: Vec<(StateKey, StateValue)>,
+        competencies: &[crate::dashboard::Label],
+    ) -> Result<Vec<(UserId, Vec<Option<f64>>)>> {
         // Stores return a learner's records together (the contract does not promise it), so the
         // row is looked up only when the learner changes.
         let column: HashMap<&str, usize, foldhash::fast::RandomState> =
             competencies.iter().enumerate().map(|(i, c)| (c.id.as_str(), i)).collect();
-        let top = self.config.scale.ratings.first().map_or(1.0, |r| r.points);
         let mut rows: Vec<(UserId, Vec<Option<f64>>)> = Vec::new();
         let mut row_of: HashMap<UserId, usize, foldhash::fast::RandomState> = HashMap::default();
         let mut current = usize::MAX;
-        for (key, value) in self.store.course_states(ctx, course, NAMESPACE).map_err(Into::into)? {
+        for (key, value) in states {
             if rows.get(current).is_none_or(|(learner, _)| *learner != key.learner) {
                 current = *row_of.entry(key.learner.clone()).or_insert_with(|| {
                     rows.push((key.learner.clone(), vec![None; competencies.len()]));
@@ -772,17 +778,30 @@ impl<S: Store> Engine<S> {
             let Some(&at) = column.get(key.name.as_str()) else {
                 continue;
             };
-            let score = match value {
+            rows[current].1[at] = match value {
                 StateValue::Mastery(record) => record.score,
                 other => read_record(&key.name, other, &self.config)?.score,
             };
-            rows[current].1[at] = score.map(|s| (s / top).clamp(0.0, 1.0));
         }
         rows.sort_by(|a, b| a.0.cmp(&b.0));
-        let grid = rows.into_iter().map(|(learner, row)| (learner.as_str().to_owned(), row));
-        Ok(crate::dashboard::class_heatmap_from_grid(grid, competencies, &self.config.scale))
+        Ok(rows)
     }
 
+    /// The heatmap of a grid of scores: values 0..1 of the scale's top points.
+    fn heatmap_of(
+        &self,
+        grid: &[(UserId, Vec<Option<f64>>)],
+        competencies: &[crate::dashboard::Label],
+    ) -> crate::dashboard::Heatmap {
+        let top = self.config.scale.ratings.first().map_or(1.0, |r| r.points);
+        let normalized = grid.iter().map(|(learner, row)| {
+            (learner.as_str().to_owned(), row.iter().map(|s| s.map(|s| (s / top).clamp(0.0, 1.0))).collect())
+        });
+        crate::dashboard::class_heatmap_from_grid(normalized, competencies, &self.config.scale)
+    }
+
+    /// A learner's records in one course (or outside any) as readers see them, sorted by
+    /// competency: what every binding returns.
     pub fn learner_views(
         &self,
         ctx: &AccessContext,

@@ -9,6 +9,7 @@
 
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
+use smol_str::SmolStr;
 
 use crate::evidence::Evidence;
 use crate::mastery::MasteryRecord;
@@ -39,7 +40,7 @@ pub struct ActivityRecord {
     duration_ms: u64,
     /// The newest timed record counted: (ms since the epoch, evidence id), what "newer" means.
     #[serde(rename = "z", default, skip_serializing_if = "Option::is_none")]
-    newest: Option<(i64, String)>,
+    newest: Option<(i64, SmolStr)>,
     /// When the latest activity, and the latest scored one, happened.
     #[serde(rename = "la", default, skip_serializing_if = "Option::is_none")]
     pub last_at: Option<Instant>,
@@ -99,7 +100,7 @@ impl ActivityRecord {
         }
         let Some(at) = e.occurred_at else { return };
         let ms = at.timestamp_millis();
-        self.newest = Some((ms, e.id.as_str().to_owned()));
+        self.newest = Some((ms, e.id.as_smol_str().clone()));
         self.last_at = Some(at);
         let day = at.date_naive();
         match self.last_day {
