@@ -516,12 +516,16 @@ impl Engine {
         #[wasm_bindgen(unchecked_param_type = "Principal")] principal: JsValue,
         #[wasm_bindgen(unchecked_param_type = "string")] course: JsValue,
         #[wasm_bindgen(unchecked_param_type = "string")] at: JsValue,
-        top: Option<u32>,
+        #[wasm_bindgen(unchecked_optional_param_type = "number | null")] top: Option<JsValue>,
     ) -> Result<JsValue, JsValue> {
         let ctx = context(&principal)?;
         let course = CourseId::new(text(&course, "course")?);
         let at = crate::instant(&at, "at")?;
-        to_js(&self.inner.at_risk(&ctx, &course, at, top.unwrap_or(3) as usize).map_err(err)?)
+        let top = match top.filter(|t| !(t.is_null() || t.is_undefined())) {
+            Some(t) => crate::convert::count(&t, "top")?,
+            None => 3,
+        };
+        to_js(&self.inner.at_risk(&ctx, &course, at, top).map_err(err)?)
     }
 
     /// Every learner's risk features in a course at `at`, from stored state: one object per

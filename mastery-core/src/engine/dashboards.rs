@@ -25,6 +25,7 @@ use crate::time::Instant;
 /// A learner's dashboard of one course. Parts the engine was not set up for are empty: rings
 /// and next competencies need a framework, the streak a streak policy, badges achievements.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct LearnerDashboard {
     /// Every competency with a record, by competency.
     pub records: Vec<MasteryView>,
@@ -43,6 +44,7 @@ pub struct LearnerDashboard {
 /// What a class dashboard shows.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields))]
 pub struct ClassDashboardOptions {
     /// The heatmap's columns, in order (default: the framework's assessable competencies, or
     /// every competency with a record in the course).
@@ -61,6 +63,7 @@ impl Default for ClassDashboardOptions {
 
 /// A class's dashboard. `at_risk` is there when the engine scores risk.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ClassDashboard {
     pub learners: usize,
     /// Learners × competencies, values 0..1.

@@ -107,6 +107,7 @@ impl ChangeLog for MemoryChangeLog {
 
 /// What one `ingest` call did.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct IngestOutcome {
     /// Records stored for the first time.
     pub new: usize,

@@ -8,6 +8,7 @@ use super::scale::ProficiencyScale;
 
 /// One competency across a class.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct CompetencySummary {
     pub competency: String,
     pub learners: usize,
@@ -19,6 +20,7 @@ pub struct CompetencySummary {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct LevelCount {
     pub description: String,
     pub color: String,

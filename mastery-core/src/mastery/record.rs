@@ -155,6 +155,7 @@ impl MasteryRecord {
 
 /// A mastery record as readers see it (dashboards, APIs, every binding).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct MasteryView {
     pub competency: String,
     /// On the scale's points.
