@@ -3,6 +3,7 @@
 //! `.d.ts`. This test fails when the file differs from the types; `UPDATE_TYPES=1 cargo test -p
 //! mastery-core --features ts --test typescript` rewrites it.
 #![cfg(feature = "ts")]
+#![allow(clippy::unwrap_used)]
 
 use mastery_core::credential::{BadgeStatus, GalleryItem};
 use mastery_core::dashboard::{
