@@ -820,17 +820,21 @@ impl Engine {
     /// 1
     /// >>> [(a["learner"], a["band"]) for a in engine.at_risk(svc, "c1", "2026-03-20T00:00:00Z")]
     /// [('amy', 'high')]
-    #[pyo3(signature = (principal, course, at, top=3))]
+    #[pyo3(signature = (principal, course, at, top=None))]
     fn at_risk<'py>(
         &self,
         py: Python<'py>,
         principal: &Arg<'py>,
         course: &Arg<'py>,
         at: &Arg<'py>,
-        top: usize,
+        top: Option<&Arg<'py>>,
     ) -> PyResult<Arg<'py>> {
         guard(py, || {
             let ctx = context(principal)?;
+            let top = match top.filter(|t| !t.is_none()) {
+                Some(t) => crate::convert::count(t, "top")?,
+                None => 3,
+            };
             let course = CourseId::new(text(course, "course")?);
             let at = instant(py, at, "at")?;
             let alerts = py.detach(|| self.inner.at_risk(&ctx, &course, at, top)).py_err(py)?;

@@ -192,7 +192,7 @@ class Engine:
         """A class's dashboard at ``at``: ``learners``, ``heatmap``, ``summaries``,
         ``least_proficient`` and ``at_risk`` (with a risk model)."""
         ...
-    def at_risk(self, principal: Mapping[str, Any], course: str, at: str, top: int = 3) -> List[dict[str, Any]]:
+    def at_risk(self, principal: Mapping[str, Any], course: str, at: str, top: Optional[int] = None) -> List[dict[str, Any]]:
         """The class's learners at risk at ``at``, highest score first, with reasons. Needs
         ``Engine(risk_model=...)``."""
         ...
