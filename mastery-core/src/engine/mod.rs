@@ -26,11 +26,13 @@ use crate::risk::ActivityRecord;
 use crate::store::{Appended, SmolStr, StateKey, StateValue, Store};
 use crate::streak::{offset_of, Placed, StreakPolicy, StreakRecord};
 
+mod asynchronous;
 mod awards;
 mod dashboards;
 mod risk;
 mod streaks;
 
+pub use asynchronous::{AsyncEngine, AsyncStore, SnapshotStore};
 pub use dashboards::{ClassDashboard, ClassDashboardOptions, LearnerDashboard};
 
 const NAMESPACE: &str = "mastery";
