@@ -134,7 +134,15 @@ gaps: Array<MasteryView>,
 /**
  * What to work on next: unmastered competencies whose prerequisites are mastered.
  */
-next: Array<Recommendation>, streak: StreakStatus | null, badges: Array<GalleryItem>, 
+next: Array<Recommendation>, 
+/**
+ * The learner's streak in the course (engines with a streak policy).
+ */
+streak: StreakStatus | null, 
+/**
+ * The badge gallery: earned, in progress (how far), expired, revoked (engines with awards).
+ */
+badges: Array<GalleryItem>, 
 /**
  * Each competency's value over time (from the learner's evidence).
  */
@@ -153,7 +161,11 @@ least_proficient: number,
  * Reasons per alert.
  */
 reasons: number, };
-export type ClassDashboard = { learners: number, 
+export type ClassDashboard = { 
+/**
+ * Learners with a mastery record in the course.
+ */
+learners: number, 
 /**
  * Learners × competencies, values 0..1.
  */
@@ -161,4 +173,12 @@ heatmap: Heatmap,
 /**
  * Per competency: mean, median, distribution over the scale, share mastered.
  */
-summaries: Array<CompetencySummary>, least_proficient: Array<CompetencySummary>, at_risk: Array<Alert> | null, };
+summaries: Array<CompetencySummary>, 
+/**
+ * The summaries with the lowest class mean.
+ */
+least_proficient: Array<CompetencySummary>, 
+/**
+ * Learners at risk, highest score first, with reasons (engines with a risk model).
+ */
+at_risk: Array<Alert> | null, };

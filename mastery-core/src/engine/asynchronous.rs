@@ -9,6 +9,7 @@
 //! stored records, then late evidence or the award rules' reads), which costs CPU, never a
 //! blocked thread. Ingests for one learner are serialised by async locks (held across the
 //! awaits), so concurrent tasks lose nothing, as threads do not with [`Engine`].
+#![warn(missing_docs)]
 
 use std::cell::RefCell;
 use std::collections::hash_map::Entry;

@@ -2,6 +2,7 @@
 //! gaps, next competencies, streak, badges, progress) and a class's (heatmap, summaries, least
 //! proficient, at-risk list with reasons). Everything but a learner's progress over time comes
 //! from stored state; progress reads that one learner's evidence.
+#![warn(missing_docs)]
 
 use std::collections::BTreeMap;
 
@@ -35,7 +36,9 @@ pub struct LearnerDashboard {
     pub gaps: Vec<MasteryView>,
     /// What to work on next: unmastered competencies whose prerequisites are mastered.
     pub next: Vec<Recommendation>,
+    /// The learner's streak in the course (engines with a streak policy).
     pub streak: Option<StreakStatus>,
+    /// The badge gallery: earned, in progress (how far), expired, revoked (engines with awards).
     pub badges: Vec<GalleryItem>,
     /// Each competency's value over time (from the learner's evidence).
     pub progress: ProgressView,
@@ -65,12 +68,15 @@ impl Default for ClassDashboardOptions {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ClassDashboard {
+    /// Learners with a mastery record in the course.
     pub learners: usize,
     /// Learners × competencies, values 0..1.
     pub heatmap: Heatmap,
     /// Per competency: mean, median, distribution over the scale, share mastered.
     pub summaries: Vec<CompetencySummary>,
+    /// The summaries with the lowest class mean.
     pub least_proficient: Vec<CompetencySummary>,
+    /// Learners at risk, highest score first, with reasons (engines with a risk model).
     pub at_risk: Option<Vec<Alert>>,
 }
 

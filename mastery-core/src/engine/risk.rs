@@ -1,6 +1,7 @@
 //! At-risk scoring from stored state: the engine keeps each learner's activity record per course
 //! inside ingest ([`crate::risk::ActivityRecord`]), and a class's alerts are its model run over
 //! those records and the learners' mastery records, with reasons in words.
+#![warn(missing_docs)]
 
 use std::collections::BTreeMap;
 

@@ -6,6 +6,7 @@
 //! in when they are newer than every timed record counted (by time, then id); an earlier one
 //! makes the engine rebuild the state from the learner's stored evidence in the course. Days are
 //! local dates in the offset each record was recorded with, as for streaks.
+#![warn(missing_docs)]
 
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
@@ -41,9 +42,10 @@ pub struct ActivityRecord {
     /// The newest timed record counted: (ms since the epoch, evidence id), what "newer" means.
     #[serde(rename = "z", default, skip_serializing_if = "Option::is_none")]
     newest: Option<(i64, SmolStr)>,
-    /// When the latest activity, and the latest scored one, happened.
+    /// When the latest activity happened.
     #[serde(rename = "la", default, skip_serializing_if = "Option::is_none")]
     pub last_at: Option<Instant>,
+    /// When the latest scored record happened.
     #[serde(rename = "ls", default, skip_serializing_if = "Option::is_none")]
     pub last_scored_at: Option<Instant>,
     /// Distinct local dates with activity, the latest one, and the run of consecutive dates
