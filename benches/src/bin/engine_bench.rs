@@ -225,6 +225,16 @@ fn main() {
         );
         return;
     }
+    // `--ingest-dir N`: only N records into the directory store (one group commit per batch).
+    if let Some(n) = args.iter().position(|a| a == "--ingest-dir").and_then(|i| args.get(i + 1)?.parse().ok()) {
+        let dir = std::env::temp_dir().join(format!("mastery-engine-bench-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let durable = Engine::with_config(MemoryStore::open(&dir).expect("open"), config());
+        println!("{}", json!({ "ingest_directory_records_per_s": throughput(&durable, n, 1_000).round() }));
+        drop(durable);
+        let _ = std::fs::remove_dir_all(&dir);
+        return;
+    }
     // `--class N`: only the class dashboard, N times (for a profiler).
     if let Some(n) = args.iter().position(|a| a == "--class").and_then(|i| args.get(i + 1)?.parse().ok()) {
         let (_, seconds) = class_dashboard(n);
