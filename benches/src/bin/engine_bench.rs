@@ -310,7 +310,8 @@ fn stress_dir(processes: u64, threads: u64, n: u64, learners: u64) -> serde_json
         for namespace in ["mastery", "streak", "credential"] {
             // As JSON: a memory store keeps a mastery record's competency, a durable one leaves it to the key.
             let states = |engine: &Engine<MemoryStore>| {
-                serde_json::to_value(engine.store().learner_states(&ctx, &id, namespace).expect("states")).expect("json")
+                serde_json::to_value(engine.store().learner_states(&ctx, &id, namespace).expect("states"))
+                    .expect("json")
             };
             let (mut a, mut b) = (states(&stored), states(&replayed));
             if namespace == "credential" {
@@ -322,7 +323,11 @@ fn stress_dir(processes: u64, threads: u64, n: u64, learners: u64) -> serde_json
     }
     drop(stored);
     let _ = std::fs::remove_dir_all(&dir);
-    assert_eq!((new, evidence, mismatches), (n, n as usize, 0), "records stored once and every state equal to a replay");
+    assert_eq!(
+        (new, evidence, mismatches),
+        (n, n as usize, 0),
+        "records stored once and every state equal to a replay"
+    );
     json!({
         "processes": processes, "threads_per_process": threads, "records": n, "learners": learners,
         "new": new, "duplicates": duplicates, "seconds": seconds, "records_per_s": (n as f64 / seconds).round(),

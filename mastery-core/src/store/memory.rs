@@ -469,7 +469,12 @@ impl MemoryStore {
 
     /// Appends one frame and applies it; the durable caller holds the exclusive lock and has
     /// caught up, so the sequence number is the directory's next.
-    fn commit(state: &mut State, journal: Option<&mut Journal>, tenant: &TenantId, changes: &[ChangeRef<'_>]) -> Result<()> {
+    fn commit(
+        state: &mut State,
+        journal: Option<&mut Journal>,
+        tenant: &TenantId,
+        changes: &[ChangeRef<'_>],
+    ) -> Result<()> {
         let seq = state.seq + 1;
         let Some(journal) = journal else {
             state.apply_refs(seq, tenant, changes);
