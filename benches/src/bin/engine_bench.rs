@@ -162,16 +162,18 @@ fn stress(threads: u64, n: u64, learners: u64) -> serde_json::Value {
     })
 }
 
-/// The records process `process` of `processes` sends in the directory stress, by thread: lane
-/// `process × threads + t` owns the learners with `learner % lanes == lane` and sends their
-/// records in time order, except every 20th record, which the next lane sends (so it may arrive
-/// late; from the last lane of one process to the first of the next), and every 50th record, which
-/// the same thread of the next process sends as well (a duplicate across processes).
+/// The records process `process` of `processes` sends in the directory stress, by thread (lane
+/// `process × threads + t`): thread t of every process sends the records of the learners with
+/// `learner % threads == t`, the processes taking turns hour by hour (so every process writes
+/// every learner all the time), in time order, except every 20th record, which the next lane
+/// sends (so it may arrive late; from the last lane of one process to the first of the next),
+/// and every 50th record, which the same thread of the next process sends as well (a duplicate
+/// across processes).
 fn dir_lanes(process: u64, processes: u64, threads: u64, n: u64, learners: u64) -> Vec<Vec<Evidence>> {
     let lanes = processes * threads;
     let mut mine: Vec<Vec<Evidence>> = vec![Vec::new(); threads as usize];
     for i in 0..n {
-        let owner = (i % learners) % lanes;
+        let owner = ((i / learners) % processes) * threads + (i % learners) % threads;
         let sender = if i % 20 == 7 { (owner + 1) % lanes } else { owner };
         let mut senders = vec![sender];
         if i % 50 == 3 {
