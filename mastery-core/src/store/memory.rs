@@ -450,9 +450,15 @@ impl MemoryStore {
                 return Ok(flags);
             }
             if let Some(since) = since {
-                let changed = |learner: &UserId| state.changed_since(tenant, learner, since);
-                if evidence.iter().any(|e| changed(&e.learner)) || states.iter().any(|(k, _)| changed(&k.learner)) {
-                    return Err(MasteryError::StoreConflict);
+                // A batch lists a learner's records together: look each run of them up once.
+                let mut previous: Option<&UserId> = None;
+                for learner in evidence.iter().map(|e| &e.learner).chain(states.iter().map(|(k, _)| &k.learner)) {
+                    if previous != Some(learner) {
+                        if state.changed_since(tenant, learner, since) {
+                            return Err(MasteryError::StoreConflict);
+                        }
+                        previous = Some(learner);
+                    }
                 }
             }
             let mut changes = Vec::with_capacity(evidence.len() + states.len());
@@ -770,9 +776,12 @@ impl Store for MemoryStore {
         self.write_batch(tenant, evidence, states, None)
     }
 
-    /// The sequence number of the last write this store has seen (after catching up).
+    /// The sequence number of the last write this store has seen (after catching up). `None` for
+    /// a store in memory only: nothing but its own callers writes it, and the engine serialises
+    /// each learner's batches itself.
     fn read_version(&self, _ctx: &AccessContext) -> Result<Option<u64>> {
-        Ok(Some(self.read()?.state.seq))
+        let inner = self.read()?;
+        Ok(inner.journal.as_ref().map(|_| inner.state.seq))
     }
 
     fn apply_since(
