@@ -84,6 +84,12 @@ try {
 } catch (e) {
   console.log(`  another learner's mastery: ${e.code}`);
 }
+const mine = engine.learnerDashboard(me, learner, now, course);
+console.log(`  learner dashboard: ${mine.records.length} records, ${mine.gaps.length} gaps, streak ${mine.streak.current}, ` +
+  `${mine.badges.filter((b) => b.status === "earned").length} badges earned, ${mine.progress.series.length} progress series`);
+const board = engine.classDashboard(tutor, course, now);
+console.log(`  class dashboard: ${board.learners} learners, least proficient ` +
+  board.least_proficient.slice(0, 2).map((s) => `${s.competency} ${s.mean.toFixed(2)}`).join(", "));
 const ids = outbox.filter((a) => a.learner === learner).map((a) => a.credential_id);
 const taken = engine.acknowledgeAwards(tutor, learner, ids, course);
 console.log(`  delivered and acknowledged ${taken} awards; outbox now ${engine.outbox(tutor, course).length}`);

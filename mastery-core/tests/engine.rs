@@ -695,3 +695,194 @@ fn class_heatmap_from_stored_records_equals_the_views() {
     let other = AccessContext::new(Principal::instructor("t1", "tom", vec!["c2".into()]));
     assert_eq!(engine.class_heatmap(&other, &"c1".into(), &columns).unwrap_err().code(), "access_denied");
 }
+
+mod risk_and_dashboards {
+    use super::*;
+    use mastery_core::risk::{activity_features, ActivityRecord, RiskModelFile, ENGINE_FEATURES};
+
+    /// A logistic model over the features the engine computes: few active days and low grades
+    /// raise the risk.
+    fn model() -> RiskModelFile {
+        let features: Vec<_> =
+            activity_features().into_iter().filter(|f| ENGINE_FEATURES.contains(&f.name.as_str())).collect();
+        let width = features.len();
+        let mut x = Vec::new();
+        let mut y = Vec::new();
+        for i in 0..200 {
+            let at_risk = i % 2 == 0;
+            let row: Vec<f64> = features
+                .iter()
+                .map(|f| match f.name.as_str() {
+                    "active_days" => (if at_risk { 1.0 } else { 6.0 }) + f64::from(i % 3),
+                    "grade_mean" => (if at_risk { 30.0 } else { 80.0 }) + f64::from(i % 7),
+                    _ => f64::from(i % 5),
+                })
+                .collect();
+            x.extend(row);
+            y.push(f64::from(u8::from(at_risk)));
+        }
+        let x = ndarray::ArrayView2::from_shape((200, width), &x).unwrap();
+        RiskModelFile::train_logistic("v1", features, x, &y, 1.0).unwrap()
+    }
+
+    fn bits(rows: &[(String, Vec<f64>)]) -> Vec<(String, Vec<u64>)> {
+        rows.iter().map(|(l, r)| (l.clone(), r.iter().map(|v| v.to_bits()).collect())).collect()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+        /// The stored activity records give the features of the whole log folded in time order,
+        /// exactly, whatever the arrival order, duplicates and batching.
+        #[test]
+        fn stored_risk_features_equal_the_log(
+            spec in prop::collection::vec((0u8..3, 0u8..12, 0u8..24, 0usize..OFFSETS.len(), 0u8..5), 1..40),
+            shuffle in prop::collection::vec(any::<u16>(), 80),
+            duplicates in prop::collection::vec(0usize..40, 0..10),
+        ) {
+            let events: Vec<Evidence> =
+                spec.iter().enumerate().map(|(i, &(l, d, h, o, s))| activity(i as u16, l, d, h, o, s)).collect();
+            let mut arrivals: Vec<Evidence> = events.clone();
+            arrivals.extend(duplicates.iter().filter_map(|&d| events.get(d).cloned()));
+            let mut keyed: Vec<(u16, Evidence)> =
+                arrivals.into_iter().enumerate().map(|(i, e)| (shuffle[i % shuffle.len()].wrapping_add(i as u16), e)).collect();
+            keyed.sort_by_key(|(k, _)| *k);
+            let arrivals: Vec<Evidence> = keyed.into_iter().map(|(_, e)| e).collect();
+            let engine = || Engine::with_config(MemoryStore::new(), config()).with_risk(model(), None).unwrap();
+            let (one_by_one, in_order, batched) = (engine(), engine(), engine());
+            for e in &arrivals {
+                one_by_one.ingest(&service(), std::slice::from_ref(e));
+            }
+            in_order.ingest(&service(), &events);
+            for chunk in arrivals.chunks(7) {
+                batched.ingest(&service(), chunk);
+            }
+            let at = parse_instant("2026-03-13T12:00:00+09:00", "t").unwrap();
+            let course: mastery_core::CourseId = "c1".into();
+            let features = model().features;
+            let mut expected = Vec::new();
+            for learner in ["l0", "l1", "l2"] {
+                let learner: mastery_core::UserId = learner.into();
+                let log: Vec<&Evidence> = events.iter().filter(|e| e.learner == learner).collect();
+                if log.is_empty() {
+                    continue;
+                }
+                let mastery = in_order.learner_states(&service(), &learner, Some(&course)).unwrap();
+                expected.push((learner.as_str().to_owned(), ActivityRecord::rebuild(log).row(&features, at, &mastery)));
+            }
+            for engine in [&one_by_one, &in_order, &batched] {
+                let rows = engine.risk_features(&service(), &course, at).unwrap();
+                prop_assert_eq!(bits(&rows), bits(&expected));
+            }
+        }
+    }
+
+    /// Four threads ingest three learners' records out of order, with duplicates: the stored
+    /// activity records give the features of the whole log, exactly.
+    #[test]
+    fn concurrent_ingest_keeps_exact_risk_features() {
+        let engine = std::sync::Arc::new(
+            Engine::with_config(MemoryStore::new(), config())
+                .with_streaks(streak_policy())
+                .unwrap()
+                .with_risk(model(), None)
+                .unwrap(),
+        );
+        let events: Vec<Evidence> = (0..600u16)
+            .map(|i| activity(i, (i % 3) as u8, (i * 7 % 12) as u8, (i % 24) as u8, usize::from(i % 5), (i % 5) as u8))
+            .collect();
+        std::thread::scope(|scope| {
+            for t in 0..4usize {
+                let (engine, events) = (engine.clone(), &events);
+                scope.spawn(move || {
+                    // Each thread sends a third of the records (so a quarter arrive twice), in chunks.
+                    let mine: Vec<Evidence> = events.iter().skip(t).step_by(3).cloned().collect();
+                    for chunk in mine.chunks(11) {
+                        engine.ingest(&service(), chunk);
+                    }
+                });
+            }
+        });
+        let at = parse_instant("2026-03-20T12:00:00Z", "t").unwrap();
+        let course: mastery_core::CourseId = "c1".into();
+        let features = model().features;
+        let expected: Vec<(String, Vec<f64>)> = ["l0", "l1", "l2"]
+            .iter()
+            .map(|&l| {
+                let learner: mastery_core::UserId = l.into();
+                let log = events.iter().filter(|e| e.learner == learner);
+                let mastery = engine.learner_states(&service(), &learner, Some(&course)).unwrap();
+                (l.to_owned(), ActivityRecord::rebuild(log).row(&features, at, &mastery))
+            })
+            .collect();
+        assert_eq!(bits(&engine.risk_features(&service(), &course, at).unwrap()), bits(&expected));
+    }
+
+    #[test]
+    fn dashboards_are_single_reads_under_the_policy() {
+        use mastery_core::engine::ClassDashboardOptions;
+        let engine = Engine::with_config(MemoryStore::new(), config())
+            .with_streaks(streak_policy())
+            .unwrap()
+            .with_risk(model(), None)
+            .unwrap();
+        // l0 was active on one day and scored low; l1 on five days and scored high.
+        let mut events = vec![activity(0, 0, 0, 10, 2, 0), activity(1, 0, 0, 11, 2, 1)];
+        events.extend((0..5).map(|d| activity(10 + u16::from(d), 1, d, 9, 2, 4)));
+        let outcome = engine.ingest(&service(), &events);
+        assert_eq!(outcome.new, 7);
+        let at = parse_instant("2026-03-06T12:00:00Z", "t").unwrap();
+        let course: mastery_core::CourseId = "c1".into();
+        let tutor = AccessContext::new(Principal::instructor("t1", "tia", vec!["c1".into()]));
+
+        let class = engine.class_dashboard(&tutor, &course, at, &ClassDashboardOptions::default()).unwrap();
+        assert_eq!(class.learners, 2);
+        assert_eq!(class.heatmap.rows.len(), 2);
+        // The summaries from the stored grid equal the class summary of the class's records.
+        let scores: BTreeMap<String, BTreeMap<String, f64>> = engine
+            .class_states(&tutor, &course)
+            .unwrap()
+            .into_iter()
+            .map(|(l, records)| {
+                (l, records.iter().filter_map(|r| Some((r.competency.to_string(), r.score?))).collect())
+            })
+            .collect();
+        let expected = mastery_core::mastery::class_summary(&scores, &engine.config().scale, None);
+        assert_eq!(class.summaries, expected);
+        assert_eq!(class.summaries.len(), 1);
+        let alerts = class.at_risk.unwrap();
+        assert_eq!(alerts.len(), 1, "only the learner with one active day and low grades");
+        assert_eq!(alerts[0].learner, "l0");
+        assert!(!alerts[0].reasons.is_empty() && alerts[0].reasons.len() <= 3);
+
+        let l0 = AccessContext::new(Principal::learner("t1", "l0"));
+        let own = engine.learner_dashboard(&l0, &"l0".into(), Some(&course), at).unwrap();
+        assert_eq!(own.records.len(), 1);
+        assert_eq!(own.gaps.len(), 1, "a low score is a gap");
+        assert_eq!(own.streak.unwrap().events, 2);
+        assert_eq!(own.progress.series.len(), 1);
+        assert!(own.rings.is_none() && own.next.is_empty(), "no framework: no rings");
+
+        // Refusals: a learner reading the class or another learner, staff of another course,
+        // another tenant.
+        let denied = |r: mastery_core::Result<_>| r.map(|_: ()| ()).unwrap_err().code();
+        let options = ClassDashboardOptions::default();
+        assert_eq!(denied(engine.class_dashboard(&l0, &course, at, &options).map(drop)), "access_denied");
+        assert_eq!(denied(engine.learner_dashboard(&l0, &"l1".into(), Some(&course), at).map(drop)), "access_denied");
+        assert_eq!(denied(engine.at_risk(&l0, &course, at, 3).map(drop)), "access_denied");
+        let other = AccessContext::new(Principal::instructor("t1", "tom", vec!["c2".into()]));
+        assert_eq!(denied(engine.class_dashboard(&other, &course, at, &options).map(drop)), "access_denied");
+        let foreign = AccessContext::new(Principal::instructor("t2", "tia", vec!["c1".into()]));
+        assert_eq!(
+            denied(engine.learner_dashboard(&foreign, &"l0".into(), Some(&course), at).map(drop)),
+            "access_denied"
+        );
+
+        // An engine without a model says so; a model the engine cannot feed is refused.
+        let plain = Engine::new(MemoryStore::new());
+        assert_eq!(plain.at_risk(&tutor, &course, at, 3).unwrap_err().code(), "invalid_input");
+        assert!(plain.class_dashboard(&tutor, &course, at, &options).unwrap().at_risk.is_none());
+        let mut foreign_model = model();
+        foreign_model.features.iter_mut().for_each(|f| f.name = format!("x_{}", f.name));
+        assert_eq!(Engine::new(MemoryStore::new()).with_risk(foreign_model, None).unwrap_err().code(), "invalid_input");
+    }
+}

@@ -273,6 +273,82 @@ fn problem(e: &serde_json::Error) -> &'static str {
     }
 }
 
+/// What an engine keeps and scores besides mastery (every part optional).
+#[derive(Debug, Clone, Default, PartialEq, uniffi::Record)]
+pub struct EngineOptions {
+    /// A streak policy (`{}` for the defaults): ingest keeps each learner's streak per course.
+    #[uniffi(default = None)]
+    pub streak_policy_json: Option<String>,
+    /// `Achievement[]`: ingest awards them.
+    #[uniffi(default = None)]
+    pub achievements_json: Option<String>,
+    /// CASE JSON: subtree award rules, the dashboards' rings and next competencies.
+    #[uniffi(default = None)]
+    pub framework_json: Option<String>,
+    /// A risk model file's JSON: `at_risk` and the class dashboard's alerts.
+    #[uniffi(default = None)]
+    pub risk_model_json: Option<String>,
+}
+
+/// A learner at risk, with the model's reasons in words.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct RiskAlert {
+    pub learner: String,
+    pub band: String,
+    pub score: f64,
+    pub reasons: Vec<crate::risk::RiskReason>,
+}
+
+impl From<core::risk::Alert> for RiskAlert {
+    fn from(a: core::risk::Alert) -> Self {
+        let reasons = a
+            .reasons
+            .into_iter()
+            .map(|r| crate::risk::RiskReason {
+                feature: r.feature,
+                value: r.value,
+                contribution: r.contribution,
+                text: r.text,
+            })
+            .collect();
+        Self { learner: a.learner, band: a.band, score: a.score, reasons }
+    }
+}
+
+/// One learner's risk features (NaN where the engine does not know one).
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct LearnerFeatures {
+    pub learner: String,
+    pub features: HashMap<String, f64>,
+}
+
+/// A learner's dashboard of one course. The charts are view-model JSON for `render_svg`
+/// (`ring_chart`, `progress`); empty parts: the engine was not set up for them.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct LearnerDashboard {
+    pub records: Vec<MasteryView>,
+    /// `RingChart` JSON, with a framework.
+    pub rings_json: Option<String>,
+    /// Assessed and not mastered, weakest first.
+    pub gaps: Vec<MasteryView>,
+    pub next: Vec<crate::mastery::Recommendation>,
+    pub streak: Option<crate::dashboard::StreakStatus>,
+    pub badges: Vec<crate::gallery::GalleryItem>,
+    /// `ProgressView` JSON.
+    pub progress_json: String,
+}
+
+/// A class's dashboard. The heatmap is view-model JSON for `render_svg("heatmap", ...)`.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct ClassDashboard {
+    pub learners: u64,
+    pub heatmap_json: String,
+    pub summaries: Vec<crate::mastery::CompetencySummary>,
+    pub least_proficient: Vec<crate::mastery::CompetencySummary>,
+    /// With a risk model.
+    pub at_risk: Option<Vec<RiskAlert>>,
+}
+
 impl Engine {
     /// `streak_policy_json`: a streak policy (`{}` for the defaults) makes ingest keep streaks.
     /// `achievements_json` (`Achievement[]`) makes ingest award them.
@@ -281,7 +357,16 @@ impl Engine {
         streak_policy_json: Option<String>,
         achievements_json: Option<String>,
     ) -> Result<Arc<Self>> {
+        Self::build_with(
+            store,
+            EngineOptions { streak_policy_json, achievements_json, framework_json: None, risk_model_json: None },
+        )
+    }
+
+    fn build_with(store: DynStore, options: EngineOptions) -> Result<Arc<Self>> {
+        let EngineOptions { streak_policy_json, achievements_json, framework_json, risk_model_json } = options;
         let mut inner = core::Engine::new(store);
+        let framework = framework_json.map(|text| core::framework::Framework::from_case_json(&text)).transpose()?;
         if let Some(policy) = streak_policy_json {
             let policy: core::streak::StreakPolicy =
                 serde_json::from_str(&policy).map_err(|e| crate::dashboard::json_error("streak_policy", e))?;
@@ -289,7 +374,13 @@ impl Engine {
         }
         if let Some(achievements) = achievements_json {
             let achievements: Vec<core::credential::Achievement> = crate::gallery::json("achievements", &achievements)?;
-            inner = inner.with_awards(achievements, None)?;
+            inner = inner.with_awards(achievements, framework.clone())?;
+        }
+        if let Some(framework) = framework {
+            inner = inner.with_framework(framework);
+        }
+        if let Some(model) = risk_model_json {
+            inner = inner.with_risk(core::risk::RiskModelFile::from_json(&model)?, None)?;
         }
         Ok(Arc::new(Self { inner }))
     }
@@ -323,6 +414,30 @@ impl Engine {
         achievements_json: Option<String>,
     ) -> Result<Arc<Self>> {
         guard(|| Self::build(Box::new(Adapter(store)), streak_policy_json, achievements_json))
+    }
+
+    /// An engine over the embedded store in memory, or durably in `path` when given, or over
+    /// `store` when given, with every option (framework, risk model, ...).
+    #[uniffi::constructor(default(path = None, store = None))]
+    pub fn with_options(
+        options: EngineOptions,
+        path: Option<String>,
+        store: Option<Arc<dyn HostStore>>,
+    ) -> Result<Arc<Self>> {
+        guard(|| {
+            let store: DynStore = match (store, path) {
+                (Some(_), Some(_)) => {
+                    return Err(MasteryError::InvalidInput {
+                        field: "store".into(),
+                        detail: "give a store or a path, not both".into(),
+                    })
+                }
+                (Some(store), None) => Box::new(Adapter(store)),
+                (None, Some(path)) => Box::new(core::MemoryStore::open(&path)?),
+                (None, None) => Box::new(core::MemoryStore::new()),
+            };
+            Self::build_with(store, options)
+        })
     }
 
     /// Stores each record of `evidence_json` (a JSON array of evidence records) once and updates
@@ -523,6 +638,83 @@ impl Engine {
             let course = course.map(core::CourseId::new);
             let items = self.inner.badge_gallery(&ctx, &core::UserId::new(learner), course.as_ref(), now)?;
             Ok(items.into_iter().map(Into::into).collect())
+        })
+    }
+    /// A learner's dashboard of one course (or outside any) at `at` (RFC 3339).
+    #[uniffi::method(default(course = None))]
+    pub fn learner_dashboard(
+        &self,
+        principal: String,
+        learner: String,
+        at: String,
+        course: Option<String>,
+    ) -> Result<LearnerDashboard> {
+        guard(|| {
+            let ctx = context(&principal)?;
+            let at = core::time::parse_instant(&at, "at")?;
+            let course = course.map(core::CourseId::new);
+            let d = self.inner.learner_dashboard(&ctx, &core::UserId::new(learner), course.as_ref(), at)?;
+            Ok(LearnerDashboard {
+                records: d.records.into_iter().map(Into::into).collect(),
+                rings_json: d.rings.as_ref().map(to_json).transpose()?,
+                gaps: d.gaps.into_iter().map(Into::into).collect(),
+                next: d.next.into_iter().map(Into::into).collect(),
+                streak: d.streak.map(Into::into),
+                badges: d.badges.into_iter().map(Into::into).collect(),
+                progress_json: to_json(&d.progress)?,
+            })
+        })
+    }
+
+    /// A class's dashboard at `at`. `options_json`: `{"competencies": [{"id", "label"}],
+    /// "least_proficient": 5, "reasons": 3}` (all optional).
+    #[uniffi::method(default(options_json = None))]
+    pub fn class_dashboard(
+        &self,
+        principal: String,
+        course: String,
+        at: String,
+        options_json: Option<String>,
+    ) -> Result<ClassDashboard> {
+        guard(|| {
+            let ctx = context(&principal)?;
+            let at = core::time::parse_instant(&at, "at")?;
+            let options: core::engine::ClassDashboardOptions = match options_json {
+                Some(text) => crate::gallery::json("options", &text)?,
+                None => Default::default(),
+            };
+            let d = self.inner.class_dashboard(&ctx, &core::CourseId::new(course), at, &options)?;
+            Ok(ClassDashboard {
+                learners: d.learners as u64,
+                heatmap_json: to_json(&d.heatmap)?,
+                summaries: d.summaries.into_iter().map(Into::into).collect(),
+                least_proficient: d.least_proficient.into_iter().map(Into::into).collect(),
+                at_risk: d.at_risk.map(|alerts| alerts.into_iter().map(Into::into).collect()),
+            })
+        })
+    }
+
+    /// The class's learners at risk at `at`, highest score first, each with `top` reasons.
+    #[uniffi::method(default(top = 3))]
+    pub fn at_risk(&self, principal: String, course: String, at: String, top: u32) -> Result<Vec<RiskAlert>> {
+        guard(|| {
+            let ctx = context(&principal)?;
+            let at = core::time::parse_instant(&at, "at")?;
+            let alerts = self.inner.at_risk(&ctx, &core::CourseId::new(course), at, top as usize)?;
+            Ok(alerts.into_iter().map(Into::into).collect())
+        })
+    }
+    /// Every learner's risk features in a course at `at`, from stored state.
+    pub fn risk_features(&self, principal: String, course: String, at: String) -> Result<Vec<LearnerFeatures>> {
+        guard(|| {
+            let ctx = context(&principal)?;
+            let at = core::time::parse_instant(&at, "at")?;
+            let names = self.inner.risk_feature_names();
+            let rows = self.inner.risk_features(&ctx, &core::CourseId::new(course), at)?;
+            Ok(rows
+                .into_iter()
+                .map(|(learner, row)| LearnerFeatures { learner, features: names.iter().cloned().zip(row).collect() })
+                .collect())
         })
     }
 }

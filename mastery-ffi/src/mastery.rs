@@ -331,16 +331,36 @@ pub struct Recommendation {
 /// The learner's next competencies: not mastered, prerequisites mastered, ranked.
 #[uniffi::export]
 pub fn frontier(framework: Arc<Framework>, standings_by_competency: HashMap<String, Standing>) -> Vec<Recommendation> {
-    core::mastery::frontier(&framework.inner, &standings(standings_by_competency))
-        .into_iter()
-        .map(|r| Recommendation {
+    core::mastery::frontier(&framework.inner, &standings(standings_by_competency)).into_iter().map(Into::into).collect()
+}
+
+impl From<core::mastery::Recommendation> for Recommendation {
+    fn from(r: core::mastery::Recommendation) -> Self {
+        Self {
             competency: r.competency,
             human_coding_scheme: r.human_coding_scheme,
             unblocks: r.unblocks as u64,
             current_value: r.current_value,
             reason: r.reason,
-        })
-        .collect()
+        }
+    }
+}
+
+impl From<core::mastery::CompetencySummary> for CompetencySummary {
+    fn from(c: core::mastery::CompetencySummary) -> Self {
+        Self {
+            competency: c.competency,
+            learners: c.learners as u64,
+            mean: c.mean,
+            median: c.median,
+            mastered_share: c.mastered_share,
+            levels: c
+                .levels
+                .into_iter()
+                .map(|l| LevelCount { description: l.description, color: l.color, count: l.count as u64 })
+                .collect(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, uniffi::Enum)]
@@ -436,18 +456,7 @@ pub fn class_summary(
         let scores = scores.into_iter().map(|(l, m)| (l, m.into_iter().collect())).collect();
         Ok(core::mastery::class_summary(&scores, &to_core_scale(scale)?, competencies.as_deref())
             .into_iter()
-            .map(|c| CompetencySummary {
-                competency: c.competency,
-                learners: c.learners as u64,
-                mean: c.mean,
-                median: c.median,
-                mastered_share: c.mastered_share,
-                levels: c
-                    .levels
-                    .into_iter()
-                    .map(|l| LevelCount { description: l.description, color: l.color, count: l.count as u64 })
-                    .collect(),
-            })
+            .map(Into::into)
             .collect())
     })
 }

@@ -181,10 +181,15 @@ fun run(fixtures: File, op: String, input: JsonObject): JsonElement = when (op) 
         plain(classSummary(scores, scale(input.get("scale")), input.getAsJsonArray("competencies")?.map { it.asString }))
     }
     "scenario" -> {
-        val policy = input.getAsJsonObject("engine")?.get("streaks")?.toString()
-        val achievements = input.getAsJsonObject("engine")?.get("achievements")?.toString()
-        val embedded = scenario(Engine.newMemory(policy, achievements), input)
-        val host = scenario(Engine.withStore(MapStore(), policy, achievements), input)
+        val engine = input.getAsJsonObject("engine")
+        val options = EngineOptions(
+            streakPolicyJson = engine?.get("streaks")?.toString(),
+            achievementsJson = engine?.get("achievements")?.toString(),
+            frameworkJson = engine?.get("framework")?.asString,
+            riskModelJson = engine?.get("risk_model")?.toString(),
+        )
+        val embedded = scenario(Engine.withOptions(options), input)
+        val host = scenario(Engine.withOptions(options, store = MapStore()), input)
         check(embedded == host) { "the host store and the embedded store disagree: $embedded vs $host" }
         embedded
     }
@@ -289,6 +294,11 @@ fun scenario(engine: Engine, input: JsonObject): com.google.gson.JsonArray {
                 "revoke_award" -> plain(engine.revokeAward(principal, learner!!, step.get("achievement").asString,
                     step.get("reason").asString, course))
                 "badge_gallery" -> plain(engine.badgeGallery(principal, learner!!, step.get("now").asString, course))
+                "learner_dashboard" -> charts(plain(engine.learnerDashboard(principal, learner!!, step.get("at").asString, course)))
+                "class_dashboard" -> charts(plain(engine.classDashboard(principal, course!!, step.get("at").asString,
+                    step.get("options")?.toString())))
+                "at_risk" -> plain(engine.atRisk(principal, course!!, step.get("at").asString, (step.get("top")?.asInt ?: 3).toUInt()))
+                "risk_features" -> plain(engine.riskFeatures(principal, course!!, step.get("at").asString))
                 else -> error("unknown step")
             })
         } catch (e: MasteryException) {
@@ -298,6 +308,17 @@ fun scenario(engine: Engine, input: JsonObject): com.google.gson.JsonArray {
         out.add(result)
     }
     return out
+}
+
+/** A dashboard's chart parts are view-model JSON (for `renderSvg`): parsed, under the name the
+ * other bindings give them. */
+fun charts(dashboard: JsonElement): JsonElement {
+    val o = dashboard.asJsonObject
+    for (key in listOf("rings_json", "progress_json", "heatmap_json")) {
+        val text = o.remove(key) ?: continue
+        o.add(key.removeSuffix("_json"), if (text.isJsonNull) JsonNull.INSTANCE else JsonParser.parseString(text.asString))
+    }
+    return o
 }
 
 /** A host store whose database is down until `up` is set. */

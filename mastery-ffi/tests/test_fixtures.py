@@ -164,10 +164,16 @@ def run(op, inp):
     if op == "render_ring_chart":
         return m.render_svg("ring_chart", json.dumps(inp["chart"]))
     if op == "scenario":
-        options = {k: json.dumps(v) for k, v in inp.get("engine", {}).items()}
-        policy, achievements = options.get("streaks"), options.get("achievements")
-        embedded = scenario(m.Engine.new_memory(policy, achievements), inp)
-        host = scenario(m.Engine.with_store(DictStore(), policy, achievements), inp)
+        engine = inp.get("engine", {})
+        as_json = lambda key: None if key not in engine else json.dumps(engine[key])  # noqa: E731
+        options = m.EngineOptions(
+            streak_policy_json=as_json("streaks"),
+            achievements_json=as_json("achievements"),
+            framework_json=engine.get("framework"),
+            risk_model_json=as_json("risk_model"),
+        )
+        embedded = scenario(m.Engine.with_options(options), inp)
+        host = scenario(m.Engine.with_options(options, store=DictStore()), inp)
         assert embedded == host, "the host store and the embedded store disagree"
         return embedded
     raise ValueError(op)
@@ -267,6 +273,15 @@ def scenario(engine, inp):
                 value = engine.revoke_award(principal, learner, step["achievement"], step["reason"], course)
             elif do == "badge_gallery":
                 value = plain(engine.badge_gallery(principal, learner, step["now"], course))
+            elif do == "learner_dashboard":
+                value = charts(plain(engine.learner_dashboard(principal, learner, step["at"], course)))
+            elif do == "class_dashboard":
+                options = None if "options" not in step else json.dumps(step["options"])
+                value = charts(plain(engine.class_dashboard(principal, course, step["at"], options)))
+            elif do == "at_risk":
+                value = plain(engine.at_risk(principal, course, step["at"], step.get("top", 3)))
+            elif do == "risk_features":
+                value = plain(engine.risk_features(principal, course, step["at"]))
             else:
                 raise ValueError(do)
             out.append({"ok": value})
@@ -274,6 +289,16 @@ def scenario(engine, inp):
             code, field = error_of(exc)
             out.append({"error": {"code": code, "field": field}})
     return out
+
+
+def charts(dashboard):
+    """A dashboard's chart parts are view-model JSON (for `render_svg`): parsed, under the name
+    the other bindings give them."""
+    for key in ("rings_json", "progress_json", "heatmap_json"):
+        if key in dashboard:
+            text = dashboard.pop(key)
+            dashboard[key.removesuffix("_json")] = None if text is None else json.loads(text)
+    return dashboard
 
 
 def activities(inp):

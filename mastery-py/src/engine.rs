@@ -208,6 +208,32 @@ fn context(principal: &Arg<'_>) -> PyResult<AccessContext> {
     data::<Principal>(principal, "principal").map(AccessContext::new)
 }
 
+/// A risk model from a `NativeRiskModel`, a fitted `RiskClassifier` (anything with `to_json`),
+/// or the model file's JSON text.
+fn risk_model_of(py: Python<'_>, model: &Arg<'_>) -> PyResult<core::risk::RiskModelFile> {
+    if let Ok(native) = model.extract::<PyRef<'_, crate::risk::NativeRiskModel>>() {
+        return Ok(native.inner.clone());
+    }
+    let json = match model.extract::<String>() {
+        Ok(text) => text,
+        Err(_) => match model.call_method0("to_json").and_then(|j| j.extract::<String>()) {
+            Ok(text) => text,
+            Err(_) => {
+                return Err(invalid(
+                    py,
+                    "risk_model",
+                    "must be a NativeRiskModel, a fitted RiskClassifier or model JSON",
+                ))
+            }
+        },
+    };
+    core::risk::RiskModelFile::from_json(&json).py_err(py)
+}
+
+fn instant(py: Python<'_>, value: &Arg<'_>, field: &str) -> PyResult<core::time::Instant> {
+    core::time::parse_instant(&text(value, field)?, field).py_err(py)
+}
+
 fn opt_course(course: Option<&Arg<'_>>) -> PyResult<Option<CourseId>> {
     Ok(opt_text(course, "course")?.map(CourseId::new))
 }
@@ -215,7 +241,8 @@ fn opt_course(course: Option<&Arg<'_>>) -> PyResult<Option<CourseId>> {
 #[pymethods]
 impl Engine {
     #[new]
-    #[pyo3(signature = (store=None, path=None, streaks=None, achievements=None, framework=None))]
+    #[pyo3(signature = (store=None, path=None, streaks=None, achievements=None, framework=None, risk_model=None, risk_bands=None))]
+    #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
         store: Option<&Arg<'_>>,
@@ -223,6 +250,8 @@ impl Engine {
         streaks: Option<&Arg<'_>>,
         achievements: Option<&Arg<'_>>,
         framework: Option<&Arg<'_>>,
+        risk_model: Option<&Arg<'_>>,
+        risk_bands: Option<&Arg<'_>>,
     ) -> PyResult<Self> {
         guard(py, || {
             let streaks = streaks.filter(|s| !s.is_none());
@@ -264,7 +293,19 @@ impl Engine {
                 None => None,
             };
             let inner = match achievements {
-                Some(list) => inner.with_awards(list, framework).py_err(py)?,
+                Some(list) => inner.with_awards(list, framework.clone()).py_err(py)?,
+                None => inner,
+            };
+            let inner = match framework {
+                Some(framework) => inner.with_framework(framework),
+                None => inner,
+            };
+            let bands = match risk_bands.filter(|b| !b.is_none()) {
+                Some(b) => Some(core::risk::RiskBands::new(data(b, "risk_bands")?).py_err(py)?),
+                None => None,
+            };
+            let inner = match risk_model.filter(|m| !m.is_none()) {
+                Some(model) => inner.with_risk(risk_model_of(py, model)?, bands).py_err(py)?,
                 None => inner,
             };
             Ok(Self { inner })
@@ -689,6 +730,159 @@ impl Engine {
             let course = opt_course(course)?;
             let tiles = py.detach(|| self.inner.badge_gallery(&ctx, &learner, course.as_ref(), now)).py_err(py)?;
             to_python(py, &tiles)
+        })
+    }
+    /// A learner's dashboard of one course (or outside any) at `at`: `records`, `rings` and
+    /// `next` (with a framework), `gaps` (assessed, not mastered, weakest first), `streak` (with a
+    /// streak policy), `badges` (with achievements) and `progress` over time.
+    ///
+    /// Examples
+    /// --------
+    /// >>> import mastery
+    /// >>> svc = {"tenant": "t1", "user": "svc", "roles": [{"role": "service"}]}
+    /// >>> e = {"id": "e1", "learner": "amy", "course": "c1", "competencies": ["fractions"], "kind": "response",
+    /// ...      "score": {"scaled": 0.4}, "occurred_at": "2026-03-02T10:00:00Z", "source": "host"}
+    /// >>> engine = mastery.Engine(streaks={})
+    /// >>> engine.ingest(svc, [e])["new"]
+    /// 1
+    /// >>> d = engine.learner_dashboard(svc, "amy", "2026-03-02T18:00:00Z", "c1")
+    /// >>> [g["competency"] for g in d["gaps"]], d["streak"]["current"]
+    /// (['fractions'], 1)
+    #[pyo3(signature = (principal, learner, at, course=None))]
+    fn learner_dashboard<'py>(
+        &self,
+        py: Python<'py>,
+        principal: &Arg<'py>,
+        learner: &Arg<'py>,
+        at: &Arg<'py>,
+        course: Option<&Arg<'py>>,
+    ) -> PyResult<Arg<'py>> {
+        guard(py, || {
+            let ctx = context(principal)?;
+            let learner = UserId::new(&text(learner, "learner")?);
+            let at = instant(py, at, "at")?;
+            let course = opt_course(course)?;
+            let view = py.detach(|| self.inner.learner_dashboard(&ctx, &learner, course.as_ref(), at)).py_err(py)?;
+            to_python(py, &view)
+        })
+    }
+
+    /// A class's dashboard at `at`: `learners`, `heatmap`, `summaries`, `least_proficient` and,
+    /// when the engine has a risk model, `at_risk` (alerts with reasons). `options`:
+    /// `{"competencies": [{"id", "label"}], "least_proficient": 5, "reasons": 3}`.
+    ///
+    /// Examples
+    /// --------
+    /// >>> import mastery
+    /// >>> svc = {"tenant": "t1", "user": "svc", "roles": [{"role": "service"}]}
+    /// >>> e = {"id": "e1", "learner": "amy", "course": "c1", "competencies": ["fractions"], "kind": "response",
+    /// ...      "score": {"scaled": 0.9}, "occurred_at": "2026-03-02T10:00:00Z", "source": "host"}
+    /// >>> engine = mastery.Engine()
+    /// >>> engine.ingest(svc, [e])["new"]
+    /// 1
+    /// >>> tutor = {"tenant": "t1", "user": "tia", "roles": [{"role": "instructor", "courses": ["c1"]}]}
+    /// >>> d = engine.class_dashboard(tutor, "c1", "2026-03-03T00:00:00Z")
+    /// >>> d["learners"], d["summaries"][0]["mean"], d["at_risk"]
+    /// (1, 3.6, None)
+    #[pyo3(signature = (principal, course, at, options=None))]
+    fn class_dashboard<'py>(
+        &self,
+        py: Python<'py>,
+        principal: &Arg<'py>,
+        course: &Arg<'py>,
+        at: &Arg<'py>,
+        options: Option<&Arg<'py>>,
+    ) -> PyResult<Arg<'py>> {
+        guard(py, || {
+            let ctx = context(principal)?;
+            let course = CourseId::new(text(course, "course")?);
+            let at = instant(py, at, "at")?;
+            let options: core::engine::ClassDashboardOptions = match options.filter(|o| !o.is_none()) {
+                Some(o) => data(o, "options")?,
+                None => Default::default(),
+            };
+            let view = py.detach(|| self.inner.class_dashboard(&ctx, &course, at, &options)).py_err(py)?;
+            to_python(py, &view)
+        })
+    }
+
+    /// The class's learners at risk at `at` (engines with a risk model), highest score first,
+    /// each with `top` reasons in words.
+    ///
+    /// Examples
+    /// --------
+    /// >>> import mastery
+    /// >>> x, y, names = mastery.synthetic_risk_data(400, 7)
+    /// >>> engine = mastery.Engine(risk_model=mastery.NativeRiskModel.train_logistic(x, y, names))
+    /// >>> svc = {"tenant": "t1", "user": "svc", "roles": [{"role": "service"}]}
+    /// >>> e = {"id": "e1", "learner": "amy", "course": "c1", "competencies": ["fractions"], "kind": "response",
+    /// ...      "score": {"scaled": 0.1}, "occurred_at": "2026-03-02T10:00:00Z", "source": "host"}
+    /// >>> engine.ingest(svc, [e])["new"]
+    /// 1
+    /// >>> [(a["learner"], a["band"]) for a in engine.at_risk(svc, "c1", "2026-03-20T00:00:00Z")]
+    /// [('amy', 'high')]
+    #[pyo3(signature = (principal, course, at, top=None))]
+    fn at_risk<'py>(
+        &self,
+        py: Python<'py>,
+        principal: &Arg<'py>,
+        course: &Arg<'py>,
+        at: &Arg<'py>,
+        top: Option<&Arg<'py>>,
+    ) -> PyResult<Arg<'py>> {
+        guard(py, || {
+            let ctx = context(principal)?;
+            let top = match top.filter(|t| !t.is_none()) {
+                Some(t) => crate::convert::count(t, "top")?,
+                None => 3,
+            };
+            let course = CourseId::new(text(course, "course")?);
+            let at = instant(py, at, "at")?;
+            let alerts = py.detach(|| self.inner.at_risk(&ctx, &course, at, top)).py_err(py)?;
+            to_python(py, &alerts)
+        })
+    }
+
+    /// Every learner's risk features in a course at `at`, from stored state: one dict per
+    /// learner, `{"learner": ..., <feature>: value, ...}` in the model's feature order (NaN
+    /// where the engine does not know a feature); `pandas.DataFrame(...)` takes it as is.
+    ///
+    /// Examples
+    /// --------
+    /// >>> import mastery
+    /// >>> x, y, names = mastery.synthetic_risk_data(400, 7)
+    /// >>> engine = mastery.Engine(risk_model=mastery.NativeRiskModel.train_logistic(x, y, names))
+    /// >>> svc = {"tenant": "t1", "user": "svc", "roles": [{"role": "service"}]}
+    /// >>> e = {"id": "e1", "learner": "amy", "course": "c1", "competencies": ["fractions"], "kind": "response",
+    /// ...      "score": {"scaled": 0.5}, "occurred_at": "2026-03-02T10:00:00Z", "source": "host"}
+    /// >>> engine.ingest(svc, [e])["new"]
+    /// 1
+    /// >>> row = engine.risk_features(svc, "c1", "2026-03-05T00:00:00Z")[0]
+    /// >>> row["learner"], row["active_days"], row["days_since_last_activity"], row["grade_mean"]
+    /// ('amy', 1.0, 2.0, 50.0)
+    fn risk_features<'py>(
+        &self,
+        py: Python<'py>,
+        principal: &Arg<'py>,
+        course: &Arg<'py>,
+        at: &Arg<'py>,
+    ) -> PyResult<Arg<'py>> {
+        guard(py, || {
+            let ctx = context(principal)?;
+            let course = CourseId::new(text(course, "course")?);
+            let at = instant(py, at, "at")?;
+            let rows = py.detach(|| self.inner.risk_features(&ctx, &course, at)).py_err(py)?;
+            let names = self.inner.risk_feature_names();
+            let out = pyo3::types::PyList::empty(py);
+            for (learner, row) in rows {
+                let dict = pyo3::types::PyDict::new(py);
+                dict.set_item("learner", learner)?;
+                for (name, value) in names.iter().zip(row) {
+                    dict.set_item(name, value)?;
+                }
+                out.append(dict)?;
+            }
+            Ok(out.into_any())
         })
     }
 }

@@ -125,7 +125,11 @@ def run(op, inp):
     if op == "render_ring_chart":
         return str(mastery.render("ring_chart", inp["chart"]))
     if op == "scenario":
-        options = inp.get("engine", {})
+        options = dict(inp.get("engine", {}))
+        if "framework" in options:
+            options["framework"] = mastery.Framework.from_case_json(options["framework"])
+        if "risk_model" in options:
+            options["risk_model"] = json.dumps(options["risk_model"])
         embedded = scenario(mastery.Engine(**options), inp["steps"])
         host = scenario(mastery.Engine(store=mastery.DictStore(), **options), inp["steps"])
         assert embedded == host, "the Python store and the embedded store disagree"
@@ -161,6 +165,15 @@ def scenario_step(engine, step):
         return engine.revoke_award(who, step["learner"], step["achievement"], step["reason"], step.get("course"))
     if do == "badge_gallery":
         return engine.badge_gallery(who, step["learner"], step["now"], step.get("course"))
+    if do == "learner_dashboard":
+        return engine.learner_dashboard(who, step["learner"], step["at"], step.get("course"))
+    if do == "class_dashboard":
+        return engine.class_dashboard(who, step["course"], step["at"], step.get("options"))
+    if do == "at_risk":
+        return engine.at_risk(who, step["course"], step["at"], step.get("top", 3))
+    if do == "risk_features":
+        rows = engine.risk_features(who, step["course"], step["at"])
+        return [{"learner": r.pop("learner"), "features": r} for r in rows]
     raise ValueError(do)
 
 

@@ -227,7 +227,9 @@ fn context(principal: &JsValue) -> Result<AccessContext, JsValue> {
 impl Engine {
     /// An engine over the embedded in-memory store, or over `store` (a `MasteryStore`).
     /// `options.streaks` (a streak policy, `{}` for the defaults) makes ingest keep each
-    /// learner's streak per course too; `options.achievements` makes it award them.
+    /// learner's streak per course too; `options.achievements` makes it award them;
+    /// `options.framework` (CASE JSON text) resolves subtree rules and draws the dashboards'
+    /// rings; `options.riskModel` (a model file's JSON) scores classes for `atRisk`.
     #[wasm_bindgen(constructor)]
     pub fn new(
         #[wasm_bindgen(unchecked_optional_param_type = "MasteryStore | null")] store: Option<JsValue>,
@@ -239,6 +241,14 @@ impl Engine {
             streaks: Option<core::streak::StreakPolicy>,
             #[serde(default)]
             achievements: Option<Vec<core::credential::Achievement>>,
+            /// CASE JSON text.
+            #[serde(default)]
+            framework: Option<String>,
+            /// A risk model file's JSON text.
+            #[serde(default, rename = "riskModel")]
+            risk_model: Option<String>,
+            #[serde(default, rename = "riskBands")]
+            risk_bands: Option<Vec<core::risk::RiskBand>>,
         }
         let options: Options = optional(options, "options")?;
         let store: core::DynStore = match store {
@@ -249,8 +259,18 @@ impl Engine {
         if let Some(policy) = options.streaks {
             inner = inner.with_streaks(policy).map_err(err)?;
         }
+        let framework = options.framework.map(|text| core::framework::Framework::from_case_json(&text)).transpose();
+        let framework = framework.map_err(err)?;
         if let Some(achievements) = options.achievements {
-            inner = inner.with_awards(achievements, None).map_err(err)?;
+            inner = inner.with_awards(achievements, framework.clone()).map_err(err)?;
+        }
+        if let Some(framework) = framework {
+            inner = inner.with_framework(framework);
+        }
+        if let Some(model) = options.risk_model {
+            let model = core::risk::RiskModelFile::from_json(&model).map_err(err)?;
+            let bands = options.risk_bands.map(core::risk::RiskBands::new).transpose().map_err(err)?;
+            inner = inner.with_risk(model, bands).map_err(err)?;
         }
         Ok(Self { inner, ingesting: std::cell::Cell::new(false) })
     }
@@ -454,5 +474,83 @@ impl Engine {
         let now = crate::instant(&now, "now")?;
         let course = opt_text(course, "course")?.map(CourseId::new);
         to_js(&self.inner.badge_gallery(&ctx, &learner, course.as_ref(), now).map_err(err)?)
+    }
+    /// A learner's dashboard of one course (or outside any) at `at`: records, rings and next
+    /// competencies (with a framework), gaps, streak, badges, progress over time.
+    #[wasm_bindgen(js_name = learnerDashboard, unchecked_return_type = "LearnerDashboard")]
+    pub fn learner_dashboard(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "Principal")] principal: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "string")] learner: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "string")] at: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "string | null")] course: Option<JsValue>,
+    ) -> Result<JsValue, JsValue> {
+        let ctx = context(&principal)?;
+        let learner = UserId::new(text(&learner, "learner")?);
+        let at = crate::instant(&at, "at")?;
+        let course = opt_text(course, "course")?.map(CourseId::new);
+        to_js(&self.inner.learner_dashboard(&ctx, &learner, course.as_ref(), at).map_err(err)?)
+    }
+
+    /// A class's dashboard at `at`: heatmap, summaries, least proficient, and the at-risk list
+    /// with reasons when the engine has a risk model.
+    #[wasm_bindgen(js_name = classDashboard, unchecked_return_type = "ClassDashboard")]
+    pub fn class_dashboard(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "Principal")] principal: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "string")] course: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "string")] at: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "ClassDashboardOptions | null")] options: Option<JsValue>,
+    ) -> Result<JsValue, JsValue> {
+        let ctx = context(&principal)?;
+        let course = CourseId::new(text(&course, "course")?);
+        let at = crate::instant(&at, "at")?;
+        let options: core::engine::ClassDashboardOptions = optional(options, "options")?;
+        to_js(&self.inner.class_dashboard(&ctx, &course, at, &options).map_err(err)?)
+    }
+
+    /// The class's learners at risk at `at`, highest score first, each with `top` reasons.
+    #[wasm_bindgen(js_name = atRisk, unchecked_return_type = "Alert[]")]
+    pub fn at_risk(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "Principal")] principal: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "string")] course: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "string")] at: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "number | null")] top: Option<JsValue>,
+    ) -> Result<JsValue, JsValue> {
+        let ctx = context(&principal)?;
+        let course = CourseId::new(text(&course, "course")?);
+        let at = crate::instant(&at, "at")?;
+        let top = match top.filter(|t| !(t.is_null() || t.is_undefined())) {
+            Some(t) => crate::convert::count(&t, "top")?,
+            None => 3,
+        };
+        to_js(&self.inner.at_risk(&ctx, &course, at, top).map_err(err)?)
+    }
+
+    /// Every learner's risk features in a course at `at`, from stored state: one object per
+    /// learner, `{learner, features: {name: value}}`, `NaN` where the engine does not know one.
+    #[wasm_bindgen(js_name = riskFeatures, unchecked_return_type = "{ learner: string; features: Record<string, number> }[]")]
+    pub fn risk_features(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "Principal")] principal: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "string")] course: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "string")] at: JsValue,
+    ) -> Result<JsValue, JsValue> {
+        #[derive(Serialize)]
+        struct Row {
+            learner: String,
+            features: std::collections::BTreeMap<String, f64>,
+        }
+        let ctx = context(&principal)?;
+        let course = CourseId::new(text(&course, "course")?);
+        let at = crate::instant(&at, "at")?;
+        let names = self.inner.risk_feature_names();
+        let rows = self.inner.risk_features(&ctx, &course, at).map_err(err)?;
+        let rows: Vec<Row> = rows
+            .into_iter()
+            .map(|(learner, row)| Row { learner, features: names.iter().cloned().zip(row).collect() })
+            .collect();
+        to_js(&rows)
     }
 }

@@ -44,6 +44,11 @@ use convert::{
 #[allow(unused_imports)]
 use error::{invalid, to_js as err};
 
+/// The view models' declarations, generated from the Rust types (`mastery-core/tests/typescript.rs`).
+#[wasm_bindgen(typescript_custom_section)]
+const GENERATED_TYPES: &str = include_str!("generated.d.ts");
+
+/// The other types' declarations, by hand (the engine's view models are generated above).
 #[wasm_bindgen(typescript_custom_section)]
 const TYPES: &str = r#"
 export interface Competency {
@@ -87,7 +92,6 @@ export interface Evidence {
   sequence?: number;
   source: "xapi" | "caliper" | "csv" | "host";
 }
-export interface Rejection { index: number; code: string; field?: string; reason: string; }
 export interface IngestReport { accepted: Evidence[]; rejected: Rejection[]; }
 export interface EvidenceMapping {
   competencies?: Record<string, string[]>;
@@ -119,16 +123,8 @@ export type RollupRule =
   | { rule: "weighted"; weights?: Record<string, number>; threshold: number }
   | { rule: "k_of_n"; k: number };
 export interface RolledUp { competency: string; standing: Standing; children_mastered: number; children: number; }
-export interface Recommendation {
-  competency: string; human_coding_scheme: string | null; unblocks: number; current_value: number; reason: string;
-}
-export interface LevelCount { description: string; color: string; count: number; }
-export interface CompetencySummary {
-  competency: string; learners: number; mean: number; median: number; mastered_share: number; levels: LevelCount[];
-}
 export interface Evaluation { rmse: number; accuracy: number; auc: number; rows: number; }
 export interface StreakActivity { at: string; zone: string; minutes?: number; points?: number; }
-export type DayState = "met" | "frozen" | "repaired" | "rest" | "missed" | "pending_today" | "not_lived";
 export interface StreakPolicy {
   goal?: { min_events?: number; min_minutes?: number; min_points?: number };
   period?: { period: "daily" } | { period: "weekly"; week_start: string };
@@ -140,29 +136,19 @@ export interface StreakReport {
   current: number; longest: number; freezes_left: number; freezes_used: number; freezes_earned: number;
   days: StreakDay[]; period: { period: string };
 }
-export interface StreakStatus {
-  current: number; longest: number; freezes_left: number; freezes_used: number; freezes_earned: number;
-  today: DayState; last_active: string | null; events: number; period: { period: string };
+export interface EngineOptions {
+  streaks?: StreakPolicy | null; achievements?: Achievement[] | null;
+  /** CASE JSON text: subtree award rules, dashboard rings and next competencies. */
+  framework?: string | null;
+  /** A risk model file's JSON text (`RiskModel.toJson()`): `atRisk` and the class dashboard's alerts. */
+  riskModel?: string | null;
+  riskBands?: RiskBand[] | null;
 }
-export interface EngineOptions { streaks?: StreakPolicy | null; achievements?: Achievement[] | null; }
 export interface TrackerDay { date: string; state: DayState | null; events: number; }
 export interface StreakTracker { current: number; longest: number; freezes_left: number; weeks: TrackerDay[][]; }
-export interface Ring { competency: string; label: string; value: number; mastered: number; total: number; color: string; rating: string; link: string | null; }
-export interface RingChart { title: string; metric: "share_mastered" | "mean_value"; rings: Ring[]; }
-export interface Label { id: string; label: string; }
-export interface HeatmapCell { value: number | null; color: string; text: string; evidence?: string | null; }
-export interface LegendEntry { color: string; label: string; }
-export interface Heatmap {
-  title: string; rows: Label[]; columns: Label[]; cells: HeatmapCell[][];
-  /** The colour key, lowest first. */
-  legend?: LegendEntry[];
-  /** Row or column id → its full text (shown in tooltips). */
-  full_labels?: Record<string, string>;
-}
 /** The view model each chart kind renders. */
 export interface ChartViews { ring_chart: RingChart; streak_tracker: StreakTracker; heatmap: Heatmap; progress: ProgressView; }
 export type ChartKind = keyof ChartViews;
-export interface ProgressView { series: { competency: string; label: string; points: { at: string; value: number; evidence: string }[] }[]; }
 export interface Achievement {
   id: string; version?: number; name: string; description: string; criteria: string; image?: string;
   achievement_type?: "Badge" | "MicroCredential" | "Certificate" | "Competency" | "Course";
@@ -189,13 +175,6 @@ export interface Award {
 export interface LearnerFacts {
   scores?: Record<string, number>; mastered?: string[]; streak?: number; evidence?: Record<string, number>;
 }
-export type BadgeStatus = "earned" | "in_progress" | "expired" | "revoked";
-export interface GalleryItem {
-  achievement: string; version: number; name: string; image: string | null; status: BadgeStatus;
-  /** 0..1; 1 for earned, expired and revoked badges. */
-  progress: number;
-  credential_id: string | null; awarded_at: string | null; valid_until: string | null; revocation_reason: string | null;
-}
 export interface StatusEntry { status_list_credential: string; index: number; }
 export interface Verification { valid: boolean; checks: { name: string; passed: boolean; detail: string }[]; credential: unknown; }
 export interface VerifyOptions { now: string; expected_issuer?: string | null; revoked_indexes?: number[]; keys?: Record<string, string>; status_lists?: Record<string, unknown>; issuer_keys?: Record<string, string[]>; }
@@ -207,15 +186,10 @@ export interface RiskBand { name: string; enter: number; exit: number; }
 export type Role = { role: "learner" } | { role: "instructor"; courses: string[] } | { role: "admin" } | { role: "service" };
 /** The authenticated caller of an `Engine` method. */
 export interface Principal { tenant: string; user: string; roles: Role[]; enrolled?: string[]; }
-export interface MasteryView {
-  competency: string; score: number | null; rating: string | null; mastered: boolean; p_known: number | null;
-  last_evidence: string | null; evidence_count: number;
-}
-export interface IngestOutcome { new: number; duplicates: number; rejected: Rejection[]; changes: number; awarded: number; }
 export interface AccessContext { principal: Principal; }
 export interface StateKey { learner: string; course?: string; namespace: string; name: string; }
-/** A stored state: `{mastery: record}` (keep it as it is) or `{json: value}`. */
-export type StateValue = { mastery: unknown } | { json: unknown };
+/** A stored state, typed by component (keep it as it is): `{mastery}`, `{streak}`, `{awards}`, `{activity}`, or `{json}`. */
+export type StateValue = { mastery: unknown } | { streak: unknown } | { awards: unknown } | { activity: unknown } | { json: unknown };
 export type Appended = "new" | "duplicate";
 /**
  * A store written in JS for `new Engine(store)`: the `Store` trait's methods by the same

@@ -90,7 +90,9 @@ function run(op, input) {
     case "render_ring_chart": return m.renderSvg("ring_chart", input.chart);
     case "scenario": {
       // On the embedded store and on a store written in JS, which must agree (fixtures/README.md).
-      const options = input.engine ?? null;
+      const engine = input.engine ?? {};
+      const options = { ...engine, riskModel: engine.risk_model ? JSON.stringify(engine.risk_model) : null };
+      delete options.risk_model;
       const embedded = scenario(new m.Engine(null, options), input.steps);
       assert.deepEqual(scenario(new m.Engine(new MapStore(), options), input.steps), embedded,
         "the JS store and the embedded store disagree");
@@ -116,6 +118,10 @@ function scenario(engine, steps) {
       case "acknowledge_awards": return engine.acknowledgeAwards(s.as, s.learner, s.credential_ids, s.course ?? null);
       case "revoke_award": return engine.revokeAward(s.as, s.learner, s.achievement, s.reason, s.course ?? null);
       case "badge_gallery": return engine.badgeGallery(s.as, s.learner, s.now, s.course ?? null);
+      case "learner_dashboard": return engine.learnerDashboard(s.as, s.learner, s.at, s.course ?? null);
+      case "class_dashboard": return engine.classDashboard(s.as, s.course, s.at, s.options ?? null);
+      case "at_risk": return engine.atRisk(s.as, s.course, s.at, s.top ?? 3);
+      case "risk_features": return engine.riskFeatures(s.as, s.course, s.at);
       default: throw new TypeError(`unknown scenario step ${s.do}`);
     }
   };

@@ -2,11 +2,13 @@
 //! `cargo run --release -p mastery-benches --bin engine-bench`
 //!
 //! - ingest throughput through `Engine` into the memory store and the directory store
-//!   (single-competency records, batches of 1,000), and into the memory store with streaks and
-//!   awards on;
+//!   (single-competency records, batches of 1,000), and into the memory store with streaks,
+//!   awards and risk features on;
 //! - the cost of one more observation after 10, 1,000 and 100,000 earlier ones of the same
 //!   learner × competency, and the stored record's size;
-//! - the class dashboard (500 learners × 200 competencies) and a learner dashboard from stored state.
+//! - the class heatmap and the whole class dashboard (500 learners × 200 competencies: heatmap,
+//!   summaries, least proficient, at-risk list with reasons) and a whole learner dashboard
+//!   (records, rings, gaps, next competencies, streak, badges, progress), from stored state.
 //!
 //! Prints one JSON object.
 
@@ -14,7 +16,10 @@ use std::hint::black_box;
 use std::time::Instant as Clock;
 
 use mastery_core::dashboard::Label;
+use mastery_core::engine::ClassDashboardOptions;
+use mastery_core::framework::Framework;
 use mastery_core::mastery::{CalculationMethod, MasteryConfig};
+use mastery_core::risk::{activity_features, RiskModelFile};
 use mastery_core::{
     AccessContext, CourseId, Engine, Evidence, EvidenceKind, EvidenceSource, MemoryStore, Principal, Score, StateKey,
     Store,
@@ -337,10 +342,69 @@ fn stress_dir(processes: u64, threads: u64, n: u64, learners: u64) -> serde_json
     })
 }
 
-/// A class of 500 learners × 200 competencies (one observation each), and the seconds of `runs`
-/// class dashboards (class states, standings, heatmap) from its stored records, sorted.
-fn class_dashboard(runs: usize) -> (Engine<MemoryStore>, Vec<f64>) {
-    let class = Engine::with_config(MemoryStore::new(), config());
+/// A framework of 10 areas × 20 competencies (`skill-0` … `skill-199`), each area's competencies
+/// a chain of prerequisites: what the dashboards draw rings and next competencies from.
+fn framework() -> Framework {
+    let item = |id: String| json!({"identifier": id, "fullStatement": id, "humanCodingScheme": id.to_uppercase()});
+    let link = |i: usize, kind: &str, from: &str, to: &str| {
+        json!({"identifier": format!("a{i}"), "associationType": kind,
+            "originNodeURI": {"title": from, "identifier": from, "uri": from},
+            "destinationNodeURI": {"title": to, "identifier": to, "uri": to}})
+    };
+    let (mut items, mut links) = (Vec::new(), Vec::new());
+    for area in 0..10 {
+        let area_id = format!("area-{area}");
+        items.push(item(area_id.clone()));
+        links.push(link(links.len(), "isChildOf", &area_id, "doc"));
+        for k in 0..20 {
+            let skill = format!("skill-{}", area * 20 + k);
+            items.push(item(skill.clone()));
+            links.push(link(links.len(), "isChildOf", &skill, &area_id));
+            if k > 0 {
+                links.push(link(links.len(), "precedes", &format!("skill-{}", area * 20 + k - 1), &skill));
+            }
+        }
+    }
+    let package = json!({"CFDocument": {"identifier": "doc", "title": "Algebra"}, "CFItems": items,
+        "CFAssociations": links});
+    Framework::from_case_json(&package.to_string()).expect("framework")
+}
+
+/// A logistic at-risk model over three features the engine keeps (active days, mean grade, days
+/// since the last activity), fitted on a fixed synthetic table.
+fn risk_model() -> RiskModelFile {
+    let names = ["active_days", "grade_mean", "days_since_last_activity"];
+    let features: Vec<_> = activity_features().into_iter().filter(|f| names.contains(&f.name.as_str())).collect();
+    let (mut x, mut y) = (Vec::new(), Vec::new());
+    for i in 0..400u32 {
+        let at_risk = i % 2 == 0;
+        let jitter = f64::from(i % 7);
+        for f in &features {
+            x.push(match (f.name.as_str(), at_risk) {
+                ("active_days", true) => 1.0 + jitter / 3.0,
+                ("active_days", false) => 5.0 + jitter,
+                ("grade_mean", true) => 40.0 + jitter * 3.0,
+                ("grade_mean", false) => 75.0 + jitter * 3.0,
+                (_, true) => 8.0 + jitter,
+                (_, false) => jitter / 2.0,
+            });
+        }
+        y.push(f64::from(u8::from(at_risk)));
+    }
+    let x = ndarray::ArrayView2::from_shape((400, features.len()), &x).expect("table");
+    RiskModelFile::train_logistic("bench", features, x, &y, 1.0).expect("model")
+}
+
+/// A class of 500 learners × 200 competencies (one observation each) in an engine with streaks,
+/// a framework and a risk model, and the seconds of `runs` class heatmaps and of `runs` whole
+/// class dashboards from its stored records, each sorted.
+fn class_dashboard(runs: usize) -> (Engine<MemoryStore>, Vec<f64>, Vec<f64>) {
+    let class = Engine::with_config(MemoryStore::new(), config())
+        .with_streaks(mastery_core::streak::StreakPolicy::default())
+        .expect("policy")
+        .with_framework(framework())
+        .with_risk(risk_model(), None)
+        .expect("model");
     let ctx = service();
     let all: Vec<Evidence> = (0..100_000u64).map(|i| record(i, i % 500, i / 500, 0)).collect();
     for chunk in all.chunks(10_000) {
@@ -349,26 +413,62 @@ fn class_dashboard(runs: usize) -> (Engine<MemoryStore>, Vec<f64>) {
     let course: CourseId = "algebra-1".into();
     let tutor = AccessContext::new(Principal::instructor("district", "tutor", vec![course.clone()]));
     let columns: Vec<Label> = (0..200).map(|c| Label { id: format!("skill-{c}"), label: format!("S{c}") }).collect();
-    let mut seconds_each: Vec<f64> = (0..runs)
+    let mut heatmap: Vec<f64> = (0..runs)
         .map(|_| {
             seconds(|| {
                 black_box(class.class_heatmap(&tutor, &course, &columns).expect("class"));
             })
         })
         .collect();
-    seconds_each.sort_by(f64::total_cmp);
-    (class, seconds_each)
+    heatmap.sort_by(f64::total_cmp);
+    let at = mastery_core::time::parse_instant("2026-03-01T12:00:00Z", "t").expect("constant");
+    let options = ClassDashboardOptions { competencies: Some(columns), ..ClassDashboardOptions::default() };
+    let mut whole: Vec<f64> = (0..runs)
+        .map(|_| {
+            seconds(|| {
+                let dashboard = class.class_dashboard(&tutor, &course, at, &options).expect("class");
+                assert_eq!(dashboard.learners, 500);
+                assert!(dashboard.at_risk.as_ref().is_some_and(|alerts| !alerts.is_empty()));
+                black_box(dashboard);
+            })
+        })
+        .collect();
+    whole.sort_by(f64::total_cmp);
+    (class, heatmap, whole)
 }
 
-/// An engine that also keeps streaks and awards three achievements (a mastery, an evidence count
-/// and a streak rule), over the memory store.
+/// The sorted seconds of `runs` whole learner dashboards (a learner with 200 records) read by
+/// the learner.
+fn learner_dashboard(class: &Engine<MemoryStore>, runs: usize) -> Vec<f64> {
+    let course: CourseId = "algebra-1".into();
+    let me = AccessContext::new(Principal::learner("district", "learner-7"));
+    let at = mastery_core::time::parse_instant("2026-03-01T12:00:00Z", "t").expect("constant");
+    let mut learner_seconds: Vec<f64> = (0..runs)
+        .map(|_| {
+            seconds(|| {
+                let dashboard = class.learner_dashboard(&me, &"learner-7".into(), Some(&course), at).expect("learner");
+                assert!(dashboard.rings.is_some() && dashboard.streak.is_some() && dashboard.records.len() == 200);
+                black_box(dashboard);
+            })
+        })
+        .collect();
+    learner_seconds.sort_by(f64::total_cmp);
+    learner_seconds
+}
+
+/// An engine that also keeps streaks, awards three achievements (a mastery, an evidence count
+/// and a streak rule) and keeps risk features, over the memory store.
 fn full_engine() -> Engine<MemoryStore> {
-    full_engine_on(MemoryStore::new())
+    full_engine_with(true)
 }
 
-/// [`full_engine`] over `store`.
-fn full_engine_on(store: MemoryStore) -> Engine<MemoryStore> {
-    engine_with_badges(store, true)
+fn full_engine_with(risk: bool) -> Engine<MemoryStore> {
+    let engine = engine_with_badges(MemoryStore::new(), true);
+    if risk {
+        engine.with_risk(risk_model(), None).expect("model")
+    } else {
+        engine
+    }
 }
 
 /// An engine with streaks and the evidence-count and streak achievements; with the mastery one
@@ -407,11 +507,11 @@ fn main() {
         println!("{}", json!({ "ingest_memory_records_per_s": throughput(&memory, n, 1_000).round() }));
         return;
     }
-    // `--ingest-full N`: the same with streaks and awards on.
+    // `--ingest-full N`: the same with streaks, awards and risk features on.
     if let Some(n) = args.iter().position(|a| a == "--ingest-full").and_then(|i| args.get(i + 1)?.parse().ok()) {
         println!(
             "{}",
-            json!({ "ingest_memory_streaks_awards_records_per_s": throughput(&full_engine(), n, 1_000).round() })
+            json!({ "ingest_memory_streaks_awards_risk_records_per_s": throughput(&full_engine(), n, 1_000).round() })
         );
         return;
     }
@@ -425,10 +525,21 @@ fn main() {
         let _ = std::fs::remove_dir_all(&dir);
         return;
     }
-    // `--class N`: only the class dashboard, N times (for a profiler).
+    // `--ingest-no-risk N`: streaks and awards on, risk features off (what risk adds).
+    if let Some(n) = args.iter().position(|a| a == "--ingest-no-risk").and_then(|i| args.get(i + 1)?.parse().ok()) {
+        let engine = full_engine_with(false);
+        println!("{}", json!({ "ingest_memory_streaks_awards_records_per_s": throughput(&engine, n, 1_000).round() }));
+        return;
+    }
+    // `--class N`: only the class heatmap, class dashboard and learner dashboard, N times each.
     if let Some(n) = args.iter().position(|a| a == "--class").and_then(|i| args.get(i + 1)?.parse().ok()) {
-        let (_, seconds) = class_dashboard(n);
-        println!("{}", json!({ "class_dashboard_500x200_seconds": seconds[n / 2] }));
+        let (class, heatmap, whole) = class_dashboard(n);
+        let learner = learner_dashboard(&class, n);
+        println!(
+            "{}",
+            json!({ "class_heatmap_500x200_seconds": heatmap[n / 2], "class_dashboard_500x200_seconds": whole[n / 2],
+                "learner_dashboard_seconds": learner[n / 2] })
+        );
         return;
     }
     // `--stress-dir [N]`: 2 processes × 4 threads ingest N (1,000,000) records for 1,000
@@ -466,25 +577,17 @@ fn main() {
         })
         .collect();
 
-    let (class, class_seconds) = class_dashboard(5);
-    let course: CourseId = "algebra-1".into();
-    let me = AccessContext::new(Principal::learner("district", "learner-7"));
-    let mut learner_seconds = Vec::new();
-    for _ in 0..5 {
-        learner_seconds.push(seconds(|| {
-            let states = class.learner_states(&me, &"learner-7".into(), Some(&course)).expect("learner");
-            black_box(class.standings(&states));
-        }));
-    }
-    learner_seconds.sort_by(f64::total_cmp);
+    let (class, heatmap_seconds, class_seconds) = class_dashboard(5);
+    let learner_seconds = learner_dashboard(&class, 5);
 
     println!(
         "{}",
         serde_json::to_string_pretty(&json!({
             "ingest_memory_records_per_s": memory_rate.round(),
-            "ingest_memory_streaks_awards_records_per_s": full_rate.round(),
+            "ingest_memory_streaks_awards_risk_records_per_s": full_rate.round(),
             "ingest_directory_records_per_s": durable_rate.round(),
             "one_more_observation": marginal,
+            "class_heatmap_500x200_seconds": heatmap_seconds[2],
             "class_dashboard_500x200_seconds": class_seconds[2],
             "learner_dashboard_seconds": learner_seconds[2],
             "concurrent_8_threads": stress(8, 1_000_000, 1_000),

@@ -15,6 +15,7 @@ use crate::time::Instant;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub enum BadgeStatus {
     Earned,
     InProgress,
@@ -24,6 +25,7 @@ pub enum BadgeStatus {
 
 /// One tile of the gallery.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct GalleryItem {
     pub achievement: String,
     pub version: u32,

@@ -14,6 +14,7 @@ use crate::time::Instant;
 
 /// An id with its display label (and a link a UI can follow).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Label {
     pub id: String,
     pub label: String,
@@ -22,6 +23,7 @@ pub struct Label {
 /// What a ring's value means.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub enum RingMetric {
     /// Share of the area's assessable competencies mastered.
     #[default]
@@ -32,6 +34,7 @@ pub enum RingMetric {
 
 /// One ring: a competency area (a framework subtree).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Ring {
     pub competency: String,
     pub label: String,
@@ -48,6 +51,7 @@ pub struct Ring {
 
 /// Concentric rings, innermost first.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct RingChart {
     pub title: String,
     pub metric: RingMetric,
@@ -178,6 +182,7 @@ fn percent(value: Option<f64>) -> SmolStr {
 
 /// One cell of a heatmap: a 0..1 value (or none) and its colour.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct HeatmapCell {
     pub value: Option<f64>,
     pub color: SmolStr,
@@ -190,6 +195,7 @@ pub struct HeatmapCell {
 
 /// One entry of a chart's colour key.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct LegendEntry {
     pub color: String,
     pub label: String,
@@ -197,6 +203,7 @@ pub struct LegendEntry {
 
 /// Rows × columns of cells.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Heatmap {
     pub title: String,
     pub rows: Vec<Label>,
@@ -408,6 +415,7 @@ fn day_word(state: DayState) -> &'static str {
 
 /// One point of a trajectory: the value after a piece of evidence.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ProgressPoint {
     pub at: Instant,
     /// 0..1 (the calculation method's score over the scale's top points).
@@ -416,6 +424,7 @@ pub struct ProgressPoint {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ProgressSeries {
     pub competency: String,
     pub label: String,
@@ -424,6 +433,7 @@ pub struct ProgressSeries {
 
 /// Mastery trajectories per competency, with the evidence that moved each point.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ProgressView {
     pub series: Vec<ProgressSeries>,
 }

@@ -22,15 +22,23 @@ use crate::error::{MasteryError, Result};
 use crate::evidence::{Evidence, Rejection};
 use crate::ids::{CourseId, TenantId, UserId};
 use crate::mastery::{CompetencyState, MasteryConfig, MasteryRecord, MasteryView, Observation};
+use crate::risk::ActivityRecord;
 use crate::store::{Appended, SmolStr, StateKey, StateValue, Store};
 use crate::streak::{offset_of, Placed, StreakPolicy, StreakRecord};
 
 mod awards;
+mod dashboards;
+mod risk;
 mod streaks;
+
+pub use dashboards::{ClassDashboard, ClassDashboardOptions, LearnerDashboard};
 
 const NAMESPACE: &str = "mastery";
 /// The namespace (and record name) of a learner's streak in a course.
 const STREAK: &str = "streak";
+/// The namespace of a learner's risk feature state in a course, and its record name.
+const RISK: &str = "risk";
+const ACTIVITY: &str = "activity";
 
 /// One mastery change: who (in which tenant), what, before, after, and which evidence moved it.
 #[derive(Clone, PartialEq, Serialize, Deserialize)]
@@ -99,6 +107,7 @@ impl ChangeLog for MemoryChangeLog {
 
 /// What one `ingest` call did.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct IngestOutcome {
     /// Records stored for the first time.
     pub new: usize,
@@ -120,7 +129,8 @@ pub struct IngestOutcome {
 const LEARNER_LOCKS: usize = 4_096;
 
 /// The learner × course × competency records an ingest batch touches, numbered, then (when the
-/// engine keeps streaks) the learner × course streaks.
+/// engine keeps streaks) the learner × course streaks, then (when it scores risk) the learner ×
+/// course activity records.
 struct Slots {
     keys: Vec<StateKey>,
     /// The slot of each (admitted record, competency), record after record.
@@ -129,6 +139,10 @@ struct Slots {
     streaks_from: usize,
     /// The streak slot of each admitted record that counts as activity.
     streak_of_record: Vec<Option<usize>>,
+    /// The first activity slot (every slot from it on is an activity record).
+    activity_from: usize,
+    /// The activity slot of each admitted record (engines that score risk).
+    activity_of_record: Vec<Option<usize>>,
     /// The stored record of each slot, read before the batch.
     stored: Vec<Option<StateValue>>,
 }
@@ -171,6 +185,8 @@ pub struct Engine<S> {
     learner_locks: Vec<Mutex<()>>,
     streaks: Option<StreakPolicy>,
     awards: Option<crate::credential::AwardRules>,
+    risk: Option<risk::RiskScoring>,
+    framework: Option<std::sync::Arc<crate::framework::Framework>>,
 }
 
 impl<S: std::fmt::Debug> std::fmt::Debug for Engine<S> {
@@ -185,7 +201,7 @@ fn read_record(competency: &str, value: StateValue, config: &MasteryConfig) -> R
     let unreadable = || MasteryError::Store { reason: "stored mastery record is unreadable".into() };
     let mut record = match value {
         StateValue::Mastery(record) => record,
-        StateValue::Streak(_) | StateValue::Awards(_) => {
+        StateValue::Streak(_) | StateValue::Awards(_) | StateValue::Activity(_) => {
             return Err(MasteryError::Store { reason: "a mastery key holds another component's record".into() })
         }
         StateValue::Json(value) => match serde_json::from_value::<MasteryRecord>(value.clone()) {
@@ -198,6 +214,25 @@ fn read_record(competency: &str, value: StateValue, config: &MasteryConfig) -> R
     };
     record.competency = competency.into();
     Ok(record)
+}
+
+/// A stored activity record (typed, or JSON a host store serialised).
+fn read_activity(value: StateValue) -> Result<ActivityRecord> {
+    match value {
+        StateValue::Activity(record) => Ok(record),
+        StateValue::Json(value) => serde_json::from_value(value)
+            .map_err(|_| MasteryError::Store { reason: "stored activity record is unreadable".into() }),
+        _ => Err(MasteryError::Store { reason: "an activity key holds another component's record".into() }),
+    }
+}
+
+fn activity_key(learner: &UserId, course: Option<&CourseId>) -> StateKey {
+    StateKey {
+        learner: learner.clone(),
+        course: course.cloned(),
+        namespace: SmolStr::new_static(RISK),
+        name: SmolStr::new_static(ACTIVITY),
+    }
 }
 
 /// A stored streak record (typed, or JSON a host store serialised).
@@ -262,6 +297,8 @@ impl<S: Store> Engine<S> {
             learner_locks: (0..LEARNER_LOCKS).map(|_| Mutex::new(())).collect(),
             streaks: None,
             awards: None,
+            risk: None,
+            framework: None,
         }
     }
 
@@ -409,10 +446,12 @@ impl<S: Store> Engine<S> {
     /// The new records of every learner × course × competency (and streak) the batch touches, and
     /// the changes, in batch order; records whose observation cannot be counted are refused, by index.
     fn compute(&self, ctx: &AccessContext, batch: &[Evidence], admitted: &[usize]) -> Result<Computed> {
-        let Slots { keys, of_record, streaks_from, streak_of_record, stored } = self.preload(ctx, batch, admitted)?;
+        let Slots { keys, of_record, streaks_from, streak_of_record, activity_from, activity_of_record, stored } =
+            self.preload(ctx, batch, admitted)?;
         // The batch's newest record per slot, once a record of the batch has moved it.
         let mut current: Vec<Option<MasteryRecord>> = vec![None; streaks_from];
-        let mut current_streaks: Vec<Option<StreakRecord>> = vec![None; keys.len() - streaks_from];
+        let mut current_streaks: Vec<Option<StreakRecord>> = vec![None; activity_from - streaks_from];
+        let mut current_activity: Vec<Option<ActivityRecord>> = vec![None; keys.len() - activity_from];
         let mut changes = Vec::new();
         let mut changed = 0;
         let mut refused: Vec<(usize, MasteryError)> = Vec::new();
@@ -499,6 +538,32 @@ impl<S: Store> Engine<S> {
                     Err(error) => step = Err(error),
                 }
             }
+            // The activity record is updated in place: this step runs last, and fails (reading
+            // the store for a rebuild) before it changes anything.
+            if let (Ok(()), Some(slot)) = (&step, activity_of_record[position]) {
+                let current = &mut current_activity[slot - activity_from];
+                if current.is_none() {
+                    match stored[slot].clone().map(read_activity).transpose() {
+                        Ok(record) => *current = Some(record.unwrap_or_default()),
+                        Err(error) => step = Err(error),
+                    }
+                }
+                match current.as_mut() {
+                    Some(record) if record.accepts(evidence) => record.push(evidence),
+                    Some(_) => {
+                        // Earlier than the newest timed record: rebuild from the learner's records in the course.
+                        match self.stored_evidence(ctx, &mut stored_evidence, &evidence.learner) {
+                            Ok(stored) => {
+                                let same = |e: &&Evidence| e.learner == evidence.learner && e.course == evidence.course;
+                                let history = stored.iter().filter(same).chain(pending().filter(same));
+                                *current = Some(ActivityRecord::rebuild(history.chain([evidence])));
+                            }
+                            Err(error) => step = Err(error),
+                        }
+                    }
+                    None => {}
+                }
+            }
             if let Err(error) = step {
                 refused.push((index, error));
                 continue;
@@ -540,6 +605,7 @@ impl<S: Store> Engine<S> {
             _ => (Vec::new(), 0),
         };
         let mut keys = keys;
+        let activity_keys = keys.split_off(activity_from);
         let streak_keys = keys.split_off(streaks_from);
         let mut states: Vec<(StateKey, StateValue)> = keys
             .into_iter()
@@ -548,6 +614,8 @@ impl<S: Store> Engine<S> {
             .collect();
         let streaks = streak_keys.into_iter().zip(current_streaks);
         states.extend(streaks.filter_map(|(key, record)| Some((key, StateValue::Streak(record?)))));
+        let activity = activity_keys.into_iter().zip(current_activity);
+        states.extend(activity.filter_map(|(key, record)| Some((key, StateValue::Activity(record?)))));
         states.extend(award_states);
         Ok(Computed { states, changes, changed, refused, awarded })
     }
@@ -599,13 +667,26 @@ impl<S: Store> Engine<S> {
                 streak_of_record[position] = Some(slot);
             }
         }
+        let activity_from = keys.len();
+        let mut activity_of_record = vec![None; admitted.len()];
+        if self.risk.is_some() {
+            let mut numbers: HashMap<_, usize, foldhash::fast::RandomState> = HashMap::default();
+            for (position, evidence) in admitted.iter().map(|&i| &batch[i]).enumerate() {
+                let next = keys.len();
+                let slot = *numbers.entry((&evidence.learner, &evidence.course)).or_insert(next);
+                if slot == next {
+                    keys.push(activity_key(&evidence.learner, evidence.course.as_ref()));
+                }
+                activity_of_record[position] = Some(slot);
+            }
+        }
         let stored = self.store.get_states(ctx, &keys).map_err(Into::into)?;
         if stored.len() != keys.len() {
             return Err(MasteryError::Store {
                 reason: format!("get_states returned {} records for {} keys", stored.len(), keys.len()),
             });
         }
-        Ok(Slots { keys, of_record, streaks_from, streak_of_record, stored })
+        Ok(Slots { keys, of_record, streaks_from, streak_of_record, activity_from, activity_of_record, stored })
     }
 
     /// The stripe that serialises ingests for the evidence's learner (a learner of the same id
@@ -704,8 +785,6 @@ impl<S: Store> Engine<S> {
         Ok(by_learner)
     }
 
-    /// A learner's records in one course (or outside any) as readers see them, sorted by
-    /// competency: what every binding returns.
     /// The class heatmap of a course (learners × `competencies`, in that order) straight from
     /// the stored records: one read of the course's states, no evidence log, no per-learner maps.
     pub fn class_heatmap(
@@ -715,15 +794,26 @@ impl<S: Store> Engine<S> {
         competencies: &[crate::dashboard::Label],
     ) -> Result<crate::dashboard::Heatmap> {
         authorize_course(ctx, Operation::Read, ctx.tenant(), course)?;
+        let states = self.store.course_states(ctx, course, NAMESPACE).map_err(Into::into)?;
+        let grid = self.class_grid(states, competencies)?;
+        Ok(self.heatmap_of(&grid, competencies))
+    }
+
+    /// The course's stored scores (on the scale's points) as a grid: one row per learner, by
+    /// learner id, one column per competency in `competencies`' order.
+    fn class_grid(
+        &self,
+        states: Vec<(StateKey, StateValue)>,
+        competencies: &[crate::dashboard::Label],
+    ) -> Result<Vec<(UserId, Vec<Option<f64>>)>> {
         // Stores return a learner's records together (the contract does not promise it), so the
         // row is looked up only when the learner changes.
         let column: HashMap<&str, usize, foldhash::fast::RandomState> =
             competencies.iter().enumerate().map(|(i, c)| (c.id.as_str(), i)).collect();
-        let top = self.config.scale.ratings.first().map_or(1.0, |r| r.points);
         let mut rows: Vec<(UserId, Vec<Option<f64>>)> = Vec::new();
         let mut row_of: HashMap<UserId, usize, foldhash::fast::RandomState> = HashMap::default();
         let mut current = usize::MAX;
-        for (key, value) in self.store.course_states(ctx, course, NAMESPACE).map_err(Into::into)? {
+        for (key, value) in states {
             if rows.get(current).is_none_or(|(learner, _)| *learner != key.learner) {
                 current = *row_of.entry(key.learner.clone()).or_insert_with(|| {
                     rows.push((key.learner.clone(), vec![None; competencies.len()]));
@@ -733,17 +823,30 @@ impl<S: Store> Engine<S> {
             let Some(&at) = column.get(key.name.as_str()) else {
                 continue;
             };
-            let score = match value {
+            rows[current].1[at] = match value {
                 StateValue::Mastery(record) => record.score,
                 other => read_record(&key.name, other, &self.config)?.score,
             };
-            rows[current].1[at] = score.map(|s| (s / top).clamp(0.0, 1.0));
         }
         rows.sort_by(|a, b| a.0.cmp(&b.0));
-        let grid = rows.into_iter().map(|(learner, row)| (learner.as_str().to_owned(), row));
-        Ok(crate::dashboard::class_heatmap_from_grid(grid, competencies, &self.config.scale))
+        Ok(rows)
     }
 
+    /// The heatmap of a grid of scores: values 0..1 of the scale's top points.
+    fn heatmap_of(
+        &self,
+        grid: &[(UserId, Vec<Option<f64>>)],
+        competencies: &[crate::dashboard::Label],
+    ) -> crate::dashboard::Heatmap {
+        let top = self.config.scale.ratings.first().map_or(1.0, |r| r.points);
+        let normalized = grid.iter().map(|(learner, row)| {
+            (learner.as_str().to_owned(), row.iter().map(|s| s.map(|s| (s / top).clamp(0.0, 1.0))).collect())
+        });
+        crate::dashboard::class_heatmap_from_grid(normalized, competencies, &self.config.scale)
+    }
+
+    /// A learner's records in one course (or outside any) as readers see them, sorted by
+    /// competency: what every binding returns.
     pub fn learner_views(
         &self,
         ctx: &AccessContext,

@@ -157,6 +157,7 @@ impl EvidenceMapping {
 
 /// A record a batch refused, by its position in the batch.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Rejection {
     pub index: usize,
     pub code: String,

@@ -8,6 +8,7 @@ use super::scale::ProficiencyScale;
 
 /// One competency across a class.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct CompetencySummary {
     pub competency: String,
     pub learners: usize,
@@ -19,6 +20,7 @@ pub struct CompetencySummary {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct LevelCount {
     pub description: String,
     pub color: String,
@@ -40,31 +42,42 @@ pub fn class_summary(
             }
         }
     }
-    by_competency
-        .into_iter()
-        .map(|(competency, mut values)| {
-            values.sort_by(f64::total_cmp);
-            let n = values.len();
-            let median = if n % 2 == 1 { values[n / 2] } else { (values[n / 2 - 1] + values[n / 2]) / 2.0 };
-            let levels = scale
-                .ratings
-                .iter()
-                .map(|r| LevelCount {
-                    description: r.description.clone(),
-                    color: r.color.clone(),
-                    count: values.iter().filter(|v| std::ptr::eq(scale.rating_for(**v), r)).count(),
-                })
-                .collect();
-            CompetencySummary {
-                competency: competency.to_owned(),
-                learners: n,
-                mean: values.iter().sum::<f64>() / n as f64,
-                median,
-                mastered_share: values.iter().filter(|v| scale.is_mastered(**v)).count() as f64 / n as f64,
-                levels,
-            }
-        })
-        .collect()
+    by_competency.into_iter().filter_map(|(competency, values)| summarize(competency, values, scale)).collect()
+}
+
+/// One competency's summary over its learners' finite scores (on the scale's points); `None`
+/// when there are none.
+pub fn summarize(competency: &str, mut values: Vec<f64>, scale: &ProficiencyScale) -> Option<CompetencySummary> {
+    values.retain(|v| v.is_finite());
+    if values.is_empty() {
+        return None;
+    }
+    values.sort_by(f64::total_cmp);
+    let n = values.len();
+    let median = if n % 2 == 1 { values[n / 2] } else { (values[n / 2 - 1] + values[n / 2]) / 2.0 };
+    let mut counts = vec![0usize; scale.ratings.len()];
+    let mut mastered = 0;
+    for &v in &values {
+        let rating = scale.rating_for(v);
+        if let Some(i) = scale.ratings.iter().position(|r| std::ptr::eq(r, rating)) {
+            counts[i] += 1;
+        }
+        mastered += usize::from(scale.is_mastered(v));
+    }
+    let levels = scale
+        .ratings
+        .iter()
+        .zip(counts)
+        .map(|(r, count)| LevelCount { description: r.description.clone(), color: r.color.clone(), count })
+        .collect();
+    Some(CompetencySummary {
+        competency: competency.to_owned(),
+        learners: n,
+        mean: values.iter().sum::<f64>() / n as f64,
+        median,
+        mastered_share: mastered as f64 / n as f64,
+        levels,
+    })
 }
 
 /// The `k` competencies with the lowest class mean (ties by competency id).

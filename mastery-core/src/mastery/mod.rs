@@ -15,7 +15,7 @@ pub mod state;
 pub use bkt::{
     BktModel, BktOptions, BktParams, BktStarts, KnowledgeState, Prediction, Response, ResponseTable, SkillModel,
 };
-pub use class::{class_summary, least_proficient, CompetencySummary, LevelCount};
+pub use class::{class_summary, least_proficient, summarize, CompetencySummary, LevelCount};
 pub use decay::{Decay, Freshness};
 pub use methods::{CalculationMethod, EvidenceOrder, Running, ScoredEvidence};
 pub use metrics::{auc, evaluate, Evaluation};

@@ -34,9 +34,11 @@ pub struct MasteryRecord {
     pub last_evidence: Option<Instant>,
     #[serde(rename = "r")]
     running: Running,
-    /// The newest observation's time (ms) and sequence: what "newer" is measured against.
+    /// The newest observation's time (ms) and sequence: what "newer" is measured against. A
+    /// missing one is `null` (records written before stored `i64::MIN`, which still loads; it is
+    /// no JS number, so a JS host store could not be handed it).
     #[serde(rename = "z", default, skip_serializing_if = "Option::is_none")]
-    newest: Option<(i64, Option<i64>)>,
+    newest: Option<(Option<i64>, Option<i64>)>,
 }
 
 /// Knowledge as `[p_known, log_odds, attempts, correct]`: the record is stored once per learner
@@ -61,13 +63,13 @@ fn order_key(o: &Observation) -> (i64, i64) {
     (o.at.map_or(i64::MIN, |t| t.timestamp_millis()), o.sequence.unwrap_or(i64::MIN))
 }
 
-/// The stored form of an order key: no sequence is `None` rather than 20 digits.
-fn stored_key((at, sequence): (i64, i64)) -> (i64, Option<i64>) {
-    (at, (sequence != i64::MIN).then_some(sequence))
+/// The stored form of an order key: no time or sequence is `None` rather than 20 digits.
+fn stored_key((at, sequence): (i64, i64)) -> (Option<i64>, Option<i64>) {
+    ((at != i64::MIN).then_some(at), (sequence != i64::MIN).then_some(sequence))
 }
 
-fn loaded_key((at, sequence): (i64, Option<i64>)) -> (i64, i64) {
-    (at, sequence.unwrap_or(i64::MIN))
+fn loaded_key((at, sequence): (Option<i64>, Option<i64>)) -> (i64, i64) {
+    (at.unwrap_or(i64::MIN), sequence.unwrap_or(i64::MIN))
 }
 
 impl MasteryRecord {
@@ -153,6 +155,7 @@ impl MasteryRecord {
 
 /// A mastery record as readers see it (dashboards, APIs, every binding).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct MasteryView {
     pub competency: String,
     /// On the scale's points.
@@ -164,4 +167,26 @@ pub struct MasteryView {
     pub p_known: Option<f64>,
     pub last_evidence: Option<Instant>,
     pub evidence_count: u32,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A record of evidence without a time holds only numbers JS can represent (a JS host store
+    /// is handed it as a plain object), and one written before that still loads and orders alike.
+    #[test]
+    fn an_untimed_record_stores_only_js_safe_numbers_and_old_records_load() {
+        let config = MasteryConfig::default();
+        let untimed = Observation { evidence: "e1".into(), score: 0.5, at: None, sequence: None, template: None };
+        let mut record = MasteryRecord::new("fractions");
+        record.push(&untimed, &config).unwrap();
+        let json = serde_json::to_value(&record).unwrap();
+        assert_eq!(json["z"], serde_json::json!([null, null]));
+        let old: MasteryRecord =
+            serde_json::from_value(serde_json::json!({"m": false, "r": json["r"], "z": [i64::MIN, null]})).unwrap();
+        let later = Observation { sequence: Some(1), ..untimed.clone() };
+        assert_eq!(old.accepts(&untimed), record.accepts(&untimed));
+        assert!(!record.accepts(&untimed) && record.accepts(&later) && old.accepts(&later));
+    }
 }

@@ -123,6 +123,7 @@ fn standing_of(
 
 /// A competency to work on next, and why.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Recommendation {
     pub competency: String,
     pub human_coding_scheme: Option<String>,

@@ -71,6 +71,7 @@ pub fn risk_band(score: f64, previous: Option<&str>, bands: Option<Vec<RiskBand>
 
 /// An alert for an instructor.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Alert {
     pub learner: String,
     pub band: String,

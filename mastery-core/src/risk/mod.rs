@@ -11,9 +11,11 @@ pub use synthetic::{synthetic_risk_data, MAX_SYNTHETIC_ROWS, SYNTHETIC_FEATURES}
 mod metrics;
 
 pub use metrics::{auc, brier, calibration_curve, evaluate, log_loss, pr_auc, CalibrationBin, Evaluation};
+mod activity;
 mod features;
 mod oulad;
 
+pub use activity::{ActivityRecord, ENGINE_FEATURES};
 pub use features::{
     activity_features, build_features, ActivityEvent, FeatureSpec, LearnerActivity, MasteryObservation, Submission,
 };

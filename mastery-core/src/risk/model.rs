@@ -10,6 +10,7 @@ use crate::error::{MasteryError, Result};
 
 /// One reason behind a score.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Reason {
     pub feature: String,
     pub value: f64,

@@ -42,6 +42,8 @@ pub enum StateValue {
     Streak(crate::streak::StreakRecord),
     /// A learner's awards in one course and their outbox.
     Awards(crate::credential::AwardRecord),
+    /// What a learner did in one course, for the at-risk features (bounded: counters and sums).
+    Activity(crate::risk::ActivityRecord),
     /// Any JSON value.
     Json(Value),
 }
@@ -69,6 +71,7 @@ impl std::fmt::Debug for StateValue {
             Self::Mastery(record) => record.fmt(f),
             Self::Streak(record) => record.fmt(f),
             Self::Awards(record) => record.fmt(f),
+            Self::Activity(record) => record.fmt(f),
             Self::Json(_) => f.write_str("Json(..)"),
         }
     }

@@ -51,6 +51,7 @@ impl Default for Goal {
 /// Daily streaks, or weekly ones (weeks start on `week_start`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(tag = "period", rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub enum Period {
     #[default]
     Daily,
@@ -100,6 +101,7 @@ impl Default for StreakPolicy {
 /// Why a date (or week) has the state it has.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub enum DayState {
     /// The goal was reached.
     Met,

@@ -125,6 +125,7 @@ pub struct StreakRecord {
 
 /// The streak as of now: what a learner dashboard shows.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct StreakStatus {
     pub current: u32,
     pub longest: u32,

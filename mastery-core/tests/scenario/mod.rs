@@ -153,6 +153,31 @@ fn step(engine: &Engine<DynStore>, step: &Value) -> R<Value> {
             json!(engine.revoke_award(&ctx, &learner.unwrap(), course.as_ref(), achievement, reason)?)
         }
         "badge_gallery" => json!(engine.badge_gallery(&ctx, &learner.unwrap(), course.as_ref(), now(step)?)?),
+        "learner_dashboard" => json!(engine.learner_dashboard(&ctx, &learner.unwrap(), course.as_ref(), at(step)?)?),
+        "class_dashboard" => {
+            let options = match step.get("options") {
+                Some(options) => serde_json::from_value(options.clone()).unwrap(),
+                None => Default::default(),
+            };
+            json!(engine.class_dashboard(&ctx, &course.unwrap(), at(step)?, &options)?)
+        }
+        "at_risk" => {
+            let top = step.get("top").and_then(Value::as_u64).unwrap_or(3) as usize;
+            json!(engine.at_risk(&ctx, &course.unwrap(), at(step)?, top)?)
+        }
+        "risk_features" => {
+            let names = engine.risk_feature_names();
+            let rows = engine.risk_features(&ctx, &course.unwrap(), at(step)?)?;
+            let rows: Vec<Value> = rows
+                .into_iter()
+                .map(|(learner, row)| {
+                    let features: serde_json::Map<String, Value> =
+                        names.iter().cloned().zip(row.into_iter().map(|v| json!(v))).collect();
+                    json!({"learner": learner, "features": features})
+                })
+                .collect();
+            json!(rows)
+        }
         other => panic!("unknown scenario step {other}"),
     })
 }
@@ -161,15 +186,35 @@ fn now(step: &Value) -> R<mastery_core::time::Instant> {
     mastery_core::time::parse_instant(step["now"].as_str().unwrap_or_default(), "now")
 }
 
-/// The engine a scenario asks for (`input.engine.streaks`: a streak policy; `input.engine.achievements`).
+fn at(step: &Value) -> R<mastery_core::time::Instant> {
+    mastery_core::time::parse_instant(step["at"].as_str().unwrap_or_default(), "at")
+}
+
+/// The engine a scenario asks for (`input.engine.streaks`: a streak policy;
+/// `input.engine.achievements`; `input.engine.framework`: CASE JSON text;
+/// `input.engine.risk_model`: a risk model file).
 fn engine(store: DynStore, input: &Value) -> Engine<DynStore> {
     let engine = Engine::new(store);
     let engine = match input.pointer("/engine/streaks") {
         Some(policy) => engine.with_streaks(serde_json::from_value(policy.clone()).unwrap()).unwrap(),
         None => engine,
     };
-    match input.pointer("/engine/achievements") {
-        Some(list) => engine.with_awards(serde_json::from_value(list.clone()).unwrap(), None).unwrap(),
+    let framework = input
+        .pointer("/engine/framework")
+        .map(|text| mastery_core::framework::Framework::from_case_json(text.as_str().unwrap()).unwrap());
+    let engine = match input.pointer("/engine/achievements") {
+        Some(list) => engine.with_awards(serde_json::from_value(list.clone()).unwrap(), framework.clone()).unwrap(),
+        None => engine,
+    };
+    let engine = match framework {
+        Some(framework) => engine.with_framework(framework),
+        None => engine,
+    };
+    match input.pointer("/engine/risk_model") {
+        Some(model) => {
+            let model = mastery_core::risk::RiskModelFile::from_json(&model.to_string()).unwrap();
+            engine.with_risk(model, None).unwrap()
+        }
         None => engine,
     }
 }

@@ -129,7 +129,9 @@ class Engine:
     def __new__(cls, store: Optional[MasteryStore] = None, path: Optional[str] = None,
                 streaks: Optional[Mapping[str, Any]] = None,
                 achievements: Optional[List[Mapping[str, Any]]] = None,
-                framework: Optional[Framework] = None) -> Engine: ...
+                framework: Optional[Framework] = None,
+                risk_model: Union[NativeRiskModel, str, Any, None] = None,
+                risk_bands: Optional[List[Mapping[str, Any]]] = None) -> Engine: ...
     def ingest(self, principal: Mapping[str, Any], evidence: Union[List[Mapping[str, Any]], Any]) -> IngestOutcome:
         """Stores each record once and updates mastery (one atomic store commit per batch).
         ``evidence`` is a list of evidence dicts or an Arrow table (pyarrow, Polars, pandas,
@@ -179,6 +181,23 @@ class Engine:
     def badge_gallery(self, principal: Mapping[str, Any], learner: str, now: str,
                       course: Optional[str] = None) -> List[dict[str, Any]]:
         """The badge gallery of a learner as of ``now``, from stored state."""
+        ...
+    def learner_dashboard(self, principal: Mapping[str, Any], learner: str, at: str,
+                          course: Optional[str] = None) -> dict[str, Any]:
+        """A learner's dashboard at ``at``: ``records``, ``rings``, ``gaps``, ``next``, ``streak``,
+        ``badges``, ``progress`` (parts the engine was not set up for are empty)."""
+        ...
+    def class_dashboard(self, principal: Mapping[str, Any], course: str, at: str,
+                        options: Optional[Mapping[str, Any]] = None) -> dict[str, Any]:
+        """A class's dashboard at ``at``: ``learners``, ``heatmap``, ``summaries``,
+        ``least_proficient`` and ``at_risk`` (with a risk model)."""
+        ...
+    def at_risk(self, principal: Mapping[str, Any], course: str, at: str, top: Optional[int] = None) -> List[dict[str, Any]]:
+        """The class's learners at risk at ``at``, highest score first, with reasons. Needs
+        ``Engine(risk_model=...)``."""
+        ...
+    def risk_features(self, principal: Mapping[str, Any], course: str, at: str) -> List[dict[str, Any]]:
+        """Every learner's risk features in a course at ``at``, from stored state."""
         ...
 
 @final
