@@ -25,6 +25,11 @@ pub enum MasteryError {
     /// The storage backend failed.
     #[error("store failure: {reason}")]
     Store { reason: String },
+    /// A conditional write ([`crate::store::Store::apply_since`]) found a learner's records
+    /// changed by another writer after the caller read them; nothing was written. The engine
+    /// retries; a binding sees it only as `store_error`.
+    #[error("store failure: records changed by another writer since they were read")]
+    StoreConflict,
     /// A bug in this library caught at a binding boundary (a panic); the input may be fine.
     #[error("internal error: {reason}")]
     Internal { reason: String },
@@ -43,7 +48,7 @@ impl MasteryError {
             Self::Cycle { .. } => "cycle",
             Self::NotFound { .. } => "not_found",
             Self::AccessDenied { .. } => "access_denied",
-            Self::Store { .. } => "store_error",
+            Self::Store { .. } | Self::StoreConflict => "store_error",
             Self::Internal { .. } => "internal",
             Self::Cancelled => "cancelled",
         }

@@ -33,7 +33,9 @@ impl From<mastery_core::MasteryError> for MasteryError {
             mastery_core::MasteryError::Cycle { competencies, .. } => Self::Cycle { competencies, detail },
             mastery_core::MasteryError::NotFound { .. } => Self::NotFound { detail },
             mastery_core::MasteryError::AccessDenied { .. } => Self::AccessDenied { detail },
-            mastery_core::MasteryError::Store { .. } => Self::Store { detail },
+            mastery_core::MasteryError::Store { .. } | mastery_core::MasteryError::StoreConflict => {
+                Self::Store { detail }
+            }
             // Internal, and any code a newer core adds: never reported as a store failure.
             _ => Self::Internal { detail },
         }

@@ -168,7 +168,8 @@ impl Store for PyStore {
 
 /// The stateful engine: ingest evidence as a principal, read learner and class mastery.
 ///
-/// `Engine()` keeps everything in memory; `Engine(path=dir)` keeps it durably in a directory;
+/// `Engine()` keeps everything in memory; `Engine(path=dir)` keeps it durably in a directory
+/// (which other engines, in this process or others, may open and write at the same time);
 /// `Engine(store=obj)` uses a store written in Python (see `mastery.MasteryStore`). The engine
 /// checks the access policy before every store call it makes for a caller.
 ///

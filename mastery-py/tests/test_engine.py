@@ -126,6 +126,15 @@ def test_a_durable_engine_reopens(tmp_path):
     assert e.value.code == "invalid_input"
 
 
+def test_two_engines_share_a_directory_and_see_each_others_writes(tmp_path):
+    first, second = Engine(path=str(tmp_path)), Engine(path=str(tmp_path))
+    assert first.ingest(SERVICE, [record(1)])["new"] == 1
+    assert second.ingest(SERVICE, [record(1)])["duplicates"] == 1
+    assert second.ingest(SERVICE, [record(71)])["new"] == 1  # learner l1, competency k1 again
+    for engine in (first, second):
+        assert engine.mastery(SERVICE, "l1", "k1", "c1")["evidence_count"] == 2
+
+
 def test_the_policy_is_checked_before_the_python_store():
     engine = Engine(store=DictStore())
     engine.ingest(SERVICE, [record(0)])

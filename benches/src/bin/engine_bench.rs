@@ -167,6 +167,181 @@ fn stress(threads: u64, n: u64, learners: u64) -> serde_json::Value {
     })
 }
 
+/// The records process `process` of `processes` sends in the directory stress, by thread (lane
+/// `process × threads + t`): thread t of every process sends the records of the learners with
+/// `learner % threads == t`, the processes taking turns hour by hour (so every process writes
+/// every learner all the time), in time order, except every 20th record, which the next lane
+/// sends (so it may arrive late; from the last lane of one process to the first of the next),
+/// and every 50th record, which the same thread of the next process sends as well (a duplicate
+/// across processes).
+fn dir_lanes(process: u64, processes: u64, threads: u64, n: u64, learners: u64) -> Vec<Vec<Evidence>> {
+    let lanes = processes * threads;
+    let mut mine: Vec<Vec<Evidence>> = vec![Vec::new(); threads as usize];
+    for i in 0..n {
+        let owner = ((i / learners) % processes) * threads + (i % learners) % threads;
+        let sender = if i % 20 == 7 { (owner + 1) % lanes } else { owner };
+        let mut senders = vec![sender];
+        if i % 50 == 3 {
+            senders.push((sender + threads) % lanes);
+        }
+        for lane in senders {
+            if lane / threads == process {
+                mine[(lane % threads) as usize].push(dir_record(i, learners));
+            }
+        }
+    }
+    mine
+}
+
+/// A record of the directory stress: like [`record`], an hour apart per learner (so streaks span
+/// weeks) and with a duration.
+fn dir_record(i: u64, learners: u64) -> Evidence {
+    let mut e = record(i, i % learners, (i / learners) % 20, 0);
+    let base = mastery_core::time::parse_instant("2026-01-05T08:00:00Z", "t").expect("constant");
+    e.occurred_at = Some(base + chrono::Duration::hours((i / learners) as i64));
+    e.duration_seconds = Some(600.0);
+    e
+}
+
+/// One process of the directory stress (`--stress-dir-child DIR P PROCESSES THREADS N LEARNERS`):
+/// its threads ingest their lanes into one engine over the shared directory in batches of 1,000,
+/// each re-sending one batch in ten; prints `{"new", "duplicates"}`.
+fn stress_dir_child(args: &[String]) {
+    let arg = |i: usize| -> u64 { args[i].parse().expect("a number") };
+    let (process, processes, threads, n, learners) = (arg(1), arg(2), arg(3), arg(4), arg(5));
+    let store = MemoryStore::open(&args[0]).expect("open");
+    let engine = std::sync::Arc::new(engine_with_badges(store, false));
+    let handles: Vec<_> = dir_lanes(process, processes, threads, n, learners)
+        .into_iter()
+        .map(|lane| {
+            let engine = engine.clone();
+            std::thread::spawn(move || {
+                let ctx = service();
+                let (mut new, mut duplicates) = (0, 0);
+                for (b, chunk) in lane.chunks(1_000).enumerate() {
+                    let outcome = engine.ingest(&ctx, chunk);
+                    assert!(outcome.rejected.is_empty(), "{:?}", outcome.rejected.first());
+                    (new, duplicates) = (new + outcome.new, duplicates + outcome.duplicates);
+                    if b % 10 == 0 {
+                        let again = engine.ingest(&ctx, chunk);
+                        (new, duplicates) = (new + again.new, duplicates + again.duplicates);
+                    }
+                }
+                (new, duplicates)
+            })
+        })
+        .collect();
+    let (new, duplicates) = handles.into_iter().fold((0, 0), |(n, d), h| {
+        let (a, b) = h.join().expect("ingest thread");
+        (n + a, d + b)
+    });
+    println!("{}", json!({"new": new, "duplicates": duplicates}));
+}
+
+/// An award's time is that of the record that completed its rule as records arrived, and awards
+/// are listed in the order they were earned: both depend on arrival order (in one process as in
+/// two). The rest of an award record must equal a replay's.
+fn without_award_times(mut value: serde_json::Value) -> serde_json::Value {
+    match &mut value {
+        serde_json::Value::Object(map) => {
+            map.remove("awarded_at");
+            for v in map.values_mut() {
+                *v = without_award_times(v.take());
+            }
+        }
+        serde_json::Value::Array(items) => {
+            for v in items.iter_mut() {
+                *v = without_award_times(v.take());
+            }
+            items.sort_by_cached_key(|v| v.to_string());
+        }
+        _ => {}
+    }
+    value
+}
+
+/// `processes` processes (this binary re-executed) × `threads` threads ingest `n` records for
+/// `learners` learners into one directory store, with streaks and awards on; then every stored
+/// record (mastery, streak, awards) and the evidence must equal what a fresh memory store
+/// computes from all the records in time order, exactly.
+fn stress_dir(processes: u64, threads: u64, n: u64, learners: u64) -> serde_json::Value {
+    let dir = std::env::temp_dir().join(format!("mastery-engine-stress-dir-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let exe = std::env::current_exe().expect("this binary");
+    let start = Clock::now();
+    let children: Vec<_> = (0..processes)
+        .map(|p| {
+            let args = [p, processes, threads, n, learners].map(|a| a.to_string());
+            std::process::Command::new(&exe)
+                .arg("--stress-dir-child")
+                .arg(&dir)
+                .args(args)
+                .stdout(std::process::Stdio::piped())
+                .spawn()
+                .expect("spawn")
+        })
+        .collect();
+    let (mut new, mut duplicates) = (0, 0);
+    for child in children {
+        let out = child.wait_with_output().expect("child");
+        assert!(out.status.success(), "a stress process failed");
+        let line: serde_json::Value = serde_json::from_slice(&out.stdout).expect("child's figures");
+        new += line["new"].as_u64().expect("new");
+        duplicates += line["duplicates"].as_u64().expect("duplicates");
+    }
+    let seconds = start.elapsed().as_secs_f64();
+    let stored = engine_with_badges(MemoryStore::open(&dir).expect("open"), false);
+    let replayed = engine_with_badges(MemoryStore::new(), false);
+    let ctx = service();
+    let all: Vec<Evidence> = (0..n).map(|i| dir_record(i, learners)).collect();
+    for chunk in all.chunks(1_000) {
+        assert_eq!(replayed.ingest(&ctx, chunk).new, chunk.len());
+    }
+    let (mut checked, mut mismatches, mut evidence) = (0, 0, 0);
+    for learner in 0..learners {
+        let id = format!("learner-{learner}").into();
+        let ids = |engine: &Engine<MemoryStore>| {
+            let mut ids: Vec<String> = engine
+                .store()
+                .learner_evidence(&ctx, &id)
+                .expect("evidence")
+                .iter()
+                .map(|e| e.id.as_str().to_owned())
+                .collect();
+            ids.sort();
+            ids
+        };
+        let (a, b) = (ids(&stored), ids(&replayed));
+        evidence += a.len();
+        mismatches += usize::from(a != b);
+        for namespace in ["mastery", "streak", "credential"] {
+            // As JSON: a memory store keeps a mastery record's competency, a durable one leaves it to the key.
+            let states = |engine: &Engine<MemoryStore>| {
+                serde_json::to_value(engine.store().learner_states(&ctx, &id, namespace).expect("states"))
+                    .expect("json")
+            };
+            let (mut a, mut b) = (states(&stored), states(&replayed));
+            if namespace == "credential" {
+                (a, b) = (without_award_times(a), without_award_times(b));
+            }
+            checked += b.as_array().map_or(0, Vec::len);
+            mismatches += usize::from(a != b);
+        }
+    }
+    drop(stored);
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(
+        (new, evidence, mismatches),
+        (n, n as usize, 0),
+        "records stored once and every state equal to a replay"
+    );
+    json!({
+        "processes": processes, "threads_per_process": threads, "records": n, "learners": learners,
+        "new": new, "duplicates": duplicates, "seconds": seconds, "records_per_s": (n as f64 / seconds).round(),
+        "states_checked": checked, "states_differing_from_replay": mismatches,
+    })
+}
+
 /// A framework of 10 areas × 20 competencies (`skill-0` … `skill-199`), each area's competencies
 /// a chain of prerequisites: what the dashboards draw rings and next competencies from.
 fn framework() -> Framework {
@@ -288,26 +463,36 @@ fn full_engine() -> Engine<MemoryStore> {
 }
 
 fn full_engine_with(risk: bool) -> Engine<MemoryStore> {
-    let badge = |id: &str, rule: serde_json::Value| {
-        serde_json::from_value(json!({"id": format!("https://school.example/{id}"), "name": id,
-            "description": id, "criteria": id, "rule": rule}))
-        .expect("achievement")
-    };
-    let achievements = vec![
-        badge("skill-0", json!({"rule": "mastery", "competency": "skill-0"})),
-        badge("practice", json!({"rule": "evidence_count", "min": 30, "competency": "skill-1"})),
-        badge("week", json!({"rule": "streak", "periods": 5})),
-    ];
-    let engine = Engine::with_config(MemoryStore::new(), config())
-        .with_streaks(mastery_core::streak::StreakPolicy::default())
-        .expect("policy")
-        .with_awards(achievements, None)
-        .expect("achievements");
+    let engine = engine_with_badges(MemoryStore::new(), true);
     if risk {
         engine.with_risk(risk_model(), None).expect("model")
     } else {
         engine
     }
+}
+
+/// An engine with streaks and the evidence-count and streak achievements; with the mastery one
+/// when `mastery_badge`. (Whether a mastery rule ever held depends on the order records arrive
+/// in: a late low score can undo a mastery shown for a while, and the award stays. The
+/// directory stress leaves it out to compare awards with a replay.)
+fn engine_with_badges(store: MemoryStore, mastery_badge: bool) -> Engine<MemoryStore> {
+    let badge = |id: &str, rule: serde_json::Value| {
+        serde_json::from_value(json!({"id": format!("https://school.example/{id}"), "name": id,
+            "description": id, "criteria": id, "rule": rule}))
+        .expect("achievement")
+    };
+    let mut achievements = vec![
+        badge("practice", json!({"rule": "evidence_count", "min": 30, "competency": "skill-1"})),
+        badge("week", json!({"rule": "streak", "periods": 5})),
+    ];
+    if mastery_badge {
+        achievements.insert(0, badge("skill-0", json!({"rule": "mastery", "competency": "skill-0"})));
+    }
+    Engine::with_config(store, config())
+        .with_streaks(mastery_core::streak::StreakPolicy::default())
+        .expect("policy")
+        .with_awards(achievements, None)
+        .expect("achievements")
 }
 
 fn config() -> MasteryConfig {
@@ -330,6 +515,16 @@ fn main() {
         );
         return;
     }
+    // `--ingest-dir N`: only N records into the directory store (one group commit per batch).
+    if let Some(n) = args.iter().position(|a| a == "--ingest-dir").and_then(|i| args.get(i + 1)?.parse().ok()) {
+        let dir = std::env::temp_dir().join(format!("mastery-engine-bench-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let durable = Engine::with_config(MemoryStore::open(&dir).expect("open"), config());
+        println!("{}", json!({ "ingest_directory_records_per_s": throughput(&durable, n, 1_000).round() }));
+        drop(durable);
+        let _ = std::fs::remove_dir_all(&dir);
+        return;
+    }
     // `--ingest-no-risk N`: streaks and awards on, risk features off (what risk adds).
     if let Some(n) = args.iter().position(|a| a == "--ingest-no-risk").and_then(|i| args.get(i + 1)?.parse().ok()) {
         let engine = full_engine_with(false);
@@ -345,6 +540,17 @@ fn main() {
             json!({ "class_heatmap_500x200_seconds": heatmap[n / 2], "class_dashboard_500x200_seconds": whole[n / 2],
                 "learner_dashboard_seconds": learner[n / 2] })
         );
+        return;
+    }
+    // `--stress-dir [N]`: 2 processes × 4 threads ingest N (1,000,000) records for 1,000
+    // learners into one directory store; every state is compared with a replay.
+    if let Some(at) = args.iter().position(|a| a == "--stress-dir") {
+        let n = args.get(at + 1).and_then(|n| n.parse().ok()).unwrap_or(1_000_000);
+        println!("{}", stress_dir(2, 4, n, 1_000));
+        return;
+    }
+    if let Some(at) = args.iter().position(|a| a == "--stress-dir-child") {
+        stress_dir_child(&args[at + 1..]);
         return;
     }
     // `--stress`: only the concurrency check.

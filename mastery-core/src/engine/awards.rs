@@ -257,7 +257,7 @@ impl<S: Store> Engine<S> {
         ctx: &AccessContext,
         learner: &UserId,
         course: Option<&CourseId>,
-        change: impl FnOnce(&mut AwardRecord) -> usize,
+        change: impl Fn(&mut AwardRecord) -> usize,
     ) -> Result<usize> {
         self.award_rules()?;
         // Learners cannot change their own awards: course staff (or, outside courses, trusted callers).
@@ -268,13 +268,30 @@ impl<S: Store> Engine<S> {
         }
         authorize_learner(ctx, Operation::Write, ctx.tenant(), learner, course)?;
         let _guard = self.learner_locks[self.stripe_of(learner)].lock().unwrap_or_else(|p| p.into_inner());
-        let mut record = self.stored_awards(ctx, learner, course)?;
-        let changed = change(&mut record);
-        if changed > 0 {
+        // Another process may ingest for the learner meanwhile: a versioned store refuses the
+        // write if so, and the change is made again on the record as it then stands.
+        for _ in 0..8 {
+            let since = self.store.read_version(ctx).map_err(Into::into)?;
+            let mut record = self.stored_awards(ctx, learner, course)?;
+            let changed = change(&mut record);
+            if changed == 0 {
+                return Ok(0);
+            }
             let key = award_key(learner, course);
-            self.store.put_state(ctx, &key, &StateValue::Awards(record)).map_err(Into::into)?;
+            let written = match since {
+                Some(since) => {
+                    let states = [(key, StateValue::Awards(record))];
+                    self.store.apply_since(ctx, since, &[], &states).map(drop).map_err(Into::into)
+                }
+                None => self.store.put_state(ctx, &key, &StateValue::Awards(record)).map_err(Into::into),
+            };
+            match written {
+                Ok(()) => return Ok(changed),
+                Err(MasteryError::StoreConflict) => continue,
+                Err(error) => return Err(error),
+            }
         }
-        Ok(changed)
+        Err(MasteryError::Store { reason: "the award record kept conflicting with another writer".into() })
     }
 
     /// The badge gallery of a learner in one course (or outside any) as of `now`: every

@@ -160,6 +160,25 @@ struct Computed {
     awarded: usize,
 }
 
+/// A [`Store::hold_writes`] released on drop (also when a computation fails).
+struct WriteHold<'a, S: Store> {
+    store: &'a S,
+    ctx: &'a AccessContext,
+}
+
+impl<'a, S: Store> WriteHold<'a, S> {
+    fn take(store: &'a S, ctx: &'a AccessContext) -> Result<Option<Self>> {
+        Ok(store.hold_writes(ctx).map_err(Into::into)?.then_some(Self { store, ctx }))
+    }
+}
+
+impl<S: Store> Drop for WriteHold<'_, S> {
+    fn drop(&mut self) {
+        // A failed release leaves the lock to the store's own error handling: nothing to report to.
+        let _ = self.store.release_writes(self.ctx);
+    }
+}
+
 /// Store + mastery rules + change log.
 pub struct Engine<S> {
     store: S,
@@ -363,9 +382,16 @@ impl<S: Store> Engine<S> {
 
     /// Computes and applies the batch; retries without records the store already holds. The
     /// store's `apply` is the duplicate check (it writes nothing when any record is stored), so
-    /// a batch of new records costs two store calls: `get_states` and `apply`. A batch that
-    /// repeats stored records is computed again without them; one that keeps meeting another
-    /// writer's records gives up after four attempts.
+    /// a batch of new records costs two store calls: `get_states` and `apply` (plus
+    /// `read_version` for a versioned store). A batch that repeats stored records is computed
+    /// again without them; one that keeps meeting another writer's records gives up after four
+    /// attempts.
+    ///
+    /// Another process may write the batch's learners between the reads and the apply (learner
+    /// stripes serialise only this process): a versioned store then refuses the apply
+    /// ([`MasteryError::StoreConflict`]) and the batch is read and computed again. After two
+    /// conflicts the engine holds other writers off ([`Store::hold_writes`]) for the rest of the
+    /// batch, so it cannot starve.
     fn commit(
         &self,
         ctx: &AccessContext,
@@ -374,13 +400,30 @@ impl<S: Store> Engine<S> {
         outcome: &mut IngestOutcome,
     ) -> Result<()> {
         let mut refused = Vec::new();
-        for _attempt in 0..4 {
+        let (mut attempts, mut conflicts) = (0, 0);
+        let mut hold = None;
+        while attempts < 4 && conflicts < 8 {
+            let since = self.store.read_version(ctx).map_err(Into::into)?;
             let Computed { states, changes, changed, refused: refusals, awarded } =
                 self.compute(ctx, batch, &admitted)?;
             admitted.retain(|i| !refusals.iter().any(|(r, _)| r == i));
             refused.extend(refusals);
             let refs: Vec<&Evidence> = admitted.iter().map(|&i| &batch[i]).collect();
-            let flags = self.store.apply(ctx, &refs, &states).map_err(Into::into)?;
+            let applied = match since {
+                Some(since) => self.store.apply_since(ctx, since, &refs, &states),
+                None => self.store.apply(ctx, &refs, &states),
+            };
+            let flags = match applied.map_err(Into::into) {
+                Err(MasteryError::StoreConflict) => {
+                    conflicts += 1;
+                    if conflicts >= 2 && hold.is_none() {
+                        hold = WriteHold::take(&self.store, ctx)?;
+                    }
+                    continue;
+                }
+                other => other?,
+            };
+            attempts += 1;
             if !flags.contains(&Appended::Duplicate) {
                 outcome.rejected.extend(refused.iter().map(|(i, e)| Rejection::new(*i, e)));
                 outcome.rejected.sort_by_key(|r| r.index);
@@ -398,6 +441,7 @@ impl<S: Store> Engine<S> {
             admitted.retain(|_| flags.next() != Some(Appended::Duplicate));
             outcome.duplicates += before - admitted.len();
         }
+        drop(hold);
         Err(MasteryError::Store { reason: "the batch kept conflicting with another writer".into() })
     }
 

@@ -32,7 +32,7 @@ pub struct ConformanceFailure {
 }
 
 /// The names of all checks, in the order [`run`] runs them; each is also a public function.
-pub const CHECKS: [&str; 12] = [
+pub const CHECKS: [&str; 13] = [
     "learner_appends_and_reads_own_evidence",
     "duplicate_append_counts_once",
     "learner_cannot_read_another_learner",
@@ -45,6 +45,7 @@ pub const CHECKS: [&str; 12] = [
     "concurrent_appends_lose_nothing",
     "state_listings_follow_the_policy",
     "batched_reads_answer_each_key_in_order",
+    "a_versioned_apply_refuses_a_learner_written_since_its_read",
 ];
 
 /// Runs every check, each on a fresh store; returns how many passed.
@@ -61,6 +62,7 @@ pub fn run<S: Store + Sync>(fresh: &dyn Fn() -> S) -> Result<usize, ConformanceF
     concurrent_appends_lose_nothing(&fresh())?;
     state_listings_follow_the_policy(&fresh())?;
     batched_reads_answer_each_key_in_order(&fresh())?;
+    a_versioned_apply_refuses_a_learner_written_since_its_read(&fresh())?;
     Ok(CHECKS.len())
 }
 
@@ -154,6 +156,44 @@ fn batched_reads<S: Store>(s: &S) -> Result<(), String> {
         return Err("get_states of no keys answered something".into());
     }
     expect_denied(s.get_states(&ctx(enrolled("amy")), &[key("amy", "x"), key("bob", "x")]), "amy reads bob's state")
+}
+
+/// A store that versions its records (`read_version` answers `Some`) refuses an `apply_since`
+/// touching a learner written after the read point with `StoreConflict`, writing nothing, and
+/// accepts one touching only other learners. A store without versions passes as it is.
+pub fn a_versioned_apply_refuses_a_learner_written_since_its_read<S: Store>(s: &S) -> Result<(), ConformanceFailure> {
+    named("a_versioned_apply_refuses_a_learner_written_since_its_read", versioned_apply(s))
+}
+
+fn versioned_apply<S: Store>(s: &S) -> Result<(), String> {
+    let svc = ctx(Principal::service("t1", "engine"));
+    let key = |learner: &str| StateKey {
+        learner: learner.into(),
+        course: Some("c1".into()),
+        namespace: "test".into(),
+        name: "v".into(),
+    };
+    let Some(since) = ok(s.read_version(&svc), "read_version")? else { return Ok(()) };
+    ok(s.put_state(&svc, &key("amy"), &StateValue::Json(json!("other"))), "put amy's state")?;
+    let evidence = sample("e1", "amy", "c1");
+    let stale = [(key("amy"), StateValue::Json(json!("stale")))];
+    match s.apply_since(&svc, since, &[&evidence], &stale).map_err(Into::into) {
+        Err(MasteryError::StoreConflict) => {}
+        Err(e) => return Err(format!("apply_since failed with {} instead of a conflict", e.code())),
+        Ok(_) => return Err("apply_since wrote over a learner written after its read point".into()),
+    }
+    if ok(s.known_evidence(&svc, &[&evidence]), "known_evidence")? != [false] {
+        return Err("a refused apply_since stored its evidence".into());
+    }
+    if ok(s.get_state(&svc, &key("amy")), "get amy's state")? != Some(StateValue::Json(json!("other"))) {
+        return Err("a refused apply_since changed a state".into());
+    }
+    let flags =
+        ok(s.apply_since(&svc, since, &[], &[(key("bob"), StateValue::Json(json!(1)))]), "apply_since for bob")?;
+    if !flags.is_empty() || ok(s.get_state(&svc, &key("bob")), "get bob's state")?.is_none() {
+        return Err("apply_since refused or lost a learner nobody else wrote".into());
+    }
+    Ok(())
 }
 
 fn listings<S: Store>(s: &S) -> Result<(), String> {
@@ -298,6 +338,7 @@ macro_rules! conformance_tests {
                 concurrent_appends_lose_nothing,
                 state_listings_follow_the_policy,
                 batched_reads_answer_each_key_in_order,
+                a_versioned_apply_refuses_a_learner_written_since_its_read,
             );
         }
     };

@@ -2,20 +2,31 @@
 //!
 //! Durable mode keeps a directory with `snapshot.bin`, `journal.log` and `LOCK`:
 //!
-//! - One live store per directory: opening takes an exclusive lock on `LOCK` (released on drop);
-//!   a second opener, in this process or another, gets a `store_error` (after retrying for about
-//!   a quarter of a second, see `lock_dir`).
+//! - Several stores, in one process or several, may open one directory and write concurrently.
+//!   Each call locks `LOCK` (an OS file lock: exclusive to write, shared to read) for its own
+//!   duration only, and first catches up: it replays the journal frames other stores appended
+//!   since it last read (frames carry consecutive sequence numbers, so replay is idempotent), so
+//!   every store sees every other's acknowledged writes. `LOCK` holds a generation number that
+//!   each compaction bumps; a store that sees it change reads its old journal to the end (it
+//!   ends where the new snapshot begins), reloads the snapshot only when it missed more than one
+//!   compaction, and follows the new journal.
+//! - Lost updates between processes: [`Store::read_version`] gives the read point and
+//!   [`Store::apply_since`] refuses a batch with [`MasteryError::StoreConflict`] (writing nothing)
+//!   when a learner it touches was written after that point; the engine reads again and retries,
+//!   and after repeated conflicts holds other writers off ([`Store::hold_writes`]) for one batch.
 //! - Every acknowledged write is one checksummed frame (see `frame.rs`) appended to the journal
 //!   and synced before the call returns. A frame carries a sequence number and all the changes of
 //!   the call ([`Store::record`] puts evidence and its states in one frame), so a crash keeps all
 //!   of it or none.
 //! - [`MemoryStore::snapshot`] writes the whole state as checksummed frames to a temporary file,
-//!   syncs it, renames it over the old snapshot, syncs the directory and only then empties the
-//!   journal. The store does this by itself when the journal grows past
+//!   syncs it, renames it over the old snapshot, syncs the directory, bumps the generation and
+//!   only then replaces the journal with an empty one (a rename, so other stores can still read
+//!   the old one to its end). The store does this by itself when the journal grows past
 //!   [`MemoryStore::with_compaction_threshold`] (4 MiB by default) and past the last snapshot, so
 //!   the journal stays bounded and compaction costs O(1) per byte written.
 //! - Reopening loads the snapshot and replays the journal frames newer than it. A frame cut short
-//!   by the end of the journal (a crash mid-write, never acknowledged) is dropped and truncated;
+//!   by the end of the journal (a crash mid-write, never acknowledged) is dropped, and truncated
+//!   by the next store that holds the exclusive lock (a reader leaves it for the writers);
 //!   any other frame that fails its checksum, a gap or repeat in the sequence numbers, or a bad
 //!   snapshot is a `store_error` naming the byte offset. Nothing altered is accepted and nothing
 //!   is silently dropped.
@@ -26,7 +37,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 use std::fs::{self, File, OpenOptions};
-use std::io::Write;
+use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 
@@ -44,6 +55,7 @@ use state::State;
 mod state;
 
 const JOURNAL_FILE: &str = "journal.log";
+const JOURNAL_TMP: &str = "journal.log.tmp";
 const SNAPSHOT_FILE: &str = "snapshot.bin";
 const SNAPSHOT_TMP: &str = "snapshot.bin.tmp";
 const LOCK_FILE: &str = "LOCK";
@@ -61,8 +73,6 @@ pub const DEFAULT_COMPACTION_THRESHOLD: u64 = 4 << 20;
 #[derive(Default)]
 pub struct MemoryStore {
     inner: Mutex<Inner>,
-    // Declared last so the lock is released after the journal is closed.
-    _lock: Option<File>,
 }
 
 #[derive(Default)]
@@ -77,8 +87,17 @@ type FastSet<K> = std::collections::HashSet<K, foldhash::fast::RandomState>;
 struct Journal {
     dir: PathBuf,
     file: File,
-    /// Bytes of whole frames in the journal.
+    /// Bytes of whole frames in the journal that this store has read or written.
     len: u64,
+    /// The sequence number of the last of them.
+    last: Option<u64>,
+    /// `LOCK`, locked per call; it holds the journal generation.
+    lock: File,
+    /// The generation of `file` (bumped by every compaction, by any store).
+    generation: u64,
+    /// Engine batches holding the exclusive lock ([`Store::hold_writes`]); while nonzero, calls
+    /// of this store neither lock nor unlock.
+    held: usize,
     /// Size of the last snapshot written or read.
     snapshot_len: u64,
     compaction_threshold: u64,
@@ -242,33 +261,62 @@ fn sync_dir(dir: &Path) -> Result<()> {
     }
 }
 
-/// Takes the directory's exclusive lock.
-///
-/// A process being spawned (by any thread of any process holding the lock) shares the lock until
-/// it executes its program, so a lock that was just released can look held for a moment: the
-/// store tries again for about a quarter of a second before it reports the directory in use.
-fn lock_dir(dir: &Path) -> Result<File> {
-    let file = OpenOptions::new().read(true).write(true).create(true).truncate(false).open(dir.join(LOCK_FILE));
-    let file = file.map_err(io)?;
-    let mut wait_ms = 1;
-    loop {
-        match file.try_lock() {
-            Ok(()) => return Ok(file),
-            Err(std::fs::TryLockError::WouldBlock) if wait_ms <= 128 && can_sleep() => {
-                std::thread::sleep(std::time::Duration::from_millis(wait_ms));
-                wait_ms *= 2;
-            }
-            Err(std::fs::TryLockError::WouldBlock) => {
-                return Err(store_error("store directory is in use by another process"))
-            }
-            Err(std::fs::TryLockError::Error(e)) => return Err(io(e)),
-        }
+/// Opens (creating) a file for reading and appending.
+fn open_append(path: &Path) -> Result<File> {
+    OpenOptions::new().read(true).append(true).create(true).open(path).map_err(io)
+}
+
+/// Removes `path` if it exists.
+fn remove_if_present(path: &Path) -> Result<()> {
+    match fs::remove_file(path) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(io(e)),
     }
 }
 
-/// `std::thread::sleep` panics where there are no threads.
-fn can_sleep() -> bool {
-    !cfg!(all(target_arch = "wasm32", target_os = "unknown"))
+/// The snapshot and its size (an empty state when there is none).
+fn read_snapshot(dir: &Path) -> Result<(State, u64)> {
+    match fs::read(dir.join(SNAPSHOT_FILE)) {
+        Ok(bytes) => Ok((State::decode_snapshot(&bytes)?, bytes.len() as u64)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok((State::default(), 0)),
+        Err(e) => Err(io(e)),
+    }
+}
+
+/// The sequence number and size of the snapshot (0 and 0 when there is none).
+fn snapshot_head(dir: &Path) -> Result<(u64, u64)> {
+    let bytes = match fs::read(dir.join(SNAPSHOT_FILE)) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((0, 0)),
+        Err(e) => return Err(io(e)),
+    };
+    let Frame::Record { payload, .. } = frame::read(&bytes, 0, frame::SNAPSHOT) else {
+        return Err(store_error("snapshot record at byte 0 fails its checksum"));
+    };
+    let head: SnapshotHead =
+        serde_json::from_slice(payload).map_err(|_| store_error("snapshot record at byte 0 is unreadable"))?;
+    Ok((head.seq, bytes.len() as u64))
+}
+
+/// The journal generation kept in `LOCK` (0 for an empty file, as older versions left it).
+fn read_generation(mut lock: &File) -> Result<u64> {
+    let mut word = [0u8; 8];
+    lock.seek(SeekFrom::Start(0)).map_err(io)?;
+    let mut got = 0;
+    while got < word.len() {
+        match lock.read(&mut word[got..]).map_err(io)? {
+            0 => break,
+            n => got += n,
+        }
+    }
+    Ok(if got == word.len() { u64::from_le_bytes(word) } else { 0 })
+}
+
+fn write_generation(mut lock: &File, generation: u64) -> Result<()> {
+    lock.seek(SeekFrom::Start(0)).map_err(io)?;
+    // Only live stores read it (a reopen reads the files themselves): no sync needed.
+    lock.write_all(&generation.to_le_bytes()).map_err(io)
 }
 
 impl MemoryStore {
@@ -277,46 +325,49 @@ impl MemoryStore {
         Self::default()
     }
 
-    /// Opens (or creates) a durable store in `dir`, replaying what an earlier process acknowledged.
+    /// Opens (or creates) a durable store in `dir`, replaying what earlier and concurrent stores
+    /// acknowledged. Other stores, in this process or others, may have the directory open too.
     ///
-    /// Fails with `store_error` when another live store holds the directory, or when a file fails
-    /// its checksums (the message names the file and byte offset).
+    /// Fails with `store_error` when a file fails its checksums (the message names the file and
+    /// byte offset).
     pub fn open(dir: impl AsRef<Path>) -> Result<Self> {
         let dir = dir.as_ref().to_path_buf();
         fs::create_dir_all(&dir).map_err(io)?;
-        let lock = lock_dir(&dir)?;
-        migrate_legacy(&dir)?;
-        match fs::remove_file(dir.join(SNAPSHOT_TMP)) {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => return Err(io(e)),
-        }
-        let (mut state, snapshot_len) = match fs::read(dir.join(SNAPSHOT_FILE)) {
-            Ok(bytes) => (State::decode_snapshot(&bytes)?, bytes.len() as u64),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => (State::default(), 0),
-            Err(e) => return Err(io(e)),
-        };
-        let journal_path = dir.join(JOURNAL_FILE);
-        let bytes = match fs::read(&journal_path) {
-            Ok(bytes) => bytes,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
-            Err(e) => return Err(io(e)),
-        };
-        let valid_len = replay(&mut state, &bytes)?;
-        let file = OpenOptions::new().create(true).append(true).open(&journal_path).map_err(io)?;
-        if valid_len as u64 != bytes.len() as u64 {
-            file.set_len(valid_len as u64).map_err(io)?;
-            file.sync_all().map_err(io)?;
-        }
-        let journal = Journal {
+        let lock = OpenOptions::new().read(true).write(true).create(true).truncate(false).open(dir.join(LOCK_FILE));
+        let lock = lock.map_err(io)?;
+        // Exclusive: migration, removing temporary files and cutting a torn tail are writes.
+        lock.lock().map_err(io)?;
+        let loaded = Self::load(&dir, &lock);
+        let unlocked = lock.unlock().map_err(io);
+        let (state, file, generation, snapshot_len) = loaded?;
+        unlocked?;
+        let mut journal = Journal {
             dir,
             file,
-            len: valid_len as u64,
+            len: 0,
+            last: None,
+            lock,
+            generation,
+            held: 0,
             snapshot_len,
             compaction_threshold: DEFAULT_COMPACTION_THRESHOLD,
             broken: false,
         };
-        Ok(Self { inner: Mutex::new(Inner { state, journal: Some(journal) }), _lock: Some(lock) })
+        let mut state = state;
+        journal.locked(&mut state, true, |_, _| Ok(()))?;
+        Ok(Self { inner: Mutex::new(Inner { state, journal: Some(journal) }) })
+    }
+
+    /// The snapshot, the journal (not read yet), its generation and the snapshot's size; under
+    /// the exclusive lock.
+    fn load(dir: &Path, lock: &File) -> Result<(State, File, u64, u64)> {
+        migrate_legacy(dir)?;
+        remove_if_present(&dir.join(SNAPSHOT_TMP))?;
+        remove_if_present(&dir.join(JOURNAL_TMP))?;
+        let generation = read_generation(lock)?;
+        let (state, snapshot_len) = read_snapshot(dir)?;
+        let file = open_append(&dir.join(JOURNAL_FILE))?;
+        Ok((state, file, generation, snapshot_len))
     }
 
     /// Sets the journal size past which the store compacts itself (it also waits until the
@@ -333,7 +384,7 @@ impl MemoryStore {
         let mut inner = self.lock();
         let Inner { state, journal } = &mut *inner;
         match journal {
-            Some(journal) => journal.snapshot(state),
+            Some(journal) => journal.locked(state, true, |journal, state| journal.snapshot(state)),
             None => Ok(()),
         }
     }
@@ -344,51 +395,89 @@ impl MemoryStore {
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// The state for a read, caught up with what other stores on the directory wrote.
+    fn read(&self) -> Result<MutexGuard<'_, Inner>> {
+        let mut inner = self.lock();
+        let Inner { state, journal } = &mut *inner;
+        if let Some(journal) = journal {
+            journal.locked(state, false, |_, _| Ok(()))?;
+        }
+        Ok(inner)
+    }
+
     /// Stores the changes of one call as one journal frame. If the first change is evidence
     /// already stored, nothing is written and the answer is `Duplicate`.
     fn write(&self, tenant: &TenantId, changes: &[ChangeRef<'_>]) -> Result<Appended> {
         let mut inner = self.lock();
         let Inner { state, journal } = &mut *inner;
-        if let Some(ChangeRef::Evidence(e)) = changes.first() {
-            if state.has_evidence(tenant, e) {
-                return Ok(Appended::Duplicate);
+        let write = |state: &mut State, journal: Option<&mut Journal>| {
+            if let Some(ChangeRef::Evidence(e)) = changes.first() {
+                if state.has_evidence(tenant, e) {
+                    return Ok(Appended::Duplicate);
+                }
             }
+            Self::commit(state, journal, tenant, changes)?;
+            Ok(Appended::New)
+        };
+        match journal {
+            Some(journal) => journal.locked(state, true, |journal, state| write(state, Some(journal))),
+            None => write(state, None),
         }
-        Self::commit(state, journal, tenant, changes)?;
-        Ok(Appended::New)
     }
 
-    /// Writes a batch as one frame (one sync) when none of its evidence is stored yet.
+    /// Writes a batch as one frame (one sync) when none of its evidence is stored yet and (with
+    /// `since`) no learner it touches was written after `since`.
     fn write_batch(
         &self,
         tenant: &TenantId,
         evidence: &[&Evidence],
         states: &[(StateKey, StateValue)],
+        since: Option<u64>,
     ) -> Result<Vec<Appended>> {
         let mut inner = self.lock();
         let Inner { state, journal } = &mut *inner;
-        let flags: Vec<Appended> = {
-            let mut seen = FastSet::with_capacity_and_hasher(evidence.len(), Default::default());
-            let stored = state.evidence_check(tenant);
-            let flag = |e: &Evidence| if stored(e) { Appended::Duplicate } else { Appended::New };
-            evidence
-                .iter()
-                .map(|&e| if seen.insert((&e.learner, &e.id)) { flag(e) } else { Appended::Duplicate })
-                .collect()
+        let write = |state: &mut State, journal: Option<&mut Journal>| {
+            let flags: Vec<Appended> = {
+                let mut seen = FastSet::with_capacity_and_hasher(evidence.len(), Default::default());
+                let stored = state.evidence_check(tenant);
+                let flag = |e: &Evidence| if stored(e) { Appended::Duplicate } else { Appended::New };
+                evidence
+                    .iter()
+                    .map(|&e| if seen.insert((&e.learner, &e.id)) { flag(e) } else { Appended::Duplicate })
+                    .collect()
+            };
+            if flags.contains(&Appended::Duplicate) {
+                return Ok(flags);
+            }
+            if let Some(since) = since {
+                // A batch lists a learner's records together: look each run of them up once.
+                let mut previous: Option<&UserId> = None;
+                for learner in evidence.iter().map(|e| &e.learner).chain(states.iter().map(|(k, _)| &k.learner)) {
+                    if previous != Some(learner) {
+                        if state.changed_since(tenant, learner, since) {
+                            return Err(MasteryError::StoreConflict);
+                        }
+                        previous = Some(learner);
+                    }
+                }
+            }
+            let mut changes = Vec::with_capacity(evidence.len() + states.len());
+            changes.extend(evidence.iter().map(|e| ChangeRef::Evidence(e)));
+            changes.extend(states.iter().map(|(key, value)| ChangeRef::State { key, value }));
+            Self::commit(state, journal, tenant, &changes)?;
+            Ok(flags)
         };
-        if flags.contains(&Appended::Duplicate) {
-            return Ok(flags);
+        match journal {
+            Some(journal) => journal.locked(state, true, |journal, state| write(state, Some(journal))),
+            None => write(state, None),
         }
-        let mut changes = Vec::with_capacity(evidence.len() + states.len());
-        changes.extend(evidence.iter().map(|e| ChangeRef::Evidence(e)));
-        changes.extend(states.iter().map(|(key, value)| ChangeRef::State { key, value }));
-        Self::commit(state, journal, tenant, &changes)?;
-        Ok(flags)
     }
 
+    /// Appends one frame and applies it; the durable caller holds the exclusive lock and has
+    /// caught up, so the sequence number is the directory's next.
     fn commit(
         state: &mut State,
-        journal: &mut Option<Journal>,
+        journal: Option<&mut Journal>,
         tenant: &TenantId,
         changes: &[ChangeRef<'_>],
     ) -> Result<()> {
@@ -397,7 +486,7 @@ impl MemoryStore {
             state.apply_refs(seq, tenant, changes);
             return Ok(());
         };
-        journal.append(&to_json(&EntryRef { seq, tenant, changes })?)?;
+        journal.append(seq, &to_json(&EntryRef { seq, tenant, changes })?)?;
         state.apply_refs(seq, tenant, changes);
         if journal.len > journal.compaction_threshold.max(journal.snapshot_len) {
             // The write is durable already; a failed compaction is retried on the next write and
@@ -409,7 +498,72 @@ impl MemoryStore {
 }
 
 impl Journal {
-    fn append(&mut self, payload: &[u8]) -> Result<()> {
+    /// Runs `f` holding `LOCK` (exclusive to write, shared to read) after catching up with what
+    /// other stores wrote; releases the lock whatever `f` returns.
+    fn locked<T>(
+        &mut self,
+        state: &mut State,
+        exclusive: bool,
+        f: impl FnOnce(&mut Self, &mut State) -> Result<T>,
+    ) -> Result<T> {
+        if self.held > 0 {
+            // An engine batch of this store holds the exclusive lock already.
+            self.catch_up(state, true)?;
+            return f(self, state);
+        }
+        if exclusive { self.lock.lock() } else { self.lock.lock_shared() }.map_err(io)?;
+        let result = self.catch_up(state, exclusive).and_then(|()| f(self, state));
+        let unlocked = self.lock.unlock().map_err(io);
+        let value = result?;
+        unlocked?;
+        Ok(value)
+    }
+
+    /// Brings `state` up to date with the directory (under the lock).
+    fn catch_up(&mut self, state: &mut State, exclusive: bool) -> Result<()> {
+        let generation = read_generation(&self.lock)?;
+        if generation != self.generation {
+            // Another store compacted. The journal this store reads ends where that snapshot
+            // begins: read it to its end, and load the snapshot only if it is newer still (more
+            // than one compaction happened meanwhile).
+            self.read_on(state, false)?;
+            let (snapshot_seq, snapshot_len) = snapshot_head(&self.dir)?;
+            if snapshot_seq > state.seq {
+                *state = read_snapshot(&self.dir)?.0;
+            }
+            self.file = open_append(&self.dir.join(JOURNAL_FILE))?;
+            self.len = 0;
+            self.last = None;
+            self.snapshot_len = snapshot_len;
+            self.generation = generation;
+        }
+        self.read_on(state, exclusive)
+    }
+
+    /// Replays the frames appended to the journal after the ones this store has. A torn tail (a
+    /// writer died mid-frame) is cut off under the exclusive lock and left to the writers under
+    /// the shared one.
+    fn read_on(&mut self, state: &mut State, exclusive: bool) -> Result<()> {
+        let end = self.file.metadata().map_err(io)?.len();
+        if end == self.len {
+            return Ok(());
+        }
+        if end < self.len {
+            return Err(store_error("journal is shorter than the records already read from it"));
+        }
+        let mut bytes = vec![0; usize::try_from(end - self.len).map_err(|_| store_error("journal is too large"))?];
+        (&self.file).seek(SeekFrom::Start(self.len)).map_err(io)?;
+        (&self.file).read_exact(&mut bytes).map_err(io)?;
+        let whole = replay(state, &bytes, self.len, &mut self.last)?;
+        self.len += whole as u64;
+        if whole < bytes.len() && exclusive {
+            self.file.set_len(self.len).map_err(io)?;
+            self.file.sync_all().map_err(io)?;
+        }
+        Ok(())
+    }
+
+    fn append(&mut self, seq: u64, payload: &[u8]) -> Result<()> {
         if self.broken {
             return Err(store_error("an earlier write failed; reopen the store"));
         }
@@ -429,9 +583,11 @@ impl Journal {
             return Err(io(e));
         }
         self.len += bytes.len() as u64;
+        self.last = Some(seq);
         Ok(())
     }
 
+    /// Compacts (under the exclusive lock, caught up).
     fn snapshot(&mut self, state: &State) -> Result<()> {
         if self.broken {
             return Err(store_error("an earlier write failed; reopen the store"));
@@ -439,41 +595,50 @@ impl Journal {
         let bytes = state.encode_snapshot()?;
         write_atomically(&self.dir, &bytes)?;
         self.snapshot_len = bytes.len() as u64;
-        // The snapshot holds every frame of the journal; frames left by a failure here have
-        // sequence numbers at or below the snapshot's and are skipped on reopen.
-        self.file.set_len(0).map_err(io)?;
-        self.file.sync_all().map_err(io)?;
+        // The generation changes before the journal does, so no store can keep appending to a
+        // journal that was replaced. A failure from here on leaves the old journal, whose frames
+        // the snapshot has (they are skipped by sequence number).
+        let generation = self.generation + 1;
+        write_generation(&self.lock, generation)?;
+        let tmp = self.dir.join(JOURNAL_TMP);
+        File::create(&tmp).and_then(|f| f.sync_all()).map_err(io)?;
+        fs::rename(&tmp, self.dir.join(JOURNAL_FILE)).map_err(io)?;
+        sync_dir(&self.dir)?;
+        self.file = open_append(&self.dir.join(JOURNAL_FILE))?;
         self.len = 0;
+        self.last = None;
+        self.generation = generation;
         Ok(())
     }
 }
 
-/// Replays the journal `bytes` onto `state`; returns the length of the whole frames (a torn
-/// final frame is not counted).
-fn replay(state: &mut State, bytes: &[u8]) -> Result<usize> {
+/// Replays the journal `bytes` (found at byte `base` of the journal) onto `state`; frames the
+/// state has already are skipped. `last` is the sequence number of the frame before `bytes`.
+/// Returns the length of the whole frames (a torn final frame is not counted).
+fn replay(state: &mut State, bytes: &[u8], base: u64, last: &mut Option<u64>) -> Result<usize> {
     let mut at = 0;
-    let mut last: Option<u64> = None;
     loop {
+        let offset = base + at as u64;
         let (payload, end) = match frame::read(bytes, at, frame::JOURNAL) {
             Frame::Record { payload, end } => (payload, end),
             Frame::End | Frame::Torn => return Ok(at),
-            Frame::Corrupt(what) => return Err(store_error(format!("journal record at byte {at} {what}"))),
+            Frame::Corrupt(what) => return Err(store_error(format!("journal record at byte {offset} {what}"))),
         };
         let entry: Entry = serde_json::from_slice(payload)
-            .map_err(|_| store_error(format!("journal record at byte {at} is unreadable")))?;
-        let expected = match last {
+            .map_err(|_| store_error(format!("journal record at byte {offset} is unreadable")))?;
+        let expected = match *last {
             Some(prev) => prev.checked_add(1),
             // The journal may still hold frames the snapshot already has (a crash between the
-            // snapshot's rename and the journal's truncation), never a gap after it.
+            // snapshot's rename and the journal's replacement), never a gap after it.
             None if entry.seq <= state.seq.saturating_add(1) && entry.seq > 0 => Some(entry.seq),
             None => None,
         };
         if expected != Some(entry.seq) {
-            return Err(store_error(format!("journal record at byte {at} is out of sequence")));
+            return Err(store_error(format!("journal record at byte {offset} is out of sequence")));
         }
-        last = Some(entry.seq);
+        *last = Some(entry.seq);
         if entry.seq > state.seq && !state.apply(entry.seq, &entry.tenant, entry.changes) {
-            return Err(store_error(format!("journal record at byte {at} repeats stored evidence")));
+            return Err(store_error(format!("journal record at byte {offset} repeats stored evidence")));
         }
         at = end;
     }
@@ -569,7 +734,7 @@ impl fmt::Debug for MemoryStore {
                 .field("seq", &inner.state.seq)
                 .field("evidence", &inner.state.evidence_count())
                 .field("states", &inner.state.state_count()),
-            Err(_) => out.field("durable", &self._lock.is_some()),
+            Err(_) => out.field("busy", &true),
         };
         out.finish_non_exhaustive()
     }
@@ -608,7 +773,57 @@ impl Store for MemoryStore {
         for (key, _) in states {
             authorize_learner(ctx, Operation::Write, tenant, &key.learner, key.course.as_ref())?;
         }
-        self.write_batch(tenant, evidence, states)
+        self.write_batch(tenant, evidence, states, None)
+    }
+
+    /// The sequence number of the last write this store has seen (after catching up). `None` for
+    /// a store in memory only: nothing but its own callers writes it, and the engine serialises
+    /// each learner's batches itself.
+    fn read_version(&self, _ctx: &AccessContext) -> Result<Option<u64>> {
+        let inner = self.read()?;
+        Ok(inner.journal.as_ref().map(|_| inner.state.seq))
+    }
+
+    fn apply_since(
+        &self,
+        ctx: &AccessContext,
+        since: u64,
+        evidence: &[&Evidence],
+        states: &[(StateKey, StateValue)],
+    ) -> Result<Vec<Appended>> {
+        let tenant = ctx.tenant();
+        for e in evidence {
+            authorize_learner(ctx, Operation::Write, tenant, &e.learner, e.course.as_ref())?;
+        }
+        for (key, _) in states {
+            authorize_learner(ctx, Operation::Write, tenant, &key.learner, key.course.as_ref())?;
+        }
+        self.write_batch(tenant, evidence, states, Some(since))
+    }
+
+    /// Takes the directory's exclusive lock until [`Store::release_writes`] (durable stores;
+    /// other calls of this store go on meanwhile, other stores on the directory wait).
+    fn hold_writes(&self, _ctx: &AccessContext) -> Result<bool> {
+        let mut inner = self.lock();
+        let Some(journal) = &mut inner.journal else { return Ok(false) };
+        if journal.held == 0 {
+            journal.lock.lock().map_err(io)?;
+        }
+        journal.held += 1;
+        Ok(true)
+    }
+
+    fn release_writes(&self, _ctx: &AccessContext) -> Result<()> {
+        let mut inner = self.lock();
+        let Some(journal) = &mut inner.journal else { return Ok(()) };
+        if journal.held == 0 {
+            return Ok(());
+        }
+        journal.held -= 1;
+        if journal.held == 0 {
+            journal.lock.unlock().map_err(io)?;
+        }
+        Ok(())
     }
 
     fn known_evidence(&self, ctx: &AccessContext, evidence: &[&Evidence]) -> Result<Vec<bool>> {
@@ -616,14 +831,14 @@ impl Store for MemoryStore {
         for e in evidence {
             authorize_learner(ctx, Operation::Read, tenant, &e.learner, e.course.as_ref())?;
         }
-        let inner = self.lock();
+        let inner = self.read()?;
         let stored = inner.state.evidence_check(tenant);
         Ok(evidence.iter().map(|e| stored(e)).collect())
     }
 
     fn learner_evidence(&self, ctx: &AccessContext, learner: &UserId) -> Result<Vec<Evidence>> {
         let tenant = ctx.tenant();
-        let inner = self.lock();
+        let inner = self.read()?;
         let mine = inner.state.learner_evidence(tenant, learner);
         // An instructor may read a learner's evidence only from courses they teach.
         if authorize_learner(ctx, Operation::Read, tenant, learner, None).is_ok() {
@@ -641,7 +856,7 @@ impl Store for MemoryStore {
 
     fn course_evidence(&self, ctx: &AccessContext, course: &CourseId) -> Result<Vec<Evidence>> {
         authorize_course(ctx, Operation::Read, ctx.tenant(), course)?;
-        let inner = self.lock();
+        let inner = self.read()?;
         Ok(inner
             .state
             .evidence()
@@ -652,14 +867,14 @@ impl Store for MemoryStore {
 
     fn get_state(&self, ctx: &AccessContext, key: &StateKey) -> Result<Option<StateValue>> {
         authorize_learner(ctx, Operation::Read, ctx.tenant(), &key.learner, key.course.as_ref())?;
-        Ok(self.lock().state.get_state(ctx.tenant(), key).cloned())
+        Ok(self.read()?.state.get_state(ctx.tenant(), key).cloned())
     }
 
     fn get_states(&self, ctx: &AccessContext, keys: &[StateKey]) -> Result<Vec<Option<StateValue>>> {
         for key in keys {
             authorize_learner(ctx, Operation::Read, ctx.tenant(), &key.learner, key.course.as_ref())?;
         }
-        let inner = self.lock();
+        let inner = self.read()?;
         let read = inner.state.state_reader(ctx.tenant());
         Ok(keys.iter().map(|key| read(key).cloned()).collect())
     }
@@ -678,7 +893,7 @@ impl Store for MemoryStore {
         let tenant = ctx.tenant();
         // Everything, or (an instructor) only the courses the caller teaches.
         let all = authorize_learner(ctx, Operation::Read, tenant, learner, None).is_ok();
-        let inner = self.lock();
+        let inner = self.read()?;
         let visible: Vec<(StateKey, StateValue)> = inner
             .state
             .learner_states(tenant, learner)
@@ -699,7 +914,7 @@ impl Store for MemoryStore {
         namespace: &str,
     ) -> Result<Vec<(StateKey, StateValue)>> {
         authorize_course(ctx, Operation::Read, ctx.tenant(), course)?;
-        let inner = self.lock();
+        let inner = self.read()?;
         let mut states = Vec::with_capacity(inner.state.course_states_bound(ctx.tenant(), course));
         states.extend(
             inner

@@ -167,6 +167,43 @@ pub trait Store {
         namespace: &str,
     ) -> Result<Vec<(StateKey, StateValue)>, Self::Error>;
 
+    /// The store's read point for [`Store::apply_since`]: a version no newer than what the
+    /// caller's reads after this call see. `None` (the default): the store does not version its
+    /// records, and the engine calls [`Store::apply`].
+    fn read_version(&self, ctx: &AccessContext) -> Result<Option<u64>, Self::Error> {
+        let _ = ctx;
+        Ok(None)
+    }
+
+    /// [`Store::apply`], except that it writes nothing and fails with
+    /// [`MasteryError::StoreConflict`] when another writer changed the evidence or state of a
+    /// learner the batch touches after `since` (a [`Store::read_version`]); the engine then reads
+    /// again and recomputes. Duplicates are reported first, as by `apply`. The default is `apply`
+    /// (right for a store with one writer, or one whose `apply` serialises read and write).
+    fn apply_since(
+        &self,
+        ctx: &AccessContext,
+        since: u64,
+        evidence: &[&Evidence],
+        states: &[(StateKey, StateValue)],
+    ) -> Result<Vec<Appended>, Self::Error> {
+        let _ = since;
+        self.apply(ctx, evidence, states)
+    }
+
+    /// Holds other writers off until [`Store::release_writes`], so a batch that keeps meeting
+    /// conflicts cannot starve; returns whether the store did. The default does nothing.
+    fn hold_writes(&self, ctx: &AccessContext) -> Result<bool, Self::Error> {
+        let _ = ctx;
+        Ok(false)
+    }
+
+    /// Ends a [`Store::hold_writes`].
+    fn release_writes(&self, ctx: &AccessContext) -> Result<(), Self::Error> {
+        let _ = ctx;
+        Ok(())
+    }
+
     /// Appends `evidence` once and, only when it is new, writes `states` with it as one atomic unit:
     /// after a crash either all of it is stored or none. Stores that cannot do better keep this default.
     ///
@@ -233,6 +270,24 @@ impl<S: Store> Store for ErasedStore<S> {
     fn known_evidence(&self, ctx: &AccessContext, evidence: &[&Evidence]) -> Result<Vec<bool>, MasteryError> {
         self.0.known_evidence(ctx, evidence).map_err(Into::into)
     }
+    fn read_version(&self, ctx: &AccessContext) -> Result<Option<u64>, MasteryError> {
+        self.0.read_version(ctx).map_err(Into::into)
+    }
+    fn apply_since(
+        &self,
+        ctx: &AccessContext,
+        since: u64,
+        evidence: &[&Evidence],
+        states: &[(StateKey, StateValue)],
+    ) -> Result<Vec<Appended>, MasteryError> {
+        self.0.apply_since(ctx, since, evidence, states).map_err(Into::into)
+    }
+    fn hold_writes(&self, ctx: &AccessContext) -> Result<bool, MasteryError> {
+        self.0.hold_writes(ctx).map_err(Into::into)
+    }
+    fn release_writes(&self, ctx: &AccessContext) -> Result<(), MasteryError> {
+        self.0.release_writes(ctx).map_err(Into::into)
+    }
     fn course_states(
         &self,
         ctx: &AccessContext,
@@ -269,6 +324,24 @@ impl Store for DynStore {
     }
     fn known_evidence(&self, ctx: &AccessContext, evidence: &[&Evidence]) -> Result<Vec<bool>, MasteryError> {
         (**self).known_evidence(ctx, evidence)
+    }
+    fn read_version(&self, ctx: &AccessContext) -> Result<Option<u64>, MasteryError> {
+        (**self).read_version(ctx)
+    }
+    fn apply_since(
+        &self,
+        ctx: &AccessContext,
+        since: u64,
+        evidence: &[&Evidence],
+        states: &[(StateKey, StateValue)],
+    ) -> Result<Vec<Appended>, MasteryError> {
+        (**self).apply_since(ctx, since, evidence, states)
+    }
+    fn hold_writes(&self, ctx: &AccessContext) -> Result<bool, MasteryError> {
+        (**self).hold_writes(ctx)
+    }
+    fn release_writes(&self, ctx: &AccessContext) -> Result<(), MasteryError> {
+        (**self).release_writes(ctx)
     }
     fn append_evidence(&self, ctx: &AccessContext, evidence: &Evidence) -> Result<Appended, MasteryError> {
         (**self).append_evidence(ctx, evidence)

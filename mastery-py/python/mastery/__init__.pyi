@@ -122,8 +122,8 @@ class DictStore(MasteryStore):
 @final
 class Engine:
     """Ingests evidence as a principal and reads mastery. ``Engine()`` keeps everything in
-    memory, ``Engine(path=dir)`` in a durable directory, ``Engine(store=obj)`` in a Python
-    ``MasteryStore``. ``principal`` is ``{"tenant", "user", "roles": [{"role": ...}], "enrolled": [...]}``;
+    memory, ``Engine(path=dir)`` in a durable directory (other engines and processes may share it),
+    ``Engine(store=obj)`` in a Python ``MasteryStore``. ``principal`` is ``{"tenant", "user", "roles": [{"role": ...}], "enrolled": [...]}``;
     the engine checks the access policy before every store call. ``streaks`` (a streak policy,
     ``{}`` for the defaults) makes ingest keep each learner's streak per course too."""
     def __new__(cls, store: Optional[MasteryStore] = None, path: Optional[str] = None,

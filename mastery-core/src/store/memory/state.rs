@@ -66,6 +66,9 @@ struct Learner {
     /// Hashed rather than ordered: ingest looks records up far more often than anyone lists
     /// them, and a listing sorts a learner's few records.
     states: FastMap<LocalKey, StateValue>,
+    /// Sequence number of the last write that changed this learner (a snapshot's records carry
+    /// the snapshot's): what a conditional apply compares with its read point.
+    seq: u64,
 }
 
 impl Learner {
@@ -104,18 +107,20 @@ fn full(learner: &UserId, (course, namespace, name): &LocalKey) -> StateKey {
 
 impl Tenant {
     /// Appends evidence unless its id is stored for the learner; `false` if it was.
-    fn append(&mut self, log: &mut Log, tenant: &TenantId, e: Evidence) -> bool {
+    fn append(&mut self, log: &mut Log, tenant: &TenantId, e: Evidence, seq: u64) -> bool {
         let learner = self.learners.entry_ref(&e.learner).or_default();
         if !learner.ids.insert(e.id.clone()) {
             return false;
         }
+        learner.seq = seq;
         learner.positions.push(log.push(tenant, e));
         true
     }
 
     /// Writes a state record; returns the one it replaced.
-    fn insert_state(&mut self, key: StateKey, value: StateValue) -> Option<StateValue> {
+    fn insert_state(&mut self, key: StateKey, value: StateValue, seq: u64) -> Option<StateValue> {
         let learner = self.learners.entry_ref(&key.learner).or_default();
+        learner.seq = seq;
         if let Some(slot) = learner.states.get_mut(&local_ref(&key)) {
             return Some(std::mem::replace(slot, value));
         }
@@ -147,9 +152,9 @@ impl State {
         let mut fresh = true;
         for change in changes {
             match change {
-                Change::Evidence(e) => fresh &= tenant.append(&mut self.log, tenant_id, e),
+                Change::Evidence(e) => fresh &= tenant.append(&mut self.log, tenant_id, e, seq),
                 Change::State { key, value } => {
-                    tenant.insert_state(key, value);
+                    tenant.insert_state(key, value, seq);
                 }
             }
         }
@@ -164,10 +169,10 @@ impl State {
         for change in changes {
             match *change {
                 ChangeRef::Evidence(e) => {
-                    tenant.append(&mut self.log, tenant_id, e.clone());
+                    tenant.append(&mut self.log, tenant_id, e.clone(), seq);
                 }
                 ChangeRef::State { key, value } => {
-                    tenant.insert_state(key.clone(), value.clone());
+                    tenant.insert_state(key.clone(), value.clone(), seq);
                 }
             }
         }
@@ -175,7 +180,13 @@ impl State {
 
     /// Writes a state record; returns the one it replaced.
     pub(super) fn insert_state(&mut self, tenant: &TenantId, key: StateKey, value: StateValue) -> Option<StateValue> {
-        self.tenants.entry(tenant.clone()).or_default().insert_state(key, value)
+        let seq = self.seq;
+        self.tenants.entry(tenant.clone()).or_default().insert_state(key, value, seq)
+    }
+
+    /// Whether a write after `seq` changed the learner's evidence or state.
+    pub(super) fn changed_since(&self, tenant: &TenantId, learner: &UserId, seq: u64) -> bool {
+        self.learner(tenant, learner).is_some_and(|l| l.seq > seq)
     }
 
     pub(super) fn evidence_count(&self) -> usize {
