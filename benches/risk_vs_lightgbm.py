@@ -24,7 +24,8 @@ x = np.fromfile(os.path.join(data, "x.f64"), dtype="<f8").reshape(-1, 30)
 y = np.fromfile(os.path.join(data, "y.f64"), dtype="<f8")
 base_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 xtr, ytr, xte, yte = x[:800_000], y[:800_000], x[800_000:], y[800_000:]
-params = dict(n_estimators=200, num_leaves=31, learning_rate=0.1, max_bin=255, n_jobs=threads)
+# reg_lambda=0 for both: LightGBM's default, not RiskClassifier's (30), so both fit the same model.
+params = dict(n_estimators=200, num_leaves=31, learning_rate=0.1, max_bin=255, reg_lambda=0.0, n_jobs=threads)
 if peer == "lightgbm":
     model = lightgbm.LGBMClassifier(objective="binary", verbose=-1, **params)
 else:

@@ -207,7 +207,10 @@ class RiskClassifier(*_BASES):  # type: ignore[misc]
     ``num_leaves``, ``max_depth`` (-1: unlimited), ``max_bin``, ``min_child_samples``,
     ``min_child_weight``, ``reg_lambda``, ``min_split_gain``, ``subsample``,
     ``colsample_bytree``, ``scale_pos_weight``, ``monotone_constraints``, ``random_state`` and
-    ``n_jobs`` (-1 or None: every core).
+    ``n_jobs`` (-1 or None: every core). The defaults are LightGBM's but for ``reg_lambda``: 30
+    (LightGBM: 0), chosen on held-out data only (cross-validation and a later-presentation
+    split within OULAD's 2013 training year, and synthetic data of 300 to 20,000 rows), where
+    an L2 of 20 to 50 gave higher held-out AUCs than 0 in every case.
 
     Early stopping takes scikit-learn's ``HistGradientBoostingClassifier`` names:
     ``early_stopping`` ("auto": on when the training set has more than 10,000 rows, as
@@ -242,7 +245,7 @@ class RiskClassifier(*_BASES):  # type: ignore[misc]
         max_bin: int = 255,
         min_child_samples: int = 20,
         min_child_weight: float = 1e-3,
-        reg_lambda: float = 0.0,
+        reg_lambda: float = 30.0,
         min_split_gain: float = 0.0,
         subsample: float = 1.0,
         colsample_bytree: float = 1.0,
