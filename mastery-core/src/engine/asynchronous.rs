@@ -16,10 +16,10 @@ use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 use std::future::Future;
 
-use super::{Computed, Engine, IngestOutcome, LEARNER_LOCKS};
-use crate::access::{authorize_learner, AccessContext, Operation};
+use super::{admit, drop_repeats, refuse_on_error, Computed, Done, Engine, IngestOutcome, LEARNER_LOCKS};
+use crate::access::AccessContext;
 use crate::error::{MasteryError, Result};
-use crate::evidence::{Evidence, Rejection};
+use crate::evidence::Evidence;
 use crate::ids::{CourseId, UserId};
 use crate::store::{Appended, StateKey, StateValue, Store};
 
@@ -256,30 +256,14 @@ impl<S: AsyncStore> AsyncEngine<S> {
     /// [`Engine::ingest`], without blocking: the same outcome for the same batch.
     pub async fn ingest(&self, ctx: &AccessContext, batch: &[Evidence]) -> IngestOutcome {
         let mut outcome = IngestOutcome::default();
-        let mut admitted = Vec::with_capacity(batch.len());
-        for (index, evidence) in batch.iter().enumerate() {
-            match authorize_learner(ctx, Operation::Write, ctx.tenant(), &evidence.learner, evidence.course.as_ref()) {
-                Ok(()) => admitted.push(index),
-                Err(error) => outcome.rejected.push(Rejection::new(index, &error)),
-            }
-        }
-        let mut stripes: Vec<usize> = admitted.iter().map(|&i| self.rules.stripe(&batch[i])).collect();
-        stripes.sort_unstable();
-        stripes.dedup();
-        let mut guards = Vec::with_capacity(stripes.len());
-        for &s in &stripes {
+        let mut admitted = admit(ctx, batch, &mut outcome);
+        let mut guards = Vec::new();
+        for s in self.rules.stripes(batch, &admitted) {
             guards.push(self.learner_locks[s].lock().await);
         }
-        let mut seen = std::collections::HashSet::with_capacity(admitted.len());
-        admitted.retain(|&i| {
-            let first = seen.insert((&batch[i].learner, &batch[i].id));
-            outcome.duplicates += usize::from(!first);
-            first
-        });
-        if let Err(error) = self.commit(ctx, batch, admitted.clone(), &mut outcome).await {
-            outcome.rejected.extend(admitted.iter().map(|&i| Rejection::new(i, &error)));
-            outcome.rejected.sort_by_key(|r| r.index);
-        }
+        drop_repeats(batch, &mut admitted, &mut outcome);
+        let result = self.commit(ctx, batch, admitted.clone(), &mut outcome).await;
+        refuse_on_error(result, &admitted, &mut outcome);
         drop(guards);
         outcome
     }
@@ -300,21 +284,9 @@ impl<S: AsyncStore> AsyncEngine<S> {
             refused.extend(refusals);
             let refs: Vec<&Evidence> = admitted.iter().map(|&i| &batch[i]).collect();
             let flags = self.store.apply(ctx, &refs, &states).await.map_err(Into::into)?;
-            if !flags.contains(&Appended::Duplicate) {
-                outcome.rejected.extend(refused.iter().map(|(i, e)| Rejection::new(*i, e)));
-                outcome.rejected.sort_by_key(|r| r.index);
-                outcome.new += admitted.len();
-                outcome.changes += changed;
-                outcome.awarded += awarded;
-                for change in &changes {
-                    self.rules.logs.iter().for_each(|log| log.record(change));
-                }
+            if self.rules.settle(flags, &mut admitted, &refused, Done { changes, changed, awarded }, outcome) {
                 return Ok(());
             }
-            let mut flags = flags.into_iter();
-            let before = admitted.len();
-            admitted.retain(|_| flags.next() != Some(Appended::Duplicate));
-            outcome.duplicates += before - admitted.len();
         }
         Err(MasteryError::Store { reason: "the batch kept conflicting with another writer".into() })
     }

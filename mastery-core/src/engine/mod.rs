@@ -179,6 +179,45 @@ impl<S: Store> Drop for WriteHold<'_, S> {
     }
 }
 
+/// What a computed batch did, counted once the store takes it.
+struct Done {
+    changes: Vec<MasteryChange>,
+    changed: usize,
+    awarded: usize,
+}
+
+/// The batch's records the policy lets the caller write; the others are refused into
+/// `outcome`. The policy runs before the store is touched; a host store's RLS is the second wall.
+fn admit(ctx: &AccessContext, batch: &[Evidence], outcome: &mut IngestOutcome) -> Vec<usize> {
+    let mut admitted = Vec::with_capacity(batch.len());
+    for (index, evidence) in batch.iter().enumerate() {
+        match authorize_learner(ctx, Operation::Write, ctx.tenant(), &evidence.learner, evidence.course.as_ref()) {
+            Ok(()) => admitted.push(index),
+            Err(error) => outcome.rejected.push(Rejection::new(index, &error)),
+        }
+    }
+    admitted
+}
+
+/// Drops records repeated within the batch (same learner and id), counted as duplicates.
+fn drop_repeats(batch: &[Evidence], admitted: &mut Vec<usize>, outcome: &mut IngestOutcome) {
+    let mut seen = HashSet::with_capacity_and_hasher(admitted.len(), foldhash::fast::RandomState::default());
+    admitted.retain(|&i| {
+        let first = seen.insert((&batch[i].learner, &batch[i].id));
+        outcome.duplicates += usize::from(!first);
+        first
+    });
+}
+
+/// A batch that failed as a whole (the store, a conflict that would not end): every admitted
+/// record is refused with the error.
+fn refuse_on_error(result: Result<()>, admitted: &[usize], outcome: &mut IngestOutcome) {
+    if let Err(error) = result {
+        outcome.rejected.extend(admitted.iter().map(|&i| Rejection::new(i, &error)));
+        outcome.rejected.sort_by_key(|r| r.index);
+    }
+}
+
 /// Store + mastery rules + change log.
 pub struct Engine<S> {
     store: S,
@@ -352,32 +391,56 @@ impl<S: Store> Engine<S> {
     /// already stored, or repeated within the batch, count as duplicates and change nothing.
     pub fn ingest(&self, ctx: &AccessContext, batch: &[Evidence]) -> IngestOutcome {
         let mut outcome = IngestOutcome::default();
-        let mut admitted = Vec::with_capacity(batch.len());
-        for (index, evidence) in batch.iter().enumerate() {
-            // The policy runs before the store is touched; a host store's RLS is the second wall.
-            match authorize_learner(ctx, Operation::Write, ctx.tenant(), &evidence.learner, evidence.course.as_ref()) {
-                Ok(()) => admitted.push(index),
-                Err(error) => outcome.rejected.push(Rejection::new(index, &error)),
-            }
-        }
+        let mut admitted = admit(ctx, batch, &mut outcome);
         // Ingests for the batch's learners are serialised in this process (stripes locked in
         // ascending order, so two batches cannot deadlock).
+        let _guards: Vec<_> = self
+            .stripes(batch, &admitted)
+            .iter()
+            .map(|&s| self.learner_locks[s].lock().unwrap_or_else(|p| p.into_inner()))
+            .collect();
+        drop_repeats(batch, &mut admitted, &mut outcome);
+        let result = self.commit(ctx, batch, admitted.clone(), &mut outcome);
+        refuse_on_error(result, &admitted, &mut outcome);
+        outcome
+    }
+
+    /// The lock stripes of the admitted records' learners, ascending, each once.
+    fn stripes(&self, batch: &[Evidence], admitted: &[usize]) -> Vec<usize> {
         let mut stripes: Vec<usize> = admitted.iter().map(|&i| self.stripe(&batch[i])).collect();
         stripes.sort_unstable();
         stripes.dedup();
-        let _guards: Vec<_> =
-            stripes.iter().map(|&s| self.learner_locks[s].lock().unwrap_or_else(|p| p.into_inner())).collect();
-        let mut seen = HashSet::with_capacity_and_hasher(admitted.len(), foldhash::fast::RandomState::default());
-        admitted.retain(|&i| {
-            let first = seen.insert((&batch[i].learner, &batch[i].id));
-            outcome.duplicates += usize::from(!first);
-            first
-        });
-        if let Err(error) = self.commit(ctx, batch, admitted.clone(), &mut outcome) {
-            outcome.rejected.extend(admitted.iter().map(|&i| Rejection::new(i, &error)));
+        stripes
+    }
+
+    /// After `apply`: when the store took the batch (no duplicate named), counts it into
+    /// `outcome`, hands its changes to the logs and returns true; otherwise takes the records the
+    /// store already holds out of `admitted` (as duplicates) for another attempt.
+    fn settle(
+        &self,
+        flags: Vec<Appended>,
+        admitted: &mut Vec<usize>,
+        refused: &[(usize, MasteryError)],
+        done: Done,
+        outcome: &mut IngestOutcome,
+    ) -> bool {
+        if !flags.contains(&Appended::Duplicate) {
+            outcome.rejected.extend(refused.iter().map(|(i, e)| Rejection::new(*i, e)));
             outcome.rejected.sort_by_key(|r| r.index);
+            outcome.new += admitted.len();
+            outcome.changes += done.changed;
+            outcome.awarded += done.awarded;
+            for change in &done.changes {
+                self.logs.iter().for_each(|log| log.record(change));
+            }
+            return true;
         }
-        outcome
+        // Stored already (sent before, or by another writer meanwhile): duplicates.
+        let mut flags = flags.into_iter();
+        let before = admitted.len();
+        admitted.retain(|_| flags.next() != Some(Appended::Duplicate));
+        outcome.duplicates += before - admitted.len();
+        false
     }
 
     /// Computes and applies the batch; retries without records the store already holds. The
@@ -424,22 +487,9 @@ impl<S: Store> Engine<S> {
                 other => other?,
             };
             attempts += 1;
-            if !flags.contains(&Appended::Duplicate) {
-                outcome.rejected.extend(refused.iter().map(|(i, e)| Rejection::new(*i, e)));
-                outcome.rejected.sort_by_key(|r| r.index);
-                outcome.new += admitted.len();
-                outcome.changes += changed;
-                outcome.awarded += awarded;
-                for change in &changes {
-                    self.logs.iter().for_each(|log| log.record(change));
-                }
+            if self.settle(flags, &mut admitted, &refused, Done { changes, changed, awarded }, outcome) {
                 return Ok(());
             }
-            // Stored already (sent before, or by another writer meanwhile): duplicates.
-            let mut flags = flags.into_iter();
-            let before = admitted.len();
-            admitted.retain(|_| flags.next() != Some(Appended::Duplicate));
-            outcome.duplicates += before - admitted.len();
         }
         drop(hold);
         Err(MasteryError::Store { reason: "the batch kept conflicting with another writer".into() })
