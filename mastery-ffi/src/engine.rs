@@ -288,6 +288,9 @@ pub struct EngineOptions {
     /// A risk model file's JSON: `at_risk` and the class dashboard's alerts.
     #[uniffi(default = None)]
     pub risk_model_json: Option<String>,
+    /// The alert bands, highest first (none: high 0.7/0.6, medium 0.4/0.3).
+    #[uniffi(default = None)]
+    pub risk_bands: Option<Vec<crate::risk::RiskBand>>,
 }
 
 /// A learner at risk, with the model's reasons in words.
@@ -357,14 +360,12 @@ impl Engine {
         streak_policy_json: Option<String>,
         achievements_json: Option<String>,
     ) -> Result<Arc<Self>> {
-        Self::build_with(
-            store,
-            EngineOptions { streak_policy_json, achievements_json, framework_json: None, risk_model_json: None },
-        )
+        Self::build_with(store, EngineOptions { streak_policy_json, achievements_json, ..EngineOptions::default() })
     }
 
     fn build_with(store: DynStore, options: EngineOptions) -> Result<Arc<Self>> {
-        let EngineOptions { streak_policy_json, achievements_json, framework_json, risk_model_json } = options;
+        let EngineOptions { streak_policy_json, achievements_json, framework_json, risk_model_json, risk_bands } =
+            options;
         let mut inner = core::Engine::new(store);
         let framework = framework_json.map(|text| core::framework::Framework::from_case_json(&text)).transpose()?;
         if let Some(policy) = streak_policy_json {
@@ -380,7 +381,14 @@ impl Engine {
             inner = inner.with_framework(framework);
         }
         if let Some(model) = risk_model_json {
-            inner = inner.with_risk(core::risk::RiskModelFile::from_json(&model)?, None)?;
+            let bands = risk_bands
+                .map(|list| {
+                    let list =
+                        list.into_iter().map(|b| core::risk::RiskBand { name: b.name, enter: b.enter, exit: b.exit });
+                    core::risk::RiskBands::new(list.collect())
+                })
+                .transpose()?;
+            inner = inner.with_risk(core::risk::RiskModelFile::from_json(&model)?, bands)?;
         }
         Ok(Arc::new(Self { inner }))
     }

@@ -303,14 +303,34 @@ impl<S: Store> Engine<S> {
         course: Option<&CourseId>,
         now: Instant,
     ) -> Result<Vec<GalleryItem>> {
+        self.award_rules()?;
+        let records = self.learner_states(ctx, learner, course)?;
+        let longest = match self.streaks {
+            Some(_) => Some(self.streak(ctx, learner, course, now)?.longest),
+            None => None,
+        };
+        self.gallery_of(ctx, learner, course, now, &records, longest)
+    }
+
+    /// The gallery from the learner's stored mastery records in the course and longest streak,
+    /// read by the caller (the learner dashboard reads them once for all its parts).
+    pub(super) fn gallery_of(
+        &self,
+        ctx: &AccessContext,
+        learner: &UserId,
+        course: Option<&CourseId>,
+        now: Instant,
+        records: &[MasteryRecord],
+        longest: Option<u32>,
+    ) -> Result<Vec<GalleryItem>> {
         let rules = self.award_rules()?;
         let awards = self.awards(ctx, learner, course)?;
         let (mut facts, mut latest) = (LearnerFacts::default(), None);
-        for record in self.learner_states(ctx, learner, course)? {
-            add_fact(&mut facts, &mut latest, &record);
+        for record in records {
+            add_fact(&mut facts, &mut latest, record);
         }
-        if self.streaks.is_some() {
-            facts.streak = self.streak(ctx, learner, course, now)?.longest;
+        if let Some(longest) = longest {
+            facts.streak = longest;
         }
         let visible: Vec<&Award> = awards.iter().collect();
         Ok(crate::credential::gallery_from_awards(&visible, now, &facts, rules.achievements(), rules.framework()))

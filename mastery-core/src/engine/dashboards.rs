@@ -115,17 +115,18 @@ impl<S: Store> Engine<S> {
             ),
             None => (None, Vec::new()),
         };
-        let views = self.views(records);
-        let mut gaps: Vec<MasteryView> = views.iter().filter(|v| !v.mastered && v.score.is_some()).cloned().collect();
-        gaps.sort_by(|a, b| a.score.partial_cmp(&b.score).unwrap_or(std::cmp::Ordering::Equal));
         let streak = match self.streaks {
             Some(_) => Some(self.streak(ctx, learner, course, at)?),
             None => None,
         };
+        // The records and streak read above serve the gallery too.
         let badges = match self.awards {
-            Some(_) => self.badge_gallery(ctx, learner, course, at)?,
+            Some(_) => self.gallery_of(ctx, learner, course, at, &records, streak.as_ref().map(|s| s.longest))?,
             None => Vec::new(),
         };
+        let views = self.views(records);
+        let mut gaps: Vec<MasteryView> = views.iter().filter(|v| !v.mastered && v.score.is_some()).cloned().collect();
+        gaps.sort_by(|a, b| a.score.partial_cmp(&b.score).unwrap_or(std::cmp::Ordering::Equal));
         let histories = self.learner_histories(ctx, learner, course)?;
         let labels: BTreeMap<String, String> =
             histories.iter().map(|h| (h.competency.clone(), label(framework, &h.competency))).collect();

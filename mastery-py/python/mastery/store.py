@@ -93,7 +93,6 @@ class MasteryStore(Protocol):
         --------
         >>> s, ctx = DictStore(), {"principal": {"tenant": "t1", "user": "svc", "roles": [{"role": "service"}]}}
         >>> e = {"id": "e1", "learner": "amy", "course": "c1"}
-        >>> k = {"learner": "amy", "course": "c1", "namespace": "mastery", "name": "fractions"}
         >>> s.apply(ctx, [e], [])
         ['new']
         >>> [x["id"] for x in s.learner_evidence(ctx, "amy")]
@@ -108,7 +107,6 @@ class MasteryStore(Protocol):
         --------
         >>> s, ctx = DictStore(), {"principal": {"tenant": "t1", "user": "svc", "roles": [{"role": "service"}]}}
         >>> e = {"id": "e1", "learner": "amy", "course": "c1"}
-        >>> k = {"learner": "amy", "course": "c1", "namespace": "mastery", "name": "fractions"}
         >>> s.apply(ctx, [e], [])
         ['new']
         >>> [x["id"] for x in s.course_evidence(ctx, "c1")]
