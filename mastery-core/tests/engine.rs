@@ -817,6 +817,59 @@ mod risk_and_dashboards {
         assert_eq!(bits(&engine.risk_features(&service(), &course, at).unwrap()), bits(&expected));
     }
 
+    /// `record_risk` stores each learner's band; the next scoring keeps a learner in a band until
+    /// the score falls below its exit, where a fresh engine (nothing recorded) drops them.
+    #[test]
+    fn recorded_bands_have_hysteresis() {
+        use mastery_core::risk::{RiskBand, RiskBands, RiskModel};
+        let course: mastery_core::CourseId = "c1".into();
+        let at = parse_instant("2026-03-06T12:00:00Z", "t").unwrap();
+        let tutor = AccessContext::new(Principal::instructor("t1", "tia", vec!["c1".into()]));
+        let low = vec![activity(0, 0, 0, 10, 2, 0), activity(1, 0, 1, 11, 2, 1)];
+        let better: Vec<Evidence> = (0..3).map(|d| activity(10 + u16::from(d), 0, 2 + d, 9, 2, 4)).collect();
+        // l0's score after the low grades, then after the better ones (defaults bands: any).
+        let probe = Engine::with_config(MemoryStore::new(), config()).with_risk(model(), None).unwrap();
+        let score = |engine: &Engine<MemoryStore>| {
+            let rows = engine.risk_features(&service(), &course, at).unwrap();
+            let x = ndarray::ArrayView2::from_shape((1, rows[0].1.len()), &rows[0].1).unwrap();
+            model().predict_proba(x).unwrap()[0]
+        };
+        probe.ingest(&service(), &low);
+        let before = score(&probe);
+        probe.ingest(&service(), &better);
+        let after = score(&probe);
+        assert!(after < before, "better grades lower the risk ({before} -> {after})");
+        let bands =
+            RiskBands::new(vec![RiskBand { name: "watch".into(), enter: (before + after) / 2.0, exit: after / 2.0 }])
+                .unwrap();
+        let engine =
+            || Engine::with_config(MemoryStore::new(), config()).with_risk(model(), Some(bands.clone())).unwrap();
+
+        let recorded = engine();
+        recorded.ingest(&service(), &low);
+        let alerts = recorded.record_risk(&tutor, &course, at, 2).unwrap();
+        assert_eq!(alerts.iter().map(|a| (a.learner.as_str(), a.band.as_str())).collect::<Vec<_>>(), [("l0", "watch")]);
+        recorded.ingest(&service(), &better);
+        let fresh = engine();
+        fresh.ingest(&service(), &low);
+        fresh.ingest(&service(), &better);
+        assert!(fresh.at_risk(&tutor, &course, at, 2).unwrap().is_empty(), "below the entry: no alert");
+        let kept = recorded.at_risk(&tutor, &course, at, 2).unwrap();
+        assert_eq!(kept.len(), 1, "above the exit: the recorded band holds");
+        assert_eq!((kept[0].band.as_str(), kept[0].score.to_bits()), ("watch", after.to_bits()));
+        // The class dashboard scores the same way; recording again keeps the band.
+        let options = mastery_core::engine::ClassDashboardOptions { reasons: 2, ..Default::default() };
+        let class = recorded.class_dashboard(&tutor, &course, at, &options);
+        assert_eq!(class.unwrap().at_risk.unwrap(), kept);
+        assert_eq!(recorded.record_risk(&tutor, &course, at, 2).unwrap().len(), 1);
+
+        // Learners and staff of another course may not record.
+        let l0 = AccessContext::new(Principal::learner("t1", "l0"));
+        assert_eq!(recorded.record_risk(&l0, &course, at, 2).unwrap_err().code(), "access_denied");
+        let other = AccessContext::new(Principal::instructor("t1", "tom", vec!["c2".into()]));
+        assert_eq!(recorded.record_risk(&other, &course, at, 2).unwrap_err().code(), "access_denied");
+    }
+
     #[test]
     fn dashboards_are_single_reads_under_the_policy() {
         use mastery_core::engine::ClassDashboardOptions;

@@ -712,6 +712,19 @@ impl Engine {
             Ok(alerts.into_iter().map(Into::into).collect())
         })
     }
+    /// Scores the class as `at_risk` does and records each learner's band and score (one store
+    /// commit), so later scorings keep a learner in a band until the score falls below its exit.
+    /// Instructors of the course, admins and services only.
+    #[uniffi::method(default(top = 3))]
+    pub fn record_risk(&self, principal: String, course: String, at: String, top: u32) -> Result<Vec<RiskAlert>> {
+        guard(|| {
+            let ctx = context(&principal)?;
+            let at = core::time::parse_instant(&at, "at")?;
+            let alerts = self.inner.record_risk(&ctx, &core::CourseId::new(course), at, top as usize)?;
+            Ok(alerts.into_iter().map(Into::into).collect())
+        })
+    }
+
     /// Every learner's risk features in a course at `at`, from stored state.
     pub fn risk_features(&self, principal: String, course: String, at: String) -> Result<Vec<LearnerFeatures>> {
         guard(|| {

@@ -298,6 +298,7 @@ fun scenario(engine: Engine, input: JsonObject): com.google.gson.JsonArray {
                 "class_dashboard" -> charts(plain(engine.classDashboard(principal, course!!, step.get("at").asString,
                     step.get("options")?.toString())))
                 "at_risk" -> plain(engine.atRisk(principal, course!!, step.get("at").asString, (step.get("top")?.asInt ?: 3).toUInt()))
+                "record_risk" -> plain(engine.recordRisk(principal, course!!, step.get("at").asString, (step.get("top")?.asInt ?: 3).toUInt()))
                 "risk_features" -> plain(engine.riskFeatures(principal, course!!, step.get("at").asString))
                 else -> error("unknown step")
             })

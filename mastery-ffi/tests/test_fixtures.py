@@ -280,6 +280,8 @@ def scenario(engine, inp):
                 value = charts(plain(engine.class_dashboard(principal, course, step["at"], options)))
             elif do == "at_risk":
                 value = plain(engine.at_risk(principal, course, step["at"], step.get("top", 3)))
+            elif do == "record_risk":
+                value = plain(engine.record_risk(principal, course, step["at"], step.get("top", 3)))
             elif do == "risk_features":
                 value = plain(engine.risk_features(principal, course, step["at"]))
             else:

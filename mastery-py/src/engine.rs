@@ -185,7 +185,7 @@ impl Store for PyStore {
 /// >>> tutor = {"tenant": "t1", "user": "tia", "roles": [{"role": "instructor", "courses": ["c1"]}]}
 /// >>> engine.class_heatmap(tutor, "c1", [{"id": "fractions", "label": "Fractions"}])["cells"][0][0]["text"]
 /// '90%'
-#[pyclass(module = "mastery", frozen)]
+#[pyclass(module = "mastery", frozen, subclass)]
 pub struct Engine {
     inner: core::Engine<DynStore>,
 }
@@ -335,17 +335,16 @@ impl Engine {
                 let batches = crate::arrow::batches(evidence, "evidence")?;
                 let outcome = py.detach(|| -> Result<core::IngestOutcome, core::MasteryError> {
                     let (rows, refused) = crate::arrow_evidence::evidence(&batches)?;
-                    let (index, batch): (Vec<usize>, Vec<Evidence>) = rows.into_iter().unzip();
-                    let mut outcome = self.inner.ingest(&ctx, &batch);
-                    outcome.rejected.iter_mut().for_each(|r| r.index = index[r.index]);
-                    outcome.rejected.extend(refused);
-                    outcome.rejected.sort_by_key(|r| r.index);
-                    Ok(outcome)
+                    Ok(self.inner.ingest_rows(&ctx, rows, refused))
                 });
                 return to_python(py, &outcome.py_err(py)?);
             }
-            let batch: Vec<Evidence> = data(evidence, "evidence")?;
-            let outcome = py.detach(|| self.inner.ingest(&ctx, &batch));
+            // One record at a time: a malformed dict is refused by its index, the rest go on.
+            let values: Vec<serde_json::Value> = data(evidence, "evidence")?;
+            let outcome = py.detach(|| {
+                let (rows, refused) = core::evidence::evidence_from_values(values);
+                self.inner.ingest_rows(&ctx, rows, refused)
+            });
             to_python(py, &outcome)
         })
     }
@@ -839,6 +838,45 @@ impl Engine {
             let course = CourseId::new(text(course, "course")?);
             let at = instant(py, at, "at")?;
             let alerts = py.detach(|| self.inner.at_risk(&ctx, &course, at, top)).py_err(py)?;
+            to_python(py, &alerts)
+        })
+    }
+
+    /// Scores the class at `at` as `at_risk` does and records each learner's band and score in
+    /// the store (one commit), so later scorings keep a learner in a band until the score falls
+    /// below the band's exit (hysteresis): what a nightly job calls before alerting instructors.
+    /// Instructors of the course, admins and services only.
+    ///
+    /// Examples
+    /// --------
+    /// >>> import mastery
+    /// >>> x, y, names = mastery.synthetic_risk_data(400, 7)
+    /// >>> engine = mastery.Engine(risk_model=mastery.NativeRiskModel.train_logistic(x, y, names))
+    /// >>> svc = {"tenant": "t1", "user": "svc", "roles": [{"role": "service"}]}
+    /// >>> e = {"id": "e1", "learner": "amy", "course": "c1", "competencies": ["fractions"], "kind": "response",
+    /// ...      "score": {"scaled": 0.1}, "occurred_at": "2026-03-02T10:00:00Z", "source": "host"}
+    /// >>> engine.ingest(svc, [e])["new"]
+    /// 1
+    /// >>> [(a["learner"], a["band"]) for a in engine.record_risk(svc, "c1", "2026-03-20T00:00:00Z")]
+    /// [('amy', 'high')]
+    #[pyo3(signature = (principal, course, at, top=None))]
+    fn record_risk<'py>(
+        &self,
+        py: Python<'py>,
+        principal: &Arg<'py>,
+        course: &Arg<'py>,
+        at: &Arg<'py>,
+        top: Option<&Arg<'py>>,
+    ) -> PyResult<Arg<'py>> {
+        guard(py, || {
+            let ctx = context(principal)?;
+            let top = match top.filter(|t| !t.is_none()) {
+                Some(t) => crate::convert::count(t, "top")?,
+                None => 3,
+            };
+            let course = CourseId::new(text(course, "course")?);
+            let at = instant(py, at, "at")?;
+            let alerts = py.detach(|| self.inner.record_risk(&ctx, &course, at, top)).py_err(py)?;
             to_python(py, &alerts)
         })
     }

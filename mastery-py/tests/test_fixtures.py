@@ -171,6 +171,8 @@ def scenario_step(engine, step):
         return engine.class_dashboard(who, step["course"], step["at"], step.get("options"))
     if do == "at_risk":
         return engine.at_risk(who, step["course"], step["at"], step.get("top", 3))
+    if do == "record_risk":
+        return engine.record_risk(who, step["course"], step["at"], step.get("top", 3))
     if do == "risk_features":
         rows = engine.risk_features(who, step["course"], step["at"])
         return [{"learner": r.pop("learner"), "features": r} for r in rows]

@@ -283,12 +283,14 @@ impl Engine {
         #[wasm_bindgen(unchecked_param_type = "Evidence[]")] evidence: JsValue,
     ) -> Result<JsValue, JsValue> {
         let ctx = context(&principal)?;
-        let batch: Vec<Evidence> = data(&evidence, "evidence")?;
+        // One record at a time: a malformed object is refused by its index, the rest go on.
+        let values: Vec<serde_json::Value> = data(&evidence, "evidence")?;
         if self.ingesting.replace(true) {
             return Err(err(store_error("the store called `ingest` from inside an ingest")));
         }
         let _guard = Ingesting(&self.ingesting);
-        to_js(&self.inner.ingest(&ctx, &batch))
+        let (rows, refused) = core::evidence::evidence_from_values(values);
+        to_js(&self.inner.ingest_rows(&ctx, rows, refused))
     }
 
     /// A learner's mastery in one course (or outside any), sorted by competency.
@@ -526,6 +528,27 @@ impl Engine {
             None => 3,
         };
         to_js(&self.inner.at_risk(&ctx, &course, at, top).map_err(err)?)
+    }
+
+    /// Scores the class as `atRisk` does and records each learner's band and score (one store
+    /// commit), so later scorings keep a learner in a band until the score falls below its exit.
+    /// Instructors of the course, admins and services only.
+    #[wasm_bindgen(js_name = recordRisk, unchecked_return_type = "Alert[]")]
+    pub fn record_risk(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "Principal")] principal: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "string")] course: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "string")] at: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "number | null")] top: Option<JsValue>,
+    ) -> Result<JsValue, JsValue> {
+        let ctx = context(&principal)?;
+        let course = CourseId::new(text(&course, "course")?);
+        let at = crate::instant(&at, "at")?;
+        let top = match top.filter(|t| !(t.is_null() || t.is_undefined())) {
+            Some(t) => crate::convert::count(&t, "top")?,
+            None => 3,
+        };
+        to_js(&self.inner.record_risk(&ctx, &course, at, top).map_err(err)?)
     }
 
     /// Every learner's risk features in a course at `at`, from stored state: one object per

@@ -148,3 +148,13 @@ test("1,000 records through the JS store equal the embedded engine's states", ()
   assert.equal(host.ingest(SERVICE, batch.slice(0, 100)).duplicates, 100);
   assert.deepEqual(host.classStates(TEACHER, "c1"), class1);
 });
+
+test("a malformed record is refused by its index; the rest of the batch is stored", () => {
+  const engine = new m.Engine();
+  const batch = records(5);
+  batch.splice(2, 0, { id: "bad", course: "c1" }, { ...records(1)[0], id: "late", occurred_at: "next tuesday" });
+  const outcome = engine.ingest(SERVICE, batch);
+  assert.equal(outcome.new, 5);
+  assert.deepEqual(outcome.rejected.map((r) => [r.index, r.code, r.field]), [[2, "invalid_input", "learner"], [3, "invalid_input", "evidence"]]);
+  assert.ok(!JSON.stringify(outcome.rejected).includes("next tuesday"), "the rejected value is not quoted");
+});

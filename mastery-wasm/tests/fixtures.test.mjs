@@ -121,6 +121,7 @@ function scenario(engine, steps) {
       case "learner_dashboard": return engine.learnerDashboard(s.as, s.learner, s.at, s.course ?? null);
       case "class_dashboard": return engine.classDashboard(s.as, s.course, s.at, s.options ?? null);
       case "at_risk": return engine.atRisk(s.as, s.course, s.at, s.top ?? 3);
+      case "record_risk": return engine.recordRisk(s.as, s.course, s.at, s.top ?? 3);
       case "risk_features": return engine.riskFeatures(s.as, s.course, s.at);
       default: throw new TypeError(`unknown scenario step ${s.do}`);
     }

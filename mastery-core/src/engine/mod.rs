@@ -41,6 +41,8 @@ const STREAK: &str = "streak";
 /// The namespace of a learner's risk feature state in a course, and its record name.
 const RISK: &str = "risk";
 const ACTIVITY: &str = "activity";
+/// The record name of a learner's last recorded risk band in a course (namespace [`RISK`]).
+const PREDICTION: &str = "prediction";
 
 /// One mastery change: who (in which tenant), what, before, after, and which evidence moved it.
 #[derive(Clone, PartialEq, Serialize, Deserialize)]
@@ -242,7 +244,7 @@ fn read_record(competency: &str, value: StateValue, config: &MasteryConfig) -> R
     let unreadable = || MasteryError::Store { reason: "stored mastery record is unreadable".into() };
     let mut record = match value {
         StateValue::Mastery(record) => record,
-        StateValue::Streak(_) | StateValue::Awards(_) | StateValue::Activity(_) => {
+        StateValue::Streak(_) | StateValue::Awards(_) | StateValue::Activity(_) | StateValue::Prediction(_) => {
             return Err(MasteryError::Store { reason: "a mastery key holds another component's record".into() })
         }
         StateValue::Json(value) => match serde_json::from_value::<MasteryRecord>(value.clone()) {
@@ -375,6 +377,23 @@ impl<S: Store> Engine<S> {
     pub fn with_change_log(mut self, log: impl ChangeLog + Send + Sync + 'static) -> Self {
         self.logs.push(Box::new(log));
         self
+    }
+
+    /// [`Engine::ingest`] of records read out of a larger batch: each carries its position there,
+    /// and `refused` are the batch's records the caller could not read (a list with a malformed
+    /// dict, a table with a bad row). The outcome's indices are the batch's.
+    pub fn ingest_rows(
+        &self,
+        ctx: &AccessContext,
+        rows: Vec<(usize, Evidence)>,
+        refused: Vec<Rejection>,
+    ) -> IngestOutcome {
+        let (index, batch): (Vec<usize>, Vec<Evidence>) = rows.into_iter().unzip();
+        let mut outcome = self.ingest(ctx, &batch);
+        outcome.rejected.iter_mut().for_each(|r| r.index = index[r.index]);
+        outcome.rejected.extend(refused);
+        outcome.rejected.sort_by_key(|r| r.index);
+        outcome
     }
 
     /// The underlying store, for reads.

@@ -5,14 +5,31 @@
 
 use std::collections::BTreeMap;
 
-use super::{read_activity, read_record, Engine, NAMESPACE, RISK};
+use super::{read_activity, read_record, Engine, NAMESPACE, PREDICTION, RISK};
 use crate::access::{authorize_course, AccessContext, Operation};
 use crate::error::{MasteryError, Result};
-use crate::ids::CourseId;
+use crate::ids::{CourseId, UserId};
 use crate::mastery::MasteryRecord;
-use crate::risk::{risk_alerts, Alert, RiskBands, RiskModelFile, ENGINE_FEATURES};
-use crate::store::Store;
+use crate::risk::{risk_alerts, Alert, PredictionRecord, RiskBands, RiskModelFile, RiskPrediction, ENGINE_FEATURES};
+use crate::store::{SmolStr, StateKey, StateValue, Store};
 use crate::time::Instant;
+
+/// What the engine reads to score a class: each learner's feature row (sorted by learner) and
+/// the band recorded for them by the last [`Engine::record_risk`].
+struct ClassRisk {
+    rows: Vec<(String, Vec<f64>)>,
+    bands: BTreeMap<String, String>,
+}
+
+/// A stored prediction (typed, or JSON a host store serialised).
+fn read_prediction(value: StateValue) -> Result<RiskPrediction> {
+    match value {
+        StateValue::Prediction(prediction) => Ok(prediction),
+        StateValue::Json(value) => serde_json::from_value(value)
+            .map_err(|_| MasteryError::Store { reason: "stored risk prediction is unreadable".into() }),
+        _ => Err(MasteryError::Store { reason: "a prediction key holds another component's record".into() }),
+    }
+}
 
 /// The model an engine scores its learners with, and the alert bands.
 pub(super) struct RiskScoring {
@@ -45,35 +62,113 @@ impl<S: Store> Engine<S> {
         course: &CourseId,
         at: Instant,
     ) -> Result<Vec<(String, Vec<f64>)>> {
+        Ok(self.class_risk(ctx, course, at, None)?.rows)
+    }
+
+    /// The class's learners at risk at `at`, highest score first, each with its `top` reasons in
+    /// words (never a protected attribute): the model over the stored activity and mastery. A
+    /// learner's band recorded by [`Engine::record_risk`] is kept until the score falls below
+    /// the band's exit (hysteresis); nothing is written.
+    pub fn at_risk(&self, ctx: &AccessContext, course: &CourseId, at: Instant, top: usize) -> Result<Vec<Alert>> {
+        self.alerts_of(ctx, course, at, top, None)
+    }
+
+    /// [`Engine::at_risk`] over the course's mastery states when the caller has read them.
+    pub(super) fn alerts_of(
+        &self,
+        ctx: &AccessContext,
+        course: &CourseId,
+        at: Instant,
+        top: usize,
+        mastery_states: Option<&[(StateKey, StateValue)]>,
+    ) -> Result<Vec<Alert>> {
+        let class = self.class_risk(ctx, course, at, mastery_states)?;
+        let scoring = self.risk_scoring()?;
+        let model = &scoring.model;
+        risk_alerts(model, &model.model_version, &class.rows, &scoring.bands, &class.bands, top, &at.to_rfc3339(), None)
+    }
+
+    /// Scores the class at `at` as [`Engine::at_risk`] does and records each learner's band and
+    /// score (one store commit), so the next scoring keeps a learner in a band until the score
+    /// falls below its exit: what a host's nightly job calls before alerting instructors.
+    /// Instructors of the course, admins and services only.
+    pub fn record_risk(&self, ctx: &AccessContext, course: &CourseId, at: Instant, top: usize) -> Result<Vec<Alert>> {
+        let scoring = self.risk_scoring()?;
+        authorize_course(ctx, Operation::Write, ctx.tenant(), course)?;
+        let class = self.class_risk(ctx, course, at, None)?;
+        let model = &scoring.model;
+        let mut log: Vec<PredictionRecord> = Vec::with_capacity(class.rows.len());
+        let alerts = risk_alerts(
+            model,
+            &model.model_version,
+            &class.rows,
+            &scoring.bands,
+            &class.bands,
+            top,
+            &at.to_rfc3339(),
+            Some(&mut log),
+        )?;
+        let states: Vec<(StateKey, StateValue)> = log
+            .into_iter()
+            .map(|p| {
+                let key = StateKey {
+                    learner: UserId::new(&p.learner),
+                    course: Some(course.clone()),
+                    namespace: SmolStr::new_static(RISK),
+                    name: SmolStr::new_static(PREDICTION),
+                };
+                let prediction =
+                    RiskPrediction { band: p.band, score: p.score, at: p.at, model_version: p.model_version };
+                (key, StateValue::Prediction(prediction))
+            })
+            .collect();
+        self.store.apply(ctx, &[], &states).map_err(Into::into)?;
+        Ok(alerts)
+    }
+
+    /// One read of the class's risk namespace (and of its mastery records when the model uses
+    /// them and the caller has not read them): every learner's feature row and recorded band.
+    fn class_risk(
+        &self,
+        ctx: &AccessContext,
+        course: &CourseId,
+        at: Instant,
+        mastery_states: Option<&[(StateKey, StateValue)]>,
+    ) -> Result<ClassRisk> {
         let scoring = self.risk_scoring()?;
         authorize_course(ctx, Operation::Read, ctx.tenant(), course)?;
         let mut mastery: BTreeMap<String, Vec<MasteryRecord>> = BTreeMap::new();
         let wants_mastery =
             scoring.model.features.iter().any(|f| f.name == "competencies_mastered" || f.name == "mean_p_known");
         if wants_mastery {
-            for (key, value) in self.store.course_states(ctx, course, NAMESPACE).map_err(Into::into)? {
-                let record = read_record(&key.name, value, &self.config)?;
+            let read;
+            let states = match mastery_states {
+                Some(states) => states,
+                None => {
+                    read = self.store.course_states(ctx, course, NAMESPACE).map_err(Into::into)?;
+                    &read[..]
+                }
+            };
+            for (key, value) in states {
+                let record = read_record(&key.name, value.clone(), &self.config)?;
                 mastery.entry(key.learner.as_str().to_owned()).or_default().push(record);
             }
         }
-        let mut rows = Vec::new();
+        let mut class = ClassRisk { rows: Vec::new(), bands: BTreeMap::new() };
         for (key, value) in self.store.course_states(ctx, course, RISK).map_err(Into::into)? {
-            let record = read_activity(value)?;
             let learner = key.learner.as_str().to_owned();
+            if key.name == PREDICTION {
+                if let Some(band) = read_prediction(value)?.band {
+                    class.bands.insert(learner, band);
+                }
+                continue;
+            }
+            let record = read_activity(value)?;
             let records = mastery.get(&learner).map_or(&[][..], Vec::as_slice);
-            rows.push((learner, record.row(&scoring.model.features, at, records)));
+            class.rows.push((learner, record.row(&scoring.model.features, at, records)));
         }
-        rows.sort_by(|a, b| a.0.cmp(&b.0));
-        Ok(rows)
-    }
-
-    /// The class's learners at risk at `at`, highest score first, each with its `top` reasons in
-    /// words (never a protected attribute): the model over the stored activity and mastery.
-    pub fn at_risk(&self, ctx: &AccessContext, course: &CourseId, at: Instant, top: usize) -> Result<Vec<Alert>> {
-        let rows = self.risk_features(ctx, course, at)?;
-        let scoring = self.risk_scoring()?;
-        let model = &scoring.model;
-        risk_alerts(model, &model.model_version, &rows, &scoring.bands, &BTreeMap::new(), top, &at.to_rfc3339(), None)
+        class.rows.sort_by(|a, b| a.0.cmp(&b.0));
+        Ok(class)
     }
 
     /// The risk model's feature names, in order (empty without a model).

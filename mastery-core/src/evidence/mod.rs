@@ -177,6 +177,26 @@ impl Rejection {
     }
 }
 
+/// Evidence read one record at a time from JSON values (a binding's list of dicts or objects):
+/// each record with its position in the list, and a rejection naming the field for each value
+/// that is not a record, so one malformed record does not refuse the rest of its batch.
+pub fn evidence_from_values(values: Vec<serde_json::Value>) -> (Vec<(usize, Evidence)>, Vec<Rejection>) {
+    let mut records = Vec::with_capacity(values.len());
+    let mut refused = Vec::new();
+    for (index, value) in values.into_iter().enumerate() {
+        match serde_json::from_value::<Evidence>(value) {
+            Ok(record) => records.push((index, record)),
+            Err(error) => {
+                let message = crate::error::redact(&error.to_string());
+                let missing = message.strip_prefix("missing field `").and_then(|rest| rest.split('`').next());
+                let field = missing.unwrap_or("evidence").to_owned();
+                refused.push(Rejection::new(index, &MasteryError::invalid(field, message)));
+            }
+        }
+    }
+    (records, refused)
+}
+
 /// What a batch parser accepted and refused.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct IngestReport {

@@ -188,6 +188,20 @@ impl RetrainPolicy {
     }
 }
 
+/// A learner's last recorded prediction in a course, kept by the engine so the next scoring
+/// applies the bands' hysteresis (`band` is `None` below every band).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RiskPrediction {
+    /// The band's name, `None` below every band.
+    pub band: Option<String>,
+    /// The model's probability of the adverse outcome.
+    pub score: f64,
+    /// When it was scored, RFC 3339.
+    pub at: String,
+    /// The model that scored it.
+    pub model_version: String,
+}
+
 /// One logged prediction. `learner` is the host's pseudonymous key, never a name.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PredictionRecord {

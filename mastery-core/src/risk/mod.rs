@@ -25,7 +25,7 @@ mod model;
 
 pub use alerts::{
     population_stability_index, risk_alerts, risk_band, Alert, PredictionLog, PredictionRecord, RetrainDecision,
-    RetrainPolicy, RiskBand, RiskBands,
+    RetrainPolicy, RiskBand, RiskBands, RiskPrediction,
 };
 pub use model::{
     Estimator, Explanation, Logistic, ProtectedAttributes, Reason, RiskModel, RiskModelFile, MODEL_FORMAT,

@@ -44,6 +44,9 @@ pub enum StateValue {
     Awards(crate::credential::AwardRecord),
     /// What a learner did in one course, for the at-risk features (bounded: counters and sums).
     Activity(crate::risk::ActivityRecord),
+    /// The band a learner was last placed in by `Engine::record_risk` (hysteresis for the next
+    /// scoring), with the score and when.
+    Prediction(crate::risk::RiskPrediction),
     /// Any JSON value.
     Json(Value),
 }
@@ -72,6 +75,7 @@ impl std::fmt::Debug for StateValue {
             Self::Streak(record) => record.fmt(f),
             Self::Awards(record) => record.fmt(f),
             Self::Activity(record) => record.fmt(f),
+            Self::Prediction(record) => record.fmt(f),
             Self::Json(_) => f.write_str("Json(..)"),
         }
     }

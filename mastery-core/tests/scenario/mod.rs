@@ -165,6 +165,10 @@ fn step(engine: &Engine<DynStore>, step: &Value) -> R<Value> {
             let top = step.get("top").and_then(Value::as_u64).unwrap_or(3) as usize;
             json!(engine.at_risk(&ctx, &course.unwrap(), at(step)?, top)?)
         }
+        "record_risk" => {
+            let top = step.get("top").and_then(Value::as_u64).unwrap_or(3) as usize;
+            json!(engine.record_risk(&ctx, &course.unwrap(), at(step)?, top)?)
+        }
         "risk_features" => {
             let names = engine.risk_feature_names();
             let rows = engine.risk_features(&ctx, &course.unwrap(), at(step)?)?;

@@ -10,13 +10,15 @@ from .views import (
     FairnessReport as FairnessReport,
     Heatmap as Heatmap,
     IngestResult as IngestResult,
+    LearnerDashboard as LearnerDashboard,
+    ClassDashboard as ClassDashboard,
     Progress as Progress,
     RingChart as RingChart,
     StreakTracker as StreakTracker,
     View as View,
 )
 
-__all__ = ['badge_gallery', 'risk_features', 'load_oulad', 'RiskDataset', 'Engine', 'MasteryStore', 'DictStore', 'Framework', 'MasteryError', 'ingest_xapi', 'ingest_caliper', 'validate_caliper', 'ingest_pybkt_csv', 'evidence_frame', 'BKTModel', 'RiskClassifier', 'ArrowTable', 'TqdmProgress', 'PrintProgress', 'fairness_report', 'fairness_frame', 'NativeRiskModel', 'risk_band', 'risk_metrics', 'population_stability_index', 'synthetic_risk_data', 'calculate', 'proficiency_scale', 'rating_for', 'frontier', 'roll_up', 'class_summary', 'evaluate_streak', 'streak_tracker', 'activity_calendar', 'ring_chart', 'class_heatmap', 'progress_over_time', 'render', 'Svg', 'issuer_did', 'achievement_credential', 'sign_vc_jwt', 'verify_vc_jwt', 'sign_data_integrity', 'verify_credential', 'canonicalize', 'certificate_svg', 'certificate_pdf', 'bake_png', 'unbake_png', 'bake_svg', 'unbake_svg', 'views', 'View', 'Heatmap', 'RingChart', 'StreakTracker', 'Progress', 'ClassSummary', 'FairnessReport', 'EvidenceReport', 'IngestResult', '__version__']
+__all__ = ['badge_gallery', 'risk_features', 'load_oulad', 'RiskDataset', 'Engine', 'MasteryStore', 'DictStore', 'Framework', 'MasteryError', 'ingest_xapi', 'ingest_caliper', 'validate_caliper', 'ingest_pybkt_csv', 'evidence_frame', 'BKTModel', 'RiskClassifier', 'ArrowTable', 'TqdmProgress', 'PrintProgress', 'fairness_report', 'fairness_frame', 'NativeRiskModel', 'risk_band', 'risk_metrics', 'population_stability_index', 'synthetic_risk_data', 'calculate', 'proficiency_scale', 'rating_for', 'frontier', 'roll_up', 'class_summary', 'evaluate_streak', 'streak_tracker', 'activity_calendar', 'ring_chart', 'class_heatmap', 'progress_over_time', 'render', 'Svg', 'issuer_did', 'achievement_credential', 'sign_vc_jwt', 'verify_vc_jwt', 'sign_data_integrity', 'verify_credential', 'canonicalize', 'certificate_svg', 'certificate_pdf', 'bake_png', 'unbake_png', 'bake_svg', 'unbake_svg', 'views', 'View', 'Heatmap', 'RingChart', 'StreakTracker', 'Progress', 'ClassSummary', 'FairnessReport', 'EvidenceReport', 'IngestResult', 'LearnerDashboard', 'ClassDashboard', '__version__']
 
 __version__: str
 
@@ -132,8 +134,9 @@ class Engine:
                 framework: Optional[Framework] = None,
                 risk_model: Union[NativeRiskModel, str, Any, None] = None,
                 risk_bands: Optional[List[Mapping[str, Any]]] = None) -> Engine: ...
-    def ingest(self, principal: Mapping[str, Any], evidence: Union[List[Mapping[str, Any]], Any]) -> IngestOutcome:
-        """Stores each record once and updates mastery (one atomic store commit per batch).
+    def ingest(self, principal: Mapping[str, Any], evidence: Union[List[Mapping[str, Any]], Any]) -> IngestResult:
+        """Stores each record once and updates mastery (one atomic store commit per batch); the
+        outcome (``new``, ``duplicates``, ``rejected``, ``changes``) is an ``IngestResult`` dict.
         ``evidence`` is a list of evidence dicts or an Arrow table (pyarrow, Polars, pandas,
         DuckDB) with one row per record: ``id``, ``learner``, ``course``, ``competencies``,
         ``score.scaled``, ``occurred_at``, ...; a bad row is rejected by its index."""
@@ -145,7 +148,7 @@ class Engine:
         """Every learner's mastery views in a course."""
         ...
     def class_heatmap(self, principal: Mapping[str, Any], course: str,
-                      competencies: List[Mapping[str, str]]) -> dict[str, Any]:
+                      competencies: List[Mapping[str, str]]) -> Heatmap:
         """The class heatmap of a course (learners x ``competencies``, ``[{"id", "label"}]``, in that
         order) read straight from the stored records: ``{rows, columns, cells, legend, title}``."""
         ...
@@ -183,18 +186,22 @@ class Engine:
         """The badge gallery of a learner as of ``now``, from stored state."""
         ...
     def learner_dashboard(self, principal: Mapping[str, Any], learner: str, at: str,
-                          course: Optional[str] = None) -> dict[str, Any]:
+                          course: Optional[str] = None) -> LearnerDashboard:
         """A learner's dashboard at ``at``: ``records``, ``rings``, ``gaps``, ``next``, ``streak``,
         ``badges``, ``progress`` (parts the engine was not set up for are empty)."""
         ...
     def class_dashboard(self, principal: Mapping[str, Any], course: str, at: str,
-                        options: Optional[Mapping[str, Any]] = None) -> dict[str, Any]:
+                        options: Optional[Mapping[str, Any]] = None) -> ClassDashboard:
         """A class's dashboard at ``at``: ``learners``, ``heatmap``, ``summaries``,
         ``least_proficient`` and ``at_risk`` (with a risk model)."""
         ...
     def at_risk(self, principal: Mapping[str, Any], course: str, at: str, top: Optional[int] = None) -> List[dict[str, Any]]:
         """The class's learners at risk at ``at``, highest score first, with reasons. Needs
         ``Engine(risk_model=...)``."""
+        ...
+    def record_risk(self, principal: Mapping[str, Any], course: str, at: str, top: Optional[int] = None) -> List[dict[str, Any]]:
+        """Scores the class as ``at_risk`` does and records each learner's band (hysteresis for
+        later scorings). Instructors of the course, admins and services only."""
         ...
     def risk_features(self, principal: Mapping[str, Any], course: str, at: str) -> List[dict[str, Any]]:
         """Every learner's risk features in a course at ``at``, from stored state."""
