@@ -234,3 +234,32 @@ def test_a_bad_arrow_row_is_rejected_by_its_index_and_the_rest_stored():
     with pytest.raises(mastery.MasteryError) as info:
         Engine().ingest(SERVICE, table.set_column(0, "id", pa.array([[1]] * 5)))
     assert (info.value.code, info.value.field) == ("invalid_input", "id")
+
+
+def test_reports_and_dashboards_come_back_as_views_with_an_arrow_side():
+    engine = Engine()
+    outcome = engine.ingest(SERVICE, [record(i) for i in range(40)] + [{"id": "bad"}])
+    assert isinstance(outcome, mastery.IngestResult) and outcome["new"] == 40
+    assert [r["index"] for r in outcome["rejected"]] == [40] and "1 rejected" in outcome._repr_html_()
+    tutor = {"tenant": "t1", "user": "tia", "roles": [{"role": "instructor", "courses": ["c1"]}]}
+    columns = [{"id": f"k{c}", "label": f"K{c}"} for c in range(7)]
+    heatmap = engine.class_heatmap(tutor, "c1", columns)
+    assert isinstance(heatmap, mastery.Heatmap) and heatmap._repr_html_().startswith("<svg")
+    assert heatmap.to_arrow().num_rows == 10 * 7
+    board = engine.class_dashboard(tutor, "c1", "2026-04-01T00:00:00Z", {"competencies": columns})
+    assert isinstance(board, mastery.ClassDashboard) and isinstance(board["heatmap"], mastery.Heatmap)
+    assert board["heatmap"] == heatmap and board["summaries"].to_arrow().num_rows == 7
+    assert "10 learners" in board._repr_html_()
+    mine = engine.learner_dashboard(SERVICE, "l3", "2026-04-01T00:00:00Z", "c1")
+    assert isinstance(mine, mastery.LearnerDashboard) and isinstance(mine["progress"], mastery.Progress)
+    assert {r["competency"] for r in mine["progress"].rows()} == {v["competency"] for v in mine["records"]}
+
+
+def test_a_malformed_record_in_a_list_is_refused_by_its_index_and_the_rest_stored():
+    batch = [record(i) for i in range(5)]
+    batch[2:2] = [{"id": "bad", "course": "c1"}, {**record(0), "id": "late", "occurred_at": "next tuesday"}]
+    outcome = Engine().ingest(SERVICE, batch)
+    assert outcome["new"] == 5
+    assert [(r["index"], r["code"], r["field"]) for r in outcome["rejected"]] == [
+        (2, "invalid_input", "learner"), (3, "invalid_input", "evidence")]
+    assert "next tuesday" not in str(outcome["rejected"])

@@ -40,7 +40,7 @@ SECRET = "SECRET-learner-7f3a"
 # may raise ordinary exceptions; a native function or a function of the package raises MasteryError.
 ESTIMATORS = {"BKTModel", "NativeBktModel", "RiskClassifier", "Svg", "ArrowTable", "TqdmProgress", "PrintProgress",
               "View", "Heatmap", "RingChart", "StreakTracker", "Progress", "ClassSummary", "FairnessReport",
-              "EvidenceReport", "IngestResult"}
+              "EvidenceReport", "IngestResult", "LearnerDashboard", "ClassDashboard"}
 LISTED = {"BKTModel", "NativeBktModel", "MasteryStore", "DictStore"}
 PRINCIPAL = {"tenant": "t", "user": "svc", "roles": [{"role": "service"}]}
 FIXTURES = pathlib.Path(__file__).resolve().parents[2] / "fixtures"
@@ -177,7 +177,10 @@ def surface():
         if getattr(obj, "__module__", None) == "typing" or name == "Document":
             continue  # typing names the package imports for its annotations
         if inspect.isclass(obj):
-            for attr in sorted(vars(obj)):
+            # The class's own methods and those it inherits from the native module (mastery.Engine
+            # is a Python subclass of the native engine).
+            native = [k for k in obj.__mro__ if k.__module__.startswith("mastery")]
+            for attr in sorted(set().union(*(vars(k) for k in native))):
                 if attr.startswith("_"):
                     continue
                 member = getattr(instances.get(name, obj), attr)

@@ -11,7 +11,6 @@ from typing import Any, List, Mapping, Optional, Union
 
 from . import _mastery
 from ._mastery import (
-    Engine,
     Framework,
     MasteryError,
     __version__,
@@ -45,6 +44,7 @@ from .pipelines import RiskDataset, badge_gallery, load_oulad, risk_features
 from .risk import NativeRiskModel, RiskClassifier
 from .fairness import fairness_frame, fairness_report
 from .store import DictStore, MasteryStore
+from .engine import Engine
 from . import views
 from .views import (
     ClassSummary,
@@ -52,6 +52,8 @@ from .views import (
     FairnessReport,
     Heatmap,
     IngestResult,
+    LearnerDashboard,
+    ClassDashboard,
     Progress,
     RingChart,
     StreakTracker,
@@ -122,6 +124,8 @@ __all__ = [
     "FairnessReport",
     "EvidenceReport",
     "IngestResult",
+    "LearnerDashboard",
+    "ClassDashboard",
     "__version__",
 ]
 

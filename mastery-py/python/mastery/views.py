@@ -11,8 +11,10 @@ reports (ingest, fairness) stay plain ``dict``/``list`` subclasses, so JSON, equ
   pyarrow is not needed), which pyarrow, Polars, pandas or DuckDB read through
   ``__arrow_c_stream__``.
 
-A dict from elsewhere (the engine's ``class_heatmap``, a JSON file) becomes a view by wrapping it:
-``Heatmap(engine.class_heatmap(...))``.
+``mastery.Engine`` returns these too (``ingest`` an :class:`IngestResult`, ``class_heatmap`` a
+:class:`Heatmap`, the dashboards a :class:`LearnerDashboard` or :class:`ClassDashboard` whose
+charts are views). A dict from elsewhere (a JSON file) becomes a view by wrapping it:
+``Heatmap(json.load(f))``.
 
 Examples
 --------
@@ -45,6 +47,8 @@ __all__ = [
     "FairnessReport",
     "EvidenceReport",
     "IngestResult",
+    "LearnerDashboard",
+    "ClassDashboard",
     "html_table",
 ]
 
@@ -422,3 +426,66 @@ class IngestResult(Dict[str, Any]):
         cols = ("index", "code", "field", "reason")
         return head + html_table(cols, ([r.get(c) for c in cols] for r in rejected), caption="Rejected",
                                  total=len(rejected))
+
+
+def _views_html(parts: Sequence[Any], caption: str) -> str:
+    out = [f"<p><strong>{_esc(caption)}</strong></p>"]
+    for part in parts:
+        if part is not None and hasattr(part, "_repr_html_"):
+            out.append(part._repr_html_())
+    return "".join(out)
+
+
+class LearnerDashboard(Dict[str, Any]):
+    """``Engine.learner_dashboard``: ``{records, rings, gaps, next, streak, badges, progress}``,
+    with ``rings`` a :class:`RingChart` (or ``None`` without a framework) and ``progress`` a
+    :class:`Progress`; drawn in notebooks as both charts.
+
+    Examples
+    --------
+    >>> from mastery.views import LearnerDashboard
+    >>> d = LearnerDashboard({"records": [], "rings": None, "gaps": [], "next": [], "streak": None,
+    ...                       "badges": [], "progress": {"series": []}})
+    >>> type(d["progress"]).__name__, d["rings"] is None
+    ('Progress', True)
+    """
+
+    def __init__(self, data: Mapping[str, Any]) -> None:
+        super().__init__(data)
+        if self.get("rings") is not None:
+            self["rings"] = RingChart(self["rings"])
+        if self.get("progress") is not None:
+            self["progress"] = Progress(self["progress"])
+
+    def _repr_html_(self) -> str:
+        head = (f"{len(self.get('records') or [])} competencies, {len(self.get('gaps') or [])} gaps, "
+                f"{len(self.get('badges') or [])} badges")
+        return _views_html([self.get("rings"), self.get("progress")], head)
+
+
+class ClassDashboard(Dict[str, Any]):
+    """``Engine.class_dashboard``: ``{learners, heatmap, summaries, least_proficient, at_risk}``,
+    with ``heatmap`` a :class:`Heatmap` and the summaries :class:`ClassSummary` lists; drawn in
+    notebooks as the heatmap and the summary table.
+
+    Examples
+    --------
+    >>> from mastery.views import ClassDashboard
+    >>> d = ClassDashboard({"learners": 0, "heatmap": {"rows": [], "columns": [], "cells": []},
+    ...                     "summaries": [], "least_proficient": [], "at_risk": None})
+    >>> type(d["heatmap"]).__name__, type(d["summaries"]).__name__
+    ('Heatmap', 'ClassSummary')
+    """
+
+    def __init__(self, data: Mapping[str, Any]) -> None:
+        super().__init__(data)
+        if self.get("heatmap") is not None:
+            self["heatmap"] = Heatmap(self["heatmap"])
+        for key in ("summaries", "least_proficient"):
+            if self.get(key) is not None:
+                self[key] = ClassSummary(self[key])
+
+    def _repr_html_(self) -> str:
+        at_risk = self.get("at_risk")
+        head = f"{self.get('learners')} learners" + ("" if at_risk is None else f", {len(at_risk)} at risk")
+        return _views_html([self.get("heatmap"), self.get("summaries")], head)
