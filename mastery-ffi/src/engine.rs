@@ -712,6 +712,7 @@ impl Engine {
             Ok(alerts.into_iter().map(Into::into).collect())
         })
     }
+
     /// Scores the class as `at_risk` does and records each learner's band and score (one store
     /// commit), so later scorings keep a learner in a band until the score falls below its exit.
     /// Instructors of the course, admins and services only.

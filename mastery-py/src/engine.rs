@@ -829,17 +829,7 @@ impl Engine {
         at: &Arg<'py>,
         top: Option<&Arg<'py>>,
     ) -> PyResult<Arg<'py>> {
-        guard(py, || {
-            let ctx = context(principal)?;
-            let top = match top.filter(|t| !t.is_none()) {
-                Some(t) => crate::convert::count(t, "top")?,
-                None => 3,
-            };
-            let course = CourseId::new(text(course, "course")?);
-            let at = instant(py, at, "at")?;
-            let alerts = py.detach(|| self.inner.at_risk(&ctx, &course, at, top)).py_err(py)?;
-            to_python(py, &alerts)
-        })
+        self.score_class(py, principal, course, at, top, false)
     }
 
     /// Scores the class at `at` as `at_risk` does and records each learner's band and score in
@@ -868,17 +858,7 @@ impl Engine {
         at: &Arg<'py>,
         top: Option<&Arg<'py>>,
     ) -> PyResult<Arg<'py>> {
-        guard(py, || {
-            let ctx = context(principal)?;
-            let top = match top.filter(|t| !t.is_none()) {
-                Some(t) => crate::convert::count(t, "top")?,
-                None => 3,
-            };
-            let course = CourseId::new(text(course, "course")?);
-            let at = instant(py, at, "at")?;
-            let alerts = py.detach(|| self.inner.record_risk(&ctx, &course, at, top)).py_err(py)?;
-            to_python(py, &alerts)
-        })
+        self.score_class(py, principal, course, at, top, true)
     }
 
     /// Every learner's risk features in a course at `at`, from stored state: one dict per
@@ -921,6 +901,36 @@ impl Engine {
                 out.append(dict)?;
             }
             Ok(out.into_any())
+        })
+    }
+}
+
+impl Engine {
+    /// `at_risk`, or with `record` `record_risk`: the arguments read, the class scored.
+    fn score_class<'py>(
+        &self,
+        py: Python<'py>,
+        principal: &Arg<'py>,
+        course: &Arg<'py>,
+        at: &Arg<'py>,
+        top: Option<&Arg<'py>>,
+        record: bool,
+    ) -> PyResult<Arg<'py>> {
+        guard(py, || {
+            let ctx = context(principal)?;
+            let top = match top.filter(|t| !t.is_none()) {
+                Some(t) => crate::convert::count(t, "top")?,
+                None => 3,
+            };
+            let course = CourseId::new(text(course, "course")?);
+            let at = instant(py, at, "at")?;
+            let alerts = py
+                .detach(|| match record {
+                    true => self.inner.record_risk(&ctx, &course, at, top),
+                    false => self.inner.at_risk(&ctx, &course, at, top),
+                })
+                .py_err(py)?;
+            to_python(py, &alerts)
         })
     }
 }

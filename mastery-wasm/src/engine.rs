@@ -520,14 +520,7 @@ impl Engine {
         #[wasm_bindgen(unchecked_param_type = "string")] at: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "number | null")] top: Option<JsValue>,
     ) -> Result<JsValue, JsValue> {
-        let ctx = context(&principal)?;
-        let course = CourseId::new(text(&course, "course")?);
-        let at = crate::instant(&at, "at")?;
-        let top = match top.filter(|t| !(t.is_null() || t.is_undefined())) {
-            Some(t) => crate::convert::count(&t, "top")?,
-            None => 3,
-        };
-        to_js(&self.inner.at_risk(&ctx, &course, at, top).map_err(err)?)
+        self.score_class(principal, course, at, top, false)
     }
 
     /// Scores the class as `atRisk` does and records each learner's band and score (one store
@@ -541,14 +534,7 @@ impl Engine {
         #[wasm_bindgen(unchecked_param_type = "string")] at: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "number | null")] top: Option<JsValue>,
     ) -> Result<JsValue, JsValue> {
-        let ctx = context(&principal)?;
-        let course = CourseId::new(text(&course, "course")?);
-        let at = crate::instant(&at, "at")?;
-        let top = match top.filter(|t| !(t.is_null() || t.is_undefined())) {
-            Some(t) => crate::convert::count(&t, "top")?,
-            None => 3,
-        };
-        to_js(&self.inner.record_risk(&ctx, &course, at, top).map_err(err)?)
+        self.score_class(principal, course, at, top, true)
     }
 
     /// Every learner's risk features in a course at `at`, from stored state: one object per
@@ -575,5 +561,30 @@ impl Engine {
             .map(|(learner, row)| Row { learner, features: names.iter().cloned().zip(row).collect() })
             .collect();
         to_js(&rows)
+    }
+}
+
+impl Engine {
+    /// `atRisk`, or with `record` `recordRisk`: the arguments read, the class scored.
+    fn score_class(
+        &self,
+        principal: JsValue,
+        course: JsValue,
+        at: JsValue,
+        top: Option<JsValue>,
+        record: bool,
+    ) -> Result<JsValue, JsValue> {
+        let ctx = context(&principal)?;
+        let course = CourseId::new(text(&course, "course")?);
+        let at = crate::instant(&at, "at")?;
+        let top = match top.filter(|t| !(t.is_null() || t.is_undefined())) {
+            Some(t) => crate::convert::count(&t, "top")?,
+            None => 3,
+        };
+        let alerts = match record {
+            true => self.inner.record_risk(&ctx, &course, at, top),
+            false => self.inner.at_risk(&ctx, &course, at, top),
+        };
+        to_js(&alerts.map_err(err)?)
     }
 }
