@@ -9,8 +9,14 @@ methods as the Rust ``Store`` trait) with plain data:
 - ``evidence``: an evidence record as a dict (``id``, ``learner``, ``course``, ``competencies``,
   ``score``, ...), or a list of them;
 - ``key``: ``{"learner", "course", "namespace", "name"}`` (``course`` absent outside any course);
-- ``value``: a state, ``{"mastery": {...}}``, ``{"streak": {...}}``, ``{"awards": {...}}`` or
-  ``{"json": ...}``: keep it as it is.
+- ``value``: a state, ``{"mastery": {...}}``, ``{"streak": {...}}``, ``{"awards": {...}}``,
+  ``{"activity": {...}}`` or ``{"json": ...}``: keep it as it is. A store that declares
+  ``value_format = "json"`` (a class or instance attribute) gets every value as one compact JSON
+  string instead (``'{"mastery":{...}}'``) and gives it back as it got it: no nested dicts to build
+  and collect, which makes ingest through a Python store about twice as fast; right for a store
+  that only keeps values (in a dict, or a database's JSON or text column). ``get_state``,
+  ``get_states``, ``learner_states`` and ``course_states`` may then answer a value as JSON text
+  or as data. Absent (or ``"data"``), values are dicts.
 
 An exception raised by a method becomes ``MasteryError`` with code ``store_error``; nothing is
 acknowledged to the caller unless ``apply`` returned. :class:`DictStore` is a complete reference
@@ -145,6 +151,8 @@ class MasteryStore(Protocol):
         """
         ...
 
+    # Optional: ``value_format = "json"``: values cross as JSON strings, not dicts (see the
+    # module docstring; ``DictStore`` declares it).
     # Optional: ``get_states(ctx, keys) -> List[Optional[Value]]``, one answer per key in order.
     # When a store has it, the engine reads every state an ingest batch touches with one call
     # instead of one ``get_state`` call per key (``DictStore`` has it).
@@ -201,7 +209,13 @@ class DictStore(MasteryStore):
     1
     >>> [key["name"] for key, value in store.learner_states({"principal": service}, "amy", "mastery")]
     ['k']
+    >>> value = store.learner_states({"principal": service}, "amy", "mastery")[0][1]
+    >>> value.startswith('{"mastery":')
+    True
     """
+
+    #: State values arrive as JSON text (kept as they are, never read), not as nested dicts.
+    value_format = "json"
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -214,20 +228,21 @@ class DictStore(MasteryStore):
 
     def apply(self, ctx: Context, evidence: List[Evidence], states: List[List[Any]]) -> List[str]:
         tenant = _tenant(ctx)
+        idents = [(tenant, e["learner"], e["id"]) for e in evidence]
         with self._lock:
-            flags, seen = [], set()
-            for e in evidence:
-                ident = (tenant, e["learner"], e["id"])
-                flags.append("duplicate" if ident in seen or ident in self._ids else "new")
-                seen.add(ident)
-            if "duplicate" in flags:
+            ids = self._ids
+            if len(set(idents)) != len(idents) or not ids.isdisjoint(idents):
+                flags, seen = [], set()
+                for ident in idents:
+                    flags.append("duplicate" if ident in seen or ident in ids else "new")
+                    seen.add(ident)
                 return flags
-            for e in evidence:
-                self._evidence.append((tenant, e))
-                self._ids.add((tenant, e["learner"], e["id"]))
+            self._evidence.extend([(tenant, e) for e in evidence])
+            ids.update(idents)
+            stored = self._states
             for key, value in states:
-                self._states[_key_id(tenant, key)] = (key, value)
-            return flags
+                stored[_key_id(tenant, key)] = (key, value)
+            return ["new"] * len(evidence)
 
     def known_evidence(self, ctx: Context, evidence: List[Evidence]) -> List[bool]:
         tenant = _tenant(ctx)
