@@ -86,7 +86,11 @@ struct Strings<'a, 'py> {
 
 impl<'a, 'py> Strings<'a, 'py> {
     fn new(py: Python<'py>) -> Self {
-        Self { py, made: Default::default() }
+        Self::with_capacity(py, 0)
+    }
+
+    fn with_capacity(py: Python<'py>, capacity: usize) -> Self {
+        Self { py, made: rustc_hash::FxHashMap::with_capacity_and_hasher(capacity, Default::default()) }
     }
 
     fn get(&mut self, text: &'a str) -> Bound<'py, PyString> {
@@ -106,6 +110,42 @@ impl<'a, 'py> Strings<'a, 'py> {
         dict.set_item(pyo3::intern!(py, "namespace"), self.get(key.namespace.as_str()))?;
         dict.set_item(pyo3::intern!(py, "name"), self.get(key.name.as_str()))?;
         Ok(dict)
+    }
+
+    /// Plain data (what serde makes of a record) as Python objects, every text through the cache.
+    fn data(&mut self, value: &'a serde_json::Value) -> PyResult<Arg<'py>> {
+        use serde_json::Value;
+        let py = self.py;
+        Ok(match value {
+            Value::Null => py.None().into_bound(py),
+            Value::Bool(b) => pyo3::types::PyBool::new(py, *b).to_owned().into_any(),
+            Value::Number(n) => match (n.as_i64(), n.as_u64(), n.as_f64()) {
+                (Some(i), _, _) => i.into_pyobject(py)?.into_any(),
+                (None, Some(u), _) => u.into_pyobject(py)?.into_any(),
+                (None, None, Some(f)) => pyo3::types::PyFloat::new(py, f).into_any(),
+                _ => py.None().into_bound(py),
+            },
+            Value::String(s) => self.get(s).into_any(),
+            Value::Array(items) => {
+                let list = PyList::empty(py);
+                for item in items {
+                    list.append(self.data(item)?)?;
+                }
+                list.into_any()
+            }
+            Value::Object(map) => {
+                let dict = PyDict::new(py);
+                for (k, v) in map {
+                    let v = match v {
+                        // Ids do not repeat: not worth a cache entry.
+                        Value::String(id) if k == "id" => PyString::new(py, id).into_any(),
+                        v => self.data(v)?,
+                    };
+                    dict.set_item(self.get(k), v)?;
+                }
+                dict.into_any()
+            }
+        })
     }
 
     fn keys(&mut self, keys: &'a [StateKey]) -> PyResult<Arg<'py>> {
@@ -176,7 +216,7 @@ impl PyStore {
 
     /// `[[key, value], ...]`, as `apply` takes its states.
     fn entries<'py>(&self, py: Python<'py>, states: &[(StateKey, StateValue)]) -> PyResult<Arg<'py>> {
-        let mut strings = Strings::new(py);
+        let mut strings = Strings::with_capacity(py, 16 + states.len());
         let mut buffer = Vec::new();
         let list = PyList::empty(py);
         for (key, value) in states {
@@ -241,6 +281,22 @@ impl PyStore {
     }
 }
 
+/// Evidence records for the store, a dict each: what serde makes of them, with the texts a batch
+/// repeats (field names, learners, courses, competencies, kinds) made once per call.
+fn evidence_list<'py>(py: Python<'py>, evidence: &[&Evidence]) -> PyResult<Arg<'py>> {
+    let values = evidence
+        .iter()
+        .map(serde_json::to_value)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| crate::error::internal(py, e))?;
+    let mut strings = Strings::with_capacity(py, 64 + values.len());
+    let list = PyList::empty(py);
+    for value in &values {
+        list.append(strings.data(value)?)?;
+    }
+    Ok(list.into_any())
+}
+
 /// `apply`'s answer: `"new"` or `"duplicate"` per record.
 fn appended(result: &Arg<'_>) -> PyResult<Vec<Appended>> {
     if let Ok(list) = result.cast::<PyList>() {
@@ -273,7 +329,7 @@ impl Store for PyStore {
         self.per_record(
             "apply",
             evidence.len(),
-            |py| Ok(vec![arg(py, ctx)?, arg(py, evidence)?, self.entries(py, states)?]),
+            |py| Ok(vec![arg(py, ctx)?, evidence_list(py, evidence)?, self.entries(py, states)?]),
             appended,
         )
     }
@@ -282,7 +338,7 @@ impl Store for PyStore {
         self.per_record(
             "known_evidence",
             evidence.len(),
-            |py| Ok(vec![arg(py, ctx)?, arg(py, evidence)?]),
+            |py| Ok(vec![arg(py, ctx)?, evidence_list(py, evidence)?]),
             |result| data(result, "store.known_evidence"),
         )
     }
@@ -320,7 +376,7 @@ impl Store for PyStore {
         self.per_record(
             "get_states",
             keys.len(),
-            |py| Ok(vec![arg(py, ctx)?, Strings::new(py).keys(keys)?]),
+            |py| Ok(vec![arg(py, ctx)?, Strings::with_capacity(py, 16 + keys.len()).keys(keys)?]),
             |result| self.read_values(result, "get_states"),
         )
     }

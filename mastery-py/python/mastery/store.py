@@ -196,6 +196,17 @@ def _key_id(tenant: str, key: Key) -> Tuple[Any, ...]:
     return (tenant, key["learner"], course is not None, course or "", key["namespace"], key["name"])
 
 
+def _key_of(ident: Tuple[Any, ...]) -> Key:
+    """The key dict of a ``_key_id`` (the store keeps no key dicts: fewer objects for CPython's
+    cyclic collector to walk)."""
+    key = {"learner": ident[1]}
+    if ident[2]:
+        key["course"] = ident[3]
+    key["namespace"] = ident[4]
+    key["name"] = ident[5]
+    return key
+
+
 class DictStore(MasteryStore):
     """A store in plain lists and dicts, with no access checks of its own (the engine checks the
     policy before every call). Safe to share between threads; not durable.
@@ -221,7 +232,7 @@ class DictStore(MasteryStore):
         self._lock = threading.Lock()
         self._evidence: List[Tuple[str, Evidence]] = []
         self._ids: set = set()
-        self._states: Dict[Tuple[Any, ...], Tuple[Key, Value]] = {}
+        self._states: Dict[Tuple[Any, ...], Value] = {}
 
     def _stored(self, tenant: str, e: Evidence) -> bool:
         return (tenant, e["learner"], e["id"]) in self._ids
@@ -241,7 +252,7 @@ class DictStore(MasteryStore):
             ids.update(idents)
             stored = self._states
             for key, value in states:
-                stored[_key_id(tenant, key)] = (key, value)
+                stored[_key_id(tenant, key)] = value
             return ["new"] * len(evidence)
 
     def known_evidence(self, ctx: Context, evidence: List[Evidence]) -> List[bool]:
@@ -264,8 +275,7 @@ class DictStore(MasteryStore):
 
     def get_state(self, ctx: Context, key: Key) -> Optional[Value]:
         with self._lock:
-            found = self._states.get(_key_id(_tenant(ctx), key))
-            return None if found is None else found[1]
+            return self._states.get(_key_id(_tenant(ctx), key))
 
     def get_states(self, ctx: Context, keys: List[Key]) -> List[Optional[Value]]:
         """The optional batched read: one answer per key, in order.
@@ -280,22 +290,22 @@ class DictStore(MasteryStore):
         [{'json': 1}, None]
         """
         tenant = _tenant(ctx)
+        get = self._states.get
         with self._lock:
-            found = [self._states.get(_key_id(tenant, key)) for key in keys]
-        return [None if f is None else f[1] for f in found]
+            return [get(_key_id(tenant, key)) for key in keys]
 
     def put_state(self, ctx: Context, key: Key, value: Value) -> None:
         with self._lock:
-            self._states[_key_id(_tenant(ctx), key)] = (key, value)
+            self._states[_key_id(_tenant(ctx), key)] = value
 
     def learner_states(self, ctx: Context, learner: str, namespace: str) -> List[List[Any]]:
         tenant = _tenant(ctx)
         with self._lock:
-            return [[k, v] for ident, (k, v) in sorted(self._states.items())
-                    if ident[0] == tenant and k["learner"] == learner and k["namespace"] == namespace]
+            return [[_key_of(ident), v] for ident, v in sorted(self._states.items())
+                    if ident[0] == tenant and ident[1] == learner and ident[4] == namespace]
 
     def course_states(self, ctx: Context, course: str, namespace: str) -> List[List[Any]]:
         tenant = _tenant(ctx)
         with self._lock:
-            return [[k, v] for ident, (k, v) in sorted(self._states.items())
-                    if ident[0] == tenant and k.get("course") == course and k["namespace"] == namespace]
+            return [[_key_of(ident), v] for ident, v in sorted(self._states.items())
+                    if ident[0] == tenant and ident[2] and ident[3] == course and ident[4] == namespace]
