@@ -230,7 +230,7 @@ class DictStore(MasteryStore):
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._evidence: List[Tuple[str, Evidence]] = []
+        self._evidence: Dict[str, List[Evidence]] = {}  # per tenant, in append order
         self._ids: set = set()
         self._states: Dict[Tuple[Any, ...], Value] = {}
 
@@ -248,7 +248,7 @@ class DictStore(MasteryStore):
                     flags.append("duplicate" if ident in seen or ident in ids else "new")
                     seen.add(ident)
                 return flags
-            self._evidence.extend([(tenant, e) for e in evidence])
+            self._evidence.setdefault(tenant, []).extend(evidence)
             ids.update(idents)
             stored = self._states
             for key, value in states:
@@ -266,12 +266,12 @@ class DictStore(MasteryStore):
     def learner_evidence(self, ctx: Context, learner: str) -> List[Evidence]:
         tenant = _tenant(ctx)
         with self._lock:
-            return [e for t, e in self._evidence if t == tenant and e["learner"] == learner]
+            return [e for e in self._evidence.get(tenant, ()) if e["learner"] == learner]
 
     def course_evidence(self, ctx: Context, course: str) -> List[Evidence]:
         tenant = _tenant(ctx)
         with self._lock:
-            return [e for t, e in self._evidence if t == tenant and e.get("course") == course]
+            return [e for e in self._evidence.get(tenant, ()) if e.get("course") == course]
 
     def get_state(self, ctx: Context, key: Key) -> Optional[Value]:
         with self._lock:
