@@ -76,9 +76,9 @@ fn arg<'py, T: Serialize + ?Sized>(py: Python<'py>, value: &T) -> PyResult<Arg<'
     pythonize::pythonize(py, value).map_err(PyErr::from)
 }
 
-/// Python strings for the parts of the state keys of one call: a batch's keys repeat their
-/// namespace, course, competency and learner, so each distinct text becomes one Python string
-/// (shared by every key dict that holds it) instead of one per key.
+/// The Python strings of one store call: a batch's state keys and evidence records repeat their
+/// field names, namespaces, courses, competencies and learners, so each distinct text becomes one
+/// Python string (shared by every dict that holds it) instead of one per use.
 struct Strings<'a, 'py> {
     py: Python<'py>,
     made: rustc_hash::FxHashMap<&'a str, Bound<'py, PyString>>,
