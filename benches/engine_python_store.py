@@ -1,5 +1,7 @@
 """Ingest through `mastery.Engine` from Python: the embedded store against a store written in
-Python (`mastery.DictStore`), single-competency records in batches of 1,000, one thread.
+Python (`mastery.DictStore`, whose values cross as JSON text: `value_format = "json"`; and the
+same store with values as dicts, the protocol's default), single-competency records in batches
+of 1,000, one thread.
 
 Usage (from the repository root, with the module built in release mode into a venv):
     (cd mastery-py && maturin develop --release)
@@ -46,6 +48,12 @@ def as_arrow(batch):
     })
 
 
+class DictValues(mastery.DictStore):
+    """DictStore with its values as nested dicts (a store that does not declare value_format)."""
+
+    value_format = None
+
+
 def run(name, make_store, arrow=False):
     data = batches(N)
     if arrow:
@@ -66,6 +74,7 @@ if __name__ == "__main__":
         embedded = run("embedded memory store", None)
         run("embedded, Arrow batches", None, arrow=True)
         python = run("Python store (DictStore)", mastery.DictStore)
+        run("Python store, dict values", DictValues)
         print(f"{'ratio embedded/python':28} {embedded / python:>10.2f}x")
     # A store that keeps its records as Python dicts makes CPython's cyclic collector walk them
     # all, again and again, as the store grows: shown separately, not a setting we recommend.

@@ -7,7 +7,7 @@
 
 use mastery_core as core;
 use pyo3::prelude::*;
-use pyo3::types::PyTuple;
+use pyo3::types::{PyDict, PyList, PyString, PyTuple};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
@@ -20,6 +20,33 @@ use crate::error::{guard, invalid, IntoPyResult};
 type Arg<'py> = Bound<'py, PyAny>;
 type R<T> = Result<T, core::MasteryError>;
 
+/// How state values cross into a Python store: as data (nested dicts, the default) or, when the
+/// store declares `value_format = "json"`, as one compact JSON string per value (a store that only
+/// keeps values, as most databases do in a JSON column, then never pays for nested dicts).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ValueFormat {
+    Data,
+    Json,
+}
+
+impl ValueFormat {
+    /// The store's `value_format` attribute: absent, `None` or `"data"`, or `"json"`.
+    fn of(obj: &Arg<'_>) -> PyResult<Self> {
+        let py = obj.py();
+        let Ok(attr) = obj.getattr(pyo3::intern!(py, "value_format")) else {
+            return Ok(Self::Data);
+        };
+        if attr.is_none() {
+            return Ok(Self::Data);
+        }
+        match attr.cast::<PyString>().ok().and_then(|s| s.to_cow().ok()).as_deref() {
+            Some("data") => Ok(Self::Data),
+            Some("json") => Ok(Self::Json),
+            _ => Err(invalid(py, "store", "value_format must be \"json\", \"data\" or absent")),
+        }
+    }
+}
+
 /// A store written in Python: each call takes the GIL, passes plain data (serde → Python) and
 /// reads the result with the binding's safe readers. An exception, or a result of the wrong
 /// shape, is `MasteryError::Store` (nothing is acknowledged unless `apply` returned).
@@ -27,6 +54,8 @@ pub struct PyStore {
     obj: Py<PyAny>,
     /// Whether the object has the optional `get_states` (one call per batch instead of one per key).
     batched_reads: bool,
+    /// How state values cross (the store's `value_format`).
+    values: ValueFormat,
 }
 
 /// A Python failure inside a store method, in library terms: the method, the exception's class
@@ -42,29 +71,90 @@ fn failure(py: Python<'_>, method: &str, error: PyErr) -> core::MasteryError {
     core::MasteryError::Store { reason }
 }
 
-/// State entries as the protocol passes them: a list of `[key, value]` lists (pythonize would
-/// make tuples of Rust tuples).
-struct Entries<'a>(&'a [(StateKey, StateValue)]);
-
-impl Serialize for Entries<'_> {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeSeq;
-        struct Entry<'a>(&'a StateKey, &'a StateValue);
-        impl Serialize for Entry<'_> {
-            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-                let mut pair = serializer.serialize_seq(Some(2))?;
-                pair.serialize_element(self.0)?;
-                pair.serialize_element(self.1)?;
-                pair.end()
-            }
-        }
-        serializer.collect_seq(self.0.iter().map(|(key, value)| Entry(key, value)))
-    }
-}
-
 /// One argument as plain Python data, serialised straight into Python objects (`pythonize`).
 fn arg<'py, T: Serialize + ?Sized>(py: Python<'py>, value: &T) -> PyResult<Arg<'py>> {
     pythonize::pythonize(py, value).map_err(PyErr::from)
+}
+
+/// The Python strings of one store call: a batch's state keys and evidence records repeat their
+/// field names, namespaces, courses, competencies and learners, so each distinct text becomes one
+/// Python string (shared by every dict that holds it) instead of one per use.
+struct Strings<'a, 'py> {
+    py: Python<'py>,
+    made: rustc_hash::FxHashMap<&'a str, Bound<'py, PyString>>,
+}
+
+impl<'a, 'py> Strings<'a, 'py> {
+    fn new(py: Python<'py>) -> Self {
+        Self::with_capacity(py, 0)
+    }
+
+    fn with_capacity(py: Python<'py>, capacity: usize) -> Self {
+        Self { py, made: rustc_hash::FxHashMap::with_capacity_and_hasher(capacity, Default::default()) }
+    }
+
+    fn get(&mut self, text: &'a str) -> Bound<'py, PyString> {
+        let py = self.py;
+        self.made.entry(text).or_insert_with(|| PyString::new(py, text)).clone()
+    }
+
+    /// A key as the protocol passes it: `{"learner", "course", "namespace", "name"}`, `course`
+    /// absent outside any course (what serde makes of a `StateKey`).
+    fn key(&mut self, key: &'a StateKey) -> PyResult<Bound<'py, PyDict>> {
+        let py = self.py;
+        let dict = PyDict::new(py);
+        dict.set_item(pyo3::intern!(py, "learner"), self.get(key.learner.as_str()))?;
+        if let Some(course) = &key.course {
+            dict.set_item(pyo3::intern!(py, "course"), self.get(course.as_str()))?;
+        }
+        dict.set_item(pyo3::intern!(py, "namespace"), self.get(key.namespace.as_str()))?;
+        dict.set_item(pyo3::intern!(py, "name"), self.get(key.name.as_str()))?;
+        Ok(dict)
+    }
+
+    /// Plain data (what serde makes of a record) as Python objects, every text through the cache.
+    fn data(&mut self, value: &'a serde_json::Value) -> PyResult<Arg<'py>> {
+        use serde_json::Value;
+        let py = self.py;
+        Ok(match value {
+            Value::Null => py.None().into_bound(py),
+            Value::Bool(b) => pyo3::types::PyBool::new(py, *b).to_owned().into_any(),
+            Value::Number(n) => match (n.as_i64(), n.as_u64(), n.as_f64()) {
+                (Some(i), _, _) => i.into_pyobject(py)?.into_any(),
+                (None, Some(u), _) => u.into_pyobject(py)?.into_any(),
+                (None, None, Some(f)) => pyo3::types::PyFloat::new(py, f).into_any(),
+                _ => py.None().into_bound(py),
+            },
+            Value::String(s) => self.get(s).into_any(),
+            Value::Array(items) => {
+                let list = PyList::empty(py);
+                for item in items {
+                    list.append(self.data(item)?)?;
+                }
+                list.into_any()
+            }
+            Value::Object(map) => {
+                let dict = PyDict::new(py);
+                for (k, v) in map {
+                    let v = match v {
+                        // Ids do not repeat: not worth a cache entry.
+                        Value::String(id) if k == "id" => PyString::new(py, id).into_any(),
+                        v => self.data(v)?,
+                    };
+                    dict.set_item(self.get(k), v)?;
+                }
+                dict.into_any()
+            }
+        })
+    }
+
+    fn keys(&mut self, keys: &'a [StateKey]) -> PyResult<Arg<'py>> {
+        let list = PyList::empty(self.py);
+        for key in keys {
+            list.append(self.key(key)?)?;
+        }
+        Ok(list.into_any())
+    }
 }
 
 impl PyStore {
@@ -94,14 +184,15 @@ impl PyStore {
         })
     }
 
-    /// `call` for methods that answer one item per record.
-    fn per_record<T: DeserializeOwned>(
+    /// `invoke` for methods that answer one item per record.
+    fn per_record<T>(
         &self,
         method: &str,
         expected: usize,
         args: impl for<'py> FnOnce(Python<'py>) -> PyResult<Vec<Arg<'py>>>,
+        read: impl for<'py> FnOnce(&Arg<'py>) -> PyResult<Vec<T>>,
     ) -> R<Vec<T>> {
-        let out: Vec<T> = self.call(method, args)?;
+        let out: Vec<T> = self.invoke(method, args, read)?;
         if out.len() != expected {
             return Err(core::MasteryError::Store {
                 reason: format!("store.{method} returned {} items for {expected} requested", out.len()),
@@ -109,6 +200,121 @@ impl PyStore {
         }
         Ok(out)
     }
+
+    /// A state value for the store: data, or JSON text when the store asked for it.
+    fn value<'py>(&self, py: Python<'py>, value: &StateValue, buffer: &mut Vec<u8>) -> PyResult<Arg<'py>> {
+        match self.values {
+            ValueFormat::Data => arg(py, value),
+            ValueFormat::Json => {
+                buffer.clear();
+                serde_json::to_writer(&mut *buffer, value).map_err(|e| crate::error::internal(py, e))?;
+                let text = std::str::from_utf8(buffer).map_err(|e| crate::error::internal(py, e))?;
+                Ok(PyString::new(py, text).into_any())
+            }
+        }
+    }
+
+    /// `[[key, value], ...]`, as `apply` takes its states.
+    fn entries<'py>(&self, py: Python<'py>, states: &[(StateKey, StateValue)]) -> PyResult<Arg<'py>> {
+        let mut strings = Strings::with_capacity(py, 16 + states.len());
+        let mut buffer = Vec::new();
+        let list = PyList::empty(py);
+        for (key, value) in states {
+            let key = strings.key(key)?.into_any();
+            let value = self.value(py, value, &mut buffer)?;
+            list.append(PyList::new(py, [key, value])?)?;
+        }
+        Ok(list.into_any())
+    }
+
+    /// A state value from the store. With `value_format = "json"` it is JSON text (data is read
+    /// too, for a value the store did not get from the engine).
+    fn read_value(&self, item: &Arg<'_>, method: &str) -> PyResult<StateValue> {
+        if self.values == ValueFormat::Json {
+            if let Ok(s) = item.cast::<PyString>() {
+                let field = format!("store.{method}");
+                let text = s.to_cow().map_err(|_| invalid(item.py(), &field, "is not valid Unicode text"))?;
+                return serde_json::from_str(&text)
+                    .map_err(|e| invalid(item.py(), &field, crate::convert::shape(&e.to_string())));
+            }
+        }
+        data(item, &format!("store.{method}"))
+    }
+
+    /// The items of a list (or tuple) result.
+    fn items<'py>(result: &Arg<'py>, method: &str) -> PyResult<Vec<Arg<'py>>> {
+        if let Ok(list) = result.cast::<PyList>() {
+            return Ok((0..list.len()).filter_map(|i| list.get_item(i).ok()).collect());
+        }
+        if let Ok(tuple) = result.cast::<PyTuple>() {
+            return Ok(tuple.iter().collect());
+        }
+        Err(invalid(result.py(), &format!("store.{method}"), "must be a list"))
+    }
+
+    /// `get_state`'s and `get_states`' answers.
+    fn read_values(&self, result: &Arg<'_>, method: &str) -> PyResult<Vec<Option<StateValue>>> {
+        if self.values == ValueFormat::Data {
+            return data(result, &format!("store.{method}"));
+        }
+        Self::items(result, method)?
+            .iter()
+            .map(|item| if item.is_none() { Ok(None) } else { self.read_value(item, method).map(Some) })
+            .collect()
+    }
+
+    /// `learner_states`' and `course_states`' answers: `[key, value]` pairs.
+    fn read_entries(&self, result: &Arg<'_>, method: &str) -> PyResult<Vec<(StateKey, StateValue)>> {
+        if self.values == ValueFormat::Data {
+            return data(result, &format!("store.{method}"));
+        }
+        Self::items(result, method)?
+            .iter()
+            .map(|pair| {
+                let pair = Self::items(pair, method)?;
+                let [key, value] = pair.as_slice() else {
+                    return Err(invalid(result.py(), &format!("store.{method}"), "must hold [key, value] pairs"));
+                };
+                Ok((data(key, &format!("store.{method}"))?, self.read_value(value, method)?))
+            })
+            .collect()
+    }
+}
+
+/// Evidence records for the store, a dict each: what serde makes of them, with the texts a batch
+/// repeats (field names, learners, courses, competencies, kinds) made once per call.
+fn evidence_list<'py>(py: Python<'py>, evidence: &[&Evidence]) -> PyResult<Arg<'py>> {
+    let values = evidence
+        .iter()
+        .map(serde_json::to_value)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| crate::error::internal(py, e))?;
+    let mut strings = Strings::with_capacity(py, 64 + values.len());
+    let list = PyList::empty(py);
+    for value in &values {
+        list.append(strings.data(value)?)?;
+    }
+    Ok(list.into_any())
+}
+
+/// `apply`'s answer: `"new"` or `"duplicate"` per record.
+fn appended(result: &Arg<'_>) -> PyResult<Vec<Appended>> {
+    if let Ok(list) = result.cast::<PyList>() {
+        let fast: Option<Vec<Appended>> = (0..list.len())
+            .map(|i| {
+                let item = list.get_item(i).ok()?;
+                match item.cast::<PyString>().ok()?.to_cow().ok()?.as_ref() {
+                    "new" => Some(Appended::New),
+                    "duplicate" => Some(Appended::Duplicate),
+                    _ => None,
+                }
+            })
+            .collect();
+        if let Some(out) = fast {
+            return Ok(out);
+        }
+    }
+    data(result, "store.apply")
 }
 
 impl Store for PyStore {
@@ -120,13 +326,21 @@ impl Store for PyStore {
         evidence: &[&Evidence],
         states: &[(StateKey, StateValue)],
     ) -> R<Vec<Appended>> {
-        self.per_record("apply", evidence.len(), |py| {
-            Ok(vec![arg(py, ctx)?, arg(py, evidence)?, arg(py, &Entries(states))?])
-        })
+        self.per_record(
+            "apply",
+            evidence.len(),
+            |py| Ok(vec![arg(py, ctx)?, evidence_list(py, evidence)?, self.entries(py, states)?]),
+            appended,
+        )
     }
 
     fn known_evidence(&self, ctx: &AccessContext, evidence: &[&Evidence]) -> R<Vec<bool>> {
-        self.per_record("known_evidence", evidence.len(), |py| Ok(vec![arg(py, ctx)?, arg(py, evidence)?]))
+        self.per_record(
+            "known_evidence",
+            evidence.len(),
+            |py| Ok(vec![arg(py, ctx)?, evidence_list(py, evidence)?]),
+            |result| data(result, "store.known_evidence"),
+        )
     }
 
     fn append_evidence(&self, ctx: &AccessContext, evidence: &Evidence) -> R<Appended> {
@@ -142,27 +356,57 @@ impl Store for PyStore {
     }
 
     fn get_state(&self, ctx: &AccessContext, key: &StateKey) -> R<Option<StateValue>> {
-        self.call("get_state", |py| Ok(vec![arg(py, ctx)?, arg(py, key)?]))
+        self.invoke(
+            "get_state",
+            |py| Ok(vec![arg(py, ctx)?, Strings::new(py).key(key)?.into_any()]),
+            |result| {
+                if result.is_none() {
+                    Ok(None)
+                } else {
+                    self.read_value(result, "get_state").map(Some)
+                }
+            },
+        )
     }
 
     fn get_states(&self, ctx: &AccessContext, keys: &[StateKey]) -> R<Vec<Option<StateValue>>> {
         if !self.batched_reads {
             return keys.iter().map(|key| self.get_state(ctx, key)).collect();
         }
-        self.per_record("get_states", keys.len(), |py| Ok(vec![arg(py, ctx)?, arg(py, keys)?]))
+        self.per_record(
+            "get_states",
+            keys.len(),
+            |py| Ok(vec![arg(py, ctx)?, Strings::with_capacity(py, 16 + keys.len()).keys(keys)?]),
+            |result| self.read_values(result, "get_states"),
+        )
     }
 
     fn put_state(&self, ctx: &AccessContext, key: &StateKey, value: &StateValue) -> R<()> {
         // Whatever it returns is ignored.
-        self.invoke("put_state", |py| Ok(vec![arg(py, ctx)?, arg(py, key)?, arg(py, value)?]), |_| Ok(()))
+        self.invoke(
+            "put_state",
+            |py| {
+                let key = Strings::new(py).key(key)?.into_any();
+                Ok(vec![arg(py, ctx)?, key, self.value(py, value, &mut Vec::new())?])
+            },
+            |_| Ok(()),
+        )
     }
 
     fn learner_states(&self, ctx: &AccessContext, learner: &UserId, namespace: &str) -> R<Vec<(StateKey, StateValue)>> {
-        self.call("learner_states", |py| Ok(vec![arg(py, ctx)?, arg(py, learner)?, arg(py, namespace)?]))
+        self.invoke(
+            "learner_states",
+            |py| Ok(vec![arg(py, ctx)?, arg(py, learner)?, arg(py, namespace)?]),
+            |result| self.read_entries(result, "learner_states"),
+        )
     }
 
     fn course_states(&self, ctx: &AccessContext, course: &CourseId, namespace: &str) -> R<Vec<(StateKey, StateValue)>> {
-        self.call("course_states", |py| Ok(vec![arg(py, ctx)?, arg(py, course)?, arg(py, namespace)?]))
+        self.invoke(
+            "course_states",
+            |py| Ok(vec![arg(py, ctx)?, arg(py, course)?, arg(py, namespace)?]),
+            |result| self.read_entries(result, "course_states"),
+        )
     }
 }
 
@@ -275,7 +519,8 @@ impl Engine {
                         }
                     }
                     let batched_reads = obj.getattr("get_states").map(|m| m.is_callable()).unwrap_or(false);
-                    Box::new(PyStore { obj: obj.clone().unbind(), batched_reads })
+                    let values = ValueFormat::of(obj)?;
+                    Box::new(PyStore { obj: obj.clone().unbind(), batched_reads, values })
                 }
                 (None, Some(dir)) => Box::new(py.detach(|| MemoryStore::open(&dir)).py_err(py)?),
                 (None, None) => Box::new(MemoryStore::new()),

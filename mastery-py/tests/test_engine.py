@@ -98,6 +98,86 @@ def test_a_python_store_holds_the_same_state_as_the_embedded_one():
     assert embedded.class_states(SERVICE, "c1") == host.class_states(SERVICE, "c1")
 
 
+class JsonValues(DictStore):
+    """A store that asks for its values as JSON text and checks that it gets text."""
+
+    value_format = "json"
+
+    def apply(self, ctx, evidence, states):
+        assert all(isinstance(value, str) for _, value in states)
+        return super().apply(ctx, evidence, states)
+
+
+class DataValues(DictStore):
+    """DictStore with values as nested dicts (the protocol's default)."""
+
+    value_format = None
+
+
+def test_a_store_with_json_values_round_trips_every_state_kind_and_gives_the_same_dashboards():
+    import json
+
+    x, y, names = mastery.synthetic_risk_data(400, 7)
+    model = mastery.NativeRiskModel.train_logistic(x, y, names)
+    badge = {"id": "https://school.example/b/k1", "name": "K1", "description": "d", "criteria": "c",
+             "rule": {"rule": "mastery", "competency": "k1"}}
+    options = {"streaks": {}, "achievements": [badge], "risk_model": model}
+    store, data_store = JsonValues(), DataValues()
+    engines = [Engine(**options), Engine(store=store, **options), Engine(store=data_store, **options)]
+    records = [record(i * 97) for i in range(600)]
+    for start in range(0, len(records), 150):
+        outcomes = [engine.ingest(SERVICE, records[start:start + 150]) for engine in engines]
+        assert outcomes[0] == outcomes[1] == outcomes[2] and outcomes[0]["new"] == 150
+    assert sum(1 for e in engines[0].outbox({"tenant": "t1", "user": "t", "roles": [{"role": "service"}]}, "c1"))
+    # Every kind of state went through the store as JSON text and came back as it went.
+    kinds = {next(iter(json.loads(value))) for value in store._states.values()}
+    assert kinds == {"mastery", "streak", "awards", "activity"}
+    assert all(isinstance(value, dict) for value in data_store._states.values())
+    tutor = {"tenant": "t1", "user": "tia", "roles": [{"role": "instructor", "courses": ["c1"]}]}
+    at = "2026-03-29T00:00:00Z"
+
+    def same(call):
+        answers = [json.dumps(call(engine), sort_keys=True) for engine in engines]
+        assert answers[0] == answers[1] == answers[2]
+        return json.loads(answers[0])
+
+    assert same(lambda e: e.class_states(SERVICE, "c1"))
+    for learner in ("l0", "l3", "l9"):
+        dashboard = same(lambda e: e.learner_dashboard(SERVICE, learner, at, "c1"))
+        assert dashboard["records"] and dashboard["streak"] is not None
+        same(lambda e: e.learner_states(SERVICE, learner, "c1"))
+        same(lambda e: e.streak(SERVICE, learner, at, "c1"))
+        same(lambda e: e.awards(SERVICE, learner, "c1"))
+    assert same(lambda e: e.class_dashboard(tutor, "c1", at))["at_risk"] is not None
+    assert same(lambda e: e.risk_features(tutor, "c1", at))
+    same(lambda e: e.at_risk(tutor, "c1", at))
+    assert same(lambda e: e.outbox(tutor, "c1"))
+    # A value the store holds as data (written outside the engine) reads back too.
+    ident = next(i for i in data_store._states if i[4] == "mastery" and i[1] == "l0")
+    store._states[ident] = data_store._states[ident]
+    assert isinstance(store._states[ident], dict)
+    same(lambda e: e.learner_states(SERVICE, "l0", "c1"))
+
+
+def test_a_store_value_format_other_than_json_or_data_is_refused():
+    class Odd(DictStore):
+        value_format = "xml"
+
+    with pytest.raises(mastery.MasteryError) as e:
+        Engine(store=Odd())
+    assert (e.value.code, e.value.field) == ("invalid_input", "store")
+
+
+def test_a_json_store_answering_garbage_text_is_a_store_error():
+    class Garbled(DictStore):
+        def get_states(self, ctx, keys):
+            return ["{not json" for _ in keys]
+
+    outcome = Engine(store=Garbled()).ingest(SERVICE, [record(0)])
+    assert [r["code"] for r in outcome["rejected"]] == ["store_error"]
+    assert "get_states" in outcome["rejected"][0]["reason"]
+
+
 def test_ingest_speed_through_a_python_store():
     engine = Engine(store=DictStore())
     n, size = 10_000, 1_000

@@ -82,7 +82,9 @@ class MasteryStore(Protocol):
     """The store protocol of ``Engine(store=...)``: the Rust ``Store`` trait's methods, called with
     plain data (``ctx`` = ``{"principal": {...}}``, evidence dicts, state keys
     ``{"learner", "course", "namespace", "name"}`` and values ``{"mastery": ...}``/``{"json": ...}``).
-    An exception in a method is ``MasteryError(code="store_error")``. See ``mastery.store``."""
+    An exception in a method is ``MasteryError(code="store_error")``. A store may declare
+    ``value_format = "json"``: values then cross as compact JSON strings (``'{"mastery":{...}}'``),
+    given back as they were given; may also provide ``get_states(ctx, keys)``. See ``mastery.store``."""
     def apply(self, ctx: dict[str, Any], evidence: List[dict[str, Any]], states: List[List[Any]]) -> List[str]:
         """All-or-nothing: append every record and write every ``[key, value]``, returning ``"new"``
         per record; or, when any record is already stored (or repeated), write nothing and return
@@ -115,7 +117,8 @@ class MasteryStore(Protocol):
 
 class DictStore(MasteryStore):
     """A reference ``MasteryStore`` in plain lists and dicts (no access checks of its own, not
-    durable): copy it when writing a store over a database."""
+    durable): copy it when writing a store over a database. Its values are JSON text."""
+    value_format: str
     def __init__(self) -> None: ...
     def get_states(self, ctx: dict[str, Any], keys: List[dict[str, Any]]) -> List[Optional[dict[str, Any]]]:
         """The optional batched read: one answer per key, in order."""
