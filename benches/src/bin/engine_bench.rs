@@ -395,10 +395,20 @@ fn risk_model() -> RiskModelFile {
     RiskModelFile::train_logistic("bench", features, x, &y, 1.0).expect("model")
 }
 
+/// Sorted seconds of `runs` reads of one class (see [`class_dashboard`]).
+struct ClassTimes {
+    heatmap: Vec<f64>,
+    dashboard: Vec<f64>,
+    /// `record_risk` of the whole class (every learner's band stored).
+    record_risk: Vec<f64>,
+    /// The class dashboard once bands are recorded (they are read for the hysteresis).
+    dashboard_recorded: Vec<f64>,
+}
+
 /// A class of 500 learners × 200 competencies (one observation each) in an engine with streaks,
-/// a framework and a risk model, and the seconds of `runs` class heatmaps and of `runs` whole
-/// class dashboards from its stored records, each sorted.
-fn class_dashboard(runs: usize) -> (Engine<MemoryStore>, Vec<f64>, Vec<f64>) {
+/// a framework and a risk model, and the seconds of `runs` class heatmaps, whole class
+/// dashboards and risk recordings from its stored records.
+fn class_dashboard(runs: usize) -> (Engine<MemoryStore>, ClassTimes) {
     let class = Engine::with_config(MemoryStore::new(), config())
         .with_streaks(mastery_core::streak::StreakPolicy::default())
         .expect("policy")
@@ -434,7 +444,15 @@ fn class_dashboard(runs: usize) -> (Engine<MemoryStore>, Vec<f64>, Vec<f64>) {
         })
         .collect();
     whole.sort_by(f64::total_cmp);
-    (class, heatmap, whole)
+    let mut record_risk: Vec<f64> = (0..runs)
+        .map(|_| seconds(|| drop(black_box(class.record_risk(&tutor, &course, at, 3).expect("record")))))
+        .collect();
+    record_risk.sort_by(f64::total_cmp);
+    let mut dashboard_recorded: Vec<f64> = (0..runs)
+        .map(|_| seconds(|| drop(black_box(class.class_dashboard(&tutor, &course, at, &options).expect("class")))))
+        .collect();
+    dashboard_recorded.sort_by(f64::total_cmp);
+    (class, ClassTimes { heatmap, dashboard: whole, record_risk, dashboard_recorded })
 }
 
 /// The sorted seconds of `runs` whole learner dashboards (a learner with 200 records) read by
@@ -533,11 +551,14 @@ fn main() {
     }
     // `--class N`: only the class heatmap, class dashboard and learner dashboard, N times each.
     if let Some(n) = args.iter().position(|a| a == "--class").and_then(|i| args.get(i + 1)?.parse().ok()) {
-        let (class, heatmap, whole) = class_dashboard(n);
+        let (class, times) = class_dashboard(n);
         let learner = learner_dashboard(&class, n);
         println!(
             "{}",
-            json!({ "class_heatmap_500x200_seconds": heatmap[n / 2], "class_dashboard_500x200_seconds": whole[n / 2],
+            json!({ "class_heatmap_500x200_seconds": times.heatmap[n / 2],
+                "class_dashboard_500x200_seconds": times.dashboard[n / 2],
+                "record_risk_500_seconds": times.record_risk[n / 2],
+                "class_dashboard_500x200_recorded_seconds": times.dashboard_recorded[n / 2],
                 "learner_dashboard_seconds": learner[n / 2] })
         );
         return;
@@ -577,7 +598,7 @@ fn main() {
         })
         .collect();
 
-    let (class, heatmap_seconds, class_seconds) = class_dashboard(5);
+    let (class, class_times) = class_dashboard(5);
     let learner_seconds = learner_dashboard(&class, 5);
 
     println!(
@@ -587,8 +608,10 @@ fn main() {
             "ingest_memory_streaks_awards_risk_records_per_s": full_rate.round(),
             "ingest_directory_records_per_s": durable_rate.round(),
             "one_more_observation": marginal,
-            "class_heatmap_500x200_seconds": heatmap_seconds[2],
-            "class_dashboard_500x200_seconds": class_seconds[2],
+            "class_heatmap_500x200_seconds": class_times.heatmap[2],
+            "class_dashboard_500x200_seconds": class_times.dashboard[2],
+            "record_risk_500_seconds": class_times.record_risk[2],
+            "class_dashboard_500x200_recorded_seconds": class_times.dashboard_recorded[2],
             "learner_dashboard_seconds": learner_seconds[2],
             "concurrent_8_threads": stress(8, 1_000_000, 1_000),
         }))

@@ -162,11 +162,6 @@ impl<S: Store> Engine<S> {
                 ids.into_iter().map(|id| Label { id: id.to_owned(), label: id.to_owned() }).collect()
             }
         };
-        // Scored before the grid takes the states, so a model of mastery features reads them too.
-        let at_risk = match self.risk {
-            Some(_) => Some(self.alerts_of(ctx, course, at, options.reasons, Some(&states))?),
-            None => None,
-        };
         let grid = self.class_grid(states, &columns)?;
         let heatmap = self.heatmap_of(&grid, &columns);
         let mut order: Vec<usize> = (0..columns.len()).collect();
@@ -180,6 +175,10 @@ impl<S: Store> Engine<S> {
             })
             .collect();
         let least = least_proficient(&summaries, options.least_proficient);
+        let at_risk = match self.risk {
+            Some(_) => Some(self.at_risk(ctx, course, at, options.reasons)?),
+            None => None,
+        };
         Ok(ClassDashboard { learners: grid.len(), heatmap, summaries, least_proficient: least, at_risk })
     }
 }

@@ -62,7 +62,7 @@ impl<S: Store> Engine<S> {
         course: &CourseId,
         at: Instant,
     ) -> Result<Vec<(String, Vec<f64>)>> {
-        Ok(self.class_risk(ctx, course, at, None)?.rows)
+        Ok(self.class_risk(ctx, course, at)?.rows)
     }
 
     /// The class's learners at risk at `at`, highest score first, each with its `top` reasons in
@@ -70,19 +70,7 @@ impl<S: Store> Engine<S> {
     /// learner's band recorded by [`Engine::record_risk`] is kept until the score falls below
     /// the band's exit (hysteresis); nothing is written.
     pub fn at_risk(&self, ctx: &AccessContext, course: &CourseId, at: Instant, top: usize) -> Result<Vec<Alert>> {
-        self.alerts_of(ctx, course, at, top, None)
-    }
-
-    /// [`Engine::at_risk`] over the course's mastery states when the caller has read them.
-    pub(super) fn alerts_of(
-        &self,
-        ctx: &AccessContext,
-        course: &CourseId,
-        at: Instant,
-        top: usize,
-        mastery_states: Option<&[(StateKey, StateValue)]>,
-    ) -> Result<Vec<Alert>> {
-        let class = self.class_risk(ctx, course, at, mastery_states)?;
+        let class = self.class_risk(ctx, course, at)?;
         let scoring = self.risk_scoring()?;
         let model = &scoring.model;
         risk_alerts(model, &model.model_version, &class.rows, &scoring.bands, &class.bands, top, &at.to_rfc3339(), None)
@@ -95,7 +83,7 @@ impl<S: Store> Engine<S> {
     pub fn record_risk(&self, ctx: &AccessContext, course: &CourseId, at: Instant, top: usize) -> Result<Vec<Alert>> {
         let scoring = self.risk_scoring()?;
         authorize_course(ctx, Operation::Write, ctx.tenant(), course)?;
-        let class = self.class_risk(ctx, course, at, None)?;
+        let class = self.class_risk(ctx, course, at)?;
         let model = &scoring.model;
         let mut log: Vec<PredictionRecord> = Vec::with_capacity(class.rows.len());
         let alerts = risk_alerts(
@@ -127,30 +115,16 @@ impl<S: Store> Engine<S> {
     }
 
     /// One read of the class's risk namespace (and of its mastery records when the model uses
-    /// them and the caller has not read them): every learner's feature row and recorded band.
-    fn class_risk(
-        &self,
-        ctx: &AccessContext,
-        course: &CourseId,
-        at: Instant,
-        mastery_states: Option<&[(StateKey, StateValue)]>,
-    ) -> Result<ClassRisk> {
+    /// them): every learner's feature row and recorded band.
+    fn class_risk(&self, ctx: &AccessContext, course: &CourseId, at: Instant) -> Result<ClassRisk> {
         let scoring = self.risk_scoring()?;
         authorize_course(ctx, Operation::Read, ctx.tenant(), course)?;
         let mut mastery: BTreeMap<String, Vec<MasteryRecord>> = BTreeMap::new();
         let wants_mastery =
             scoring.model.features.iter().any(|f| f.name == "competencies_mastered" || f.name == "mean_p_known");
         if wants_mastery {
-            let read;
-            let states = match mastery_states {
-                Some(states) => states,
-                None => {
-                    read = self.store.course_states(ctx, course, NAMESPACE).map_err(Into::into)?;
-                    &read[..]
-                }
-            };
-            for (key, value) in states {
-                let record = read_record(&key.name, value.clone(), &self.config)?;
+            for (key, value) in self.store.course_states(ctx, course, NAMESPACE).map_err(Into::into)? {
+                let record = read_record(&key.name, value, &self.config)?;
                 mastery.entry(key.learner.as_str().to_owned()).or_default().push(record);
             }
         }
