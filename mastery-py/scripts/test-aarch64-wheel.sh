@@ -6,7 +6,7 @@
 #
 # Needs root, Debian's qemu-user-static (its binfmt_misc entry for aarch64) and debootstrap.
 # The chroot (minbase + python3 + numpy: about 530 MB) is made on first use, outside the repo:
-#   CHROOT=/work/arm64-chroot/bookworm (default)
+#   CHROOT=/var/tmp/mastery-arm64-chroot (default)
 # The chroot uses Debian's python3-numpy (the wheel is installed with --no-index); the x86-64
 # reference venv gets numpy from PyPI.
 # Usage: mastery-py/scripts/test-aarch64-wheel.sh   (after mastery-py/scripts/build-wheels.sh)
@@ -14,7 +14,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(cd .. && pwd)
 WHEELS=${OUT:-$ROOT/target/wheels}
-CHROOT=${CHROOT:-/work/arm64-chroot/bookworm}
+CHROOT=${CHROOT:-/var/tmp/mastery-arm64-chroot}
 SMOKE=$PWD/scripts/aarch64-smoke.py
 X86_VENV=$ROOT/target/wheel-test-x86_64
 export PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
