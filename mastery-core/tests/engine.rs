@@ -939,3 +939,32 @@ mod risk_and_dashboards {
         assert_eq!(Engine::new(MemoryStore::new()).with_risk(foreign_model, None).unwrap_err().code(), "invalid_input");
     }
 }
+
+/// A list read one record at a time: each malformed record is refused (naming a missing field)
+/// without quoting its value, and the rest go in with their positions.
+#[test]
+fn malformed_records_in_a_list_are_refused_by_field_and_the_rest_kept() {
+    use mastery_core::evidence::evidence_from_values;
+    let good = |id: &str| {
+        serde_json::json!({"id": id, "learner": "amy", "course": "c1", "competencies": ["a"], "kind": "response",
+            "score": {"scaled": 0.5}, "occurred_at": "2026-03-02T10:00:00Z", "source": "host"})
+    };
+    let mut late = good("e3");
+    late["occurred_at"] = "next tuesday".into();
+    let mut scaled = good("e4");
+    scaled["score"]["scaled"] = "secret-amy".into();
+    let values = vec![good("e0"), serde_json::json!({"id": "e1"}), good("e2"), late, scaled, serde_json::json!(7)];
+    let (rows, refused) = evidence_from_values(values);
+    assert_eq!(rows.iter().map(|(i, e)| (*i, e.id.as_str())).collect::<Vec<_>>(), [(0, "e0"), (2, "e2")]);
+    let fields: Vec<_> = refused.iter().map(|r| (r.index, r.code.as_str(), r.field.as_deref())).collect();
+    assert_eq!(
+        fields,
+        [
+            (1, "invalid_input", Some("learner")),
+            (3, "invalid_input", Some("evidence")),
+            (4, "invalid_input", Some("evidence")),
+            (5, "invalid_input", Some("evidence"))
+        ]
+    );
+    assert!(refused.iter().all(|r| !r.reason.contains("secret") && !r.reason.contains("tuesday")), "{refused:?}");
+}
