@@ -8,8 +8,9 @@ cd "$(dirname "$0")/../.."
 cargo build -p mastery-wasm --target wasm32-unknown-unknown --profile wasm
 WASM=target/wasm32-unknown-unknown/wasm/mastery_wasm.wasm
 rm -rf mastery-wasm/pkg
-wasm-bindgen "$WASM" --target nodejs --out-dir mastery-wasm/pkg/node
-wasm-bindgen "$WASM" --target web --out-dir mastery-wasm/pkg/web
+# No name section: 726 KB of function names that only a debugger reads.
+wasm-bindgen "$WASM" --remove-name-section --target nodejs --out-dir mastery-wasm/pkg/node
+wasm-bindgen "$WASM" --remove-name-section --target web --out-dir mastery-wasm/pkg/web
 echo '{"type": "module"}' > mastery-wasm/pkg/web/package.json
 for t in node web; do
   sed -i "/\[Symbol.dispose\]/d" "mastery-wasm/pkg/$t/mastery_wasm.d.ts"
