@@ -270,11 +270,20 @@ fn read_activity(value: StateValue) -> Result<ActivityRecord> {
 }
 
 fn activity_key(learner: &UserId, course: Option<&CourseId>) -> StateKey {
+    risk_key(learner, course, ACTIVITY)
+}
+
+/// Where a learner's last recorded risk band in a course lives.
+fn prediction_key(learner: &UserId, course: &CourseId) -> StateKey {
+    risk_key(learner, Some(course), PREDICTION)
+}
+
+fn risk_key(learner: &UserId, course: Option<&CourseId>, name: &'static str) -> StateKey {
     StateKey {
         learner: learner.clone(),
         course: course.cloned(),
         namespace: SmolStr::new_static(RISK),
-        name: SmolStr::new_static(ACTIVITY),
+        name: SmolStr::new_static(name),
     }
 }
 

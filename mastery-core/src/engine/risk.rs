@@ -5,13 +5,13 @@
 
 use std::collections::BTreeMap;
 
-use super::{read_activity, read_record, Engine, NAMESPACE, PREDICTION, RISK};
+use super::{prediction_key, read_activity, read_record, Engine, NAMESPACE, PREDICTION, RISK};
 use crate::access::{authorize_course, AccessContext, Operation};
 use crate::error::{MasteryError, Result};
 use crate::ids::{CourseId, UserId};
 use crate::mastery::MasteryRecord;
 use crate::risk::{risk_alerts, Alert, PredictionRecord, RiskBands, RiskModelFile, RiskPrediction, ENGINE_FEATURES};
-use crate::store::{SmolStr, StateKey, StateValue, Store};
+use crate::store::{StateKey, StateValue, Store};
 use crate::time::Instant;
 
 /// What the engine reads to score a class: each learner's feature row (sorted by learner) and
@@ -99,12 +99,7 @@ impl<S: Store> Engine<S> {
         let states: Vec<(StateKey, StateValue)> = log
             .into_iter()
             .map(|p| {
-                let key = StateKey {
-                    learner: UserId::new(&p.learner),
-                    course: Some(course.clone()),
-                    namespace: SmolStr::new_static(RISK),
-                    name: SmolStr::new_static(PREDICTION),
-                };
+                let key = prediction_key(&UserId::new(&p.learner), course);
                 let prediction =
                     RiskPrediction { band: p.band, score: p.score, at: p.at, model_version: p.model_version };
                 (key, StateValue::Prediction(prediction))
