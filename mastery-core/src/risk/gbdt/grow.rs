@@ -21,6 +21,10 @@ const HESSIAN_LEVELS: f64 = 262_143.0;
 /// below 2³²), so one `i64` addition adds both.
 const CHUNK: usize = 16_384;
 const HIGH: i64 = 1 << 32;
+/// The fewest rows a thread is given (histogram chunk or partition block) with the `parallel`
+/// feature: below it the hand-off costs more than the work.
+#[cfg(feature = "parallel")]
+const PARALLEL_MIN: usize = 4_096;
 
 /// What one level of gradient and of hessian is worth.
 #[derive(Debug, Clone, Copy)]
@@ -156,10 +160,13 @@ fn build_histogram(input: &GrowInput<'_>, rows: &[u32]) -> Vec<Slot> {
     };
     let empty = || vec![[0; 256]; input.x.features];
     #[cfg(feature = "parallel")]
-    if rayon::current_num_threads() > 1 && rows.len() >= 2 * CHUNK {
+    if rayon::current_num_threads() > 1 && rows.len() >= 2 * PARALLEL_MIN {
         use rayon::prelude::*;
+        // Nodes below the first levels are smaller than a chunk: they split across the threads
+        // too (the leaves' histograms are most of the work on the threads other than the first).
+        let chunk = CHUNK.min(rows.len().div_ceil(rayon::current_num_threads()).max(PARALLEL_MIN));
         return rows
-            .par_chunks(CHUNK)
+            .par_chunks(chunk)
             .fold(
                 || (vec![[0; 2]; slots], empty()),
                 |(mut total, mut packed), chunk| {
@@ -389,20 +396,7 @@ pub(crate) fn grow(input: &GrowInput<'_>, rows: &mut [u32]) -> (Tree, Vec<std::o
             let b = column[r as usize];
             (b <= split.bin) & (b != MISSING) | (b == MISSING) & split.default_left
         };
-        let slice = &mut rows[leaf.start..leaf.end];
-        // Branch-free: every row is written to both sides and the side it belongs to advances.
-        scratch.resize(slice.len(), 0);
-        let (mut mid, mut right) = (0, 0);
-        for k in 0..slice.len() {
-            let r = slice[k];
-            let left = usize::from(goes_left(r));
-            slice[mid] = r;
-            scratch[right] = r;
-            mid += left;
-            right += 1 - left;
-        }
-        slice[mid..].copy_from_slice(&scratch[..right]);
-        let mid = leaf.start + mid;
+        let mid = leaf.start + partition(&mut rows[leaf.start..leaf.end], &mut scratch, goes_left);
         // Monotone splits bound their children on either side of the midpoint.
         let (mut left_bounds, mut right_bounds) = ((leaf.lower, leaf.upper), (leaf.lower, leaf.upper));
         let monotone = input.monotone[split.feature];
@@ -448,8 +442,7 @@ pub(crate) fn grow(input: &GrowInput<'_>, rows: &mut [u32]) -> (Tree, Vec<std::o
             split: None,
             parent: Some((node, false)),
         };
-        left.split = best_split(input, &left);
-        right.split = best_split(input, &right);
+        (left.split, right.split) = join(|| best_split(input, &left), || best_split(input, &right));
         leaves.push(left);
         leaves.push(right);
     }
@@ -470,4 +463,91 @@ pub(crate) fn grow(input: &GrowInput<'_>, rows: &mut [u32]) -> (Tree, Vec<std::o
         }
     }
     (tree, ranges)
+}
+
+/// Partitions `slice` stably (rows stay in increasing order on each side, so histograms read
+/// memory forwards) into the rows `goes_left` holds for, then the others; returns how many went
+/// left. With the `parallel` feature a large slice is partitioned in blocks on the thread pool,
+/// then the blocks' sides are gathered in order: the same result as one pass.
+fn partition(slice: &mut [u32], scratch: &mut Vec<u32>, goes_left: impl Fn(u32) -> bool + Sync) -> usize {
+    scratch.resize(slice.len(), 0);
+    #[cfg(feature = "parallel")]
+    if rayon::current_num_threads() > 1 && slice.len() >= 4 * PARALLEL_MIN {
+        use rayon::prelude::*;
+        let block = (4 * CHUNK).min(slice.len().div_ceil(rayon::current_num_threads()));
+        let lefts: Vec<usize> = slice
+            .par_chunks_mut(block)
+            .zip(scratch.par_chunks_mut(block))
+            .map(|(part, spare)| partition_block(part, spare, &goes_left))
+            .collect();
+        let total_left: usize = lefts.iter().sum();
+        // Each block's left rows go to their place before `total_left`, its right rows after.
+        let (mut to_left, mut to_right) = scratch.split_at_mut(total_left);
+        let mut pieces = Vec::with_capacity(lefts.len());
+        for (part, &left) in slice.chunks(block).zip(&lefts) {
+            let (l, rest) = std::mem::take(&mut to_left).split_at_mut(left);
+            let (r, rest_right) = std::mem::take(&mut to_right).split_at_mut(part.len() - left);
+            (to_left, to_right) = (rest, rest_right);
+            pieces.push((part, left, l, r));
+        }
+        pieces.into_par_iter().for_each(|(part, left, l, r)| {
+            l.copy_from_slice(&part[..left]);
+            r.copy_from_slice(&part[left..]);
+        });
+        slice.par_chunks_mut(block).zip(scratch.par_chunks(block)).for_each(|(to, from)| to.copy_from_slice(from));
+        return total_left;
+    }
+    partition_block(slice, scratch, &goes_left)
+}
+
+/// One pass of [`partition`] over `slice`, with `spare` (as long) for the right side.
+fn partition_block(slice: &mut [u32], spare: &mut [u32], goes_left: &impl Fn(u32) -> bool) -> usize {
+    // Branch-free: every row is written to both sides and the side it belongs to advances.
+    let (mut mid, mut right) = (0, 0);
+    for k in 0..slice.len() {
+        let r = slice[k];
+        let left = usize::from(goes_left(r));
+        slice[mid] = r;
+        spare[right] = r;
+        mid += left;
+        right += 1 - left;
+    }
+    slice[mid..].copy_from_slice(&spare[..right]);
+    mid
+}
+
+/// Runs both on the thread pool with the `parallel` feature, else one after the other.
+fn join<A: Send, B: Send>(a: impl FnOnce() -> A + Send, b: impl FnOnce() -> B + Send) -> (A, B) {
+    #[cfg(feature = "parallel")]
+    return rayon::join(a, b);
+    #[cfg(not(feature = "parallel"))]
+    return (a(), b());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The block-wise partition on a pool gives one pass's order, whatever the sizes.
+    #[cfg(feature = "parallel")]
+    #[test]
+    fn parallel_partition_equals_one_pass() {
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(3).build().unwrap();
+        let mut seed = 7u64;
+        for len in [0, 1, 4 * PARALLEL_MIN - 1, 4 * PARALLEL_MIN, 70_001, 300_000] {
+            let rows: Vec<u32> = (0..len as u32).map(|r| r * 3).collect();
+            let flags: Vec<bool> = (0..len * 3 + 1)
+                .map(|_| {
+                    seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                    seed >> 62 == 0
+                })
+                .collect();
+            let goes_left = |r: u32| flags[r as usize];
+            let mut expected = rows.clone();
+            let mid = partition_block(&mut expected, &mut vec![0; len], &goes_left);
+            let mut got = rows.clone();
+            let got_mid = pool.install(|| partition(&mut got, &mut Vec::new(), goes_left));
+            assert_eq!((got_mid, &got), (mid, &expected), "{len} rows");
+        }
+    }
 }

@@ -305,6 +305,22 @@ fn gradients(
     levels.iter_mut().zip(odds_against).zip(y).for_each(|((l, o), t)| one(l, *o, *t));
 }
 
+/// Multiplies each row's odds against by its leaf's factor (per row, so on the thread pool with
+/// the `parallel` feature the values do not depend on the threads).
+fn update_odds(odds_against: &mut [f64], leaf_of: &[u32], factor: &[f64]) {
+    let one = |odds: &mut f64, leaf: &u32| *odds *= factor[*leaf as usize];
+    #[cfg(feature = "parallel")]
+    if rayon::current_num_threads() > 1 {
+        use rayon::prelude::*;
+        odds_against
+            .par_chunks_mut(16_384)
+            .zip(leaf_of.par_chunks(16_384))
+            .for_each(|(o, l)| o.iter_mut().zip(l).for_each(|(o, l)| one(o, l)));
+        return;
+    }
+    odds_against.iter_mut().zip(leaf_of).for_each(|(o, l)| one(o, l));
+}
+
 /// Runs `work` on a thread pool of `threads` threads (0: one per core) with the `parallel`
 /// feature, so the caller's `num_threads` holds whatever rayon's global pool is; on this thread
 /// without it.
@@ -476,9 +492,7 @@ impl Gbdt {
                 }
             }
             let factor: Vec<f64> = tree.leaf_value.iter().map(|v| libm::exp(-v)).collect();
-            for (odds, leaf) in odds_against.iter_mut().zip(&leaf_of) {
-                *odds *= factor[*leaf as usize];
-            }
+            update_odds(&mut odds_against, &leaf_of, &factor);
             if let (Some(v), Some(vm)) = (&validation, val_margin.as_mut()) {
                 for (r, row) in v.x.outer_iter().enumerate() {
                     val_row.iter_mut().zip(row.iter()).for_each(|(d, s)| *d = *s);
