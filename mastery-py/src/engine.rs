@@ -282,8 +282,21 @@ impl PyStore {
 }
 
 /// Evidence records for the store, a dict each: what serde makes of them, with the texts a batch
-/// repeats (field names, learners, courses, competencies, kinds) made once per call.
-fn evidence_list<'py>(py: Python<'py>, evidence: &[&Evidence]) -> PyResult<Arg<'py>> {
+/// repeats (field names, learners, courses, competencies, kinds) made once per call. A store with
+/// `value_format = "json"` gets `{"id", "learner", "course", "json"}` instead: the fields it
+/// indexes by and the whole record as JSON text. That dict holds only strings, so CPython's
+/// collector never tracks it (a nested `score` dict or `competencies` list would make every
+/// stored record one more object each full collection walks).
+fn evidence_list<'py>(py: Python<'py>, evidence: &[&Evidence], format: ValueFormat) -> PyResult<Arg<'py>> {
+    if format == ValueFormat::Json {
+        let mut strings = Strings::with_capacity(py, 16 + evidence.len());
+        let mut buffer = Vec::new();
+        let list = PyList::empty(py);
+        for &record in evidence {
+            list.append(evidence_row(py, record, &mut strings, &mut buffer)?)?;
+        }
+        return Ok(list.into_any());
+    }
     let values = evidence
         .iter()
         .map(serde_json::to_value)
@@ -295,6 +308,53 @@ fn evidence_list<'py>(py: Python<'py>, evidence: &[&Evidence]) -> PyResult<Arg<'
         list.append(strings.data(value)?)?;
     }
     Ok(list.into_any())
+}
+
+/// One record as a `value_format = "json"` store gets it (see [`evidence_list`]).
+fn evidence_row<'a, 'py>(
+    py: Python<'py>,
+    record: &'a Evidence,
+    strings: &mut Strings<'a, 'py>,
+    buffer: &mut Vec<u8>,
+) -> PyResult<Arg<'py>> {
+    buffer.clear();
+    serde_json::to_writer(&mut *buffer, record).map_err(|e| crate::error::internal(py, e))?;
+    let text = std::str::from_utf8(buffer).map_err(|e| crate::error::internal(py, e))?;
+    let dict = PyDict::new(py);
+    dict.set_item(pyo3::intern!(py, "id"), PyString::new(py, record.id.as_str()))?;
+    dict.set_item(pyo3::intern!(py, "learner"), strings.get(record.learner.as_str()))?;
+    if let Some(course) = &record.course {
+        dict.set_item(pyo3::intern!(py, "course"), strings.get(course.as_str()))?;
+    }
+    dict.set_item(pyo3::intern!(py, "json"), PyString::new(py, text))?;
+    Ok(dict.into_any())
+}
+
+/// Evidence from the store: records as data, or (from a `value_format = "json"` store) the dicts
+/// it was given, read from their `json` text, or the JSON text alone.
+fn read_evidence(result: &Arg<'_>, method: &str, format: ValueFormat) -> PyResult<Vec<Evidence>> {
+    let field = format!("store.{method}");
+    if format == ValueFormat::Data {
+        return data(result, &field);
+    }
+    let json = pyo3::intern!(result.py(), "json");
+    PyStore::items(result, method)?
+        .iter()
+        .map(|item| {
+            let text = match item.cast::<PyDict>() {
+                Ok(dict) => dict.get_item(json)?,
+                Err(_) => Some(item.clone()),
+            };
+            match text.as_ref().and_then(|t| t.cast::<PyString>().ok()) {
+                Some(text) => {
+                    let text = text.to_cow().map_err(|_| invalid(item.py(), &field, "is not valid Unicode text"))?;
+                    serde_json::from_str(&text)
+                        .map_err(|e| invalid(item.py(), &field, crate::convert::shape(&e.to_string())))
+                }
+                None => data(item, &field),
+            }
+        })
+        .collect()
 }
 
 /// `apply`'s answer: `"new"` or `"duplicate"` per record.
@@ -329,7 +389,7 @@ impl Store for PyStore {
         self.per_record(
             "apply",
             evidence.len(),
-            |py| Ok(vec![arg(py, ctx)?, evidence_list(py, evidence)?, self.entries(py, states)?]),
+            |py| Ok(vec![arg(py, ctx)?, evidence_list(py, evidence, self.values)?, self.entries(py, states)?]),
             appended,
         )
     }
@@ -338,21 +398,35 @@ impl Store for PyStore {
         self.per_record(
             "known_evidence",
             evidence.len(),
-            |py| Ok(vec![arg(py, ctx)?, evidence_list(py, evidence)?]),
+            |py| Ok(vec![arg(py, ctx)?, evidence_list(py, evidence, self.values)?]),
             |result| data(result, "store.known_evidence"),
         )
     }
 
     fn append_evidence(&self, ctx: &AccessContext, evidence: &Evidence) -> R<Appended> {
-        self.call("append_evidence", |py| Ok(vec![arg(py, ctx)?, arg(py, evidence)?]))
+        self.call("append_evidence", |py| {
+            let record = match self.values {
+                ValueFormat::Data => arg(py, evidence)?,
+                ValueFormat::Json => evidence_row(py, evidence, &mut Strings::new(py), &mut Vec::new())?,
+            };
+            Ok(vec![arg(py, ctx)?, record])
+        })
     }
 
     fn learner_evidence(&self, ctx: &AccessContext, learner: &UserId) -> R<Vec<Evidence>> {
-        self.call("learner_evidence", |py| Ok(vec![arg(py, ctx)?, arg(py, learner)?]))
+        self.invoke(
+            "learner_evidence",
+            |py| Ok(vec![arg(py, ctx)?, arg(py, learner)?]),
+            |result| read_evidence(result, "learner_evidence", self.values),
+        )
     }
 
     fn course_evidence(&self, ctx: &AccessContext, course: &CourseId) -> R<Vec<Evidence>> {
-        self.call("course_evidence", |py| Ok(vec![arg(py, ctx)?, arg(py, course)?]))
+        self.invoke(
+            "course_evidence",
+            |py| Ok(vec![arg(py, ctx)?, arg(py, course)?]),
+            |result| read_evidence(result, "course_evidence", self.values),
+        )
     }
 
     fn get_state(&self, ctx: &AccessContext, key: &StateKey) -> R<Option<StateValue>> {

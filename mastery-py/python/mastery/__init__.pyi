@@ -84,7 +84,8 @@ class MasteryStore(Protocol):
     ``{"learner", "course", "namespace", "name"}`` and values ``{"mastery": ...}``/``{"json": ...}``).
     An exception in a method is ``MasteryError(code="store_error")``. A store may declare
     ``value_format = "json"``: values then cross as compact JSON strings (``'{"mastery":{...}}'``),
-    given back as they were given; may also provide ``get_states(ctx, keys)``. See ``mastery.store``."""
+    given back as they were given, and evidence records as ``{"id", "learner", "course", "json"}``
+    (the record as JSON text); may also provide ``get_states(ctx, keys)``. See ``mastery.store``."""
     def apply(self, ctx: dict[str, Any], evidence: List[dict[str, Any]], states: List[List[Any]]) -> List[str]:
         """All-or-nothing: append every record and write every ``[key, value]``, returning ``"new"``
         per record; or, when any record is already stored (or repeated), write nothing and return

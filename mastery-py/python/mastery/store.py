@@ -16,7 +16,12 @@ methods as the Rust ``Store`` trait) with plain data:
   and collect, which makes ingest through a Python store about twice as fast; right for a store
   that only keeps values (in a dict, or a database's JSON or text column). ``get_state``,
   ``get_states``, ``learner_states`` and ``course_states`` may then answer a value as JSON text
-  or as data. Absent (or ``"data"``), values are dicts.
+  or as data. Such a store also gets each evidence record as ``{"id", "learner", "course",
+  "json"}``: the fields to index it by (``course`` absent outside any course) and the whole record
+  as JSON text, a dict of strings that CPython's cyclic collector never tracks (stored full
+  records, with their nested ``score`` and ``competencies``, are walked by every full collection).
+  Its evidence reads may answer those dicts, the JSON text alone, or whole records.
+  Absent (or ``"data"``), values and records are dicts.
 
 An exception raised by a method becomes ``MasteryError`` with code ``store_error``; nothing is
 acknowledged to the caller unless ``apply`` returned. :class:`DictStore` is a complete reference
@@ -151,8 +156,9 @@ class MasteryStore(Protocol):
         """
         ...
 
-    # Optional: ``value_format = "json"``: values cross as JSON strings, not dicts (see the
-    # module docstring; ``DictStore`` declares it).
+    # Optional: ``value_format = "json"``: values cross as JSON strings, not dicts, and evidence
+    # records as ``{"id", "learner", "course", "json"}`` (see the module docstring; ``DictStore``
+    # declares it).
     # Optional: ``get_states(ctx, keys) -> List[Optional[Value]]``, one answer per key in order.
     # When a store has it, the engine reads every state an ingest batch touches with one call
     # instead of one ``get_state`` call per key (``DictStore`` has it).
@@ -225,7 +231,8 @@ class DictStore(MasteryStore):
     True
     """
 
-    #: State values arrive as JSON text (kept as they are, never read), not as nested dicts.
+    #: State values arrive as JSON text and evidence records as {"id", "learner", "course", "json"}
+    #: (kept as they are, the text never read), not as nested dicts.
     value_format = "json"
 
     def __init__(self) -> None:
