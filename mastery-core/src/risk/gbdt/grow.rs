@@ -314,7 +314,12 @@ fn best_split(input: &GrowInput<'_>, leaf: &Leaf) -> Option<Split> {
                     }
                     score(gl, hl, lambda, wl) + score(gr, hr, lambda, wr) - parent_score
                 };
-                if gain > p.min_gain_to_split && best.is_none_or(|s| gain > s.gain) {
+                // Within a feature, a tie goes to the higher bin, as in LightGBM (which scans
+                // bins downwards): between a node's rows on either side of empty bins, the cut
+                // goes just below the right side's lowest value, not just above the left's
+                // highest. Between features, the first keeps a tie.
+                let better = |s: &Split| gain > s.gain || (gain == s.gain && s.feature == f);
+                if gain > p.min_gain_to_split && best.as_ref().is_none_or(better) {
                     let n = rows_of(h);
                     let left = Sums { g, h, n };
                     let right = Sums { g: total.g - g, h: total.h - h, n: total.n.saturating_sub(n) };
