@@ -30,10 +30,12 @@ mod asynchronous;
 mod awards;
 mod dashboards;
 mod risk;
+mod spare;
 mod streaks;
 
 pub use asynchronous::{AsyncEngine, AsyncStore, SnapshotStore};
 pub use dashboards::{ClassDashboard, ClassDashboardOptions, LearnerDashboard};
+use spare::Spare;
 
 const NAMESPACE: &str = "mastery";
 /// The namespace (and record name) of a learner's streak in a course.
@@ -229,6 +231,10 @@ pub struct Engine<S> {
     config: MasteryConfig,
     logs: Vec<Box<dyn ChangeLog + Send + Sync>>,
     learner_locks: Vec<Mutex<()>>,
+    /// Emptied vectors of earlier batches, kept for the next ones.
+    spare_states: Spare<(StateKey, StateValue)>,
+    spare_records: Spare<Option<MasteryRecord>>,
+    spare_keys: Spare<StateKey>,
     streaks: Option<StreakPolicy>,
     awards: Option<crate::credential::AwardRules>,
     risk: Option<risk::RiskScoring>,
@@ -362,6 +368,9 @@ impl<S: Store> Engine<S> {
             config,
             logs: Vec::new(),
             learner_locks: (0..LEARNER_LOCKS).map(|_| Mutex::new(())).collect(),
+            spare_states: Spare::default(),
+            spare_records: Spare::default(),
+            spare_keys: Spare::default(),
             streaks: None,
             awards: None,
             risk: None,
@@ -540,6 +549,7 @@ impl<S: Store> Engine<S> {
                 other => other?,
             };
             attempts += 1;
+            self.spare_states.keep(states);
             if self.settle(flags, &mut admitted, &refused, Done { changes, changed, awarded }, outcome) {
                 return Ok(());
             }
@@ -554,7 +564,8 @@ impl<S: Store> Engine<S> {
         let Slots { keys, of_record, streaks_from, streak_of_record, activity_from, activity_of_record, stored } =
             self.preload(ctx, batch, admitted)?;
         // The batch's newest record per slot, once a record of the batch has moved it.
-        let mut current: Vec<Option<MasteryRecord>> = vec![None; streaks_from];
+        let mut current = self.spare_records.take();
+        current.resize(streaks_from, None);
         let mut current_streaks: Vec<Option<StreakRecord>> = vec![None; activity_from - streaks_from];
         let mut current_activity: Vec<Option<ActivityRecord>> = vec![None; keys.len() - activity_from];
         let mut changes = Vec::new();
@@ -714,18 +725,20 @@ impl<S: Store> Engine<S> {
             Some(rules) if !touched.is_empty() => self.award(ctx, rules, &touched, &batch_state)?,
             _ => (Vec::new(), 0),
         };
+        let mut states = self.spare_states.take();
+        states.reserve(keys.len() + award_states.len());
         let mut keys = keys;
-        let activity_keys = keys.split_off(activity_from);
-        let streak_keys = keys.split_off(streaks_from);
-        let mut states: Vec<(StateKey, StateValue)> =
-            Vec::with_capacity(keys.len() + streak_keys.len() + activity_keys.len() + award_states.len());
-        states.extend(
-            keys.into_iter().zip(current).filter_map(|(key, record)| Some((key, StateValue::Mastery(record?)))),
-        );
-        let streaks = streak_keys.into_iter().zip(current_streaks);
-        states.extend(streaks.filter_map(|(key, record)| Some((key, StateValue::Streak(record?)))));
-        let activity = activity_keys.into_iter().zip(current_activity);
-        states.extend(activity.filter_map(|(key, record)| Some((key, StateValue::Activity(record?)))));
+        // Slot order: mastery records, streaks, activity records (each `current*` is as long as its run).
+        let mut slots = keys.drain(..);
+        let mastery = current.drain(..).zip(slots.by_ref());
+        states.extend(mastery.filter_map(|(record, key)| Some((key, StateValue::Mastery(record?)))));
+        let streaks = current_streaks.into_iter().zip(slots.by_ref());
+        states.extend(streaks.filter_map(|(record, key)| Some((key, StateValue::Streak(record?)))));
+        let activity = current_activity.into_iter().zip(slots.by_ref());
+        states.extend(activity.filter_map(|(record, key)| Some((key, StateValue::Activity(record?)))));
+        drop(slots);
+        self.spare_records.keep(current);
+        self.spare_keys.keep(keys);
         states.extend(award_states);
         Ok(Computed { states, changes, changed, refused, awarded })
     }
@@ -748,7 +761,8 @@ impl<S: Store> Engine<S> {
     /// Numbers every learner × course × competency the batch touches (in first-touch order), then
     /// every learner × course streak, and reads their stored records with one store call.
     fn preload(&self, ctx: &AccessContext, batch: &[Evidence], admitted: &[usize]) -> Result<Slots> {
-        let mut keys = Vec::with_capacity(admitted.len());
+        let mut keys = self.spare_keys.take();
+        keys.reserve(admitted.len());
         let mut of_record = Vec::with_capacity(admitted.len());
         let mut numbers = HashMap::with_capacity_and_hasher(admitted.len(), foldhash::fast::RandomState::default());
         for evidence in admitted.iter().map(|&i| &batch[i]) {
