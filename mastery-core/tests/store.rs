@@ -172,3 +172,31 @@ proptest! {
         }
     }
 }
+
+/// A batch that repeats a stored record, or one of its own, writes nothing: its new records stay
+/// unknown (no id is left taken) until a batch without the repeat stores them, in memory and on disk.
+#[test]
+fn a_refused_batch_leaves_no_record_behind() {
+    use mastery_core::Appended::{Duplicate, New};
+    let dir = tempfile::tempdir().unwrap();
+    for store in [MemoryStore::new(), MemoryStore::open(dir.path()).unwrap()] {
+        let ctx = service();
+        let (stored, a, c) = (evidence("b", "bo"), evidence("a", "ann"), evidence("c", "cy"));
+        let key = StateKey {
+            learner: "ann".into(),
+            course: Some("c1".into()),
+            namespace: "mastery".into(),
+            name: "k".into(),
+        };
+        let states = vec![(key.clone(), StateValue::Json(json!(1)))];
+        assert_eq!(store.apply(&ctx, &[&stored], &[]).unwrap(), vec![New]);
+        assert_eq!(store.apply(&ctx, &[&a, &stored], &states).unwrap(), vec![New, Duplicate]);
+        assert_eq!(store.apply(&ctx, &[&c, &a, &c], &states).unwrap(), vec![New, New, Duplicate]);
+        assert_eq!(store.known_evidence(&ctx, &[&a, &c, &stored]).unwrap(), vec![false, false, true]);
+        assert!(store.learner_evidence(&ctx, &"ann".into()).unwrap().is_empty());
+        assert_eq!(store.get_state(&ctx, &key).unwrap(), None);
+        assert_eq!(store.apply(&ctx, &[&a, &c], &states).unwrap(), vec![New, New]);
+        assert_eq!(store.known_evidence(&ctx, &[&a, &c]).unwrap(), vec![true, true]);
+        assert_eq!(store.get_state(&ctx, &key).unwrap(), Some(StateValue::Json(json!(1))));
+    }
+}

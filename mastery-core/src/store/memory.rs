@@ -46,7 +46,7 @@ use serde_json::Value;
 
 use super::frame::{self, Frame};
 use super::{Appended, StateKey, StateValue, Store};
-use crate::access::{authorize_course, authorize_learner, AccessContext, Operation};
+use crate::access::{authorize_course, authorize_learner, authorize_learners, AccessContext, Operation};
 use crate::error::{MasteryError, Result};
 use crate::evidence::Evidence;
 use crate::ids::{CourseId, TenantId, UserId};
@@ -80,9 +80,6 @@ struct Inner {
     state: State,
     journal: Option<Journal>,
 }
-
-/// foldhash: seeded per process, several times faster than SipHash on short ids.
-type FastSet<K> = std::collections::HashSet<K, foldhash::fast::RandomState>;
 
 struct Journal {
     dir: PathBuf,
@@ -411,13 +408,20 @@ impl MemoryStore {
         let mut inner = self.lock();
         let Inner { state, journal } = &mut *inner;
         let write = |state: &mut State, journal: Option<&mut Journal>| {
-            if let Some(ChangeRef::Evidence(e)) = changes.first() {
-                if state.has_evidence(tenant, e) {
+            let claimed = match changes.first() {
+                Some(&ChangeRef::Evidence(e)) => Some(e),
+                _ => None,
+            };
+            if let Some(e) = claimed {
+                if state.claim(tenant, &[e])[0] == Appended::Duplicate {
                     return Ok(Appended::Duplicate);
                 }
             }
-            Self::commit(state, journal, tenant, changes)?;
-            Ok(Appended::New)
+            let committed = Self::commit(state, journal, tenant, changes);
+            if committed.is_err() {
+                state.release(tenant, claimed);
+            }
+            committed.map(|()| Appended::New)
         };
         match journal {
             Some(journal) => journal.locked(state, true, |journal, state| write(state, Some(journal))),
@@ -437,40 +441,47 @@ impl MemoryStore {
         let mut inner = self.lock();
         let Inner { state, journal } = &mut *inner;
         let write = |state: &mut State, journal: Option<&mut Journal>| {
-            let flags: Vec<Appended> = {
-                let mut seen = FastSet::with_capacity_and_hasher(evidence.len(), Default::default());
-                let stored = state.evidence_check(tenant);
-                let flag = |e: &Evidence| if stored(e) { Appended::Duplicate } else { Appended::New };
-                evidence
-                    .iter()
-                    .map(|&e| if seen.insert((&e.learner, &e.id)) { flag(e) } else { Appended::Duplicate })
-                    .collect()
-            };
+            let flags = state.claim(tenant, evidence);
             if flags.contains(&Appended::Duplicate) {
                 return Ok(flags);
             }
-            if let Some(since) = since {
-                // A batch lists a learner's records together: look each run of them up once.
-                let mut previous: Option<&UserId> = None;
-                for learner in evidence.iter().map(|e| &e.learner).chain(states.iter().map(|(k, _)| &k.learner)) {
-                    if previous != Some(learner) {
-                        if state.changed_since(tenant, learner, since) {
-                            return Err(MasteryError::StoreConflict);
-                        }
-                        previous = Some(learner);
-                    }
-                }
+            let written = Self::write_claimed(state, journal, tenant, evidence, states, since);
+            if written.is_err() {
+                state.release(tenant, evidence.iter().copied());
             }
-            let mut changes = Vec::with_capacity(evidence.len() + states.len());
-            changes.extend(evidence.iter().map(|e| ChangeRef::Evidence(e)));
-            changes.extend(states.iter().map(|(key, value)| ChangeRef::State { key, value }));
-            Self::commit(state, journal, tenant, &changes)?;
-            Ok(flags)
+            written.map(|()| flags)
         };
         match journal {
             Some(journal) => journal.locked(state, true, |journal, state| write(state, Some(journal))),
             None => write(state, None),
         }
+    }
+
+    /// The rest of [`MemoryStore::write_batch`] once the evidence ids are claimed.
+    fn write_claimed(
+        state: &mut State,
+        journal: Option<&mut Journal>,
+        tenant: &TenantId,
+        evidence: &[&Evidence],
+        states: &[(StateKey, StateValue)],
+        since: Option<u64>,
+    ) -> Result<()> {
+        if let Some(since) = since {
+            // A batch lists a learner's records together: look each run of them up once.
+            let mut previous: Option<&UserId> = None;
+            for learner in evidence.iter().map(|e| &e.learner).chain(states.iter().map(|(k, _)| &k.learner)) {
+                if previous != Some(learner) {
+                    if state.changed_since(tenant, learner, since) {
+                        return Err(MasteryError::StoreConflict);
+                    }
+                    previous = Some(learner);
+                }
+            }
+        }
+        let mut changes = Vec::with_capacity(evidence.len() + states.len());
+        changes.extend(evidence.iter().map(|e| ChangeRef::Evidence(e)));
+        changes.extend(states.iter().map(|(key, value)| ChangeRef::State { key, value }));
+        Self::commit(state, journal, tenant, &changes)
     }
 
     /// Appends one frame and applies it; the durable caller holds the exclusive lock and has
@@ -740,6 +751,13 @@ impl fmt::Debug for MemoryStore {
     }
 }
 
+/// The policy for a batch write: every record and every state's learner and course.
+fn authorize_writes(ctx: &AccessContext, evidence: &[&Evidence], states: &[(StateKey, StateValue)]) -> Result<()> {
+    let records = evidence.iter().map(|e| (&e.learner, e.course.as_ref()));
+    let keys = states.iter().map(|(k, _)| (&k.learner, k.course.as_ref()));
+    authorize_learners(ctx, Operation::Write, ctx.tenant(), records.chain(keys))
+}
+
 impl Store for MemoryStore {
     type Error = MasteryError;
 
@@ -767,12 +785,7 @@ impl Store for MemoryStore {
         states: &[(StateKey, StateValue)],
     ) -> Result<Vec<Appended>> {
         let tenant = ctx.tenant();
-        for e in evidence {
-            authorize_learner(ctx, Operation::Write, tenant, &e.learner, e.course.as_ref())?;
-        }
-        for (key, _) in states {
-            authorize_learner(ctx, Operation::Write, tenant, &key.learner, key.course.as_ref())?;
-        }
+        authorize_writes(ctx, evidence, states)?;
         self.write_batch(tenant, evidence, states, None)
     }
 
@@ -792,12 +805,7 @@ impl Store for MemoryStore {
         states: &[(StateKey, StateValue)],
     ) -> Result<Vec<Appended>> {
         let tenant = ctx.tenant();
-        for e in evidence {
-            authorize_learner(ctx, Operation::Write, tenant, &e.learner, e.course.as_ref())?;
-        }
-        for (key, _) in states {
-            authorize_learner(ctx, Operation::Write, tenant, &key.learner, key.course.as_ref())?;
-        }
+        authorize_writes(ctx, evidence, states)?;
         self.write_batch(tenant, evidence, states, Some(since))
     }
 
@@ -871,9 +879,7 @@ impl Store for MemoryStore {
     }
 
     fn get_states(&self, ctx: &AccessContext, keys: &[StateKey]) -> Result<Vec<Option<StateValue>>> {
-        for key in keys {
-            authorize_learner(ctx, Operation::Read, ctx.tenant(), &key.learner, key.course.as_ref())?;
-        }
+        authorize_learners(ctx, Operation::Read, ctx.tenant(), keys.iter().map(|k| (&k.learner, k.course.as_ref())))?;
         let inner = self.read()?;
         let read = inner.state.state_reader(ctx.tenant());
         Ok(keys.iter().map(|key| read(key).cloned()).collect())

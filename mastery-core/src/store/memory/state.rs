@@ -8,6 +8,7 @@ use std::collections::BTreeSet;
 use super::{Change, ChangeRef};
 use crate::evidence::Evidence;
 use crate::ids::{CourseId, EvidenceId, TenantId, UserId};
+use crate::store::Appended;
 use crate::store::{SmolStr, StateKey, StateValue};
 
 /// foldhash: seeded per process, several times faster than SipHash on short ids.
@@ -80,20 +81,39 @@ impl Learner {
 }
 
 /// A state key within its learner's entry (course, namespace, name): lookups compare only these.
-type LocalKey = (Option<CourseId>, SmolStr, SmolStr);
+/// Ordered as the tuple of its fields; hashed without the namespace (a handful of constants), so
+/// a lookup hashes two ids, not three.
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct LocalKey {
+    course: Option<CourseId>,
+    namespace: SmolStr,
+    name: SmolStr,
+}
+
+impl std::hash::Hash for LocalKey {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        LocalRef(self.course.as_ref(), &self.namespace, &self.name).hash(state);
+    }
+}
 
 fn local(key: &StateKey) -> LocalKey {
-    (key.course.clone(), key.namespace.clone(), key.name.clone())
+    LocalKey { course: key.course.clone(), namespace: key.namespace.clone(), name: key.name.clone() }
 }
 
 /// A [`LocalKey`] borrowed from a [`StateKey`]: it hashes and compares as the owned key, so a
 /// lookup copies no ids.
-#[derive(Hash)]
 struct LocalRef<'a>(Option<&'a CourseId>, &'a SmolStr, &'a SmolStr);
 
+impl std::hash::Hash for LocalRef<'_> {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.0.hash(state);
+        self.2.hash(state);
+    }
+}
+
 impl hashbrown::Equivalent<LocalKey> for LocalRef<'_> {
-    fn equivalent(&self, (course, namespace, name): &LocalKey) -> bool {
-        self.0 == course.as_ref() && self.1 == namespace && self.2 == name
+    fn equivalent(&self, key: &LocalKey) -> bool {
+        self.2 == &key.name && self.0 == key.course.as_ref() && self.1 == &key.namespace
     }
 }
 
@@ -101,7 +121,8 @@ fn local_ref(key: &StateKey) -> LocalRef<'_> {
     LocalRef(key.course.as_ref(), &key.namespace, &key.name)
 }
 
-fn full(learner: &UserId, (course, namespace, name): &LocalKey) -> StateKey {
+fn full(learner: &UserId, key: &LocalKey) -> StateKey {
+    let LocalKey { course, namespace, name } = key;
     StateKey { learner: learner.clone(), course: course.clone(), namespace: namespace.clone(), name: name.clone() }
 }
 
@@ -115,6 +136,26 @@ impl Tenant {
         learner.seq = seq;
         learner.positions.push(log.push(tenant, e));
         true
+    }
+
+    /// Appends evidence whose id [`State::claim`] took for its learner.
+    fn append_claimed(&mut self, log: &mut Log, tenant: &TenantId, e: Evidence, seq: u64) {
+        let learner = self.learners.entry_ref(&e.learner).or_default();
+        learner.seq = seq;
+        learner.positions.push(log.push(tenant, e));
+    }
+
+    /// Writes a borrowed state record: the value is copied into its place, the key only when it
+    /// is new.
+    fn write_state(&mut self, key: &StateKey, value: &StateValue, seq: u64) {
+        let learner = self.learners.entry_ref(&key.learner).or_default();
+        learner.seq = seq;
+        if let Some(slot) = learner.states.get_mut(&local_ref(key)) {
+            slot.clone_from(value);
+            return;
+        }
+        learner.states.insert(local(key), value.clone());
+        self.course_learners.entry(key.course.clone()).or_default().insert(key.learner.clone());
     }
 
     /// Writes a state record; returns the one it replaced.
@@ -131,14 +172,46 @@ impl Tenant {
 }
 
 impl State {
-    pub(super) fn has_evidence(&self, tenant: &TenantId, e: &Evidence) -> bool {
-        self.evidence_check(tenant)(e)
-    }
-
     /// Whether a record of `tenant` is stored, for many records (the tenant is looked up once).
     pub(super) fn evidence_check(&self, tenant: &TenantId) -> impl Fn(&Evidence) -> bool + '_ {
         let tenant = self.tenants.get(tenant);
         move |e| tenant.and_then(|t| t.learners.get(&e.learner)).is_some_and(|l| l.ids.contains(&e.id))
+    }
+
+    /// Takes the ids of a write's evidence for their learners, in order: all `New` when none is
+    /// stored or repeats within the write (the ids stay taken: apply the write or
+    /// [`State::release`] them); otherwise which are `Duplicate`, and nothing stays taken. One
+    /// lookup per record does the duplicate check and the id's insertion.
+    pub(super) fn claim(&mut self, tenant_id: &TenantId, evidence: &[&Evidence]) -> Vec<Appended> {
+        let tenant = self.tenants.entry_ref(tenant_id).or_default();
+        let claim = |e: &&Evidence| {
+            let learner = tenant.learners.entry_ref(&e.learner).or_default();
+            if learner.ids.insert(e.id.clone()) {
+                Appended::New
+            } else {
+                Appended::Duplicate
+            }
+        };
+        let flags: Vec<Appended> = evidence.iter().map(claim).collect();
+        if flags.contains(&Appended::Duplicate) {
+            let taken = evidence.iter().zip(&flags).filter(|(_, f)| **f == Appended::New);
+            self.release(tenant_id, taken.map(|(e, _)| *e));
+        }
+        flags
+    }
+
+    /// Gives back ids [`State::claim`] took for a write that did not happen (and the learner
+    /// entries it made).
+    pub(super) fn release<'a>(&mut self, tenant_id: &TenantId, evidence: impl IntoIterator<Item = &'a Evidence>) {
+        let Some(tenant) = self.tenants.get_mut(tenant_id) else { return };
+        for e in evidence {
+            if let Some(learner) = tenant.learners.get_mut(&e.learner) {
+                learner.ids.remove(&e.id);
+                if learner.ids.is_empty() && learner.positions.is_empty() && learner.states.is_empty() {
+                    tenant.learners.remove(&e.learner);
+                }
+            }
+        }
     }
 
     fn learner(&self, tenant: &TenantId, learner: &UserId) -> Option<&Learner> {
@@ -162,18 +235,14 @@ impl State {
     }
 
     /// [`State::apply`] for a write that borrows its changes: each record is copied once, into
-    /// its place. The caller has checked that none of the evidence is stored.
+    /// its place. The caller has claimed the evidence's ids ([`State::claim`]).
     pub(super) fn apply_refs(&mut self, seq: u64, tenant_id: &TenantId, changes: &[ChangeRef<'_>]) {
         self.seq = seq;
         let tenant = self.tenants.entry(tenant_id.clone()).or_default();
         for change in changes {
             match *change {
-                ChangeRef::Evidence(e) => {
-                    tenant.append(&mut self.log, tenant_id, e.clone(), seq);
-                }
-                ChangeRef::State { key, value } => {
-                    tenant.insert_state(key.clone(), value.clone(), seq);
-                }
+                ChangeRef::Evidence(e) => tenant.append_claimed(&mut self.log, tenant_id, e.clone(), seq),
+                ChangeRef::State { key, value } => tenant.write_state(key, value, seq),
             }
         }
     }
@@ -264,7 +333,7 @@ impl State {
             move |(id, l)| {
                 l.states
                     .iter()
-                    .filter(move |((c, _, _), _)| c.as_ref() == Some(course))
+                    .filter(move |(k, _)| k.course.as_ref() == Some(course))
                     .map(move |(k, v)| (full(id, k), v))
             },
         )
@@ -291,8 +360,12 @@ mod tests {
             assert_eq!(hasher.hash_one(&owned), hasher.hash_one(local_ref(&key)));
             assert!(hashbrown::Equivalent::equivalent(&local_ref(&key), &owned));
             let mut other = owned.clone();
-            other.2 = "another".into();
+            other.name = "another".into();
             assert!(!hashbrown::Equivalent::equivalent(&local_ref(&key), &other));
+            // The namespace is compared though not hashed.
+            let mut elsewhere = owned.clone();
+            elsewhere.namespace = "streak".into();
+            assert!(!hashbrown::Equivalent::equivalent(&local_ref(&key), &elsewhere));
         }
     }
 }
