@@ -261,6 +261,72 @@ fn batch_prediction_equals_online_updates_for_interleaved_learners() {
     }
 }
 
+/// Prediction replays histories in place when each lies in order in one run (logs sorted by
+/// learner), else groups the rows first: both give the same bits, row by row. Sorted by learner
+/// (in place), then the same rows shuffled, a learner's history split in two runs, and one run
+/// out of order (grouped).
+#[test]
+fn histories_in_place_predict_as_grouped_rows() {
+    let mut rows = Vec::new();
+    for learner in 0..9usize {
+        for skill in ["a", "b", "c"] {
+            let answers: Vec<bool> = if learner == 8 {
+                streaks(700, 200)
+            } else {
+                (0..2 * learner + 1).map(|t| (t * 5 + learner) % 3 != 0).collect()
+            };
+            for (t, &correct) in answers.iter().enumerate() {
+                rows.push(Response {
+                    learner: format!("l{learner}"),
+                    skill: skill.into(),
+                    correct,
+                    order: Some(t as i64),
+                    template: Some(format!("t{}", (t + learner) % 3)),
+                    prior_group: Some(format!("g{}", learner % 2)),
+                });
+            }
+        }
+    }
+    let options =
+        BktOptions { multilearn: true, multigs: true, multiprior: true, num_fits: 1, ..BktOptions::default() };
+    let model = BktModel::fit(&rows, &options).unwrap();
+    let in_place = model.predict(&rows).unwrap();
+    let key = |r: &Response| (r.learner.clone(), r.skill.clone(), r.order);
+    let check = |shuffled: &[Response], what: &str| {
+        let got = model.predict(shuffled).unwrap();
+        let by_key: BTreeMap<_, _> = rows.iter().map(key).zip(&in_place).collect();
+        for (r, p) in shuffled.iter().zip(&got) {
+            let want = by_key[&key(r)];
+            assert_eq!(
+                (p.correct.to_bits(), p.state.to_bits()),
+                (want.correct.to_bits(), want.state.to_bits()),
+                "{what}"
+            );
+        }
+    };
+    let mut shuffled = rows.clone();
+    let mut seed = 7u64;
+    for i in (1..shuffled.len()).rev() {
+        seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        shuffled.swap(i, (seed >> 33) as usize % (i + 1));
+    }
+    check(&shuffled, "shuffled");
+    // l1's history of a (3 rows) split around l1's history of b.
+    let mut split = rows.clone();
+    let a1 = split.iter().position(|r| r.learner == "l1" && r.skill == "a").unwrap();
+    let moved = split.remove(a1 + 2);
+    split.insert(a1 + 2 + 3, moved);
+    check(&split, "split");
+    // A history in one run, two of its rows swapped (the order column puts them back).
+    let mut swapped = rows.clone();
+    swapped.swap(a1, a1 + 1);
+    check(&swapped, "out of order");
+    // Sorted by learner with skills interleaved: every history split.
+    let mut interleaved = rows.clone();
+    interleaved.sort_by_key(|r| (r.learner.clone(), r.order, r.skill.clone()));
+    check(&interleaved, "interleaved");
+}
+
 /// `multiprior`: learners of two groups start from different priors; the fit recovers both.
 #[test]
 fn multiprior_recovers_a_prior_per_group() {

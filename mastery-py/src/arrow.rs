@@ -73,7 +73,7 @@ struct Factorizer {
 
 impl Factorizer {
     fn string(&mut self, s: &str) -> u32 {
-        if let Some(c) = self.last.filter(|&c| self.names[c as usize] == s) {
+        if let Some(c) = self.last.filter(|&c| same(self.names[c as usize].as_bytes(), s.as_bytes())) {
             return c;
         }
         let c = match self.strings.get(s) {
@@ -179,6 +179,23 @@ impl Factorizer {
     }
 }
 
+/// Byte equality, inlined for ids of 4 to 16 bytes (two overlapping loads each side): a call to
+/// `memcmp` per row cost more than the compare.
+#[inline]
+fn same(a: &[u8], b: &[u8]) -> bool {
+    let n = a.len();
+    if n != b.len() {
+        return false;
+    }
+    let word = |s: &[u8], at: usize| s.get(at..at + 8).and_then(|w| w.try_into().ok()).map_or(0, u64::from_le_bytes);
+    let half = |s: &[u8], at: usize| s.get(at..at + 4).and_then(|w| w.try_into().ok()).map_or(0, u32::from_le_bytes);
+    match n {
+        8..=16 => word(a, 0) == word(b, 0) && word(a, n - 8) == word(b, n - 8),
+        4..=7 => half(a, 0) == half(b, 0) && half(a, n - 4) == half(b, n - 4),
+        _ => a == b,
+    }
+}
+
 /// Which columns hold what (pyBKT's names by default).
 #[derive(Debug, serde::Deserialize)]
 pub struct BktColumns {
@@ -215,6 +232,8 @@ pub fn response_table(batches: &[RecordBatch], c: &BktColumns) -> CoreResult<cor
         no_nulls(answers.as_ref(), &c.correct)?;
         match answers.data_type() {
             DataType::Boolean => correct.extend(answers.as_boolean().iter().map(|b| b.unwrap_or_default())),
+            // The same test as below (x >= 1.0), without a float copy of the column.
+            DataType::Int64 => correct.extend(answers.as_primitive::<Int64Type>().values().iter().map(|&x| x >= 1)),
             t if t.is_numeric() => {
                 // As the pandas path: clipped to 0..1, then truncated.
                 let v = cast(answers, &DataType::Float64, &c.correct)?;

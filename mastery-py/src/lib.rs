@@ -1187,6 +1187,7 @@ fn _mastery(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(tables::bkt_fit_arrow, m)?)?;
     m.add_function(wrap_pyfunction!(tables::bkt_crossvalidate_arrow, m)?)?;
     m.add_function(wrap_pyfunction!(tables::bkt_predict_arrow, m)?)?;
+    m.add_function(wrap_pyfunction!(tables::bkt_predict_arrow_numpy, m)?)?;
     m.add_function(wrap_pyfunction!(tables::arrow_matrix, m)?)?;
     m.add_function(wrap_pyfunction!(tables::risk_predict_arrow, m)?)?;
     m.add_function(wrap_pyfunction!(tables::risk_explain_arrow, m)?)?;

@@ -7,7 +7,7 @@ use arrow_array::builder::{Float64Builder, StringBuilder};
 use arrow_array::{ArrayRef, Float64Array};
 use arrow_schema::{DataType, Field};
 use mastery_core as core;
-use numpy::{IntoPyArray, PyArray2};
+use numpy::{IntoPyArray, PyArray1, PyArray2};
 use pyo3::prelude::*;
 use pyo3_arrow::PyTable;
 
@@ -85,18 +85,42 @@ pub fn bkt_crossvalidate_arrow<'py>(
 #[pyfunction]
 pub fn bkt_predict_arrow(py: Python<'_>, model: &Arg<'_>, data: &Arg<'_>, columns: &Arg<'_>) -> PyResult<PyTable> {
     guard(py, || {
-        let model = model.cast::<NativeBktModel>().map_err(|_| invalid(py, "model", "must be a NativeBktModel"))?;
-        let model = &model.get().inner;
-        let columns: BktColumns = crate::convert::data(columns, "columns")?;
-        let batches = batches(data, "data")?;
-        let (c, s) = py
-            .detach(|| -> Result<(Vec<f64>, Vec<f64>), core::MasteryError> {
-                let table = arrow::response_table(&batches, &columns)?;
-                model.predict_columns(&table)
-            })
-            .map_err(|e| column_error(py, e))?;
+        let (c, s) = predict_columns(py, model, data, columns)?;
         arrow::float_table(vec![("correct_predictions", c), ("state_predictions", s)])
     })
+}
+
+/// [`bkt_predict_arrow`] as two writable numpy arrays, whose buffers are the core's vectors (what
+/// a pandas column takes without a copy).
+#[pyfunction]
+#[allow(clippy::type_complexity)]
+pub fn bkt_predict_arrow_numpy<'py>(
+    py: Python<'py>,
+    model: &Arg<'py>,
+    data: &Arg<'py>,
+    columns: &Arg<'py>,
+) -> PyResult<(Bound<'py, PyArray1<f64>>, Bound<'py, PyArray1<f64>>)> {
+    guard(py, || {
+        let (c, s) = predict_columns(py, model, data, columns)?;
+        Ok((c.into_pyarray(py), s.into_pyarray(py)))
+    })
+}
+
+fn predict_columns(
+    py: Python<'_>,
+    model: &Arg<'_>,
+    data: &Arg<'_>,
+    columns: &Arg<'_>,
+) -> PyResult<(Vec<f64>, Vec<f64>)> {
+    let model = model.cast::<NativeBktModel>().map_err(|_| invalid(py, "model", "must be a NativeBktModel"))?;
+    let model = &model.get().inner;
+    let columns: BktColumns = crate::convert::data(columns, "columns")?;
+    let batches = batches(data, "data")?;
+    py.detach(|| -> Result<(Vec<f64>, Vec<f64>), core::MasteryError> {
+        let table = arrow::response_table(&batches, &columns)?;
+        model.predict_columns(&table)
+    })
+    .map_err(|e| column_error(py, e))
 }
 
 /// The feature columns of an Arrow table (all, or `names` in that order) as one C-contiguous

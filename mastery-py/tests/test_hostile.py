@@ -304,8 +304,8 @@ def test_wrong_arity_is_pythons_type_error():
         mastery.issuer_did(SEED, SEED, SEED)
 
 
-ARROW_ENTRY_POINTS = ["bkt_fit_arrow", "bkt_crossvalidate_arrow", "bkt_predict_arrow", "arrow_matrix",
-                      "risk_predict_arrow", "risk_explain_arrow"]
+ARROW_ENTRY_POINTS = ["bkt_fit_arrow", "bkt_crossvalidate_arrow", "bkt_predict_arrow", "bkt_predict_arrow_numpy",
+                      "arrow_matrix", "risk_predict_arrow", "risk_explain_arrow"]
 
 
 def test_hostile_sweep_over_the_arrow_entry_points():
@@ -321,6 +321,7 @@ def test_hostile_sweep_over_the_arrow_entry_points():
         "bkt_fit_arrow": [log, columns, {"num_fits": 1}, None],
         "bkt_crossvalidate_arrow": [log, columns, 2, {"num_fits": 1}, None],
         "bkt_predict_arrow": [bkt, log, columns],
+        "bkt_predict_arrow_numpy": [bkt, log, columns],
         "arrow_matrix": [features, names],
         "risk_predict_arrow": [risk, features, names, False],
         "risk_explain_arrow": [risk, features, names, 2],

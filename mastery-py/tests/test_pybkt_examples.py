@@ -53,6 +53,21 @@ def test_fit_predict_evaluate(ct):
     assert both[0] == auc and 0 < both[1] < 0.5
 
 
+def test_predicted_columns_are_the_arrow_tables_and_writable(ct):
+    """From pandas the predictions come back as numpy arrays taken without a copy: the same
+    values as the Arrow path (logs sorted by learner and shuffled), and ordinary writable columns."""
+    pytest.importorskip("pyarrow")
+    _, df = ct
+    model = Model(seed=42, num_fits=1).fit(data=df)
+    for frame in (df, df.sample(frac=1.0, random_state=3)):
+        preds = model.predict(data=frame)
+        table = model.predict_table(frame)
+        for name in ("correct_predictions", "state_predictions"):
+            assert np.array_equal(preds[name].to_numpy(), table.column(name))
+    preds.loc[preds.index[0], "correct_predictions"] = 0.25
+    assert preds["correct_predictions"].iloc[0] == 0.25
+
+
 def test_defaults_are_pybkts():
     model = Model()
     assert model.options["max_guess"] is None and model.options["max_slip"] is None

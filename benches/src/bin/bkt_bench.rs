@@ -17,6 +17,13 @@ fn main() {
         let path = args.get(i + 1).expect("--write-csv needs a path");
         std::fs::write(path, bkt_csv(&rows)).expect("write csv");
     }
+    if let Some(i) = args.iter().position(|a| a == "--predict-only") {
+        // For profilers (`valgrind --tool=callgrind`, `perf record`): only `predict_columns`,
+        // `N` times, on interned columns, from fixed parameters (no fit).
+        let n: usize = args.get(i + 1).and_then(|n| n.parse().ok()).expect("--predict-only needs a count");
+        predict_only(&rows, n);
+        return;
+    }
     // pyBKT's defaults except the caps, which pyBKT does not have.
     let options = |num_fits| BktOptions { num_fits, max_guess: None, max_slip: None, ..BktOptions::default() };
     let time = |f: &mut dyn FnMut()| {
@@ -66,4 +73,29 @@ fn main() {
             "skill0": [p.prior, p.learns[0], p.guesses[0], p.slips[0]],
         })
     );
+}
+
+fn predict_only(rows: &[mastery_core::mastery::Response], n: usize) {
+    let table = ResponseTable::from_rows(rows);
+    let skill = |k: usize| mastery_core::mastery::SkillModel {
+        params: mastery_core::mastery::BktParams {
+            prior: 0.2 + 0.005 * k as f64,
+            priors: vec![],
+            learns: vec![0.15],
+            forgets: vec![0.0],
+            guesses: vec![0.2],
+            slips: vec![0.1],
+        },
+        learn_classes: Default::default(),
+        gs_classes: Default::default(),
+        prior_groups: Default::default(),
+        log_likelihood: 0.0,
+    };
+    let skills = table.skill_names.iter().enumerate().map(|(k, name)| (name.clone(), skill(k))).collect();
+    let model = BktModel { options: BktOptions::default(), skills };
+    let t = Instant::now();
+    for _ in 0..n {
+        black_box(model.predict_columns(black_box(&table)).expect("predict"));
+    }
+    println!("{{\"predict_on_columns_s\": {}}}", t.elapsed().as_secs_f64() / n as f64);
 }

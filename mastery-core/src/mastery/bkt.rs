@@ -15,6 +15,9 @@ use super::metrics::{evaluate, Evaluation};
 use super::rng::SplitMix64;
 use crate::error::{MasteryError, Result};
 use crate::progress::{self, OnProgress, Progress, Stage};
+use replay::{Predictions, Replay};
+
+mod replay;
 
 /// One skill's parameters. Learn/forget have one entry per learn class, guess/slip per guess-slip class.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -289,6 +292,43 @@ impl ResponseTable {
 
     fn prior_group_of(&self, row: usize) -> Option<&str> {
         self.prior_group.as_ref().map(|t| self.prior_group_names[t[row] as usize].as_str())
+    }
+
+    /// Where each history (a learner's rows of one skill) starts, then the number of rows, when
+    /// every history is one run of consecutive rows already in order (as in logs sorted by
+    /// learner); `None` otherwise.
+    fn histories_in_place(&self) -> Option<Vec<usize>> {
+        let n = self.len();
+        let learners = self.learner.iter().max().map_or(0, |&m| m as usize + 1);
+        let key = |i: usize| self.skill[i] as usize * learners + self.learner[i] as usize;
+        // No (skill, learner) pair may start two runs: checked on a bitmap of the pairs when it
+        // is small (at most a byte per row), else on the runs' keys, sorted.
+        let pairs = self.skill_names.len().saturating_mul(learners);
+        let mut seen = vec![0u64; if pairs <= 8 * n { pairs.div_ceil(64) } else { 0 }];
+        let mut starts = Vec::new();
+        for i in 0..n {
+            if i == 0 || (self.skill[i], self.learner[i]) != (self.skill[i - 1], self.learner[i - 1]) {
+                if let Some(word) = seen.get_mut(key(i) / 64) {
+                    let bit = 1 << (key(i) % 64);
+                    if *word & bit != 0 {
+                        return None;
+                    }
+                    *word |= bit;
+                }
+                starts.push(i);
+            } else if self.order.as_ref().is_some_and(|o| o[i] < o[i - 1]) {
+                return None;
+            }
+        }
+        if seen.is_empty() {
+            let mut keys: Vec<usize> = starts.iter().map(|&i| key(i)).collect();
+            keys.sort_unstable();
+            if keys.windows(2).any(|k| k[0] == k[1]) {
+                return None;
+            }
+        }
+        starts.push(n);
+        Some(starts)
     }
 
     /// Row indexes grouped by skill, then learner, each learner's rows in order.
@@ -572,12 +612,6 @@ impl SkillModel {
         let (p, g, c) = (&self.params, classes.gs, classes.learn);
         step(log_odds, masses, correct, p.guesses[g], p.slips[g], p.learns[c], p.forgets[c])
     }
-
-    /// P(correct) from the state's masses, as [`SkillModel::predict_correct`].
-    #[inline]
-    fn correct_in(&self, (known, unknown): (f64, f64), gs: usize) -> f64 {
-        known * (1.0 - self.params.slips[gs]) + unknown * self.params.guesses[gs]
-    }
 }
 
 /// An attempt's parameter classes: guess/slip, and learn/forget.
@@ -631,91 +665,6 @@ fn step(
     let next = known - unknown;
     let next = if next.is_nan() { posterior } else { next };
     (masses(next).0, next)
-}
-
-/// Batch predictions by input row.
-struct Predictions {
-    correct: Vec<f64>,
-    state: Vec<f64>,
-}
-
-/// Batch prediction of one skill: each learner's history replayed with the arithmetic of
-/// [`SkillModel::update`], [`REPLAY_LANES`] learners at a time (a history is a chain of
-/// dependent steps; interleaved, independent chains overlap).
-struct Replay<'a> {
-    model: &'a SkillModel,
-    table: &'a ResponseTable,
-    /// Per template code, its classes in this skill's model.
-    classes: Vec<Classes>,
-    /// Per prior-group code, then without a group: the initial `(P(known), log-odds)`.
-    initial: Vec<(f64, f64)>,
-}
-
-/// One learner's replay: the skill's rows `at..end` are still to come.
-#[derive(Debug, Clone, Copy, Default)]
-struct Cursor {
-    at: usize,
-    end: usize,
-    p_known: f64,
-    log_odds: f64,
-}
-
-const REPLAY_LANES: usize = 4;
-
-impl<'a> Replay<'a> {
-    fn new(model: &'a SkillModel, table: &'a ResponseTable) -> Self {
-        let classes = table
-            .template_names
-            .iter()
-            .map(|t| Classes { gs: model.gs_class(Some(t)), learn: model.learn_class(Some(t)) })
-            .collect();
-        let initial = table
-            .prior_group_names
-            .iter()
-            .map(Some)
-            .chain([None])
-            .map(|g| model.initial_state_in(g.map(String::as_str)))
-            .map(|s| (s.p_known, s.log_odds))
-            .collect();
-        Self { model, table, classes, initial }
-    }
-
-    /// Writes the predictions of every learner's rows (`bounds` delimit learners in `rows`).
-    fn run(&self, rows: &[u32], bounds: &[usize], out: &mut Predictions) {
-        let mut learners = bounds.windows(2);
-        let mut lanes = [Cursor::default(); REPLAY_LANES];
-        loop {
-            let mut busy = false;
-            for lane in &mut lanes {
-                if lane.at == lane.end {
-                    let Some(w) = learners.next() else { continue };
-                    *lane = self.start(rows, w[0], w[1]);
-                }
-                busy = true;
-                self.step(lane, rows[lane.at] as usize, out);
-                lane.at += 1;
-            }
-            if !busy {
-                return;
-            }
-        }
-    }
-
-    fn start(&self, rows: &[u32], at: usize, end: usize) -> Cursor {
-        let group = self.table.prior_group.as_ref().map_or(self.initial.len() - 1, |g| g[rows[at] as usize] as usize);
-        let (p_known, log_odds) = self.initial[group];
-        Cursor { at, end, p_known, log_odds }
-    }
-
-    /// Predicts row `i` from the lane's state, then observes its answer.
-    #[inline]
-    fn step(&self, lane: &mut Cursor, i: usize, out: &mut Predictions) {
-        let classes = self.table.template.as_ref().map_or(Classes::default(), |t| self.classes[t[i] as usize]);
-        let masses = masses(lane.log_odds);
-        out.correct[i] = self.model.correct_in(masses, classes.gs);
-        out.state[i] = lane.p_known;
-        (lane.p_known, lane.log_odds) = self.model.advance(lane.log_odds, masses, self.table.correct[i], classes);
-    }
 }
 
 /// A BKT model: one [`SkillModel`] per skill.
@@ -1496,13 +1445,31 @@ impl BktModel {
     /// [`BktModel::predict_table`] as two columns in input order: P(correct) and P(known).
     pub fn predict_columns(&self, table: &ResponseTable) -> Result<(Vec<f64>, Vec<f64>)> {
         table.validate()?;
-        let mut out = Predictions { correct: vec![f64::NAN; table.len()], state: vec![f64::NAN; table.len()] };
-        for (skill, rows, bounds) in table.grouped().iter() {
+        let mut out = Predictions::new(table.len());
+        let replay_of = |skill: u32| -> Result<Replay<'_>> {
             let model = self
                 .skills
                 .get(&table.skill_names[skill as usize])
                 .ok_or_else(|| MasteryError::invalid("skill_name", "no fitted model for this skill"))?;
-            Replay::new(model, table).run(rows, &bounds, &mut out);
+            Ok(Replay::new(model, table))
+        };
+        if let Some(starts) = table.histories_in_place() {
+            // Each history already lies in order in the input: replayed where it is.
+            let mut replays: Vec<Option<Replay<'_>>> = (0..table.skill_names.len()).map(|_| None).collect();
+            for w in starts.windows(2) {
+                let skill = table.skill[w[0]];
+                if replays[skill as usize].is_none() {
+                    replays[skill as usize] = Some(replay_of(skill)?);
+                }
+            }
+            let runs =
+                starts.windows(2).filter_map(|w| Some((replays[table.skill[w[0]] as usize].as_ref()?, w[0], w[1])));
+            replay::replay(table, runs, |at| at, &mut out);
+        } else {
+            for (skill, rows, bounds) in table.grouped().iter() {
+                let r = replay_of(skill)?;
+                replay::replay(table, bounds.windows(2).map(|w| (&r, w[0], w[1])), |at| rows[at] as usize, &mut out);
+            }
         }
         Ok((out.correct, out.state))
     }

@@ -17,6 +17,15 @@ _DEFAULTS = {
 }
 
 
+def _add_columns(df, **columns):
+    """Adds numpy columns to a DataFrame without copying them (``df[name] = array`` copies
+    under pandas' copy-on-write; a Series on the frame's own index is taken as it is)."""
+    import pandas as pd
+
+    for name, values in columns.items():
+        df[name] = pd.Series(values, index=df.index, copy=False)
+
+
 def _metric(name, predicted, correct):
     predicted, correct = list(map(float, predicted)), list(map(int, correct))
     if callable(name):
@@ -192,8 +201,7 @@ class BKTModel:
         flags = (c.get("multilearn"), c.get("multigs"), c.get("multiprior"))
         table = self._pandas_arrow(df, *flags)
         if table is not None:
-            out = ArrowTable(_mastery.bkt_predict_arrow(native, table, self._arrow_columns(*flags)))
-            return out.column("correct_predictions"), out.column("state_predictions")
+            return _mastery.bkt_predict_arrow_numpy(native, table, self._arrow_columns(*flags))
         return native.predict(*self._columns_of(df, *flags))
 
     def _require(self):
@@ -245,8 +253,7 @@ class BKTModel:
             return table.to_pandas() if module == "pandas" else table
         df = self._frame(data_path, data).copy(deep=False)  # new columns only: the caller's frame is unchanged
         correct, state = self._predict_frame(df)
-        df["correct_predictions"] = correct
-        df["state_predictions"] = state
+        _add_columns(df, correct_predictions=correct, state_predictions=state)
         return df
 
     def evaluate(self, data_path=None, data=None, metric: Union[str, Iterable] = "rmse"):

@@ -22,7 +22,7 @@ import re
 from typing import Any, Iterable, Optional, Sequence, Union
 
 from . import _mastery
-from .bkt import BKTModel, _metric
+from .bkt import BKTModel, _add_columns, _metric
 from .tables import ProgressCallback, progress_callback
 
 __all__ = ["Model"]
@@ -171,8 +171,7 @@ class Model(BKTModel):
             if known.any():
                 c, s = self._predict_frame(df if known.all() else df[known])
                 correct[known], state[known] = c, s
-        df["correct_predictions"] = correct
-        df["state_predictions"] = state
+        _add_columns(df, correct_predictions=correct, state_predictions=state)
         return df
 
     def evaluate(self, data=None, data_path=None, metric: Union[str, Iterable] = "rmse"):  # type: ignore[override]
