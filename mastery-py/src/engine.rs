@@ -205,12 +205,7 @@ impl PyStore {
     fn value<'py>(&self, py: Python<'py>, value: &StateValue, buffer: &mut Vec<u8>) -> PyResult<Arg<'py>> {
         match self.values {
             ValueFormat::Data => arg(py, value),
-            ValueFormat::Json => {
-                buffer.clear();
-                serde_json::to_writer(&mut *buffer, value).map_err(|e| crate::error::internal(py, e))?;
-                let text = std::str::from_utf8(buffer).map_err(|e| crate::error::internal(py, e))?;
-                Ok(PyString::new(py, text).into_any())
-            }
+            ValueFormat::Json => Ok(json_text(py, value, buffer)?.into_any()),
         }
     }
 
@@ -232,10 +227,7 @@ impl PyStore {
     fn read_value(&self, item: &Arg<'_>, method: &str) -> PyResult<StateValue> {
         if self.values == ValueFormat::Json {
             if let Ok(s) = item.cast::<PyString>() {
-                let field = format!("store.{method}");
-                let text = s.to_cow().map_err(|_| invalid(item.py(), &field, "is not valid Unicode text"))?;
-                return serde_json::from_str(&text)
-                    .map_err(|e| invalid(item.py(), &field, crate::convert::shape(&e.to_string())));
+                return from_json_text(s, &format!("store.{method}"));
             }
         }
         data(item, &format!("store.{method}"))
@@ -310,6 +302,21 @@ fn evidence_list<'py>(py: Python<'py>, evidence: &[&Evidence], format: ValueForm
     Ok(list.into_any())
 }
 
+/// `value` as compact JSON text (serde_json into `buffer`, reused between calls).
+fn json_text<'py>(py: Python<'py>, value: &impl Serialize, buffer: &mut Vec<u8>) -> PyResult<Bound<'py, PyString>> {
+    buffer.clear();
+    serde_json::to_writer(&mut *buffer, value).map_err(|e| crate::error::internal(py, e))?;
+    let text = std::str::from_utf8(buffer).map_err(|e| crate::error::internal(py, e))?;
+    Ok(PyString::new(py, text))
+}
+
+/// A value a store gave back as JSON text; bad text is `invalid_input` on `field`.
+fn from_json_text<T: DeserializeOwned>(text: &Bound<'_, PyString>, field: &str) -> PyResult<T> {
+    let py = text.py();
+    let text = text.to_cow().map_err(|_| invalid(py, field, "is not valid Unicode text"))?;
+    serde_json::from_str(&text).map_err(|e| invalid(py, field, crate::convert::shape(&e.to_string())))
+}
+
 /// One record as a `value_format = "json"` store gets it (see [`evidence_list`]).
 fn evidence_row<'a, 'py>(
     py: Python<'py>,
@@ -317,16 +324,14 @@ fn evidence_row<'a, 'py>(
     strings: &mut Strings<'a, 'py>,
     buffer: &mut Vec<u8>,
 ) -> PyResult<Arg<'py>> {
-    buffer.clear();
-    serde_json::to_writer(&mut *buffer, record).map_err(|e| crate::error::internal(py, e))?;
-    let text = std::str::from_utf8(buffer).map_err(|e| crate::error::internal(py, e))?;
+    let text = json_text(py, record, buffer)?;
     let dict = PyDict::new(py);
     dict.set_item(pyo3::intern!(py, "id"), PyString::new(py, record.id.as_str()))?;
     dict.set_item(pyo3::intern!(py, "learner"), strings.get(record.learner.as_str()))?;
     if let Some(course) = &record.course {
         dict.set_item(pyo3::intern!(py, "course"), strings.get(course.as_str()))?;
     }
-    dict.set_item(pyo3::intern!(py, "json"), PyString::new(py, text))?;
+    dict.set_item(pyo3::intern!(py, "json"), text)?;
     Ok(dict.into_any())
 }
 
@@ -346,11 +351,7 @@ fn read_evidence(result: &Arg<'_>, method: &str, format: ValueFormat) -> PyResul
                 Err(_) => Some(item.clone()),
             };
             match text.as_ref().and_then(|t| t.cast::<PyString>().ok()) {
-                Some(text) => {
-                    let text = text.to_cow().map_err(|_| invalid(item.py(), &field, "is not valid Unicode text"))?;
-                    serde_json::from_str(&text)
-                        .map_err(|e| invalid(item.py(), &field, crate::convert::shape(&e.to_string())))
-                }
+                Some(text) => from_json_text(text, &field),
                 None => data(item, &field),
             }
         })
