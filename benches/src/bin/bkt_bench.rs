@@ -2,7 +2,7 @@
 //! `cargo run --release -p mastery-benches --bin bkt-bench -- [--write-csv PATH]`
 //! Generates the 2-million-row log (50 skills × 2,000 learners × 20 attempts), optionally writes
 //! it for pyBKT, then times fit (1 and 5 restarts), predict (from rows and on interned columns)
-//! and online updates, as JSON.
+//! and online updates, as JSON. `--fit-only N [R]` and `--predict-only N` time one step alone.
 
 use std::hint::black_box;
 use std::time::Instant;
@@ -22,6 +22,13 @@ fn main() {
         // `N` times, on interned columns, from fixed parameters (no fit).
         let n: usize = args.get(i + 1).and_then(|n| n.parse().ok()).expect("--predict-only needs a count");
         predict_only(&rows, n);
+        return;
+    }
+    if let Some(i) = args.iter().position(|a| a == "--fit-only") {
+        // For profilers: only `fit_table` with `R` restarts, `N` times, on interned columns.
+        let n: usize = args.get(i + 1).and_then(|n| n.parse().ok()).expect("--fit-only needs a count");
+        let fits: usize = args.get(i + 2).and_then(|n| n.parse().ok()).unwrap_or(1);
+        fit_only(&rows, n, fits);
         return;
     }
     // pyBKT's defaults except the caps, which pyBKT does not have.
@@ -73,6 +80,16 @@ fn main() {
             "skill0": [p.prior, p.learns[0], p.guesses[0], p.slips[0]],
         })
     );
+}
+
+fn fit_only(rows: &[mastery_core::mastery::Response], n: usize, num_fits: usize) {
+    let table = ResponseTable::from_rows(rows);
+    let options = BktOptions { num_fits, max_guess: None, max_slip: None, ..BktOptions::default() };
+    let t = Instant::now();
+    for _ in 0..n {
+        black_box(BktModel::fit_table(black_box(&table), &options).expect("fit"));
+    }
+    println!("{{\"fit_on_columns_s\": {}}}", t.elapsed().as_secs_f64() / n as f64);
 }
 
 fn predict_only(rows: &[mastery_core::mastery::Response], n: usize) {
