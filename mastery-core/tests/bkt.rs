@@ -261,6 +261,51 @@ fn batch_prediction_equals_online_updates_for_interleaved_learners() {
     }
 }
 
+/// Without templates, batch prediction takes the states after histories' first answers from a
+/// memo shared by the learners who gave those answers: still the online states, bit for bit, for
+/// shared and unshared starts, two prior groups, histories longer than the memo, logs sorted
+/// by learner (replayed in place) and interleaved ones.
+#[test]
+fn memoised_history_starts_equal_online_updates() {
+    let mut rows = Vec::new();
+    for learner in 0..40usize {
+        let answers: Vec<bool> = match learner {
+            0 => streaks(300, 100),
+            // Learners 1.. share starts with each other in groups of four.
+            _ => (0..learner % 13 + 3).map(|t| (t * 7 + learner % 4) % 3 != 0 || t > 9 && learner % 2 == 0).collect(),
+        };
+        for (t, &correct) in answers.iter().enumerate() {
+            rows.push(Response {
+                learner: format!("l{learner}"),
+                skill: if learner % 3 == 0 { "a".into() } else { "b".into() },
+                correct,
+                order: Some(t as i64),
+                template: None,
+                prior_group: Some(format!("g{}", learner % 2)),
+            });
+        }
+    }
+    let options = BktOptions { multiprior: true, forgets: true, num_fits: 1, ..BktOptions::default() };
+    let model = BktModel::fit(&rows, &options).unwrap();
+    let mut interleaved = rows.clone();
+    interleaved.sort_by_key(|r| (r.order, r.learner.clone()));
+    for (rows, what) in [(&rows, "sorted by learner"), (&interleaved, "interleaved")] {
+        let batch = model.predict(rows).unwrap();
+        let mut states = BTreeMap::new();
+        let mut order: Vec<usize> = (0..rows.len()).collect();
+        order.sort_by_key(|&i| rows[i].order);
+        for i in order {
+            let r = &rows[i];
+            let skill = &model.skills[&r.skill];
+            let state =
+                states.entry(r.learner.clone()).or_insert_with(|| skill.initial_state_in(r.prior_group.as_deref()));
+            assert_eq!(batch[i].state.to_bits(), state.p_known.to_bits(), "{what}: row {i}");
+            assert_eq!(batch[i].correct.to_bits(), skill.predict_correct(state, None).to_bits(), "{what}: row {i}");
+            skill.update(state, r.correct, None);
+        }
+    }
+}
+
 /// Prediction replays histories in place when each lies in order in one run (logs sorted by
 /// learner), else groups the rows first: both give the same bits, row by row. Sorted by learner
 /// (in place), then the same rows shuffled, a learner's history split in two runs, and one run

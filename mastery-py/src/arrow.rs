@@ -89,6 +89,22 @@ impl Factorizer {
         c
     }
 
+    /// The codes of `len` strings: a row equal to the row before it (logs repeat ids in runs)
+    /// takes its code after one comparison of the two rows' bytes, without a lookup.
+    #[inline]
+    fn strings_in_runs<'a>(&mut self, len: usize, value: impl Fn(usize) -> &'a str) {
+        let mut previous: Option<(&str, u32)> = None;
+        for i in 0..len {
+            let s = value(i);
+            let c = match previous {
+                Some((p, c)) if same(p.as_bytes(), s.as_bytes()) => c,
+                _ => self.string(s),
+            };
+            previous = Some((s, c));
+            self.codes.push(c);
+        }
+    }
+
     fn int(&mut self, v: i64) -> u32 {
         if let Some((_, c)) = self.last_int.filter(|&(last, _)| last == v) {
             return c;
@@ -118,24 +134,15 @@ impl Factorizer {
             // No nulls (checked above): values are read without the validity mask.
             DataType::Utf8 => {
                 let a = array.as_string::<i32>();
-                (0..a.len()).for_each(|i| {
-                    let c = self.string(a.value(i));
-                    self.codes.push(c)
-                })
+                self.strings_in_runs(a.len(), |i| a.value(i));
             }
             DataType::LargeUtf8 => {
                 let a = array.as_string::<i64>();
-                (0..a.len()).for_each(|i| {
-                    let c = self.string(a.value(i));
-                    self.codes.push(c)
-                })
+                self.strings_in_runs(a.len(), |i| a.value(i));
             }
             DataType::Utf8View => {
                 let a = array.as_string_view();
-                (0..a.len()).for_each(|i| {
-                    let c = self.string(a.value(i));
-                    self.codes.push(c)
-                })
+                self.strings_in_runs(a.len(), |i| a.value(i));
             }
             DataType::Boolean => array.as_boolean().iter().for_each(|b| {
                 let c = self.string(if b.unwrap_or_default() { "True" } else { "False" });
@@ -179,6 +186,17 @@ impl Factorizer {
     }
 }
 
+/// Whether int64 chunks, read in sequence, never decrease.
+fn non_decreasing(chunks: &[ArrayRef]) -> bool {
+    let mut last = i64::MIN;
+    chunks.iter().all(|a| {
+        let values = a.as_primitive::<Int64Type>().values();
+        let sorted = values.first().is_none_or(|&v| v >= last) && values.windows(2).all(|w| w[0] <= w[1]);
+        last = values.last().copied().unwrap_or(last);
+        sorted
+    })
+}
+
 /// Byte equality, inlined for ids of 4 to 16 bytes (two overlapping loads each side): a call to
 /// `memcmp` per row cost more than the compare.
 #[inline]
@@ -217,7 +235,7 @@ pub fn response_table(batches: &[RecordBatch], c: &BktColumns) -> CoreResult<cor
     let mut template = c.template_id.as_ref().map(|_| Factorizer::default());
     let mut prior = c.prior_group.as_ref().map(|_| Factorizer::default());
     let order_name = c.order_id.as_ref().filter(|n| has_column(batches, n));
-    let mut order = order_name.map(|_| Vec::with_capacity(rows));
+    let mut order: Option<Vec<ArrayRef>> = order_name.map(|_| Vec::new());
     let mut correct = Vec::with_capacity(rows);
     for batch in batches {
         learner.extend(column(batch, &c.user_id)?, &c.user_id)?;
@@ -244,9 +262,14 @@ pub fn response_table(batches: &[RecordBatch], c: &BktColumns) -> CoreResult<cor
         if let (Some(o), Some(n)) = (order.as_mut(), order_name) {
             let a = column(batch, n)?;
             no_nulls(a.as_ref(), n)?;
-            o.extend_from_slice(cast(a, &DataType::Int64, n)?.as_primitive::<Int64Type>().values());
+            o.push(cast(a, &DataType::Int64, n)?);
         }
     }
+    // An order column already non-decreasing tells nothing the row order does not: it is left
+    // out (no copy), as grouping and replay then keep the input order anyway.
+    let order = order
+        .filter(|o| !non_decreasing(o))
+        .map(|o| o.iter().flat_map(|a| a.as_primitive::<Int64Type>().values().iter().copied()).collect::<Vec<i64>>());
     let (template, template_names) = template.map_or((None, Vec::new()), |f| (Some(f.codes), f.names));
     let (prior_group, prior_group_names) = prior.map_or((None, Vec::new()), |f| (Some(f.codes), f.names));
     Ok(core::mastery::ResponseTable {

@@ -49,6 +49,30 @@ def test_bkt_fit_on_arrow_equals_the_pandas_fit(log, kind):
     assert np.array_equal(ours["state_predictions"].to_numpy(), theirs["state_predictions"].to_numpy())
 
 
+def test_bkt_order_column_sorted_or_not_in_one_or_more_batches(log):
+    """An order column that never decreases is left out natively (no copy): the same model and
+    predictions as without it. Out of order, or decreasing across record batches, it is used."""
+    model = mastery.BKTModel(seed=3, num_fits=1).fit(data=log)
+    table = pa.Table.from_pandas(log, preserve_index=False)
+    plain = model.predict_table(table.drop_columns(["order_id"])).to_pandas()
+    global_order = table.set_column(2, "order_id", pa.array(np.arange(len(log), dtype=np.int64)))
+    assert model.predict_table(global_order).to_pandas().equals(plain)
+    assert json.loads(mastery.BKTModel(seed=3, num_fits=1).fit(data=global_order).to_json()) == json.loads(
+        mastery.BKTModel(seed=3, num_fits=1).fit(data=table.drop_columns(["order_id"])).to_json())
+    # Each learner's rows reversed in place; their order column puts them back.
+    reversed_rows = log.iloc[::-1].reset_index(drop=True)
+    back = model.predict_table(pa.Table.from_pandas(reversed_rows, preserve_index=False)).to_pandas()
+    assert np.array_equal(back["state_predictions"].to_numpy()[::-1], plain["state_predictions"].to_numpy())
+    # Two batches, each in order, the second starting below the first's end (a learner's
+    # history split between them): not in order overall, so the column is used.
+    cut = len(log) // 2 + 7
+    swapped = pa.Table.from_batches(global_order.slice(cut).to_batches() + global_order.slice(0, cut).to_batches())
+    assert swapped.num_rows == len(log) and len(swapped.to_batches()) >= 2
+    got = model.predict_table(swapped).to_pandas()["state_predictions"].to_numpy()
+    want = plain["state_predictions"].to_numpy()
+    assert np.array_equal(got, np.concatenate([want[cut:], want[:cut]]))
+
+
 def test_bkt_multilearn_skills_filter_crossvalidate_and_evaluate_on_polars(log):
     data = pl.from_pandas(log)
     ref = mastery.BKTModel(seed=1, num_fits=1).fit(data=log, multilearn=True, skills=["add", "mul"])

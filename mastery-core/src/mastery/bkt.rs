@@ -388,7 +388,8 @@ impl ResponseTable {
     fn grouped_runs(&self, starts: &[usize], learners: usize) -> Grouped {
         let key = |run: usize| self.skill[starts[run]] as usize * learners + self.learner[starts[run]] as usize;
         let count = starts.len() - 1;
-        let runs: Vec<usize> = match self.skill_names.len().checked_mul(learners).filter(|&b| b <= 4 * count.max(1024)) {
+        let runs: Vec<usize> = match self.skill_names.len().checked_mul(learners).filter(|&b| b <= 4 * count.max(1024))
+        {
             Some(buckets) => counting_sort(buckets, count, key).0.into_iter().map(|run| run as usize).collect(),
             None => {
                 let mut keyed: Vec<(usize, usize)> = (0..count).map(|run| (key(run), run)).collect();
@@ -1693,7 +1694,11 @@ mod tests {
         same(&rows, 3);
         // More (skill, learner) pairs than a counting sort's buckets are allowed: runs sorted by key.
         let sparse: Vec<Response> = (0..200)
-            .map(|i| Response { learner: format!("l{}", i / 2), skill: format!("s{}", (i / 2 * 37) % 100), ..rows[0].clone() })
+            .map(|i| Response {
+                learner: format!("l{}", i / 2),
+                skill: format!("s{}", (i / 2 * 37) % 100),
+                ..rows[0].clone()
+            })
             .collect();
         same(&sparse, 100);
     }

@@ -97,8 +97,8 @@ class Model(BKTModel):
         if column not in df.columns:
             return
         values = df[column].to_numpy()
-        if values.dtype.kind in "iu" and not ((values < 0) | (values > 1)).any():
-            return  # integers, all 0 or 1: no conversion needed
+        if values.dtype.kind in "iu" and (values.size == 0 or (values.min() >= 0 and values.max() <= 1)):
+            return  # integers, all 0 or 1: no conversion needed (two reductions, no temporaries)
         numeric = np.asarray(values, dtype=float) if values.dtype != object else None
         if numeric is None:
             try:
