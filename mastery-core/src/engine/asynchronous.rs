@@ -16,7 +16,7 @@ use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 use std::future::Future;
 
-use super::{admit, drop_repeats, refuse_on_error, Computed, Done, Engine, IngestOutcome, LEARNER_LOCKS};
+use super::{admit, refuse_on_error, Computed, Done, Engine, IngestOutcome, LEARNER_LOCKS};
 use crate::access::AccessContext;
 use crate::error::{MasteryError, Result};
 use crate::evidence::Evidence;
@@ -261,7 +261,7 @@ impl<S: AsyncStore> AsyncEngine<S> {
         for s in self.rules.stripes(batch, &admitted) {
             guards.push(self.learner_locks[s].lock().await);
         }
-        drop_repeats(batch, &mut admitted, &mut outcome);
+        self.rules.drop_repeats(batch, &mut admitted, &mut outcome);
         let result = self.commit(ctx, batch, admitted.clone(), &mut outcome).await;
         refuse_on_error(result, &admitted, &mut outcome);
         drop(guards);

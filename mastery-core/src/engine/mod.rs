@@ -11,7 +11,7 @@
 //! The engine checks the access policy before every store call it makes for a caller, so a
 //! host's store may rely on its database's row-level security instead of repeating the policy.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
 
 use chrono::FixedOffset;
@@ -35,7 +35,7 @@ mod streaks;
 
 pub use asynchronous::{AsyncEngine, AsyncStore, SnapshotStore};
 pub use dashboards::{ClassDashboard, ClassDashboardOptions, LearnerDashboard};
-use spare::Spare;
+use spare::{Spare, SpareTable};
 
 const NAMESPACE: &str = "mastery";
 /// The namespace (and record name) of a learner's streak in a course.
@@ -143,11 +143,11 @@ struct Slots {
     of_record: Vec<usize>,
     /// The first streak slot (every slot before it is a mastery record).
     streaks_from: usize,
-    /// The streak slot of each admitted record that counts as activity.
+    /// The streak slot of each admitted record that counts as activity (empty without streaks).
     streak_of_record: Vec<Option<usize>>,
     /// The first activity slot (every slot from it on is an activity record).
     activity_from: usize,
-    /// The activity slot of each admitted record (engines that score risk).
+    /// The activity slot of each admitted record (empty unless the engine scores risk).
     activity_of_record: Vec<Option<usize>>,
     /// The stored record of each slot, read before the batch.
     stored: Vec<Option<StateValue>>,
@@ -206,16 +206,6 @@ fn admit(ctx: &AccessContext, batch: &[Evidence], outcome: &mut IngestOutcome) -
     admitted
 }
 
-/// Drops records repeated within the batch (same learner and id), counted as duplicates.
-fn drop_repeats(batch: &[Evidence], admitted: &mut Vec<usize>, outcome: &mut IngestOutcome) {
-    let mut seen = HashSet::with_capacity_and_hasher(admitted.len(), foldhash::fast::RandomState::default());
-    admitted.retain(|&i| {
-        let first = seen.insert((&batch[i].learner, &batch[i].id));
-        outcome.duplicates += usize::from(!first);
-        first
-    });
-}
-
 /// A batch that failed as a whole (the store, a conflict that would not end): every admitted
 /// record is refused with the error.
 fn refuse_on_error(result: Result<()>, admitted: &[usize], outcome: &mut IngestOutcome) {
@@ -235,6 +225,12 @@ pub struct Engine<S> {
     spare_states: Spare<(StateKey, StateValue)>,
     spare_records: Spare<Option<MasteryRecord>>,
     spare_keys: Spare<StateKey>,
+    spare_stored: Spare<Option<StateValue>>,
+    /// Index tables of a batch: its records by learner and id, its slots by key (hash, index).
+    spare_seen: SpareTable<(u64, usize)>,
+    spare_numbers: SpareTable<(u64, usize)>,
+    /// Hashes the batch's ids for those tables.
+    hasher: foldhash::fast::RandomState,
     streaks: Option<StreakPolicy>,
     awards: Option<crate::credential::AwardRules>,
     risk: Option<risk::RiskScoring>,
@@ -371,6 +367,10 @@ impl<S: Store> Engine<S> {
             spare_states: Spare::default(),
             spare_records: Spare::default(),
             spare_keys: Spare::default(),
+            spare_stored: Spare::default(),
+            spare_seen: SpareTable::default(),
+            spare_numbers: SpareTable::default(),
+            hasher: foldhash::fast::RandomState::default(),
             streaks: None,
             awards: None,
             risk: None,
@@ -451,10 +451,33 @@ impl<S: Store> Engine<S> {
             .iter()
             .map(|&s| self.learner_locks[s].lock().unwrap_or_else(|p| p.into_inner()))
             .collect();
-        drop_repeats(batch, &mut admitted, &mut outcome);
+        self.drop_repeats(batch, &mut admitted, &mut outcome);
         let result = self.commit(ctx, batch, admitted.clone(), &mut outcome);
         refuse_on_error(result, &admitted, &mut outcome);
         outcome
+    }
+
+    /// Drops records repeated within the batch (same learner and id), counted as duplicates.
+    fn drop_repeats(&self, batch: &[Evidence], admitted: &mut Vec<usize>, outcome: &mut IngestOutcome) {
+        use std::hash::BuildHasher;
+        let mut seen = self.spare_seen.take();
+        seen.reserve(admitted.len(), |&(hash, _)| hash);
+        admitted.retain(|&i| {
+            let e = &batch[i];
+            let hash = self.hasher.hash_one((&e.learner, &e.id));
+            let same = |&(h, j): &(u64, usize)| h == hash && batch[j].id == e.id && batch[j].learner == e.learner;
+            match seen.entry(hash, same, |&(h, _)| h) {
+                hashbrown::hash_table::Entry::Occupied(_) => {
+                    outcome.duplicates += 1;
+                    false
+                }
+                hashbrown::hash_table::Entry::Vacant(slot) => {
+                    slot.insert((hash, i));
+                    true
+                }
+            }
+        });
+        self.spare_seen.keep(seen);
     }
 
     /// The lock stripes of the admitted records' learners, ascending, each once (a bitmap of
@@ -615,7 +638,9 @@ impl<S: Store> Engine<S> {
                 }),
             };
             let (mut streak, mut streak_grew) = (None, false);
-            if let (Ok(()), Some(policy), Some(slot)) = (&step, &self.streaks, streak_of_record[position]) {
+            if let (Ok(()), Some(policy), Some(slot)) =
+                (&step, &self.streaks, streak_of_record.get(position).copied().flatten())
+            {
                 let known = match (&current_streaks[slot - streaks_from], &stored[slot]) {
                     (Some(record), _) => Ok(Some(record.clone())),
                     (None, Some(StateValue::Streak(record))) => Ok(Some(record.clone())),
@@ -657,7 +682,7 @@ impl<S: Store> Engine<S> {
             }
             // The activity record is updated in place: this step runs last, and fails (reading
             // the store for a rebuild) before it changes anything.
-            if let (Ok(()), Some(slot)) = (&step, activity_of_record[position]) {
+            if let (Ok(()), Some(slot)) = (&step, activity_of_record.get(position).copied().flatten()) {
                 let current = &mut current_activity[slot - activity_from];
                 if current.is_none() {
                     let read = match &stored[slot] {
@@ -719,6 +744,7 @@ impl<S: Store> Engine<S> {
                 current[slot] = Some(record);
             }
         }
+        self.spare_stored.keep(stored);
         let batch_state =
             awards::BatchState { keys: &keys, current: &current, current_streaks: &current_streaks, streaks_from };
         let (award_states, awarded) = match &self.awards {
@@ -764,20 +790,37 @@ impl<S: Store> Engine<S> {
         let mut keys = self.spare_keys.take();
         keys.reserve(admitted.len());
         let mut of_record = Vec::with_capacity(admitted.len());
-        let mut numbers = HashMap::with_capacity_and_hasher(admitted.len(), foldhash::fast::RandomState::default());
+        // Slots by (hash, slot): a key is compared with the batch's key of the slot.
+        let mut numbers = self.spare_numbers.take();
+        numbers.reserve(admitted.len(), |&(hash, _)| hash);
         for evidence in admitted.iter().map(|&i| &batch[i]) {
             for competency in &evidence.competencies {
-                let next = keys.len();
-                let slot = *numbers.entry((&evidence.learner, &evidence.course, competency)).or_insert(next);
-                if slot == next {
-                    keys.push(Self::key(evidence, competency.as_str()));
-                }
+                use std::hash::BuildHasher;
+                let hash = self.hasher.hash_one((&evidence.learner, &evidence.course, competency.as_str()));
+                let same = |&(h, slot): &(u64, usize)| {
+                    let key = &keys[slot];
+                    h == hash
+                        && key.name.as_str() == competency.as_str()
+                        && key.learner == evidence.learner
+                        && key.course == evidence.course
+                };
+                let slot = match numbers.entry(hash, same, |&(h, _)| h) {
+                    hashbrown::hash_table::Entry::Occupied(found) => found.get().1,
+                    hashbrown::hash_table::Entry::Vacant(vacant) => {
+                        let slot = keys.len();
+                        vacant.insert((hash, slot));
+                        keys.push(Self::key(evidence, competency));
+                        slot
+                    }
+                };
                 of_record.push(slot);
             }
         }
+        self.spare_numbers.keep(numbers);
         let streaks_from = keys.len();
-        let mut streak_of_record = vec![None; admitted.len()];
+        let mut streak_of_record = Vec::new();
         if self.streaks.is_some() {
+            streak_of_record.resize(admitted.len(), None);
             let mut streak_numbers: HashMap<_, usize, foldhash::fast::RandomState> = HashMap::default();
             for (position, evidence) in admitted.iter().map(|&i| &batch[i]).enumerate() {
                 if streak_activity(evidence).is_none() {
@@ -792,8 +835,9 @@ impl<S: Store> Engine<S> {
             }
         }
         let activity_from = keys.len();
-        let mut activity_of_record = vec![None; admitted.len()];
+        let mut activity_of_record = Vec::new();
         if self.risk.is_some() {
+            activity_of_record.resize(admitted.len(), None);
             let mut numbers: HashMap<_, usize, foldhash::fast::RandomState> = HashMap::default();
             for (position, evidence) in admitted.iter().map(|&i| &batch[i]).enumerate() {
                 let next = keys.len();
@@ -804,7 +848,8 @@ impl<S: Store> Engine<S> {
                 activity_of_record[position] = Some(slot);
             }
         }
-        let stored = self.store.get_states(ctx, &keys).map_err(Into::into)?;
+        let mut stored = self.spare_stored.take();
+        self.store.get_states_into(ctx, &keys, &mut stored).map_err(Into::into)?;
         if stored.len() != keys.len() {
             return Err(MasteryError::Store {
                 reason: format!("get_states returned {} records for {} keys", stored.len(), keys.len()),
@@ -825,12 +870,13 @@ impl<S: Store> Engine<S> {
         (hash % LEARNER_LOCKS as u64) as usize
     }
 
-    fn key(evidence: &Evidence, competency: &str) -> StateKey {
+    fn key(evidence: &Evidence, competency: &crate::ids::CompetencyId) -> StateKey {
         StateKey {
             learner: evidence.learner.clone(),
             course: evidence.course.clone(),
             namespace: SmolStr::new_static(NAMESPACE),
-            name: competency.into(),
+            // The id's own string: a long id is shared, not copied.
+            name: competency.as_smol_str().clone(),
         }
     }
 

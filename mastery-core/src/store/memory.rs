@@ -879,10 +879,18 @@ impl Store for MemoryStore {
     }
 
     fn get_states(&self, ctx: &AccessContext, keys: &[StateKey]) -> Result<Vec<Option<StateValue>>> {
+        let mut out = Vec::with_capacity(keys.len());
+        self.get_states_into(ctx, keys, &mut out)?;
+        Ok(out)
+    }
+
+    fn get_states_into(&self, ctx: &AccessContext, keys: &[StateKey], out: &mut Vec<Option<StateValue>>) -> Result<()> {
         authorize_learners(ctx, Operation::Read, ctx.tenant(), keys.iter().map(|k| (&k.learner, k.course.as_ref())))?;
         let inner = self.read()?;
         let read = inner.state.state_reader(ctx.tenant());
-        Ok(keys.iter().map(|key| read(key).cloned()).collect())
+        out.clear();
+        out.extend(keys.iter().map(|key| read(key).cloned()));
+        Ok(())
     }
 
     fn put_state(&self, ctx: &AccessContext, key: &StateKey, value: &StateValue) -> Result<()> {
