@@ -206,6 +206,11 @@ fn admit(ctx: &AccessContext, batch: &[Evidence], outcome: &mut IngestOutcome) -
     admitted
 }
 
+/// The lock stripe of a learner id hashed by the engine's hasher.
+fn stripe_of_hash(hash: u64) -> usize {
+    (hash % LEARNER_LOCKS as u64) as usize
+}
+
 /// A batch that failed as a whole (the store, a conflict that would not end): every admitted
 /// record is refused with the error.
 fn refuse_on_error(result: Result<()>, admitted: &[usize], outcome: &mut IngestOutcome) {
@@ -226,10 +231,11 @@ pub struct Engine<S> {
     spare_records: Spare<Option<MasteryRecord>>,
     spare_keys: Spare<StateKey>,
     spare_stored: Spare<Option<StateValue>>,
+    spare_hashes: Spare<u64>,
     /// Index tables of a batch: its records by learner and id, its slots by key (hash, index).
     spare_seen: SpareTable<(u64, usize)>,
     spare_numbers: SpareTable<(u64, usize)>,
-    /// Hashes the batch's ids for those tables.
+    /// Hashes the batch's ids for those tables and the lock stripes (seeded per engine).
     hasher: foldhash::fast::RandomState,
     streaks: Option<StreakPolicy>,
     awards: Option<crate::credential::AwardRules>,
@@ -368,6 +374,7 @@ impl<S: Store> Engine<S> {
             spare_records: Spare::default(),
             spare_keys: Spare::default(),
             spare_stored: Spare::default(),
+            spare_hashes: Spare::default(),
             spare_seen: SpareTable::default(),
             spare_numbers: SpareTable::default(),
             hasher: foldhash::fast::RandomState::default(),
@@ -444,27 +451,38 @@ impl<S: Store> Engine<S> {
     pub fn ingest(&self, ctx: &AccessContext, batch: &[Evidence]) -> IngestOutcome {
         let mut outcome = IngestOutcome::default();
         let mut admitted = admit(ctx, batch, &mut outcome);
+        let hashes = self.learner_hashes(batch);
         // Ingests for the batch's learners are serialised in this process (stripes locked in
         // ascending order, so two batches cannot deadlock).
         let _guards: Vec<_> = self
-            .stripes(batch, &admitted)
+            .stripes(&hashes, &admitted)
             .iter()
             .map(|&s| self.learner_locks[s].lock().unwrap_or_else(|p| p.into_inner()))
             .collect();
-        self.drop_repeats(batch, &mut admitted, &mut outcome);
-        let result = self.commit(ctx, batch, admitted.clone(), &mut outcome);
+        self.drop_repeats(batch, &hashes, &mut admitted, &mut outcome);
+        let result = self.commit(ctx, batch, &hashes, admitted.clone(), &mut outcome);
         refuse_on_error(result, &admitted, &mut outcome);
+        self.spare_hashes.keep(hashes);
         outcome
     }
 
+    /// Each record's learner id hashed once: its lock stripe, and the start of its keys' hashes
+    /// in the batch's index tables.
+    fn learner_hashes(&self, batch: &[Evidence]) -> Vec<u64> {
+        use std::hash::BuildHasher;
+        let mut hashes = self.spare_hashes.take();
+        hashes.extend(batch.iter().map(|e| self.hasher.hash_one(&e.learner)));
+        hashes
+    }
+
     /// Drops records repeated within the batch (same learner and id), counted as duplicates.
-    fn drop_repeats(&self, batch: &[Evidence], admitted: &mut Vec<usize>, outcome: &mut IngestOutcome) {
+    fn drop_repeats(&self, batch: &[Evidence], hashes: &[u64], admitted: &mut Vec<usize>, outcome: &mut IngestOutcome) {
         use std::hash::BuildHasher;
         let mut seen = self.spare_seen.take();
         seen.reserve(admitted.len(), |&(hash, _)| hash);
         admitted.retain(|&i| {
             let e = &batch[i];
-            let hash = self.hasher.hash_one((&e.learner, &e.id));
+            let hash = self.hasher.hash_one((hashes[i], &e.id));
             let same = |&(h, j): &(u64, usize)| h == hash && batch[j].id == e.id && batch[j].learner == e.learner;
             match seen.entry(hash, same, |&(h, _)| h) {
                 hashbrown::hash_table::Entry::Occupied(_) => {
@@ -482,10 +500,10 @@ impl<S: Store> Engine<S> {
 
     /// The lock stripes of the admitted records' learners, ascending, each once (a bitmap of
     /// the stripes: no sort of the batch's).
-    fn stripes(&self, batch: &[Evidence], admitted: &[usize]) -> Vec<usize> {
+    fn stripes(&self, hashes: &[u64], admitted: &[usize]) -> Vec<usize> {
         let mut marked = [0u64; LEARNER_LOCKS / 64];
         for &i in admitted {
-            let stripe = self.stripe(&batch[i]);
+            let stripe = stripe_of_hash(hashes[i]);
             marked[stripe / 64] |= 1 << (stripe % 64);
         }
         let mut stripes = Vec::with_capacity(admitted.len().min(LEARNER_LOCKS));
@@ -544,6 +562,7 @@ impl<S: Store> Engine<S> {
         &self,
         ctx: &AccessContext,
         batch: &[Evidence],
+        hashes: &[u64],
         mut admitted: Vec<usize>,
         outcome: &mut IngestOutcome,
     ) -> Result<()> {
@@ -553,7 +572,7 @@ impl<S: Store> Engine<S> {
         while attempts < 4 && conflicts < 8 {
             let since = self.store.read_version(ctx).map_err(Into::into)?;
             let Computed { states, changes, changed, refused: refusals, awarded } =
-                self.compute(ctx, batch, &admitted)?;
+                self.compute(ctx, batch, hashes, &admitted)?;
             admitted.retain(|i| !refusals.iter().any(|(r, _)| r == i));
             refused.extend(refusals);
             let refs: Vec<&Evidence> = admitted.iter().map(|&i| &batch[i]).collect();
@@ -583,9 +602,10 @@ impl<S: Store> Engine<S> {
 
     /// The new records of every learner × course × competency (and streak) the batch touches, and
     /// the changes, in batch order; records whose observation cannot be counted are refused, by index.
-    fn compute(&self, ctx: &AccessContext, batch: &[Evidence], admitted: &[usize]) -> Result<Computed> {
+    /// `hashes`: [`Engine::learner_hashes`] of the batch.
+    fn compute(&self, ctx: &AccessContext, batch: &[Evidence], hashes: &[u64], admitted: &[usize]) -> Result<Computed> {
         let Slots { keys, of_record, streaks_from, streak_of_record, activity_from, activity_of_record, stored } =
-            self.preload(ctx, batch, admitted)?;
+            self.preload(ctx, batch, hashes, admitted)?;
         // The batch's newest record per slot, once a record of the batch has moved it.
         let mut current = self.spare_records.take();
         current.resize(streaks_from, None);
@@ -786,17 +806,18 @@ impl<S: Store> Engine<S> {
 
     /// Numbers every learner × course × competency the batch touches (in first-touch order), then
     /// every learner × course streak, and reads their stored records with one store call.
-    fn preload(&self, ctx: &AccessContext, batch: &[Evidence], admitted: &[usize]) -> Result<Slots> {
+    fn preload(&self, ctx: &AccessContext, batch: &[Evidence], hashes: &[u64], admitted: &[usize]) -> Result<Slots> {
         let mut keys = self.spare_keys.take();
         keys.reserve(admitted.len());
         let mut of_record = Vec::with_capacity(admitted.len());
         // Slots by (hash, slot): a key is compared with the batch's key of the slot.
         let mut numbers = self.spare_numbers.take();
         numbers.reserve(admitted.len(), |&(hash, _)| hash);
-        for evidence in admitted.iter().map(|&i| &batch[i]) {
+        for &i in admitted {
+            let evidence = &batch[i];
             for competency in &evidence.competencies {
                 use std::hash::BuildHasher;
-                let hash = self.hasher.hash_one((&evidence.learner, &evidence.course, competency.as_str()));
+                let hash = self.hasher.hash_one((hashes[i], &evidence.course, competency.as_str()));
                 let same = |&(h, slot): &(u64, usize)| {
                     let key = &keys[slot];
                     h == hash
@@ -858,16 +879,11 @@ impl<S: Store> Engine<S> {
         Ok(Slots { keys, of_record, streaks_from, streak_of_record, activity_from, activity_of_record, stored })
     }
 
-    /// The stripe that serialises ingests for the evidence's learner (a learner of the same id
-    /// in another tenant shares it: that only serialises the two).
-    fn stripe(&self, evidence: &Evidence) -> usize {
-        self.stripe_of(&evidence.learner)
-    }
-
+    /// The stripe that serialises ingests for the learner (a learner of the same id in another
+    /// tenant shares it: that only serialises the two).
     fn stripe_of(&self, learner: &UserId) -> usize {
         use std::hash::BuildHasher;
-        let hash = foldhash::fast::FixedState::default().hash_one(learner);
-        (hash % LEARNER_LOCKS as u64) as usize
+        stripe_of_hash(self.hasher.hash_one(learner))
     }
 
     fn key(evidence: &Evidence, competency: &crate::ids::CompetencyId) -> StateKey {
