@@ -11,6 +11,72 @@ pub type Date = NaiveDate;
 /// An instant that keeps the offset it was recorded with.
 pub type Instant = DateTime<FixedOffset>;
 
+/// Serialises an optional instant as chrono does (RFC 3339, `Z` for UTC, the fraction's digits
+/// only when it has one), formatted in one piece: a serializer's `collect_str` (chrono's path)
+/// escapes it character by character, the directory store's journal and snapshots' largest cost.
+pub(crate) mod rfc3339_opt {
+    use chrono::{Datelike, SecondsFormat, Timelike};
+
+    use super::Instant;
+
+    pub(crate) fn serialize<S: serde::Serializer>(at: &Option<Instant>, s: S) -> Result<S::Ok, S::Error> {
+        let Some(at) = at else { return s.serialize_none() };
+        let mut text = [0u8; 40];
+        match write(at, &mut text).and_then(|len| std::str::from_utf8(&text[..len]).ok()) {
+            Some(text) => s.serialize_some(text),
+            None => s.serialize_some(&at.to_rfc3339_opts(SecondsFormat::AutoSi, true)),
+        }
+    }
+
+    /// Chrono's `write_rfc3339` (`AutoSi`, `Z` for UTC) for years 0-9999, offsets of whole
+    /// minutes and no leap second; `None` for anything else (chrono writes it).
+    fn write(at: &Instant, out: &mut [u8; 40]) -> Option<usize> {
+        let local = at.naive_local();
+        let (year, nano, offset) = (local.year(), local.nanosecond(), at.offset().local_minus_utc());
+        if !(0..=9999).contains(&year) || nano >= 1_000_000_000 || offset % 60 != 0 {
+            return None;
+        }
+        let fields = [(4, year as u32), (2, local.month()), (2, local.day()), (2, local.hour())];
+        let mut len = 0;
+        for ((width, value), separator) in fields.into_iter().zip([b'-', b'-', b'T', b':']) {
+            len = digits(out, len, width, value);
+            out[len] = separator;
+            len += 1;
+        }
+        len = digits(out, len, 2, local.minute());
+        out[len] = b':';
+        len = digits(out, len + 1, 2, local.second());
+        let fraction = match nano {
+            0 => None,
+            n if n % 1_000_000 == 0 => Some((3, n / 1_000_000)),
+            n if n % 1_000 == 0 => Some((6, n / 1_000)),
+            n => Some((9, n)),
+        };
+        if let Some((width, value)) = fraction {
+            out[len] = b'.';
+            len = digits(out, len + 1, width, value);
+        }
+        if offset == 0 {
+            out[len] = b'Z';
+            return Some(len + 1);
+        }
+        out[len] = if offset < 0 { b'-' } else { b'+' };
+        let minutes = offset.unsigned_abs() / 60;
+        len = digits(out, len + 1, 2, minutes / 60);
+        out[len] = b':';
+        Some(digits(out, len + 1, 2, minutes % 60))
+    }
+
+    /// Writes `value` as `width` zero-padded digits at `at`; returns the end.
+    fn digits(out: &mut [u8], at: usize, width: usize, mut value: u32) -> usize {
+        for byte in out[at..at + width].iter_mut().rev() {
+            *byte = b'0' + (value % 10) as u8;
+            value /= 10;
+        }
+        at + width
+    }
+}
+
 /// Parses an ISO 8601 / RFC 3339 timestamp. A timestamp without an offset is read as UTC,
 /// as xAPI prescribes; anything else that is not a calendar-valid instant is an error for `field`.
 pub fn parse_instant(text: &str, field: &str) -> Result<Instant> {
@@ -98,6 +164,38 @@ mod tests {
         let t = parse_instant("2013-05-18T05:32:34.804", "t").unwrap();
         assert_eq!(t.to_rfc3339(), "2013-05-18T05:32:34.804+00:00");
         assert_eq!(parse_instant("2019-13-01T00:00:00Z", "t").unwrap_err().field(), Some("t"));
+    }
+
+    #[test]
+    fn instants_serialise_as_chrono_serialises_them() {
+        #[derive(serde::Serialize)]
+        struct At(#[serde(serialize_with = "rfc3339_opt::serialize")] Option<Instant>);
+        let texts = [
+            "2026-01-05T08:00:00Z",
+            "0001-01-01T00:00:00.5-23:59",
+            "9999-12-31T23:59:59.999999999+23:59",
+            "2026-06-30T12:30:45.120+05:45",
+            "2026-06-30T12:30:45.000120-00:30",
+            "2026-06-30T12:30:45.000000120+01:00",
+            "2015-11-18T12:17:00+09:00",
+            "2013-05-18T05:32:34.804-04:30",
+            "2013-05-18T05:32:34.000001+00:00",
+            "1899-12-31T23:59:59.123456789+14:00",
+            "2016-12-31T23:59:60Z",
+        ];
+        for text in texts {
+            let at = DateTime::parse_from_rfc3339(text).unwrap();
+            let chrono = serde_json::to_string(&Some(at)).unwrap();
+            assert_eq!(serde_json::to_string(&At(Some(at))).unwrap(), chrono, "{text}");
+        }
+        // Offsets with seconds and years outside 0-9999: chrono writes them.
+        let odd = FixedOffset::east_opt(3600 + 17).unwrap().from_utc_datetime(&NaiveDateTime::default());
+        let far = NaiveDate::from_ymd_opt(10_000, 1, 1).unwrap().and_hms_opt(0, 0, 0).unwrap().and_utc();
+        let early = NaiveDate::from_ymd_opt(-44, 3, 15).unwrap().and_hms_opt(12, 0, 0).unwrap().and_utc();
+        for at in [odd, far.fixed_offset(), early.fixed_offset()] {
+            assert_eq!(serde_json::to_string(&At(Some(at))).unwrap(), serde_json::to_string(&at).unwrap());
+        }
+        assert_eq!(serde_json::to_string(&At(None)).unwrap(), "null");
     }
 
     #[test]

@@ -16,7 +16,7 @@ use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 use std::future::Future;
 
-use super::{admit, drop_repeats, refuse_on_error, Computed, Done, Engine, IngestOutcome, LEARNER_LOCKS};
+use super::{admit, refuse_on_error, Computed, Done, Engine, IngestOutcome, LEARNER_LOCKS};
 use crate::access::AccessContext;
 use crate::error::{MasteryError, Result};
 use crate::evidence::Evidence;
@@ -257,14 +257,16 @@ impl<S: AsyncStore> AsyncEngine<S> {
     pub async fn ingest(&self, ctx: &AccessContext, batch: &[Evidence]) -> IngestOutcome {
         let mut outcome = IngestOutcome::default();
         let mut admitted = admit(ctx, batch, &mut outcome);
+        let hashes = self.rules.learner_hashes(batch);
         let mut guards = Vec::new();
-        for s in self.rules.stripes(batch, &admitted) {
+        for s in self.rules.stripes(&hashes, &admitted) {
             guards.push(self.learner_locks[s].lock().await);
         }
-        drop_repeats(batch, &mut admitted, &mut outcome);
-        let result = self.commit(ctx, batch, admitted.clone(), &mut outcome).await;
+        self.rules.drop_repeats(batch, &hashes, &mut admitted, &mut outcome);
+        let result = self.commit(ctx, batch, &hashes, admitted.clone(), &mut outcome).await;
         refuse_on_error(result, &admitted, &mut outcome);
         drop(guards);
+        self.rules.spare_hashes.keep(hashes);
         outcome
     }
 
@@ -273,13 +275,14 @@ impl<S: AsyncStore> AsyncEngine<S> {
         &self,
         ctx: &AccessContext,
         batch: &[Evidence],
+        hashes: &[u64],
         mut admitted: Vec<usize>,
         outcome: &mut IngestOutcome,
     ) -> Result<()> {
         let mut refused = Vec::new();
         for _attempt in 0..4 {
             let Computed { states, changes, changed, refused: refusals, awarded } =
-                self.fetching(ctx, |rules| rules.compute(ctx, batch, &admitted)).await?;
+                self.fetching(ctx, |rules| rules.compute(ctx, batch, hashes, &admitted)).await?;
             admitted.retain(|i| !refusals.iter().any(|(r, _)| r == i));
             refused.extend(refusals);
             let refs: Vec<&Evidence> = admitted.iter().map(|&i| &batch[i]).collect();

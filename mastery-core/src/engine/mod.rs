@@ -11,7 +11,7 @@
 //! The engine checks the access policy before every store call it makes for a caller, so a
 //! host's store may rely on its database's row-level security instead of repeating the policy.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
 
 use chrono::FixedOffset;
@@ -35,7 +35,7 @@ mod streaks;
 
 pub use asynchronous::{AsyncEngine, AsyncStore, SnapshotStore};
 pub use dashboards::{ClassDashboard, ClassDashboardOptions, LearnerDashboard};
-use spare::Spare;
+use spare::{Spare, SpareTable};
 
 const NAMESPACE: &str = "mastery";
 /// The namespace (and record name) of a learner's streak in a course.
@@ -143,11 +143,11 @@ struct Slots {
     of_record: Vec<usize>,
     /// The first streak slot (every slot before it is a mastery record).
     streaks_from: usize,
-    /// The streak slot of each admitted record that counts as activity.
+    /// The streak slot of each admitted record that counts as activity (empty without streaks).
     streak_of_record: Vec<Option<usize>>,
     /// The first activity slot (every slot from it on is an activity record).
     activity_from: usize,
-    /// The activity slot of each admitted record (engines that score risk).
+    /// The activity slot of each admitted record (empty unless the engine scores risk).
     activity_of_record: Vec<Option<usize>>,
     /// The stored record of each slot, read before the batch.
     stored: Vec<Option<StateValue>>,
@@ -206,14 +206,9 @@ fn admit(ctx: &AccessContext, batch: &[Evidence], outcome: &mut IngestOutcome) -
     admitted
 }
 
-/// Drops records repeated within the batch (same learner and id), counted as duplicates.
-fn drop_repeats(batch: &[Evidence], admitted: &mut Vec<usize>, outcome: &mut IngestOutcome) {
-    let mut seen = HashSet::with_capacity_and_hasher(admitted.len(), foldhash::fast::RandomState::default());
-    admitted.retain(|&i| {
-        let first = seen.insert((&batch[i].learner, &batch[i].id));
-        outcome.duplicates += usize::from(!first);
-        first
-    });
+/// The lock stripe of a learner id hashed by the engine's hasher.
+fn stripe_of_hash(hash: u64) -> usize {
+    (hash % LEARNER_LOCKS as u64) as usize
 }
 
 /// A batch that failed as a whole (the store, a conflict that would not end): every admitted
@@ -235,6 +230,13 @@ pub struct Engine<S> {
     spare_states: Spare<(StateKey, StateValue)>,
     spare_records: Spare<Option<MasteryRecord>>,
     spare_keys: Spare<StateKey>,
+    spare_stored: Spare<Option<StateValue>>,
+    spare_hashes: Spare<u64>,
+    /// Index tables of a batch: its records by learner and id, its slots by key (hash, index).
+    spare_seen: SpareTable<(u64, usize)>,
+    spare_numbers: SpareTable<(u64, usize)>,
+    /// Hashes the batch's ids for those tables and the lock stripes (seeded per engine).
+    hasher: foldhash::fast::RandomState,
     streaks: Option<StreakPolicy>,
     awards: Option<crate::credential::AwardRules>,
     risk: Option<risk::RiskScoring>,
@@ -371,6 +373,11 @@ impl<S: Store> Engine<S> {
             spare_states: Spare::default(),
             spare_records: Spare::default(),
             spare_keys: Spare::default(),
+            spare_stored: Spare::default(),
+            spare_hashes: Spare::default(),
+            spare_seen: SpareTable::default(),
+            spare_numbers: SpareTable::default(),
+            hasher: foldhash::fast::RandomState::default(),
             streaks: None,
             awards: None,
             risk: None,
@@ -444,25 +451,59 @@ impl<S: Store> Engine<S> {
     pub fn ingest(&self, ctx: &AccessContext, batch: &[Evidence]) -> IngestOutcome {
         let mut outcome = IngestOutcome::default();
         let mut admitted = admit(ctx, batch, &mut outcome);
+        let hashes = self.learner_hashes(batch);
         // Ingests for the batch's learners are serialised in this process (stripes locked in
         // ascending order, so two batches cannot deadlock).
         let _guards: Vec<_> = self
-            .stripes(batch, &admitted)
+            .stripes(&hashes, &admitted)
             .iter()
             .map(|&s| self.learner_locks[s].lock().unwrap_or_else(|p| p.into_inner()))
             .collect();
-        drop_repeats(batch, &mut admitted, &mut outcome);
-        let result = self.commit(ctx, batch, admitted.clone(), &mut outcome);
+        self.drop_repeats(batch, &hashes, &mut admitted, &mut outcome);
+        let result = self.commit(ctx, batch, &hashes, admitted.clone(), &mut outcome);
         refuse_on_error(result, &admitted, &mut outcome);
+        self.spare_hashes.keep(hashes);
         outcome
+    }
+
+    /// Each record's learner id hashed once: its lock stripe, and the start of its keys' hashes
+    /// in the batch's index tables.
+    fn learner_hashes(&self, batch: &[Evidence]) -> Vec<u64> {
+        use std::hash::BuildHasher;
+        let mut hashes = self.spare_hashes.take();
+        hashes.extend(batch.iter().map(|e| self.hasher.hash_one(&e.learner)));
+        hashes
+    }
+
+    /// Drops records repeated within the batch (same learner and id), counted as duplicates.
+    fn drop_repeats(&self, batch: &[Evidence], hashes: &[u64], admitted: &mut Vec<usize>, outcome: &mut IngestOutcome) {
+        use std::hash::BuildHasher;
+        let mut seen = self.spare_seen.take();
+        seen.reserve(admitted.len(), |&(hash, _)| hash);
+        admitted.retain(|&i| {
+            let e = &batch[i];
+            let hash = self.hasher.hash_one((hashes[i], &e.id));
+            let same = |&(h, j): &(u64, usize)| h == hash && batch[j].id == e.id && batch[j].learner == e.learner;
+            match seen.entry(hash, same, |&(h, _)| h) {
+                hashbrown::hash_table::Entry::Occupied(_) => {
+                    outcome.duplicates += 1;
+                    false
+                }
+                hashbrown::hash_table::Entry::Vacant(slot) => {
+                    slot.insert((hash, i));
+                    true
+                }
+            }
+        });
+        self.spare_seen.keep(seen);
     }
 
     /// The lock stripes of the admitted records' learners, ascending, each once (a bitmap of
     /// the stripes: no sort of the batch's).
-    fn stripes(&self, batch: &[Evidence], admitted: &[usize]) -> Vec<usize> {
+    fn stripes(&self, hashes: &[u64], admitted: &[usize]) -> Vec<usize> {
         let mut marked = [0u64; LEARNER_LOCKS / 64];
         for &i in admitted {
-            let stripe = self.stripe(&batch[i]);
+            let stripe = stripe_of_hash(hashes[i]);
             marked[stripe / 64] |= 1 << (stripe % 64);
         }
         let mut stripes = Vec::with_capacity(admitted.len().min(LEARNER_LOCKS));
@@ -521,6 +562,7 @@ impl<S: Store> Engine<S> {
         &self,
         ctx: &AccessContext,
         batch: &[Evidence],
+        hashes: &[u64],
         mut admitted: Vec<usize>,
         outcome: &mut IngestOutcome,
     ) -> Result<()> {
@@ -530,7 +572,7 @@ impl<S: Store> Engine<S> {
         while attempts < 4 && conflicts < 8 {
             let since = self.store.read_version(ctx).map_err(Into::into)?;
             let Computed { states, changes, changed, refused: refusals, awarded } =
-                self.compute(ctx, batch, &admitted)?;
+                self.compute(ctx, batch, hashes, &admitted)?;
             admitted.retain(|i| !refusals.iter().any(|(r, _)| r == i));
             refused.extend(refusals);
             let refs: Vec<&Evidence> = admitted.iter().map(|&i| &batch[i]).collect();
@@ -560,9 +602,10 @@ impl<S: Store> Engine<S> {
 
     /// The new records of every learner × course × competency (and streak) the batch touches, and
     /// the changes, in batch order; records whose observation cannot be counted are refused, by index.
-    fn compute(&self, ctx: &AccessContext, batch: &[Evidence], admitted: &[usize]) -> Result<Computed> {
+    /// `hashes`: [`Engine::learner_hashes`] of the batch.
+    fn compute(&self, ctx: &AccessContext, batch: &[Evidence], hashes: &[u64], admitted: &[usize]) -> Result<Computed> {
         let Slots { keys, of_record, streaks_from, streak_of_record, activity_from, activity_of_record, stored } =
-            self.preload(ctx, batch, admitted)?;
+            self.preload(ctx, batch, hashes, admitted)?;
         // The batch's newest record per slot, once a record of the batch has moved it.
         let mut current = self.spare_records.take();
         current.resize(streaks_from, None);
@@ -615,7 +658,9 @@ impl<S: Store> Engine<S> {
                 }),
             };
             let (mut streak, mut streak_grew) = (None, false);
-            if let (Ok(()), Some(policy), Some(slot)) = (&step, &self.streaks, streak_of_record[position]) {
+            if let (Ok(()), Some(policy), Some(slot)) =
+                (&step, &self.streaks, streak_of_record.get(position).copied().flatten())
+            {
                 let known = match (&current_streaks[slot - streaks_from], &stored[slot]) {
                     (Some(record), _) => Ok(Some(record.clone())),
                     (None, Some(StateValue::Streak(record))) => Ok(Some(record.clone())),
@@ -657,7 +702,7 @@ impl<S: Store> Engine<S> {
             }
             // The activity record is updated in place: this step runs last, and fails (reading
             // the store for a rebuild) before it changes anything.
-            if let (Ok(()), Some(slot)) = (&step, activity_of_record[position]) {
+            if let (Ok(()), Some(slot)) = (&step, activity_of_record.get(position).copied().flatten()) {
                 let current = &mut current_activity[slot - activity_from];
                 if current.is_none() {
                     let read = match &stored[slot] {
@@ -719,6 +764,7 @@ impl<S: Store> Engine<S> {
                 current[slot] = Some(record);
             }
         }
+        self.spare_stored.keep(stored);
         let batch_state =
             awards::BatchState { keys: &keys, current: &current, current_streaks: &current_streaks, streaks_from };
         let (award_states, awarded) = match &self.awards {
@@ -760,24 +806,42 @@ impl<S: Store> Engine<S> {
 
     /// Numbers every learner × course × competency the batch touches (in first-touch order), then
     /// every learner × course streak, and reads their stored records with one store call.
-    fn preload(&self, ctx: &AccessContext, batch: &[Evidence], admitted: &[usize]) -> Result<Slots> {
+    fn preload(&self, ctx: &AccessContext, batch: &[Evidence], hashes: &[u64], admitted: &[usize]) -> Result<Slots> {
         let mut keys = self.spare_keys.take();
         keys.reserve(admitted.len());
         let mut of_record = Vec::with_capacity(admitted.len());
-        let mut numbers = HashMap::with_capacity_and_hasher(admitted.len(), foldhash::fast::RandomState::default());
-        for evidence in admitted.iter().map(|&i| &batch[i]) {
+        // Slots by (hash, slot): a key is compared with the batch's key of the slot.
+        let mut numbers = self.spare_numbers.take();
+        numbers.reserve(admitted.len(), |&(hash, _)| hash);
+        for &i in admitted {
+            let evidence = &batch[i];
             for competency in &evidence.competencies {
-                let next = keys.len();
-                let slot = *numbers.entry((&evidence.learner, &evidence.course, competency)).or_insert(next);
-                if slot == next {
-                    keys.push(Self::key(evidence, competency.as_str()));
-                }
+                use std::hash::BuildHasher;
+                let hash = self.hasher.hash_one((hashes[i], &evidence.course, competency.as_str()));
+                let same = |&(h, slot): &(u64, usize)| {
+                    let key = &keys[slot];
+                    h == hash
+                        && key.name.as_str() == competency.as_str()
+                        && key.learner == evidence.learner
+                        && key.course == evidence.course
+                };
+                let slot = match numbers.entry(hash, same, |&(h, _)| h) {
+                    hashbrown::hash_table::Entry::Occupied(found) => found.get().1,
+                    hashbrown::hash_table::Entry::Vacant(vacant) => {
+                        let slot = keys.len();
+                        vacant.insert((hash, slot));
+                        keys.push(Self::key(evidence, competency));
+                        slot
+                    }
+                };
                 of_record.push(slot);
             }
         }
+        self.spare_numbers.keep(numbers);
         let streaks_from = keys.len();
-        let mut streak_of_record = vec![None; admitted.len()];
+        let mut streak_of_record = Vec::new();
         if self.streaks.is_some() {
+            streak_of_record.resize(admitted.len(), None);
             let mut streak_numbers: HashMap<_, usize, foldhash::fast::RandomState> = HashMap::default();
             for (position, evidence) in admitted.iter().map(|&i| &batch[i]).enumerate() {
                 if streak_activity(evidence).is_none() {
@@ -792,8 +856,9 @@ impl<S: Store> Engine<S> {
             }
         }
         let activity_from = keys.len();
-        let mut activity_of_record = vec![None; admitted.len()];
+        let mut activity_of_record = Vec::new();
         if self.risk.is_some() {
+            activity_of_record.resize(admitted.len(), None);
             let mut numbers: HashMap<_, usize, foldhash::fast::RandomState> = HashMap::default();
             for (position, evidence) in admitted.iter().map(|&i| &batch[i]).enumerate() {
                 let next = keys.len();
@@ -804,7 +869,8 @@ impl<S: Store> Engine<S> {
                 activity_of_record[position] = Some(slot);
             }
         }
-        let stored = self.store.get_states(ctx, &keys).map_err(Into::into)?;
+        let mut stored = self.spare_stored.take();
+        self.store.get_states_into(ctx, &keys, &mut stored).map_err(Into::into)?;
         if stored.len() != keys.len() {
             return Err(MasteryError::Store {
                 reason: format!("get_states returned {} records for {} keys", stored.len(), keys.len()),
@@ -813,24 +879,20 @@ impl<S: Store> Engine<S> {
         Ok(Slots { keys, of_record, streaks_from, streak_of_record, activity_from, activity_of_record, stored })
     }
 
-    /// The stripe that serialises ingests for the evidence's learner (a learner of the same id
-    /// in another tenant shares it: that only serialises the two).
-    fn stripe(&self, evidence: &Evidence) -> usize {
-        self.stripe_of(&evidence.learner)
-    }
-
+    /// The stripe that serialises ingests for the learner (a learner of the same id in another
+    /// tenant shares it: that only serialises the two).
     fn stripe_of(&self, learner: &UserId) -> usize {
         use std::hash::BuildHasher;
-        let hash = foldhash::fast::FixedState::default().hash_one(learner);
-        (hash % LEARNER_LOCKS as u64) as usize
+        stripe_of_hash(self.hasher.hash_one(learner))
     }
 
-    fn key(evidence: &Evidence, competency: &str) -> StateKey {
+    fn key(evidence: &Evidence, competency: &crate::ids::CompetencyId) -> StateKey {
         StateKey {
             learner: evidence.learner.clone(),
             course: evidence.course.clone(),
             namespace: SmolStr::new_static(NAMESPACE),
-            name: competency.into(),
+            // The id's own string: a long id is shared, not copied.
+            name: competency.as_smol_str().clone(),
         }
     }
 

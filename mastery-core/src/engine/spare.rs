@@ -1,38 +1,66 @@
-//! Vectors an ingest batch fills and drops, kept emptied for the next batches.
+//! Vectors and tables an ingest batch fills and drops, kept emptied for the next batches.
 //!
-//! A batch's states (280 bytes each), mastery records (176) and keys (96) are its largest allocations.
-//! Allocated afresh per batch, they made the allocator hand the memory back to the system after
-//! every batch and fault it in again for the next: about a third of the memory store's ingest
-//! time, in the kernel.
+//! A batch's states (280 bytes each), the stored records it reads and the mastery records it
+//! computes (176) and its keys (96) are its largest allocations, then the tables that number its
+//! records. Allocated afresh per batch, they made the allocator hand the memory back to the system
+//! after every batch and fault it in again for the next: about a third of the memory store's
+//! ingest time, in the kernel.
 
 use std::sync::Mutex;
 
-/// How many vectors a pool keeps (one per batch in flight is enough), and up to which capacity
-/// (a huge batch's vectors are not kept).
+/// How many containers a pool keeps (one per batch in flight is enough), and up to which capacity
+/// (a huge batch's are not kept).
 const KEPT: usize = 8;
 const MAX_CAPACITY: usize = 16_384;
 
-/// A pool of emptied vectors.
-pub(super) struct Spare<T>(Mutex<Vec<Vec<T>>>);
+/// A container a pool can empty and measure.
+pub(super) trait Emptied: Default {
+    fn empty(&mut self);
+    fn capacity(&self) -> usize;
+}
 
-impl<T> Default for Spare<T> {
-    fn default() -> Self {
-        Self(Mutex::new(Vec::new()))
+impl<T> Emptied for Vec<T> {
+    fn empty(&mut self) {
+        self.clear();
+    }
+    fn capacity(&self) -> usize {
+        Vec::capacity(self)
     }
 }
 
-impl<T> Spare<T> {
-    /// An empty vector, with the capacity of an earlier batch's when one is kept.
-    pub(super) fn take(&self) -> Vec<T> {
+impl<T> Emptied for hashbrown::HashTable<T> {
+    fn empty(&mut self) {
+        self.clear();
+    }
+    fn capacity(&self) -> usize {
+        hashbrown::HashTable::capacity(self)
+    }
+}
+
+/// A pool of emptied vectors (or tables).
+pub(super) struct Spare<T, C = Vec<T>>(Mutex<Vec<C>>, std::marker::PhantomData<fn() -> T>);
+
+/// A pool of emptied hash tables.
+pub(super) type SpareTable<T> = Spare<T, hashbrown::HashTable<T>>;
+
+impl<T, C> Default for Spare<T, C> {
+    fn default() -> Self {
+        Self(Mutex::new(Vec::new()), std::marker::PhantomData)
+    }
+}
+
+impl<T, C: Emptied> Spare<T, C> {
+    /// An empty container, with the capacity of an earlier batch's when one is kept.
+    pub(super) fn take(&self) -> C {
         self.0.lock().unwrap_or_else(|p| p.into_inner()).pop().unwrap_or_default()
     }
 
-    /// Empties `v` and keeps it for a later batch (unless the pool is full or `v` is huge).
-    pub(super) fn keep(&self, mut v: Vec<T>) {
-        v.clear();
+    /// Empties `c` and keeps it for a later batch (unless the pool is full or `c` is huge).
+    pub(super) fn keep(&self, mut c: C) {
+        c.empty();
         let mut kept = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        if kept.len() < KEPT && v.capacity() <= MAX_CAPACITY {
-            kept.push(v);
+        if kept.len() < KEPT && c.capacity() <= MAX_CAPACITY {
+            kept.push(c);
         }
     }
 }

@@ -44,7 +44,7 @@ pub struct Evidence {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub duration_seconds: Option<f64>,
     /// When it happened, with the offset it was recorded in.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none", serialize_with = "crate::time::rfc3339_opt::serialize")]
     pub occurred_at: Option<Instant>,
     /// Order within a learner's log when there is no time (pyBKT's `order_id`).
     #[serde(default, skip_serializing_if = "Option::is_none")]

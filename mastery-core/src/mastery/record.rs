@@ -30,7 +30,12 @@ pub struct MasteryRecord {
     /// BKT's P(known) after the newest observation, when the competency has a fitted skill.
     #[serde(rename = "k", default, skip_serializing_if = "Option::is_none", with = "compact_knowledge")]
     pub knowledge: Option<KnowledgeState>,
-    #[serde(rename = "t", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "t",
+        default,
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "crate::time::rfc3339_opt::serialize"
+    )]
     pub last_evidence: Option<Instant>,
     #[serde(rename = "r")]
     running: Running,

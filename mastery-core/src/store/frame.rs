@@ -20,20 +20,34 @@ pub(super) const SNAPSHOT: u8 = b'S';
 pub(super) const HEADER_LEN: usize = 14;
 const TERMINATOR: u8 = b'\n';
 
-/// Appends one frame holding `payload` to `out`.
-pub(super) fn encode(kind: u8, payload: &[u8], out: &mut Vec<u8>) -> Result<(), MasteryError> {
-    let len = u32::try_from(payload.len())
-        .map_err(|_| MasteryError::Store { reason: "record is larger than 4 GiB".into() })?;
+/// Appends one frame to `out` whose payload `write` appends in place (no copy of it is made).
+/// On an error `out` is left as it was.
+pub(super) fn encode_with(
+    kind: u8,
+    out: &mut Vec<u8>,
+    write: impl FnOnce(&mut Vec<u8>) -> Result<(), MasteryError>,
+) -> Result<(), MasteryError> {
+    let start = out.len();
+    out.extend_from_slice(&[0u8; HEADER_LEN]);
+    let len = write(out).and_then(|()| {
+        u32::try_from(out.len() - start - HEADER_LEN)
+            .map_err(|_| MasteryError::Store { reason: "record is larger than 4 GiB".into() })
+    });
+    let len = match len {
+        Ok(len) => len,
+        Err(error) => {
+            out.truncate(start);
+            return Err(error);
+        }
+    };
     let mut header = [0u8; HEADER_LEN];
     header[0] = MAGIC;
     header[1] = kind;
     header[2..6].copy_from_slice(&len.to_le_bytes());
-    header[6..10].copy_from_slice(&crc32(payload).to_le_bytes());
+    header[6..10].copy_from_slice(&crc32(&out[start + HEADER_LEN..]).to_le_bytes());
     let header_crc = crc32(&header[..10]);
     header[10..14].copy_from_slice(&header_crc.to_le_bytes());
-    out.reserve(HEADER_LEN + payload.len() + 1);
-    out.extend_from_slice(&header);
-    out.extend_from_slice(payload);
+    out[start..start + HEADER_LEN].copy_from_slice(&header);
     out.push(TERMINATOR);
     Ok(())
 }
@@ -92,6 +106,28 @@ pub(super) fn read(buf: &[u8], at: usize, kind: u8) -> Frame<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Appends one frame holding `payload` to `out`.
+    fn encode(kind: u8, payload: &[u8], out: &mut Vec<u8>) -> Result<(), MasteryError> {
+        encode_with(kind, out, |out| {
+            out.extend_from_slice(payload);
+            Ok(())
+        })
+    }
+
+    #[test]
+    fn a_frame_follows_the_bytes_before_it_and_a_failed_one_leaves_none() {
+        let mut buf = b"before".to_vec();
+        encode(SNAPSHOT, b"{}", &mut buf).unwrap();
+        assert_eq!(read(&buf, 6, SNAPSHOT), Frame::Record { payload: b"{}", end: buf.len() });
+        let whole = buf.clone();
+        let failed = encode_with(SNAPSHOT, &mut buf, |out| {
+            out.extend_from_slice(b"{\"half");
+            Err(MasteryError::Store { reason: "cannot encode".into() })
+        });
+        assert!(failed.is_err());
+        assert_eq!(buf, whole);
+    }
 
     #[test]
     fn every_prefix_is_torn_and_every_flip_is_corrupt() {

@@ -101,7 +101,12 @@ struct Journal {
     /// Set when a write failed in a way that leaves the file in doubt; the store then refuses
     /// writes until reopened (which checks the file).
     broken: bool,
+    /// The buffer the last frame was encoded in, kept for the next.
+    frame: Vec<u8>,
 }
+
+/// Up to which capacity a journal keeps its frame buffer (a huge batch's is dropped).
+const KEPT_FRAME_CAPACITY: usize = 16 << 20;
 
 /// One acknowledged write: every change of one call.
 #[derive(Serialize, Deserialize)]
@@ -127,12 +132,48 @@ enum ChangeRef<'a> {
     State { key: &'a StateKey, value: &'a StateValue },
 }
 
+/// The changes of one write as it borrows them: a list, or a batch's evidence then its states
+/// (no list of the batch is built). Serialised as one list either way.
+#[derive(Clone, Copy)]
+enum Changes<'a> {
+    List(&'a [ChangeRef<'a>]),
+    Batch(&'a [&'a Evidence], &'a [(StateKey, StateValue)]),
+}
+
+impl<'a> Changes<'a> {
+    fn iter(self) -> impl Iterator<Item = ChangeRef<'a>> {
+        let (list, evidence, states) = match self {
+            Self::List(list) => (list, &[][..], &[][..]),
+            Self::Batch(evidence, states) => (&[][..], evidence, states),
+        };
+        let evidence = evidence.iter().map(|e| ChangeRef::Evidence(e));
+        let states = states.iter().map(|(key, value)| ChangeRef::State { key, value });
+        list.iter().copied().chain(evidence).chain(states)
+    }
+}
+
+impl Changes<'_> {
+    /// Applies the changes to `state` as write `seq` of `tenant`.
+    fn apply(self, state: &mut State, seq: u64, tenant: &TenantId) {
+        match self {
+            Self::List(list) => state.apply_refs(seq, tenant, list),
+            Self::Batch(evidence, states) => state.apply_batch(seq, tenant, evidence, states),
+        }
+    }
+}
+
+impl Serialize for Changes<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.iter())
+    }
+}
+
 /// An [`Entry`] as a write borrows it.
 #[derive(Serialize)]
 struct EntryRef<'a> {
     seq: u64,
     tenant: &'a TenantId,
-    changes: &'a [ChangeRef<'a>],
+    changes: Changes<'a>,
 }
 
 /// The first frame of a snapshot.
@@ -157,6 +198,21 @@ struct SnapshotState {
     value: StateValue,
 }
 
+/// A [`SnapshotEvidence`] as a snapshot borrows it.
+#[derive(Serialize)]
+struct SnapshotEvidenceRef<'a> {
+    tenant: &'a TenantId,
+    evidence: &'a Evidence,
+}
+
+/// A [`SnapshotState`] as a snapshot borrows it.
+#[derive(Serialize)]
+struct SnapshotStateRef<'a> {
+    tenant: &'a TenantId,
+    key: StateKey,
+    value: &'a StateValue,
+}
+
 fn io(e: std::io::Error) -> MasteryError {
     MasteryError::Store { reason: e.kind().to_string() }
 }
@@ -165,28 +221,30 @@ fn store_error(reason: impl Into<String>) -> MasteryError {
     MasteryError::Store { reason: reason.into() }
 }
 
-fn to_json<T: Serialize>(value: &T) -> Result<Vec<u8>> {
+/// Appends `value` as JSON to `out`.
+fn write_json<T: Serialize>(value: &T, out: &mut Vec<u8>) -> Result<()> {
     // Never include serde's message: it may quote a learner id.
-    serde_json::to_vec(value).map_err(|_| store_error("a record cannot be encoded"))
+    serde_json::to_writer(out, value).map_err(|_| store_error("a record cannot be encoded"))
 }
 
 impl State {
-    fn encode_snapshot(&self) -> Result<Vec<u8>> {
-        let mut out = Vec::new();
+    /// The snapshot's bytes (`capacity`: about how many; the last snapshot's and journal's size).
+    fn encode_snapshot(&self, capacity: usize) -> Result<Vec<u8>> {
+        let mut out = Vec::with_capacity(capacity);
         let head = SnapshotHead {
             version: SNAPSHOT_VERSION,
             seq: self.seq,
             evidence: self.evidence_count() as u64,
             states: self.state_count() as u64,
         };
-        frame::encode(frame::SNAPSHOT, &to_json(&head)?, &mut out)?;
+        frame::encode_with(frame::SNAPSHOT, &mut out, |out| write_json(&head, out))?;
         for (tenant, evidence) in self.evidence() {
-            let record = SnapshotEvidence { tenant: tenant.clone(), evidence: evidence.clone() };
-            frame::encode(frame::SNAPSHOT, &to_json(&record)?, &mut out)?;
+            let record = SnapshotEvidenceRef { tenant, evidence };
+            frame::encode_with(frame::SNAPSHOT, &mut out, |out| write_json(&record, out))?;
         }
         for (tenant, key, value) in self.states() {
-            let record = SnapshotState { tenant: tenant.clone(), key, value: value.clone() };
-            frame::encode(frame::SNAPSHOT, &to_json(&record)?, &mut out)?;
+            let record = SnapshotStateRef { tenant, key, value };
+            frame::encode_with(frame::SNAPSHOT, &mut out, |out| write_json(&record, out))?;
         }
         Ok(out)
     }
@@ -349,6 +407,7 @@ impl MemoryStore {
             snapshot_len,
             compaction_threshold: DEFAULT_COMPACTION_THRESHOLD,
             broken: false,
+            frame: Vec::new(),
         };
         let mut state = state;
         journal.locked(&mut state, true, |_, _| Ok(()))?;
@@ -417,7 +476,7 @@ impl MemoryStore {
                     return Ok(Appended::Duplicate);
                 }
             }
-            let committed = Self::commit(state, journal, tenant, changes);
+            let committed = Self::commit(state, journal, tenant, Changes::List(changes));
             if committed.is_err() {
                 state.release(tenant, claimed);
             }
@@ -478,27 +537,19 @@ impl MemoryStore {
                 }
             }
         }
-        let mut changes = Vec::with_capacity(evidence.len() + states.len());
-        changes.extend(evidence.iter().map(|e| ChangeRef::Evidence(e)));
-        changes.extend(states.iter().map(|(key, value)| ChangeRef::State { key, value }));
-        Self::commit(state, journal, tenant, &changes)
+        Self::commit(state, journal, tenant, Changes::Batch(evidence, states))
     }
 
     /// Appends one frame and applies it; the durable caller holds the exclusive lock and has
     /// caught up, so the sequence number is the directory's next.
-    fn commit(
-        state: &mut State,
-        journal: Option<&mut Journal>,
-        tenant: &TenantId,
-        changes: &[ChangeRef<'_>],
-    ) -> Result<()> {
+    fn commit(state: &mut State, journal: Option<&mut Journal>, tenant: &TenantId, changes: Changes<'_>) -> Result<()> {
         let seq = state.seq + 1;
         let Some(journal) = journal else {
-            state.apply_refs(seq, tenant, changes);
+            changes.apply(state, seq, tenant);
             return Ok(());
         };
-        journal.append(seq, &to_json(&EntryRef { seq, tenant, changes })?)?;
-        state.apply_refs(seq, tenant, changes);
+        journal.append(seq, &EntryRef { seq, tenant, changes })?;
+        changes.apply(state, seq, tenant);
         if journal.len > journal.compaction_threshold.max(journal.snapshot_len) {
             // The write is durable already; a failed compaction is retried on the next write and
             // `snapshot()` reports its error.
@@ -574,13 +625,24 @@ impl Journal {
         Ok(())
     }
 
-    fn append(&mut self, seq: u64, payload: &[u8]) -> Result<()> {
+    /// Appends `entry` as one frame and syncs it.
+    fn append(&mut self, seq: u64, entry: &EntryRef<'_>) -> Result<()> {
+        // The frame is encoded in place, into the buffer of earlier writes (unless that grew huge).
+        let mut bytes = std::mem::take(&mut self.frame);
+        bytes.clear();
+        let written = self.write_frame(seq, entry, &mut bytes);
+        if bytes.capacity() <= KEPT_FRAME_CAPACITY {
+            self.frame = bytes;
+        }
+        written
+    }
+
+    fn write_frame(&mut self, seq: u64, entry: &EntryRef<'_>, bytes: &mut Vec<u8>) -> Result<()> {
+        frame::encode_with(frame::JOURNAL, bytes, |out| write_json(entry, out))?;
         if self.broken {
             return Err(store_error("an earlier write failed; reopen the store"));
         }
-        let mut bytes = Vec::new();
-        frame::encode(frame::JOURNAL, payload, &mut bytes)?;
-        if let Err(e) = self.file.write_all(&bytes) {
+        if let Err(e) = self.file.write_all(bytes) {
             // Cut a partial frame off so later writes do not land behind it; if that fails too,
             // refuse writes until a reopen checks the file.
             self.broken = self.file.set_len(self.len).is_err();
@@ -603,7 +665,8 @@ impl Journal {
         if self.broken {
             return Err(store_error("an earlier write failed; reopen the store"));
         }
-        let bytes = state.encode_snapshot()?;
+        let capacity = usize::try_from(self.snapshot_len + self.len).unwrap_or(0);
+        let bytes = state.encode_snapshot(capacity)?;
         write_atomically(&self.dir, &bytes)?;
         self.snapshot_len = bytes.len() as u64;
         // The generation changes before the journal does, so no store can keep appending to a
@@ -724,7 +787,7 @@ fn migrate_legacy(dir: &Path) -> Result<()> {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(e) => return Err(io(e)),
         }
-        write_atomically(dir, &state.encode_snapshot()?)?;
+        write_atomically(dir, &state.encode_snapshot(0)?)?;
     }
     for path in [legacy_journal, legacy_snapshot] {
         match fs::remove_file(path) {
@@ -879,10 +942,18 @@ impl Store for MemoryStore {
     }
 
     fn get_states(&self, ctx: &AccessContext, keys: &[StateKey]) -> Result<Vec<Option<StateValue>>> {
+        let mut out = Vec::with_capacity(keys.len());
+        self.get_states_into(ctx, keys, &mut out)?;
+        Ok(out)
+    }
+
+    fn get_states_into(&self, ctx: &AccessContext, keys: &[StateKey], out: &mut Vec<Option<StateValue>>) -> Result<()> {
         authorize_learners(ctx, Operation::Read, ctx.tenant(), keys.iter().map(|k| (&k.learner, k.course.as_ref())))?;
         let inner = self.read()?;
         let read = inner.state.state_reader(ctx.tenant());
-        Ok(keys.iter().map(|key| read(key).cloned()).collect())
+        out.clear();
+        out.extend(keys.iter().map(|key| read(key).cloned()));
+        Ok(())
     }
 
     fn put_state(&self, ctx: &AccessContext, key: &StateKey, value: &StateValue) -> Result<()> {

@@ -151,6 +151,19 @@ pub trait Store {
         keys.iter().map(|key| self.get_state(ctx, key)).collect()
     }
 
+    /// [`Store::get_states`] into `out` (its contents replaced): the engine hands the same buffer
+    /// to every batch, so a store that overrides this allocates nothing per batch. The default
+    /// replaces `out` with [`Store::get_states`]' answer.
+    fn get_states_into(
+        &self,
+        ctx: &AccessContext,
+        keys: &[StateKey],
+        out: &mut Vec<Option<StateValue>>,
+    ) -> Result<(), Self::Error> {
+        *out = self.get_states(ctx, keys)?;
+        Ok(())
+    }
+
     /// Writes derived state (last write wins).
     fn put_state(&self, ctx: &AccessContext, key: &StateKey, value: &StateValue) -> Result<(), Self::Error>;
 
@@ -251,6 +264,14 @@ impl<S: Store> Store for ErasedStore<S> {
     }
     fn get_states(&self, ctx: &AccessContext, keys: &[StateKey]) -> Result<Vec<Option<StateValue>>, MasteryError> {
         self.0.get_states(ctx, keys).map_err(Into::into)
+    }
+    fn get_states_into(
+        &self,
+        ctx: &AccessContext,
+        keys: &[StateKey],
+        out: &mut Vec<Option<StateValue>>,
+    ) -> Result<(), MasteryError> {
+        self.0.get_states_into(ctx, keys, out).map_err(Into::into)
     }
     fn put_state(&self, ctx: &AccessContext, key: &StateKey, value: &StateValue) -> Result<(), MasteryError> {
         self.0.put_state(ctx, key, value).map_err(Into::into)
@@ -361,6 +382,14 @@ impl Store for DynStore {
     }
     fn get_states(&self, ctx: &AccessContext, keys: &[StateKey]) -> Result<Vec<Option<StateValue>>, MasteryError> {
         (**self).get_states(ctx, keys)
+    }
+    fn get_states_into(
+        &self,
+        ctx: &AccessContext,
+        keys: &[StateKey],
+        out: &mut Vec<Option<StateValue>>,
+    ) -> Result<(), MasteryError> {
+        (**self).get_states_into(ctx, keys, out)
     }
     fn put_state(&self, ctx: &AccessContext, key: &StateKey, value: &StateValue) -> Result<(), MasteryError> {
         (**self).put_state(ctx, key, value)

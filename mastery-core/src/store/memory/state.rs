@@ -73,6 +73,17 @@ struct Learner {
 }
 
 impl Learner {
+    /// Writes a borrowed state record of this learner; true when its key is new (the caller
+    /// indexes the course).
+    fn put(&mut self, key: &StateKey, value: &StateValue) -> bool {
+        if let Some(slot) = self.states.get_mut(&local_ref(key)) {
+            slot.clone_from(value);
+            return false;
+        }
+        self.states.insert(local(key), value.clone());
+        true
+    }
+
     fn sorted_states(&self) -> Vec<(&LocalKey, &StateValue)> {
         let mut states: Vec<_> = self.states.iter().collect();
         states.sort_unstable_by(|a, b| a.0.cmp(b.0));
@@ -150,12 +161,9 @@ impl Tenant {
     fn write_state(&mut self, key: &StateKey, value: &StateValue, seq: u64) {
         let learner = self.learners.entry_ref(&key.learner).or_default();
         learner.seq = seq;
-        if let Some(slot) = learner.states.get_mut(&local_ref(key)) {
-            slot.clone_from(value);
-            return;
+        if learner.put(key, value) {
+            self.course_learners.entry(key.course.clone()).or_default().insert(key.learner.clone());
         }
-        learner.states.insert(local(key), value.clone());
-        self.course_learners.entry(key.course.clone()).or_default().insert(key.learner.clone());
     }
 
     /// Writes a state record; returns the one it replaced.
@@ -244,6 +252,37 @@ impl State {
                 ChangeRef::Evidence(e) => tenant.append_claimed(&mut self.log, tenant_id, e.clone(), seq),
                 ChangeRef::State { key, value } => tenant.write_state(key, value, seq),
             }
+        }
+    }
+
+    /// [`State::apply_refs`] of a batch's evidence, then its states, each learner looked up once
+    /// per record: the states that follow on from the learner of the record just appended (an
+    /// engine batch lists a record's states in its order) are written with it. Appending and
+    /// writing state touch different parts of a learner, and the states keep their order, so
+    /// the result is the same as writing all the evidence, then all the states.
+    pub(super) fn apply_batch(
+        &mut self,
+        seq: u64,
+        tenant_id: &TenantId,
+        evidence: &[&Evidence],
+        states: &[(StateKey, StateValue)],
+    ) {
+        self.seq = seq;
+        let tenant = self.tenants.entry(tenant_id.clone()).or_default();
+        let mut next = 0;
+        for e in evidence {
+            let learner = tenant.learners.entry_ref(&e.learner).or_default();
+            learner.seq = seq;
+            learner.positions.push(self.log.push(tenant_id, (*e).clone()));
+            while let Some((key, value)) = states.get(next).filter(|(key, _)| key.learner == e.learner) {
+                if learner.put(key, value) {
+                    tenant.course_learners.entry(key.course.clone()).or_default().insert(key.learner.clone());
+                }
+                next += 1;
+            }
+        }
+        for (key, value) in &states[next..] {
+            tenant.write_state(key, value, seq);
         }
     }
 
