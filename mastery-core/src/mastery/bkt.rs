@@ -6,6 +6,7 @@
 //! guess and slip use the attempt's own class; `state` is P(known) *before* the attempt is
 //! observed and `correct` = P(known)(1 - slip) + (1 - P(known)) guess.
 
+use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap};
 use std::ops::ControlFlow;
 
@@ -254,10 +255,12 @@ impl ResponseTable {
             return Err(MasteryError::invalid("columns", "must all have the same length"));
         }
         // Codes index per-learner arrays: bounded by the number of rows, not by their value.
-        if self.learner.iter().any(|&l| l as usize >= n) {
+        // The largest code, not `any` (a reduction LLVM vectorises; this runs on every call).
+        let largest = |codes: &[u32]| codes.iter().copied().fold(0, u32::max) as usize;
+        if !self.learner.is_empty() && largest(&self.learner) >= n {
             return Err(MasteryError::invalid("user_id", "learner codes must be below the number of rows"));
         }
-        if self.skill.iter().any(|&s| s as usize >= self.skill_names.len()) {
+        if !self.skill.is_empty() && largest(&self.skill) >= self.skill_names.len() {
             return Err(MasteryError::invalid("skill_name", "code without a name"));
         }
         if self.template.as_ref().is_some_and(|t| t.iter().any(|&x| x as usize >= self.template_names.len())) {
@@ -299,15 +302,17 @@ impl ResponseTable {
     /// learner); `None` otherwise.
     fn histories_in_place(&self) -> Option<Vec<usize>> {
         let n = self.len();
-        let learners = self.learner.iter().max().map_or(0, |&m| m as usize + 1);
-        let key = |i: usize| self.skill[i] as usize * learners + self.learner[i] as usize;
+        // Slices of exactly `n` rows: the loop below indexes them without bounds checks.
+        let (skill, learner, order) = (&self.skill[..n], &self.learner[..n], self.order.as_deref());
+        let learners = learner.iter().copied().fold(0, u32::max) as usize + 1;
+        let key = |i: usize| skill[i] as usize * learners + learner[i] as usize;
         // No (skill, learner) pair may start two runs: checked on a bitmap of the pairs when it
         // is small (at most a byte per row), else on the runs' keys, sorted.
         let pairs = self.skill_names.len().saturating_mul(learners);
         let mut seen = vec![0u64; if pairs <= 8 * n { pairs.div_ceil(64) } else { 0 }];
         let mut starts = Vec::new();
         for i in 0..n {
-            if i == 0 || (self.skill[i], self.learner[i]) != (self.skill[i - 1], self.learner[i - 1]) {
+            if i == 0 || skill[i] != skill[i - 1] || learner[i] != learner[i - 1] {
                 if let Some(word) = seen.get_mut(key(i) / 64) {
                     let bit = 1 << (key(i) % 64);
                     if *word & bit != 0 {
@@ -316,7 +321,7 @@ impl ResponseTable {
                     *word |= bit;
                 }
                 starts.push(i);
-            } else if self.order.as_ref().is_some_and(|o| o[i] < o[i - 1]) {
+            } else if order.is_some_and(|o| o[i] < o[i - 1]) {
                 return None;
             }
         }
@@ -774,43 +779,83 @@ fn sequences(table: &ResponseTable, rows: &[u32], bounds: &[usize], model: &Skil
         .map(|t| (model.learn_class(Some(t)) as u32, model.gs_class(Some(t)) as u32))
         .collect();
     // A sequence's identity: its prior class, then each attempt's outcome and classes in one u64;
-    // all keys in one arena, looked up as slices (no allocation per learner).
-    let mut keys: Vec<u64> = Vec::with_capacity(rows.len() + bounds.len());
-    let mut ranges = Vec::with_capacity(bounds.len());
+    // all keys in one arena, looked up as slices (no allocation per learner). Without templates
+    // (every class 0) a history of under 64 attempts is one word instead: its answers as bits
+    // under a leading 1 (cheaper to hash than a slice; the two kinds never have equal lengths).
+    let mut keys: Vec<u64> = Vec::new();
+    let mut runs: Vec<SequenceKey> = Vec::with_capacity(bounds.len());
     for w in bounds.windows(2) {
         let group = table.prior_group_of(rows[w[0]] as usize);
         let prior_class = group.and_then(|g| model.prior_groups.get(g).copied()).unwrap_or(0) as u32;
+        let history = &rows[w[0]..w[1]];
+        if table.template.is_none() && history.len() < 64 {
+            let answers = history
+                .iter()
+                .enumerate()
+                .fold(1 << history.len(), |bits, (t, &i)| bits | u64::from(table.correct[i as usize]) << t);
+            runs.push(SequenceKey::Answers(prior_class, answers));
+            continue;
+        }
         let start = keys.len();
         keys.push(u64::from(prior_class));
-        keys.extend(rows[w[0]..w[1]].iter().map(|&i| {
+        keys.extend(history.iter().map(|&i| {
             let i = i as usize;
             let (l, g) = table.template.as_ref().map_or((0, 0), |t| classes[t[i] as usize]);
             u64::from(table.correct[i]) | u64::from(l) << 1 | u64::from(g) << 32
         }));
-        ranges.push((start, keys.len()));
+        runs.push(SequenceKey::Arena(start, keys.len()));
     }
     let mut s = Sequences { obs: Vec::with_capacity(rows.len()), ..Sequences::default() };
-    let mut seen: HashMap<&[u64], usize, foldhash::fast::FixedState> =
-        HashMap::with_capacity_and_hasher(ranges.len(), foldhash::fast::FixedState::default());
-    for &(start, end) in &ranges {
-        let key = &keys[start..end];
-        if let Some(&k) = seen.get(key) {
-            s.weights[k] += 1.0;
-            continue;
-        }
-        let first = s.obs.len();
-        for &packed in &key[1..] {
-            s.obs.push(packed & 1 == 1);
-            s.learn.push(((packed >> 1) & 0x7fff_ffff) as u32);
-            s.gs.push((packed >> 32) as u32);
-        }
-        seen.insert(key, s.bounds.len());
+    let hasher = foldhash::fast::FixedState::default();
+    let mut seen: HashMap<&[u64], usize, _> = HashMap::with_hasher(hasher.clone());
+    let mut seen_answers: HashMap<(u32, u64), usize, _> = HashMap::with_capacity_and_hasher(runs.len(), hasher);
+    for run in runs {
+        let (prior_class, first) = match run {
+            SequenceKey::Answers(prior_class, answers) => {
+                match seen_answers.entry((prior_class, answers)) {
+                    Entry::Occupied(k) => {
+                        s.weights[*k.get()] += 1.0;
+                        continue;
+                    }
+                    Entry::Vacant(slot) => slot.insert(s.bounds.len()),
+                };
+                let first = s.obs.len();
+                let len = 63 - answers.leading_zeros() as usize;
+                s.obs.extend((0..len).map(|t| answers >> t & 1 == 1));
+                s.learn.resize(s.obs.len(), 0);
+                s.gs.resize(s.obs.len(), 0);
+                (prior_class, first)
+            }
+            SequenceKey::Arena(start, end) => {
+                let key = &keys[start..end];
+                if let Some(&k) = seen.get(key) {
+                    s.weights[k] += 1.0;
+                    continue;
+                }
+                let first = s.obs.len();
+                for &packed in &key[1..] {
+                    s.obs.push(packed & 1 == 1);
+                    s.learn.push(((packed >> 1) & 0x7fff_ffff) as u32);
+                    s.gs.push((packed >> 32) as u32);
+                }
+                seen.insert(key, s.bounds.len());
+                (key[0] as u32, first)
+            }
+        };
         s.bounds.push((first, s.obs.len()));
-        s.prior_class.push(key[0] as u32);
+        s.prior_class.push(prior_class);
         s.weights.push(1.0);
     }
     s.group_by_length();
     s
+}
+
+/// How [`sequences`] identifies one learner's history.
+enum SequenceKey {
+    /// Prior class and answers as bits under a leading 1 (no templates, under 64 attempts).
+    Answers(u32, u64),
+    /// A range of the key arena: the prior class, then one word per attempt.
+    Arena(usize, usize),
 }
 
 /// Expected counts gathered by the E-step.

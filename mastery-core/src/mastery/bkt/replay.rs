@@ -28,7 +28,8 @@ impl Predictions {
 const LANES: usize = 4;
 
 /// Answers deep the [`Memo`] reaches: 127 states per skill and prior group (4 KB, so the memos
-/// of many skills stay in cache; deeper trees were slower on logs sorted by learner).
+/// of many skills stay in cache: deeper trees were slower on logs sorted by learner, and so was
+/// replaying one skill at a time to keep a deeper tree hot, which scatters the rows read).
 const MEMO_DEPTH: u32 = 6;
 /// Nodes of the memo's binary tree: node 1 before any answer, node `2n + answer` after node `n`.
 const MEMO_NODES: usize = 2 << MEMO_DEPTH;
