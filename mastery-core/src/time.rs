@@ -12,68 +12,18 @@ pub type Date = NaiveDate;
 pub type Instant = DateTime<FixedOffset>;
 
 /// Serialises an optional instant as chrono does (RFC 3339, `Z` for UTC, the fraction's digits
-/// only when it has one), formatted in one piece: a serializer's `collect_str` (chrono's path)
+/// only when it has one), as one string: a serializer's `collect_str` (chrono's own path)
 /// escapes it character by character, the directory store's journal and snapshots' largest cost.
 pub(crate) mod rfc3339_opt {
-    use chrono::{Datelike, SecondsFormat, Timelike};
+    use chrono::SecondsFormat;
 
     use super::Instant;
 
     pub(crate) fn serialize<S: serde::Serializer>(at: &Option<Instant>, s: S) -> Result<S::Ok, S::Error> {
-        let Some(at) = at else { return s.serialize_none() };
-        let mut text = [0u8; 40];
-        match write(at, &mut text).and_then(|len| std::str::from_utf8(&text[..len]).ok()) {
-            Some(text) => s.serialize_some(text),
-            None => s.serialize_some(&at.to_rfc3339_opts(SecondsFormat::AutoSi, true)),
+        match at {
+            Some(at) => s.serialize_some(&at.to_rfc3339_opts(SecondsFormat::AutoSi, true)),
+            None => s.serialize_none(),
         }
-    }
-
-    /// Chrono's `write_rfc3339` (`AutoSi`, `Z` for UTC) for years 0-9999, offsets of whole
-    /// minutes and no leap second; `None` for anything else (chrono writes it).
-    fn write(at: &Instant, out: &mut [u8; 40]) -> Option<usize> {
-        let local = at.naive_local();
-        let (year, nano, offset) = (local.year(), local.nanosecond(), at.offset().local_minus_utc());
-        if !(0..=9999).contains(&year) || nano >= 1_000_000_000 || offset % 60 != 0 {
-            return None;
-        }
-        let fields = [(4, year as u32), (2, local.month()), (2, local.day()), (2, local.hour())];
-        let mut len = 0;
-        for ((width, value), separator) in fields.into_iter().zip([b'-', b'-', b'T', b':']) {
-            len = digits(out, len, width, value);
-            out[len] = separator;
-            len += 1;
-        }
-        len = digits(out, len, 2, local.minute());
-        out[len] = b':';
-        len = digits(out, len + 1, 2, local.second());
-        let fraction = match nano {
-            0 => None,
-            n if n % 1_000_000 == 0 => Some((3, n / 1_000_000)),
-            n if n % 1_000 == 0 => Some((6, n / 1_000)),
-            n => Some((9, n)),
-        };
-        if let Some((width, value)) = fraction {
-            out[len] = b'.';
-            len = digits(out, len + 1, width, value);
-        }
-        if offset == 0 {
-            out[len] = b'Z';
-            return Some(len + 1);
-        }
-        out[len] = if offset < 0 { b'-' } else { b'+' };
-        let minutes = offset.unsigned_abs() / 60;
-        len = digits(out, len + 1, 2, minutes / 60);
-        out[len] = b':';
-        Some(digits(out, len + 1, 2, minutes % 60))
-    }
-
-    /// Writes `value` as `width` zero-padded digits at `at`; returns the end.
-    fn digits(out: &mut [u8], at: usize, width: usize, mut value: u32) -> usize {
-        for byte in out[at..at + width].iter_mut().rev() {
-            *byte = b'0' + (value % 10) as u8;
-            value /= 10;
-        }
-        at + width
     }
 }
 

@@ -89,22 +89,6 @@ impl Factorizer {
         c
     }
 
-    /// The codes of `len` strings: a row equal to the row before it (logs repeat ids in runs)
-    /// takes its code after one comparison of the two rows' bytes, without a lookup.
-    #[inline]
-    fn strings_in_runs<'a>(&mut self, len: usize, value: impl Fn(usize) -> &'a str) {
-        let mut previous: Option<(&str, u32)> = None;
-        for i in 0..len {
-            let s = value(i);
-            let c = match previous {
-                Some((p, c)) if same(p.as_bytes(), s.as_bytes()) => c,
-                _ => self.string(s),
-            };
-            previous = Some((s, c));
-            self.codes.push(c);
-        }
-    }
-
     fn int(&mut self, v: i64) -> u32 {
         if let Some((_, c)) = self.last_int.filter(|&(last, _)| last == v) {
             return c;
@@ -134,15 +118,24 @@ impl Factorizer {
             // No nulls (checked above): values are read without the validity mask.
             DataType::Utf8 => {
                 let a = array.as_string::<i32>();
-                self.strings_in_runs(a.len(), |i| a.value(i));
+                (0..a.len()).for_each(|i| {
+                    let c = self.string(a.value(i));
+                    self.codes.push(c)
+                })
             }
             DataType::LargeUtf8 => {
                 let a = array.as_string::<i64>();
-                self.strings_in_runs(a.len(), |i| a.value(i));
+                (0..a.len()).for_each(|i| {
+                    let c = self.string(a.value(i));
+                    self.codes.push(c)
+                })
             }
             DataType::Utf8View => {
                 let a = array.as_string_view();
-                self.strings_in_runs(a.len(), |i| a.value(i));
+                (0..a.len()).for_each(|i| {
+                    let c = self.string(a.value(i));
+                    self.codes.push(c)
+                })
             }
             DataType::Boolean => array.as_boolean().iter().for_each(|b| {
                 let c = self.string(if b.unwrap_or_default() { "True" } else { "False" });
@@ -171,7 +164,7 @@ impl Factorizer {
                 ints.as_primitive::<Int64Type>().values().iter().for_each(|&v| {
                     let c = self.int(v);
                     self.codes.push(c)
-                });
+                })
             }
             t if t.is_floating() => {
                 let floats = cast(array, &DataType::Float64, name)?;
