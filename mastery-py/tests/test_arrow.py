@@ -73,6 +73,23 @@ def test_bkt_order_column_sorted_or_not_in_one_or_more_batches(log):
     assert np.array_equal(got, np.concatenate([want[cut:], want[:cut]]))
 
 
+def test_polars_frames_of_misaligned_chunks_are_read_column_by_column(log):
+    """A Polars frame is read per Series: columns cut into chunks at different rows give the
+    same model and predictions as one chunk, and the frame is left as it was (exporting the
+    whole frame would have copied every column into one chunk, in place)."""
+    whole = pl.from_pandas(log)
+    n = len(log)
+    left = pl.concat([whole[: n // 3], whole[n // 3:]], rechunk=False)
+    right = pl.concat([whole[: n // 2 + 5], whole[n // 2 + 5: n - 9], whole[n - 9:]], rechunk=False)
+    mixed = left.select("user_id", "order_id").hstack(right.select("skill_name", "correct", "template_id"))
+    assert mixed["user_id"].n_chunks() == 2 and mixed["skill_name"].n_chunks() == 3
+    reference = mastery.BKTModel(seed=3, num_fits=1).fit(data=whole, forgets=True)
+    model = mastery.BKTModel(seed=3, num_fits=1).fit(data=mixed, forgets=True)
+    assert json.loads(model.to_json()) == json.loads(reference.to_json())
+    assert model.predict_table(mixed).to_pandas().equals(reference.predict_table(whole).to_pandas())
+    assert mixed.n_chunks("all") == [2, 2, 3, 3, 3]
+
+
 def test_bkt_multilearn_skills_filter_crossvalidate_and_evaluate_on_polars(log):
     data = pl.from_pandas(log)
     ref = mastery.BKTModel(seed=1, num_fits=1).fit(data=log, multilearn=True, skills=["add", "mul"])
