@@ -1,6 +1,6 @@
 """BKT on 2,000,000 responses: compiled pyBKT from pandas against mastery from a Polars and a
 pyarrow table (and from pandas through the pyBKT drop-in), one thread each, each step in a fresh
-process (peak memory per step). Prints a table; figures go to the README.
+process (peak memory per step), alternating in rounds. Prints a table; figures go to the README.
 
 Usage (from the repository root, with target/bench-venv from benches/bkt_vs_pybkt.sh):
     RAYON_NUM_THREADS=1 OMP_NUM_THREADS=1 target/bench-venv/bin/python benches/bkt_arrow_vs_pybkt.py
@@ -76,24 +76,30 @@ def worker(library, source, num_fits):
 
 
 def main():
+    # REPEAT=n rounds (default 3), pyBKT and each mastery input alternating within a round; the
+    # table shows the best time of each and every round's ratio against that round's pyBKT.
     if not os.path.exists(PATH):
         simulate(PATH)
+    repeat = int(os.environ.get("REPEAT", "3"))
     env = dict(os.environ, RAYON_NUM_THREADS="1", OMP_NUM_THREADS="1")
     print("BKT fit, 2,000,000 responses (50 skills x 2,000 learners x 20 attempts), one thread each;"
-          " best of 3 fresh processes")
-    print(f"{'library':8} {'input':8} {'fits':>4} {'seconds':>8} {'peak MB':>8} {'vs pyBKT':>9}")
+          f" {repeat} rounds of fresh processes, alternating")
+    print(f"{'library':8} {'input':8} {'fits':>4} {'best s':>8} {'peak MB':>8} {'vs pyBKT':>9}  per-round ratios")
     for num_fits in (1, 5):
-        base = None
-        for library, source in RUNS:
-            runs = []
-            for _ in range(1 if library == "pybkt" and num_fits == 5 else 3):
+        results = {}
+        for _ in range(repeat):
+            for library, source in RUNS:
                 out = subprocess.run([sys.executable, __file__, "--worker", library, source, str(num_fits)],
                                      check=True, capture_output=True, text=True, env=env).stdout
-                runs.append(json.loads(out.strip().splitlines()[-1]))
+                results.setdefault((library, source), []).append(json.loads(out.strip().splitlines()[-1]))
+        base_runs = results[RUNS[0]]
+        base = min(r["seconds"] for r in base_runs)
+        for library, source in RUNS:
+            runs = results[(library, source)]
             best = min(runs, key=lambda r: r["seconds"])
-            base = base or best["seconds"]
+            rounds = " ".join(f"{b['seconds'] / r['seconds']:.1f}x" for b, r in zip(base_runs, runs))
             print(f"{library:8} {source:8} {num_fits:4} {best['seconds']:8.3f} {best['peak_mb']:8.0f}"
-                  f" {base / best['seconds']:8.1f}x   skill0 {best['skill0']}", flush=True)
+                  f" {base / best['seconds']:8.1f}x  {rounds}   skill0 {best['skill0']}", flush=True)
 
 
 if __name__ == "__main__":

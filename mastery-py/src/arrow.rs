@@ -5,6 +5,7 @@
 
 use std::sync::Arc;
 
+use arrow_array::builder::make_view;
 use arrow_array::cast::AsArray;
 use arrow_array::types::{Float64Type, Int64Type};
 use arrow_array::{Array, ArrayRef, Float64Array, RecordBatch};
@@ -118,33 +119,100 @@ fn no_nulls(array: &dyn Array, name: &str) -> CoreResult<()> {
 }
 
 /// Codes in first-appearance order (as `pandas.factorize`) and the names they stand for.
-#[derive(Default)]
+///
+/// Strings of up to 12 bytes (most ids) are keyed by their Arrow view: length and bytes in one
+/// `u128`, exact, read as it is from a string-view column (Polars) and made with `make_view`
+/// from any other. One integer hash and compare per row instead of hashing and comparing bytes.
 struct Factorizer {
-    strings: FxHashMap<Box<str>, u32>,
+    short: FxHashMap<u128, u32>,
+    /// A direct-mapped cache of views in front of `short`, [`RECENT`] slots (`EMPTY` when
+    /// unused): a few instructions per row where the map's hash and probe took about sixty.
+    recent: Box<[(u128, u32)]>,
+    long: FxHashMap<Box<str>, u32>,
     ints: FxHashMap<i64, u32>,
     names: Vec<String>,
     codes: Vec<u32>,
-    /// The previous string's code: logs often repeat a value on consecutive rows, and one
-    /// comparison is cheaper than a hash lookup.
-    last: Option<u32>,
+    /// The previous row's view and code, and the previous long string's code: logs often
+    /// repeat a value on consecutive rows, and one comparison is cheaper than a hash lookup.
+    last_short: Option<(u128, u32)>,
+    last_long: Option<u32>,
     last_int: Option<(i64, u32)>,
+}
+
+/// The longest string an Arrow view holds inline.
+const INLINE: usize = 12;
+/// Slots of [`Factorizer::recent`]: room for the skills of a course, in a few KB.
+const RECENT: usize = 1024;
+/// Not an inline view (its length field is over [`INLINE`]).
+const EMPTY: u128 = u128::MAX;
+
+impl Default for Factorizer {
+    fn default() -> Self {
+        Self {
+            short: FxHashMap::default(),
+            recent: vec![(EMPTY, 0); RECENT].into_boxed_slice(),
+            long: FxHashMap::default(),
+            ints: FxHashMap::default(),
+            names: Vec::new(),
+            codes: Vec::new(),
+            last_short: None,
+            last_long: None,
+            last_int: None,
+        }
+    }
 }
 
 impl Factorizer {
     fn string(&mut self, s: &str) -> u32 {
-        if let Some(c) = self.last.filter(|&c| same(self.names[c as usize].as_bytes(), s.as_bytes())) {
+        if s.len() <= INLINE {
+            self.short(inline_view(s.as_bytes()), || s)
+        } else {
+            self.long(s)
+        }
+    }
+
+    /// The code of an inline view (`view` as `make_view` writes it; `text` its string).
+    #[inline]
+    fn short<'s>(&mut self, view: u128, text: impl FnOnce() -> &'s str) -> u32 {
+        if let Some((_, c)) = self.last_short.filter(|&(last, _)| last == view) {
             return c;
         }
-        let c = match self.strings.get(s) {
+        let mixed = ((view >> 64) as u64 ^ view as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        let slot = (mixed >> (64 - RECENT.trailing_zeros())) as usize;
+        let c = match self.recent[slot] {
+            (cached, c) if cached == view => c,
+            _ => {
+                let c = match self.short.get(&view) {
+                    Some(&c) => c,
+                    None => {
+                        let c = self.names.len() as u32;
+                        self.short.insert(view, c);
+                        self.names.push(text().to_owned());
+                        c
+                    }
+                };
+                self.recent[slot] = (view, c);
+                c
+            }
+        };
+        self.last_short = Some((view, c));
+        c
+    }
+
+    fn long(&mut self, s: &str) -> u32 {
+        if let Some(c) = self.last_long.filter(|&c| same(self.names[c as usize].as_bytes(), s.as_bytes())) {
+            return c;
+        }
+        let c = match self.long.get(s) {
             Some(&c) => c,
             None => {
                 let c = self.names.len() as u32;
-                self.strings.insert(s.into(), c);
+                self.long.insert(s.into(), c);
                 self.names.push(s.to_owned());
                 c
             }
         };
-        self.last = Some(c);
+        self.last_long = Some(c);
         c
     }
 
@@ -191,10 +259,18 @@ impl Factorizer {
             }
             DataType::Utf8View => {
                 let a = array.as_string_view();
-                (0..a.len()).for_each(|i| {
-                    let c = self.string(a.value(i));
-                    self.codes.push(c)
-                })
+                for (i, &view) in a.views().iter().enumerate() {
+                    let len = view as u32 as usize;
+                    let c = if len <= INLINE {
+                        // The padding after the bytes is masked off: zero by the format, but
+                        // a producer that left it dirty must not split a value in two.
+                        let bits = 32 + 8 * len as u32;
+                        self.short(view & (u128::MAX >> (128 - bits)), || a.value(i))
+                    } else {
+                        self.long(a.value(i))
+                    };
+                    self.codes.push(c);
+                }
             }
             DataType::Boolean => array.as_boolean().iter().for_each(|b| {
                 let c = self.string(if b.unwrap_or_default() { "True" } else { "False" });
@@ -236,6 +312,22 @@ impl Factorizer {
         }
         Ok(())
     }
+}
+
+/// `make_view(bytes, 0, 0)` for up to [`INLINE`] bytes, without its call for 4 or more: two
+/// overlapping loads, each shifted to its bytes' place (where they overlap, both hold the same
+/// bytes).
+#[inline]
+fn inline_view(bytes: &[u8]) -> u128 {
+    let n = bytes.len();
+    let word = |at: usize| bytes.get(at..at + 8).and_then(|w| w.try_into().ok()).map_or(0, u64::from_le_bytes);
+    let half = |at: usize| bytes.get(at..at + 4).and_then(|w| w.try_into().ok()).map_or(0, u32::from_le_bytes);
+    let head = match n {
+        8..=INLINE => u128::from(word(0)),
+        4..=7 => u128::from(half(0)),
+        _ => return make_view(bytes, 0, 0),
+    };
+    n as u128 | head << 32 | u128::from(half(n - 4)) << (32 + 8 * (n - 4))
 }
 
 /// Whether int64 chunks, read in sequence, never decrease.

@@ -73,6 +73,37 @@ def test_bkt_order_column_sorted_or_not_in_one_or_more_batches(log):
     assert np.array_equal(got, np.concatenate([want[cut:], want[:cut]]))
 
 
+def test_ids_of_every_length_and_string_type_are_interned_alike(monkeypatch):
+    """Ids of 1 to 20 bytes (inline Arrow views up to 12, with NUL and multi-byte characters,
+    and names that differ only in their last byte or a trailing NUL) as string, large_string,
+    string_view and dictionary columns: the same skills and the same predictions as pandas."""
+    stems = ["a", "ab", "ab\x00", "abc", "abcd", "abcde", "été", "abcdefg", "abcdefgh", "abcdefgi",
+             "abcdefghijk", "abcdefghijkl", "abcdefghijkm", "abcdefghijklm", "abcdefghijklmnopqrst", "ab\x00cd"]
+    rng = np.random.default_rng(11)
+    n = 6000
+    learners = [s + "u" * (i % 3) for i, s in enumerate(stems)]
+    # Drawn by index: numpy's own strings would drop the trailing NUL of "ab\x00".
+    df = pd.DataFrame({"user_id": [learners[i] for i in rng.integers(0, len(stems), n)],
+                       "skill_name": [stems[i] for i in rng.integers(0, len(stems), n)],
+                       "correct": rng.integers(0, 2, n)})
+    df = df.sort_values("user_id", kind="stable").reset_index(drop=True)
+    with monkeypatch.context() as patch:  # the reference interns with pandas.factorize, not Arrow
+        patch.setattr(mastery.BKTModel, "_pandas_arrow", lambda *args: None)
+        reference = mastery.BKTModel(seed=2, num_fits=1).fit(data=df)
+        expected = reference.predict(data=df)["state_predictions"].to_numpy()
+    assert sorted(json.loads(reference.to_json())["model"]["skills"]) == sorted(stems)
+    table = pa.Table.from_pandas(df, preserve_index=False)
+    for kind in [pa.string(), pa.large_string(), pa.string_view(), "dictionary"]:
+        cast = table.set_column(0, "user_id", table["user_id"].dictionary_encode() if kind == "dictionary"
+                                else table["user_id"].cast(kind))
+        cast = cast.set_column(1, "skill_name", cast["skill_name"].dictionary_encode() if kind == "dictionary"
+                               else cast["skill_name"].cast(kind))
+        model = mastery.BKTModel(seed=2, num_fits=1).fit(data=cast)
+        assert json.loads(model.to_json()) == json.loads(reference.to_json()), kind
+        got = model.predict_table(cast).to_pandas()["state_predictions"].to_numpy()
+        assert np.array_equal(got, expected), kind
+
+
 def test_polars_frames_of_misaligned_chunks_are_read_column_by_column(log):
     """A Polars frame is read per Series: columns cut into chunks at different rows give the
     same model and predictions as one chunk, and the frame is left as it was (exporting the
