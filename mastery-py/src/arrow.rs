@@ -8,7 +8,7 @@ use std::sync::Arc;
 use arrow_array::builder::make_view;
 use arrow_array::cast::AsArray;
 use arrow_array::types::{Float64Type, Int64Type};
-use arrow_array::{Array, ArrayRef, Float64Array, RecordBatch};
+use arrow_array::{Array, ArrayRef, Float64Array, GenericStringArray, OffsetSizeTrait, RecordBatch};
 use arrow_schema::{DataType, Field, Schema};
 use mastery_core as core;
 use pyo3::prelude::*;
@@ -172,7 +172,7 @@ impl Factorizer {
     }
 
     /// The code of an inline view (`view` as `make_view` writes it; `text` its string).
-    #[inline]
+    #[inline(always)]
     fn short<'s>(&mut self, view: u128, text: impl FnOnce() -> &'s str) -> u32 {
         if let Some((_, c)) = self.last_short.filter(|&(last, _)| last == view) {
             return c;
@@ -197,6 +197,20 @@ impl Factorizer {
         };
         self.last_short = Some((view, c));
         c
+    }
+
+    /// Every value of a string column, its bytes read straight from the offsets.
+    fn strings<O: OffsetSizeTrait>(&mut self, a: &GenericStringArray<O>) {
+        let bytes = a.value_data();
+        for (i, w) in a.value_offsets().windows(2).enumerate() {
+            let value = bytes.get(w[0].as_usize()..w[1].as_usize()).unwrap_or_default();
+            let c = if value.len() <= INLINE {
+                self.short(inline_view(value), || a.value(i))
+            } else {
+                self.long(a.value(i))
+            };
+            self.codes.push(c);
+        }
     }
 
     fn long(&mut self, s: &str) -> u32 {
@@ -243,20 +257,8 @@ impl Factorizer {
         self.codes.reserve(array.len());
         match array.data_type() {
             // No nulls (checked above): values are read without the validity mask.
-            DataType::Utf8 => {
-                let a = array.as_string::<i32>();
-                (0..a.len()).for_each(|i| {
-                    let c = self.string(a.value(i));
-                    self.codes.push(c)
-                })
-            }
-            DataType::LargeUtf8 => {
-                let a = array.as_string::<i64>();
-                (0..a.len()).for_each(|i| {
-                    let c = self.string(a.value(i));
-                    self.codes.push(c)
-                })
-            }
+            DataType::Utf8 => self.strings(array.as_string::<i32>()),
+            DataType::LargeUtf8 => self.strings(array.as_string::<i64>()),
             DataType::Utf8View => {
                 let a = array.as_string_view();
                 for (i, &view) in a.views().iter().enumerate() {
