@@ -121,8 +121,9 @@ fn no_nulls(array: &dyn Array, name: &str) -> CoreResult<()> {
 /// Codes in first-appearance order (as `pandas.factorize`) and the names they stand for.
 ///
 /// Strings of up to 12 bytes (most ids) are keyed by their Arrow view: length and bytes in one
-/// `u128`, exact, read as it is from a string-view column (Polars) and made with `make_view`
-/// from any other. One integer hash and compare per row instead of hashing and comparing bytes.
+/// `u128`, exact, read as it is from a string-view column (Polars) and built by [`inline_view`]
+/// from any other. One integer compare per row (the previous row's, then a direct-mapped cache),
+/// and a hash lookup only on a cache miss, instead of hashing and comparing bytes.
 struct Factorizer {
     short: FxHashMap<u128, u32>,
     /// A direct-mapped cache of views in front of `short`, [`RECENT`] slots (`EMPTY` when

@@ -102,6 +102,21 @@ def test_ids_of_every_length_and_string_type_are_interned_alike(monkeypatch):
         assert json.loads(model.to_json()) == json.loads(reference.to_json()), kind
         got = model.predict_table(cast).to_pandas()["state_predictions"].to_numpy()
         assert np.array_equal(got, expected), kind
+    # 3,000 distinct short learner ids in random row order: more ids than the interner's cache has
+    # slots, so ids evict each other from it; codes must still be those of pandas.factorize.
+    many = pd.DataFrame({"user_id": [f"u{i}" for i in rng.integers(0, 3000, n)],
+                         "skill_name": df["skill_name"], "correct": df["correct"]})
+    with monkeypatch.context() as patch:
+        patch.setattr(mastery.BKTModel, "_pandas_arrow", lambda *args: None)
+        reference = mastery.BKTModel(seed=2, num_fits=1).fit(data=many)
+        expected = reference.predict(data=many)["state_predictions"].to_numpy()
+    table = pa.Table.from_pandas(many, preserve_index=False)
+    for kind in [pa.string(), pa.string_view()]:
+        cast = table.set_column(0, "user_id", table["user_id"].cast(kind))
+        model = mastery.BKTModel(seed=2, num_fits=1).fit(data=cast)
+        assert json.loads(model.to_json()) == json.loads(reference.to_json()), kind
+        got = model.predict_table(cast).to_pandas()["state_predictions"].to_numpy()
+        assert np.array_equal(got, expected), kind
 
 
 def test_polars_frames_of_misaligned_chunks_are_read_column_by_column(log):
