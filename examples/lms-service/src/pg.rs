@@ -10,11 +10,17 @@
 //! and gives the library's error; RLS is the second wall that holds even if that code is wrong
 //! (the `rls_alone` test runs raw SQL as the app role with the code's checks out of the way).
 //!
+//! Several service instances may share one database: the store versions each learner × course
+//! (`migrations/0003_versions.sql`), so an engine's write over records another instance changed
+//! since the engine read them is refused and computed again ([`Store::apply_since`]).
+//!
 //! The driver blocks: call this store from a thread that may block (`tokio::task::spawn_blocking`),
 //! never from inside an async task.
 
 use std::cell::RefCell;
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::thread::ThreadId;
 
 use mastery_core::access::{authorize_course, authorize_learner, AccessContext, Operation, Role};
 use mastery_core::store::{Appended, StateKey, StateValue, Store};
@@ -33,14 +39,81 @@ type Pool = r2d2::Pool<PostgresConnectionManager<NoTls>>;
 pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0001_schema", include_str!("../migrations/0001_schema.sql")),
     ("0002_events", include_str!("../migrations/0002_events.sql")),
+    ("0003_versions", include_str!("../migrations/0003_versions.sql")),
 ];
+
+/// The advisory lock (with the tenant's hash) that every write takes shared and
+/// [`Store::hold_writes`] takes exclusive.
+const WRITE_LOCK: i32 = 7263;
 
 /// The row-level-security store.
 #[derive(Clone)]
 pub struct PgStore {
     pool: Pool,
+    /// For the dedicated session of a [`Store::hold_writes`].
+    config: postgres::Config,
     /// Awards decided in the ingest's transaction, and the mastery log (none: neither).
-    rules: Option<std::sync::Arc<AwardRules>>,
+    rules: Option<Arc<AwardRules>>,
+    /// The snapshots [`Store::read_version`] handed out.
+    snapshots: Arc<Mutex<Snapshots>>,
+    /// Sessions holding the tenant's write lock, by the thread that holds it: that thread's
+    /// calls run on it until [`Store::release_writes`].
+    held: Arc<Mutex<HashMap<ThreadId, postgres::Client>>>,
+}
+
+/// The database snapshots handed out as read points, by number, the newest [`Snapshots::KEPT`]
+/// (a read point may be written at more than once); an aged-out read point is a conflict (the
+/// engine reads again).
+#[derive(Default)]
+struct Snapshots {
+    next: u64,
+    recent: VecDeque<(u64, String)>,
+}
+
+impl Snapshots {
+    const KEPT: usize = 4096;
+
+    fn keep(&mut self, snapshot: String) -> u64 {
+        self.next += 1;
+        if self.recent.len() == Self::KEPT {
+            self.recent.pop_front();
+        }
+        self.recent.push_back((self.next, snapshot));
+        self.next
+    }
+
+    fn get(&self, point: u64) -> Option<String> {
+        // Newest first: the engine writes soon after it reads.
+        self.recent.iter().rev().find(|(p, _)| *p == point).map(|(_, snapshot)| snapshot.clone())
+    }
+}
+
+/// What a write requires of the learners it touches.
+enum Condition {
+    /// Nothing: the last writer wins.
+    Always,
+    /// That each learner × course was last written by a transaction visible in this snapshot
+    /// (`None`: a read point no longer known, which conflicts).
+    SeenIn(Option<String>),
+}
+
+/// The learner × course pairs a write touches, sorted (every writer locks their versions in
+/// this order, so two writers cannot deadlock), as the version statements take them.
+struct Touched<'a> {
+    learners: Vec<&'a str>,
+    courses: Vec<Option<&'a str>>,
+}
+
+impl<'a> Touched<'a> {
+    fn new(evidence: &[&'a Evidence], states: &'a [(StateKey, StateValue)]) -> Self {
+        let pairs: BTreeSet<(&str, Option<&str>)> = evidence
+            .iter()
+            .map(|e| (e.learner.as_str(), e.course.as_ref().map(CourseId::as_str)))
+            .chain(states.iter().map(|(k, _)| (k.learner.as_str(), k.course.as_ref().map(CourseId::as_str))))
+            .collect();
+        let (learners, courses) = pairs.into_iter().unzip();
+        Self { learners, courses }
+    }
 }
 
 impl std::fmt::Debug for PgStore {
@@ -161,6 +234,24 @@ const UPSERT_STATES: &str = "INSERT INTO state (tenant, learner, course, namespa
      SELECT $1, * FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::jsonb[]) \
      ON CONFLICT ON CONSTRAINT state_key DO UPDATE SET value = EXCLUDED.value";
 
+/// Creates the version rows a conditional write will lock, as written by nobody (transaction 3,
+/// older than every snapshot). A row another writer is creating is waited for.
+const CREATE_VERSIONS: &str = "INSERT INTO learner_version (tenant, learner, course, writer) \
+     SELECT $1, l, c, '3'::xid8 FROM unnest($2::text[], $3::text[]) WITH ORDINALITY AS u(l, c, n) ORDER BY n \
+     ON CONFLICT ON CONSTRAINT learner_version_key DO NOTHING";
+
+/// Locks the version rows and says whether the snapshot `$4` saw every last writer.
+const SEEN_VERSIONS: &str = "SELECT coalesce(bool_and(seen), true) FROM ( \
+     SELECT pg_visible_in_snapshot(v.writer, $4::text::pg_snapshot) AS seen \
+     FROM unnest($2::text[], $3::text[]) WITH ORDINALITY AS u(l, c, n) \
+     JOIN learner_version v ON v.tenant = $1 AND v.learner = u.l AND v.course IS NOT DISTINCT FROM u.c \
+     ORDER BY u.n FOR UPDATE OF v) AS locked";
+
+/// Records this transaction as the last writer.
+const WRITE_VERSIONS: &str = "INSERT INTO learner_version (tenant, learner, course, writer) \
+     SELECT $1, l, c, pg_current_xact_id() FROM unnest($2::text[], $3::text[]) WITH ORDINALITY AS u(l, c, n) \
+     ORDER BY n ON CONFLICT ON CONSTRAINT learner_version_key DO UPDATE SET writer = EXCLUDED.writer";
+
 fn state_row(row: &postgres::Row) -> Result<(StateKey, StateValue)> {
     let key = StateKey {
         learner: UserId::new(row.get::<_, String>(0)),
@@ -184,6 +275,15 @@ thread_local! {
     static READ_AHEAD: RefCell<Option<ReadAhead>> = const { RefCell::new(None) };
 }
 
+/// Drops the states read ahead on this thread (the learners stay covered: the next read loads again).
+fn forget_read_ahead() {
+    READ_AHEAD.with(|r| {
+        if let Some(a) = r.borrow_mut().as_mut() {
+            a.states = None;
+        }
+    });
+}
+
 /// Runs `f` (one engine ingest, on this thread) with the states of `learners` read in one query
 /// at its first `get_state`. That read happens inside the engine's per-learner locks, so it sees
 /// what a read per key would; the read-ahead ends with `f`.
@@ -202,20 +302,20 @@ pub fn with_read_ahead<T>(ctx: &AccessContext, learners: Vec<String>, f: impl Fn
 impl PgStore {
     /// A pool of at most `max_connections` connections as `config` (the app role).
     pub fn connect(config: postgres::Config, max_connections: u32) -> Result<Self> {
-        let manager = PostgresConnectionManager::new(config, NoTls);
+        let manager = PostgresConnectionManager::new(config.clone(), NoTls);
         let pool = r2d2::Pool::builder()
             .max_size(max_connections)
             .min_idle(Some(0))
             .connection_timeout(std::time::Duration::from_secs(30))
             .build(manager)
             .map_err(pool_error)?;
-        Ok(Self { pool, rules: None })
+        Ok(Self { pool, config, rules: None, snapshots: Arc::default(), held: Arc::default() })
     }
 
     /// The same store, awarding `rules`' achievements and logging mastery changes in every
     /// ingest's transaction (see [`crate::durable`]).
     pub fn with_awards(mut self, rules: AwardRules) -> Self {
-        self.rules = Some(std::sync::Arc::new(rules));
+        self.rules = Some(Arc::new(rules));
         self
     }
 
@@ -237,15 +337,30 @@ impl PgStore {
         self.tx(ctx, |tx| f(tx).map(Ok))
     }
 
-    /// Runs `f` in one transaction under `ctx`'s identity; commits when it returns `Ok(Some)`,
-    /// rolls back on `Ok(None)` (returning `rolled_back`) or an error.
+    /// Runs `f` in one transaction under `ctx`'s identity; commits when it returns `Ok(Ok)`,
+    /// rolls back on `Ok(Err)` (returning its value) or an error. On this thread's held session
+    /// when it holds the write lock, else on a pooled one.
     fn tx<T>(
         &self,
         ctx: &AccessContext,
         f: impl FnOnce(&mut Transaction<'_>) -> Result<std::result::Result<T, T>>,
     ) -> Result<T> {
-        let mut conn = self.pool.get().map_err(pool_error)?;
-        let mut tx = conn.transaction().map_err(|e| db_error(&e))?;
+        let thread = std::thread::current().id();
+        let held = self.held.lock().unwrap_or_else(PoisonError::into_inner).remove(&thread);
+        if let Some(mut client) = held {
+            let result = Self::tx_on(&mut client, ctx, f);
+            self.held.lock().unwrap_or_else(PoisonError::into_inner).insert(thread, client);
+            return result;
+        }
+        Self::tx_on(&mut *self.pool.get().map_err(pool_error)?, ctx, f)
+    }
+
+    fn tx_on<T>(
+        client: &mut postgres::Client,
+        ctx: &AccessContext,
+        f: impl FnOnce(&mut Transaction<'_>) -> Result<std::result::Result<T, T>>,
+    ) -> Result<T> {
+        let mut tx = client.transaction().map_err(|e| db_error(&e))?;
         set_identity(&mut tx, ctx).map_err(|e| db_error(&e))?;
         match f(&mut tx)? {
             Ok(value) => {
@@ -275,6 +390,74 @@ impl PgStore {
             .zip(rows.ids)
             .map(|k| if inserted.contains(&k) { Appended::New } else { Appended::Duplicate })
             .collect())
+    }
+
+    /// Writes `evidence` (all of it new, else nothing) and `states` in one transaction if
+    /// `condition` holds for every learner × course they touch, and records the transaction as
+    /// their last writer. Duplicates are reported before a conflict.
+    fn write(
+        &self,
+        ctx: &AccessContext,
+        condition: Condition,
+        evidence: &[&Evidence],
+        states: &[(StateKey, StateValue)],
+    ) -> Result<Vec<Appended>> {
+        let tenant = ctx.tenant().as_str();
+        let touched = Touched::new(evidence, states);
+        let pairs: [&(dyn postgres::types::ToSql + Sync); 3] = [&tenant, &touched.learners, &touched.courses];
+        let written = self.tx(ctx, |tx| {
+            let db = |e: postgres::Error| db_error(&e);
+            // Shared: only a `hold_writes` excludes it.
+            tx.execute("SELECT pg_advisory_xact_lock_shared($1, hashtext($2))", &[&WRITE_LOCK, &tenant]).map_err(db)?;
+            let seen = match &condition {
+                Condition::Always => true,
+                Condition::SeenIn(snapshot) => {
+                    tx.execute(CREATE_VERSIONS, &pairs).map_err(db)?;
+                    let seen: bool = match snapshot {
+                        Some(snapshot) => {
+                            tx.query_one(SEEN_VERSIONS, &[pairs[0], pairs[1], pairs[2], snapshot]).map_err(db)?.get(0)
+                        }
+                        None => false,
+                    };
+                    seen
+                }
+            };
+            let flags = Self::insert_evidence(tx, ctx, evidence)?;
+            if flags.contains(&Appended::Duplicate) {
+                return Ok(Err(Ok(flags)));
+            }
+            if !seen {
+                return Ok(Err(Err(MasteryError::StoreConflict)));
+            }
+            Self::upsert_states(tx, ctx, states)?;
+            tx.execute(WRITE_VERSIONS, &pairs).map_err(db)?;
+            if let Some(rules) = &self.rules {
+                crate::durable::after_apply(tx, ctx, rules, states)?;
+            }
+            Ok(Ok(Ok(flags)))
+        })?;
+        if matches!(written, Err(MasteryError::StoreConflict)) {
+            // States read ahead are older than the other writer's: the next attempt reads again.
+            forget_read_ahead();
+        }
+        written
+    }
+
+    /// The flags of a batch that repeats an id within itself (nothing is written then), or `None`.
+    fn repeated_within(&self, ctx: &AccessContext, evidence: &[&Evidence]) -> Result<Option<Vec<Appended>>> {
+        let mut seen = HashSet::new();
+        let repeated: Vec<bool> = evidence.iter().map(|e| !seen.insert((&e.learner, &e.id))).collect();
+        if !repeated.contains(&true) {
+            return Ok(None);
+        }
+        let known = self.known_evidence(ctx, evidence)?;
+        Ok(Some(
+            repeated
+                .iter()
+                .zip(known)
+                .map(|(&r, k)| if r || k { Appended::Duplicate } else { Appended::New })
+                .collect(),
+        ))
     }
 
     fn upsert_states(tx: &mut Transaction<'_>, ctx: &AccessContext, states: &[(StateKey, StateValue)]) -> Result<()> {
@@ -370,29 +553,62 @@ impl Store for PgStore {
         states: &[(StateKey, StateValue)],
     ) -> Result<Vec<Appended>> {
         Self::authorize_writes(ctx, evidence, states)?;
-        // Ids repeated within the batch: nothing is written, the repeats (and any record already
-        // stored) are reported.
-        let mut seen = HashSet::new();
-        let repeated: Vec<bool> = evidence.iter().map(|e| !seen.insert((&e.learner, &e.id))).collect();
-        if repeated.contains(&true) {
-            let known = self.known_evidence(ctx, evidence)?;
-            return Ok(repeated
-                .iter()
-                .zip(known)
-                .map(|(&r, k)| if r || k { Appended::Duplicate } else { Appended::New })
-                .collect());
+        if let Some(flags) = self.repeated_within(ctx, evidence)? {
+            return Ok(flags);
         }
-        self.tx(ctx, |tx| {
-            let flags = Self::insert_evidence(tx, ctx, evidence)?;
-            if flags.contains(&Appended::Duplicate) {
-                return Ok(Err(flags));
+        self.write(ctx, Condition::Always, evidence, states)
+    }
+
+    /// A snapshot of the database: what every transaction finished before it wrote.
+    fn read_version(&self, _ctx: &AccessContext) -> Result<Option<u64>> {
+        let query = |client: &mut postgres::Client| -> Result<String> {
+            client.query_one("SELECT pg_current_snapshot()::text", &[]).map(|row| row.get(0)).map_err(|e| db_error(&e))
+        };
+        let thread = std::thread::current().id();
+        let held = self.held.lock().unwrap_or_else(PoisonError::into_inner).remove(&thread);
+        let snapshot = match held {
+            Some(mut client) => {
+                let snapshot = query(&mut client);
+                self.held.lock().unwrap_or_else(PoisonError::into_inner).insert(thread, client);
+                snapshot?
             }
-            Self::upsert_states(tx, ctx, states)?;
-            if let Some(rules) = &self.rules {
-                crate::durable::after_apply(tx, ctx, rules, states)?;
-            }
-            Ok(Ok(flags))
-        })
+            None => query(&mut *self.pool.get().map_err(pool_error)?)?,
+        };
+        Ok(Some(self.snapshots.lock().unwrap_or_else(PoisonError::into_inner).keep(snapshot)))
+    }
+
+    /// Refuses the batch when another transaction wrote one of its learner × course pairs that
+    /// the snapshot `since` did not see (it may have finished after the caller's reads began).
+    fn apply_since(
+        &self,
+        ctx: &AccessContext,
+        since: u64,
+        evidence: &[&Evidence],
+        states: &[(StateKey, StateValue)],
+    ) -> Result<Vec<Appended>> {
+        Self::authorize_writes(ctx, evidence, states)?;
+        if let Some(flags) = self.repeated_within(ctx, evidence)? {
+            return Ok(flags);
+        }
+        let snapshot = self.snapshots.lock().unwrap_or_else(PoisonError::into_inner).get(since);
+        self.write(ctx, Condition::SeenIn(snapshot), evidence, states)
+    }
+
+    /// Takes the tenant's write lock exclusively on a session of its own, which this thread's
+    /// calls use until [`Store::release_writes`]; closing the session (also on a failure) frees it.
+    fn hold_writes(&self, ctx: &AccessContext) -> Result<bool> {
+        let mut client = self.config.connect(NoTls).map_err(|e| db_error(&e))?;
+        client
+            .execute("SELECT pg_advisory_lock($1, hashtext($2))", &[&WRITE_LOCK, &ctx.tenant().as_str()])
+            .map_err(|e| db_error(&e))?;
+        self.held.lock().unwrap_or_else(PoisonError::into_inner).insert(std::thread::current().id(), client);
+        Ok(true)
+    }
+
+    fn release_writes(&self, _ctx: &AccessContext) -> Result<()> {
+        // Dropping the session ends it, and with it the lock.
+        self.held.lock().unwrap_or_else(PoisonError::into_inner).remove(&std::thread::current().id());
+        Ok(())
     }
 
     fn known_evidence(&self, ctx: &AccessContext, evidence: &[&Evidence]) -> Result<Vec<bool>> {
@@ -484,11 +700,9 @@ impl Store for PgStore {
     }
 
     fn put_state(&self, ctx: &AccessContext, key: &StateKey, value: &StateValue) -> Result<()> {
-        Self::authorize_writes(ctx, &[], std::slice::from_ref(&(key.clone(), value.clone())))?;
-        self.tx(ctx, |tx| {
-            Self::upsert_states(tx, ctx, &[(key.clone(), value.clone())])?;
-            Ok(Ok(()))
-        })
+        let states = [(key.clone(), value.clone())];
+        Self::authorize_writes(ctx, &[], &states)?;
+        self.write(ctx, Condition::Always, &[], &states).map(drop)
     }
 
     fn learner_states(
