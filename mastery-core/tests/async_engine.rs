@@ -271,6 +271,37 @@ fn async_reads_equal_sync_reads_and_writes_go_through() {
     assert_eq!(outbox, sync.outbox(&ctx, &course).unwrap());
 }
 
+/// `record_risk` writes each learner's band through the async store's `apply` (states only), and
+/// the next scoring reads them back: alerts and stored predictions equal the synchronous engine's.
+#[test]
+fn async_record_risk_equals_sync_record_risk() {
+    let batch: Vec<Evidence> = (0..80u32).map(|i| record(i, i % 4)).collect();
+    let sync = rules(MemoryStore::new());
+    sync.ingest(&service(), &batch);
+    let asynchronous = AsyncEngine::new(rules(SnapshotStore), AsyncMemory::default());
+    futures::executor::block_on(asynchronous.ingest(&service(), &batch));
+    let (ctx, course) = (service(), CourseId::from("c1"));
+    for day in ["2026-03-02T12:00:00Z", "2026-03-09T12:00:00Z"] {
+        let at = parse_instant(day, "t").unwrap();
+        let recorded = futures::executor::block_on(asynchronous.record_risk(&ctx, &course, at, 3)).unwrap();
+        assert_eq!(recorded, sync.record_risk(&ctx, &course, at, 3).unwrap(), "{day}");
+        // In key order: a course listing promises no order.
+        let listed = |store: &MemoryStore| {
+            let mut states = store.course_states(&ctx, &course, "risk").unwrap();
+            states.sort_by(|a, b| a.0.cmp(&b.0));
+            states
+        };
+        let stored = listed(&asynchronous.store().inner);
+        assert_eq!(stored, listed(sync.store()), "{day}");
+        assert!(stored.iter().any(|(k, _)| k.name == "prediction"), "predictions were written");
+    }
+    // The policy holds: a learner cannot record the class's risk.
+    let l0 = AccessContext::new(Principal::learner("t1", "l0"));
+    let at = parse_instant("2026-03-10T12:00:00Z", "t").unwrap();
+    let denied = futures::executor::block_on(asynchronous.record_risk(&l0, &course, at, 3));
+    assert_eq!(denied.unwrap_err().code(), "access_denied");
+}
+
 /// Eight tasks ingest one learner's records interleaved (each store call yields, so the tasks
 /// take turns): the stored state equals one engine ingesting everything.
 #[test]

@@ -36,37 +36,28 @@ thread_local! {
 /// A `core::Store` whose methods call a JS object's methods.
 #[derive(Debug)]
 struct JsStore {
-    id: u32,
+    object: Registered,
     /// Whether the object has the optional `get_states` (one call per batch instead of one per key).
     batched_reads: bool,
 }
 
-impl Drop for JsStore {
-    fn drop(&mut self) {
-        // Taken out first, so the JS value is dropped with the table not borrowed.
-        let removed = STORES.with(|s| s.try_borrow_mut().ok().and_then(|mut s| s.remove(&self.id)));
-        drop(removed);
-    }
-}
+/// A JS store object in the table, by id: registered while its engine lives.
+#[derive(Debug)]
+pub(crate) struct Registered(u32);
 
-fn store_error(reason: impl Into<String>) -> MasteryError {
-    MasteryError::Store { reason: reason.into() }
-}
-
-impl JsStore {
-    /// Registers `object` after checking that it has every method of the protocol.
-    fn new(object: JsValue) -> Result<Self, JsValue> {
+impl Registered {
+    /// Registers `object` after checking that it has every one of `methods`.
+    pub(crate) fn new(object: JsValue, methods: &[&str]) -> Result<Self, JsValue> {
         if !object.is_object() && !object.is_function() {
             return Err(invalid("store", "must be an object with the store methods"));
         }
-        for method in STORE_METHODS {
+        for method in methods {
             let f = Reflect::get(&object, &JsValue::from_str(method))
                 .map_err(|_| invalid("store", format!("has a `{method}` that cannot be read")))?;
             if !f.is_function() {
                 return Err(invalid("store", format!("has no method `{method}`")));
             }
         }
-        let batched_reads = Reflect::get(&object, &JsValue::from_str("get_states")).is_ok_and(|f| f.is_function());
         let id = NEXT_ID.with(|n| {
             let id = n.get();
             n.set(id.wrapping_add(1));
@@ -75,31 +66,23 @@ impl JsStore {
         STORES
             .with(|s| s.try_borrow_mut().map(|mut s| s.insert(id, object)).map(drop))
             .map_err(|_| crate::error::internal("the store table is busy"))?;
-        Ok(Self { id, batched_reads })
+        Ok(Self(id))
     }
 
-    /// Calls `method(ctx, ...args)` on the JS object and reads the result as `T`.
-    fn call<T: DeserializeOwned>(
-        &self,
-        method: &str,
-        ctx: &AccessContext,
-        args: &[JsValue],
-    ) -> Result<T, MasteryError> {
-        let result = self.invoke(method, ctx, args)?;
-        let value = crate::convert::value(&result, method)
-            .map_err(|_| store_error(format!("`{method}` returned a value that is not data")))?;
-        serde_json::from_value(value).map_err(|e| {
-            store_error(format!(
-                "`{method}` returned a value of the wrong shape: {}",
-                crate::convert::shape(&e.to_string())
-            ))
-        })
+    /// Whether the object has `method`.
+    fn has(&self, method: &str) -> bool {
+        self.object().is_ok_and(|o| Reflect::get(&o, &JsValue::from_str(method)).is_ok_and(|f| f.is_function()))
     }
 
-    fn invoke(&self, method: &str, ctx: &AccessContext, args: &[JsValue]) -> Result<JsValue, MasteryError> {
-        let object = STORES
-            .with(|s| s.try_borrow().ok().and_then(|s| s.get(&self.id).cloned()))
-            .ok_or_else(|| store_error("the store is gone"))?;
+    fn object(&self) -> Result<JsValue, MasteryError> {
+        STORES
+            .with(|s| s.try_borrow().ok().and_then(|s| s.get(&self.0).cloned()))
+            .ok_or_else(|| store_error("the store is gone"))
+    }
+
+    /// Calls `method(ctx, ...args)` on the JS object; its return value as it is.
+    pub(crate) fn invoke(&self, method: &str, ctx: &AccessContext, args: &[JsValue]) -> Result<JsValue, MasteryError> {
+        let object = self.object()?;
         let f = Reflect::get(&object, &JsValue::from_str(method))
             .ok()
             .and_then(|f| f.dyn_into::<Function>().ok())
@@ -114,8 +97,55 @@ impl JsStore {
     }
 }
 
+impl Drop for Registered {
+    fn drop(&mut self) {
+        // Taken out first, so the JS value is dropped with the table not borrowed.
+        let removed = STORES.with(|s| s.try_borrow_mut().ok().and_then(|mut s| s.remove(&self.0)));
+        drop(removed);
+    }
+}
+
+pub(crate) fn store_error(reason: impl Into<String>) -> MasteryError {
+    MasteryError::Store { reason: reason.into() }
+}
+
+/// A store method's answer read as `T`.
+pub(crate) fn decode<T: DeserializeOwned>(method: &str, returned: &JsValue) -> Result<T, MasteryError> {
+    let value = crate::convert::value(returned, method)
+        .map_err(|_| store_error(format!("`{method}` returned a value that is not data")))?;
+    serde_json::from_value(value).map_err(|e| {
+        store_error(format!(
+            "`{method}` returned a value of the wrong shape: {}",
+            crate::convert::shape(&e.to_string())
+        ))
+    })
+}
+
+impl JsStore {
+    /// Registers `object` after checking that it has every method of the protocol.
+    fn new(object: JsValue) -> Result<Self, JsValue> {
+        let object = Registered::new(object, &STORE_METHODS)?;
+        let batched_reads = object.has("get_states");
+        Ok(Self { object, batched_reads })
+    }
+
+    /// Calls `method(ctx, ...args)` on the JS object and reads the result as `T`.
+    fn call<T: DeserializeOwned>(
+        &self,
+        method: &str,
+        ctx: &AccessContext,
+        args: &[JsValue],
+    ) -> Result<T, MasteryError> {
+        decode(method, &self.invoke(method, ctx, args)?)
+    }
+
+    fn invoke(&self, method: &str, ctx: &AccessContext, args: &[JsValue]) -> Result<JsValue, MasteryError> {
+        self.object.invoke(method, ctx, args)
+    }
+}
+
 /// Data → JS for a store call (maps as plain objects).
-fn js<T: Serialize + ?Sized>(value: &T) -> Result<JsValue, MasteryError> {
+pub(crate) fn js<T: Serialize + ?Sized>(value: &T) -> Result<JsValue, MasteryError> {
     value
         .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
         .map_err(|_| MasteryError::Internal { reason: "a store argument could not be converted".into() })
@@ -219,7 +249,47 @@ impl std::fmt::Debug for Engine {
     }
 }
 
-fn context(principal: &JsValue) -> Result<AccessContext, JsValue> {
+/// What `new Engine(store, options)` and `new AsyncEngine(store, options)` take.
+#[derive(serde::Deserialize, Default)]
+pub(crate) struct EngineOptions {
+    #[serde(default)]
+    streaks: Option<core::streak::StreakPolicy>,
+    #[serde(default)]
+    achievements: Option<Vec<core::credential::Achievement>>,
+    /// CASE JSON text.
+    #[serde(default)]
+    framework: Option<String>,
+    /// A risk model file's JSON text.
+    #[serde(default, rename = "riskModel")]
+    risk_model: Option<String>,
+    #[serde(default, rename = "riskBands")]
+    risk_bands: Option<Vec<core::risk::RiskBand>>,
+}
+
+impl EngineOptions {
+    /// `inner` with the streak policy, awards, framework and risk model these options name.
+    pub(crate) fn configure<S: core::Store>(self, mut inner: core::Engine<S>) -> Result<core::Engine<S>, JsValue> {
+        if let Some(policy) = self.streaks {
+            inner = inner.with_streaks(policy).map_err(err)?;
+        }
+        let framework = self.framework.map(|text| core::framework::Framework::from_case_json(&text)).transpose();
+        let framework = framework.map_err(err)?;
+        if let Some(achievements) = self.achievements {
+            inner = inner.with_awards(achievements, framework.clone()).map_err(err)?;
+        }
+        if let Some(framework) = framework {
+            inner = inner.with_framework(framework);
+        }
+        if let Some(model) = self.risk_model {
+            let model = core::risk::RiskModelFile::from_json(&model).map_err(err)?;
+            let bands = self.risk_bands.map(core::risk::RiskBands::new).transpose().map_err(err)?;
+            inner = inner.with_risk(model, bands).map_err(err)?;
+        }
+        Ok(inner)
+    }
+}
+
+pub(crate) fn context(principal: &JsValue) -> Result<AccessContext, JsValue> {
     Ok(AccessContext::new(data::<Principal>(principal, "principal")?))
 }
 
@@ -235,43 +305,12 @@ impl Engine {
         #[wasm_bindgen(unchecked_optional_param_type = "MasteryStore | null")] store: Option<JsValue>,
         #[wasm_bindgen(unchecked_optional_param_type = "EngineOptions | null")] options: Option<JsValue>,
     ) -> Result<Engine, JsValue> {
-        #[derive(serde::Deserialize, Default)]
-        struct Options {
-            #[serde(default)]
-            streaks: Option<core::streak::StreakPolicy>,
-            #[serde(default)]
-            achievements: Option<Vec<core::credential::Achievement>>,
-            /// CASE JSON text.
-            #[serde(default)]
-            framework: Option<String>,
-            /// A risk model file's JSON text.
-            #[serde(default, rename = "riskModel")]
-            risk_model: Option<String>,
-            #[serde(default, rename = "riskBands")]
-            risk_bands: Option<Vec<core::risk::RiskBand>>,
-        }
-        let options: Options = optional(options, "options")?;
+        let options: EngineOptions = optional(options, "options")?;
         let store: core::DynStore = match store {
             Some(object) if !(object.is_null() || object.is_undefined()) => Box::new(JsStore::new(object)?),
             _ => Box::new(core::MemoryStore::new()),
         };
-        let mut inner = core::Engine::new(store);
-        if let Some(policy) = options.streaks {
-            inner = inner.with_streaks(policy).map_err(err)?;
-        }
-        let framework = options.framework.map(|text| core::framework::Framework::from_case_json(&text)).transpose();
-        let framework = framework.map_err(err)?;
-        if let Some(achievements) = options.achievements {
-            inner = inner.with_awards(achievements, framework.clone()).map_err(err)?;
-        }
-        if let Some(framework) = framework {
-            inner = inner.with_framework(framework);
-        }
-        if let Some(model) = options.risk_model {
-            let model = core::risk::RiskModelFile::from_json(&model).map_err(err)?;
-            let bands = options.risk_bands.map(core::risk::RiskBands::new).transpose().map_err(err)?;
-            inner = inner.with_risk(model, bands).map_err(err)?;
-        }
+        let inner = options.configure(core::Engine::new(store))?;
         Ok(Self { inner, ingesting: std::cell::Cell::new(false) })
     }
 
@@ -546,21 +585,27 @@ impl Engine {
         #[wasm_bindgen(unchecked_param_type = "string")] course: JsValue,
         #[wasm_bindgen(unchecked_param_type = "string")] at: JsValue,
     ) -> Result<JsValue, JsValue> {
-        #[derive(Serialize)]
-        struct Row {
-            learner: String,
-            features: std::collections::BTreeMap<String, f64>,
-        }
         let ctx = context(&principal)?;
         let course = CourseId::new(text(&course, "course")?);
         let at = crate::instant(&at, "at")?;
         let names = self.inner.risk_feature_names();
         let rows = self.inner.risk_features(&ctx, &course, at).map_err(err)?;
-        let rows: Vec<Row> = rows
-            .into_iter()
-            .map(|(learner, row)| Row { learner, features: names.iter().cloned().zip(row).collect() })
-            .collect();
+        let rows: Vec<FeatureRow> =
+            rows.into_iter().map(|(learner, row)| FeatureRow::new(learner, &names, row)).collect();
         to_js(&rows)
+    }
+}
+
+/// One learner's risk features by name, as `riskFeatures` answers.
+#[derive(Serialize)]
+pub(crate) struct FeatureRow {
+    learner: String,
+    features: std::collections::BTreeMap<String, f64>,
+}
+
+impl FeatureRow {
+    pub(crate) fn new(learner: String, names: &[String], row: Vec<f64>) -> Self {
+        Self { learner, features: names.iter().cloned().zip(row).collect() }
     }
 }
 

@@ -8,6 +8,8 @@
 // Route-sized builds leave some conversions unused.
 #![cfg_attr(not(all(feature = "jsonld", feature = "dashboards", feature = "engine")), allow(dead_code))]
 
+#[cfg(feature = "engine")]
+mod async_engine;
 mod convert;
 #[cfg(feature = "credentials")]
 mod credentials;
@@ -210,6 +212,16 @@ export interface MasteryStore {
   put_state(ctx: AccessContext, key: StateKey, value: StateValue): void;
   learner_states(ctx: AccessContext, learner: string, namespace: string): [StateKey, StateValue][];
   course_states(ctx: AccessContext, course: string, namespace: string): [StateKey, StateValue][];
+}
+/** A store whose methods may answer with promises (e.g. over IndexedDB), for `AsyncEngine`: the
+ * meaning and shapes of `MasteryStore`'s methods of the same names. */
+export interface MasteryAsyncStore {
+  get_states(ctx: AccessContext, keys: StateKey[]): (StateValue | null)[] | Promise<(StateValue | null)[]>;
+  learner_evidence(ctx: AccessContext, learner: string): Evidence[] | Promise<Evidence[]>;
+  learner_states(ctx: AccessContext, learner: string, namespace: string): [StateKey, StateValue][] | Promise<[StateKey, StateValue][]>;
+  course_states(ctx: AccessContext, course: string, namespace: string): [StateKey, StateValue][] | Promise<[StateKey, StateValue][]>;
+  apply(ctx: AccessContext, evidence: Evidence[], states: [StateKey, StateValue][]): Appended[] | Promise<Appended[]>;
+  put_state(ctx: AccessContext, key: StateKey, value: StateValue): void | Promise<void>;
 }
 /** Every error thrown by this package: a real Error with a stable `code`. */
 export interface MasteryError extends Error { code: string; field: string | null; }

@@ -78,6 +78,11 @@ pub trait AsyncStore: Send + Sync {
     ) -> impl Future<Output = std::result::Result<(), Self::Error>> + Send;
 }
 
+/// The methods of [`AsyncStore`] by name: what a store written in JS (returning promises) must
+/// provide.
+pub const ASYNC_STORE_METHODS: [&str; 6] =
+    ["get_states", "learner_evidence", "learner_states", "course_states", "apply", "put_state"];
+
 /// A read the snapshot could not answer.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 enum Need {
@@ -95,9 +100,31 @@ struct Snapshot {
     learner_states: HashMap<(UserId, String), Vec<(StateKey, StateValue)>>,
     course_states: HashMap<(CourseId, String), Vec<(StateKey, StateValue)>>,
     needs: Vec<Need>,
-    /// A `put_state` the code asked for, and whether the async side has made it.
-    write: Option<(StateKey, StateValue)>,
+    /// The one write the code asked for, and whether the async side has made it.
+    write: Option<Write>,
     written: bool,
+}
+
+/// A write a snapshot call asks for: one state, or a commit of states without evidence.
+#[derive(Debug, Clone, PartialEq)]
+enum Write {
+    Put(Box<(StateKey, StateValue)>),
+    States(Vec<(StateKey, StateValue)>),
+}
+
+impl Snapshot {
+    /// Notes `write` on the first run (the call is then run again once it is made); on the
+    /// run after, the same write has been made.
+    fn write(&mut self, write: Write) -> Result<()> {
+        match &self.write {
+            Some(made) if self.written && *made == write => Ok(()),
+            Some(_) => Err(MasteryError::Internal { reason: "an async engine call wrote twice".into() }),
+            None => {
+                self.write = Some(write);
+                Err(missing())
+            }
+        }
+    }
 }
 
 thread_local! {
@@ -129,8 +156,18 @@ impl Store for SnapshotStore {
         Err(MasteryError::Internal { reason: "the async engine appends through apply".into() })
     }
 
-    fn apply(&self, _: &AccessContext, _: &[&Evidence], _: &[(StateKey, StateValue)]) -> Result<Vec<Appended>> {
-        Err(MasteryError::Internal { reason: "the async engine applies batches itself".into() })
+    /// States without evidence (`Engine::record_risk`'s commit) are one write of the call;
+    /// ingest batches the async engine applies itself.
+    fn apply(
+        &self,
+        _: &AccessContext,
+        evidence: &[&Evidence],
+        states: &[(StateKey, StateValue)],
+    ) -> Result<Vec<Appended>> {
+        if !evidence.is_empty() {
+            return Err(MasteryError::Internal { reason: "the async engine applies batches itself".into() });
+        }
+        with_snapshot(|s| s.write(Write::States(states.to_vec()))).map(|()| Vec::new())
     }
 
     fn known_evidence(&self, _: &AccessContext, _: &[&Evidence]) -> Result<Vec<bool>> {
@@ -168,14 +205,7 @@ impl Store for SnapshotStore {
     }
 
     fn put_state(&self, _: &AccessContext, key: &StateKey, value: &StateValue) -> Result<()> {
-        with_snapshot(|s| match &s.write {
-            Some((k, v)) if s.written && k == key && v == value => Ok(()),
-            Some(_) => Err(MasteryError::Internal { reason: "an async engine call wrote twice".into() }),
-            None => {
-                s.write = Some((key.clone(), value.clone()));
-                Err(missing())
-            }
-        })
+        with_snapshot(|s| s.write(Write::Put(Box::new((key.clone(), value.clone())))))
     }
 
     fn learner_states(
@@ -270,6 +300,22 @@ impl<S: AsyncStore> AsyncEngine<S> {
         outcome
     }
 
+    /// [`Engine::ingest_rows`], without blocking: records read from the host's objects, each with
+    /// its index in what the host sent, beside those refused while reading them.
+    pub async fn ingest_rows(
+        &self,
+        ctx: &AccessContext,
+        rows: Vec<(usize, Evidence)>,
+        refused: Vec<crate::evidence::Rejection>,
+    ) -> IngestOutcome {
+        let (index, batch): (Vec<usize>, Vec<Evidence>) = rows.into_iter().unzip();
+        let mut outcome = self.ingest(ctx, &batch).await;
+        outcome.rejected.iter_mut().for_each(|r| r.index = index[r.index]);
+        outcome.rejected.extend(refused);
+        outcome.rejected.sort_by_key(|r| r.index);
+        outcome
+    }
+
     /// The synchronous engine's `commit`, with the reads fetched between runs of the computation.
     async fn commit(
         &self,
@@ -339,7 +385,19 @@ impl<S: AsyncStore> AsyncEngine<S> {
         }
     }
 
-    /// `fetching` for a call that ends with one `put_state`: the write is made when the code
+    /// [`Engine::record_risk`], without blocking: the class scored, each learner's band and
+    /// score written in one `apply` of states.
+    pub async fn record_risk(
+        &self,
+        ctx: &AccessContext,
+        course: &CourseId,
+        at: crate::time::Instant,
+        top: usize,
+    ) -> Result<Vec<crate::risk::Alert>> {
+        self.writing(ctx, |rules| rules.record_risk(ctx, course, at, top)).await
+    }
+
+    /// `fetching` for a call that ends with one write (`put_state`, or `apply` of states only): the write is made when the code
     /// asks for it, then the code runs once more to answer.
     async fn writing<T>(&self, ctx: &AccessContext, f: impl Fn(&Engine<SnapshotStore>) -> Result<T>) -> Result<T> {
         let mut snapshot = Snapshot::default();
@@ -347,8 +405,11 @@ impl<S: AsyncStore> AsyncEngine<S> {
             let (out, mut back) = run_on(snapshot, || f(&self.rules));
             if !back.needs.is_empty() {
                 self.fetch(ctx, &mut back).await?;
-            } else if let (Some((key, value)), false) = (&back.write, back.written) {
-                self.store.put_state(ctx, key, value).await.map_err(Into::into)?;
+            } else if let (Some(write), false) = (&back.write, back.written) {
+                match write {
+                    Write::Put(put) => self.store.put_state(ctx, &put.0, &put.1).await.map_err(Into::into)?,
+                    Write::States(states) => drop(self.store.apply(ctx, &[], states).await.map_err(Into::into)?),
+                }
                 back.written = true;
             } else {
                 return out;

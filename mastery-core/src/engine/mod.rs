@@ -33,7 +33,7 @@ mod risk;
 mod spare;
 mod streaks;
 
-pub use asynchronous::{AsyncEngine, AsyncStore, SnapshotStore};
+pub use asynchronous::{AsyncEngine, AsyncStore, SnapshotStore, ASYNC_STORE_METHODS};
 pub use dashboards::{ClassDashboard, ClassDashboardOptions, LearnerDashboard};
 use spare::{Spare, SpareTable};
 
