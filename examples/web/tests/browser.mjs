@@ -290,6 +290,49 @@ export const used = [node.renderSvg, web.renderSvg, init, kind, wrong];
         `npm package, ${name}: loads, renders two charts with distinct ids ${JSON.stringify(ids)}${errors.length ? `; errors: ${errors.join(" | ")}` : ""}`);
       await page.close();
     }
+    // AsyncEngine over IndexedDB (js/idb_store.mjs): a thousand records give the synchronous
+    // engine's states and dashboard, and a fresh engine on the reopened database reads them back.
+    cpSync(`${pkg}js/idb_store.mjs`, `${root}idb_store.js`);
+    writeFileSync(`${root}idb.html`, `<!doctype html><html lang="en"><link rel="icon" href="data:,"><title>idb</title><script type="module">
+      import init, { AsyncEngine, Engine } from "./pkg/mastery_wasm.js";
+      import { IdbStore } from "./idb_store.js";
+      await init();
+      const service = { tenant: "t1", user: "importer", roles: [{ role: "service" }] };
+      const tutor = { tenant: "t1", user: "tia", roles: [{ role: "instructor", courses: ["c1"] }] };
+      const start = Date.parse("2026-01-01T00:00:00Z");
+      const records = Array.from({ length: 1000 }, (_, i) => ({ id: "e" + i, learner: "l" + (i % 20), course: "c1",
+        competencies: ["k" + (i % 5)], kind: "response", score: { scaled: ((i * 37) % 101) / 100 },
+        occurred_at: new Date(start + (i % 10 === 9 ? i - 500 : i) * 60000).toISOString(), source: "host" }));
+      const sync = new Engine(null, { streaks: {} });
+      const engine = new AsyncEngine(await IdbStore.open("mastery-test"), { streaks: {} });
+      const started = performance.now();
+      let stored = 0;
+      for (let i = 0; i < records.length; i += 50) {
+        sync.ingest(service, records.slice(i, i + 50));
+        stored += (await engine.ingest(service, records.slice(i, i + 50))).new;
+      }
+      const ms = performance.now() - started;
+      const at = "2026-01-02T00:00:00Z";
+      const same = async (e) => JSON.stringify([await e.classStates(tutor, "c1"), await e.learnerDashboard(service, "l1", at, "c1")])
+        === JSON.stringify([sync.classStates(tutor, "c1"), sync.learnerDashboard(service, "l1", at, "c1")]);
+      const first = await same(engine);
+      const again = await same(new AsyncEngine(await IdbStore.open("mastery-test"), { streaks: {} }));
+      const resent = await engine.ingest(service, records.slice(0, 50));
+      document.body.dataset.result = JSON.stringify({ stored, first, again, duplicates: resent.duplicates, ms: Math.round(ms) });
+    </script></html>`);
+    {
+      const page = await browser.newPage();
+      const errors = [];
+      page.on("pageerror", (e) => errors.push(e.message));
+      page.on("console", (m) => { if (m.type() === "error") errors.push(m.text()); });
+      await page.goto(`http://127.0.0.1:${site.address().port}/idb.html`);
+      const result = await page.waitForFunction(() => document.body?.dataset.result, null, { timeout: 60_000 })
+        .then(async () => JSON.parse(await page.evaluate(() => document.body.dataset.result)), () => null);
+      check(result?.stored === 1000 && result.first && result.again && result.duplicates === 50 && errors.length === 0,
+        `AsyncEngine over IndexedDB: 1,000 records stored once, states and dashboard equal the synchronous engine's, read back after reopening ${JSON.stringify(result)}${errors.length ? `; errors: ${errors.join(" | ")}` : ""}`);
+      if (result) console.log(`AsyncEngine over IndexedDB: 1,000 records in batches of 50 in ${result.ms} ms`);
+      await page.close();
+    }
     site.close();
   }
 }
