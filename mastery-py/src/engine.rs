@@ -557,6 +557,64 @@ fn opt_course(course: Option<&Arg<'_>>) -> PyResult<Option<CourseId>> {
     Ok(opt_text(course, "course")?.map(CourseId::new))
 }
 
+/// The engine's rules as `Engine(...)` and `AsyncEngine(...)` take them, read.
+pub(crate) struct Rules {
+    policy: Option<core::streak::StreakPolicy>,
+    achievements: Option<Vec<core::credential::Achievement>>,
+    framework: Option<core::Framework>,
+    risk_model: Option<core::risk::RiskModelFile>,
+    risk_bands: Option<core::risk::RiskBands>,
+}
+
+impl Rules {
+    pub(crate) fn read(
+        py: Python<'_>,
+        streaks: Option<&Arg<'_>>,
+        achievements: Option<&Arg<'_>>,
+        framework: Option<&Arg<'_>>,
+        risk_model: Option<&Arg<'_>>,
+        risk_bands: Option<&Arg<'_>>,
+    ) -> PyResult<Self> {
+        fn given<'py>(a: Option<&Arg<'py>>) -> Option<Arg<'py>> {
+            a.filter(|a| !a.is_none()).cloned()
+        }
+        let policy = given(streaks).map(|p| data::<core::streak::StreakPolicy>(&p, "streaks")).transpose()?;
+        let achievements =
+            given(achievements).map(|a| data::<Vec<core::credential::Achievement>>(&a, "achievements")).transpose()?;
+        let framework = match given(framework) {
+            Some(f) => match f.extract::<PyRef<'_, crate::Framework>>() {
+                Ok(f) => Some(f.inner.clone()),
+                Err(_) => return Err(invalid(py, "framework", "must be a mastery.Framework")),
+            },
+            None => None,
+        };
+        let risk_bands = match given(risk_bands) {
+            Some(b) => Some(core::risk::RiskBands::new(data(&b, "risk_bands")?).py_err(py)?),
+            None => None,
+        };
+        let risk_model = given(risk_model).map(|m| risk_model_of(py, &m)).transpose()?;
+        Ok(Self { policy, achievements, framework, risk_model, risk_bands })
+    }
+
+    /// `inner` with these rules.
+    pub(crate) fn apply<S: Store>(self, py: Python<'_>, inner: core::Engine<S>) -> PyResult<core::Engine<S>> {
+        let mut inner = match self.policy {
+            Some(policy) => inner.with_streaks(policy).py_err(py)?,
+            None => inner,
+        };
+        if let Some(list) = self.achievements {
+            inner = inner.with_awards(list, self.framework.clone()).py_err(py)?;
+        }
+        if let Some(framework) = self.framework {
+            inner = inner.with_framework(framework);
+        }
+        if let Some(model) = self.risk_model {
+            inner = inner.with_risk(model, self.risk_bands).py_err(py)?;
+        }
+        Ok(inner)
+    }
+}
+
 #[pymethods]
 impl Engine {
     #[new]
@@ -573,11 +631,7 @@ impl Engine {
         risk_bands: Option<&Arg<'_>>,
     ) -> PyResult<Self> {
         guard(py, || {
-            let streaks = streaks.filter(|s| !s.is_none());
-            let policy = streaks.map(|p| data::<core::streak::StreakPolicy>(p, "streaks")).transpose()?;
-            let achievements = achievements.filter(|a| !a.is_none());
-            let achievements =
-                achievements.map(|a| data::<Vec<core::credential::Achievement>>(a, "achievements")).transpose()?;
+            let rules = Rules::read(py, streaks, achievements, framework, risk_model, risk_bands)?;
             let store = store.filter(|s| !s.is_none());
             let path = opt_text(path, "path")?;
             let store: DynStore = match (store, path) {
@@ -600,34 +654,7 @@ impl Engine {
                 (None, Some(dir)) => Box::new(py.detach(|| MemoryStore::open(&dir)).py_err(py)?),
                 (None, None) => Box::new(MemoryStore::new()),
             };
-            let inner = core::Engine::new(store);
-            let inner = match policy {
-                Some(policy) => inner.with_streaks(policy).py_err(py)?,
-                None => inner,
-            };
-            let framework = match framework.filter(|f| !f.is_none()) {
-                Some(f) => match f.extract::<PyRef<'_, crate::Framework>>() {
-                    Ok(f) => Some(f.inner.clone()),
-                    Err(_) => return Err(invalid(py, "framework", "must be a mastery.Framework")),
-                },
-                None => None,
-            };
-            let inner = match achievements {
-                Some(list) => inner.with_awards(list, framework.clone()).py_err(py)?,
-                None => inner,
-            };
-            let inner = match framework {
-                Some(framework) => inner.with_framework(framework),
-                None => inner,
-            };
-            let bands = match risk_bands.filter(|b| !b.is_none()) {
-                Some(b) => Some(core::risk::RiskBands::new(data(b, "risk_bands")?).py_err(py)?),
-                None => None,
-            };
-            let inner = match risk_model.filter(|m| !m.is_none()) {
-                Some(model) => inner.with_risk(risk_model_of(py, model)?, bands).py_err(py)?,
-                None => inner,
-            };
+            let inner = rules.apply(py, core::Engine::new(store))?;
             Ok(Self { inner })
         })
     }

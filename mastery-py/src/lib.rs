@@ -8,6 +8,7 @@
 
 mod arrow;
 mod arrow_evidence;
+mod async_engine;
 mod convert;
 mod engine;
 mod error;
@@ -1155,6 +1156,8 @@ fn _mastery(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add_class::<Framework>()?;
     m.add_class::<engine::Engine>()?;
+    m.add_class::<async_engine::AsyncEngineCore>()?;
+    m.add_class::<async_engine::Call>()?;
     m.add_function(wrap_pyfunction!(ingest_xapi, m)?)?;
     m.add_function(wrap_pyfunction!(ingest_caliper, m)?)?;
     m.add_function(wrap_pyfunction!(validate_caliper, m)?)?;

@@ -1,5 +1,6 @@
 """Every fixture case, through the Python binding."""
 
+import asyncio
 import hashlib
 import json
 import math
@@ -133,8 +134,22 @@ def run(op, inp):
         embedded = scenario(mastery.Engine(**options), inp["steps"])
         host = scenario(mastery.Engine(store=mastery.DictStore(), **options), inp["steps"])
         assert embedded == host, "the Python store and the embedded store disagree"
+        asynchronous = scenario(Awaited(mastery.AsyncEngine(mastery.AsyncDictStore(), **options)), inp["steps"])
+        assert json.dumps(asynchronous) == json.dumps(embedded), "the async engine and the engine disagree"
         return embedded
     raise ValueError(op)
+
+
+class Awaited:
+    """An ``AsyncEngine`` called like an ``Engine``: each method runs to its answer on one event loop."""
+
+    def __init__(self, engine):
+        self._engine = engine
+        self._loop = asyncio.new_event_loop()
+
+    def __getattr__(self, name):
+        method = getattr(self._engine, name)
+        return lambda *args: self._loop.run_until_complete(method(*args))
 
 
 def scenario_step(engine, step):

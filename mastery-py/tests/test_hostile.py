@@ -16,13 +16,17 @@ one). Three documented exceptions, which must still not crash the process:
   ``test_hostile_sweep_over_the_arrow_entry_points``;
 - ``MasteryStore`` and ``DictStore``: the store protocol and its pure-Python reference store are
   listed, not called: the engine calls a store with data it produced; they are swept through
-  ``Engine(store=DictStore())``, whose methods are swept like the embedded ``Engine()``'s.
+  ``Engine(store=DictStore())``, whose methods are swept like the embedded ``Engine()``'s. So are
+  ``AsyncMasteryStore`` and ``AsyncDictStore``, through ``AsyncEngine(AsyncDictStore())``, whose
+  coroutines are each run to their end on one event loop.
 
 ``Engine(path=...)`` creates directories, so the sweep runs in a temporary directory.
 
 ``save``/``load`` of the estimators take file paths and are not called with hostile values.
 """
 
+import asyncio
+import functools
 import inspect
 import json
 import math
@@ -41,7 +45,7 @@ SECRET = "SECRET-learner-7f3a"
 ESTIMATORS = {"BKTModel", "NativeBktModel", "RiskClassifier", "Svg", "ArrowTable", "TqdmProgress", "PrintProgress",
               "View", "Heatmap", "RingChart", "StreakTracker", "Progress", "ClassSummary", "FairnessReport",
               "EvidenceReport", "IngestResult", "LearnerDashboard", "ClassDashboard"}
-LISTED = {"BKTModel", "NativeBktModel", "MasteryStore", "DictStore"}
+LISTED = {"BKTModel", "NativeBktModel", "MasteryStore", "DictStore", "AsyncMasteryStore", "AsyncDictStore"}
 PRINCIPAL = {"tenant": "t", "user": "svc", "roles": [{"role": "service"}]}
 FIXTURES = pathlib.Path(__file__).resolve().parents[2] / "fixtures"
 
@@ -154,6 +158,19 @@ def fillers():
     }
 
 
+class Awaited:
+    """An ``AsyncEngine`` whose methods run to their answer (or exception) when called; each keeps
+    its coroutine's signature for the sweep."""
+
+    def __init__(self, engine):
+        self._engine = engine
+        self._loop = asyncio.new_event_loop()
+
+    def __getattr__(self, name):
+        method = getattr(self._engine, name)
+        return functools.wraps(method)(lambda *args: self._loop.run_until_complete(method(*args)))
+
+
 def surface():
     """(qualified name, callable, parameter names) for every exported function and method."""
     filler = fillers()
@@ -162,6 +179,7 @@ def surface():
     engine.ingest(PRINCIPAL, [{"id": "e", "learner": "l", "course": "c", "competencies": ["a"], "kind": "response",
                                "score": {"scaled": 1.0}, "source": "host"}])
     instances = {"Framework": filler["framework"], "NativeRiskModel": model, "Engine": engine,
+                 "AsyncEngine": Awaited(mastery.AsyncEngine(mastery.AsyncDictStore())),
                  "TqdmProgress": mastery.TqdmProgress(disable=True), "PrintProgress": mastery.PrintProgress()}
     try:
         import pyarrow as pa

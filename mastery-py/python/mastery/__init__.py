@@ -43,8 +43,8 @@ from .tables import ArrowTable, PrintProgress, TqdmProgress
 from .pipelines import RiskDataset, badge_gallery, load_oulad, risk_features
 from .risk import NativeRiskModel, RiskClassifier
 from .fairness import fairness_frame, fairness_report
-from .store import DictStore, MasteryStore
-from .engine import Engine
+from .store import AsyncDictStore, AsyncMasteryStore, DictStore, MasteryStore
+from .engine import AsyncEngine, Engine
 from . import views
 from .views import (
     ClassSummary,
@@ -64,6 +64,9 @@ __all__ = [
     "Engine",
     "MasteryStore",
     "DictStore",
+    "AsyncEngine",
+    "AsyncMasteryStore",
+    "AsyncDictStore",
     "Framework",
     "MasteryError",
     "ingest_xapi",

@@ -4,6 +4,8 @@ from .tables import ArrowTable as ArrowTable, PrintProgress as PrintProgress, Pr
 from . import tables as tables
 from .pipelines import RiskDataset as RiskDataset, badge_gallery as badge_gallery, load_oulad as load_oulad, risk_features as risk_features
 from . import views as views
+from .engine import AsyncEngine as AsyncEngine
+from .store import AsyncDictStore as AsyncDictStore, AsyncMasteryStore as AsyncMasteryStore
 from .views import (
     ClassSummary as ClassSummary,
     EvidenceReport as EvidenceReport,
@@ -18,7 +20,7 @@ from .views import (
     View as View,
 )
 
-__all__ = ['badge_gallery', 'risk_features', 'load_oulad', 'RiskDataset', 'Engine', 'MasteryStore', 'DictStore', 'Framework', 'MasteryError', 'ingest_xapi', 'ingest_caliper', 'validate_caliper', 'ingest_pybkt_csv', 'evidence_frame', 'BKTModel', 'RiskClassifier', 'ArrowTable', 'TqdmProgress', 'PrintProgress', 'fairness_report', 'fairness_frame', 'NativeRiskModel', 'risk_band', 'risk_metrics', 'population_stability_index', 'synthetic_risk_data', 'calculate', 'proficiency_scale', 'rating_for', 'frontier', 'roll_up', 'class_summary', 'evaluate_streak', 'streak_tracker', 'activity_calendar', 'ring_chart', 'class_heatmap', 'progress_over_time', 'render', 'Svg', 'issuer_did', 'achievement_credential', 'sign_vc_jwt', 'verify_vc_jwt', 'sign_data_integrity', 'verify_credential', 'canonicalize', 'certificate_svg', 'certificate_pdf', 'bake_png', 'unbake_png', 'bake_svg', 'unbake_svg', 'views', 'View', 'Heatmap', 'RingChart', 'StreakTracker', 'Progress', 'ClassSummary', 'FairnessReport', 'EvidenceReport', 'IngestResult', 'LearnerDashboard', 'ClassDashboard', '__version__']
+__all__ = ['badge_gallery', 'risk_features', 'load_oulad', 'RiskDataset', 'Engine', 'MasteryStore', 'DictStore', 'AsyncEngine', 'AsyncMasteryStore', 'AsyncDictStore', 'Framework', 'MasteryError', 'ingest_xapi', 'ingest_caliper', 'validate_caliper', 'ingest_pybkt_csv', 'evidence_frame', 'BKTModel', 'RiskClassifier', 'ArrowTable', 'TqdmProgress', 'PrintProgress', 'fairness_report', 'fairness_frame', 'NativeRiskModel', 'risk_band', 'risk_metrics', 'population_stability_index', 'synthetic_risk_data', 'calculate', 'proficiency_scale', 'rating_for', 'frontier', 'roll_up', 'class_summary', 'evaluate_streak', 'streak_tracker', 'activity_calendar', 'ring_chart', 'class_heatmap', 'progress_over_time', 'render', 'Svg', 'issuer_did', 'achievement_credential', 'sign_vc_jwt', 'verify_vc_jwt', 'sign_data_integrity', 'verify_credential', 'canonicalize', 'certificate_svg', 'certificate_pdf', 'bake_png', 'unbake_png', 'bake_svg', 'unbake_svg', 'views', 'View', 'Heatmap', 'RingChart', 'StreakTracker', 'Progress', 'ClassSummary', 'FairnessReport', 'EvidenceReport', 'IngestResult', 'LearnerDashboard', 'ClassDashboard', '__version__']
 
 __version__: str
 

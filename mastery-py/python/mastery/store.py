@@ -30,6 +30,7 @@ implementation over lists and dicts, to copy when writing a store over a databas
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from typing import Any, Dict, List, Optional, Protocol, Tuple, runtime_checkable
 
@@ -38,7 +39,7 @@ Evidence = Dict[str, Any]
 Key = Dict[str, Any]
 Value = Dict[str, Any]
 
-__all__ = ["MasteryStore", "DictStore"]
+__all__ = ["MasteryStore", "DictStore", "AsyncMasteryStore", "AsyncDictStore"]
 
 
 @runtime_checkable
@@ -316,3 +317,154 @@ class DictStore(MasteryStore):
         with self._lock:
             return [[_key_of(ident), v] for ident, v in sorted(self._states.items())
                     if ident[0] == tenant and ident[2] and ident[3] == course and ident[4] == namespace]
+
+
+@runtime_checkable
+class AsyncMasteryStore(Protocol):
+    """What :class:`mastery.AsyncEngine` needs from a store: six of :class:`MasteryStore`'s
+    methods, with the same arguments and answers (plain data; values as dicts), each of which
+    may be a coroutine (``async def``) or return its answer at once. For a store over asyncpg,
+    SQLAlchemy's ``AsyncSession`` or an HTTP client.
+
+    Examples
+    --------
+    >>> import mastery
+    >>> isinstance(mastery.AsyncDictStore(), mastery.AsyncMasteryStore)
+    True
+    """
+
+    async def apply(self, ctx: Context, evidence: List[Evidence], states: List[List[Any]]) -> List[str]:
+        """All-or-nothing: append every record and write every ``[key, value]``, answering
+        ``"new"`` per record; or, when any record is already stored (or repeated), write nothing
+        and answer ``"duplicate"`` for those.
+
+        Examples
+        --------
+        >>> import asyncio, mastery
+        >>> ctx = {"principal": {"tenant": "t1", "user": "svc", "roles": [{"role": "service"}]}}
+        >>> asyncio.run(mastery.AsyncDictStore().apply(ctx, [{"id": "e1", "learner": "amy"}], []))
+        ['new']
+        """
+        ...
+
+    async def get_states(self, ctx: Context, keys: List[Key]) -> List[Optional[Value]]:
+        """One answer per key, in order (``None`` where nothing is stored).
+
+        Examples
+        --------
+        >>> import asyncio, mastery
+        >>> ctx = {"principal": {"tenant": "t1", "user": "svc", "roles": [{"role": "service"}]}}
+        >>> asyncio.run(mastery.AsyncDictStore().get_states(ctx, [{"learner": "amy", "namespace": "m", "name": "k"}]))
+        [None]
+        """
+        ...
+
+    async def put_state(self, ctx: Context, key: Key, value: Value) -> None:
+        """Writes one state (last write wins).
+
+        Examples
+        --------
+        >>> import asyncio, mastery
+        >>> ctx = {"principal": {"tenant": "t1", "user": "svc", "roles": [{"role": "service"}]}}
+        >>> asyncio.run(mastery.AsyncDictStore().put_state(ctx, {"learner": "amy", "namespace": "m", "name": "k"}, {"json": 1}))
+        """
+        ...
+
+    async def learner_evidence(self, ctx: Context, learner: str) -> List[Evidence]:
+        """One learner's evidence, in append order.
+
+        Examples
+        --------
+        >>> import asyncio, mastery
+        >>> ctx = {"principal": {"tenant": "t1", "user": "svc", "roles": [{"role": "service"}]}}
+        >>> asyncio.run(mastery.AsyncDictStore().learner_evidence(ctx, "amy"))
+        []
+        """
+        ...
+
+    async def learner_states(self, ctx: Context, learner: str, namespace: str) -> List[List[Any]]:
+        """``[key, value]`` pairs of one learner in ``namespace``, in key order.
+
+        Examples
+        --------
+        >>> import asyncio, mastery
+        >>> ctx = {"principal": {"tenant": "t1", "user": "svc", "roles": [{"role": "service"}]}}
+        >>> asyncio.run(mastery.AsyncDictStore().learner_states(ctx, "amy", "mastery"))
+        []
+        """
+        ...
+
+    async def course_states(self, ctx: Context, course: str, namespace: str) -> List[List[Any]]:
+        """``[key, value]`` pairs of a course in ``namespace``, in key order.
+
+        Examples
+        --------
+        >>> import asyncio, mastery
+        >>> ctx = {"principal": {"tenant": "t1", "user": "svc", "roles": [{"role": "service"}]}}
+        >>> asyncio.run(mastery.AsyncDictStore().course_states(ctx, "c1", "mastery"))
+        []
+        """
+        ...
+
+
+class AsyncDictStore(AsyncMasteryStore):
+    """A reference :class:`AsyncMasteryStore` in plain lists and dicts, every method a coroutine
+    that gives the event loop a turn first (as a database round trip would). No access checks of
+    its own, not durable: copy it when writing a store over an async driver.
+
+    Examples
+    --------
+    >>> import asyncio, mastery
+    >>> engine = mastery.AsyncEngine(mastery.AsyncDictStore())
+    >>> svc = {"tenant": "t1", "user": "svc", "roles": [{"role": "service"}]}
+    >>> e = {"id": "e1", "learner": "amy", "course": "c1", "competencies": ["k"], "kind": "response",
+    ...      "score": {"scaled": 0.5}, "source": "host"}
+    >>> asyncio.run(engine.ingest(svc, [e]))["new"]
+    1
+    """
+
+    def __init__(self) -> None:
+        self._evidence: Dict[str, List[Evidence]] = {}  # per tenant, in append order
+        self._ids: set = set()
+        self._states: Dict[Tuple[Any, ...], Value] = {}
+
+    async def apply(self, ctx: Context, evidence: List[Evidence], states: List[List[Any]]) -> List[str]:
+        await asyncio.sleep(0)
+        tenant = _tenant(ctx)
+        idents = [(tenant, e["learner"], e["id"]) for e in evidence]
+        if len(set(idents)) != len(idents) or not self._ids.isdisjoint(idents):
+            flags, seen = [], set()
+            for ident in idents:
+                flags.append("duplicate" if ident in seen or ident in self._ids else "new")
+                seen.add(ident)
+            return flags
+        self._evidence.setdefault(tenant, []).extend(evidence)
+        self._ids.update(idents)
+        for key, value in states:
+            self._states[_key_id(tenant, key)] = value
+        return ["new"] * len(evidence)
+
+    async def get_states(self, ctx: Context, keys: List[Key]) -> List[Optional[Value]]:
+        await asyncio.sleep(0)
+        tenant = _tenant(ctx)
+        return [self._states.get(_key_id(tenant, key)) for key in keys]
+
+    async def put_state(self, ctx: Context, key: Key, value: Value) -> None:
+        await asyncio.sleep(0)
+        self._states[_key_id(_tenant(ctx), key)] = value
+
+    async def learner_evidence(self, ctx: Context, learner: str) -> List[Evidence]:
+        await asyncio.sleep(0)
+        return [e for e in self._evidence.get(_tenant(ctx), ()) if e["learner"] == learner]
+
+    async def learner_states(self, ctx: Context, learner: str, namespace: str) -> List[List[Any]]:
+        await asyncio.sleep(0)
+        tenant = _tenant(ctx)
+        return [[_key_of(ident), v] for ident, v in sorted(self._states.items())
+                if ident[0] == tenant and ident[1] == learner and ident[4] == namespace]
+
+    async def course_states(self, ctx: Context, course: str, namespace: str) -> List[List[Any]]:
+        await asyncio.sleep(0)
+        tenant = _tenant(ctx)
+        return [[_key_of(ident), v] for ident, v in sorted(self._states.items())
+                if ident[0] == tenant and ident[2] and ident[3] == course and ident[4] == namespace]
