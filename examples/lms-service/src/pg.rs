@@ -409,8 +409,13 @@ impl PgStore {
             let db = |e: postgres::Error| db_error(&e);
             // Shared: only a `hold_writes` excludes it.
             tx.execute("SELECT pg_advisory_xact_lock_shared($1, hashtext($2))", &[&WRITE_LOCK, &tenant]).map_err(db)?;
+            // Version rows are locked first, in key order, on both paths: a writer that locked a
+            // state row before a version row could deadlock with one that did the opposite.
             let seen = match &condition {
-                Condition::Always => true,
+                Condition::Always => {
+                    tx.execute(WRITE_VERSIONS, &pairs).map_err(db)?;
+                    true
+                }
                 Condition::SeenIn(snapshot) => {
                     tx.execute(CREATE_VERSIONS, &pairs).map_err(db)?;
                     let seen: bool = match snapshot {
@@ -430,7 +435,9 @@ impl PgStore {
                 return Ok(Err(Err(MasteryError::StoreConflict)));
             }
             Self::upsert_states(tx, ctx, states)?;
-            tx.execute(WRITE_VERSIONS, &pairs).map_err(db)?;
+            if let Condition::SeenIn(_) = condition {
+                tx.execute(WRITE_VERSIONS, &pairs).map_err(db)?;
+            }
             if let Some(rules) = &self.rules {
                 crate::durable::after_apply(tx, ctx, rules, states)?;
             }
