@@ -615,7 +615,10 @@ impl<S: Store> Engine<S> {
         let mut changed = 0;
         let mut refused: Vec<(usize, MasteryError)> = Vec::new();
         let mut next_slot = 0;
-        let mut updates = Vec::new();
+        // Per record: each slot it moved with its (score, P(known)) before, and what each slot
+        // held before the record (put back when the record is refused).
+        let mut moved = Vec::new();
+        let mut undo: Vec<(usize, Option<MasteryRecord>)> = Vec::new();
         // Each learner's stored evidence, read once per batch however many of its records are late.
         let mut stored_evidence: HashMap<&UserId, Vec<Evidence>, foldhash::fast::RandomState> = HashMap::default();
         // What the batch moved per learner × course, when the engine awards achievements.
@@ -626,36 +629,45 @@ impl<S: Store> Engine<S> {
             next_slot += slots.len();
             let pending =
                 || admitted[..position].iter().filter(|i| !refused.iter().any(|(r, _)| r == *i)).map(|&i| &batch[i]);
-            updates.clear();
+            moved.clear();
+            undo.clear();
             let mut step = match observation(evidence) {
                 None => Ok(()),
-                Some(obs) => evidence.competencies.iter().zip(slots).try_for_each(|(competency, &slot)| {
-                    let known = match (&current[slot], &stored[slot]) {
-                        (Some(record), _) => Some(record.clone()),
-                        (None, Some(value)) => Some(read_record_ref(&keys[slot].name, value, &self.config)?),
-                        (None, None) => None,
-                    };
-                    let before = known.as_ref().map_or((None, None), |r| (r.score, r.knowledge.map(|k| k.p_known)));
-                    let record = match known {
-                        Some(mut record) if record.accepts(&obs) => {
-                            record.push(&obs, &self.config)?;
-                            record
+                Some(obs) => {
+                    evidence.competencies.iter().zip(slots).enumerate().try_for_each(|(k, (competency, &slot))| {
+                        // A competency listed twice moves its record once, and counts twice.
+                        if slots[..k].contains(&slot) {
+                            let repeat = moved.iter().find(|(s, _)| *s == slot).copied();
+                            moved.extend(repeat);
+                            return Ok(());
                         }
-                        None => {
-                            let mut record = MasteryRecord::new(competency.as_str());
-                            record.push(&obs, &self.config)?;
-                            record
+                        // The record is updated in place; `undo` keeps what to put back.
+                        let entry = &mut current[slot];
+                        undo.push((slot, entry.clone()));
+                        if entry.is_none() {
+                            *entry = stored[slot]
+                                .as_ref()
+                                .map(|v| read_record_ref(&keys[slot].name, v, &self.config))
+                                .transpose()?;
                         }
+                        let before = entry.as_ref().map_or((None, None), |r| (r.score, r.knowledge.map(|k| k.p_known)));
+                        let newer = match entry {
+                            Some(record) => record.push_if_newer(&obs, &self.config)?,
+                            None => entry
+                                .insert(MasteryRecord::new(competency.as_str()))
+                                .push_if_newer(&obs, &self.config)?,
+                        };
                         // Late (or tied) evidence: rebuild from the stored evidence, the batch's
                         // earlier records and this one.
-                        Some(_) => {
+                        if !newer {
                             let stored = self.stored_evidence(ctx, &mut stored_evidence, &evidence.learner)?;
-                            self.rebuild(stored, evidence, competency.as_str(), obs.clone(), pending())?
+                            *entry =
+                                Some(self.rebuild(stored, evidence, competency.as_str(), obs.clone(), pending())?);
                         }
-                    };
-                    updates.push((slot, before, record));
-                    Ok::<(), MasteryError>(())
-                }),
+                        moved.push((slot, before));
+                        Ok::<(), MasteryError>(())
+                    })
+                }
             };
             let (mut streak, mut streak_grew) = (None, false);
             if let (Ok(()), Some(policy), Some(slot)) =
@@ -731,21 +743,24 @@ impl<S: Store> Engine<S> {
                 }
             }
             if let Err(error) = step {
+                for (slot, previous) in undo.drain(..).rev() {
+                    current[slot] = previous;
+                }
                 refused.push((index, error));
                 continue;
             }
             if self.awards.is_some() {
-                let moved = updates.iter().map(|(slot, _, _)| *slot);
                 let grown = streak.as_ref().filter(|_| streak_grew).map(|(slot, _)| streaks_from + slot);
-                touched.note(evidence, moved, grown);
+                touched.note(evidence, moved.iter().map(|(slot, _)| *slot), grown);
             }
             if let Some((slot, record)) = streak {
                 current_streaks[slot] = Some(record);
             }
-            for (slot, before, record) in updates.drain(..) {
-                changed += 1;
-                // Change records only when a log will read them: not on the ingest hot path.
-                if !self.logs.is_empty() {
+            changed += moved.len();
+            // Change records only when a log will read them: not on the ingest hot path.
+            if !self.logs.is_empty() {
+                for &(slot, before) in &moved {
+                    let record = current[slot].as_ref().expect("a moved slot holds its record");
                     changes.push(MasteryChange {
                         tenant: ctx.tenant().clone(),
                         learner: evidence.learner.clone(),
@@ -761,7 +776,6 @@ impl<S: Store> Engine<S> {
                         at: evidence.occurred_at,
                     });
                 }
-                current[slot] = Some(record);
             }
         }
         self.spare_stored.keep(stored);

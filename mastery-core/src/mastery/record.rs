@@ -103,8 +103,18 @@ impl MasteryRecord {
 
     /// Folds in an observation newer than every one counted; refuses any other (rebuild instead).
     pub fn push(&mut self, observation: &Observation, config: &MasteryConfig) -> Result<()> {
-        if !self.accepts(observation) {
+        if !self.push_if_newer(observation, config)? {
             return Err(MasteryError::invalid("observation", "is not newer than the record: rebuild it"));
+        }
+        Ok(())
+    }
+
+    /// [`MasteryRecord::push`] when the observation is newer than every one counted (true);
+    /// otherwise leaves the record as it is (false). The order key is computed once.
+    pub(crate) fn push_if_newer(&mut self, observation: &Observation, config: &MasteryConfig) -> Result<bool> {
+        let key = order_key(observation);
+        if self.newest.is_some_and(|newest| loaded_key(newest) >= key) {
+            return Ok(false);
         }
         if !observation.score.is_finite() {
             return Err(MasteryError::invalid("score", "must be a finite number"));
@@ -116,13 +126,14 @@ impl MasteryRecord {
             let state = self.knowledge.get_or_insert_with(|| skill.initial_state());
             skill.update(state, observation.score >= 0.5, observation.template.as_deref());
         }
-        self.newest = Some(stored_key(order_key(observation)));
+        self.newest = Some(stored_key(key));
         if let Some(at) = observation.at {
             self.last_evidence = Some(self.last_evidence.map_or(at, |t| t.max(at)));
         }
         self.score = self.running.value(config.method);
-        self.mastered = self.score.is_some_and(|s| config.scale.is_mastered(s));
-        Ok(())
+        // `ProficiencyScale::is_mastered`, with the mastery points found above.
+        self.mastered = self.score.is_some_and(|s| s >= mastery_points);
+        Ok(true)
     }
 
     /// The record of these observations (any order; ties keep the given order after sorting by

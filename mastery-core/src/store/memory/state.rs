@@ -13,7 +13,6 @@ use crate::store::{SmolStr, StateKey, StateValue};
 
 /// foldhash: seeded per process, several times faster than SipHash on short ids.
 type FastMap<K, V> = hashbrown::HashMap<K, V, foldhash::fast::RandomState>;
-type FastSet<K> = hashbrown::HashSet<K, foldhash::fast::RandomState>;
 
 /// Log entries per chunk: the log grows by whole chunks, so appending never moves stored
 /// evidence (a single `Vec` of a million records would copy them all at every doubling).
@@ -61,7 +60,7 @@ struct Tenant {
 struct Learner {
     /// Evidence identity: an id is unique per learner, so one learner can neither probe nor
     /// squat another's ids.
-    ids: FastSet<EvidenceId>,
+    ids: EvidenceIds,
     /// Where the learner's evidence is in the log, in append order.
     positions: Vec<usize>,
     /// Hashed rather than ordered: ingest looks records up far more often than anyone lists
@@ -70,6 +69,48 @@ struct Learner {
     /// Sequence number of the last write that changed this learner (a snapshot's records carry
     /// the snapshot's): what a conditional apply compares with its read point.
     seq: u64,
+}
+
+/// A learner's evidence ids, each kept with its hash: growing the table moves the hashes
+/// instead of hashing every id again (a learner's ids grow with every record).
+#[derive(Default)]
+struct EvidenceIds {
+    table: hashbrown::HashTable<(u64, EvidenceId)>,
+    hasher: foldhash::fast::RandomState,
+}
+
+impl EvidenceIds {
+    fn hash(&self, id: &EvidenceId) -> u64 {
+        std::hash::BuildHasher::hash_one(&self.hasher, id)
+    }
+
+    /// Adds `id`; false when it is there already.
+    fn insert(&mut self, id: &EvidenceId) -> bool {
+        let hash = self.hash(id);
+        match self.table.entry(hash, |(h, stored)| *h == hash && stored == id, |(h, _)| *h) {
+            hashbrown::hash_table::Entry::Occupied(_) => false,
+            hashbrown::hash_table::Entry::Vacant(slot) => {
+                slot.insert((hash, id.clone()));
+                true
+            }
+        }
+    }
+
+    fn contains(&self, id: &EvidenceId) -> bool {
+        let hash = self.hash(id);
+        self.table.find(hash, |(h, stored)| *h == hash && stored == id).is_some()
+    }
+
+    fn remove(&mut self, id: &EvidenceId) {
+        let hash = self.hash(id);
+        if let Ok(found) = self.table.find_entry(hash, |(h, stored)| *h == hash && stored == id) {
+            found.remove();
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.table.is_empty()
+    }
 }
 
 impl Learner {
@@ -141,7 +182,7 @@ impl Tenant {
     /// Appends evidence unless its id is stored for the learner; `false` if it was.
     fn append(&mut self, log: &mut Log, tenant: &TenantId, e: Evidence, seq: u64) -> bool {
         let learner = self.learners.entry_ref(&e.learner).or_default();
-        if !learner.ids.insert(e.id.clone()) {
+        if !learner.ids.insert(&e.id) {
             return false;
         }
         learner.seq = seq;
@@ -194,7 +235,7 @@ impl State {
         let tenant = self.tenants.entry_ref(tenant_id).or_default();
         let claim = |e: &&Evidence| {
             let learner = tenant.learners.entry_ref(&e.learner).or_default();
-            if learner.ids.insert(e.id.clone()) {
+            if learner.ids.insert(&e.id) {
                 Appended::New
             } else {
                 Appended::Duplicate
