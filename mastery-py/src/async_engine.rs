@@ -28,7 +28,7 @@ use core::store::StateValue;
 use core::{AccessContext, Appended, CourseId, Evidence, MasteryError, Principal, StateKey, UserId};
 
 use crate::convert::{count, data, opt_text, text, to_python};
-use crate::engine::Rules;
+use crate::engine::{failure, feature_rows, Rules};
 use crate::error::{guard, invalid, IntoPyResult};
 
 type Arg<'py> = Bound<'py, PyAny>;
@@ -249,13 +249,8 @@ impl Call {
     /// the exception's class and message.
     fn fail(&self, py: Python<'_>, method: &str, error: &Arg<'_>) -> PyResult<()> {
         guard(py, || {
-            let kind = error.get_type().name().map(|n| n.to_string()).unwrap_or_else(|_| "Exception".into());
-            let message = error.str().map(|s| s.to_string()).unwrap_or_default();
-            let reason = match message.is_empty() {
-                true => format!("store.{method} raised {kind}"),
-                false => format!("store.{method} raised {kind}: {message}"),
-            };
-            lock(&self.exchange).answer = Some(Err(MasteryError::Store { reason }));
+            let failed = failure(py, method, PyErr::from_value(error.clone()));
+            lock(&self.exchange).answer = Some(Err(failed));
             Ok(())
         })
     }
@@ -298,21 +293,6 @@ fn reading<T: Serialize + Send + 'static>(
 ) -> Running {
     let engine = Arc::clone(engine);
     running(async move { engine.read(&ctx, |rules| read(rules, &ctx)).await })
-}
-
-/// `Engine.risk_features`' answer: one dict per learner, `learner` then each feature in the
-/// model's order (NaN where unknown).
-fn feature_rows(py: Python<'_>, names: &[String], rows: Vec<(String, Vec<f64>)>) -> PyResult<Py<PyAny>> {
-    let out = pyo3::types::PyList::empty(py);
-    for (learner, row) in rows {
-        let dict = PyDict::new(py);
-        dict.set_item("learner", learner)?;
-        for (name, value) in names.iter().zip(row) {
-            dict.set_item(name, value)?;
-        }
-        out.append(dict)?;
-    }
-    Ok(out.into_any().unbind())
 }
 
 fn arg<'py>(args: &Bound<'py, PyDict>, name: &str) -> PyResult<Option<Bound<'py, PyAny>>> {

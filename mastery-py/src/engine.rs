@@ -60,7 +60,7 @@ pub struct PyStore {
 
 /// A Python failure inside a store method, in library terms: the method, the exception's class
 /// and its message.
-fn failure(py: Python<'_>, method: &str, error: PyErr) -> core::MasteryError {
+pub(crate) fn failure(py: Python<'_>, method: &str, error: PyErr) -> core::MasteryError {
     let kind = error.get_type(py).name().map(|n| n.to_string()).unwrap_or_else(|_| "Exception".into());
     let message = error.value(py).str().map(|s| s.to_string()).unwrap_or_default();
     let reason = if message.is_empty() {
@@ -555,6 +555,21 @@ fn instant(py: Python<'_>, value: &Arg<'_>, field: &str) -> PyResult<core::time:
 
 fn opt_course(course: Option<&Arg<'_>>) -> PyResult<Option<CourseId>> {
     Ok(opt_text(course, "course")?.map(CourseId::new))
+}
+
+/// `risk_features`' answer: one dict per learner, `learner` then each feature in the model's
+/// order (NaN where unknown).
+pub(crate) fn feature_rows(py: Python<'_>, names: &[String], rows: Vec<(String, Vec<f64>)>) -> PyResult<Py<PyAny>> {
+    let out = PyList::empty(py);
+    for (learner, row) in rows {
+        let dict = PyDict::new(py);
+        dict.set_item("learner", learner)?;
+        for (name, value) in names.iter().zip(row) {
+            dict.set_item(name, value)?;
+        }
+        out.append(dict)?;
+    }
+    Ok(out.into_any().unbind())
 }
 
 /// The engine's rules as `Engine(...)` and `AsyncEngine(...)` take them, read.
@@ -1237,17 +1252,7 @@ impl Engine {
             let course = CourseId::new(text(course, "course")?);
             let at = instant(py, at, "at")?;
             let rows = py.detach(|| self.inner.risk_features(&ctx, &course, at)).py_err(py)?;
-            let names = self.inner.risk_feature_names();
-            let out = pyo3::types::PyList::empty(py);
-            for (learner, row) in rows {
-                let dict = pyo3::types::PyDict::new(py);
-                dict.set_item("learner", learner)?;
-                for (name, value) in names.iter().zip(row) {
-                    dict.set_item(name, value)?;
-                }
-                out.append(dict)?;
-            }
-            Ok(out.into_any())
+            Ok(feature_rows(py, &self.inner.risk_feature_names(), rows)?.into_bound(py))
         })
     }
 }

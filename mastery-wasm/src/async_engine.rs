@@ -34,7 +34,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::{future_to_promise, JsFuture};
 
 use crate::convert::{data, opt_text, optional, text, to_js};
-use crate::engine::{context, decode, js, store_error, EngineOptions, Registered};
+use crate::engine::{context, decode, js, store_error, top_of, EngineOptions, Registered};
 use crate::error::to_js as err;
 
 /// A store call in flight: the JS method was called, its promise is awaited.
@@ -386,10 +386,7 @@ impl AsyncEngine {
     ) -> Promise {
         let parse = move || {
             let course = CourseId::new(text(&course, "course")?);
-            let top = match top.filter(|t| !(t.is_null() || t.is_undefined())) {
-                Some(t) => crate::convert::count(&t, "top")?,
-                None => 3,
-            };
+            let top = top_of(top)?;
             Ok((context(&principal)?, (course, crate::instant(&at, "at")?, top)))
         };
         self.read(parse, |rules, ctx, (course, at, top)| rules.at_risk(ctx, course, *at, *top))
@@ -410,10 +407,7 @@ impl AsyncEngine {
             let ctx = context(&principal)?;
             let course = CourseId::new(text(&course, "course")?);
             let at = crate::instant(&at, "at")?;
-            let top = match top.filter(|t| !(t.is_null() || t.is_undefined())) {
-                Some(t) => crate::convert::count(&t, "top")?,
-                None => 3,
-            };
+            let top = top_of(top)?;
             to_js(&engine.record_risk(&ctx, &course, at, top).await.map_err(err)?)
         })
     }

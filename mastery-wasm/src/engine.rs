@@ -596,6 +596,14 @@ impl Engine {
     }
 }
 
+/// The `top` argument of `atRisk` and `recordRisk`: absent or null is 3.
+pub(crate) fn top_of(top: Option<JsValue>) -> Result<usize, JsValue> {
+    match top.filter(|t| !(t.is_null() || t.is_undefined())) {
+        Some(t) => crate::convert::count(&t, "top"),
+        None => Ok(3),
+    }
+}
+
 /// One learner's risk features by name, as `riskFeatures` answers.
 #[derive(Serialize)]
 pub(crate) struct FeatureRow {
@@ -622,10 +630,7 @@ impl Engine {
         let ctx = context(&principal)?;
         let course = CourseId::new(text(&course, "course")?);
         let at = crate::instant(&at, "at")?;
-        let top = match top.filter(|t| !(t.is_null() || t.is_undefined())) {
-            Some(t) => crate::convert::count(&t, "top")?,
-            None => 3,
-        };
+        let top = top_of(top)?;
         let alerts = match record {
             true => self.inner.record_risk(&ctx, &course, at, top),
             false => self.inner.at_risk(&ctx, &course, at, top),
