@@ -63,6 +63,66 @@ def test_fit_bkt_per_skill_equals_the_single_machine_fit(spark):
                        atol=1e-9)
 
 
+def skill_params(model):
+    return {skill: m["params"] for skill, m in json.loads(model.to_json())["model"]["skills"].items()}
+
+
+def close(a, b):
+    assert sorted(a) == sorted(b)
+    for skill, params in b.items():
+        for key, values in params.items():
+            got = a[skill][key]
+            values, got = (values, got) if isinstance(values, list) else ([values], [got])
+            assert np.allclose(values, got, rtol=0, atol=1e-9), (skill, key)
+
+
+def test_fit_bkt_direct_scan_reads_row_groups_clustered_by_skill(spark, tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    df = responses(3).sort_values(["skill_name"], kind="stable")
+    # Two files; "div" spans both, "frac" spans two row groups; "add"+"mul" share one row group.
+    # Shuffled within each skill (order_id orders the rows).
+    div = df[df.skill_name == "div"]
+    groups = [pd.concat([df[df.skill_name == "add"], div.iloc[5:]]), df[df.skill_name == "frac"].iloc[:200],
+              df[df.skill_name == "frac"].iloc[200:], df[df.skill_name == "mul"], df[df.skill_name == "sub"]]
+    pq.write_table(pa.Table.from_pandas(pd.concat(groups[:1]), preserve_index=False), tmp_path / "a.parquet")
+    with pq.ParquetWriter(tmp_path / "b.parquet", pa.Table.from_pandas(groups[1], preserve_index=False).schema) as w:
+        w.write_table(pa.Table.from_pandas(div.iloc[:5], preserve_index=False))
+        for g in groups[1:]:
+            w.write_table(pa.Table.from_pandas(g, preserve_index=False))
+    reference = mastery.BKTModel(seed=3, num_fits=2).fit(data=df)
+    frame = spark.read.parquet(str(tmp_path))
+    direct = mspark.fit_bkt(frame, num_fits=2, seed=3, direct_scan=True)
+    shuffled = mspark.fit_bkt(frame, num_fits=2, seed=3, direct_scan=False)
+    close(skill_params(direct), skill_params(reference))
+    close(skill_params(shuffled), skill_params(reference))
+    assert direct.to_json() == mastery.BKTModel.from_json(direct.to_json()).to_json()
+    plan = mspark._direct_scan_plan(frame, {"user_id": "user_id", "skill_name": "skill_name", "correct": "correct",
+                                            "order_id": "order_id"})
+    # Row groups: a(add..div), b(div), b(frac), b(frac), b(mul), b(sub): {add,div}, frac, mul, sub.
+    assert sorted(sum(len(gs) for _, gs in cluster) for task in plan for cluster in task) == [1, 1, 2, 2]
+
+
+def test_fit_bkt_direct_scan_says_why_it_does_not_apply(spark, tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    df = responses(4)  # shuffled: every row group holds every skill
+    with pq.ParquetWriter(tmp_path / "a.parquet", pa.Table.from_pandas(df, preserve_index=False).schema) as w:
+        for part in (df.iloc[:300], df.iloc[300:600], df.iloc[600:]):
+            w.write_table(pa.Table.from_pandas(part, preserve_index=False))
+    frame = spark.read.parquet(str(tmp_path))
+    for data, reason in [(frame, "not clustered by skill"), (frame.filter("correct >= 0"), "not a plain parquet scan"),
+                         (spark.createDataFrame(df), "not a plain parquet scan")]:
+        with pytest.raises(mastery.MasteryError) as e:
+            mspark.fit_bkt(data, num_fits=1, direct_scan=True)
+        assert e.value.code == "invalid_input" and e.value.field == "direct_scan" and reason in str(e.value)
+    # The default falls back to the shuffle, with the same answer.
+    close(skill_params(mspark.fit_bkt(frame, num_fits=1, seed=2)),
+          skill_params(mastery.BKTModel(seed=2, num_fits=1).fit(data=df)))
+
+
 def test_score_risk_per_partition_equals_the_estimator(spark):
     x, y, names = mastery.synthetic_risk_data(3000, 9)
     clf = mastery.RiskClassifier(n_estimators=30, random_state=1, n_jobs=1).fit(pd.DataFrame(x, columns=names), y)

@@ -41,7 +41,7 @@ from .bkt import BKTModel
 from . import tables
 from .tables import ArrowTable, PrintProgress, TqdmProgress
 from .pipelines import RiskDataset, badge_gallery, load_oulad, risk_features
-from .risk import NativeRiskModel, RiskClassifier
+from ._mastery import NativeRiskModel
 from .fairness import fairness_frame, fairness_report
 from .store import AsyncDictStore, AsyncMasteryStore, DictStore, MasteryStore
 from .engine import AsyncEngine, Engine
@@ -59,6 +59,23 @@ from .views import (
     StreakTracker,
     View,
 )
+
+
+
+def __getattr__(name: str) -> Any:
+    # scikit-learn takes about a second to import, and RiskClassifier is an sklearn estimator
+    # when it is installed: mastery.risk loads on first use, not with the package (Spark workers,
+    # scripts that only fit BKT or run the engine).
+    if name == "RiskClassifier":
+        from . import risk
+
+        return getattr(risk, name)
+    raise AttributeError(f"module 'mastery' has no attribute {name!r}")
+
+
+def __dir__() -> List[str]:
+    return sorted(set(globals()) | {"RiskClassifier"})
+
 
 __all__ = [
     "Engine",

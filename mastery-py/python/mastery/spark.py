@@ -27,10 +27,11 @@ from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Optional, Sequence,
 
 from . import _mastery
 from .bkt import BKTModel
-from .risk import RiskClassifier
 
 if TYPE_CHECKING:  # pragma: no cover
     from pyspark.sql import DataFrame
+
+    from .risk import RiskClassifier
 
 __all__ = ["fit_bkt", "score_risk", "ingest", "EVIDENCE_SCHEMA"]
 
@@ -43,12 +44,25 @@ EVIDENCE_SCHEMA = ("id string, learner string, course string, competencies array
 
 def fit_bkt(df: "DataFrame", *, user_id: str = "user_id", skill_name: str = "skill_name", correct: str = "correct",
             order_id: Optional[str] = "order_id", num_fits: int = 5, seed: int = 42, forgets: bool = False,
-            **options: Any) -> BKTModel:
+            direct_scan: Optional[bool] = None, **options: Any) -> BKTModel:
     """Fits BKT on a Spark DataFrame of responses, one skill per Spark task.
 
     Rows keep their order within each learner: by ``order_id`` when the DataFrame has it, else
     by their position in ``df``. Returns a :class:`~mastery.BKTModel` equal to
     ``BKTModel(seed, num_fits).fit(data=df.toPandas(), forgets=...)``.
+
+    Two ways to get each skill's rows into one task:
+
+    - **Direct scan** (``df`` is a plain ``spark.read.parquet(...)`` whose row groups are
+      clustered by skill, e.g. written sorted or one skill at a time, and it has ``order_id``):
+      the driver reads the files' footers, groups row groups whose skill ranges overlap, and each
+      task reads its row groups with pyarrow and fits them. No shuffle, no JVM row conversion;
+      the executors must reach the files by the same URI (local paths, or any filesystem pyarrow
+      opens, such as ``s3://`` or ``hdfs://``).
+    - **Shuffle** (any other DataFrame): ``groupBy(skill).applyInArrow``.
+
+    ``direct_scan=None`` (the default) takes the direct scan when it applies; ``True`` insists
+    on it (``invalid_input`` when it does not apply, with the reason); ``False`` always shuffles.
 
     Examples
     --------
@@ -60,6 +74,15 @@ def fit_bkt(df: "DataFrame", *, user_id: str = "user_id", skill_name: str = "ski
     """
     from pyspark.sql import functions as F
 
+    names = {"user_id": user_id, "skill_name": skill_name, "correct": correct, "order_id": order_id}
+    if direct_scan is not False:
+        plan = _direct_scan_plan(df, names)
+        if isinstance(plan, list):
+            return _fit_bkt_direct(df, plan, names, num_fits=num_fits, seed=seed, forgets=forgets, options=options)
+        if direct_scan:
+            error = _mastery.MasteryError(f"invalid direct_scan: {plan}")
+            error.code, error.field = "invalid_input", "direct_scan"
+            raise error
     ordered = order_id if order_id and order_id in df.columns else None
     position = "__mastery_row"
     if ordered is None:
@@ -75,11 +98,7 @@ def fit_bkt(df: "DataFrame", *, user_id: str = "user_id", skill_name: str = "ski
         model.defaults.update(settings["names"])
         return model.fit(data=data, forgets=settings["forgets"])
 
-    def split(model: BKTModel) -> Dict[str, List[str]]:
-        document = json.loads(model.to_json())
-        skills = document["model"].pop("skills")
-        return {"skill": list(skills), "model": [json.dumps(m) for m in skills.values()],
-                "file": [json.dumps(document)] * len(skills)}
+    split = _split_skills
 
     def fit_skill_arrow(table: Any) -> Any:  # Spark >= 4: Arrow batches straight to the native reader
         import pyarrow as pa
@@ -97,6 +116,18 @@ def fit_bkt(df: "DataFrame", *, user_id: str = "user_id", skill_name: str = "ski
         rows = grouped.applyInArrow(fit_skill_arrow, schema=schema).collect()
     else:
         rows = grouped.applyInPandas(fit_skill_pandas, schema=schema).collect()
+    return _merge_skill_models(rows, seed=seed, num_fits=num_fits, options=options)
+
+
+def _split_skills(model: BKTModel) -> Dict[str, List[str]]:
+    """One row per skill: its name, its model, and the model file without skills (the options)."""
+    document = json.loads(model.to_json())
+    skills = document["model"].pop("skills")
+    return {"skill": list(skills), "model": [json.dumps(m) for m in skills.values()],
+            "file": [json.dumps(document)] * len(skills)}
+
+
+def _merge_skill_models(rows: Sequence[Any], *, seed: int, num_fits: int, options: Dict[str, Any]) -> BKTModel:
     if not rows:
         error = _mastery.MasteryError("invalid data: no responses")
         error.code, error.field = "invalid_input", "data"
@@ -110,7 +141,120 @@ def fit_bkt(df: "DataFrame", *, user_id: str = "user_id", skill_name: str = "ski
     return model
 
 
-def _model_json(model: Union[RiskClassifier, str, Any]) -> str:
+def _direct_scan_plan(df: "DataFrame", names: Dict[str, Optional[str]]) -> Union[List[List[Any]], str]:
+    """The direct scan's tasks, or why there is none. A task is a list of clusters, a cluster a
+    list of ``(file URI, [row group, ...])``: row groups whose skill ranges (from the footers'
+    statistics) overlap, so every skill's rows are in exactly one cluster. Tasks are balanced by
+    rows."""
+    if not names["order_id"]:
+        return "the responses need an order_id column (file order is not the DataFrame's order)"
+    try:
+        plan = df._jdf.queryExecution().analyzed()
+        kind = plan.getClass().getSimpleName()
+        relation = plan.relation() if kind == "LogicalRelation" else None
+        file_format = relation.fileFormat().getClass().getSimpleName() if relation is not None else ""
+        partitioned = relation.partitionSchema().length() > 0 if relation is not None else False
+    except Exception:  # Spark Connect, or a plan this version does not expose
+        return "the DataFrame's plan is not readable here (Spark Connect?)"
+    if kind != "LogicalRelation" or file_format != "ParquetFileFormat":
+        return "the DataFrame is not a plain parquet scan (it has filters, projections, joins or another source)"
+    if partitioned:
+        return "the parquet dataset is partitioned by directory"
+    columns = [c for c in names.values() if c]
+    groups = []  # (skill min, skill max, rows, file URI, row group)
+    for uri in df.inputFiles():
+        try:
+            file = _open_parquet(uri)
+        except Exception as error:
+            return f"pyarrow cannot open {uri.split(':', 1)[0]}: URIs ({type(error).__name__})"
+        schema = file.schema_arrow
+        if any(schema.get_field_index(c) < 0 for c in columns):
+            return "a file lacks one of the response columns"
+        index = schema.get_field_index(str(names["skill_name"]))
+        for g in range(file.metadata.num_row_groups):
+            group = file.metadata.row_group(g)
+            stats = group.column(index).statistics
+            if group.num_rows == 0:
+                continue
+            if stats is None or not stats.has_min_max or stats.null_count:
+                return "a row group has no skill statistics"
+            groups.append((stats.min, stats.max, group.num_rows, uri, g))
+    if not groups:
+        return "the dataset has no rows"
+    groups.sort(key=lambda g: (g[0], g[1]))
+    clusters: List[List[Any]] = []  # [max, rows, [(uri, group), ...]] of overlapping ranges
+    for low, high, rows, uri, g in groups:
+        if clusters and low <= clusters[-1][0]:
+            clusters[-1][0] = max(clusters[-1][0], high)
+            clusters[-1][1] += rows
+            clusters[-1][2].append((uri, g))
+        else:
+            clusters.append([high, rows, [(uri, g)]])
+    if len(clusters) == 1 and groups[0][0] != max(g[1] for g in groups):
+        return "the row groups are not clustered by skill (every range overlaps)"
+    parallelism = max(1, int(df.sparkSession.sparkContext.defaultParallelism))
+    tasks: List[List[Any]] = [[0, []] for _ in range(min(len(clusters), _TASKS_PER_CORE * parallelism))]
+    for _, rows, parts in sorted(clusters, key=lambda c: -c[1]):  # largest first, to the lightest task
+        lightest = min(tasks, key=lambda t: t[0])
+        lightest[0] += rows
+        lightest[1].append(_by_file(parts))
+    return [clusters_of_task for _, clusters_of_task in sorted(tasks, key=lambda t: -t[0]) if clusters_of_task]
+
+
+#: Direct-scan tasks per Spark core: more balance uneven skills, fewer save per-task overhead.
+_TASKS_PER_CORE = 2
+
+
+def _by_file(parts: List[Any]) -> List[Any]:
+    files: Dict[str, List[int]] = {}
+    for uri, g in parts:
+        files.setdefault(uri, []).append(g)
+    return [(uri, sorted(gs)) for uri, gs in files.items()]
+
+
+def _open_parquet(uri: str) -> Any:
+    import pyarrow.parquet as pq
+    from pyarrow import fs
+
+    if uri.startswith("file:"):
+        from urllib.parse import unquote, urlparse
+
+        return pq.ParquetFile(unquote(urlparse(uri).path))
+    filesystem, path = fs.FileSystem.from_uri(uri)
+    return pq.ParquetFile(filesystem.open_input_file(path))
+
+
+def _fit_bkt_direct(df: "DataFrame", plan: List[List[Any]], names: Dict[str, Optional[str]], *, num_fits: int, seed: int,
+                    forgets: bool, options: Dict[str, Any]) -> BKTModel:
+    columns = [c for c in names.values() if c]
+    settings: Dict[str, Any] = {"num_fits": int(num_fits), "seed": int(seed), "forgets": bool(forgets),
+                                "options": dict(options)}
+
+    def fit_task(task: List[Any]) -> Iterator[Dict[str, str]]:
+        import pyarrow as pa
+
+        # A cluster at a time: its memory is reused by the next (fresh pages cost more than the
+        # read), and every skill is fitted apart anyway (restarts seeded per skill).
+        for cluster in task:
+            # One thread: the task has one core (pyarrow's pool made this read 3x slower on two
+            # busy cores).
+            table = pa.concat_tables([_open_parquet(uri).read_row_groups(gs, columns=columns, use_threads=False)
+                                      for uri, gs in cluster])
+            model = BKTModel(seed=settings["seed"], num_fits=settings["num_fits"], **settings["options"])
+            model.defaults.update({k: v for k, v in names.items() if v})
+            split = _split_skills(model.fit(data=table, forgets=settings["forgets"]))
+            del table
+            yield from ({"skill": s, "model": m, "file": f}
+                        for s, m, f in zip(split["skill"], split["model"], split["file"]))
+
+    context = df.sparkSession.sparkContext
+    rows = context.parallelize(plan, len(plan)).flatMap(fit_task).collect()
+    return _merge_skill_models(rows, seed=seed, num_fits=num_fits, options=options)
+
+
+def _model_json(model: Union["RiskClassifier", str, Any]) -> str:
+    from .risk import RiskClassifier
+
     if isinstance(model, RiskClassifier):
         return model.to_json()
     if isinstance(model, str):
@@ -118,7 +262,7 @@ def _model_json(model: Union[RiskClassifier, str, Any]) -> str:
     return str(model.to_json())
 
 
-def score_risk(df: "DataFrame", model: Union[RiskClassifier, str], *, features: Optional[Sequence[str]] = None,
+def score_risk(df: "DataFrame", model: Union["RiskClassifier", str], *, features: Optional[Sequence[str]] = None,
                explain: int = 0, score_column: str = "score") -> "DataFrame":
     """``df`` with a ``score`` column (P(at risk)) and, with ``explain=k``, the ``k`` strongest
     reasons (``reason_i``, ``feature_i``, ``contribution_i``). The model (a fitted
