@@ -56,11 +56,19 @@ pub struct PyStore {
     batched_reads: bool,
     /// How state values cross (the store's `value_format`).
     values: ValueFormat,
+    /// Whether the object versions its writes (`read_version` and `apply_since`), so engines in
+    /// other processes over the same data cannot lose each other's updates.
+    versioned: bool,
+    /// Whether it has `hold_writes` and `release_writes`.
+    holds: bool,
 }
 
 /// A Python failure inside a store method, in library terms: the method, the exception's class
 /// and its message.
 pub(crate) fn failure(py: Python<'_>, method: &str, error: PyErr) -> core::MasteryError {
+    if error.is_instance_of::<crate::error::StoreConflict>(py) {
+        return core::MasteryError::StoreConflict;
+    }
     let kind = error.get_type(py).name().map(|n| n.to_string()).unwrap_or_else(|_| "Exception".into());
     let message = error.value(py).str().map(|s| s.to_string()).unwrap_or_default();
     let reason = if message.is_empty() {
@@ -395,6 +403,48 @@ impl Store for PyStore {
         )
     }
 
+    fn read_version(&self, ctx: &AccessContext) -> R<Option<u64>> {
+        if !self.versioned {
+            return Ok(None);
+        }
+        self.call("read_version", |py| Ok(vec![arg(py, ctx)?]))
+    }
+
+    fn apply_since(
+        &self,
+        ctx: &AccessContext,
+        since: u64,
+        evidence: &[&Evidence],
+        states: &[(StateKey, StateValue)],
+    ) -> R<Vec<Appended>> {
+        if !self.versioned {
+            return self.apply(ctx, evidence, states);
+        }
+        self.per_record(
+            "apply_since",
+            evidence.len(),
+            |py| {
+                let since = since.into_pyobject(py)?.into_any();
+                Ok(vec![arg(py, ctx)?, since, evidence_list(py, evidence, self.values)?, self.entries(py, states)?])
+            },
+            appended,
+        )
+    }
+
+    fn hold_writes(&self, ctx: &AccessContext) -> R<bool> {
+        if !self.holds {
+            return Ok(false);
+        }
+        self.invoke("hold_writes", |py| Ok(vec![arg(py, ctx)?]), |result| result.is_truthy())
+    }
+
+    fn release_writes(&self, ctx: &AccessContext) -> R<()> {
+        if !self.holds {
+            return Ok(());
+        }
+        self.invoke("release_writes", |py| Ok(vec![arg(py, ctx)?]), |_| Ok(()))
+    }
+
     fn known_evidence(&self, ctx: &AccessContext, evidence: &[&Evidence]) -> R<Vec<bool>> {
         self.per_record(
             "known_evidence",
@@ -662,9 +712,11 @@ impl Engine {
                             ));
                         }
                     }
-                    let batched_reads = obj.getattr("get_states").map(|m| m.is_callable()).unwrap_or(false);
-                    let values = ValueFormat::of(obj)?;
-                    Box::new(PyStore { obj: obj.clone().unbind(), batched_reads, values })
+                    let has = |name: &str| obj.getattr(name).map(|m| m.is_callable()).unwrap_or(false);
+                    let (batched_reads, values) = (has("get_states"), ValueFormat::of(obj)?);
+                    let versioned = has("read_version") && has("apply_since");
+                    let holds = has("hold_writes") && has("release_writes");
+                    Box::new(PyStore { obj: obj.clone().unbind(), batched_reads, values, versioned, holds })
                 }
                 (None, Some(dir)) => Box::new(py.detach(|| MemoryStore::open(&dir)).py_err(py)?),
                 (None, None) => Box::new(MemoryStore::new()),

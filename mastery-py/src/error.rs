@@ -21,6 +21,21 @@ pyo3::create_exception!(
      invalid_input name\n"
 );
 
+pyo3::create_exception!(
+    mastery,
+    StoreConflict,
+    MasteryError,
+    "Raised by a store's ``apply_since`` when another writer changed a learner of the batch after\n\
+     the batch's ``read_version``: the engine reads the batch's state again and recomputes (after\n\
+     two conflicts it calls the store's ``hold_writes``, when it has one). Its ``code`` is\n\
+     ``store_error``.\n\n\
+     Examples\n\
+     --------\n\
+     >>> import mastery\n\
+     >>> issubclass(mastery.StoreConflict, mastery.MasteryError)\n\
+     True\n"
+);
+
 /// Maps the core error. Messages carry field names, never learner data.
 pub fn to_py(py: Python<'_>, error: mastery_core::MasteryError) -> PyErr {
     let err = MasteryError::new_err(error.to_string());

@@ -1153,6 +1153,7 @@ fn unbake_svg(py: Python<'_>, svg: &Arg<'_>) -> PyResult<Option<(String, String)
 #[pymodule]
 fn _mastery(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("MasteryError", m.py().get_type::<MasteryError>())?;
+    m.add("StoreConflict", m.py().get_type::<error::StoreConflict>())?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add_class::<Framework>()?;
     m.add_class::<engine::Engine>()?;

@@ -43,7 +43,7 @@ from .tables import ArrowTable, PrintProgress, TqdmProgress
 from .pipelines import RiskDataset, badge_gallery, load_oulad, risk_features
 from ._mastery import NativeRiskModel
 from .fairness import fairness_frame, fairness_report
-from .store import AsyncDictStore, AsyncMasteryStore, DictStore, MasteryStore
+from .store import AsyncDictStore, AsyncMasteryStore, DictStore, MasteryStore, StoreConflict
 from .engine import AsyncEngine, Engine
 from . import views
 from .views import (
@@ -86,6 +86,7 @@ __all__ = [
     "AsyncDictStore",
     "Framework",
     "MasteryError",
+    "StoreConflict",
     "ingest_xapi",
     "ingest_caliper",
     "validate_caliper",

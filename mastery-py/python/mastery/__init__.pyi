@@ -20,13 +20,17 @@ from .views import (
     View as View,
 )
 
-__all__ = ['badge_gallery', 'risk_features', 'load_oulad', 'RiskDataset', 'Engine', 'MasteryStore', 'DictStore', 'AsyncEngine', 'AsyncMasteryStore', 'AsyncDictStore', 'Framework', 'MasteryError', 'ingest_xapi', 'ingest_caliper', 'validate_caliper', 'ingest_pybkt_csv', 'evidence_frame', 'BKTModel', 'RiskClassifier', 'ArrowTable', 'TqdmProgress', 'PrintProgress', 'fairness_report', 'fairness_frame', 'NativeRiskModel', 'risk_band', 'risk_metrics', 'population_stability_index', 'synthetic_risk_data', 'calculate', 'proficiency_scale', 'rating_for', 'frontier', 'roll_up', 'class_summary', 'evaluate_streak', 'streak_tracker', 'activity_calendar', 'ring_chart', 'class_heatmap', 'progress_over_time', 'render', 'Svg', 'issuer_did', 'achievement_credential', 'sign_vc_jwt', 'verify_vc_jwt', 'sign_data_integrity', 'verify_credential', 'canonicalize', 'certificate_svg', 'certificate_pdf', 'bake_png', 'unbake_png', 'bake_svg', 'unbake_svg', 'views', 'View', 'Heatmap', 'RingChart', 'StreakTracker', 'Progress', 'ClassSummary', 'FairnessReport', 'EvidenceReport', 'IngestResult', 'LearnerDashboard', 'ClassDashboard', '__version__']
+__all__ = ['badge_gallery', 'risk_features', 'load_oulad', 'RiskDataset', 'Engine', 'MasteryStore', 'DictStore', 'AsyncEngine', 'AsyncMasteryStore', 'AsyncDictStore', 'Framework', 'MasteryError', 'StoreConflict', 'ingest_xapi', 'ingest_caliper', 'validate_caliper', 'ingest_pybkt_csv', 'evidence_frame', 'BKTModel', 'RiskClassifier', 'ArrowTable', 'TqdmProgress', 'PrintProgress', 'fairness_report', 'fairness_frame', 'NativeRiskModel', 'risk_band', 'risk_metrics', 'population_stability_index', 'synthetic_risk_data', 'calculate', 'proficiency_scale', 'rating_for', 'frontier', 'roll_up', 'class_summary', 'evaluate_streak', 'streak_tracker', 'activity_calendar', 'ring_chart', 'class_heatmap', 'progress_over_time', 'render', 'Svg', 'issuer_did', 'achievement_credential', 'sign_vc_jwt', 'verify_vc_jwt', 'sign_data_integrity', 'verify_credential', 'canonicalize', 'certificate_svg', 'certificate_pdf', 'bake_png', 'unbake_png', 'bake_svg', 'unbake_svg', 'views', 'View', 'Heatmap', 'RingChart', 'StreakTracker', 'Progress', 'ClassSummary', 'FairnessReport', 'EvidenceReport', 'IngestResult', 'LearnerDashboard', 'ClassDashboard', '__version__']
 
 __version__: str
 
 class MasteryError(Exception):
     code: str
     field: Optional[str]
+
+class StoreConflict(MasteryError):
+    """Raised by a store's ``apply_since`` when another writer changed a learner of the batch
+    after ``since``: the engine reads again and recomputes."""
 
 class Competency(TypedDict):
     identifier: str
@@ -87,7 +91,10 @@ class MasteryStore(Protocol):
     An exception in a method is ``MasteryError(code="store_error")``. A store may declare
     ``value_format = "json"``: values then cross as compact JSON strings (``'{"mastery":{...}}'``),
     given back as they were given, and evidence records as ``{"id", "learner", "course", "json"}``
-    (the record as JSON text); may also provide ``get_states(ctx, keys)``. See ``mastery.store``."""
+    (the record as JSON text); may also provide ``get_states(ctx, keys)``, and, to version its
+    writes across engines, ``read_version(ctx)``, ``apply_since(ctx, since, evidence, states)``
+    (raising ``StoreConflict``), ``hold_writes(ctx)`` and ``release_writes(ctx)``. See
+    ``mastery.store``."""
     def apply(self, ctx: dict[str, Any], evidence: List[dict[str, Any]], states: List[List[Any]]) -> List[str]:
         """All-or-nothing: append every record and write every ``[key, value]``, returning ``"new"``
         per record; or, when any record is already stored (or repeated), write nothing and return
@@ -125,6 +132,20 @@ class DictStore(MasteryStore):
     def __init__(self) -> None: ...
     def get_states(self, ctx: dict[str, Any], keys: List[dict[str, Any]]) -> List[Optional[dict[str, Any]]]:
         """The optional batched read: one answer per key, in order."""
+        ...
+    def read_version(self, ctx: dict[str, Any]) -> int:
+        """The read point for ``apply_since``: the number of writes so far."""
+        ...
+    def apply_since(self, ctx: dict[str, Any], since: int, evidence: List[dict[str, Any]],
+                    states: List[List[Any]]) -> List[str]:
+        """``apply``, unless another writer wrote a learner of the batch after ``since``: then
+        nothing is written and ``StoreConflict`` is raised."""
+        ...
+    def hold_writes(self, ctx: dict[str, Any]) -> bool:
+        """Holds the tenant's writes from other threads until ``release_writes``."""
+        ...
+    def release_writes(self, ctx: dict[str, Any]) -> None:
+        """Ends ``hold_writes``."""
         ...
 
 @final

@@ -24,7 +24,20 @@ methods as the Rust ``Store`` trait) with plain data:
   Absent (or ``"data"``), values and records are dicts.
 
 An exception raised by a method becomes ``MasteryError`` with code ``store_error``; nothing is
-acknowledged to the caller unless ``apply`` returned. :class:`DictStore` is a complete reference
+acknowledged to the caller unless ``apply`` returned.
+
+Several engines over the same data (service workers in several processes over one database,
+each with its own ``Engine``) serialise their batches per learner only within each engine. A
+store they share versions its writes so that none loses another's update, with two optional
+methods: ``read_version(ctx)`` (an ``int``: the store's read point, taken before the batch's
+reads) and ``apply_since(ctx, since, evidence, states)``, which is ``apply`` except that it
+writes nothing and raises :class:`mastery.StoreConflict` when another writer changed a learner
+of the batch after ``since``; the engine then reads again and recomputes. Optional
+``hold_writes(ctx) -> bool`` and ``release_writes(ctx)`` let an engine that met two conflicts
+hold the other writers off for the rest of its batch. Over SQL: a ``learner_version`` row per
+learner holding the last writer's version, checked ``SELECT ... FOR UPDATE`` in the write
+transaction (``examples/lms-service`` does this over PostgreSQL). Without the two methods,
+writes are last-write-wins across engines. :class:`DictStore` is a complete reference
 implementation over lists and dicts, to copy when writing a store over a database.
 """
 
@@ -39,7 +52,9 @@ Evidence = Dict[str, Any]
 Key = Dict[str, Any]
 Value = Dict[str, Any]
 
-__all__ = ["MasteryStore", "DictStore", "AsyncMasteryStore", "AsyncDictStore"]
+from ._mastery import StoreConflict
+
+__all__ = ["MasteryStore", "DictStore", "AsyncMasteryStore", "AsyncDictStore", "StoreConflict"]
 
 
 @runtime_checkable
@@ -216,7 +231,8 @@ def _key_of(ident: Tuple[Any, ...]) -> Key:
 
 class DictStore(MasteryStore):
     """A store in plain lists and dicts, with no access checks of its own (the engine checks the
-    policy before every call). Safe to share between threads; not durable.
+    policy before every call). Safe to share between threads, and between engines: it versions
+    its writes (``read_version``, ``apply_since``, ``hold_writes``); not durable.
 
     >>> import mastery
     >>> store = mastery.DictStore()
@@ -237,18 +253,108 @@ class DictStore(MasteryStore):
     value_format = "json"
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
+        self._lock = threading.Condition()
         self._evidence: Dict[str, List[Evidence]] = {}  # per tenant, in append order
         self._ids: set = set()
         self._states: Dict[Tuple[Any, ...], Value] = {}
+        self._version = 0  # one more per write
+        self._written: Dict[Tuple[str, str], int] = {}  # (tenant, learner): the version that last wrote it
+        self._held: Dict[str, int] = {}  # tenant: the thread holding its writes (hold_writes)
 
     def _stored(self, tenant: str, e: Evidence) -> bool:
         return (tenant, e["learner"], e["id"]) in self._ids
 
     def apply(self, ctx: Context, evidence: List[Evidence], states: List[List[Any]]) -> List[str]:
+        return self._write(_tenant(ctx), evidence, states)
+
+    def read_version(self, ctx: Context) -> int:
+        """The read point for :meth:`apply_since`: the number of writes so far.
+
+        Examples
+        --------
+        >>> DictStore().read_version({"principal": {"tenant": "t1"}})
+        0
+        """
+        with self._lock:
+            return self._version
+
+    def apply_since(self, ctx: Context, since: int, evidence: List[Evidence], states: List[List[Any]]) -> List[str]:
+        """:meth:`apply`, unless another writer wrote one of the batch's learners after ``since``
+        (a :meth:`read_version`): then it writes nothing and raises :class:`mastery.StoreConflict`.
+        Duplicates are reported first, as by ``apply``.
+
+        Examples
+        --------
+        >>> import mastery
+        >>> s, ctx = DictStore(), {"principal": {"tenant": "t1"}}
+        >>> since = s.read_version(ctx)
+        >>> s.apply(ctx, [{"id": "e1", "learner": "amy"}], [])          # another engine writes amy
+        ['new']
+        >>> try:
+        ...     s.apply_since(ctx, since, [{"id": "e2", "learner": "amy"}], [])
+        ... except mastery.StoreConflict:
+        ...     print("read again")
+        read again
+        >>> s.apply_since(ctx, s.read_version(ctx), [{"id": "e2", "learner": "amy"}], [])
+        ['new']
+        """
         tenant = _tenant(ctx)
+        with self._lock:  # re-entrant: apply (which a subclass may override) takes it again
+            self._wait_for_hold(tenant)
+            idents = [(tenant, e["learner"], e["id"]) for e in evidence]
+            if len(set(idents)) == len(idents) and self._ids.isdisjoint(idents):  # else apply reports them
+                learners = {e["learner"] for e in evidence}
+                learners.update(key["learner"] for key, _ in states)
+                written = self._written
+                if any(written.get((tenant, learner), 0) > since for learner in learners):
+                    raise StoreConflict("another writer changed a learner of this batch")
+            return self.apply(ctx, evidence, states)
+
+    def hold_writes(self, ctx: Context) -> bool:
+        """Holds the tenant's writes from other threads until :meth:`release_writes` (the engine
+        calls it after two conflicts in one batch, so that batch cannot starve).
+
+        Examples
+        --------
+        >>> s, ctx = DictStore(), {"principal": {"tenant": "t1"}}
+        >>> s.hold_writes(ctx)                     # other threads' writes now wait
+        True
+        >>> s.apply(ctx, [{"id": "e1", "learner": "amy"}], [])   # the holder's do not
+        ['new']
+        >>> s.release_writes(ctx)
+        """
+        tenant, me = _tenant(ctx), threading.get_ident()
+        with self._lock:
+            self._lock.wait_for(lambda: self._held.get(tenant, me) == me)
+            self._held[tenant] = me
+            return True
+
+    def release_writes(self, ctx: Context) -> None:
+        """Ends :meth:`hold_writes` (a thread that holds nothing releases nothing).
+
+        Examples
+        --------
+        >>> s, ctx = DictStore(), {"principal": {"tenant": "t1"}}
+        >>> s.release_writes(ctx)
+        >>> s.hold_writes(ctx), s.release_writes(ctx)
+        (True, None)
+        """
+        tenant = _tenant(ctx)
+        with self._lock:
+            if self._held.get(tenant) == threading.get_ident():
+                del self._held[tenant]
+                self._lock.notify_all()
+
+    def _wait_for_hold(self, tenant: str) -> None:
+        """Waits (the lock held) while another thread holds the tenant's writes."""
+        if self._held:
+            me = threading.get_ident()
+            self._lock.wait_for(lambda: self._held.get(tenant, me) == me)
+
+    def _write(self, tenant: str, evidence: List[Evidence], states: List[List[Any]]) -> List[str]:
         idents = [(tenant, e["learner"], e["id"]) for e in evidence]
         with self._lock:
+            self._wait_for_hold(tenant)
             ids = self._ids
             if len(set(idents)) != len(idents) or not ids.isdisjoint(idents):
                 flags, seen = [], set()
@@ -256,6 +362,12 @@ class DictStore(MasteryStore):
                     flags.append("duplicate" if ident in seen or ident in ids else "new")
                     seen.add(ident)
                 return flags
+            learners = {e["learner"] for e in evidence}
+            learners.update(key["learner"] for key, _ in states)
+            written = self._written
+            self._version += 1
+            for learner in learners:
+                written[(tenant, learner)] = self._version
             self._evidence.setdefault(tenant, []).extend(evidence)
             ids.update(idents)
             stored = self._states
@@ -303,8 +415,7 @@ class DictStore(MasteryStore):
             return [get(_key_id(tenant, key)) for key in keys]
 
     def put_state(self, ctx: Context, key: Key, value: Value) -> None:
-        with self._lock:
-            self._states[_key_id(_tenant(ctx), key)] = value
+        self._write(_tenant(ctx), [], [[key, value]])
 
     def learner_states(self, ctx: Context, learner: str, namespace: str) -> List[List[Any]]:
         tenant = _tenant(ctx)
