@@ -14,11 +14,50 @@ const byKey = ([a], [b]) =>
   cmp(a.learner, b.learner) || (a.course === undefined ? (b.course === undefined ? 0 : -1) : b.course === undefined ? 1 : cmp(a.course, b.course))
   || cmp(a.namespace, b.namespace) || cmp(a.name, b.name);
 
+// Thrown by `apply_since` when another writer changed a learner of the batch after `since`: the
+// engine reads the batch's state again and recomputes.
+export class StoreConflict extends Error {
+  constructor() {
+    super("another writer changed a learner of this batch");
+    this.name = "StoreConflict";
+    this.code = "store_conflict";
+  }
+}
+
 export class MapStore {
   constructor() {
     this.evidence = []; // [tenant, evidence] in append order
     this.known = new Set(); // evidenceKey
     this.states = new Map(); // stateKey → [tenant, key, value]
+    this.version = 0; // one more per write
+    this.written = new Map(); // JSON [tenant, learner] → the version that last wrote it
+  }
+
+  // Optional, with `apply_since`: versioned writes, so that engines in several processes over
+  // one database (Node workers, serverless instances) cannot lose each other's updates. Over
+  // SQL: a row per learner holding its last writer's version, locked in the write transaction.
+  read_version(ctx) {
+    return this.version;
+  }
+
+  // `apply`, unless another writer wrote a learner of the batch after `since` (a `read_version`):
+  // then it writes nothing and throws `{code: "store_conflict"}`. Duplicates are reported first.
+  apply_since(ctx, since, evidence, states) {
+    const tenant = ctx.principal.tenant;
+    const keys = evidence.map((e) => evidenceKey(tenant, e));
+    const duplicates = new Set(keys).size !== keys.length || keys.some((k) => this.known.has(k));
+    if (!duplicates) {
+      const learners = new Set([...evidence.map((e) => e.learner), ...states.map(([key]) => key.learner)]);
+      for (const learner of learners) {
+        if ((this.written.get(JSON.stringify([tenant, learner])) ?? 0) > since) throw new StoreConflict();
+      }
+    }
+    return this.apply(ctx, evidence, states);
+  }
+
+  #wrote(tenant, learners) {
+    this.version += 1;
+    for (const learner of learners) this.written.set(JSON.stringify([tenant, learner]), this.version);
   }
 
   apply(ctx, evidence, states) {
@@ -36,6 +75,7 @@ export class MapStore {
       this.known.add(evidenceKey(tenant, e));
     }
     for (const [key, value] of states) this.states.set(stateKey(tenant, key), [tenant, key, value]);
+    this.#wrote(tenant, new Set([...evidence.map((e) => e.learner), ...states.map(([key]) => key.learner)]));
     return flags;
   }
 
@@ -69,6 +109,7 @@ export class MapStore {
 
   put_state(ctx, key, value) {
     this.states.set(stateKey(ctx.principal.tenant, key), [ctx.principal.tenant, key, value]);
+    this.#wrote(ctx.principal.tenant, [key.learner]);
   }
 
   learner_states(ctx, learner, namespace) {

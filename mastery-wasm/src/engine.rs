@@ -39,6 +39,11 @@ struct JsStore {
     object: Registered,
     /// Whether the object has the optional `get_states` (one call per batch instead of one per key).
     batched_reads: bool,
+    /// Whether it versions its writes (`read_version` and `apply_since`): engines in other
+    /// processes over the same database then cannot lose each other's updates.
+    versioned: bool,
+    /// Whether it has `hold_writes` and `release_writes`.
+    holds: bool,
 }
 
 /// A JS store object in the table, by id: registered while its engine lives.
@@ -92,8 +97,16 @@ impl Registered {
         args.iter().for_each(|a| {
             all.push(a);
         });
-        // The store's own message may name learners; it stays out of ours (the host has it).
-        f.apply(&object, &all).map_err(|_| store_error(format!("the store's `{method}` threw")))
+        // The store's own message may name learners; it stays out of ours (the host has it). A
+        // thrown `{code: "store_conflict"}` is `apply_since`'s refusal: the engine reads again.
+        f.apply(&object, &all).map_err(|thrown| {
+            let code = Reflect::get(&thrown, &JsValue::from_str("code")).ok().and_then(|c| c.as_string());
+            if code.as_deref() == Some("store_conflict") {
+                MasteryError::StoreConflict
+            } else {
+                store_error(format!("the store's `{method}` threw"))
+            }
+        })
     }
 }
 
@@ -126,7 +139,9 @@ impl JsStore {
     fn new(object: JsValue) -> Result<Self, JsValue> {
         let object = Registered::new(object, &STORE_METHODS)?;
         let batched_reads = object.has("get_states");
-        Ok(Self { object, batched_reads })
+        let versioned = object.has("read_version") && object.has("apply_since");
+        let holds = object.has("hold_writes") && object.has("release_writes");
+        Ok(Self { object, batched_reads, versioned, holds })
     }
 
     /// Calls `method(ctx, ...args)` on the JS object and reads the result as `T`.
@@ -165,6 +180,44 @@ impl core::Store for JsStore {
             return Err(store_error("`apply` returned a flag count other than the evidence count"));
         }
         Ok(flags)
+    }
+
+    fn read_version(&self, ctx: &AccessContext) -> Result<Option<u64>, MasteryError> {
+        if !self.versioned {
+            return Ok(None);
+        }
+        self.call("read_version", ctx, &[])
+    }
+
+    fn apply_since(
+        &self,
+        ctx: &AccessContext,
+        since: u64,
+        evidence: &[&Evidence],
+        states: &[(StateKey, StateValue)],
+    ) -> Result<Vec<Appended>, MasteryError> {
+        if !self.versioned {
+            return self.apply(ctx, evidence, states);
+        }
+        let flags: Vec<Appended> = self.call("apply_since", ctx, &[js(&since)?, js(evidence)?, js(states)?])?;
+        if flags.len() != evidence.len() {
+            return Err(store_error("`apply_since` returned a flag count other than the evidence count"));
+        }
+        Ok(flags)
+    }
+
+    fn hold_writes(&self, ctx: &AccessContext) -> Result<bool, MasteryError> {
+        if !self.holds {
+            return Ok(false);
+        }
+        Ok(self.invoke("hold_writes", ctx, &[])?.is_truthy())
+    }
+
+    fn release_writes(&self, ctx: &AccessContext) -> Result<(), MasteryError> {
+        if !self.holds {
+            return Ok(());
+        }
+        self.invoke("release_writes", ctx, &[]).map(drop)
     }
 
     fn known_evidence(&self, ctx: &AccessContext, evidence: &[&Evidence]) -> Result<Vec<bool>, MasteryError> {

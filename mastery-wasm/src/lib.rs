@@ -212,6 +212,13 @@ export interface MasteryStore {
   put_state(ctx: AccessContext, key: StateKey, value: StateValue): void;
   learner_states(ctx: AccessContext, learner: string, namespace: string): [StateKey, StateValue][];
   course_states(ctx: AccessContext, course: string, namespace: string): [StateKey, StateValue][];
+  /** Optional, with `apply_since`: the store's read point, which the engine takes before a batch's reads. */
+  read_version?(ctx: AccessContext): number;
+  /** Optional: `apply`, unless another writer changed a learner of the batch after `since`; then it writes nothing and throws an error with `code: "store_conflict"` (the engine reads again). Engines in several processes over one store then lose nothing. */
+  apply_since?(ctx: AccessContext, since: number, evidence: Evidence[], states: [StateKey, StateValue][]): Appended[];
+  /** Optional: holds other writers off until `release_writes` (after two conflicts in one batch). */
+  hold_writes?(ctx: AccessContext): boolean;
+  release_writes?(ctx: AccessContext): void;
 }
 /** A store whose methods may answer with promises (e.g. over IndexedDB), for `AsyncEngine`: the
  * meaning and shapes of `MasteryStore`'s methods of the same names. */

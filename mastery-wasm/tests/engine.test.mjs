@@ -158,3 +158,50 @@ test("a malformed record is refused by its index; the rest of the batch is store
   assert.deepEqual(outcome.rejected.map((r) => [r.index, r.code, r.field]), [[2, "invalid_input", "learner"], [3, "invalid_input", "evidence"]]);
   assert.ok(!JSON.stringify(outcome.rejected).includes("next tuesday"), "the rejected value is not quoted");
 });
+
+/** A MapStore where another engine writes the same learner between this engine's reads and its write, once. */
+class Interleaved extends MapStore {
+  constructor(versioned) {
+    super();
+    this.other = null;
+    this.conflicts = 0;
+    if (!versioned) this.read_version = this.apply_since = undefined; // last write wins
+  }
+  apply_since(ctx, since, evidence, states) {
+    const other = this.other;
+    this.other = null;
+    if (other) other();
+    try {
+      return super.apply_since(ctx, since, evidence, states);
+    } catch (e) {
+      if (e.code === "store_conflict") this.conflicts += 1;
+      throw e;
+    }
+  }
+  apply(ctx, evidence, states) {
+    const other = this.other;
+    this.other = null;
+    if (other) other();
+    return super.apply(ctx, evidence, states);
+  }
+}
+
+for (const versioned of [true, false]) {
+  test(`an engine overtaken by another on one store ${versioned ? "retries and loses nothing" : "loses the update without versions (the control)"}`, () => {
+    const store = new Interleaved(versioned);
+    const [first, second] = [new m.Engine(store), new m.Engine(store)];
+    const base = records(1)[0];
+    first.ingest(SERVICE, [{ ...base, id: "a0", occurred_at: "2026-03-01T00:00:00Z" }]);
+    store.other = () => second.ingest(SERVICE, [{ ...base, id: "b1", occurred_at: "2026-03-01T00:01:00Z" }]);
+    first.ingest(SERVICE, [{ ...base, id: "a2", occurred_at: "2026-03-01T00:02:00Z" }]);
+    const count = first.mastery(SERVICE, base.learner, base.competencies[0], "c1").evidence_count;
+    if (versioned) {
+      assert.equal(store.conflicts, 1);
+      assert.equal(count, 3);
+    } else {
+      assert.equal(count, 2);
+    }
+    first.free();
+    second.free();
+  });
+}
