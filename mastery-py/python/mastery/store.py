@@ -45,6 +45,8 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from itertools import repeat
+from operator import itemgetter
 from typing import Any, Dict, List, Optional, Protocol, Tuple, runtime_checkable
 
 Context = Dict[str, Any]
@@ -208,6 +210,9 @@ class MasteryStore(Protocol):
         ...
 
 
+_LEARNER, _FIRST = itemgetter("learner"), itemgetter(0)
+
+
 def _tenant(ctx: Context) -> str:
     return ctx["principal"]["tenant"]
 
@@ -258,7 +263,7 @@ class DictStore(MasteryStore):
         self._ids: set = set()
         self._states: Dict[Tuple[Any, ...], Value] = {}
         self._version = 0  # one more per write
-        self._written: Dict[Tuple[str, str], int] = {}  # (tenant, learner): the version that last wrote it
+        self._written: Dict[str, Dict[str, int]] = {}  # tenant: {learner: the version that last wrote it}
         self._held: Dict[str, int] = {}  # tenant: the thread holding its writes (hold_writes)
 
     def _stored(self, tenant: str, e: Evidence) -> bool:
@@ -299,14 +304,16 @@ class DictStore(MasteryStore):
         ['new']
         """
         tenant = _tenant(ctx)
-        with self._lock:  # re-entrant: apply (which a subclass may override) takes it again
+        if type(self).apply is DictStore.apply:  # one pass: check and write under one lock
+            return self._write(tenant, evidence, states, since)
+        with self._lock:  # re-entrant: a subclass's own apply takes it again
             self._wait_for_hold(tenant)
             idents = [(tenant, e["learner"], e["id"]) for e in evidence]
             if len(set(idents)) == len(idents) and self._ids.isdisjoint(idents):  # else apply reports them
-                learners = {e["learner"] for e in evidence}
-                learners.update(key["learner"] for key, _ in states)
-                written = self._written
-                if any(written.get((tenant, learner), 0) > since for learner in learners):
+                learners = set(map(_LEARNER, evidence))
+                learners.update(map(_LEARNER, map(_FIRST, states)))
+                written = self._written.get(tenant, {})
+                if learners and max(map(written.get, learners, repeat(0))) > since:
                     raise StoreConflict("another writer changed a learner of this batch")
             return self.apply(ctx, evidence, states)
 
@@ -351,7 +358,8 @@ class DictStore(MasteryStore):
             me = threading.get_ident()
             self._lock.wait_for(lambda: self._held.get(tenant, me) == me)
 
-    def _write(self, tenant: str, evidence: List[Evidence], states: List[List[Any]]) -> List[str]:
+    def _write(self, tenant: str, evidence: List[Evidence], states: List[List[Any]],
+               since: Optional[int] = None) -> List[str]:
         idents = [(tenant, e["learner"], e["id"]) for e in evidence]
         with self._lock:
             self._wait_for_hold(tenant)
@@ -362,12 +370,14 @@ class DictStore(MasteryStore):
                     flags.append("duplicate" if ident in seen or ident in ids else "new")
                     seen.add(ident)
                 return flags
-            learners = {e["learner"] for e in evidence}
-            learners.update(key["learner"] for key, _ in states)
-            written = self._written
+            # The learner of every record and state key, by C iterators (per record on the ingest path).
+            learners = set(map(_LEARNER, evidence))
+            learners.update(map(_LEARNER, map(_FIRST, states)))
+            written = self._written.setdefault(tenant, {})
+            if since is not None and learners and max(map(written.get, learners, repeat(0))) > since:
+                raise StoreConflict("another writer changed a learner of this batch")
             self._version += 1
-            for learner in learners:
-                written[(tenant, learner)] = self._version
+            written.update(zip(learners, repeat(self._version)))
             self._evidence.setdefault(tenant, []).extend(evidence)
             ids.update(idents)
             stored = self._states
