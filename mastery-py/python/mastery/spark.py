@@ -181,7 +181,10 @@ def _direct_scan_plan(df: "DataFrame", names: Dict[str, Optional[str]]) -> Union
             groups.append((stats.min, stats.max, group.num_rows, uri, g))
     if not groups:
         return "the dataset has no rows"
-    groups.sort(key=lambda g: (g[0], g[1]))
+    try:
+        groups.sort(key=lambda g: (g[0], g[1]))
+    except TypeError:  # files whose skill columns differ in type
+        return "the files' skill columns have different types"
     clusters: List[List[Any]] = []  # [max, rows, [(uri, group), ...]] of overlapping ranges
     for low, high, rows, uri, g in groups:
         if clusters and low <= clusters[-1][0]:
