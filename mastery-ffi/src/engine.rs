@@ -57,6 +57,24 @@ pub trait HostStore: Send + Sync {
     fn course_states(&self, ctx: String, course: String, namespace: String) -> Result<String>;
 }
 
+/// Optional versioned writes for a [`HostStore`] that engines in several processes share (app
+/// and sync service over one database): without them their writes are last-write-wins. Pass it
+/// with the store to `Engine::with_versioned_store` (usually the same object implements both).
+#[uniffi::export(with_foreign)]
+pub trait HostVersions: Send + Sync {
+    /// The store's read point, which the engine takes before a batch's reads.
+    fn read_version(&self, ctx: String) -> Result<u64>;
+    /// `HostStore::apply`, unless another writer changed a learner of the batch after `since` (a
+    /// `read_version`): then it writes nothing and returns `null`, and the engine reads again.
+    /// Duplicates are reported first, as by `apply`.
+    fn apply_since(&self, ctx: String, since: u64, evidence: String, states: String) -> Result<Option<String>>;
+    /// Holds other writers off until `release_writes` (the engine asks after two conflicts in one
+    /// batch); returns whether it did.
+    fn hold_writes(&self, ctx: String) -> Result<bool>;
+    /// Ends `hold_writes`.
+    fn release_writes(&self, ctx: String) -> Result<()>;
+}
+
 #[derive(Serialize, Deserialize)]
 struct Entry {
     key: StateKey,
@@ -65,7 +83,10 @@ struct Entry {
 
 /// The core `Store` over a host store: serialises arguments, parses results. A host exception or
 /// an unreadable result is a store error, never a panic.
-struct Adapter(Arc<dyn HostStore>);
+struct Adapter {
+    store: Arc<dyn HostStore>,
+    versions: Option<Arc<dyn HostVersions>>,
+}
 
 type CoreResult<T> = std::result::Result<T, core::MasteryError>;
 
@@ -91,13 +112,38 @@ fn from_json<T: serde::de::DeserializeOwned>(text: &str) -> CoreResult<T> {
 }
 
 impl Adapter {
+    fn new(store: Arc<dyn HostStore>) -> Self {
+        Self { store, versions: None }
+    }
+
     /// Calls the host; a panic in the call (or a host result uniffi cannot lift) is a store error.
     fn call<T>(&self, body: impl FnOnce(&dyn HostStore) -> Result<T>) -> CoreResult<T> {
-        let host = &*self.0;
-        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| body(host))) {
+        Self::guarded(|| body(&*self.store))
+    }
+
+    fn guarded<T>(body: impl FnOnce() -> Result<T>) -> CoreResult<T> {
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(body)) {
             Ok(result) => result.map_err(host_error),
             Err(_) => Err(store_error("the host store failed")),
         }
+    }
+
+    /// `apply`'s arguments as the host takes them: context, evidence and state entries as JSON.
+    fn batch_json(
+        ctx: &AccessContext,
+        evidence: &[&core::Evidence],
+        states: &[(StateKey, StateValue)],
+    ) -> CoreResult<(String, String, String)> {
+        let entries: Vec<Value> = states.iter().map(|(k, v)| serde_json::json!({ "key": k, "value": v })).collect();
+        Ok((to_json(ctx)?, to_json(evidence)?, to_json(&entries)?))
+    }
+
+    fn flags(text: &str, expected: usize) -> CoreResult<Vec<Appended>> {
+        let flags: Vec<Appended> = from_json(text)?;
+        if flags.len() != expected {
+            return Err(store_error("the host store returned the wrong number of flags"));
+        }
+        Ok(flags)
     }
 
     fn entries(text: &str) -> CoreResult<Vec<(StateKey, StateValue)>> {
@@ -119,13 +165,41 @@ impl core::Store for Adapter {
         evidence: &[&core::Evidence],
         states: &[(StateKey, StateValue)],
     ) -> CoreResult<Vec<Appended>> {
-        let entries: Vec<Value> = states.iter().map(|(k, v)| serde_json::json!({ "key": k, "value": v })).collect();
-        let (ctx, evidence_json, states) = (to_json(ctx)?, to_json(evidence)?, to_json(&entries)?);
-        let flags: Vec<Appended> = from_json(&self.call(|h| h.apply(ctx, evidence_json, states))?)?;
-        if flags.len() != evidence.len() {
-            return Err(store_error("the host store returned the wrong number of flags"));
+        let (ctx, evidence_json, states) = Self::batch_json(ctx, evidence, states)?;
+        Self::flags(&self.call(|h| h.apply(ctx, evidence_json, states))?, evidence.len())
+    }
+
+    fn read_version(&self, ctx: &AccessContext) -> CoreResult<Option<u64>> {
+        let Some(versions) = &self.versions else { return Ok(None) };
+        let ctx = to_json(ctx)?;
+        Self::guarded(|| versions.read_version(ctx)).map(Some)
+    }
+
+    fn apply_since(
+        &self,
+        ctx: &AccessContext,
+        since: u64,
+        evidence: &[&core::Evidence],
+        states: &[(StateKey, StateValue)],
+    ) -> CoreResult<Vec<Appended>> {
+        let Some(versions) = &self.versions else { return self.apply(ctx, evidence, states) };
+        let (ctx, evidence_json, states) = Self::batch_json(ctx, evidence, states)?;
+        match Self::guarded(|| versions.apply_since(ctx, since, evidence_json, states))? {
+            Some(flags) => Self::flags(&flags, evidence.len()),
+            None => Err(core::MasteryError::StoreConflict),
         }
-        Ok(flags)
+    }
+
+    fn hold_writes(&self, ctx: &AccessContext) -> CoreResult<bool> {
+        let Some(versions) = &self.versions else { return Ok(false) };
+        let ctx = to_json(ctx)?;
+        Self::guarded(|| versions.hold_writes(ctx))
+    }
+
+    fn release_writes(&self, ctx: &AccessContext) -> CoreResult<()> {
+        let Some(versions) = &self.versions else { return Ok(()) };
+        let ctx = to_json(ctx)?;
+        Self::guarded(|| versions.release_writes(ctx))
     }
 
     fn known_evidence(&self, ctx: &AccessContext, evidence: &[&core::Evidence]) -> CoreResult<Vec<bool>> {
@@ -421,7 +495,20 @@ impl Engine {
         streak_policy_json: Option<String>,
         achievements_json: Option<String>,
     ) -> Result<Arc<Self>> {
-        guard(|| Self::build(Box::new(Adapter(store)), streak_policy_json, achievements_json))
+        guard(|| Self::build(Box::new(Adapter::new(store)), streak_policy_json, achievements_json))
+    }
+
+    /// `with_store` over a store that versions its writes (`versions`, usually the same object):
+    /// engines in several processes over one database then lose none of each other's updates.
+    #[uniffi::constructor(default(streak_policy_json = None, achievements_json = None))]
+    pub fn with_versioned_store(
+        store: Arc<dyn HostStore>,
+        versions: Arc<dyn HostVersions>,
+        streak_policy_json: Option<String>,
+        achievements_json: Option<String>,
+    ) -> Result<Arc<Self>> {
+        let adapter = Adapter { store, versions: Some(versions) };
+        guard(|| Self::build(Box::new(adapter), streak_policy_json, achievements_json))
     }
 
     /// An engine over the embedded store in memory, or durably in `path` when given, or over
@@ -440,7 +527,7 @@ impl Engine {
                         detail: "give a store or a path, not both".into(),
                     })
                 }
-                (Some(store), None) => Box::new(Adapter(store)),
+                (Some(store), None) => Box::new(Adapter::new(store)),
                 (None, Some(path)) => Box::new(core::MemoryStore::open(&path)?),
                 (None, None) => Box::new(core::MemoryStore::new()),
             };
