@@ -5,6 +5,8 @@
 //   import { MapStore } from "@mastery/wasm/js/map_store.mjs";
 //   const engine = new Engine(new MapStore());
 
+// The learners a batch writes: those of its records and of its state keys.
+const touched = (evidence, states) => new Set([...evidence.map((e) => e.learner), ...states.map(([key]) => key.learner)]);
 const evidenceKey = (tenant, e) => JSON.stringify([tenant, e.learner, e.id]);
 const stateKey = (tenant, k) => JSON.stringify([tenant, k.learner, k.course ?? null, k.namespace, k.name]);
 
@@ -44,39 +46,41 @@ export class MapStore {
   // then it writes nothing and throws `{code: "store_conflict"}`. Duplicates are reported first.
   apply_since(ctx, since, evidence, states) {
     const tenant = ctx.principal.tenant;
-    const keys = evidence.map((e) => evidenceKey(tenant, e));
-    const duplicates = new Set(keys).size !== keys.length || keys.some((k) => this.known.has(k));
-    if (!duplicates) {
-      const learners = new Set([...evidence.map((e) => e.learner), ...states.map(([key]) => key.learner)]);
-      for (const learner of learners) {
+    if (!this.#flags(tenant, evidence).includes("duplicate")) { // else `apply` reports them
+      for (const learner of touched(evidence, states)) {
         if ((this.written.get(JSON.stringify([tenant, learner])) ?? 0) > since) throw new StoreConflict();
       }
     }
     return this.apply(ctx, evidence, states);
   }
 
-  #wrote(tenant, learners) {
-    this.version += 1;
-    for (const learner of learners) this.written.set(JSON.stringify([tenant, learner]), this.version);
-  }
-
-  apply(ctx, evidence, states) {
-    const tenant = ctx.principal.tenant;
+  // "new" or "duplicate" per record (stored, or repeated in the batch).
+  #flags(tenant, evidence) {
     const seen = new Set();
-    const flags = evidence.map((e) => {
+    return evidence.map((e) => {
       const k = evidenceKey(tenant, e);
       const duplicate = seen.has(k) || this.known.has(k);
       seen.add(k);
       return duplicate ? "duplicate" : "new";
     });
+  }
+
+  apply(ctx, evidence, states) {
+    const tenant = ctx.principal.tenant;
+    const flags = this.#flags(tenant, evidence);
     if (flags.includes("duplicate")) return flags; // all or nothing
     for (const e of evidence) {
       this.evidence.push([tenant, e]);
       this.known.add(evidenceKey(tenant, e));
     }
     for (const [key, value] of states) this.states.set(stateKey(tenant, key), [tenant, key, value]);
-    this.#wrote(tenant, new Set([...evidence.map((e) => e.learner), ...states.map(([key]) => key.learner)]));
+    this.#wrote(tenant, touched(evidence, states));
     return flags;
+  }
+
+  #wrote(tenant, learners) {
+    this.version += 1;
+    for (const learner of learners) this.written.set(JSON.stringify([tenant, learner]), this.version);
   }
 
   known_evidence(ctx, evidence) {

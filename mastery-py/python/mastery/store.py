@@ -47,7 +47,7 @@ import asyncio
 import threading
 from itertools import repeat
 from operator import itemgetter
-from typing import Any, Dict, List, Optional, Protocol, Tuple, runtime_checkable
+from typing import Any, Dict, List, Optional, Protocol, Set, Tuple, runtime_checkable
 
 Context = Dict[str, Any]
 Evidence = Dict[str, Any]
@@ -308,13 +308,9 @@ class DictStore(MasteryStore):
             return self._write(tenant, evidence, states, since)
         with self._lock:  # re-entrant: a subclass's own apply takes it again
             self._wait_for_hold(tenant)
-            idents = [(tenant, e["learner"], e["id"]) for e in evidence]
-            if len(set(idents)) == len(idents) and self._ids.isdisjoint(idents):  # else apply reports them
-                learners = set(map(_LEARNER, evidence))
-                learners.update(map(_LEARNER, map(_FIRST, states)))
-                written = self._written.get(tenant, {})
-                if learners and max(map(written.get, learners, repeat(0))) > since:
-                    raise StoreConflict("another writer changed a learner of this batch")
+            _, flags, learners = self._examine(tenant, evidence, states)
+            if flags is None:  # else apply reports the duplicates
+                self._refuse_if_overtaken(tenant, since, learners)
             return self.apply(ctx, evidence, states)
 
     def hold_writes(self, ctx: Context) -> bool:
@@ -358,28 +354,43 @@ class DictStore(MasteryStore):
             me = threading.get_ident()
             self._lock.wait_for(lambda: self._held.get(tenant, me) == me)
 
+    def _examine(self, tenant: str, evidence: List[Evidence],
+                 states: List[List[Any]]) -> Tuple[List[Tuple[str, str, str]], Optional[List[str]], Set[str]]:
+        """(the records' ids, the flags when any record is stored or repeated (nothing to write),
+        the learners the batch writes), the lock held."""
+        idents = [(tenant, e["learner"], e["id"]) for e in evidence]
+        ids = self._ids
+        if len(set(idents)) != len(idents) or not ids.isdisjoint(idents):
+            flags, seen = [], set()
+            for ident in idents:
+                flags.append("duplicate" if ident in seen or ident in ids else "new")
+                seen.add(ident)
+            return idents, flags, set()
+        # The learner of every record and state key, by C iterators (per record on the ingest path).
+        learners = set(map(_LEARNER, evidence))
+        learners.update(map(_LEARNER, map(_FIRST, states)))
+        return idents, None, learners
+
+    def _refuse_if_overtaken(self, tenant: str, since: int, learners: Set[str]) -> None:
+        """Raises StoreConflict when a learner was written after ``since``, the lock held."""
+        written = self._written.get(tenant, {})
+        if learners and max(map(written.get, learners, repeat(0))) > since:
+            raise StoreConflict("another writer changed a learner of this batch")
+
     def _write(self, tenant: str, evidence: List[Evidence], states: List[List[Any]],
                since: Optional[int] = None) -> List[str]:
-        idents = [(tenant, e["learner"], e["id"]) for e in evidence]
         with self._lock:
             self._wait_for_hold(tenant)
-            ids = self._ids
-            if len(set(idents)) != len(idents) or not ids.isdisjoint(idents):
-                flags, seen = [], set()
-                for ident in idents:
-                    flags.append("duplicate" if ident in seen or ident in ids else "new")
-                    seen.add(ident)
+            idents, flags, learners = self._examine(tenant, evidence, states)
+            if flags is not None:
                 return flags
-            # The learner of every record and state key, by C iterators (per record on the ingest path).
-            learners = set(map(_LEARNER, evidence))
-            learners.update(map(_LEARNER, map(_FIRST, states)))
+            if since is not None:
+                self._refuse_if_overtaken(tenant, since, learners)
             written = self._written.setdefault(tenant, {})
-            if since is not None and learners and max(map(written.get, learners, repeat(0))) > since:
-                raise StoreConflict("another writer changed a learner of this batch")
             self._version += 1
             written.update(zip(learners, repeat(self._version)))
             self._evidence.setdefault(tenant, []).extend(evidence)
-            ids.update(idents)
+            self._ids.update(idents)
             stored = self._states
             for key, value in states:
                 stored[_key_id(tenant, key)] = value
