@@ -518,8 +518,10 @@ fn knowledge_does_not_saturate_after_a_long_correct_run() {
     assert_eq!(again, state);
 }
 
-/// One EM iteration on sequences with long streaks equals a log-space forward-backward
-/// (classic alpha-beta form) within 1e-9, in the standard (lane) and multi-class E-steps.
+/// One EM iteration on sequences with long streaks, and on long mixed sequences whose forward
+/// masses the lane E-step rescales every twenty attempts or so, equals a log-space
+/// forward-backward (classic alpha-beta form) within 1e-9, in the standard (lane) and
+/// multi-class E-steps, with and without forgetting.
 #[test]
 fn em_is_exact_on_long_streaks() {
     let mut rows = Vec::new();
@@ -531,21 +533,34 @@ fn em_is_exact_on_long_streaks() {
         answers.extend([true, false, true]);
         rows.extend(run(&format!("l{i}"), &answers, |t| if t % 3 == 0 { "a".into() } else { "b".into() }));
     }
-    for multigs in [false, true] {
-        let mut start = one_skill(0.4, 0.05, 0.25, 0.15, 0.0);
+    // Nine mixed sequences of 300 answers: one full lane group and a single lane.
+    let mut seed = 12345u64;
+    for i in 0..9 {
+        let answers: Vec<bool> = (0..300)
+            .map(|_| {
+                seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                seed >> 62 != 0
+            })
+            .collect();
+        rows.extend(run(&format!("m{i}"), &answers, |t| if t % 3 == 0 { "a".into() } else { "b".into() }));
+    }
+    for (multigs, forget) in [(false, 0.0), (true, 0.0), (false, 0.07), (true, 0.07)] {
+        let mut start = one_skill(0.4, 0.05, 0.25, 0.15, forget);
         if multigs {
             start.params.guesses = vec![0.25, 0.2];
             start.params.slips = vec![0.15, 0.1];
             start.gs_classes = BTreeMap::from([("a".to_owned(), 0), ("b".to_owned(), 1)]);
         }
-        let no_caps = BktOptions { max_guess: None, max_slip: None, multigs, ..BktOptions::default() };
+        let no_caps =
+            BktOptions { max_guess: None, max_slip: None, multigs, forgets: forget > 0.0, ..BktOptions::default() };
         let fitted =
             BktModel::fit_from(&rows, &BTreeMap::from([("s".to_owned(), start.clone())]), 1, &no_caps).unwrap();
         let got = &fitted.skills["s"].params;
         // Reference: log alpha and log beta, then gamma and xi.
         let p = &start.params;
         let (mut init, mut trans, mut emit) = ([0.0; 2], [[0.0; 2]; 2], vec![[[0.0; 2]; 2]; p.guesses.len()]);
-        let (lt, mut total_ll) = ([[(1.0 - p.learns[0]).ln(), p.learns[0].ln()], [f64::NEG_INFINITY, 0.0]], 0.0);
+        let (l, f) = (p.learns[0], p.forgets[0]);
+        let (lt, mut total_ll) = ([[(1.0 - l).ln(), l.ln()], [f.ln(), (1.0 - f).ln()]], 0.0);
         for learner in rows.chunk_by(|a, b| a.learner == b.learner) {
             let class = |r: &Response| if multigs { usize::from(r.template.as_deref() == Some("b")) } else { 0 };
             let le = |r: &Response, state: usize| {
@@ -592,9 +607,10 @@ fn em_is_exact_on_long_streaks() {
                 }
             }
         }
-        let what = |name: &str| format!("multigs={multigs} {name}");
+        let what = |name: &str| format!("multigs={multigs} forget={forget} {name}");
         close(got.prior, init[1] / (init[0] + init[1]), 1e-9, &what("prior"));
         close(got.learns[0], trans[0][1] / (trans[0][0] + trans[0][1]), 1e-9, &what("learn"));
+        close(got.forgets[0], trans[1][0] / (trans[1][0] + trans[1][1]), 1e-9, &what("forget"));
         for (c, e) in emit.iter().enumerate() {
             close(got.guesses[c], e[0][1] / (e[0][0] + e[0][1]), 1e-9, &what("guess"));
             close(got.slips[c], e[1][0] / (e[1][0] + e[1][1]), 1e-9, &what("slip"));

@@ -18,6 +18,7 @@ use crate::error::{MasteryError, Result};
 use crate::progress::{self, OnProgress, Progress, Stage};
 use replay::{Predictions, Replay};
 
+mod lanes;
 mod replay;
 
 /// One skill's parameters. Learn/forget have one entry per learn class, guess/slip per guess-slip class.
@@ -870,25 +871,13 @@ struct Counts {
 }
 
 /// The E-step of the standard model (one learn class, one guess class): the arithmetic of
-/// [`e_step`] in scaled forward-backward form (one division per attempt), with [`LANES`]
-/// sequences of equal length side by side and counts in registers.
-///
-/// Compiled twice on x86-64 and chosen at run time: with AVX the lanes fit in half as many
-/// registers (1.3x the fit). AVX alone, not FMA, so both builds round alike: the same bits
-/// on every CPU, in WASM and on ARM.
-#[multiversion::multiversion(targets("x86_64+avx"))]
-fn e_step_single(p: &BktParams, s: &Sequences, counts: &mut Counts, buffer: &mut Vec<[[f64; LANES]; 4]>) -> f64 {
+/// [`e_step`] with [`LANES`] sequences of equal length side by side in SIMD vectors (see
+/// [`lanes`]); sequences that leave the fast range are redone in log space.
+fn e_step_single(p: &BktParams, s: &Sequences, counts: &mut Counts, buffer: &mut Vec<lanes::Step>) -> f64 {
     let k = Kernel::new(p);
     let mut totals = Totals { init: vec![[0.0; 2]; k.priors.len()], ..Totals::default() };
     let mut exact = Vec::new();
-    let forgets = p.forgets[0] != 0.0;
-    for group in &s.groups {
-        if forgets {
-            lanes::<true>(&k, s, group, &mut totals, buffer, &mut exact);
-        } else {
-            lanes::<false>(&k, s, group, &mut totals, buffer, &mut exact);
-        }
-    }
+    pulp::Arch::new().dispatch(lanes::LaneStep { k: &k, s, totals: &mut totals, buffer, exact: &mut exact });
     counts.trans[0] = [[totals.tr[0], totals.tr[1]], [totals.tr[2], totals.tr[3]]];
     counts.emit[0] = [[totals.em[0], totals.em[1]], [totals.em[2], totals.em[3]]];
     counts.init = totals.init;
@@ -913,13 +902,6 @@ impl Kernel {
     fn new(p: &BktParams) -> Self {
         let (l, f, g, sl) = (p.learns[0], p.forgets[0], p.guesses[0], p.slips[0]);
         Self { priors: initial_priors(p), t: [[1.0 - l, l], [f, 1.0 - f]], e: [[1.0 - g, sl], [g, 1.0 - sl]] }
-    }
-
-    /// P(answer `c` (0 or 1) | state): a select, not arithmetic on `c`.
-    #[inline(always)]
-    fn emission(&self, c: f64) -> (f64, f64) {
-        let e = if c != 0.0 { self.e[1] } else { self.e[0] };
-        (e[0], e[1])
     }
 }
 
@@ -974,139 +956,6 @@ fn initial_priors(p: &BktParams) -> Vec<f64> {
         vec![p.prior]
     } else {
         p.priors.clone()
-    }
-}
-
-/// Forward pass of one group: per attempt, the filtered P(state) and P(answer | state) divided
-/// by P(answer | past) (what the backward pass needs) into `buffer`; returns each lane's
-/// likelihood as `(logarithm part, factor)` and whether every lane stayed in the fast range.
-#[inline(always)]
-fn forward<const FORGETS: bool>(
-    k: &Kernel,
-    obs: &[[f64; LANES]],
-    classes: &[usize; LANES],
-    buffer: &mut Vec<[[f64; LANES]; 4]>,
-) -> (([f64; LANES], [f64; LANES]), [bool; LANES]) {
-    buffer.clear();
-    let mut a0: [f64; LANES] = std::array::from_fn(|j| 1.0 - k.priors[classes[j]]);
-    let mut a1: [f64; LANES] = std::array::from_fn(|j| k.priors[classes[j]]);
-    let (mut product, mut log_likelihood, mut low) = ([1.0f64; LANES], [0.0f64; LANES], [1.0f64; LANES]);
-    for (t, c) in obs.iter().enumerate() {
-        let (q0, q1) = if t == 0 {
-            (a0, a1)
-        } else {
-            (
-                std::array::from_fn(
-                    |j| if FORGETS { a0[j] * k.t[0][0] + a1[j] * k.t[1][0] } else { a0[j] * k.t[0][0] },
-                ),
-                std::array::from_fn(|j| {
-                    if FORGETS {
-                        a0[j] * k.t[0][1] + a1[j] * k.t[1][1]
-                    } else {
-                        a0[j] * k.t[0][1] + a1[j]
-                    }
-                }),
-            )
-        };
-        let (mut s0, mut s1) = ([0.0; LANES], [0.0; LANES]);
-        for j in 0..LANES {
-            let (e0, e1) = k.emission(c[j]);
-            let norm = q0[j] * e0 + q1[j] * e1;
-            let inv = 1.0 / norm;
-            product[j] *= norm;
-            (s0[j], s1[j]) = (e0 * inv, e1 * inv);
-            a0[j] = q0[j] * s0[j];
-            a1[j] = q1[j] * s1[j];
-            low[j] = if a0[j] < low[j] { a0[j] } else { low[j] };
-            low[j] = if a1[j] < low[j] { a1[j] } else { low[j] };
-        }
-        if product.iter().any(|&x| x < 1e-250) {
-            for j in 0..LANES {
-                log_likelihood[j] += product[j].ln();
-                product[j] = 1.0;
-            }
-        }
-        buffer.push([a0, a1, s0, s1]);
-    }
-    // A lane whose smaller mass fell below TINY (or went NaN: a NaN reaches the last step) is
-    // redone in log space.
-    let fast = std::array::from_fn(|j| low[j] >= TINY && !a0[j].is_nan() && !a1[j].is_nan());
-    ((log_likelihood, product), fast)
-}
-
-/// One group of [`LANES`] sequences: forward, then scaled backward (`beta` divided by the
-/// forward normalisers, so smoothed posteriors are `alpha * beta` without divisions).
-/// `FORGETS = false` drops the known→unknown terms (forget = 0: the same arithmetic, as
-/// multiplying by 1 and adding 0 are exact).
-#[inline(always)]
-fn lanes<const FORGETS: bool>(
-    k: &Kernel,
-    s: &Sequences,
-    group: &LaneGroup,
-    totals: &mut Totals,
-    buffer: &mut Vec<[[f64; LANES]; 4]>,
-    exact: &mut Vec<usize>,
-) {
-    let obs = &s.lane_obs[group.offset..group.offset + group.len];
-    let classes: [usize; LANES] = std::array::from_fn(|j| s.prior_class[group.ids[j]] as usize);
-    let ((log_part, factor), fast) = forward::<FORGETS>(k, obs, &classes, buffer);
-    let mut sx = [[0.0f64; LANES]; 4];
-    // Per state, the sum of smoothed posteriors over right answers (over all answers it is the
-    // sum of the transition counts out of that state plus the last posterior).
-    let mut right = [[0.0f64; LANES]; 2];
-    let (mut beta0, mut beta1) = ([1.0f64; LANES], [1.0f64; LANES]);
-    let [mut g0, mut g1, _, _] = buffer[group.len - 1];
-    let (last0, last1) = (g0, g1);
-    for t in (0..group.len).rev() {
-        if t + 1 < group.len {
-            let [f0, f1, _, _] = buffer[t];
-            let [_, _, s0, s1] = buffer[t + 1];
-            for j in 0..LANES {
-                let (u0, u1) = (s0[j] * beta0[j], s1[j] * beta1[j]);
-                let (v00, v01) = (k.t[0][0] * u0, k.t[0][1] * u1);
-                let (x00, x01) = (f0[j] * v00, f0[j] * v01);
-                sx[0][j] += x00;
-                sx[1][j] += x01;
-                beta0[j] = v00 + v01;
-                g0[j] = x00 + x01;
-                if FORGETS {
-                    let (v10, v11) = (k.t[1][0] * u0, k.t[1][1] * u1);
-                    let (x10, x11) = (f1[j] * v10, f1[j] * v11);
-                    sx[2][j] += x10;
-                    sx[3][j] += x11;
-                    beta1[j] = v10 + v11;
-                    g1[j] = x10 + x11;
-                } else {
-                    let x11 = f1[j] * u1;
-                    sx[3][j] += x11;
-                    beta1[j] = u1;
-                    g1[j] = x11;
-                }
-            }
-        }
-        for j in 0..LANES {
-            right[0][j] += obs[t][j] * g0[j];
-            right[1][j] += obs[t][j] * g1[j];
-        }
-    }
-    for j in 0..group.real {
-        if !fast[j] {
-            exact.push(group.ids[j]);
-            continue;
-        }
-        let w = s.weights[group.ids[j]];
-        for (total, counts) in totals.tr.iter_mut().zip(&sx) {
-            *total += w * counts[j];
-        }
-        // `em` is `[unknown wrong, unknown right, known wrong, known right]`.
-        let all = [sx[0][j] + sx[1][j] + last0[j], sx[2][j] + sx[3][j] + last1[j]];
-        totals.em[0] += w * (all[0] - right[0][j]);
-        totals.em[1] += w * right[0][j];
-        totals.em[2] += w * (all[1] - right[1][j]);
-        totals.em[3] += w * right[1][j];
-        totals.init[classes[j]][0] += w * g0[j];
-        totals.init[classes[j]][1] += w * g1[j];
-        totals.log_likelihood.add(log_part[j], factor[j], w);
     }
 }
 
