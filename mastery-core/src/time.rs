@@ -12,17 +12,93 @@ pub type Date = NaiveDate;
 pub type Instant = DateTime<FixedOffset>;
 
 /// Serialises an optional instant as chrono does (RFC 3339, `Z` for UTC, the fraction's digits
-/// only when it has one), as one string: a serializer's `collect_str` (chrono's own path)
-/// escapes it character by character, the directory store's journal and snapshots' largest cost.
+/// only when it has one), as one string written on the stack: a serializer's `collect_str`
+/// (chrono's own path) escapes it character by character, and chrono's `to_rfc3339_opts`
+/// allocates; both showed in the directory store's journal and snapshots.
 pub(crate) mod rfc3339_opt {
-    use chrono::SecondsFormat;
+    use chrono::{Datelike, SecondsFormat, Timelike};
 
     use super::Instant;
 
     pub(crate) fn serialize<S: serde::Serializer>(at: &Option<Instant>, s: S) -> Result<S::Ok, S::Error> {
         match at {
-            Some(at) => s.serialize_some(&at.to_rfc3339_opts(SecondsFormat::AutoSi, true)),
+            Some(at) => {
+                let mut buffer = [0u8; 35];
+                match write(at, &mut buffer) {
+                    Some(text) => s.serialize_some(text),
+                    None => s.serialize_some(&at.to_rfc3339_opts(SecondsFormat::AutoSi, true)),
+                }
+            }
             None => s.serialize_none(),
+        }
+    }
+
+    /// `at` as chrono's `to_rfc3339_opts(AutoSi, true)` writes it, into `buffer` (no
+    /// allocation); `None` for what chrono writes otherwise (years outside 0-9999, offsets with
+    /// seconds), left to chrono.
+    fn write<'b>(at: &Instant, buffer: &'b mut [u8; 35]) -> Option<&'b str> {
+        let offset = at.offset().local_minus_utc();
+        let local = at.naive_local();
+        let year = local.year();
+        if !(0..=9999).contains(&year) || offset % 60 != 0 {
+            return None;
+        }
+        let mut out = Cursor { buffer, len: 0 };
+        out.digits(year as u32, 4);
+        out.byte(b'-');
+        out.digits(local.month(), 2);
+        out.byte(b'-');
+        out.digits(local.day(), 2);
+        out.byte(b'T');
+        out.digits(local.hour(), 2);
+        out.byte(b':');
+        out.digits(local.minute(), 2);
+        out.byte(b':');
+        // A leap second is a nanosecond count of a second or more.
+        let (second, nanos) = match local.nanosecond() {
+            n if n >= 1_000_000_000 => (local.second() + 1, n - 1_000_000_000),
+            n => (local.second(), n),
+        };
+        out.digits(second, 2);
+        if nanos != 0 {
+            out.byte(b'.');
+            match nanos {
+                n if n % 1_000_000 == 0 => out.digits(n / 1_000_000, 3),
+                n if n % 1_000 == 0 => out.digits(n / 1_000, 6),
+                n => out.digits(n, 9),
+            }
+        }
+        if offset == 0 {
+            out.byte(b'Z');
+        } else {
+            out.byte(if offset < 0 { b'-' } else { b'+' });
+            let minutes = offset.unsigned_abs() / 60;
+            out.digits(minutes / 60, 2);
+            out.byte(b':');
+            out.digits(minutes % 60, 2);
+        }
+        let len = out.len;
+        std::str::from_utf8(&buffer[..len]).ok()
+    }
+
+    struct Cursor<'b> {
+        buffer: &'b mut [u8; 35],
+        len: usize,
+    }
+
+    impl Cursor<'_> {
+        fn byte(&mut self, b: u8) {
+            self.buffer[self.len] = b;
+            self.len += 1;
+        }
+
+        /// `value` in `width` decimal digits, zero-padded.
+        fn digits(&mut self, mut value: u32, width: usize) {
+            for i in (0..width).rev() {
+                self.buffer[self.len + i] = b'0' + (value % 10) as u8;
+                value /= 10;
+            }
+            self.len += width;
         }
     }
 }
@@ -132,6 +208,9 @@ mod tests {
             "2013-05-18T05:32:34.000001+00:00",
             "1899-12-31T23:59:59.123456789+14:00",
             "2016-12-31T23:59:60Z",
+            "2016-12-31T23:59:60.5+01:00",
+            "0000-01-01T00:00:00Z",
+            "2026-03-01T00:00:00.000000001-12:00",
         ];
         for text in texts {
             let at = DateTime::parse_from_rfc3339(text).unwrap();
@@ -146,6 +225,35 @@ mod tests {
             assert_eq!(serde_json::to_string(&At(Some(at))).unwrap(), serde_json::to_string(&at).unwrap());
         }
         assert_eq!(serde_json::to_string(&At(None)).unwrap(), "null");
+    }
+
+    use proptest::strategy::Strategy as _;
+
+    proptest::proptest! {
+        #[test]
+        fn any_instant_serialises_as_chrono_serialises_it(
+            seconds in -70_000_000_000i64..260_000_000_000,
+            nanos in proptest::prop_oneof![
+                proptest::strategy::Just(0u32),
+                (0u32..1_000).prop_map(|n| n * 1_000_000),
+                (0u32..1_000_000).prop_map(|n| n * 1_000),
+                0u32..2_000_000_000,
+            ],
+            offset_minutes in -1439i32..=1439,
+        ) {
+            #[derive(serde::Serialize)]
+            struct At(#[serde(serialize_with = "rfc3339_opt::serialize")] Option<Instant>);
+            let offset = FixedOffset::east_opt(offset_minutes * 60).unwrap();
+            // Nanoseconds past a second are a leap second, which chrono allows only at :59.
+            let utc = DateTime::from_timestamp(seconds - seconds.rem_euclid(60) + 59, nanos)
+                .or_else(|| DateTime::from_timestamp(seconds, nanos % 1_000_000_000))
+                .unwrap();
+            let at = utc.with_timezone(&offset);
+            proptest::prop_assert_eq!(
+                serde_json::to_string(&At(Some(at))).unwrap(),
+                serde_json::to_string(&at).unwrap()
+            );
+        }
     }
 
     #[test]

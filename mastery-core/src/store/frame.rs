@@ -72,6 +72,16 @@ fn le_u32(bytes: &[u8]) -> u32 {
     u32::from_le_bytes(word)
 }
 
+/// The whole length of the frame of `kind` whose header `header` starts with (its checksum
+/// checked); `None` when it is not one.
+pub(super) fn frame_len(header: &[u8], kind: u8) -> Option<usize> {
+    let header = header.get(..HEADER_LEN)?;
+    if header[..2] != [MAGIC, kind] || crc32(&header[..10]) != le_u32(&header[10..]) {
+        return None;
+    }
+    (le_u32(&header[2..]) as usize).checked_add(HEADER_LEN + 1)
+}
+
 /// Reads the frame of `kind` starting at `at` in `buf`.
 pub(super) fn read(buf: &[u8], at: usize, kind: u8) -> Frame<'_> {
     let rest = buf.get(at..).unwrap_or_default();

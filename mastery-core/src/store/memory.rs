@@ -23,7 +23,10 @@
 //!   only then replaces the journal with an empty one (a rename, so other stores can still read
 //!   the old one to its end). The store does this by itself when the journal grows past
 //!   [`MemoryStore::with_compaction_threshold`] (4 MiB by default) and past the last snapshot, so
-//!   the journal stays bounded and compaction costs O(1) per byte written.
+//!   the journal stays bounded and compaction costs O(1) per byte written. A snapshot is written
+//!   in 1 MiB chunks (compaction needs no second copy of the state in memory), and the evidence
+//!   frames of the previous snapshot, checked, are copied rather than encoded again: evidence
+//!   never changes once logged, so a compaction encodes only the states and newer evidence.
 //! - Reopening loads the snapshot and replays the journal frames newer than it. A frame cut short
 //!   by the end of the journal (a crash mid-write, never acknowledged) is dropped, and truncated
 //!   by the next store that holds the exclusive lock (a reader leaves it for the writers);
@@ -97,6 +100,8 @@ struct Journal {
     held: usize,
     /// Size of the last snapshot written or read.
     snapshot_len: u64,
+    /// Where that snapshot holds its evidence, when known.
+    snapshot_evidence: Option<EvidenceSection>,
     compaction_threshold: u64,
     /// Set when a write failed in a way that leaves the file in doubt; the store then refuses
     /// writes until reopened (which checks the file).
@@ -227,29 +232,139 @@ fn write_json<T: Serialize>(value: &T, out: &mut Vec<u8>) -> Result<()> {
     serde_json::to_writer(out, value).map_err(|_| store_error("a record cannot be encoded"))
 }
 
+/// Where a snapshot file holds its evidence: the frames of the log's first `count` records,
+/// ending at byte `end`, after the head frame `head`. Logged evidence never changes, so the next
+/// snapshot copies these frames instead of encoding the records again (compaction then encodes
+/// the states and the evidence logged since, not the whole log).
+struct EvidenceSection {
+    head: Vec<u8>,
+    count: usize,
+    end: u64,
+}
+
+/// A snapshot being written: frames are encoded into a buffer handed to the file every
+/// [`SNAPSHOT_CHUNK`] bytes, so compaction holds one chunk in memory, not the snapshot.
+struct SnapshotWriter {
+    file: File,
+    buffer: Vec<u8>,
+    /// Bytes handed to the file.
+    flushed: u64,
+}
+
+/// How many bytes of a snapshot are encoded before they are written.
+const SNAPSHOT_CHUNK: usize = 1 << 20;
+
+impl SnapshotWriter {
+    fn frame<T: Serialize>(&mut self, value: &T) -> Result<()> {
+        frame::encode_with(frame::SNAPSHOT, &mut self.buffer, |out| write_json(value, out))?;
+        self.flush_if_full()
+    }
+
+    fn flush_if_full(&mut self) -> Result<()> {
+        if self.buffer.len() < SNAPSHOT_CHUNK {
+            return Ok(());
+        }
+        self.flush()
+    }
+
+    fn flush(&mut self) -> Result<()> {
+        self.file.write_all(&self.buffer).map_err(io)?;
+        self.flushed += self.buffer.len() as u64;
+        self.buffer.clear();
+        Ok(())
+    }
+
+    fn position(&self) -> u64 {
+        self.flushed + self.buffer.len() as u64
+    }
+
+    /// Drops what was written after `position`.
+    fn rewind(&mut self, position: u64) -> Result<()> {
+        if position >= self.flushed {
+            self.buffer.truncate((position - self.flushed) as usize);
+            return Ok(());
+        }
+        self.buffer.clear();
+        self.file.set_len(position).map_err(io)?;
+        self.file.seek(SeekFrom::Start(position)).map_err(io)?;
+        self.flushed = position;
+        Ok(())
+    }
+
+    /// Copies `section`'s frames from the snapshot in `dir`, each checked: the file must begin
+    /// with the same head frame (same sequence number and counts) and hold `count` intact
+    /// frames where the section says. False (nothing copied) when the file is another one (a
+    /// store died between replacing the snapshot and bumping the generation) or unreadable:
+    /// the caller then encodes the evidence.
+    fn copy_evidence(&mut self, section: &EvidenceSection, dir: &Path) -> Result<bool> {
+        let start = self.position();
+        let copied = self.try_copy_evidence(section, dir).unwrap_or(false)
+            && self.position() - start + section.head.len() as u64 == section.end;
+        if !copied {
+            self.rewind(start)?;
+        }
+        Ok(copied)
+    }
+
+    fn try_copy_evidence(&mut self, section: &EvidenceSection, dir: &Path) -> Result<bool> {
+        let mut file =
+            std::io::BufReader::with_capacity(SNAPSHOT_CHUNK, File::open(dir.join(SNAPSHOT_FILE)).map_err(io)?);
+        let mut head = vec![0; section.head.len()];
+        file.read_exact(&mut head).map_err(io)?;
+        if head != section.head {
+            return Ok(false);
+        }
+        for _ in 0..section.count {
+            let at = self.buffer.len();
+            self.buffer.resize(at + frame::HEADER_LEN, 0);
+            file.read_exact(&mut self.buffer[at..]).map_err(io)?;
+            let Some(len) = frame::frame_len(&self.buffer[at..], frame::SNAPSHOT) else { return Ok(false) };
+            self.buffer.resize(at + len, 0);
+            file.read_exact(&mut self.buffer[at + frame::HEADER_LEN..]).map_err(io)?;
+            if !matches!(frame::read(&self.buffer, at, frame::SNAPSHOT), Frame::Record { .. }) {
+                return Ok(false);
+            }
+            self.flush_if_full()?;
+        }
+        Ok(true)
+    }
+}
+
 impl State {
-    /// The snapshot's bytes (`capacity`: about how many; the last snapshot's and journal's size).
-    fn encode_snapshot(&self, capacity: usize) -> Result<Vec<u8>> {
-        let mut out = Vec::with_capacity(capacity);
+    /// Writes the snapshot into `out`; returns where its evidence is. `earlier`: where the
+    /// snapshot in `dir` holds the evidence frames of the log's first records (copied as they
+    /// are when they check out).
+    fn encode_snapshot(
+        &self,
+        out: &mut SnapshotWriter,
+        earlier: Option<&EvidenceSection>,
+        dir: &Path,
+    ) -> Result<EvidenceSection> {
         let head = SnapshotHead {
             version: SNAPSHOT_VERSION,
             seq: self.seq,
             evidence: self.evidence_count() as u64,
             states: self.state_count() as u64,
         };
-        frame::encode_with(frame::SNAPSHOT, &mut out, |out| write_json(&head, out))?;
-        for (tenant, evidence) in self.evidence() {
-            let record = SnapshotEvidenceRef { tenant, evidence };
-            frame::encode_with(frame::SNAPSHOT, &mut out, |out| write_json(&record, out))?;
+        out.frame(&head)?;
+        let head = out.buffer.clone();
+        let mut skipped = 0;
+        if let Some(section) = earlier.filter(|section| section.count <= self.evidence_count()) {
+            if out.copy_evidence(section, dir)? {
+                skipped = section.count;
+            }
         }
+        for (tenant, evidence) in self.evidence_from(skipped) {
+            out.frame(&SnapshotEvidenceRef { tenant, evidence })?;
+        }
+        let section = EvidenceSection { head, count: self.evidence_count(), end: out.position() };
         for (tenant, key, value) in self.states() {
-            let record = SnapshotStateRef { tenant, key, value };
-            frame::encode_with(frame::SNAPSHOT, &mut out, |out| write_json(&record, out))?;
+            out.frame(&SnapshotStateRef { tenant, key, value })?;
         }
-        Ok(out)
+        Ok(section)
     }
 
-    fn decode_snapshot(bytes: &[u8]) -> Result<Self> {
+    fn decode_snapshot(bytes: &[u8]) -> Result<(Self, EvidenceSection)> {
         fn next<'a>(bytes: &'a [u8], at: &mut usize) -> Result<(usize, &'a [u8])> {
             match frame::read(bytes, *at, frame::SNAPSHOT) {
                 Frame::Record { payload, end } => {
@@ -269,6 +384,7 @@ impl State {
         if head.version != SNAPSHOT_VERSION {
             return Err(MasteryError::UnsupportedVersion { what: "store snapshot", version: head.version.to_string() });
         }
+        let head_frame = bytes[..at].to_vec();
         let mut state = State::default();
         state.seq = head.seq;
         for _ in 0..head.evidence {
@@ -278,6 +394,7 @@ impl State {
                 return Err(store_error(format!("snapshot record at byte {start} repeats stored evidence")));
             }
         }
+        let section = EvidenceSection { head: head_frame, count: state.evidence_count(), end: at as u64 };
         for _ in 0..head.states {
             let start = at;
             let record: SnapshotState = parse(next(bytes, &mut at)?)?;
@@ -288,19 +405,24 @@ impl State {
         if at != bytes.len() {
             return Err(store_error(format!("snapshot has unexpected bytes at byte {at}")));
         }
-        Ok(state)
+        Ok((state, section))
     }
 }
 
-/// Writes `bytes` as `dir/name` atomically: temporary file, sync, rename, sync the directory.
-fn write_atomically(dir: &Path, bytes: &[u8]) -> Result<()> {
+/// Writes the snapshot of `state` as `dir/snapshot.bin` atomically: temporary file, sync, rename,
+/// sync the directory. Returns its size and where its evidence is (`earlier`: see
+/// [`State::encode_snapshot`]).
+fn write_snapshot(dir: &Path, state: &State, earlier: Option<&EvidenceSection>) -> Result<(u64, EvidenceSection)> {
     let tmp = dir.join(SNAPSHOT_TMP);
-    let mut file = File::create(&tmp).map_err(io)?;
-    file.write_all(bytes).map_err(io)?;
-    file.sync_all().map_err(io)?;
-    drop(file);
+    let file = File::create(&tmp).map_err(io)?;
+    let mut out = SnapshotWriter { file, buffer: Vec::with_capacity(SNAPSHOT_CHUNK + (64 << 10)), flushed: 0 };
+    let section = state.encode_snapshot(&mut out, earlier, dir)?;
+    out.flush()?;
+    out.file.sync_all().map_err(io)?;
+    drop(out.file);
     fs::rename(&tmp, dir.join(SNAPSHOT_FILE)).map_err(io)?;
-    sync_dir(dir)
+    sync_dir(dir)?;
+    Ok((out.flushed, section))
 }
 
 fn sync_dir(dir: &Path) -> Result<()> {
@@ -330,11 +452,23 @@ fn remove_if_present(path: &Path) -> Result<()> {
     }
 }
 
-/// The snapshot and its size (an empty state when there is none).
-fn read_snapshot(dir: &Path) -> Result<(State, u64)> {
+/// A snapshot as read: the state, the file's size and where its evidence is.
+struct LoadedSnapshot {
+    state: State,
+    len: u64,
+    evidence: Option<EvidenceSection>,
+}
+
+/// The snapshot (an empty state when there is none).
+fn read_snapshot(dir: &Path) -> Result<LoadedSnapshot> {
     match fs::read(dir.join(SNAPSHOT_FILE)) {
-        Ok(bytes) => Ok((State::decode_snapshot(&bytes)?, bytes.len() as u64)),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok((State::default(), 0)),
+        Ok(bytes) => {
+            let (state, section) = State::decode_snapshot(&bytes)?;
+            Ok(LoadedSnapshot { state, len: bytes.len() as u64, evidence: Some(section) })
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            Ok(LoadedSnapshot { state: State::default(), len: 0, evidence: None })
+        }
         Err(e) => Err(io(e)),
     }
 }
@@ -394,7 +528,7 @@ impl MemoryStore {
         lock.lock().map_err(io)?;
         let loaded = Self::load(&dir, &lock);
         let unlocked = lock.unlock().map_err(io);
-        let (state, file, generation, snapshot_len) = loaded?;
+        let (LoadedSnapshot { state, len: snapshot_len, evidence }, file, generation) = loaded?;
         unlocked?;
         let mut journal = Journal {
             dir,
@@ -405,6 +539,7 @@ impl MemoryStore {
             generation,
             held: 0,
             snapshot_len,
+            snapshot_evidence: evidence,
             compaction_threshold: DEFAULT_COMPACTION_THRESHOLD,
             broken: false,
             frame: Vec::new(),
@@ -414,16 +549,15 @@ impl MemoryStore {
         Ok(Self { inner: Mutex::new(Inner { state, journal: Some(journal) }) })
     }
 
-    /// The snapshot, the journal (not read yet), its generation and the snapshot's size; under
-    /// the exclusive lock.
-    fn load(dir: &Path, lock: &File) -> Result<(State, File, u64, u64)> {
+    /// The snapshot, the journal (not read yet) and its generation; under the exclusive lock.
+    fn load(dir: &Path, lock: &File) -> Result<(LoadedSnapshot, File, u64)> {
         migrate_legacy(dir)?;
         remove_if_present(&dir.join(SNAPSHOT_TMP))?;
         remove_if_present(&dir.join(JOURNAL_TMP))?;
         let generation = read_generation(lock)?;
-        let (state, snapshot_len) = read_snapshot(dir)?;
+        let snapshot = read_snapshot(dir)?;
         let file = open_append(&dir.join(JOURNAL_FILE))?;
-        Ok((state, file, generation, snapshot_len))
+        Ok((snapshot, file, generation))
     }
 
     /// Sets the journal size past which the store compacts itself (it also waits until the
@@ -590,8 +724,13 @@ impl Journal {
             // than one compaction happened meanwhile).
             self.read_on(state, false)?;
             let (snapshot_seq, snapshot_len) = snapshot_head(&self.dir)?;
+            // The other store's snapshot is not read unless needed, so where its evidence is
+            // stays unknown (the next compaction here encodes all of it).
+            self.snapshot_evidence = None;
             if snapshot_seq > state.seq {
-                *state = read_snapshot(&self.dir)?.0;
+                let loaded = read_snapshot(&self.dir)?;
+                *state = loaded.state;
+                self.snapshot_evidence = loaded.evidence;
             }
             self.file = open_append(&self.dir.join(JOURNAL_FILE))?;
             self.len = 0;
@@ -665,10 +804,10 @@ impl Journal {
         if self.broken {
             return Err(store_error("an earlier write failed; reopen the store"));
         }
-        let capacity = usize::try_from(self.snapshot_len + self.len).unwrap_or(0);
-        let bytes = state.encode_snapshot(capacity)?;
-        write_atomically(&self.dir, &bytes)?;
-        self.snapshot_len = bytes.len() as u64;
+        let earlier = self.snapshot_evidence.take();
+        let (len, evidence) = write_snapshot(&self.dir, state, earlier.as_ref())?;
+        self.snapshot_len = len;
+        self.snapshot_evidence = Some(evidence);
         // The generation changes before the journal does, so no store can keep appending to a
         // journal that was replaced. A failure from here on leaves the old journal, whose frames
         // the snapshot has (they are skipped by sequence number).
@@ -787,7 +926,7 @@ fn migrate_legacy(dir: &Path) -> Result<()> {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(e) => return Err(io(e)),
         }
-        write_atomically(dir, &state.encode_snapshot(0)?)?;
+        write_snapshot(dir, &state, None)?;
     }
     for path in [legacy_journal, legacy_snapshot] {
         match fs::remove_file(path) {

@@ -348,7 +348,16 @@ impl State {
 
     /// Every record in append order.
     pub(super) fn evidence(&self) -> impl Iterator<Item = (&TenantId, &Evidence)> {
-        self.log.chunks.iter().flatten().map(|(t, e)| (t, e))
+        self.evidence_from(0)
+    }
+
+    /// The records from position `first` on, in append order.
+    pub(super) fn evidence_from(&self, first: usize) -> impl Iterator<Item = (&TenantId, &Evidence)> {
+        let chunks = self.log.chunks.get(first / CHUNK..).unwrap_or_default();
+        chunks.iter().enumerate().flat_map(move |(i, chunk)| {
+            let skip = if i == 0 { first % CHUNK } else { 0 };
+            chunk.get(skip..).unwrap_or_default().iter().map(|(t, e)| (t, e))
+        })
     }
 
     /// Every state record, by tenant and key.
