@@ -673,6 +673,23 @@ fn a_snapshot_replaced_behind_the_store_is_encoded_again_not_copied() {
 }
 
 #[test]
+fn an_ingest_whose_every_record_is_refused_writes_no_frame() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = mastery_core::Engine::new(MemoryStore::open(dir.path()).unwrap());
+    let journal = dir.path().join("journal.log");
+    let before = std::fs::metadata(&journal).unwrap().len();
+    // A learner may not write another learner's evidence: the whole batch is refused.
+    let someone_else = AccessContext::new(Principal::learner("t1", "amy"));
+    let outcome = engine.ingest(&someone_else, &[evidence("e1"), evidence("e2")]);
+    assert_eq!((outcome.new, outcome.rejected.len()), (0, 2));
+    assert_eq!(outcome.rejected[0].code, "access_denied");
+    assert_eq!(std::fs::metadata(&journal).unwrap().len(), before);
+    // A batch with one accepted record writes one frame.
+    assert_eq!(engine.ingest(&service(), &[evidence("e1")]).new, 1);
+    assert_eq!(frames(&std::fs::read(&journal).unwrap()).len(), 1);
+}
+
+#[test]
 fn record_is_one_journal_record_and_a_duplicate_writes_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let store = MemoryStore::open(dir.path()).unwrap();

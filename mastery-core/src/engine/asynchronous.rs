@@ -331,6 +331,11 @@ impl<S: AsyncStore> AsyncEngine<S> {
                 self.fetching(ctx, |rules| rules.compute(ctx, batch, hashes, &admitted)).await?;
             admitted.retain(|i| !refusals.iter().any(|(r, _)| r == i));
             refused.extend(refusals);
+            if admitted.is_empty() && states.is_empty() {
+                // Nothing left to store (every record refused): no write.
+                self.rules.settle(Vec::new(), &mut admitted, &refused, Done { changes, changed, awarded }, outcome);
+                return Ok(());
+            }
             let refs: Vec<&Evidence> = admitted.iter().map(|&i| &batch[i]).collect();
             let flags = self.store.apply(ctx, &refs, &states).await.map_err(Into::into)?;
             if self.rules.settle(flags, &mut admitted, &refused, Done { changes, changed, awarded }, outcome) {

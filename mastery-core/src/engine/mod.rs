@@ -575,6 +575,11 @@ impl<S: Store> Engine<S> {
                 self.compute(ctx, batch, hashes, &admitted)?;
             admitted.retain(|i| !refusals.iter().any(|(r, _)| r == i));
             refused.extend(refusals);
+            if admitted.is_empty() && states.is_empty() {
+                // Nothing left to store (every record refused): no write, no sync.
+                self.settle(Vec::new(), &mut admitted, &refused, Done { changes, changed, awarded }, outcome);
+                return Ok(());
+            }
             let refs: Vec<&Evidence> = admitted.iter().map(|&i| &batch[i]).collect();
             let applied = match since {
                 Some(since) => self.store.apply_since(ctx, since, &refs, &states),
