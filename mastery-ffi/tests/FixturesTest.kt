@@ -352,6 +352,71 @@ fun failingHostStore() {
     check(engine.mastery(service, "amy", "fractions", "c1")?.evidenceCount == 1u) { "mastery after recovery" }
 }
 
+/** A MapStore that versions its writes (HostVersions): a write counter and the write that last
+ * touched each learner. `other`, when set, runs once between an engine's reads and its write
+ * (another engine overtaking it). */
+class VersionedStore : MapStore(), HostVersions {
+    var version = 0uL
+    val written = mutableMapOf<Pair<String, String>, ULong>()
+    var other: (() -> Unit)? = null
+    var conflicts = 0
+
+    fun overtaken() { val run = other; other = null; run?.invoke() }
+    fun learners(evidence: String, states: String): Set<String> =
+        array(evidence).map { it.get("learner").asString }.toSet() + array(states).map { it.getAsJsonObject("key").get("learner").asString }
+
+    override fun apply(ctx: String, evidence: String, states: String): String {
+        overtaken()
+        val flags = super.apply(ctx, evidence, states)
+        if ("duplicate" !in flags) {
+            version += 1u
+            learners(evidence, states).forEach { written[tenant(ctx) to it] = version }
+        }
+        return flags
+    }
+
+    override fun readVersion(ctx: String): ULong = version
+
+    override fun applySince(ctx: String, since: ULong, evidence: String, states: String): String? {
+        overtaken()
+        val tenant = tenant(ctx)
+        val batch = array(evidence)
+        val duplicates = batch.indices.any { i -> batch.take(i).any { same(it, batch[i]) } } || batch.any { stored(tenant, it) }
+        if (!duplicates && learners(evidence, states).any { (written[tenant to it] ?: 0uL) > since }) {
+            conflicts += 1
+            return null // refused: the engine reads again
+        }
+        return apply(ctx, evidence, states)
+    }
+
+    override fun holdWrites(ctx: String): Boolean = false
+    override fun releaseWrites(ctx: String) {}
+}
+
+/** Two engines over one versioned host store: the one overtaken between its reads and its write
+ * is refused, reads again and loses nothing; over the same store without versions (the control)
+ * the other engine's update is lost. */
+fun versionedHostStore() {
+    val service = """{"tenant":"t1","user":"importer","roles":[{"role":"service"}]}"""
+    fun record(id: String, minute: Int) = """[{"id":"$id","learner":"amy","course":"c1","competencies":["k"],
+        "kind":"response","score":{"scaled":0.5},"source":"host","occurred_at":"2026-03-01T00:0$minute:00Z"}]"""
+    for (versioned in listOf(true, false)) {
+        val store = VersionedStore()
+        val make = { if (versioned) Engine.withVersionedStore(store, store) else Engine.withStore(store) }
+        val first = make()
+        val second = make()
+        first.ingest(service, record("a0", 0))
+        store.other = { second.ingest(service, record("b1", 1)) }
+        first.ingest(service, record("a2", 2))
+        val count = first.mastery(service, "amy", "k", "c1")?.evidenceCount
+        if (versioned) {
+            check(store.conflicts == 1 && count == 3u) { "versioned: ${store.conflicts} conflicts, $count observations" }
+        } else {
+            check(store.conflicts == 0 && count == 2u) { "control: ${store.conflicts} conflicts, $count observations" }
+        }
+    }
+}
+
 fun activities(input: JsonObject): List<StreakActivity> = input.getAsJsonArray("activities").map { it.asJsonObject }.map {
     StreakActivity(it.get("at").asString, it.get("zone").asString, it.get("minutes")?.asDouble ?: 0.0, it.get("points")?.asDouble ?: 0.0)
 }
@@ -461,6 +526,13 @@ fun main(args: Array<String>) {
     } catch (e: Throwable) {
         failed++
         println("FAIL a failing host store: ${e.message}")
+    }
+    try {
+        versionedHostStore()
+        println("ok   a versioned host store keeps two engines from losing updates")
+    } catch (e: Throwable) {
+        failed++
+        println("FAIL a versioned host store: ${e.message}")
     }
     println("kotlin fixtures: ${files.size - failed} passed, $failed failed")
     if (failed > 0) exitProcess(1)
