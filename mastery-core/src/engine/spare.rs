@@ -17,6 +17,9 @@ const MAX_CAPACITY: usize = 16_384;
 pub(super) trait Emptied: Default {
     fn empty(&mut self);
     fn capacity(&self) -> usize;
+    fn len(&self) -> usize;
+    /// Whether emptying costs time in proportion to the capacity rather than the length.
+    const CLEARED_BY_CAPACITY: bool;
 }
 
 impl<T> Emptied for Vec<T> {
@@ -26,6 +29,10 @@ impl<T> Emptied for Vec<T> {
     fn capacity(&self) -> usize {
         Vec::capacity(self)
     }
+    fn len(&self) -> usize {
+        Vec::len(self)
+    }
+    const CLEARED_BY_CAPACITY: bool = false;
 }
 
 impl<T> Emptied for hashbrown::HashTable<T> {
@@ -35,6 +42,17 @@ impl<T> Emptied for hashbrown::HashTable<T> {
     fn capacity(&self) -> usize {
         hashbrown::HashTable::capacity(self)
     }
+    fn len(&self) -> usize {
+        hashbrown::HashTable::len(self)
+    }
+    const CLEARED_BY_CAPACITY: bool = true;
+}
+
+/// A table is cleared by resetting every bucket: one far larger than the batch that used it
+/// (a small batch after a large one) is dropped rather than kept, or every later small batch
+/// would pay for clearing it (a single-record ingest after batches of 10,000: 0.8 → 2.4 µs).
+fn worth_keeping<C: Emptied>(c: &C, used: usize) -> bool {
+    c.capacity() <= MAX_CAPACITY && (!C::CLEARED_BY_CAPACITY || c.capacity() <= 4 * used.max(256))
 }
 
 /// A pool of emptied vectors (or tables).
@@ -55,11 +73,15 @@ impl<T, C: Emptied> Spare<T, C> {
         self.0.lock().unwrap_or_else(|p| p.into_inner()).pop().unwrap_or_default()
     }
 
-    /// Empties `c` and keeps it for a later batch (unless the pool is full or `c` is huge).
+    /// Empties `c` and keeps it for a later batch (unless the pool is full, `c` is huge, or a
+    /// table much larger than what it held).
     pub(super) fn keep(&self, mut c: C) {
+        if !worth_keeping(&c, c.len()) {
+            return;
+        }
         c.empty();
         let mut kept = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        if kept.len() < KEPT && c.capacity() <= MAX_CAPACITY {
+        if kept.len() < KEPT {
             kept.push(c);
         }
     }
