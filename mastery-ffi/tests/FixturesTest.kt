@@ -520,19 +520,18 @@ fun main(args: Array<String>) {
             println("FAIL ${file.relativeTo(fixtures)}: ${e.message}")
         }
     }
-    try {
-        failingHostStore()
-        println("ok   a failing host store is a store error")
-    } catch (e: Throwable) {
-        failed++
-        println("FAIL a failing host store: ${e.message}")
-    }
-    try {
-        versionedHostStore()
-        println("ok   a versioned host store keeps two engines from losing updates")
-    } catch (e: Throwable) {
-        failed++
-        println("FAIL a versioned host store: ${e.message}")
+    val hostStoreChecks = listOf(
+        "a failing host store is a store error" to ::failingHostStore,
+        "a versioned host store keeps two engines from losing updates" to ::versionedHostStore,
+    )
+    for ((name, hostStoreCheck) in hostStoreChecks) {
+        try {
+            hostStoreCheck()
+            println("ok   $name")
+        } catch (e: Throwable) {
+            failed++
+            println("FAIL $name: ${e.message}")
+        }
     }
     println("kotlin fixtures: ${files.size - failed} passed, $failed failed")
     if (failed > 0) exitProcess(1)
