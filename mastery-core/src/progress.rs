@@ -1,7 +1,7 @@
 //! Progress reports and cancellation for long computations (BKT EM, booster rounds,
 //! cross-validation). A host passes an [`OnProgress`] callback; returning
 //! [`ControlFlow::Break`] stops the computation, which then fails with
-//! [`MasteryError::Cancelled`](crate::MasteryError::Cancelled).
+//! [`MasteryError::Cancelled`].
 
 use std::ops::ControlFlow;
 

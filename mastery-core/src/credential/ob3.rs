@@ -35,7 +35,7 @@ pub struct Achievement {
     /// CASE item URIs (or any competency URLs) the achievement aligns to, with their names.
     #[serde(default)]
     pub alignments: Vec<(String, String)>,
-    /// Days the credential stays valid (none: no `validUntil`); at most [`MAX_VALID_DAYS`].
+    /// Days the credential stays valid (none: no `validUntil`); at most 36,500 (`MAX_VALID_DAYS`).
     #[serde(default, deserialize_with = "valid_days")]
     pub valid_days: Option<u32>,
     pub rule: AwardRule,

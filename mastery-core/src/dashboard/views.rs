@@ -141,7 +141,7 @@ pub struct StreakTracker {
 /// The most weeks a streak tracker shows (ten years).
 pub const MAX_TRACKER_WEEKS: usize = 520;
 
-/// The last `weeks` weeks up to `today` from a streak report (at most [`MAX_TRACKER_WEEKS`]).
+/// The last `weeks` weeks up to `today` from a streak report (at most 520, `MAX_TRACKER_WEEKS`).
 pub fn streak_tracker(report: &StreakReport, today: NaiveDate, weeks: usize) -> Result<StreakTracker> {
     if weeks > MAX_TRACKER_WEEKS {
         return Err(MasteryError::invalid("weeks", format!("must be at most {MAX_TRACKER_WEEKS}")));

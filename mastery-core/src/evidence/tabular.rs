@@ -16,7 +16,7 @@ pub const MAX_CSV_ROWS: usize = 500_000;
 
 /// Reads a pyBKT-style log: `user_id`, `skill_name`, `correct` and optionally `order_id`,
 /// in any column order, with any extra columns. `correct` is 0 or 1. Rows are indexed from 0.
-/// More than [`MAX_CSV_ROWS`] rows is an `invalid_input` error on `rows`.
+/// More than 500,000 rows (`MAX_CSV_ROWS`) is an `invalid_input` error on `rows`.
 pub fn parse_pybkt_csv(text: &str) -> Result<IngestReport> {
     let mut reader = csv::ReaderBuilder::new().flexible(true).trim(csv::Trim::All).from_reader(text.as_bytes());
     let headers = reader.headers().map_err(|e| MasteryError::parse("CSV", e))?.clone();
