@@ -75,7 +75,7 @@ fn throughput<S: Store>(engine: &Engine<S>, n: u64, learners: u64) -> f64 {
 
 /// [`throughput`] into `runs` fresh engines: `{best, median, runs}` records/s (this host's wall
 /// clock varies by a third from one minute to the next: one run says little).
-fn throughput_runs<S: Store>(make: impl Fn() -> Engine<S>, n: u64, runs: usize) -> serde_json::Value {
+fn throughput_runs<S: Store>(mut make: impl FnMut() -> Engine<S>, n: u64, runs: usize) -> serde_json::Value {
     let mut rates: Vec<f64> = (0..runs).map(|_| throughput(&make(), n, 1_000).round()).collect();
     let all = rates.clone();
     rates.sort_by(f64::total_cmp);
@@ -84,37 +84,17 @@ fn throughput_runs<S: Store>(make: impl Fn() -> Engine<S>, n: u64, runs: usize) 
 
 /// [`throughput_runs`] into durable engines, each on a fresh directory removed afterwards.
 fn durable_runs(n: u64, runs: usize) -> serde_json::Value {
-    let dirs: Vec<tempdir::Dir> = (0..runs).map(|_| tempdir::Dir::new()).collect();
-    let mut next = dirs.iter();
-    let mut open = || {
-        let dir = next.next().expect("one directory per run");
-        Engine::with_config(MemoryStore::open(&dir.0).expect("open"), config())
-    };
-    let engines: Vec<_> = (0..runs).map(|_| open()).collect();
-    let engines = std::cell::RefCell::new(engines.into_iter());
-    throughput_runs(|| engines.borrow_mut().next().expect("one engine per run"), n, runs)
-}
-
-mod tempdir {
-    /// A directory under the system's temporary one, removed on drop.
-    pub struct Dir(pub std::path::PathBuf);
-
-    impl Dir {
-        pub fn new() -> Self {
-            use std::sync::atomic::{AtomicU32, Ordering};
-            static NEXT: AtomicU32 = AtomicU32::new(0);
-            let name = format!("mastery-engine-bench-{}-{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed));
-            let path = std::env::temp_dir().join(name);
-            let _ = std::fs::remove_dir_all(&path);
-            Self(path)
-        }
-    }
-
-    impl Drop for Dir {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
-    }
+    let mut dirs = Vec::new();
+    throughput_runs(
+        || {
+            let dir = tempfile::tempdir().expect("a temporary directory");
+            let engine = Engine::with_config(MemoryStore::open(dir.path()).expect("open"), config());
+            dirs.push(dir);
+            engine
+        },
+        n,
+        runs,
+    )
 }
 
 /// Mean seconds for one more observation after `history` earlier ones (median of 5 runs of 200).

@@ -51,8 +51,8 @@ impl<T> Emptied for hashbrown::HashTable<T> {
 /// A table is cleared by resetting every bucket: one far larger than the batch that used it
 /// (a small batch after a large one) is dropped rather than kept, or every later small batch
 /// would pay for clearing it (a single-record ingest after batches of 10,000: 0.8 → 2.4 µs).
-fn worth_keeping<C: Emptied>(c: &C, used: usize) -> bool {
-    c.capacity() <= MAX_CAPACITY && (!C::CLEARED_BY_CAPACITY || c.capacity() <= 4 * used.max(256))
+fn worth_keeping<C: Emptied>(c: &C) -> bool {
+    c.capacity() <= MAX_CAPACITY && (!C::CLEARED_BY_CAPACITY || c.capacity() <= 4 * c.len().max(256))
 }
 
 /// A pool of emptied vectors (or tables).
@@ -76,7 +76,7 @@ impl<T, C: Emptied> Spare<T, C> {
     /// Empties `c` and keeps it for a later batch (unless the pool is full, `c` is huge, or a
     /// table much larger than what it held).
     pub(super) fn keep(&self, mut c: C) {
-        if !worth_keeping(&c, c.len()) {
+        if !worth_keeping(&c) {
             return;
         }
         c.empty();
@@ -84,5 +84,38 @@ impl<T, C: Emptied> Spare<T, C> {
         if kept.len() < KEPT {
             kept.push(c);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn table(capacity: usize, len: usize) -> hashbrown::HashTable<u64> {
+        let mut t = hashbrown::HashTable::with_capacity(capacity);
+        for i in 0..len as u64 {
+            t.insert_unique(i, i, |&v| v);
+        }
+        t
+    }
+
+    #[test]
+    fn a_table_far_larger_than_its_batch_is_dropped_and_a_vector_is_kept() {
+        let pool: SpareTable<u64> = Spare::default();
+        // A single-record batch in the table of a batch of 10,000: dropped.
+        pool.keep(table(10_000, 1));
+        assert_eq!(pool.take().capacity(), 0);
+        // A table about the size of its batch (or small anyway): kept, emptied.
+        pool.keep(table(1_000, 1_000));
+        let kept = pool.take();
+        assert!(kept.capacity() >= 1_000 && kept.is_empty());
+        pool.keep(table(200, 1));
+        assert!(pool.take().capacity() >= 200);
+        // Vectors are emptied in time proportional to their length: kept whatever they held.
+        let vectors: Spare<u64> = Spare::default();
+        let mut v = Vec::with_capacity(10_000);
+        v.push(1);
+        vectors.keep(v);
+        assert_eq!(vectors.take().capacity(), 10_000);
     }
 }

@@ -94,12 +94,9 @@ pub(super) fn read(buf: &[u8], at: usize, kind: u8) -> Frame<'_> {
         let prefix = rest.len().min(2);
         return if rest[..prefix] == magic[..prefix] { Frame::Torn } else { Frame::Corrupt("fails its checksum") };
     }
+    let Some(total) = frame_len(rest, kind) else { return Frame::Corrupt("fails its checksum") };
     let header = &rest[..HEADER_LEN];
-    if header[..2] != magic || crc32(&header[..10]) != le_u32(&header[10..]) {
-        return Frame::Corrupt("fails its checksum");
-    }
-    let len = le_u32(&header[2..]) as usize;
-    let Some(total) = len.checked_add(HEADER_LEN + 1) else { return Frame::Corrupt("fails its checksum") };
+    let len = total - HEADER_LEN - 1;
     if rest.len() < total {
         return Frame::Torn;
     }
