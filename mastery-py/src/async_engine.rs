@@ -346,8 +346,7 @@ impl AsyncEngineCore {
             let top = || -> PyResult<usize> { arg(args, "top")?.map_or(Ok(3), |t| count(&t, "top")) };
             let running = match op {
                 "ingest" => {
-                    let values: Vec<Value> = data(&required(args, "evidence")?, "evidence")?;
-                    let (rows, refused) = core::evidence::evidence_from_values(values);
+                    let (rows, refused) = crate::convert::evidence_rows(&required(args, "evidence")?, "evidence")?;
                     let engine = Arc::clone(engine);
                     running(async move { Ok(engine.ingest_rows(&ctx, rows, refused).await) })
                 }

@@ -69,10 +69,27 @@ pub fn data_or_default<T: DeserializeOwned + Default>(object: Option<&Bound<'_, 
     }
 }
 
-/// A required data argument (dict, list, str, number, bool) read into a core type.
+/// A required data argument (dict, list, str, number, bool) read into a core type: straight
+/// from the Python objects when [`crate::direct`] can, else through a JSON value.
 pub fn data<T: DeserializeOwned>(object: &Bound<'_, PyAny>, field: &str) -> PyResult<T> {
+    if let Some(read) = crate::direct::read(object) {
+        return Ok(read);
+    }
     let value = value(object, field)?;
     serde_json::from_value(value).map_err(|e| invalid(object.py(), field, shape(&e.to_string())))
+}
+
+/// A list of evidence records, each with its index in the list, and a rejection for each item
+/// that is not a record (one malformed record does not refuse the rest of the batch).
+pub fn evidence_rows(
+    object: &Bound<'_, PyAny>,
+    field: &str,
+) -> PyResult<(Vec<(usize, mastery_core::evidence::Evidence)>, Vec<mastery_core::evidence::Rejection>)> {
+    if let Some(records) = crate::direct::read::<Vec<mastery_core::evidence::Evidence>>(object) {
+        return Ok((records.into_iter().enumerate().collect(), Vec::new()));
+    }
+    let values: Vec<Value> = data(object, field)?;
+    Ok(mastery_core::evidence::evidence_from_values(values))
 }
 
 /// A JSON argument given as data (dict, list, ...) or as JSON text.
@@ -94,6 +111,14 @@ pub fn typed_arg<T: DeserializeOwned>(object: &Bound<'_, PyAny>, field: &str) ->
 pub fn value(object: &Bound<'_, PyAny>, field: &str) -> PyResult<Value> {
     let mut reader = Reader { path: Vec::new(), nodes: 0 };
     reader.read(object, 0).map_err(|reason| invalid(object.py(), field, reason))
+}
+
+/// How many values [`value`] reads in `object`, found `depth` deep in its argument, if it reads
+/// it with at most `nodes_left` values; `None` if it refuses it.
+pub fn check_data(object: &Bound<'_, PyAny>, depth: usize, nodes_left: usize) -> Option<usize> {
+    let mut reader = Reader { path: Vec::new(), nodes: 0 };
+    reader.read(object, depth).ok()?;
+    (reader.nodes <= nodes_left).then_some(reader.nodes)
 }
 
 struct Reader {

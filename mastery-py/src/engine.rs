@@ -754,11 +754,8 @@ impl Engine {
                 return to_python(py, &outcome.py_err(py)?);
             }
             // One record at a time: a malformed dict is refused by its index, the rest go on.
-            let values: Vec<serde_json::Value> = data(evidence, "evidence")?;
-            let outcome = py.detach(|| {
-                let (rows, refused) = core::evidence::evidence_from_values(values);
-                self.inner.ingest_rows(&ctx, rows, refused)
-            });
+            let (rows, refused) = crate::convert::evidence_rows(evidence, "evidence")?;
+            let outcome = py.detach(|| self.inner.ingest_rows(&ctx, rows, refused));
             to_python(py, &outcome)
         })
     }

@@ -10,6 +10,7 @@ mod arrow;
 mod arrow_evidence;
 mod async_engine;
 mod convert;
+mod direct;
 mod engine;
 mod error;
 mod fairness;
