@@ -7,6 +7,7 @@
 
 use std::borrow::Cow;
 
+use mastery_core::evidence::{Evidence, Rejection};
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyByteArray, PyBytes, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
 use serde::de::DeserializeOwned;
@@ -79,13 +80,13 @@ pub fn data<T: DeserializeOwned>(object: &Bound<'_, PyAny>, field: &str) -> PyRe
     serde_json::from_value(value).map_err(|e| invalid(object.py(), field, shape(&e.to_string())))
 }
 
+/// Records with their index in the list, and the items refused.
+pub type EvidenceRows = (Vec<(usize, Evidence)>, Vec<Rejection>);
+
 /// A list of evidence records, each with its index in the list, and a rejection for each item
 /// that is not a record (one malformed record does not refuse the rest of the batch).
-pub fn evidence_rows(
-    object: &Bound<'_, PyAny>,
-    field: &str,
-) -> PyResult<(Vec<(usize, mastery_core::evidence::Evidence)>, Vec<mastery_core::evidence::Rejection>)> {
-    if let Some(records) = crate::direct::read::<Vec<mastery_core::evidence::Evidence>>(object) {
+pub fn evidence_rows(object: &Bound<'_, PyAny>, field: &str) -> PyResult<EvidenceRows> {
+    if let Some(records) = crate::direct::read::<Vec<Evidence>>(object) {
         return Ok((records.into_iter().enumerate().collect(), Vec::new()));
     }
     let values: Vec<Value> = data(object, field)?;
