@@ -26,20 +26,35 @@ pub(super) struct State {
     tenants: FastMap<TenantId, Tenant>,
 }
 
-/// The evidence log in append order, in chunks.
+/// The evidence log in append order, in chunks. An entry names its tenant by number (the
+/// tenants in order of their first record) rather than by id: no id copied per record, and
+/// 16 bytes less per entry.
 #[derive(Default)]
 struct Log {
-    chunks: Vec<Vec<(TenantId, Evidence)>>,
+    chunks: Vec<Vec<(usize, Evidence)>>,
     len: usize,
+    tenants: Vec<TenantId>,
+    tenant_numbers: FastMap<TenantId, usize>,
 }
 
 impl Log {
-    /// Appends a record; returns its position.
-    fn push(&mut self, tenant: &TenantId, e: Evidence) -> usize {
+    /// The number entries of `tenant` carry (one lookup per write, not per record).
+    fn tenant_number(&mut self, tenant: &TenantId) -> usize {
+        if let Some(&number) = self.tenant_numbers.get(tenant) {
+            return number;
+        }
+        let number = self.tenants.len();
+        self.tenants.push(tenant.clone());
+        self.tenant_numbers.insert(tenant.clone(), number);
+        number
+    }
+
+    /// Appends a record of tenant `number`; returns its position.
+    fn push(&mut self, number: usize, e: Evidence) -> usize {
         if self.chunks.last().is_none_or(|chunk| chunk.len() == CHUNK) {
             self.chunks.push(Vec::with_capacity(CHUNK));
         }
-        self.chunks.last_mut().expect("pushed above").push((tenant.clone(), e));
+        self.chunks.last_mut().expect("pushed above").push((number, e));
         self.len += 1;
         self.len - 1
     }
@@ -180,7 +195,7 @@ fn full(learner: &UserId, key: &LocalKey) -> StateKey {
 
 impl Tenant {
     /// Appends evidence unless its id is stored for the learner; `false` if it was.
-    fn append(&mut self, log: &mut Log, tenant: &TenantId, e: Evidence, seq: u64) -> bool {
+    fn append(&mut self, log: &mut Log, tenant: usize, e: Evidence, seq: u64) -> bool {
         let learner = self.learners.entry_ref(&e.learner).or_default();
         if !learner.ids.insert(&e.id) {
             return false;
@@ -191,7 +206,7 @@ impl Tenant {
     }
 
     /// Appends evidence whose id [`State::claim`] took for its learner.
-    fn append_claimed(&mut self, log: &mut Log, tenant: &TenantId, e: Evidence, seq: u64) {
+    fn append_claimed(&mut self, log: &mut Log, tenant: usize, e: Evidence, seq: u64) {
         let learner = self.learners.entry_ref(&e.learner).or_default();
         learner.seq = seq;
         learner.positions.push(log.push(tenant, e));
@@ -271,10 +286,11 @@ impl State {
     pub(super) fn apply(&mut self, seq: u64, tenant_id: &TenantId, changes: Vec<Change>) -> bool {
         self.seq = seq;
         let tenant = self.tenants.entry(tenant_id.clone()).or_default();
+        let number = self.log.tenant_number(tenant_id);
         let mut fresh = true;
         for change in changes {
             match change {
-                Change::Evidence(e) => fresh &= tenant.append(&mut self.log, tenant_id, e, seq),
+                Change::Evidence(e) => fresh &= tenant.append(&mut self.log, number, e, seq),
                 Change::State { key, value } => {
                     tenant.insert_state(key, value, seq);
                 }
@@ -288,9 +304,10 @@ impl State {
     pub(super) fn apply_refs(&mut self, seq: u64, tenant_id: &TenantId, changes: &[ChangeRef<'_>]) {
         self.seq = seq;
         let tenant = self.tenants.entry(tenant_id.clone()).or_default();
+        let number = self.log.tenant_number(tenant_id);
         for change in changes {
             match *change {
-                ChangeRef::Evidence(e) => tenant.append_claimed(&mut self.log, tenant_id, e.clone(), seq),
+                ChangeRef::Evidence(e) => tenant.append_claimed(&mut self.log, number, e.clone(), seq),
                 ChangeRef::State { key, value } => tenant.write_state(key, value, seq),
             }
         }
@@ -310,11 +327,12 @@ impl State {
     ) {
         self.seq = seq;
         let tenant = self.tenants.entry(tenant_id.clone()).or_default();
+        let number = self.log.tenant_number(tenant_id);
         let mut next = 0;
         for e in evidence {
             let learner = tenant.learners.entry_ref(&e.learner).or_default();
             learner.seq = seq;
-            learner.positions.push(self.log.push(tenant_id, (*e).clone()));
+            learner.positions.push(self.log.push(number, (*e).clone()));
             while let Some((key, value)) = states.get(next).filter(|(key, _)| key.learner == e.learner) {
                 if learner.put(key, value) {
                     tenant.course_learners.entry(key.course.clone()).or_default().insert(key.learner.clone());
@@ -354,9 +372,10 @@ impl State {
     /// The records from position `first` on, in append order.
     pub(super) fn evidence_from(&self, first: usize) -> impl Iterator<Item = (&TenantId, &Evidence)> {
         let chunks = self.log.chunks.get(first / CHUNK..).unwrap_or_default();
+        let tenants = &self.log.tenants;
         chunks.iter().enumerate().flat_map(move |(i, chunk)| {
             let skip = if i == 0 { first % CHUNK } else { 0 };
-            chunk.get(skip..).unwrap_or_default().iter().map(|(t, e)| (t, e))
+            chunk.get(skip..).unwrap_or_default().iter().map(|(t, e)| (&tenants[*t], e))
         })
     }
 
