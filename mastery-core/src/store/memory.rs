@@ -595,24 +595,26 @@ impl MemoryStore {
         Ok(inner)
     }
 
-    /// Stores the changes of one call as one journal frame. If the first change is evidence
-    /// already stored, nothing is written and the answer is `Duplicate`.
+    /// Stores the changes of one call as one journal frame. If evidence among them is stored
+    /// already, nothing is written and the answer is `Duplicate`.
     fn write(&self, tenant: &TenantId, changes: &[ChangeRef<'_>]) -> Result<Appended> {
         let mut inner = self.lock();
         let Inner { state, journal } = &mut *inner;
+        let evidence: Vec<&Evidence> = changes
+            .iter()
+            .filter_map(|c| match *c {
+                ChangeRef::Evidence(e) => Some(e),
+                ChangeRef::State { .. } => None,
+            })
+            .collect();
         let write = |state: &mut State, journal: Option<&mut Journal>| {
-            let claimed = match changes.first() {
-                Some(&ChangeRef::Evidence(e)) => Some(e),
-                _ => None,
-            };
-            if let Some(e) = claimed {
-                if state.claim(tenant, &[e])[0] == Appended::Duplicate {
-                    return Ok(Appended::Duplicate);
-                }
+            let flags = state.claim(tenant, &evidence);
+            if flags.contains(&Appended::Duplicate) {
+                return Ok(Appended::Duplicate);
             }
             let committed = Self::commit(state, journal, tenant, Changes::List(changes));
             if committed.is_err() {
-                state.release(tenant, claimed);
+                state.release(tenant, &evidence, &flags);
             }
             committed.map(|()| Appended::New)
         };
@@ -640,7 +642,7 @@ impl MemoryStore {
             }
             let written = Self::write_claimed(state, journal, tenant, evidence, states, since);
             if written.is_err() {
-                state.release(tenant, evidence.iter().copied());
+                state.release(tenant, evidence, &flags);
             }
             written.map(|()| flags)
         };

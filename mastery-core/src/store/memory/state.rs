@@ -86,39 +86,75 @@ struct Learner {
     seq: u64,
 }
 
-/// A learner's evidence ids, each kept with its hash: growing the table moves the hashes
-/// instead of hashing every id again (a learner's ids grow with every record).
+/// A learner's evidence ids, 8 bytes each: 32 bits of the id's hash and the index of its record
+/// among the learner's positions. An id is compared through its record (in the log, or in the
+/// write being claimed), not stored a second time; growing the table moves the 32-bit hashes
+/// instead of hashing every id again.
+///
+/// Limit: the index is 32 bits, so one learner holds fewer than 2^32 records (a terabyte of log).
 #[derive(Default)]
 struct EvidenceIds {
-    table: hashbrown::HashTable<(u64, EvidenceId)>,
+    table: hashbrown::HashTable<(u32, u32)>,
     hasher: foldhash::fast::RandomState,
 }
 
-impl EvidenceIds {
-    fn hash(&self, id: &EvidenceId) -> u64 {
-        std::hash::BuildHasher::hash_one(&self.hasher, id)
+/// Where an id's record is read: the log, then (positions from the log's end on) the records of
+/// the write being claimed, in order.
+#[derive(Clone, Copy)]
+struct Records<'a> {
+    log: &'a Log,
+    pending: &'a [&'a Evidence],
+}
+
+impl<'a> Records<'a> {
+    /// The log alone (no write pending).
+    fn logged(log: &'a Log) -> Self {
+        Self { log, pending: &[] }
     }
 
-    /// Adds `id`; false when it is there already.
-    fn insert(&mut self, id: &EvidenceId) -> bool {
-        let hash = self.hash(id);
-        match self.table.entry(hash, |(h, stored)| *h == hash && stored == id, |(h, _)| *h) {
+    fn id(&self, position: usize) -> Option<&'a EvidenceId> {
+        match position.checked_sub(self.log.len) {
+            None => Some(&self.log.get(position).id),
+            Some(k) => self.pending.get(k).map(|e| &e.id),
+        }
+    }
+}
+
+/// The table's hash of a 32-bit check: multiplied out over 64 bits (hashbrown takes its bucket
+/// from the low bits and its tag from the top seven).
+fn spread(check: u32) -> u64 {
+    u64::from(check).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+}
+
+impl EvidenceIds {
+    fn check(&self, id: &EvidenceId) -> u32 {
+        (std::hash::BuildHasher::hash_one(&self.hasher, id) >> 32) as u32
+    }
+
+    /// Adds `id`, whose record is `positions[index]`; false when it is there already.
+    fn insert(&mut self, id: &EvidenceId, index: usize, positions: &[usize], records: Records<'_>) -> bool {
+        let check = self.check(id);
+        let same = |&(c, i): &(u32, u32)| c == check && records.id(positions[i as usize]) == Some(id);
+        match self.table.entry(spread(check), same, |&(c, _)| spread(c)) {
             hashbrown::hash_table::Entry::Occupied(_) => false,
             hashbrown::hash_table::Entry::Vacant(slot) => {
-                slot.insert((hash, id.clone()));
+                // Truncates only past 2^32 records of one learner (see the limit above).
+                slot.insert((check, index as u32));
                 true
             }
         }
     }
 
-    fn contains(&self, id: &EvidenceId) -> bool {
-        let hash = self.hash(id);
-        self.table.find(hash, |(h, stored)| *h == hash && stored == id).is_some()
+    fn contains(&self, id: &EvidenceId, positions: &[usize], records: Records<'_>) -> bool {
+        let check = self.check(id);
+        let same = |&(c, i): &(u32, u32)| c == check && records.id(positions[i as usize]) == Some(id);
+        self.table.find(spread(check), same).is_some()
     }
 
-    fn remove(&mut self, id: &EvidenceId) {
-        let hash = self.hash(id);
-        if let Ok(found) = self.table.find_entry(hash, |(h, stored)| *h == hash && stored == id) {
+    fn remove(&mut self, id: &EvidenceId, positions: &[usize], records: Records<'_>) {
+        let check = self.check(id);
+        let same = |&(c, i): &(u32, u32)| c == check && records.id(positions[i as usize]) == Some(id);
+        if let Ok(found) = self.table.find_entry(spread(check), same) {
             found.remove();
         }
     }
@@ -129,6 +165,26 @@ impl EvidenceIds {
 }
 
 impl Learner {
+    /// Takes `id` for the record at log position `position` (logged, or pending in `records`);
+    /// false when the learner has it already.
+    fn claim(&mut self, id: &EvidenceId, position: usize, records: Records<'_>) -> bool {
+        if !self.ids.insert(id, self.positions.len(), &self.positions, records) {
+            return false;
+        }
+        self.positions.push(position);
+        true
+    }
+
+    /// Gives back the id [`Learner::claim`] took last.
+    fn unclaim(&mut self, id: &EvidenceId, records: Records<'_>) {
+        self.ids.remove(id, &self.positions, records);
+        self.positions.pop();
+    }
+
+    fn contains(&self, id: &EvidenceId, log: &Log) -> bool {
+        self.ids.contains(id, &self.positions, Records::logged(log))
+    }
+
     /// Writes a borrowed state record of this learner; true when its key is new (the caller
     /// indexes the course).
     fn put(&mut self, key: &StateKey, value: &StateValue) -> bool {
@@ -197,19 +253,19 @@ impl Tenant {
     /// Appends evidence unless its id is stored for the learner; `false` if it was.
     fn append(&mut self, log: &mut Log, tenant: usize, e: Evidence, seq: u64) -> bool {
         let learner = self.learners.entry_ref(&e.learner).or_default();
-        if !learner.ids.insert(&e.id) {
+        if !learner.claim(&e.id, log.len, Records::logged(log)) {
             return false;
         }
         learner.seq = seq;
-        learner.positions.push(log.push(tenant, e));
+        log.push(tenant, e);
         true
     }
 
-    /// Appends evidence whose id [`State::claim`] took for its learner.
+    /// Appends evidence whose id (and position) [`State::claim`] took for its learner.
     fn append_claimed(&mut self, log: &mut Log, tenant: usize, e: Evidence, seq: u64) {
         let learner = self.learners.entry_ref(&e.learner).or_default();
         learner.seq = seq;
-        learner.positions.push(log.push(tenant, e));
+        log.push(tenant, e);
     }
 
     /// Writes a borrowed state record: the value is copied into its place, the key only when it
@@ -239,38 +295,40 @@ impl State {
     /// Whether a record of `tenant` is stored, for many records (the tenant is looked up once).
     pub(super) fn evidence_check(&self, tenant: &TenantId) -> impl Fn(&Evidence) -> bool + '_ {
         let tenant = self.tenants.get(tenant);
-        move |e| tenant.and_then(|t| t.learners.get(&e.learner)).is_some_and(|l| l.ids.contains(&e.id))
+        move |e| tenant.and_then(|t| t.learners.get(&e.learner)).is_some_and(|l| l.contains(&e.id, &self.log))
     }
 
-    /// Takes the ids of a write's evidence for their learners, in order: all `New` when none is
-    /// stored or repeats within the write (the ids stay taken: apply the write or
+    /// Takes the ids of a write's evidence for their learners, in order, with the log positions
+    /// the write will give them: all `New` when none is stored or repeats within the write (the
+    /// ids stay taken: apply the write, which appends exactly `evidence` to the log next, or
     /// [`State::release`] them); otherwise which are `Duplicate`, and nothing stays taken. One
     /// lookup per record does the duplicate check and the id's insertion.
     pub(super) fn claim(&mut self, tenant_id: &TenantId, evidence: &[&Evidence]) -> Vec<Appended> {
+        let records = Records { log: &self.log, pending: evidence };
         let tenant = self.tenants.entry_ref(tenant_id).or_default();
-        let claim = |e: &&Evidence| {
+        let claim = |(k, e): (usize, &&Evidence)| {
             let learner = tenant.learners.entry_ref(&e.learner).or_default();
-            if learner.ids.insert(&e.id) {
+            if learner.claim(&e.id, records.log.len + k, records) {
                 Appended::New
             } else {
                 Appended::Duplicate
             }
         };
-        let flags: Vec<Appended> = evidence.iter().map(claim).collect();
+        let flags: Vec<Appended> = evidence.iter().enumerate().map(claim).collect();
         if flags.contains(&Appended::Duplicate) {
-            let taken = evidence.iter().zip(&flags).filter(|(_, f)| **f == Appended::New);
-            self.release(tenant_id, taken.map(|(e, _)| *e));
+            self.release(tenant_id, evidence, &flags);
         }
         flags
     }
 
-    /// Gives back ids [`State::claim`] took for a write that did not happen (and the learner
-    /// entries it made).
-    pub(super) fn release<'a>(&mut self, tenant_id: &TenantId, evidence: impl IntoIterator<Item = &'a Evidence>) {
+    /// Gives back the ids [`State::claim`] took (`flags[k]` is `New`) for a write that did not
+    /// happen, latest first, and the learner entries it made.
+    pub(super) fn release(&mut self, tenant_id: &TenantId, evidence: &[&Evidence], flags: &[Appended]) {
+        let records = Records { log: &self.log, pending: evidence };
         let Some(tenant) = self.tenants.get_mut(tenant_id) else { return };
-        for e in evidence {
+        for (e, _) in evidence.iter().zip(flags).rev().filter(|(_, f)| **f == Appended::New) {
             if let Some(learner) = tenant.learners.get_mut(&e.learner) {
-                learner.ids.remove(&e.id);
+                learner.unclaim(&e.id, records);
                 if learner.ids.is_empty() && learner.positions.is_empty() && learner.states.is_empty() {
                     tenant.learners.remove(&e.learner);
                 }
@@ -332,7 +390,7 @@ impl State {
         for e in evidence {
             let learner = tenant.learners.entry_ref(&e.learner).or_default();
             learner.seq = seq;
-            learner.positions.push(self.log.push(number, (*e).clone()));
+            self.log.push(number, (*e).clone());
             while let Some((key, value)) = states.get(next).filter(|(key, _)| key.learner == e.learner) {
                 if learner.put(key, value) {
                     tenant.course_learners.entry(key.course.clone()).or_default().insert(key.learner.clone());
