@@ -243,6 +243,11 @@ fn listings<S: Store>(s: &S) -> Result<(), String> {
     if class != ["amy/c1/k1", "amy/c1/k2", "bob/c1/k1"] {
         return Err(format!("course c1's mastery listing was {class:?}"));
     }
+    // amy's second course lists her too.
+    let second = names(ok(s.course_states(&svc, &"c2".into(), "mastery"), "course listing")?);
+    if second != ["amy/c2/k1"] {
+        return Err(format!("course c2's mastery listing was {second:?}"));
+    }
     expect_denied(s.learner_states(&ctx(enrolled("bob")), &"amy".into(), "mastery"), "bob lists amy's states")?;
     expect_denied(s.course_states(&tia, &"c1".into(), "mastery"), "an instructor of c2 lists c1")?;
     expect_denied(s.course_states(&amy, &"c1".into(), "mastery"), "a learner lists a course")?;

@@ -81,6 +81,9 @@ struct Learner {
     /// Hashed rather than ordered: ingest looks records up far more often than anyone lists
     /// them, and a listing sorts a learner's few records.
     states: FastMap<LocalKey, StateValue>,
+    /// The courses the learner has state in (a handful): only a learner's first state in a
+    /// course goes into the course's index.
+    courses: Vec<Option<CourseId>>,
     /// Sequence number of the last write that changed this learner (a snapshot's records carry
     /// the snapshot's): what a conditional apply compares with its read point.
     seq: u64,
@@ -185,14 +188,23 @@ impl Learner {
         self.ids.contains(id, &self.positions, Records::logged(log))
     }
 
-    /// Writes a borrowed state record of this learner; true when its key is new (the caller
-    /// indexes the course).
+    /// Writes a borrowed state record of this learner; true when it is the learner's first in
+    /// its course (the caller indexes the course).
     fn put(&mut self, key: &StateKey, value: &StateValue) -> bool {
         if let Some(slot) = self.states.get_mut(&local_ref(key)) {
             slot.clone_from(value);
             return false;
         }
         self.states.insert(local(key), value.clone());
+        self.enter(&key.course)
+    }
+
+    /// Notes a course the learner has state in; true when it is new.
+    fn enter(&mut self, course: &Option<CourseId>) -> bool {
+        if self.courses.contains(course) {
+            return false;
+        }
+        self.courses.push(course.clone());
         true
     }
 
@@ -286,7 +298,9 @@ impl Tenant {
             return Some(std::mem::replace(slot, value));
         }
         learner.states.insert(local(&key), value);
-        self.course_learners.entry(key.course).or_default().insert(key.learner);
+        if learner.enter(&key.course) {
+            self.course_learners.entry(key.course).or_default().insert(key.learner);
+        }
         None
     }
 }
