@@ -623,7 +623,8 @@ impl<S: Store> Engine<S> {
         // Per record: each slot it moved with its (score, P(known)) before, and what each slot
         // held before the record (put back when the record is refused).
         let mut moved = Vec::new();
-        let mut undo: Vec<(usize, Option<MasteryRecord>)> = Vec::new();
+        // (Boxed: a slot is mostly untouched before, and a `None` then costs no record-sized copy.)
+        let mut undo: Vec<(usize, Option<Box<MasteryRecord>>)> = Vec::new();
         // Each learner's stored evidence, read once per batch however many of its records are late.
         let mut stored_evidence: HashMap<&UserId, Vec<Evidence>, foldhash::fast::RandomState> = HashMap::default();
         // What the batch moved per learner × course, when the engine awards achievements.
@@ -648,7 +649,7 @@ impl<S: Store> Engine<S> {
                         }
                         // The record is updated in place; `undo` keeps what to put back.
                         let entry = &mut current[slot];
-                        undo.push((slot, entry.clone()));
+                        undo.push((slot, entry.clone().map(Box::new)));
                         if entry.is_none() {
                             *entry = stored[slot]
                                 .as_ref()
@@ -749,7 +750,7 @@ impl<S: Store> Engine<S> {
             }
             if let Err(error) = step {
                 for (slot, previous) in undo.drain(..).rev() {
-                    current[slot] = previous;
+                    current[slot] = previous.map(|record| *record);
                 }
                 refused.push((index, error));
                 continue;
