@@ -665,6 +665,39 @@ fn a_whole_history_state_from_an_older_store_still_reads() {
     assert_eq!(of_record(&read), of_record(&expected));
 }
 
+/// A record refused after an earlier record of its batch moved the same mastery record puts back
+/// what that earlier record made, not the record stored before the batch.
+#[test]
+fn a_refused_record_puts_back_what_its_batch_made_before_it() {
+    let engine = Engine::with_config(MemoryStore::new(), config()).with_streaks(streak_policy()).unwrap();
+    // An unreadable stored streak: every record of l1 in c1 that counts as activity is refused.
+    let streak = mastery_core::StateKey {
+        learner: "l1".into(),
+        course: Some("c1".into()),
+        namespace: "streak".into(),
+        name: "streak".into(),
+    };
+    let unreadable = serde_json::json!("not a streak").into();
+    mastery_core::Store::put_state(engine.store(), &service(), &streak, &unreadable).unwrap();
+    // Records without a time are no activity; ordered by their sequence numbers.
+    let untimed = |id: u8, sequence: i64, score: u8| Evidence {
+        occurred_at: None,
+        sequence: Some(sequence),
+        ..event(id, 1, 0, 0, score)
+    };
+    let timed = Evidence { sequence: Some(2), ..event(2, 1, 0, 5, 4) };
+    let outcome = engine.ingest(&service(), &[untimed(1, 1, 1), timed, untimed(3, 3, 3)]);
+    assert_eq!(outcome.rejected.iter().map(|r| r.index).collect::<Vec<_>>(), [1]);
+    assert_eq!(outcome.new, 2);
+    let stored = engine.mastery(&service(), &"l1".into(), Some(&"c1".into()), "fractions").unwrap().unwrap();
+    // What the two records kept give on their own, in a fresh engine.
+    let alone = Engine::with_config(MemoryStore::new(), config());
+    alone.ingest(&service(), &[untimed(1, 1, 1), untimed(3, 3, 3)]);
+    let expected = alone.mastery(&service(), &"l1".into(), Some(&"c1".into()), "fractions").unwrap().unwrap();
+    assert_eq!(stored.evidence_count(), 2);
+    assert_eq!(of_record(&stored), of_record(&expected));
+}
+
 /// The engine's class heatmap (straight from stored records) equals the one built from class
 /// states and standings, and is refused to a learner and to another course's instructor.
 #[test]
