@@ -14,13 +14,6 @@
 //! allocator (a host's choice: allocation and first touch of new pages are a large part of
 //! ingest on a fresh store); the ingest figures name the allocator.
 
-#[cfg(feature = "mimalloc")]
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
-/// The global allocator this binary was built with, as the ingest figures report it.
-const ALLOCATOR: &str = if cfg!(feature = "mimalloc") { "mimalloc" } else { "system" };
-
 use std::hint::black_box;
 use std::time::Instant as Clock;
 
@@ -34,6 +27,13 @@ use mastery_core::{
     Store,
 };
 use serde_json::json;
+
+#[cfg(feature = "mimalloc")]
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// The global allocator this binary was built with, as the ingest figures report it.
+const ALLOCATOR: &str = if cfg!(feature = "mimalloc") { "mimalloc" } else { "system" };
 
 fn service() -> AccessContext {
     AccessContext::new(Principal::service("district", "importer"))

@@ -134,11 +134,20 @@ impl EvidenceIds {
         (std::hash::BuildHasher::hash_one(&self.hasher, id) >> 32) as u32
     }
 
+    /// Whether an entry is `id` (with check `check`): the check first, then the id of its record.
+    fn is<'a>(
+        check: u32,
+        id: &'a EvidenceId,
+        positions: &'a [usize],
+        records: Records<'a>,
+    ) -> impl Fn(&(u32, u32)) -> bool + 'a {
+        move |&(c, i)| c == check && records.id(positions[i as usize]) == Some(id)
+    }
+
     /// Adds `id`, whose record is `positions[index]`; false when it is there already.
     fn insert(&mut self, id: &EvidenceId, index: usize, positions: &[usize], records: Records<'_>) -> bool {
         let check = self.check(id);
-        let same = |&(c, i): &(u32, u32)| c == check && records.id(positions[i as usize]) == Some(id);
-        match self.table.entry(spread(check), same, |&(c, _)| spread(c)) {
+        match self.table.entry(spread(check), Self::is(check, id, positions, records), |&(c, _)| spread(c)) {
             hashbrown::hash_table::Entry::Occupied(_) => false,
             hashbrown::hash_table::Entry::Vacant(slot) => {
                 // Truncates only past 2^32 records of one learner (see the limit above).
@@ -150,14 +159,12 @@ impl EvidenceIds {
 
     fn contains(&self, id: &EvidenceId, positions: &[usize], records: Records<'_>) -> bool {
         let check = self.check(id);
-        let same = |&(c, i): &(u32, u32)| c == check && records.id(positions[i as usize]) == Some(id);
-        self.table.find(spread(check), same).is_some()
+        self.table.find(spread(check), Self::is(check, id, positions, records)).is_some()
     }
 
     fn remove(&mut self, id: &EvidenceId, positions: &[usize], records: Records<'_>) {
         let check = self.check(id);
-        let same = |&(c, i): &(u32, u32)| c == check && records.id(positions[i as usize]) == Some(id);
-        if let Ok(found) = self.table.find_entry(spread(check), same) {
+        if let Ok(found) = self.table.find_entry(spread(check), Self::is(check, id, positions, records)) {
             found.remove();
         }
     }
