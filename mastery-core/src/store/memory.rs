@@ -55,6 +55,7 @@ use crate::evidence::Evidence;
 use crate::ids::{CourseId, TenantId, UserId};
 use state::State;
 
+mod packed;
 mod state;
 
 const JOURNAL_FILE: &str = "journal.log";
@@ -355,7 +356,7 @@ impl State {
             }
         }
         for (tenant, evidence) in self.evidence_from(skipped) {
-            out.frame(&SnapshotEvidenceRef { tenant, evidence })?;
+            out.frame(&SnapshotEvidenceRef { tenant, evidence: &evidence })?;
         }
         let section = EvidenceSection { head, count: self.evidence_count(), end: out.position() };
         for (tenant, key, value) in self.states() {
@@ -1054,11 +1055,10 @@ impl Store for MemoryStore {
         let mine = inner.state.learner_evidence(tenant, learner);
         // An instructor may read a learner's evidence only from courses they teach.
         if authorize_learner(ctx, Operation::Read, tenant, learner, None).is_ok() {
-            return Ok(mine.cloned().collect());
+            return Ok(mine.collect());
         }
         let visible: Vec<Evidence> = mine
             .filter(|e| authorize_learner(ctx, Operation::Read, tenant, learner, e.course.as_ref()).is_ok())
-            .cloned()
             .collect();
         if visible.is_empty() {
             authorize_learner(ctx, Operation::Read, tenant, learner, None)?;
@@ -1069,12 +1069,7 @@ impl Store for MemoryStore {
     fn course_evidence(&self, ctx: &AccessContext, course: &CourseId) -> Result<Vec<Evidence>> {
         authorize_course(ctx, Operation::Read, ctx.tenant(), course)?;
         let inner = self.read()?;
-        Ok(inner
-            .state
-            .evidence()
-            .filter(|(t, e)| *t == ctx.tenant() && e.course.as_ref() == Some(course))
-            .map(|(_, e)| e.clone())
-            .collect())
+        Ok(inner.state.course_evidence(ctx.tenant(), course).collect())
     }
 
     fn get_state(&self, ctx: &AccessContext, key: &StateKey) -> Result<Option<StateValue>> {

@@ -5,6 +5,7 @@
 
 use std::collections::BTreeSet;
 
+use super::packed;
 use super::{Change, ChangeRef};
 use crate::evidence::Evidence;
 use crate::ids::{CourseId, EvidenceId, TenantId, UserId};
@@ -14,9 +15,10 @@ use crate::store::{SmolStr, StateKey, StateValue};
 /// foldhash: seeded per process, several times faster than SipHash on short ids.
 type FastMap<K, V> = hashbrown::HashMap<K, V, foldhash::fast::RandomState>;
 
-/// Log entries per chunk: the log grows by whole chunks, so appending never moves stored
-/// evidence (a single `Vec` of a million records would copy them all at every doubling).
-const CHUNK: usize = 4_096;
+/// The largest log chunk's capacity in bytes: the log grows by whole chunks (the first small, for
+/// a small store), so appending never moves stored records.
+const CHUNK_BYTES: usize = 1 << 20;
+const FIRST_CHUNK_BYTES: usize = 1 << 14;
 
 #[derive(Default)]
 pub(super) struct State {
@@ -26,15 +28,17 @@ pub(super) struct State {
     tenants: FastMap<TenantId, Tenant>,
 }
 
-/// The evidence log in append order, in chunks. An entry names its tenant by number (the
-/// tenants in order of their first record) rather than by id: no id copied per record, and
-/// 16 bytes less per entry.
+/// The evidence log in append order: records packed into bytes (see [`packed`]), each naming its
+/// tenant by number (the tenants in order of their first record) rather than by id.
 #[derive(Default)]
 struct Log {
-    chunks: Vec<Vec<(usize, Evidence)>>,
-    len: usize,
+    chunks: Vec<Vec<u8>>,
+    /// Where each record starts: its chunk and the offset in it.
+    starts: Vec<(u32, u32)>,
     tenants: Vec<TenantId>,
     tenant_numbers: FastMap<TenantId, usize>,
+    /// A record being packed (reused: appending allocates only whole chunks).
+    packing: Vec<u8>,
 }
 
 impl Log {
@@ -49,18 +53,40 @@ impl Log {
         number
     }
 
-    /// Appends a record of tenant `number`; returns its position.
-    fn push(&mut self, number: usize, e: Evidence) -> usize {
-        if self.chunks.last().is_none_or(|chunk| chunk.len() == CHUNK) {
-            self.chunks.push(Vec::with_capacity(CHUNK));
-        }
-        self.chunks.last_mut().expect("pushed above").push((number, e));
-        self.len += 1;
-        self.len - 1
+    fn len(&self) -> usize {
+        self.starts.len()
     }
 
-    fn get(&self, position: usize) -> &Evidence {
-        &self.chunks[position / CHUNK][position % CHUNK].1
+    /// Appends a record of tenant `number`; returns its position.
+    fn push(&mut self, number: usize, e: &Evidence) -> usize {
+        self.packing.clear();
+        packed::pack(number, e, &mut self.packing);
+        let size = self.packing.len();
+        let last = self.chunks.last().map_or(0, Vec::capacity);
+        if self.chunks.last().is_none_or(|chunk| chunk.capacity() - chunk.len() < size) {
+            let capacity = (2 * last).clamp(FIRST_CHUNK_BYTES, CHUNK_BYTES).max(size);
+            self.chunks.push(Vec::with_capacity(capacity));
+        }
+        let last = self.chunks.len() - 1;
+        let chunk = &mut self.chunks[last];
+        // Chunks and offsets fit 32 bits: a log of 2^32 chunks or a chunk of 4 GiB is not kept in memory.
+        self.starts.push((last as u32, chunk.len() as u32));
+        chunk.extend_from_slice(&self.packing);
+        self.len() - 1
+    }
+
+    fn bytes(&self, position: usize) -> &[u8] {
+        let (chunk, offset) = self.starts[position];
+        &self.chunks[chunk as usize][offset as usize..]
+    }
+
+    fn id(&self, position: usize) -> &str {
+        packed::head(self.bytes(position)).1
+    }
+
+    /// The record at `position` and its tenant's number.
+    fn get(&self, position: usize) -> (usize, Evidence) {
+        packed::unpack(self.bytes(position))
     }
 }
 
@@ -115,10 +141,10 @@ impl<'a> Records<'a> {
         Self { log, pending: &[] }
     }
 
-    fn id(&self, position: usize) -> Option<&'a EvidenceId> {
-        match position.checked_sub(self.log.len) {
-            None => Some(&self.log.get(position).id),
-            Some(k) => self.pending.get(k).map(|e| &e.id),
+    fn id(&self, position: usize) -> Option<&'a str> {
+        match position.checked_sub(self.log.len()) {
+            None => Some(self.log.id(position)),
+            Some(k) => self.pending.get(k).map(|e| e.id.as_str()),
         }
     }
 }
@@ -141,7 +167,7 @@ impl EvidenceIds {
         positions: &'a [usize],
         records: Records<'a>,
     ) -> impl Fn(&(u32, u32)) -> bool + 'a {
-        move |&(c, i)| c == check && records.id(positions[i as usize]) == Some(id)
+        move |&(c, i)| c == check && records.id(positions[i as usize]) == Some(id.as_str())
     }
 
     /// Adds `id`, whose record is `positions[index]`; false when it is there already.
@@ -272,16 +298,16 @@ impl Tenant {
     /// Appends evidence unless its id is stored for the learner; `false` if it was.
     fn append(&mut self, log: &mut Log, tenant: usize, e: Evidence, seq: u64) -> bool {
         let learner = self.learners.entry_ref(&e.learner).or_default();
-        if !learner.claim(&e.id, log.len, Records::logged(log)) {
+        if !learner.claim(&e.id, log.len(), Records::logged(log)) {
             return false;
         }
         learner.seq = seq;
-        log.push(tenant, e);
+        log.push(tenant, &e);
         true
     }
 
     /// Appends evidence whose id (and position) [`State::claim`] took for its learner.
-    fn append_claimed(&mut self, log: &mut Log, tenant: usize, e: Evidence, seq: u64) {
+    fn append_claimed(&mut self, log: &mut Log, tenant: usize, e: &Evidence, seq: u64) {
         let learner = self.learners.entry_ref(&e.learner).or_default();
         learner.seq = seq;
         log.push(tenant, e);
@@ -329,7 +355,7 @@ impl State {
         let tenant = self.tenants.entry_ref(tenant_id).or_default();
         let claim = |(k, e): (usize, &&Evidence)| {
             let learner = tenant.learners.entry_ref(&e.learner).or_default();
-            if learner.claim(&e.id, records.log.len + k, records) {
+            if learner.claim(&e.id, records.log.len() + k, records) {
                 Appended::New
             } else {
                 Appended::Duplicate
@@ -386,7 +412,7 @@ impl State {
         let number = self.log.tenant_number(tenant_id);
         for change in changes {
             match *change {
-                ChangeRef::Evidence(e) => tenant.append_claimed(&mut self.log, number, e.clone(), seq),
+                ChangeRef::Evidence(e) => tenant.append_claimed(&mut self.log, number, e, seq),
                 ChangeRef::State { key, value } => tenant.write_state(key, value, seq),
             }
         }
@@ -411,7 +437,7 @@ impl State {
         for e in evidence {
             let learner = tenant.learners.entry_ref(&e.learner).or_default();
             learner.seq = seq;
-            self.log.push(number, (*e).clone());
+            self.log.push(number, e);
             while let Some((key, value)) = states.get(next).filter(|(key, _)| key.learner == e.learner) {
                 if learner.put(key, value) {
                     tenant.course_learners.entry(key.course.clone()).or_default().insert(key.learner.clone());
@@ -436,25 +462,18 @@ impl State {
     }
 
     pub(super) fn evidence_count(&self) -> usize {
-        self.log.len
+        self.log.len()
     }
 
     pub(super) fn state_count(&self) -> usize {
         self.tenants.values().flat_map(|t| t.learners.values()).map(|l| l.states.len()).sum()
     }
 
-    /// Every record in append order.
-    pub(super) fn evidence(&self) -> impl Iterator<Item = (&TenantId, &Evidence)> {
-        self.evidence_from(0)
-    }
-
     /// The records from position `first` on, in append order.
-    pub(super) fn evidence_from(&self, first: usize) -> impl Iterator<Item = (&TenantId, &Evidence)> {
-        let chunks = self.log.chunks.get(first / CHUNK..).unwrap_or_default();
-        let tenants = &self.log.tenants;
-        chunks.iter().enumerate().flat_map(move |(i, chunk)| {
-            let skip = if i == 0 { first % CHUNK } else { 0 };
-            chunk.get(skip..).unwrap_or_default().iter().map(|(t, e)| (&tenants[*t], e))
+    pub(super) fn evidence_from(&self, first: usize) -> impl Iterator<Item = (&TenantId, Evidence)> {
+        (first..self.log.len()).map(|p| {
+            let (tenant, e) = self.log.get(p);
+            (&self.log.tenants[tenant], e)
         })
     }
 
@@ -471,10 +490,23 @@ impl State {
         })
     }
 
+    /// A course's records of `tenant` in append order (only the tenant's records are unpacked).
+    pub(super) fn course_evidence<'a>(
+        &'a self,
+        tenant: &TenantId,
+        course: &'a CourseId,
+    ) -> impl Iterator<Item = Evidence> + 'a {
+        let number = self.log.tenant_numbers.get(tenant).copied();
+        (0..self.log.len())
+            .filter(move |&p| Some(packed::head(self.log.bytes(p)).0) == number)
+            .map(|p| self.log.get(p).1)
+            .filter(move |e| e.course.as_ref() == Some(course))
+    }
+
     /// One learner's evidence in append order.
-    pub(super) fn learner_evidence(&self, tenant: &TenantId, learner: &UserId) -> impl Iterator<Item = &Evidence> {
+    pub(super) fn learner_evidence(&self, tenant: &TenantId, learner: &UserId) -> impl Iterator<Item = Evidence> + '_ {
         let positions = self.learner(tenant, learner).map_or(&[][..], |l| &l.positions[..]);
-        positions.iter().map(|&p| self.log.get(p))
+        positions.iter().map(|&p| self.log.get(p).1)
     }
 
     pub(super) fn get_state(&self, tenant: &TenantId, key: &StateKey) -> Option<&StateValue> {
