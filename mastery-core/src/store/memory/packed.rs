@@ -202,11 +202,16 @@ impl<'a> Reader<'a> {
     }
 }
 
-/// The tenant number and id of a packed record.
-pub(super) fn head(bytes: &[u8]) -> (usize, &str) {
+/// The tenant number of a packed record.
+pub(super) fn tenant(bytes: &[u8]) -> usize {
+    Reader(bytes).length()
+}
+
+/// The id of a packed record (read past the tenant number, nothing after it).
+pub(super) fn id(bytes: &[u8]) -> &str {
     let mut r = Reader(bytes);
-    let tenant = r.length();
-    (tenant, r.str())
+    r.length();
+    r.str()
 }
 
 /// The tenant number and record [`pack`] wrote at the start of `bytes`.
@@ -339,7 +344,8 @@ mod tests {
                 let (number, back) = unpack(&bytes[start..]);
                 prop_assert_eq!(number, *tenant);
                 prop_assert!(same(&back, e), "{:?} came back as {:?}", e, back);
-                prop_assert_eq!(head(&bytes[start..]), (*tenant, e.id.as_str()));
+                prop_assert_eq!(super::tenant(&bytes[start..]), *tenant);
+                prop_assert_eq!(id(&bytes[start..]), e.id.as_str());
             }
         }
     }

@@ -81,7 +81,7 @@ impl Log {
     }
 
     fn id(&self, position: usize) -> &str {
-        packed::head(self.bytes(position)).1
+        packed::id(self.bytes(position))
     }
 
     /// The record at `position` and its tenant's number.
@@ -498,7 +498,7 @@ impl State {
     ) -> impl Iterator<Item = Evidence> + 'a {
         let number = self.log.tenant_numbers.get(tenant).copied();
         (0..self.log.len())
-            .filter(move |&p| Some(packed::head(self.log.bytes(p)).0) == number)
+            .filter(move |&p| Some(packed::tenant(self.log.bytes(p))) == number)
             .map(|p| self.log.get(p).1)
             .filter(move |e| e.course.as_ref() == Some(course))
     }
@@ -564,6 +564,51 @@ mod tests {
     use std::hash::BuildHasher;
 
     use super::*;
+
+    fn record(id: String, activity: Option<String>) -> Evidence {
+        Evidence {
+            id: id.into(),
+            learner: "amy".into(),
+            course: Some("algebra-1".into()),
+            competencies: vec!["k1".into(), "k2".into()],
+            activity,
+            kind: crate::evidence::EvidenceKind::Response,
+            score: None,
+            success: Some(true),
+            completion: None,
+            duration_seconds: None,
+            occurred_at: None,
+            sequence: Some(7),
+            source: crate::evidence::EvidenceSource::Host,
+        }
+    }
+
+    #[test]
+    fn the_log_gives_back_every_record_across_chunks_and_an_oversized_one() {
+        let mut log = Log::default();
+        let tenants = [log.tenant_number(&"district".into()), log.tenant_number(&"other".into())];
+        // Small records fill several chunks; one record is larger than a whole chunk.
+        let records: Vec<(usize, Evidence)> = (0..30_000)
+            .map(|i| {
+                let activity = (i == 12_345).then(|| "x".repeat(CHUNK_BYTES + 10));
+                (tenants[i % 2], record(format!("e{i}"), activity))
+            })
+            .collect();
+        for (k, (tenant, e)) in records.iter().enumerate() {
+            assert_eq!(log.push(*tenant, e), k);
+        }
+        assert!(log.chunks.len() > 3, "{} chunks", log.chunks.len());
+        for (position, (tenant, e)) in records.iter().enumerate() {
+            assert_eq!(log.id(position), e.id.as_str());
+            assert_eq!(log.get(position), (*tenant, e.clone()));
+        }
+        // The oversized record sits alone in a chunk of its own; every other chunk is at most
+        // CHUNK_BYTES.
+        let oversized: Vec<usize> = log.chunks.iter().map(Vec::len).filter(|&len| len > CHUNK_BYTES).collect();
+        let mut alone = Vec::new();
+        packed::pack(tenants[12_345 % 2], &records[12_345].1, &mut alone);
+        assert_eq!(oversized, [alone.len()]);
+    }
 
     #[test]
     fn a_borrowed_key_hashes_and_compares_as_the_owned_key() {
