@@ -62,9 +62,9 @@ impl Log {
         self.packing.clear();
         packed::pack(number, e, &mut self.packing);
         let size = self.packing.len();
-        let last = self.chunks.last().map_or(0, Vec::capacity);
         if self.chunks.last().is_none_or(|chunk| chunk.capacity() - chunk.len() < size) {
-            let capacity = (2 * last).clamp(FIRST_CHUNK_BYTES, CHUNK_BYTES).max(size);
+            let previous = self.chunks.last().map_or(0, Vec::capacity);
+            let capacity = (2 * previous).clamp(FIRST_CHUNK_BYTES, CHUNK_BYTES).max(size);
             self.chunks.push(Vec::with_capacity(capacity));
         }
         let last = self.chunks.len() - 1;
@@ -296,13 +296,13 @@ fn full(learner: &UserId, key: &LocalKey) -> StateKey {
 
 impl Tenant {
     /// Appends evidence unless its id is stored for the learner; `false` if it was.
-    fn append(&mut self, log: &mut Log, tenant: usize, e: Evidence, seq: u64) -> bool {
+    fn append(&mut self, log: &mut Log, tenant: usize, e: &Evidence, seq: u64) -> bool {
         let learner = self.learners.entry_ref(&e.learner).or_default();
         if !learner.claim(&e.id, log.len(), Records::logged(log)) {
             return false;
         }
         learner.seq = seq;
-        log.push(tenant, &e);
+        log.push(tenant, e);
         true
     }
 
@@ -395,7 +395,7 @@ impl State {
         let mut fresh = true;
         for change in changes {
             match change {
-                Change::Evidence(e) => fresh &= tenant.append(&mut self.log, number, e, seq),
+                Change::Evidence(e) => fresh &= tenant.append(&mut self.log, number, &e, seq),
                 Change::State { key, value } => {
                     tenant.insert_state(key, value, seq);
                 }
