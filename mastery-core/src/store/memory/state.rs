@@ -106,7 +106,7 @@ struct Learner {
     positions: Vec<usize>,
     /// Hashed rather than ordered: ingest looks records up far more often than anyone lists
     /// them, and a listing sorts a learner's few records.
-    states: FastMap<LocalKey, StateValue>,
+    states: States,
     /// The courses the learner has state in (a handful): only a learner's first state in a
     /// course goes into the course's index.
     courses: Vec<Option<CourseId>>,
@@ -200,6 +200,60 @@ impl EvidenceIds {
     }
 }
 
+/// A learner's state records in order of their first write, found through a table of 8-byte
+/// entries: 32 bits of the key's hash and the record's place in the list. A lookup reads the
+/// learner's small table, then the one record it names (a hash map of whole records would read
+/// its table, then a record among mostly empty slots four times the size).
+///
+/// Records are never removed; limit: fewer than 2^32 per learner.
+#[derive(Default)]
+struct States {
+    records: Vec<(LocalKey, StateValue)>,
+    table: hashbrown::HashTable<(u32, u32)>,
+    hasher: foldhash::fast::RandomState,
+}
+
+impl States {
+    fn check(&self, key: &LocalRef<'_>) -> u32 {
+        (std::hash::BuildHasher::hash_one(&self.hasher, key) >> 32) as u32
+    }
+
+    /// The place of `key`'s record.
+    fn find(&self, key: &LocalRef<'_>) -> Option<usize> {
+        let check = self.check(key);
+        let is = |&(c, i): &(u32, u32)| c == check && key.is(&self.records[i as usize].0);
+        self.table.find(spread(check), is).map(|&(_, i)| i as usize)
+    }
+
+    fn get(&self, key: &LocalRef<'_>) -> Option<&StateValue> {
+        self.find(key).map(|i| &self.records[i].1)
+    }
+
+    fn get_mut(&mut self, key: &LocalRef<'_>) -> Option<&mut StateValue> {
+        self.find(key).map(|i| &mut self.records[i].1)
+    }
+
+    /// Adds the record of a key that is not there (see [`States::get_mut`]).
+    fn insert_new(&mut self, key: LocalKey, value: StateValue) {
+        let check = self.check(&key.borrowed());
+        // Truncates only past 2^32 records of one learner (see the limit above).
+        self.table.insert_unique(spread(check), (check, self.records.len() as u32), |&(c, _)| spread(c));
+        self.records.push((key, value));
+    }
+
+    fn len(&self) -> usize {
+        self.records.len()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.records.is_empty()
+    }
+
+    fn iter(&self) -> impl Iterator<Item = (&LocalKey, &StateValue)> {
+        self.records.iter().map(|(k, v)| (k, v))
+    }
+}
+
 impl Learner {
     /// Takes `id` for the record at log position `position` (logged, or pending in `records`);
     /// false when the learner has it already.
@@ -228,7 +282,7 @@ impl Learner {
             slot.clone_from(value);
             return false;
         }
-        self.states.insert(local(key), value.clone());
+        self.states.insert_new(local(key), value.clone());
         self.enter(&key.course)
     }
 
@@ -249,8 +303,7 @@ impl Learner {
 }
 
 /// A state key within its learner's entry (course, namespace, name): lookups compare only these.
-/// Ordered as the tuple of its fields; hashed without the namespace (a handful of constants), so
-/// a lookup hashes two ids, not three.
+/// Ordered as the tuple of its fields.
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord)]
 struct LocalKey {
     course: Option<CourseId>,
@@ -258,18 +311,18 @@ struct LocalKey {
     name: SmolStr,
 }
 
-impl std::hash::Hash for LocalKey {
-    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        LocalRef(self.course.as_ref(), &self.namespace, &self.name).hash(state);
-    }
-}
-
 fn local(key: &StateKey) -> LocalKey {
     LocalKey { course: key.course.clone(), namespace: key.namespace.clone(), name: key.name.clone() }
 }
 
-/// A [`LocalKey`] borrowed from a [`StateKey`]: it hashes and compares as the owned key, so a
-/// lookup copies no ids.
+impl LocalKey {
+    fn borrowed(&self) -> LocalRef<'_> {
+        LocalRef(self.course.as_ref(), &self.namespace, &self.name)
+    }
+}
+
+/// A [`LocalKey`] borrowed (from a [`StateKey`], or the key itself), so a lookup copies no ids.
+/// Hashed without the namespace (a handful of constants): a lookup hashes two ids, not three.
 struct LocalRef<'a>(Option<&'a CourseId>, &'a SmolStr, &'a SmolStr);
 
 impl std::hash::Hash for LocalRef<'_> {
@@ -279,8 +332,9 @@ impl std::hash::Hash for LocalRef<'_> {
     }
 }
 
-impl hashbrown::Equivalent<LocalKey> for LocalRef<'_> {
-    fn equivalent(&self, key: &LocalKey) -> bool {
+impl LocalRef<'_> {
+    /// Whether this is `key` (the name, the likeliest to differ, first).
+    fn is(&self, key: &LocalKey) -> bool {
         self.2 == &key.name && self.0 == key.course.as_ref() && self.1 == &key.namespace
     }
 }
@@ -330,7 +384,7 @@ impl Tenant {
         if let Some(slot) = learner.states.get_mut(&local_ref(&key)) {
             return Some(std::mem::replace(slot, value));
         }
-        learner.states.insert(local(&key), value);
+        learner.states.insert_new(local(&key), value);
         if learner.enter(&key.course) {
             self.course_learners.entry(key.course).or_default().insert(key.learner);
         }
@@ -621,15 +675,46 @@ mod tests {
                 name: "a-competency-id-longer-than-23-bytes".into(),
             };
             let owned = local(&key);
-            assert_eq!(hasher.hash_one(&owned), hasher.hash_one(local_ref(&key)));
-            assert!(hashbrown::Equivalent::equivalent(&local_ref(&key), &owned));
+            assert_eq!(hasher.hash_one(owned.borrowed()), hasher.hash_one(local_ref(&key)));
+            assert!(local_ref(&key).is(&owned));
             let mut other = owned.clone();
             other.name = "another".into();
-            assert!(!hashbrown::Equivalent::equivalent(&local_ref(&key), &other));
+            assert!(!local_ref(&key).is(&other));
             // The namespace is compared though not hashed.
             let mut elsewhere = owned.clone();
             elsewhere.namespace = "streak".into();
-            assert!(!hashbrown::Equivalent::equivalent(&local_ref(&key), &elsewhere));
+            assert!(!local_ref(&key).is(&elsewhere));
         }
+    }
+
+    #[test]
+    fn a_learners_states_are_found_by_key_as_the_table_grows() {
+        let key = |course: usize, name: usize| StateKey {
+            learner: "amy".into(),
+            course: (course > 0).then(|| format!("course-{course}").into()),
+            namespace: if name.is_multiple_of(2) { "mastery".into() } else { "streak".into() },
+            name: format!("skill-{name}").into(),
+        };
+        let value = |n: usize| StateValue::Json(serde_json::json!(n));
+        let mut states = States::default();
+        let keys: Vec<StateKey> = (0..3).flat_map(|c| (0..700).map(move |n| (c, n))).map(|(c, n)| key(c, n)).collect();
+        for (n, k) in keys.iter().enumerate() {
+            assert!(states.get(&local_ref(k)).is_none());
+            states.insert_new(local(k), value(n));
+        }
+        // Updated in place, found again after every growth of the table.
+        *states.get_mut(&local_ref(&keys[5])).expect("stored") = value(99_999);
+        for (n, k) in keys.iter().enumerate() {
+            let expected = if n == 5 { value(99_999) } else { value(n) };
+            assert_eq!(states.get(&local_ref(k)), Some(&expected));
+        }
+        assert_eq!(states.len(), keys.len());
+        // The same name in another namespace or course, or another name, is not there.
+        for missing in [key(3, 1), key(0, 700)] {
+            assert!(states.get(&local_ref(&missing)).is_none());
+        }
+        let mut renamed = local(&keys[0]);
+        renamed.namespace = "activity".into();
+        assert!(states.get(&renamed.borrowed()).is_none());
     }
 }
