@@ -93,6 +93,8 @@ impl Log {
 #[derive(Default)]
 struct Tenant {
     learners: FastMap<UserId, Learner>,
+    /// Every learner's state records, each learner finding its own through its [`States`].
+    records: StateRecords,
     /// Who has state in each course, in id order (a class read visits only them).
     course_learners: FastMap<Option<CourseId>, BTreeSet<UserId>>,
 }
@@ -200,15 +202,50 @@ impl EvidenceIds {
     }
 }
 
-/// A learner's state records in order of their first write, found through a table of 8-byte
-/// entries: 32 bits of the key's hash and the record's place in the list. A lookup reads the
-/// learner's small table, then the one record it names (a hash map of whole records would read
-/// its table, then a record among mostly empty slots four times the size).
+/// Records per chunk of [`StateRecords`] (the largest; a place keeps the offset in 12 bits).
+const RECORDS_PER_CHUNK: usize = 1 << 12;
+
+/// A tenant's state records in order of their first write, in chunks that never move (the first
+/// small, for a small tenant): records a batch writes together lie together, and a later batch
+/// over the same learners and competencies reads them in that order. A record's place is its
+/// chunk and its offset in it (`chunk << 12 | offset`).
 ///
-/// Records are never removed; limit: fewer than 2^32 per learner.
+/// Records are never removed; limit: fewer than 2^32 per tenant.
+#[derive(Default)]
+struct StateRecords {
+    chunks: Vec<Vec<(LocalKey, StateValue)>>,
+}
+
+impl StateRecords {
+    fn get(&self, place: u32) -> &(LocalKey, StateValue) {
+        &self.chunks[(place >> 12) as usize][(place & 0xfff) as usize]
+    }
+
+    fn get_mut(&mut self, place: u32) -> &mut (LocalKey, StateValue) {
+        &mut self.chunks[(place >> 12) as usize][(place & 0xfff) as usize]
+    }
+
+    /// Adds a record; returns its place.
+    fn push(&mut self, record: (LocalKey, StateValue)) -> u32 {
+        if self.chunks.last().is_none_or(|chunk| chunk.len() == chunk.capacity()) {
+            let previous = self.chunks.last().map_or(0, Vec::capacity);
+            self.chunks.push(Vec::with_capacity((2 * previous).clamp(16, RECORDS_PER_CHUNK)));
+        }
+        let last = self.chunks.len() - 1;
+        let chunk = &mut self.chunks[last];
+        // Truncates only past 2^20 chunks (see the limit above).
+        let place = ((last as u32) << 12) | chunk.len() as u32;
+        chunk.push(record);
+        place
+    }
+}
+
+/// A learner's state records: a table of 8-byte entries, 32 bits of the key's hash and the
+/// record's place among its tenant's [`StateRecords`]. A lookup reads the learner's small table,
+/// then the one record it names (a hash map of whole records would read its table, then a record
+/// among mostly empty slots four times the size).
 #[derive(Default)]
 struct States {
-    records: Vec<(LocalKey, StateValue)>,
     table: hashbrown::HashTable<(u32, u32)>,
     hasher: foldhash::fast::RandomState,
 }
@@ -219,38 +256,41 @@ impl States {
     }
 
     /// The place of `key`'s record.
-    fn find(&self, key: &LocalRef<'_>) -> Option<usize> {
+    fn find(&self, records: &StateRecords, key: &LocalRef<'_>) -> Option<u32> {
         let check = self.check(key);
-        let is = |&(c, i): &(u32, u32)| c == check && key.is(&self.records[i as usize].0);
-        self.table.find(spread(check), is).map(|&(_, i)| i as usize)
+        let is = |&(c, place): &(u32, u32)| c == check && key.is(&records.get(place).0);
+        self.table.find(spread(check), is).map(|&(_, place)| place)
     }
 
-    fn get(&self, key: &LocalRef<'_>) -> Option<&StateValue> {
-        self.find(key).map(|i| &self.records[i].1)
+    fn get<'a>(&self, records: &'a StateRecords, key: &LocalRef<'_>) -> Option<&'a StateValue> {
+        self.find(records, key).map(|place| &records.get(place).1)
     }
 
-    fn get_mut(&mut self, key: &LocalRef<'_>) -> Option<&mut StateValue> {
-        self.find(key).map(|i| &mut self.records[i].1)
+    fn get_mut<'a>(&self, records: &'a mut StateRecords, key: &LocalRef<'_>) -> Option<&'a mut StateValue> {
+        self.find(records, key).map(|place| &mut records.get_mut(place).1)
     }
 
     /// Adds the record of a key that is not there (see [`States::get_mut`]).
-    fn insert_new(&mut self, key: LocalKey, value: StateValue) {
+    fn insert_new(&mut self, records: &mut StateRecords, key: LocalKey, value: StateValue) {
         let check = self.check(&key.borrowed());
-        // Truncates only past 2^32 records of one learner (see the limit above).
-        self.table.insert_unique(spread(check), (check, self.records.len() as u32), |&(c, _)| spread(c));
-        self.records.push((key, value));
+        let place = records.push((key, value));
+        self.table.insert_unique(spread(check), (check, place), |&(c, _)| spread(c));
     }
 
     fn len(&self) -> usize {
-        self.records.len()
+        self.table.len()
     }
 
     fn is_empty(&self) -> bool {
-        self.records.is_empty()
+        self.table.is_empty()
     }
 
-    fn iter(&self) -> impl Iterator<Item = (&LocalKey, &StateValue)> {
-        self.records.iter().map(|(k, v)| (k, v))
+    /// The learner's records, in no particular order.
+    fn iter<'a>(&'a self, records: &'a StateRecords) -> impl Iterator<Item = (&'a LocalKey, &'a StateValue)> {
+        self.table.iter().map(|&(_, place)| {
+            let (key, value) = records.get(place);
+            (key, value)
+        })
     }
 }
 
@@ -277,12 +317,12 @@ impl Learner {
 
     /// Writes a borrowed state record of this learner; true when it is the learner's first in
     /// its course (the caller indexes the course).
-    fn put(&mut self, key: &StateKey, value: &StateValue) -> bool {
-        if let Some(slot) = self.states.get_mut(&local_ref(key)) {
+    fn put(&mut self, records: &mut StateRecords, key: &StateKey, value: &StateValue) -> bool {
+        if let Some(slot) = self.states.get_mut(records, &local_ref(key)) {
             slot.clone_from(value);
             return false;
         }
-        self.states.insert_new(local(key), value.clone());
+        self.states.insert_new(records, local(key), value.clone());
         self.enter(&key.course)
     }
 
@@ -295,8 +335,8 @@ impl Learner {
         true
     }
 
-    fn sorted_states(&self) -> Vec<(&LocalKey, &StateValue)> {
-        let mut states: Vec<_> = self.states.iter().collect();
+    fn sorted_states<'a>(&'a self, records: &'a StateRecords) -> Vec<(&'a LocalKey, &'a StateValue)> {
+        let mut states: Vec<_> = self.states.iter(records).collect();
         states.sort_unstable_by(|a, b| a.0.cmp(b.0));
         states
     }
@@ -372,7 +412,7 @@ impl Tenant {
     fn write_state(&mut self, key: &StateKey, value: &StateValue, seq: u64) {
         let learner = self.learners.entry_ref(&key.learner).or_default();
         learner.seq = seq;
-        if learner.put(key, value) {
+        if learner.put(&mut self.records, key, value) {
             self.course_learners.entry(key.course.clone()).or_default().insert(key.learner.clone());
         }
     }
@@ -381,10 +421,10 @@ impl Tenant {
     fn insert_state(&mut self, key: StateKey, value: StateValue, seq: u64) -> Option<StateValue> {
         let learner = self.learners.entry_ref(&key.learner).or_default();
         learner.seq = seq;
-        if let Some(slot) = learner.states.get_mut(&local_ref(&key)) {
+        if let Some(slot) = learner.states.get_mut(&mut self.records, &local_ref(&key)) {
             return Some(std::mem::replace(slot, value));
         }
-        learner.states.insert_new(local(&key), value);
+        learner.states.insert_new(&mut self.records, local(&key), value);
         if learner.enter(&key.course) {
             self.course_learners.entry(key.course).or_default().insert(key.learner);
         }
@@ -493,7 +533,7 @@ impl State {
             learner.seq = seq;
             self.log.push(number, e);
             while let Some((key, value)) = states.get(next).filter(|(key, _)| key.learner == e.learner) {
-                if learner.put(key, value) {
+                if learner.put(&mut tenant.records, key, value) {
                     tenant.course_learners.entry(key.course.clone()).or_default().insert(key.learner.clone());
                 }
                 next += 1;
@@ -539,7 +579,7 @@ impl State {
             let mut learners: Vec<_> = tenant.learners.iter().collect();
             learners.sort_by(|a, b| a.0.cmp(b.0));
             learners.into_iter().flat_map(move |(learner, l)| {
-                l.sorted_states().into_iter().map(move |(k, v)| (id, full(learner, k), v))
+                l.sorted_states(&tenant.records).into_iter().map(move |(k, v)| (id, full(learner, k), v))
             })
         })
     }
@@ -570,7 +610,10 @@ impl State {
     /// A state of `tenant` by key, for many keys (the tenant is looked up once).
     pub(super) fn state_reader<'a>(&'a self, tenant: &TenantId) -> impl Fn(&StateKey) -> Option<&'a StateValue> + 'a {
         let tenant = self.tenants.get(tenant);
-        move |key| tenant?.learners.get(&key.learner)?.states.get(&local_ref(key))
+        move |key| {
+            let tenant = tenant?;
+            tenant.learners.get(&key.learner)?.states.get(&tenant.records, &local_ref(key))
+        }
     }
 
     /// One learner's state records in key order.
@@ -579,9 +622,11 @@ impl State {
         tenant: &TenantId,
         learner: &'a UserId,
     ) -> impl Iterator<Item = (StateKey, &'a StateValue)> {
-        self.learner(tenant, learner)
+        let tenant = self.tenants.get(tenant);
+        let entry = tenant.and_then(|t| Some((t.learners.get(learner)?, &t.records)));
+        entry
             .into_iter()
-            .flat_map(move |l| l.sorted_states().into_iter().map(move |(k, v)| (full(learner, k), v)))
+            .flat_map(move |(l, records)| l.sorted_states(records).into_iter().map(move |(k, v)| (full(learner, k), v)))
     }
 
     /// At least as many records as [`State::course_states`] yields (for a `Vec`'s capacity).
@@ -601,15 +646,15 @@ impl State {
         course: &'a CourseId,
     ) -> impl Iterator<Item = (StateKey, &'a StateValue)> {
         let tenant = self.tenants.get(tenant);
-        let learners = tenant.and_then(|t| t.course_learners.get(&Some(course.clone())));
-        learners.into_iter().flatten().filter_map(move |id| Some((id, tenant?.learners.get(id)?))).flat_map(
-            move |(id, l)| {
+        let learners = tenant.and_then(|t| Some((t, t.course_learners.get(&Some(course.clone()))?)));
+        learners.into_iter().flat_map(move |(tenant, ids)| {
+            ids.iter().filter_map(|id| Some((id, tenant.learners.get(id)?))).flat_map(move |(id, l)| {
                 l.states
-                    .iter()
+                    .iter(&tenant.records)
                     .filter(move |(k, _)| k.course.as_ref() == Some(course))
                     .map(move |(k, v)| (full(id, k), v))
-            },
-        )
+            })
+        })
     }
 }
 
@@ -688,7 +733,7 @@ mod tests {
     }
 
     #[test]
-    fn a_learners_states_are_found_by_key_as_the_table_grows() {
+    fn a_learners_states_are_found_by_key_across_chunks_and_apart_from_another_learners() {
         let key = |course: usize, name: usize| StateKey {
             learner: "amy".into(),
             course: (course > 0).then(|| format!("course-{course}").into()),
@@ -696,25 +741,37 @@ mod tests {
             name: format!("skill-{name}").into(),
         };
         let value = |n: usize| StateValue::Json(serde_json::json!(n));
-        let mut states = States::default();
-        let keys: Vec<StateKey> = (0..3).flat_map(|c| (0..700).map(move |n| (c, n))).map(|(c, n)| key(c, n)).collect();
+        let mut records = StateRecords::default();
+        let (mut amy, mut bob) = (States::default(), States::default());
+        // Enough records for chunks of every size, the largest (4,096) more than once.
+        let keys: Vec<StateKey> =
+            (0..3).flat_map(|c| (0..3_000).map(move |n| (c, n))).map(|(c, n)| key(c, n)).collect();
         for (n, k) in keys.iter().enumerate() {
-            assert!(states.get(&local_ref(k)).is_none());
-            states.insert_new(local(k), value(n));
+            assert!(amy.get(&records, &local_ref(k)).is_none());
+            amy.insert_new(&mut records, local(k), value(n));
+            // Bob's record of every tenth key, written between Amy's.
+            if n % 10 == 0 {
+                bob.insert_new(&mut records, local(k), value(n + 1_000_000));
+            }
         }
+        assert!(records.chunks.len() > 9, "{} chunks", records.chunks.len());
+        assert!(records.chunks.iter().all(|chunk| chunk.len() <= RECORDS_PER_CHUNK));
         // Updated in place, found again after every growth of the table.
-        *states.get_mut(&local_ref(&keys[5])).expect("stored") = value(99_999);
+        *amy.get_mut(&mut records, &local_ref(&keys[5])).expect("stored") = value(99_999);
         for (n, k) in keys.iter().enumerate() {
             let expected = if n == 5 { value(99_999) } else { value(n) };
-            assert_eq!(states.get(&local_ref(k)), Some(&expected));
+            assert_eq!(amy.get(&records, &local_ref(k)), Some(&expected));
+            let bobs = (n % 10 == 0).then(|| value(n + 1_000_000));
+            assert_eq!(bob.get(&records, &local_ref(k)), bobs.as_ref());
         }
-        assert_eq!(states.len(), keys.len());
+        assert_eq!((amy.len(), bob.len()), (keys.len(), keys.len() / 10));
+        assert_eq!(amy.iter(&records).count(), keys.len());
         // The same name in another namespace or course, or another name, is not there.
-        for missing in [key(3, 1), key(0, 700)] {
-            assert!(states.get(&local_ref(&missing)).is_none());
+        for missing in [key(3, 1), key(0, 3_000)] {
+            assert!(amy.get(&records, &local_ref(&missing)).is_none());
         }
         let mut renamed = local(&keys[0]);
         renamed.namespace = "activity".into();
-        assert!(states.get(&renamed.borrowed()).is_none());
+        assert!(amy.get(&records, &renamed.borrowed()).is_none());
     }
 }
