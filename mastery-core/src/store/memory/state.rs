@@ -206,9 +206,9 @@ impl EvidenceIds {
 const RECORDS_PER_CHUNK: usize = 1 << 12;
 
 /// A tenant's state records in order of their first write, in chunks that never move (the first
-/// small, for a small tenant): records a batch writes together lie together, and a later batch
-/// over the same learners and competencies reads them in that order. A record's place is its
-/// chunk and its offset in it (`chunk << 12 | offset`).
+/// small, for a small tenant): no record is copied as the store grows, and no slot is left empty
+/// but the last chunk's. A record's place is its chunk and its offset in it (`chunk << 12 |
+/// offset`).
 ///
 /// Records are never removed; limit: fewer than 2^32 per tenant.
 #[derive(Default)]
@@ -242,8 +242,8 @@ impl StateRecords {
 
 /// A learner's state records: a table of 8-byte entries, 32 bits of the key's hash and the
 /// record's place among its tenant's [`StateRecords`]. A lookup reads the learner's small table,
-/// then the one record it names (a hash map of whole records would read its table, then a record
-/// among mostly empty slots four times the size).
+/// then the one record it names (a hash map of whole records compared keys inside 256-byte slots,
+/// and moved all of a learner's records each time it grew).
 #[derive(Default)]
 struct States {
     table: hashbrown::HashTable<(u32, u32)>,
