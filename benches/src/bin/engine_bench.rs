@@ -105,15 +105,17 @@ fn durable_runs(n: u64, runs: usize) -> serde_json::Value {
     )
 }
 
-/// Mean seconds for one more observation after `history` earlier ones (median of 5 runs of 200).
+/// Mean seconds for one more observation after `history` earlier ones: the median of 21 runs of
+/// 200 (4 ms in all; 5 runs took under a millisecond, so one stall of the host could decide it).
 fn marginal_cost(history: u64) -> (f64, usize) {
+    const RUNS: u64 = 21;
     let engine = Engine::with_config(MemoryStore::new(), config());
     let ctx = service();
     let earlier: Vec<Evidence> = (0..history).map(|i| record(i, 0, 0, i as i64)).collect();
     for chunk in earlier.chunks(10_000) {
         engine.ingest(&ctx, chunk);
     }
-    let mut runs: Vec<f64> = (0..5u64)
+    let mut runs: Vec<f64> = (0..RUNS)
         .map(|run| {
             let more: Vec<Evidence> =
                 (0..200).map(|j| record(history + run * 200 + j, 0, 0, (history + run * 200 + j) as i64)).collect();
@@ -132,7 +134,7 @@ fn marginal_cost(history: u64) -> (f64, usize) {
         name: "skill-0".into(),
     };
     let stored = engine.store().get_state(&ctx, &key).expect("read").expect("stored");
-    (runs[2], serde_json::to_vec(&stored).expect("json").len())
+    (runs[RUNS as usize / 2], serde_json::to_vec(&stored).expect("json").len())
 }
 
 /// `threads` threads ingest `n` records for `learners` learners × 20 competencies into one
