@@ -20,6 +20,13 @@ type FastMap<K, V> = hashbrown::HashMap<K, V, foldhash::fast::RandomState>;
 const CHUNK_BYTES: usize = 1 << 20;
 const FIRST_CHUNK_BYTES: usize = 1 << 14;
 
+/// The next chunk of a list kept in chunks that never move (the log's bytes, a tenant's state
+/// records): twice the last chunk's capacity, from `first` up to `largest`, and at least `needed`.
+fn next_chunk<T>(chunks: &[Vec<T>], first: usize, largest: usize, needed: usize) -> Vec<T> {
+    let previous = chunks.last().map_or(0, Vec::capacity);
+    Vec::with_capacity((2 * previous).clamp(first, largest).max(needed))
+}
+
 #[derive(Default)]
 pub(super) struct State {
     /// Sequence number of the last write applied.
@@ -63,9 +70,7 @@ impl Log {
         packed::pack(number, e, &mut self.packing);
         let size = self.packing.len();
         if self.chunks.last().is_none_or(|chunk| chunk.capacity() - chunk.len() < size) {
-            let previous = self.chunks.last().map_or(0, Vec::capacity);
-            let capacity = (2 * previous).clamp(FIRST_CHUNK_BYTES, CHUNK_BYTES).max(size);
-            self.chunks.push(Vec::with_capacity(capacity));
+            self.chunks.push(next_chunk(&self.chunks, FIRST_CHUNK_BYTES, CHUNK_BYTES, size));
         }
         let last = self.chunks.len() - 1;
         let chunk = &mut self.chunks[last];
@@ -228,8 +233,7 @@ impl StateRecords {
     /// Adds a record; returns its place.
     fn push(&mut self, record: (LocalKey, StateValue)) -> u32 {
         if self.chunks.last().is_none_or(|chunk| chunk.len() == chunk.capacity()) {
-            let previous = self.chunks.last().map_or(0, Vec::capacity);
-            self.chunks.push(Vec::with_capacity((2 * previous).clamp(16, RECORDS_PER_CHUNK)));
+            self.chunks.push(next_chunk(&self.chunks, 16, RECORDS_PER_CHUNK, 1));
         }
         let last = self.chunks.len() - 1;
         let chunk = &mut self.chunks[last];
